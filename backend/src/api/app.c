@@ -1,0 +1,118 @@
+#include "api/app.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/secretfile.h"
+#include "core/timeutil.h"
+
+const char *cp_app_database_url(const cp_config *cfg, char *buf, size_t cap)
+{
+    if (cfg->database_url && cfg->database_url[0]) return cfg->database_url;
+    snprintf(buf, cap, "%s/cloudplane.db", cfg->data_dir);
+    return buf;
+}
+
+/* The JWT key: env, then file, then generated into <data>/keys/jwt.key. */
+static cp_result load_jwt_key(cp_app *app, const char *keydir, cp_error *err)
+{
+    char text[512];
+    const cp_config *cfg = app->cfg;
+    cp_result r = CP_OK;
+    if (cfg->jwt_secret[0]) {
+        snprintf(text, sizeof text, "%s", cfg->jwt_secret);
+    } else if (cfg->jwt_secret_file[0]) {
+        r = cp_secret_read(cfg->jwt_secret_file, text, sizeof text, err);
+    } else {
+        char path[PATH_MAX + 32], fresh[65];
+        unsigned char raw[32];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(fresh, sizeof fresh, raw, sizeof raw);
+        sodium_memzero(raw, sizeof raw);
+        snprintf(path, sizeof path, "%s/jwt.key", keydir);
+        bool created;
+        r = cp_secret_read_or_create(path, fresh, text, sizeof text, &created, err);
+        sodium_memzero(fresh, sizeof fresh);
+        if (r == CP_OK && created) cp_log_info("generated JWT signing key at %s (mode 0600)", path);
+    }
+    if (r != CP_OK) return r;
+    size_t len = strlen(text);
+    if (len < CP_JWT_KEY_MIN || len > sizeof app->jwt.key) {
+        sodium_memzero(text, sizeof text);
+        return cp_error_set(err, CP_EINVAL, "jwt_key", NULL, "the JWT signing key must be %d to %zu bytes long",
+                            CP_JWT_KEY_MIN, sizeof app->jwt.key);
+    }
+    memcpy(app->jwt.key, text, len);
+    app->jwt.key_len = len;
+    sodium_memzero(text, sizeof text);
+    return CP_OK;
+}
+
+/* Vault keys: env, then file, then generated into <data>/keys/vault.keys. */
+static cp_result load_vault(cp_app *app, const char *keydir, cp_error *err)
+{
+    char text[4096];
+    const cp_config *cfg = app->cfg;
+    cp_result r = CP_OK;
+    if (cfg->vault_keys[0]) {
+        snprintf(text, sizeof text, "%s", cfg->vault_keys);
+    } else if (cfg->vault_keys_file[0]) {
+        r = cp_secret_read(cfg->vault_keys_file, text, sizeof text, err);
+    } else {
+        char path[PATH_MAX + 32], fresh[128];
+        char id[24];
+        snprintf(id, sizeof id, "k%lld", (long long)(cp_now_ms() / 1000));
+        cp_vault_generate_key_line(id, fresh, sizeof fresh);
+        snprintf(path, sizeof path, "%s/vault.keys", keydir);
+        bool created;
+        r = cp_secret_read_or_create(path, fresh, text, sizeof text, &created, err);
+        sodium_memzero(fresh, sizeof fresh);
+        if (r == CP_OK && created) cp_log_info("generated vault master key at %s (mode 0600)", path);
+    }
+    if (r == CP_OK) r = cp_vault_new(text, &app->vault, err);
+    sodium_memzero(text, sizeof text);
+    return r;
+}
+
+cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
+{
+    memset(app, 0, sizeof *app);
+    app->cfg = cfg;
+    app->started_at_ms = cp_now_ms();
+    if (sodium_init() < 0) return cp_error_set(err, CP_ERR, NULL, NULL, "libsodium failed to initialize");
+    cp_log_level lvl;
+    if (!cp_log_parse_level(cfg->log_level, &lvl))
+        return cp_error_set(err, CP_EINVAL, NULL, NULL, "invalid --log-level '%s': want debug, info, warn or error",
+                            cfg->log_level);
+    cp_log_set_level(lvl);
+
+    char keydir[PATH_MAX];
+    cp_result r = cp_mkdirs(cfg->data_dir, 0700, err);
+    if (r != CP_OK) return r;
+    snprintf(keydir, sizeof keydir, "%s/keys", cfg->data_dir);
+    if ((r = cp_mkdirs(keydir, 0700, err)) != CP_OK) return r;
+    if ((r = load_jwt_key(app, keydir, err)) != CP_OK) return r;
+    if ((r = load_vault(app, keydir, err)) != CP_OK) return r;
+
+    char dbbuf[PATH_MAX];
+    const char *url = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);
+    int pool = (int)(cfg->http_threads > 0 ? cfg->http_threads : 2) + (int)cfg->workers + 2;
+    if ((r = cp_store_open(url, pool, migrate, &app->store, err)) != CP_OK) return r;
+
+    app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
+    app->login_by_ip = cp_ratelimit_new(20, 60 * 1000, 100000);
+    return CP_OK;
+}
+
+void cp_app_close(cp_app *app)
+{
+    cp_store_close(app->store);
+    cp_vault_free(app->vault);
+    cp_ratelimit_free(app->login_by_email);
+    cp_ratelimit_free(app->login_by_ip);
+    sodium_memzero(&app->jwt, sizeof app->jwt);
+}

@@ -1,0 +1,45 @@
+/* health.c: liveness, readiness, metrics, and the API contract. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "core/buf.h"
+#include "core/embed.h"
+#include "core/timeutil.h"
+
+cp_result cp_api_healthz(cp_req *req)
+{
+    return cp_reply(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+cp_result cp_api_readyz(cp_req *req)
+{
+    cp_error e;
+    cp_error_clear(&e);
+    if (cp_store_ping(CP_APP(req)->store, &e) != CP_OK)
+        return cp_req_fail(req, CP_EAGAIN, "not_ready", NULL, "database is not reachable");
+    return cp_reply(req, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "ok"));
+}
+
+cp_result cp_api_metrics(cp_req *req)
+{
+    cp_app *app = CP_APP(req);
+    cp_buf b;
+    cp_buf_init(&b, 1 << 20);
+    cp_buf_printf(&b,
+                  "# HELP cloudplane_up Whether the process is serving.\n# TYPE cloudplane_up gauge\n"
+                  "cloudplane_up 1\n"
+                  "# HELP cloudplane_uptime_seconds Seconds since start.\n# TYPE cloudplane_uptime_seconds gauge\n"
+                  "cloudplane_uptime_seconds %lld\n",
+                  (long long)((cp_now_ms() - app->started_at_ms) / 1000));
+    cp_reply_text(req, 200, "text/plain; version=0.0.4", cp_buf_cstr(&b), b.len);
+    cp_buf_free(&b);
+    return CP_OK;
+}
+
+cp_result cp_api_openapi(cp_req *req)
+{
+    const cp_embedded_file *f = cp_embed_get("openapi.yaml");
+    if (!f) return cp_req_fail(req, CP_ENOTFOUND, NULL, NULL, "no API contract embedded");
+    return cp_reply_text(req, 200, "application/yaml", (const char *)f->data, f->len);
+}

@@ -1,0 +1,89 @@
+#include "core/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cp_buf_init(cp_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+static cp_result grow(cp_buf *b, size_t need)
+{
+    if (need > b->max) return CP_ETOOBIG;
+    if (need + 1 <= b->cap) return CP_OK;
+    size_t ncap = b->cap ? b->cap : 64;
+    while (ncap < need + 1) ncap *= 2;
+    if (ncap > b->max + 1) ncap = b->max + 1;
+    char *p = realloc(b->data, ncap);
+    if (!p) return CP_ERR;
+    b->data = p;
+    b->cap = ncap;
+    return CP_OK;
+}
+
+cp_result cp_buf_add(cp_buf *b, const void *p, size_t n)
+{
+    if (n > b->max - b->len) return CP_ETOOBIG;
+    cp_result r = grow(b, b->len + n);
+    if (r != CP_OK) return r;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return CP_OK;
+}
+
+cp_result cp_buf_adds(cp_buf *b, const char *s)
+{
+    return cp_buf_add(b, s, strlen(s));
+}
+
+cp_result cp_buf_printf(cp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return CP_ERR;
+    if ((size_t)n > b->max - b->len) return CP_ETOOBIG;
+    cp_result r = grow(b, b->len + (size_t)n);
+    if (r != CP_OK) return r;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return CP_OK;
+}
+
+const char *cp_buf_cstr(cp_buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+void cp_buf_reset(cp_buf *b)
+{
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+}
+
+void cp_buf_free(cp_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *cp_buf_steal(cp_buf *b, size_t *len)
+{
+    char *p = b->data;
+    if (len) *len = b->len;
+    if (!p) p = calloc(1, 1);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

@@ -1,0 +1,27 @@
+/* buf.h: growable byte buffer with a mandatory maximum size. The cap doubles
+ * as a DoS guard: request bodies, log lines and tofu output all go through it. */
+#ifndef CP_BUF_H
+#define CP_BUF_H
+
+#include "core/cp.h"
+
+typedef struct {
+    char *data;   /* always NUL-terminated when len > 0 or after cp_buf_cstr() */
+    size_t len;
+    size_t cap;
+    size_t max;   /* hard limit on len */
+} cp_buf;
+
+void cp_buf_init(cp_buf *b, size_t max);
+/* Appends n bytes; CP_ETOOBIG when len would exceed max (buffer unchanged). */
+cp_result cp_buf_add(cp_buf *b, const void *p, size_t n);
+cp_result cp_buf_adds(cp_buf *b, const char *s);
+cp_result cp_buf_printf(cp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns a NUL-terminated view (empty string when nothing was added). */
+const char *cp_buf_cstr(cp_buf *b);
+void cp_buf_reset(cp_buf *b);
+void cp_buf_free(cp_buf *b);
+/* Moves the data out; caller owns it (free()). The buffer is reset. */
+char *cp_buf_steal(cp_buf *b, size_t *len);
+
+#endif

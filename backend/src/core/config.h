@@ -1,0 +1,56 @@
+/* config.h: the one declarative configuration table. Each setting has a name,
+ * env var, flag, type, default, bounds and help; the same table drives the
+ * env/flag loader and `--help`. */
+#ifndef CP_CONFIG_H
+#define CP_CONFIG_H
+
+#include "core/cp.h"
+
+typedef struct {
+    char *listen;
+    char *data_dir;
+    char *web_dir;
+    char *database_url;
+    char *redis_url;
+    long http_threads;
+    long workers;
+    long max_body_bytes;
+    long token_ttl_seconds;
+    char *jwt_secret;
+    char *jwt_secret_file;
+    char *vault_keys;
+    char *vault_keys_file;
+    char *log_level;
+    bool access_log;
+    long shutdown_grace_seconds;
+    char *tf_binary;
+    char *worker_id;
+    long lease_seconds;
+    long heartbeat_seconds;
+    long run_timeout_seconds;
+    long cancel_grace_seconds;
+    long run_log_max_events;
+    char *state_backend;
+    char *state_s3_bucket;
+    char *state_s3_region;
+    char *state_s3_key_prefix;
+    char *state_s3_endpoint;
+    char *state_s3_dynamodb_endpoint;
+    char *state_s3_dynamodb_table;
+    bool state_s3_use_lockfile;
+    bool state_s3_path_style;
+    bool state_s3_skip_checks;
+    char *state_s3_access_key_id;
+    char *state_s3_secret_access_key;
+    bool sandbox_bwrap;
+} cp_config;
+
+/* Fills defaults, then env, then argv flags (argv[0] is the subcommand).
+ * On a bad value or unknown flag writes a clear message into err and returns
+ * CP_EINVAL. Sets *help when --help was given. Strings are heap-owned by cfg. */
+cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen);
+void cp_config_free(cp_config *cfg);
+/* Prints the table: flag, env, default, bounds, help. */
+void cp_config_print_help(const char *prog, const char *cmd);
+
+#endif

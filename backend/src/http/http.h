@@ -1,0 +1,78 @@
+/* http.h: the request/response model handlers see. A request owns an arena;
+ * everything a handler allocates for it lives there. Handlers return a result;
+ * on failure the server renders req->err as the one JSON error shape. */
+#ifndef CP_HTTP_H
+#define CP_HTTP_H
+
+#include <jansson.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
+
+struct MHD_Connection;
+struct MHD_Response;
+
+#define CP_MAX_PARAMS 4
+
+typedef struct cp_req cp_req;
+typedef cp_result (*cp_handler)(cp_req *req);
+
+enum {
+    CP_ROUTE_PUBLIC = 0,
+    CP_ROUTE_AUTH = 1 << 0,       /* Bearer token required */
+    CP_ROUTE_TOKEN_QUERY = 1 << 1 /* also accept ?access_token= (EventSource cannot set headers) */
+};
+
+typedef struct {
+    const char *method;
+    const char *pattern;  /* "/api/v1/projects/{id}" */
+    cp_handler fn;
+    int flags;
+} cp_route;
+
+struct cp_req {
+    cp_arena *arena;
+    void *app;                  /* the application context (api/app.h) */
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    char id[17];                /* request id, also sent as X-Request-Id */
+    char client_ip[64];
+    int64_t start_mono_ms;
+
+    cp_buf body;
+    bool body_too_big;
+    json_t *json;               /* parsed body, owned by the arena */
+
+    const cp_route *route;
+    const char *param_names[CP_MAX_PARAMS];
+    const char *param_values[CP_MAX_PARAMS];
+    int nparams;
+    const char *user_id;        /* set by the auth guard */
+
+    int status;                 /* reply */
+    json_t *reply;
+    struct MHD_Response *raw;   /* a prepared response (files, SSE) instead of reply */
+    const char *extra_header[2];/* one extra header name/value, e.g. Retry-After */
+    cp_error err;
+};
+
+/* Path parameter by name (NULL if the route has none of that name). */
+const char *cp_req_param(cp_req *req, const char *name);
+/* Query string argument (NULL if absent). */
+const char *cp_req_query(cp_req *req, const char *name);
+const char *cp_req_header(cp_req *req, const char *name);
+/* Parses the body as a JSON object (415 for a non-JSON content type, 400 for
+ * malformed JSON) and checks it against the given fields. */
+cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out);
+
+/* Sets the reply; steals j. Returns CP_OK so handlers can `return cp_reply(...)`. */
+cp_result cp_reply(cp_req *req, int status, json_t *j);
+/* A non-JSON reply (text, YAML, metrics); data is copied. */
+cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len);
+/* Sets req->err and returns r. */
+#define cp_req_fail(req, r, code, field, ...) cp_error_set(&(req)->err, (r), (code), (field), __VA_ARGS__)
+
+#endif

@@ -1,0 +1,423 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/embed.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+
+struct cp_server {
+    struct MHD_Daemon *d;
+    cp_server_config cfg;
+    char *web_dir;            /* realpath of cfg.web_dir, or NULL */
+    atomic_int inflight;
+    int port;
+};
+
+/* ---- request helpers exposed through http.h ---- */
+
+const char *cp_req_param(cp_req *req, const char *name)
+{
+    for (int i = 0; i < req->nparams; i++)
+        if (!strcmp(req->param_names[i], name)) return req->param_values[i];
+    return NULL;
+}
+
+const char *cp_req_query(cp_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *cp_req_header(cp_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static void json_decref_cb(void *p)
+{
+    json_decref(p);
+}
+
+cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out)
+{
+    const char *ct = cp_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t jl = strlen("application/json");
+    if (!ct || strncasecmp(ct, "application/json", jl) != 0 || (ct[jl] != '\0' && ct[jl] != ';' && ct[jl] != ' '))
+        return cp_req_fail(req, CP_EMEDIA, "unsupported_media_type", NULL,
+                           "Content-Type must be application/json");
+    if (!req->json) {
+        req->json = cp_json_parse(req->body.data, req->body.len, &req->err);
+        if (!req->json) return req->err.result;
+        cp_arena_defer(req->arena, json_decref_cb, req->json);
+    }
+    cp_result r = cp_json_check(req->json, fields, n, &req->err);
+    if (r == CP_OK) *out = req->json;
+    return r;
+}
+
+cp_result cp_reply(cp_req *req, int status, json_t *j)
+{
+    if (req->reply) json_decref(req->reply);
+    req->status = status;
+    req->reply = j;
+    return CP_OK;
+}
+
+cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len)
+{
+    if (req->raw) MHD_destroy_response(req->raw);
+    req->raw = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    req->status = status;
+    return CP_OK;
+}
+
+/* ---- response rendering ---- */
+
+static void add_common_headers(struct MHD_Response *res, cp_req *req)
+{
+    MHD_add_response_header(res, "X-Request-Id", req->id);
+    MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result queue_json(cp_req *req, int status, json_t *j)
+{
+    char *body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!body) body = strdup("{}");
+    struct MHD_Response *res = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    add_common_headers(res, req);
+    if (req->extra_header[0]) MHD_add_response_header(res, req->extra_header[0], req->extra_header[1]);
+    req->status = status;
+    enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)status, res);
+    MHD_destroy_response(res);
+    return ret;
+}
+
+static enum MHD_Result queue_error(cp_req *req, cp_result r)
+{
+    cp_error *e = &req->err;
+    if (e->result == CP_OK || e->result == CP_EDECLINED) {
+        cp_error_set(e, r == CP_OK ? CP_ERR : r, NULL, NULL, "%s",
+                     r == CP_ERR ? "internal error" : cp_result_code(r));
+    }
+    if (e->result == CP_ERR) cp_log(CP_LOG_ERROR, "request failed", json_pack("{s:s, s:s}", "request_id", req->id,
+                                                                             "detail", e->message));
+    json_t *inner = json_pack("{s:s, s:s}", "code", e->code, "message",
+                              e->result == CP_ERR ? "internal error" : e->message);
+    if (e->field[0]) json_object_set_new(inner, "field", json_string(e->field));
+    return queue_json(req, cp_result_http(e->result), json_pack("{s:o}", "error", inner));
+}
+
+/* ---- static files ---- */
+
+static const char *mime_for(const char *path)
+{
+    static const struct { const char *ext, *type; } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
+        {".svg", "image/svg+xml"},             {".png", "image/png"},
+        {".ico", "image/x-icon"},              {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+        {".webmanifest", "application/manifest+json"},
+    };
+    const char *dot = strrchr(path, '.');
+    if (dot)
+        for (size_t i = 0; i < CP_ARRAY_LEN(types); i++)
+            if (!strcmp(dot, types[i].ext)) return types[i].type;
+    return "application/octet-stream";
+}
+
+static int open_under(const char *root, const char *rel, struct stat *st)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", root, rel) >= (int)sizeof path) return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static enum MHD_Result serve_static(cp_server *s, cp_req *req)
+{
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        req->extra_header[0] = "Allow";
+        req->extra_header[1] = "GET, HEAD";
+        cp_req_fail(req, CP_EMETHOD, NULL, NULL, "method %s not allowed here", req->method);
+        return queue_error(req, CP_EMETHOD);
+    }
+    struct MHD_Response *res = NULL;
+    const char *served = "index.html";
+    if (s->web_dir) {
+        const char *rel = req->path + 1;
+        struct stat st;
+        int fd = -1;
+        /* Only plain paths: no "..", no hidden files. */
+        if (*rel && !strstr(rel, "..") && !strstr(rel, "/.") && rel[0] != '.') fd = open_under(s->web_dir, rel, &st);
+        if (fd >= 0) {
+            served = rel;
+        } else {
+            /* SPA fallback: client-side routes get index.html; missing assets get 404. */
+            if (!strncmp(rel, "assets/", 7)) {
+                cp_req_fail(req, CP_ENOTFOUND, NULL, NULL, "no such file");
+                return queue_error(req, CP_ENOTFOUND);
+            }
+            fd = open_under(s->web_dir, "index.html", &st);
+        }
+        if (fd >= 0) res = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    }
+    if (!res) {
+        const cp_embedded_file *f = cp_embed_get("web/placeholder.html");
+        res = MHD_create_response_from_buffer(f ? f->len : 0, f ? (void *)f->data : (void *)"",
+                                              MHD_RESPMEM_PERSISTENT);
+        served = "index.html";
+    }
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, mime_for(served));
+    /* Hashed build assets never change; everything else is revalidated. */
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            !strncmp(served, "assets/", 7) ? "public, max-age=31536000, immutable" : "no-cache");
+    add_common_headers(res, req);
+    req->status = 200;
+    enum MHD_Result ret = MHD_queue_response(req->conn, MHD_HTTP_OK, res);
+    MHD_destroy_response(res);
+    return ret;
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result dispatch(cp_server *s, cp_req *req)
+{
+    if (req->body_too_big) {
+        cp_req_fail(req, CP_ETOOBIG, NULL, NULL, "request body exceeds %zu bytes", s->cfg.max_body);
+        return queue_error(req, CP_ETOOBIG);
+    }
+    char allow[128];
+    cp_result r = cp_router_match(s->cfg.routes, s->cfg.nroutes, req->method, req->path, req, allow, sizeof allow);
+    if (r == CP_ENOTFOUND && strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
+        return serve_static(s, req);
+    if (r == CP_ENOTFOUND) {
+        cp_req_fail(req, r, NULL, NULL, "no route for %s", req->path);
+        return queue_error(req, r);
+    }
+    if (r == CP_EMETHOD) {
+        req->extra_header[0] = "Allow";
+        req->extra_header[1] = cp_arena_strdup(req->arena, allow);
+        cp_req_fail(req, r, NULL, NULL, "method %s not allowed on %s", req->method, req->path);
+        return queue_error(req, r);
+    }
+    if (req->route->flags & CP_ROUTE_AUTH) {
+        r = s->cfg.authenticate(req, (req->route->flags & CP_ROUTE_TOKEN_QUERY) != 0);
+        if (r != CP_OK) return queue_error(req, r);
+    }
+    r = req->route->fn(req);
+    if (r != CP_OK) return queue_error(req, r);
+    if (req->raw) {
+        add_common_headers(req->raw, req);
+        enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)req->status, req->raw);
+        MHD_destroy_response(req->raw);
+        req->raw = NULL;
+        return ret;
+    }
+    json_t *j = req->reply;
+    req->reply = NULL;
+    return queue_json(req, req->status ? req->status : 200, j ? j : json_object());
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    CP_UNUSED(version);
+    cp_server *s = cls;
+    cp_req *req = *con_cls;
+    if (!req) {
+        cp_arena *a = cp_arena_new(8192);
+        req = cp_arena_alloc(a, sizeof *req);
+        req->arena = a;
+        req->app = s->cfg.app;
+        req->conn = conn;
+        req->method = cp_arena_strdup(a, method);
+        req->path = cp_arena_strdup(a, url);
+        req->start_mono_ms = cp_mono_ms();
+        cp_rand_hex(req->id, 8);
+        client_ip(conn, req->client_ip, sizeof req->client_ip);
+        cp_buf_init(&req->body, s->cfg.max_body);
+        *con_cls = req;
+        atomic_fetch_add(&s->inflight, 1);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+            req->body_too_big = true;
+            return dispatch(s, req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!req->body_too_big && cp_buf_add(&req->body, upload_data, *upload_data_size) != CP_OK) {
+            req->body_too_big = true;
+            cp_buf_free(&req->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->status) return MHD_YES; /* already answered (early 413) */
+    return dispatch(s, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    CP_UNUSED(conn);
+    cp_server *s = cls;
+    cp_req *req = *con_cls;
+    if (!req) return;
+    if (s->cfg.access_log) {
+        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "request_id", req->id, "method", req->method, "path",
+                              req->path, "status", req->status, "duration_ms",
+                              (json_int_t)(cp_mono_ms() - req->start_mono_ms), "ip", req->client_ip);
+        if (req->user_id) json_object_set_new(f, "user_id", json_string(req->user_id));
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(f, "aborted", json_true());
+        cp_log(CP_LOG_INFO, "request", f);
+    }
+    if (req->reply) json_decref(req->reply);
+    if (req->raw) MHD_destroy_response(req->raw);
+    cp_buf_free(&req->body);
+    cp_arena_free(req->arena);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    CP_UNUSED(cls);
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    cp_log(CP_LOG_WARN, "httpd", json_pack("{s:s}", "detail", msg));
+}
+
+/* "host:port", "[v6]:port" or ":port". */
+static cp_result parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6, cp_error *err)
+{
+    memset(ss, 0, sizeof *ss);
+    char host[128] = "";
+    const char *colon = strrchr(listen, ':');
+    if (!colon) return cp_error_set(err, CP_EINVAL, NULL, NULL, "listen address '%s' must be host:port", listen);
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= sizeof host) return cp_error_set(err, CP_EINVAL, NULL, NULL, "listen host too long");
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || end == colon + 1)
+        return cp_error_set(err, CP_EINVAL, NULL, NULL, "invalid port in listen address '%s'", listen);
+    *v6 = host[0] == '[';
+    if (*v6) {
+        size_t l = strlen(host);
+        if (l < 2 || host[l - 1] != ']') return cp_error_set(err, CP_EINVAL, NULL, NULL, "bad IPv6 address");
+        host[l - 1] = '\0';
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+            return cp_error_set(err, CP_EINVAL, NULL, NULL, "invalid IPv6 address '%s'", host + 1);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (!host[0]) a->sin_addr.s_addr = htonl(INADDR_ANY);
+        else if (!strcmp(host, "localhost")) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return cp_error_set(err, CP_EINVAL, NULL, NULL, "invalid IPv4 address '%s' (use an IP, not a name)",
+                                host);
+    }
+    return CP_OK;
+}
+
+cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error *err)
+{
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    cp_result r = parse_listen(cfg->listen, &ss, &v6, err);
+    if (r != CP_OK) return r;
+    cp_server *s = calloc(1, sizeof *s);
+    if (!s) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    s->cfg = *cfg;
+    if (cfg->web_dir && cfg->web_dir[0]) {
+        char rp[PATH_MAX];
+        if (realpath(cfg->web_dir, rp)) s->web_dir = strdup(rp);
+        else cp_log_warn("web dir %s not found; serving the placeholder page", cfg->web_dir);
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 1),
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_END);
+    if (!s->d) {
+        int e = errno;
+        free(s->web_dir);
+        free(s);
+        return cp_error_set(err, CP_ERR, "listen", NULL, "cannot listen on %s: %s", cfg->listen,
+                            e ? strerror(e) : "libmicrohttpd refused to start");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : 0;
+    *out = s;
+    return CP_OK;
+}
+
+int cp_server_port(cp_server *s)
+{
+    return s->port;
+}
+
+void cp_server_stop(cp_server *s, int64_t grace_ms)
+{
+    if (!s) return;
+    MHD_socket lsock = MHD_quiesce_daemon(s->d);
+    if (lsock != MHD_INVALID_SOCKET) close(lsock);
+    int64_t deadline = cp_mono_ms() + grace_ms;
+    while (atomic_load(&s->inflight) > 0 && cp_mono_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    free(s->web_dir);
+    free(s);
+}

@@ -1,0 +1,35 @@
+/* server.h: the libmicrohttpd server. Owns listening, per-request contexts,
+ * body limits, routing, the auth guard hook, static files, the access log and
+ * graceful shutdown. */
+#ifndef CP_SERVER_H
+#define CP_SERVER_H
+
+#include "http/http.h"
+
+typedef struct cp_server cp_server;
+
+typedef struct {
+    const char *listen;        /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
+    int threads;
+    size_t max_body;
+    bool access_log;
+    const char *web_dir;       /* NULL/empty: embedded placeholder page */
+    const cp_route *routes;
+    size_t nroutes;
+    void *app;
+    /* Authenticates req (sets req->user_id) or fails with CP_EAUTH. */
+    cp_result (*authenticate)(cp_req *req, bool allow_query_token);
+} cp_server_config;
+
+cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error *err);
+/* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
+void cp_server_stop(cp_server *s, int64_t grace_ms);
+/* The bound port (useful with port 0). */
+int cp_server_port(cp_server *s);
+
+/* Router, exposed for tests: matches method+path; CP_ENOTFOUND or CP_EMETHOD
+ * (allow gets the allowed methods) when nothing matches. */
+cp_result cp_router_match(const cp_route *routes, size_t n, const char *method, const char *path, cp_req *req,
+                          char *allow, size_t allow_len);
+
+#endif

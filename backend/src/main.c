@@ -1,0 +1,227 @@
+/* main.c: CLI dispatch for the one binary: serve, worker, migrate, admin, version. */
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/app.h"
+#include "auth/password.h"
+#include "core/log.h"
+#include "http/server.h"
+
+#define CP_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "cloudplane %s: self-hosted multi-cloud provisioning\n\n"
+            "usage: cloudplane <command> [flags]\n\n"
+            "commands:\n"
+            "  serve      HTTP API and web UI (embedded mode also runs workers)\n"
+            "  migrate    apply database migrations\n"
+            "  admin      administration: create-user\n"
+            "  version    print the version\n\n"
+            "`cloudplane <command> --help` lists every setting.\n",
+            CP_VERSION);
+}
+
+/* Loads config for a command; returns -1 to continue, else an exit code. */
+static int load_config(cp_config *cfg, int argc, char **argv)
+{
+    char msg[512];
+    bool help;
+    if (cp_config_load(cfg, argc, argv, &help, msg, sizeof msg) != CP_OK) {
+        fprintf(stderr, "cloudplane %s: %s\n", argv[0], msg);
+        cp_config_free(cfg);
+        return 2;
+    }
+    if (help) {
+        cp_config_print_help("cloudplane", argv[0]);
+        cp_config_free(cfg);
+        return 0;
+    }
+    if (cfg->http_threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->http_threads = n > 0 ? n : 2;
+    }
+    return -1;
+}
+
+static int fail_start(const char *cmd, const cp_error *e)
+{
+    fprintf(stderr, "cloudplane %s: %s\n", cmd, e->message);
+    return 1;
+}
+
+static const char *default_web_dir(char *buf, size_t cap)
+{
+    /* The built UI next to the repo layout: <exe>/../../../frontend/dist, else ./frontend/dist. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    struct stat st;
+    if (n > 0) {
+        exe[n] = '\0';
+        for (int up = 0; up < 4; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash) break;
+            *slash = '\0';
+            if (snprintf(buf, cap, "%s/frontend/dist", exe) >= (int)cap) break;
+            if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
+        }
+    }
+    snprintf(buf, cap, "frontend/dist");
+    return buf;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    cp_config cfg;
+    int rc = load_config(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+
+    /* Signals are taken synchronously by sigwait below; block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cp_app app;
+    cp_error err;
+    cp_error_clear(&err);
+    if (cp_app_init(&app, &cfg, true, &err) != CP_OK) {
+        rc = fail_start("serve", &err);
+        cp_app_close(&app);
+        cp_config_free(&cfg);
+        return rc;
+    }
+    char webbuf[PATH_MAX];
+    cp_server_config sc = {
+        .listen = cfg.listen,
+        .threads = (int)cfg.http_threads,
+        .max_body = (size_t)cfg.max_body_bytes,
+        .access_log = cfg.access_log,
+        .web_dir = cfg.web_dir[0] ? cfg.web_dir : default_web_dir(webbuf, sizeof webbuf),
+        .routes = cp_api_routes,
+        .nroutes = cp_api_nroutes,
+        .app = &app,
+        .authenticate = cp_api_authenticate,
+    };
+    cp_server *srv;
+    if (cp_server_start(&sc, &srv, &err) != CP_OK) {
+        rc = fail_start("serve", &err);
+        cp_app_close(&app);
+        cp_config_free(&cfg);
+        return rc;
+    }
+    char url[128];
+    const char *host = cfg.listen;
+    const char *colon = strrchr(host, ':');
+    snprintf(url, sizeof url, "http://%.*s:%d/", (int)(colon - host), colon == host ? "127.0.0.1" : host,
+             cp_server_port(srv));
+    if (colon == host) snprintf(url, sizeof url, "http://127.0.0.1:%d/", cp_server_port(srv));
+    cp_log(CP_LOG_INFO, "listening",
+           json_pack("{s:s, s:I, s:s, s:s}", "url", url, "http_threads", (json_int_t)cfg.http_threads, "data_dir",
+                     cfg.data_dir, "database", cfg.database_url[0] ? "postgres" : "sqlite"));
+    printf("cloudplane is running at %s\n", url);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    cp_log_info("received %s, shutting down (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                cfg.shutdown_grace_seconds);
+    cp_server_stop(srv, cfg.shutdown_grace_seconds * 1000);
+    cp_app_close(&app);
+    cp_log_info("stopped");
+    cp_config_free(&cfg);
+    return 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    cp_config cfg;
+    int rc = load_config(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+    cp_app app;
+    cp_error err;
+    cp_error_clear(&err);
+    rc = 0;
+    if (cp_app_init(&app, &cfg, true, &err) != CP_OK) rc = fail_start("migrate", &err);
+    else printf("database is up to date\n");
+    cp_app_close(&app);
+    cp_config_free(&cfg);
+    return rc;
+}
+
+/* admin create-user EMAIL NAME  (password on stdin) */
+static int cmd_admin(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        printf("usage: cloudplane admin create-user EMAIL NAME [flags]   (password read from stdin)\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "create-user") != 0 || argc < 4) {
+        fprintf(stderr, "cloudplane admin: unknown or incomplete command (see cloudplane admin --help)\n");
+        return 2;
+    }
+    const char *email = argv[2], *name = argv[3];
+    argv[3] = argv[0]; /* remaining flags parse as config */
+    cp_config cfg;
+    int rc = load_config(&cfg, argc - 3, argv + 3);
+    if (rc >= 0) return rc;
+    char pw[1100];
+    if (!fgets(pw, sizeof pw, stdin)) pw[0] = '\0';
+    pw[strcspn(pw, "\r\n")] = '\0';
+    cp_app app;
+    cp_error err;
+    cp_error_clear(&err);
+    rc = 0;
+    char hash[CP_PASSWORD_HASH_MAX];
+    cp_arena *a = cp_arena_new(1024);
+    cp_user u;
+    if (strlen(pw) < 10) {
+        fprintf(stderr, "cloudplane admin: password must be at least 10 characters\n");
+        rc = 2;
+    } else if (cp_app_init(&app, &cfg, true, &err) != CP_OK) {
+        rc = fail_start("admin", &err);
+        cp_app_close(&app);
+    } else {
+        char lower[256];
+        snprintf(lower, sizeof lower, "%s", email);
+        for (char *p = lower; *p; p++) *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+        if (cp_password_hash(pw, hash) != CP_OK ||
+            cp_store_user_create(app.store, a, lower, name, hash, &u, &err) != CP_OK)
+            rc = fail_start("admin", &err);
+        else printf("created user %s (%s)\n", u.email, u.id);
+        cp_app_close(&app);
+    }
+    cp_arena_free(a);
+    cp_config_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* Data dir, database and keys hold secrets: nothing we create is group/world readable. */
+    umask(077);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("cloudplane %s\n", CP_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "admin")) return cmd_admin(argc - 1, argv + 1);
+    fprintf(stderr, "cloudplane: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

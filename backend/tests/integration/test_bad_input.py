@@ -1,0 +1,122 @@
+"""Bad input gets a JSON error and the server keeps serving."""
+import socket
+
+from conftest import assert_error
+
+SIGNUP = "/api/v1/auth/signup"
+
+
+def alive(server):
+    assert server.get("/healthz").status_code == 200
+
+
+def test_malformed_json(server):
+    for body in [b"{", b"{\"email\":}", b"not json", b"\xff\xfe", b"[1,2", b"{\"a\":1}{"]:
+        r = server.req("POST", SIGNUP, data=body, headers={"Content-Type": "application/json"})
+        assert_error(r, 400, "malformed_json")
+    alive(server)
+
+
+def test_empty_body_and_non_object(server):
+    r = server.req("POST", SIGNUP, data=b"", headers={"Content-Type": "application/json"})
+    assert_error(r, 400)
+    r = server.req("POST", SIGNUP, data=b"[]", headers={"Content-Type": "application/json"})
+    assert_error(r, 400)
+    r = server.req("POST", SIGNUP, data=b"null", headers={"Content-Type": "application/json"})
+    assert_error(r, 400)
+
+
+def test_unknown_fields(server):
+    r = server.post(SIGNUP, {"email": "a@x.io", "password": "0123456789", "name": "A", "admin": True})
+    assert_error(r, 400, "unknown_field", "admin")
+    # Nothing was created: the same email can sign up cleanly.
+    assert server.post(SIGNUP, {"email": "a@x.io", "password": "0123456789", "name": "A"}).status_code == 201
+
+
+def test_duplicate_keys(server):
+    r = server.req("POST", SIGNUP, data=b'{"email":"a@x.io","email":"b@x.io","password":"0123456789","name":"A"}',
+                   headers={"Content-Type": "application/json"})
+    assert_error(r, 400, "malformed_json")
+
+
+def test_wrong_types(server):
+    for body, field in [({"email": 5, "password": "0123456789", "name": "A"}, "email"),
+                        ({"email": "a@x.io", "password": ["x"], "name": "A"}, "password"),
+                        ({"email": "a@x.io", "password": "0123456789", "name": None}, "name"),
+                        ({"email": "a@x.io", "password": "0123456789", "name": {"x": 1}}, "name")]:
+        assert_error(server.post(SIGNUP, body), 422, field=field)
+
+
+def test_huge_strings(server):
+    r = server.post(SIGNUP, {"email": "a" * 5000 + "@x.io", "password": "0123456789", "name": "A"})
+    assert_error(r, 422, "too_long", "email")
+    r = server.post(SIGNUP, {"email": "a@x.io", "password": "0123456789", "name": "N" * 101})
+    assert_error(r, 422, "too_long", "name")
+
+
+def test_body_over_limit(server):
+    big = b'{"email":"' + b"a" * (1024 * 1024 + 10) + b'"}'
+    r = server.req("POST", SIGNUP, data=big, headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "payload_too_large")
+    alive(server)
+
+
+def test_body_over_limit_chunked(server):
+    def gen():
+        for _ in range(300):
+            yield b"x" * 8192
+    r = server.req("POST", SIGNUP, data=gen(), headers={"Content-Type": "application/json"})
+    assert_error(r, 413)
+    alive(server)
+
+
+def test_body_limit_is_configurable(make_server):
+    s = make_server(env={"CLOUDPLANE_MAX_BODY_BYTES": "2048"})
+    body = {"email": "a@x.io", "password": "0123456789", "name": "A" * 3000}
+    assert_error(s.post(SIGNUP, body), 413)
+
+
+def test_wrong_content_type(server):
+    r = server.req("POST", SIGNUP, data=b'{"email":"a@x.io"}', headers={"Content-Type": "text/plain"})
+    assert_error(r, 415, "unsupported_media_type")
+    r = server.req("POST", SIGNUP, data=b"email=a@x.io", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_error(r, 415)
+    r = server.req("POST", SIGNUP, data=b'{}', headers={"Content-Type": "application/jsonp"})
+    assert_error(r, 415)
+    r = server.req("POST", SIGNUP, data=b'{"email":"a@x.io","password":"0123456789","name":"A"}',
+                   headers={"Content-Type": "application/json; charset=utf-8"})
+    assert r.status_code == 201
+
+
+def test_unknown_route(server):
+    assert_error(server.get("/api/v1/nothing-here"), 404, "not_found")
+    assert_error(server.post("/api/v1/auth/signup/extra", {}), 404)
+    assert_error(server.get("/api"), 404)
+
+
+def test_wrong_method(server):
+    r = server.req("DELETE", SIGNUP)
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == "POST"
+    r = server.req("PUT", "/api/v1/auth/me")
+    assert_error(r, 405)
+    assert r.headers["Allow"] == "GET"
+    r = server.req("POST", "/index.html")
+    assert_error(r, 405)
+
+
+def test_garbage_on_the_socket(server):
+    host, port = server.url.replace("http://", "").split(":")
+    for payload in [b"\x00\x01\x02garbage\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+                    b"POST /api/v1/auth/signup HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+                    b"G" * 100000]:
+        s = socket.create_connection((host, int(port)), timeout=5)
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            s.recv(4096)
+        except OSError:
+            pass
+        finally:
+            s.close()
+    alive(server)

@@ -1,0 +1,180 @@
+/* Unit tests for core/: buffers, arena, ids, time, json checks, errors, config. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/timeutil.h"
+#include "test.h"
+
+TEST(buf_respects_max)
+{
+    cp_buf b;
+    cp_buf_init(&b, 8);
+    CHECK_EQ(cp_buf_adds(&b, "1234"), CP_OK);
+    CHECK_EQ(cp_buf_adds(&b, "5678"), CP_OK);
+    CHECK_EQ(cp_buf_adds(&b, "9"), CP_ETOOBIG);
+    CHECK_STR(cp_buf_cstr(&b), "12345678");
+    CHECK_EQ(cp_buf_printf(&b, "%d", 1), CP_ETOOBIG);
+    cp_buf_reset(&b);
+    CHECK_EQ(cp_buf_printf(&b, "%s-%d", "ab", 42), CP_OK);
+    CHECK_STR(cp_buf_cstr(&b), "ab-42");
+    cp_buf_free(&b);
+}
+
+static int cleaned;
+static void on_clean(void *p) { cleaned += *(int *)p; }
+
+TEST(arena_allocates_and_cleans_up)
+{
+    cp_arena *a = cp_arena_new(64);
+    char *s = cp_arena_strdup(a, "hello");
+    char *big = cp_arena_alloc(a, 10000); /* larger than a chunk */
+    big[9999] = 'x';
+    char *f = cp_arena_printf(a, "%s %d", s, 7);
+    CHECK_STR(f, "hello 7");
+    CHECK_EQ(((uintptr_t)cp_arena_alloc(a, 3)) % 16, 0u);
+    static int one = 1, two = 2;
+    cleaned = 0;
+    cp_arena_defer(a, on_clean, &one);
+    cp_arena_defer(a, on_clean, &two);
+    cp_arena_free(a);
+    CHECK_EQ(cleaned, 3);
+}
+
+TEST(ids_are_valid_unique_and_time_ordered)
+{
+    char a[CP_ID_LEN + 1], b[CP_ID_LEN + 1];
+    cp_id_new(a);
+    struct timespec ts = {0, 2 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    cp_id_new(b);
+    CHECK(cp_id_valid(a));
+    CHECK(cp_id_valid(b));
+    CHECK(strcmp(a, b) < 0);
+    CHECK(!cp_id_valid("short"));
+    CHECK(!cp_id_valid("0123456789abcdefghjkmnpqrU"));
+    CHECK(!cp_id_valid("../../etc/passwd0000000000"));
+}
+
+TEST(time_iso_round_trip)
+{
+    char buf[40];
+    cp_time_iso(1764104193123LL, buf, sizeof buf);
+    CHECK_STR(buf, "2025-11-25T20:56:33.123Z");
+    int64_t ms = 0;
+    CHECK(cp_time_parse_iso(buf, &ms));
+    CHECK_EQ(ms, 1764104193123LL);
+    CHECK(cp_time_parse_iso("2025-11-25T20:56:33Z", &ms));
+    CHECK_EQ(ms, 1764104193000LL);
+    CHECK(!cp_time_parse_iso("2025-11-25 20:56:33", &ms));
+    CHECK(!cp_time_parse_iso("2025-11-25T20:56:33.Z", &ms));
+}
+
+static const cp_json_field fields[] = {
+    {.name = "name", .type = CP_JF_STRING, .required = true, .min_len = 2, .max_len = 5},
+    {.name = "n", .type = CP_JF_INT, .min = 1, .max = 10},
+    {.name = "opt", .type = CP_JF_BOOL, .nullable = true},
+};
+
+static cp_result check_text(const char *text, cp_error *e)
+{
+    cp_error_clear(e);
+    json_t *j = cp_json_parse(text, strlen(text), e);
+    if (!j) return e->result;
+    cp_result r = cp_json_check(j, fields, 3, e);
+    json_decref(j);
+    return r;
+}
+
+TEST(json_check_rules)
+{
+    cp_error e;
+    CHECK_EQ(check_text("{\"name\":\"abc\",\"n\":3,\"opt\":null}", &e), CP_OK);
+    CHECK_EQ(check_text("{\"name\":\"abc\"", &e), CP_EINVAL);
+    CHECK_STR(e.code, "malformed_json");
+    CHECK_EQ(check_text("{\"name\":\"abc\",\"extra\":1}", &e), CP_EINVAL);
+    CHECK_STR(e.field, "extra");
+    CHECK_EQ(check_text("{\"n\":3}", &e), CP_EUNPROC);
+    CHECK_STR(e.field, "name");
+    CHECK_EQ(check_text("{\"name\":5}", &e), CP_EUNPROC);
+    CHECK_STR(e.code, "invalid_type");
+    CHECK_EQ(check_text("{\"name\":\"toolong\"}", &e), CP_EUNPROC);
+    CHECK_STR(e.code, "too_long");
+    CHECK_EQ(check_text("{\"name\":\"ab\",\"n\":11}", &e), CP_EUNPROC);
+    CHECK_STR(e.field, "n");
+    CHECK_EQ(check_text("{\"name\":\"ab\",\"n\":1.5}", &e), CP_EUNPROC);
+    CHECK_EQ(check_text("[1,2]", &e), CP_EINVAL);
+    CHECK_EQ(check_text("{\"name\":\"ab\",\"name\":\"cd\"}", &e), CP_EINVAL);
+    CHECK_EQ(check_text("", &e), CP_EINVAL);
+}
+
+TEST(error_maps_to_http)
+{
+    CHECK_EQ(cp_result_http(CP_EINVAL), 400);
+    CHECK_EQ(cp_result_http(CP_EAUTH), 401);
+    CHECK_EQ(cp_result_http(CP_ENOTFOUND), 404);
+    CHECK_EQ(cp_result_http(CP_EMETHOD), 405);
+    CHECK_EQ(cp_result_http(CP_ECONFLICT), 409);
+    CHECK_EQ(cp_result_http(CP_ETOOBIG), 413);
+    CHECK_EQ(cp_result_http(CP_EMEDIA), 415);
+    CHECK_EQ(cp_result_http(CP_EUNPROC), 422);
+    CHECK_EQ(cp_result_http(CP_ERATE), 429);
+    CHECK_EQ(cp_result_http(CP_ERR), 500);
+}
+
+TEST(config_defaults_env_flags_and_errors)
+{
+    cp_config c;
+    bool help;
+    char err[256];
+    unsetenv("CLOUDPLANE_LISTEN");
+    setenv("CLOUDPLANE_WORKERS", "5", 1);
+    char *argv1[] = {"serve", "--listen", "127.0.0.1:9999", "--access-log=false", NULL};
+    CHECK_EQ(cp_config_load(&c, 4, argv1, &help, err, sizeof err), CP_OK);
+    CHECK_STR(c.listen, "127.0.0.1:9999");
+    CHECK_STR(c.data_dir, "./var");
+    CHECK_EQ(c.workers, 5);
+    CHECK(!c.access_log);
+    CHECK(!help);
+    cp_config_free(&c);
+
+    char *argv2[] = {"serve", "--workers", "999", NULL};
+    CHECK_EQ(cp_config_load(&c, 3, argv2, &help, err, sizeof err), CP_EINVAL);
+    CHECK(strstr(err, "--workers") && strstr(err, "[0, 64]"));
+    cp_config_free(&c);
+
+    char *argv3[] = {"serve", "--nope", NULL};
+    CHECK_EQ(cp_config_load(&c, 2, argv3, &help, err, sizeof err), CP_EINVAL);
+    CHECK(strstr(err, "unknown flag"));
+    cp_config_free(&c);
+
+    setenv("CLOUDPLANE_WORKERS", "abc", 1);
+    char *argv4[] = {"serve", NULL};
+    CHECK_EQ(cp_config_load(&c, 1, argv4, &help, err, sizeof err), CP_EINVAL);
+    CHECK(strstr(err, "CLOUDPLANE_WORKERS") && strstr(err, "environment"));
+    cp_config_free(&c);
+    unsetenv("CLOUDPLANE_WORKERS");
+
+    setenv("CLOUDPLANE_JWT_SECRET", "not-a-number", 1);
+    char *argv5[] = {"serve", "--lease-seconds", "5", "--heartbeat-seconds", "5", NULL};
+    CHECK_EQ(cp_config_load(&c, 5, argv5, &help, err, sizeof err), CP_EINVAL);
+    CHECK(strstr(err, "heartbeat"));
+    cp_config_free(&c);
+    unsetenv("CLOUDPLANE_JWT_SECRET");
+}
+
+int main(void)
+{
+    RUN(buf_respects_max);
+    RUN(arena_allocates_and_cleans_up);
+    RUN(ids_are_valid_unique_and_time_ordered);
+    RUN(time_iso_round_trip);
+    RUN(json_check_rules);
+    RUN(error_maps_to_http);
+    RUN(config_defaults_env_flags_and_errors);
+    TEST_END();
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what cloudplane needs from Debian packages, PyPI and npm. Idempotent
+# and quiet when everything is present. Usage: bootstrap.sh [run|test]
+set -euo pipefail
+mode="${1:-run}"
+
+run_pkgs=(build-essential cmake ninja-build pkg-config git curl ca-certificates
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev libpq-dev libhiredis-dev
+  bubblewrap)
+test_pkgs=(postgresql redis-server wrk chromium jq procps)
+
+pkgs=("${run_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
+  echo "bootstrap: Go is required to build OpenTofu; install golang-go" >&2
+  exit 1
+}
+command -v node >/dev/null 2>&1 || { echo "bootstrap: Node.js 20+ with npm is required for the web UI" >&2; exit 1; }
+
+if [ "$mode" = test ]; then
+  if ! python3 -c 'import pytest, requests, boto3, moto' 2>/dev/null; then
+    echo "bootstrap: installing Python test packages" >&2
+    python3 -m pip install -q pytest requests boto3 'moto[server]'
+  fi
+  command -v moto_server >/dev/null 2>&1 || python3 -m pip install -q 'moto[server]'
+fi
+exit 0
