@@ -12,6 +12,9 @@
 #include "auth/password.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "queue/events.h"
+#include "queue/queue.h"
+#include "worker/worker.h"
 
 #define CP_VERSION "0.1.0"
 
@@ -22,6 +25,7 @@ static void usage(FILE *f)
             "usage: cloudplane <command> [flags]\n\n"
             "commands:\n"
             "  serve      HTTP API and web UI (embedded mode also runs workers)\n"
+            "  worker     run jobs from Redis Streams (distributed mode)\n"
             "  migrate    apply database migrations\n"
             "  admin      administration: create-user\n"
             "  version    print the version\n\n"
@@ -57,6 +61,41 @@ static int fail_start(const char *cmd, const cp_error *e)
     return 1;
 }
 
+/* Queue and live-event hub: Redis when configured, else in-process. */
+static cp_result open_dispatch(cp_app *app, const char *consumer, cp_error *err)
+{
+    cp_result r = cp_queue_open(app->cfg->redis_url, consumer, &app->queue, err);
+    if (r == CP_OK) r = cp_events_open(app->cfg->redis_url, &app->events, err);
+    return r;
+}
+
+static void close_dispatch(cp_app *app)
+{
+    cp_events_close(app->events);
+    cp_queue_close(app->queue);
+    app->events = NULL;
+    app->queue = NULL;
+}
+
+static void consumer_name(const cp_config *cfg, char *out, size_t cap)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    if (cfg->worker_id[0]) snprintf(out, cap, "%s", cfg->worker_id);
+    else snprintf(out, cap, "%s-%d", host, (int)getpid());
+}
+
+static sigset_t block_signals(void)
+{
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return sigs;
+}
+
 static const char *default_web_dir(char *buf, size_t cap)
 {
     /* The built UI next to the repo layout: <exe>/../../../frontend/dist, else ./frontend/dist. */
@@ -84,18 +123,19 @@ static int cmd_serve(int argc, char **argv)
     if (rc >= 0) return rc;
 
     /* Signals are taken synchronously by sigwait below; block them before any thread starts. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigset_t sigs = block_signals();
 
     cp_app app;
     cp_error err;
     cp_error_clear(&err);
-    if (cp_app_init(&app, &cfg, true, &err) != CP_OK) {
+    char consumer[128];
+    consumer_name(&cfg, consumer, sizeof consumer);
+    cp_workers *workers = NULL;
+    bool embedded_workers = cfg.redis_url[0] == '\0';
+    if (cp_app_init(&app, &cfg, true, &err) != CP_OK || open_dispatch(&app, consumer, &err) != CP_OK ||
+        (embedded_workers && cfg.workers > 0 && cp_workers_start(&app, (int)cfg.workers, &workers, &err) != CP_OK)) {
         rc = fail_start("serve", &err);
+        close_dispatch(&app);
         cp_app_close(&app);
         cp_config_free(&cfg);
         return rc;
@@ -136,8 +176,50 @@ static int cmd_serve(int argc, char **argv)
     cp_log_info("received %s, shutting down (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 cfg.shutdown_grace_seconds);
     cp_server_stop(srv, cfg.shutdown_grace_seconds * 1000);
+    cp_workers_stop(workers, cfg.shutdown_grace_seconds * 1000);
+    close_dispatch(&app);
     cp_app_close(&app);
     cp_log_info("stopped");
+    cp_config_free(&cfg);
+    return 0;
+}
+
+/* Distributed mode: take runs from Redis Streams until SIGTERM. */
+static int cmd_worker(int argc, char **argv)
+{
+    cp_config cfg;
+    int rc = load_config(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+    sigset_t sigs = block_signals();
+    cp_app app;
+    cp_error err;
+    cp_error_clear(&err);
+    char consumer[128];
+    consumer_name(&cfg, consumer, sizeof consumer);
+    cp_workers *workers = NULL;
+    if (!cfg.redis_url[0] || !cfg.database_url[0]) {
+        fprintf(stderr, "cloudplane worker: needs CLOUDPLANE_REDIS_URL and CLOUDPLANE_DATABASE_URL (distributed mode);"
+                        " in embedded mode `serve` runs the workers\n");
+        cp_config_free(&cfg);
+        return 2;
+    }
+    if (cp_app_init(&app, &cfg, false, &err) != CP_OK || open_dispatch(&app, consumer, &err) != CP_OK ||
+        cp_workers_start(&app, (int)(cfg.workers > 0 ? cfg.workers : 1), &workers, &err) != CP_OK) {
+        rc = fail_start("worker", &err);
+        close_dispatch(&app);
+        cp_app_close(&app);
+        cp_config_free(&cfg);
+        return rc;
+    }
+    cp_log(CP_LOG_INFO, "worker started", json_pack("{s:s, s:I}", "consumer", consumer, "slots",
+                                                     (json_int_t)cfg.workers));
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    cp_log_info("received %s, finishing runs (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                cfg.shutdown_grace_seconds);
+    cp_workers_stop(workers, cfg.shutdown_grace_seconds * 1000);
+    close_dispatch(&app);
+    cp_app_close(&app);
     cp_config_free(&cfg);
     return 0;
 }
@@ -219,6 +301,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "worker")) return cmd_worker(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "admin")) return cmd_admin(argc - 1, argv + 1);
     fprintf(stderr, "cloudplane: unknown command '%s'\n\n", cmd);

@@ -10,9 +10,14 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
+struct cp_queue;
+struct cp_events;
+
 typedef struct cp_app {
     cp_config *cfg;
     cp_store *store;
+    struct cp_queue *queue;    /* NULL in `migrate`/`admin` */
+    struct cp_events *events;
     cp_vault *vault;
     cp_jwt_key jwt;
     cp_ratelimit *login_by_email;
@@ -43,5 +48,32 @@ cp_result cp_api_healthz(cp_req *req);
 cp_result cp_api_readyz(cp_req *req);
 cp_result cp_api_metrics(cp_req *req);
 cp_result cp_api_openapi(cp_req *req);
+cp_result cp_api_projects_create(cp_req *req);
+cp_result cp_api_projects_list(cp_req *req);
+cp_result cp_api_projects_get(cp_req *req);
+cp_result cp_api_projects_update(cp_req *req);
+cp_result cp_api_projects_delete(cp_req *req);
+cp_result cp_api_members_list(cp_req *req);
+cp_result cp_api_members_add(cp_req *req);
+cp_result cp_api_members_update(cp_req *req);
+cp_result cp_api_members_remove(cp_req *req);
+cp_result cp_api_audit_list(cp_req *req);
+cp_result cp_api_accounts_create(cp_req *req);
+cp_result cp_api_accounts_list(cp_req *req);
+cp_result cp_api_accounts_delete(cp_req *req);
+cp_result cp_api_catalog(cp_req *req);
+cp_result cp_api_resources_create(cp_req *req);
+cp_result cp_api_resources_list(cp_req *req);
+cp_result cp_api_resources_get(cp_req *req);
+cp_result cp_api_resources_update(cp_req *req);
+cp_result cp_api_resources_delete(cp_req *req);
+cp_result cp_api_runs_list(cp_req *req);
+cp_result cp_api_runs_recent(cp_req *req);
+cp_result cp_api_runs_get(cp_req *req);
+cp_result cp_api_runs_approve(cp_req *req);
+cp_result cp_api_runs_cancel(cp_req *req);
+cp_result cp_api_runs_events(cp_req *req);
+cp_result cp_api_costs_summary(cp_req *req);
+cp_result cp_api_costs_daily(cp_req *req);
 
 #endif

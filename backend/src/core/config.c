@@ -43,6 +43,7 @@ static const cfg_entry table[] = {
     B("access-log", "CLOUDPLANE_ACCESS_LOG", "true", access_log, "log one JSON line per HTTP request"),
     I("shutdown-grace", "CLOUDPLANE_SHUTDOWN_GRACE", "10", 0, 600, shutdown_grace_seconds, "seconds in-flight requests get to finish on SIGTERM"),
     S("tf-binary", "CLOUDPLANE_TF_BINARY", "", tf_binary, "OpenTofu (or compatible) binary; default: tofu from the cache or PATH"),
+    S("modules-dir", "CLOUDPLANE_MODULES_DIR", "", modules_dir, "OpenTofu modules (default: terraform/modules next to the repo)"),
     S("worker-id", "CLOUDPLANE_WORKER_ID", "", worker_id, "worker identity for leases (default: hostname-pid)"),
     I("lease-seconds", "CLOUDPLANE_LEASE_SECONDS", "30", 2, 3600, lease_seconds, "run lease length"),
     I("heartbeat-seconds", "CLOUDPLANE_HEARTBEAT_SECONDS", "10", 1, 1200, heartbeat_seconds, "lease renewal interval"),

@@ -24,6 +24,7 @@ typedef struct {
     bool access_log;
     long shutdown_grace_seconds;
     char *tf_binary;
+    char *modules_dir;
     char *worker_id;
     long lease_seconds;
     long heartbeat_seconds;

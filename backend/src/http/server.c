@@ -17,6 +17,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/sse.h"
 
 struct cp_server {
     struct MHD_Daemon *d;
@@ -96,7 +97,7 @@ static void add_common_headers(struct MHD_Response *res, cp_req *req)
 
 static enum MHD_Result queue_json(cp_req *req, int status, json_t *j)
 {
-    char *body = json_dumps(j, JSON_COMPACT);
+    char *body = status == 204 ? strdup("") : json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!body) body = strdup("{}");
     struct MHD_Response *res = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -412,6 +413,7 @@ void cp_server_stop(cp_server *s, int64_t grace_ms)
     if (!s) return;
     MHD_socket lsock = MHD_quiesce_daemon(s->d);
     if (lsock != MHD_INVALID_SOCKET) close(lsock);
+    cp_sse_shutdown();
     int64_t deadline = cp_mono_ms() + grace_ms;
     while (atomic_load(&s->inflight) > 0 && cp_mono_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};

@@ -33,6 +33,76 @@ cp_result cp_store_one(cp_store *s, cp_arena *a, const char *sql, const cp_param
     return r;
 }
 
+cp_result cp_store_many(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
+                        size_t elem_size, size_t max, void **items, size_t *count, cp_error *err)
+{
+    *items = NULL;
+    *count = 0;
+    cp_dbconn *c = cp_db_acquire(s->db);
+    cp_dbrows *rows;
+    cp_result r = cp_db_query(c, sql, p, n, &rows, err);
+    if (r == CP_OK) {
+        size_t cap = 0;
+        char *arr = NULL;
+        while (*count < max && cp_dbrows_next(rows)) {
+            if (*count == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                char *na = cp_arena_alloc(a, ncap * elem_size);
+                if (arr) memcpy(na, arr, cap * elem_size);
+                arr = na;
+                cap = ncap;
+            }
+            fill(rows, a, arr + *count * elem_size);
+            (*count)++;
+        }
+        *items = arr;
+        cp_dbrows_free(rows);
+    }
+    cp_db_release(s->db, c);
+    return r;
+}
+
+cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err)
+{
+    cp_dbconn *c = cp_db_acquire(s->db);
+    cp_result r = cp_db_begin(c, true, err);
+    if (r == CP_OK) {
+        r = fn(c, ctx, err);
+        if (r == CP_OK) r = cp_db_commit(c, err);
+        if (r != CP_OK) cp_db_rollback(c);
+    }
+    cp_db_release(s->db, c);
+    return r;
+}
+
+cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
+                      void *out, cp_error *err)
+{
+    cp_dbrows *rows;
+    cp_result r = cp_db_query(c, sql, p, n, &rows, err);
+    if (r != CP_OK) return r;
+    if (cp_dbrows_next(rows)) fill(rows, a, out);
+    else r = cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "not found");
+    cp_dbrows_free(rows);
+    return r;
+}
+
+cp_result cp_conn_scalar(cp_dbconn *c, const char *sql, const cp_param *p, int n, double *out, cp_error *err)
+{
+    cp_dbrows *rows;
+    *out = 0;
+    cp_result r = cp_db_query(c, sql, p, n, &rows, err);
+    if (r != CP_OK) return r;
+    if (cp_dbrows_next(rows)) *out = cp_dbrows_real(rows, 0);
+    cp_dbrows_free(rows);
+    return CP_OK;
+}
+
+int cp_store_page_limit(int limit)
+{
+    return limit < 1 ? 50 : limit > 200 ? 200 : limit;
+}
+
 cp_result cp_store_open(const char *url, int pool_size, bool migrate, cp_store **out, cp_error *err)
 {
     cp_store *s = calloc(1, sizeof *s);

@@ -34,4 +34,243 @@ cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, cons
 cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out, cp_error *err);
 cp_result cp_store_user_by_id(cp_store *s, cp_arena *a, const char *id, cp_user *out, cp_error *err);
 
+/* ---- projects and memberships (store_projects.c) ---- */
+
+typedef enum { CP_ROLE_NONE = 0, CP_ROLE_VIEWER, CP_ROLE_MEMBER, CP_ROLE_ADMIN, CP_ROLE_OWNER } cp_role;
+cp_role cp_role_parse(const char *s);
+const char *cp_role_name(cp_role r);
+
+typedef struct {
+    char *id;
+    char *name;
+    bool require_approval;
+    bool has_budget;
+    double monthly_budget_usd;
+    double budget_used_usd;  /* monthly run-rate of resources that exist or are being created */
+    cp_role role;            /* the asking user's role */
+    int64_t created_at;
+} cp_project;
+
+typedef struct {
+    char *user_id;
+    char *email;
+    char *name;
+    cp_role role;
+} cp_member;
+
+cp_result cp_store_project_create(cp_store *s, cp_arena *a, const char *owner_id, const char *name,
+                                  bool require_approval, const double *budget, cp_project *out, cp_error *err);
+/* CP_ENOTFOUND unless user_id is a member. */
+cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id,
+                               cp_project *out, cp_error *err);
+/* Keyset page of the user's projects, newest first; *next is NULL on the last page. */
+/* The project's require_approval; true when it cannot be read (fail safe). */
+bool cp_store_project_requires_approval(cp_store *s, const char *project_id);
+cp_result cp_store_projects_list(cp_store *s, cp_arena *a, const char *user_id, int limit, const char *cursor,
+                                 cp_project **items, size_t *n, char **next, cp_error *err);
+/* name NULL = unchanged; budget_set false = unchanged; budget NULL with budget_set = clear. */
+cp_result cp_store_project_update(cp_store *s, const char *id, const char *name, const bool *require_approval,
+                                  bool budget_set, const double *budget, cp_error *err);
+/* CP_ECONFLICT while any resource is not destroyed. */
+cp_result cp_store_project_delete(cp_store *s, const char *id, cp_error *err);
+
+cp_result cp_store_members_list(cp_store *s, cp_arena *a, const char *project_id, cp_member **items, size_t *n,
+                                cp_error *err);
+/* CP_ENOTFOUND (field email) for an unknown user, CP_ECONFLICT if already a member. */
+cp_result cp_store_member_add(cp_store *s, cp_arena *a, const char *project_id, const char *email, cp_role role,
+                              cp_member *out, cp_error *err);
+/* Both refuse (CP_ECONFLICT) to leave the project without an owner. */
+cp_result cp_store_member_set_role(cp_store *s, const char *project_id, const char *user_id, cp_role role,
+                                   cp_error *err);
+cp_result cp_store_member_remove(cp_store *s, const char *project_id, const char *user_id, cp_error *err);
+cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *user_id);
+
+/* ---- cloud accounts (store_projects.c) ---- */
+
+typedef struct {
+    char *id;
+    char *project_id;
+    char *cloud;
+    char *name;
+    char *hint;
+    char *key_id;
+    char *nonce;
+    char *ciphertext;
+    int64_t created_at;
+} cp_account;
+
+/* id must be pre-generated: the vault binds the ciphertext to it. */
+cp_result cp_store_account_create(cp_store *s, const cp_account *acc, cp_error *err);
+cp_result cp_store_account_get(cp_store *s, cp_arena *a, const char *id, cp_account *out, cp_error *err);
+cp_result cp_store_accounts_list(cp_store *s, cp_arena *a, const char *project_id, cp_account **items, size_t *n,
+                                 cp_error *err);
+/* CP_ECONFLICT while resources that are not destroyed use it. */
+cp_result cp_store_account_delete(cp_store *s, const char *id, cp_error *err);
+/* Every account, for key rotation. */
+cp_result cp_store_accounts_all(cp_store *s, cp_arena *a, cp_account **items, size_t *n, cp_error *err);
+/* Re-seal: conditional on the old key id, so a concurrent rotation cannot clobber. */
+cp_result cp_store_account_reseal(cp_store *s, const char *id, const char *old_key_id, const char *key_id,
+                                  const char *nonce, const char *ciphertext, cp_error *err);
+
+/* ---- audit (store_projects.c) ---- */
+
+typedef struct {
+    char *id;
+    int64_t ts;
+    char *actor_id;
+    char *actor_email;
+    char *project_id;
+    char *action;
+    char *target;
+    char *detail;  /* JSON text */
+} cp_audit;
+
+/* Best effort by design of the callers: a failed audit write is logged. */
+cp_result cp_store_audit_add(cp_store *s, const char *actor_id, const char *project_id, const char *action,
+                             const char *target, const char *detail_json, cp_error *err);
+cp_result cp_store_audit_list(cp_store *s, cp_arena *a, const char *project_id, int limit, const char *cursor,
+                              cp_audit **items, size_t *n, char **next, cp_error *err);
+
+/* ---- resources, runs, events, costs (store_resources.c) ---- */
+
+typedef struct {
+    char *id;
+    char *project_id;
+    char *account_id;
+    char *account_name;
+    char *cloud;
+    char *kind;
+    char *name;
+    char *region;
+    char *size;
+    char *config;   /* JSON text */
+    char *status;
+    char *outputs;  /* JSON text */
+    double monthly_cost_usd;
+    char *created_by;
+    int64_t created_at, updated_at;
+    char *run_id, *run_operation, *run_status;  /* current run: the latest one */
+} cp_resource;
+
+typedef struct {
+    char *id;
+    char *resource_id;
+    char *resource_name;
+    char *project_id;
+    char *operation;
+    char *status;
+    int64_t attempt;
+    char *params;        /* JSON: {name, region, size, config, monthly_cost_usd} wanted by this run */
+    char *lease_owner;
+    int64_t lease_expires_at;
+    char *lock_id;
+    bool tofu_started;
+    bool cancel_requested;
+    char *plan_summary;  /* JSON text or NULL */
+    char *plan_blob;     /* base64 saved plan, while awaiting approval */
+    char *approved_by;
+    char *error;
+    int64_t event_count, events_dropped;
+    char *created_by;
+    int64_t queued_at, started_at, finished_at;
+} cp_run;
+
+typedef struct {
+    const char *project_id, *cloud, *kind, *status;
+} cp_resource_filter;
+
+/* Inserts the resource (pending) and its create run (queued) atomically,
+ * refusing with budget_exceeded when the project budget would be passed. */
+cp_result cp_store_resource_create(cp_store *s, cp_arena *a, const cp_resource *res, const char *run_params,
+                                   cp_resource *out, cp_run *run, cp_error *err);
+/* The resource if user_id is a member of its project (role in *role). */
+cp_result cp_store_resource_get(cp_store *s, cp_arena *a, const char *id, const char *user_id, cp_resource *out,
+                                cp_role *role, cp_error *err);
+cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f,
+                                  int limit, const char *cursor, cp_resource **items, size_t *n, char **next,
+                                  cp_error *err);
+/* The resource regardless of membership (workers only). */
+cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out, cp_error *err);
+/* Queues an update or destroy run. CP_ECONFLICT when the resource is destroyed
+ * or a destroy is already queued. For updates, budget is checked as for create. */
+cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, const char *operation,
+                               const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
+                               cp_error *err);
+
+cp_result cp_store_run_get(cp_store *s, cp_arena *a, const char *run_id, cp_run *out, cp_error *err);
+cp_result cp_store_runs_list(cp_store *s, cp_arena *a, const char *resource_id, int limit, const char *cursor,
+                             cp_run **items, size_t *n, char **next, cp_error *err);
+/* Recent runs across the user's projects (dashboard). */
+cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_run **items, size_t *n,
+                               cp_error *err);
+
+/* ---- worker side: claim, lease, transitions (fenced by owner + attempt) ---- */
+
+/* Claims run_id for worker if it is runnable now: queued (or approved and
+ * awaiting apply), no earlier unfinished run of the same resource, and no live
+ * lease. CP_ECONFLICT when it is not claimable (taken, waiting its turn, ended). */
+cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
+                             cp_run *out, cp_error *err);
+/* Ids of queued runs with no live lease (for the reconciler), oldest first. */
+cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err);
+/* CP_ECONFLICT when the lease was lost (fencing). */
+cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_ms, bool *cancel_requested,
+                                 cp_error *err);
+/* Moves the run (and its resource) along the state machine; every write is
+ * conditional on lease owner + attempt. Illegal transitions are refused and logged. */
+cp_result cp_store_run_transition(cp_store *s, const cp_run *run, const char *to_status, cp_error *err);
+cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id, cp_error *err);
+cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const char *plan_blob,
+                                cp_error *err);
+/* Final states. outputs_json only on success. */
+cp_result cp_store_run_finish(cp_store *s, const cp_run *run, const char *final_status, const char *error,
+                              const char *outputs_json, cp_error *err);
+
+/* User actions */
+cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user_id, cp_error *err);
+/* Queued or approval-waiting runs end at once (*immediate); running ones get cancel_requested. */
+cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, cp_error *err);
+
+/* Runs whose lease expired. Before tofu started: back to queued. During
+ * plan/apply: failed "worker lost"; lock ids of those are returned so the
+ * caller can free the state locks the platform itself took. */
+typedef struct {
+    char *run_id, *resource_id, *lock_id, *cloud, *account_id;
+} cp_lost_run;
+cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
+                             size_t *nlost, cp_error *err);
+
+/* ---- run events ---- */
+
+/* Appends one event; past max_events per run it is dropped and counted (the
+ * reader reports the count as truncation). *seq gets the stored seq or 0. */
+cp_result cp_store_event_append(cp_store *s, const char *run_id, const char *type, const char *data_json,
+                                int64_t max_events, int64_t *seq, cp_error *err);
+typedef struct {
+    int64_t seq, ts;
+    char *type;
+    char *data;
+} cp_event;
+cp_result cp_store_events_list(cp_store *s, cp_arena *a, const char *run_id, int64_t after_seq, int limit,
+                               cp_event **items, size_t *n, cp_error *err);
+
+/* ---- costs ---- */
+
+typedef struct {
+    char *key;
+    char *label;  /* project name when grouped by project, else the key */
+    double monthly_usd;
+    int64_t count;
+} cp_cost_group;
+/* group_by: "cloud", "project", "kind" or "region" (checked by the caller). */
+cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, const char *group_by,
+                                 cp_cost_group **items, size_t *n, cp_error *err);
+typedef struct {
+    char *project_id, *cloud;
+    double monthly_usd;
+    int64_t started_at, ended_at;  /* ended_at 0 = still running */
+} cp_cost_period;
+cp_result cp_store_cost_periods(cp_store *s, cp_arena *a, const char *user_id, int64_t since, cp_cost_period **items,
+                                size_t *n, cp_error *err);
+
 #endif

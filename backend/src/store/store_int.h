@@ -16,4 +16,29 @@ cp_result cp_store_exec(cp_store *s, const char *sql, const cp_param *p, int n, 
 cp_result cp_store_one(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
                        void *out, const char *what, cp_error *err);
 
+/* Every row through fill into an arena array of elem_size items (at most max). */
+cp_result cp_store_many(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
+                        size_t elem_size, size_t max, void **items, size_t *count, cp_error *err);
+/* Runs fn inside a write transaction on one connection; commits on CP_OK,
+ * rolls back otherwise. */
+typedef cp_result (*cp_tx_fn)(cp_dbconn *c, void *ctx, cp_error *err);
+cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err);
+/* Single-row query on a connection already held (inside a transaction). */
+cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
+                      void *out, cp_error *err);
+/* First column of the first row as a number (0 when no row). */
+cp_result cp_conn_scalar(cp_dbconn *c, const char *sql, const cp_param *p, int n, double *out, cp_error *err);
+/* Keyset pages: rows are fetched limit+1; the extra one only signals a next page. */
+int cp_store_page_limit(int limit);
+/* Trims a limit+1 page to limit items and sets *next to the last id shown. */
+#define FINISH_PAGE(items, n, next, limit, idfield)                                                              \
+    do {                                                                                                         \
+        *(next) = NULL;                                                                                          \
+        if (*(n) > (size_t)(limit)) {                                                                            \
+            *(n) = (size_t)(limit);                                                                              \
+            *(next) = (*(items))[*(n) - 1].idfield;                                                              \
+        }                                                                                                        \
+    } while (0)
+
+
 #endif

@@ -26,6 +26,10 @@ class Server:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "CP_TOFU"):
             if k in os.environ:
                 base_env[k] = os.environ[k]
+        tofu = os.environ.get("CP_TOFU")
+        if tofu:
+            base_env["CLOUDPLANE_TF_BINARY"] = tofu
+        base_env["CLOUDPLANE_MODULES_DIR"] = os.path.join(REPO, "terraform", "modules")
         base_env.update(env or {})
         self.env = base_env
         self.args = list(args)
@@ -102,6 +106,72 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+def fresh_pg_database():
+    """A new, empty PostgreSQL database on the test server; its URL."""
+    admin = os.environ.get("CP_TEST_PG_ADMIN")
+    if not admin:
+        pytest.skip("PostgreSQL not available (make test starts it)")
+    name = "cp_%d_%d" % (os.getpid(), int(time.time() * 1e6))
+    subprocess.run(["psql", admin, "-q", "-c", "CREATE DATABASE %s" % name], check=True, capture_output=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request):
+    if request.param == "sqlite":
+        return {}
+    return {"CLOUDPLANE_DATABASE_URL": fresh_pg_database()}
+
+
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHnE1J2m9XbKpVqRr6pSgKX6eVg3lXq6vJ0v0b6O1c0X test@cloudplane"
+
+
+class Api:
+    """A signed-in user of a running server."""
+
+    def __init__(self, server, email=None):
+        self.s = server
+        body = server.signup(email)
+        self.token = body["access_token"]
+        self.user = body["user"]
+
+    def call(self, method, path, body=None, **kw):
+        if body is not None:
+            kw["json"] = body
+        return self.s.req(method, "/api/v1" + path, self.token, **kw)
+
+    def ok(self, method, path, body=None, status=None):
+        r = self.call(method, path, body)
+        assert r.status_code < 300 and (status is None or r.status_code == status), (method, path, r.status_code, r.text)
+        return r.json() if r.content else None
+
+    def project(self, **kw):
+        return self.ok("POST", "/projects", dict({"name": "proj"}, **kw), 201)
+
+    def sandbox_account(self, project_id):
+        return self.ok("POST", "/projects/%s/accounts" % project_id, {"name": "sandbox", "cloud": "sandbox"}, 201)
+
+    def create_vm(self, project_id, account_id, name="web-1", size="sandbox.small", **config):
+        cfg = dict({"ssh_public_key": SSH_KEY, "allowed_cidrs": ["198.51.100.0/24"]}, **config)
+        return self.ok("POST", "/resources", {"project_id": project_id, "account_id": account_id, "kind": "vm",
+                                               "name": name, "region": "sandbox-east-1", "size": size,
+                                               "config": cfg}, 202)
+
+    def wait_run(self, run_id, until=("succeeded", "failed", "canceled"), timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            run = self.ok("GET", "/runs/" + run_id)
+            if run["status"] in until:
+                return run
+            time.sleep(0.2)
+        raise AssertionError("run %s stuck in %s" % (run_id, run["status"]))
+
+
+@pytest.fixture
+def api(server):
+    return Api(server)
 
 
 def assert_error(r, status, code=None, field=None):

@@ -73,6 +73,8 @@ CREATE TABLE runs (
     tofu_started     INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     plan_summary     TEXT,
+    plan_blob        TEXT,
+    approved_by      TEXT,
     error            TEXT,
     event_count      INTEGER NOT NULL DEFAULT 0,
     events_dropped   INTEGER NOT NULL DEFAULT 0,

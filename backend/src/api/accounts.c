@@ -1,0 +1,193 @@
+/* accounts.c: cloud accounts. Credentials are checked per cloud, sealed in the
+ * vault bound to (account id, project id), and never returned or logged: error
+ * messages name fields, never values. */
+#include <regex.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "core/ids.h"
+#include "core/timeutil.h"
+#include "engine/catalog.h"
+
+#define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+static bool matches(const char *re, const char *s)
+{
+    regex_t rx;
+    if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) return false;
+    bool ok = regexec(&rx, s, 0, NULL, 0) == 0;
+    regfree(&rx);
+    return ok;
+}
+
+typedef struct {
+    const char *name;
+    bool required;
+    size_t min, max;
+    const char *re;       /* shape check, or NULL */
+    const char *rule;     /* how the shape is described to the user */
+} cred_field;
+
+static const cred_field aws_fields[] = {
+    {"access_key_id", true, 16, 128, "^[A-Z0-9]+$", "upper-case letters and digits, e.g. AKIA…"},
+    {"secret_access_key", true, 16, 128, NULL, NULL},
+    {"session_token", false, 16, 4096, NULL, NULL},
+};
+static const cred_field azure_fields[] = {
+    {"tenant_id", true, 36, 36, UUID_RE, "a UUID"},
+    {"client_id", true, 36, 36, UUID_RE, "a UUID"},
+    {"client_secret", true, 8, 1024, NULL, NULL},
+    {"subscription_id", true, 36, 36, UUID_RE, "a UUID"},
+};
+static const cred_field gcp_fields[] = {
+    {"service_account_json", true, 100, 65536, NULL, NULL},
+    {"project_id", true, 6, 30, "^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a GCP project id"},
+};
+
+static const cred_field *fields_for(const char *cloud, size_t *n)
+{
+    if (!strcmp(cloud, "aws")) return *n = CP_ARRAY_LEN(aws_fields), aws_fields;
+    if (!strcmp(cloud, "azure")) return *n = CP_ARRAY_LEN(azure_fields), azure_fields;
+    if (!strcmp(cloud, "gcp")) return *n = CP_ARRAY_LEN(gcp_fields), gcp_fields;
+    *n = 0;
+    return NULL;
+}
+
+/* The service-account key must be a real key file: JSON with type
+ * service_account, a private key and a client email. */
+static cp_result check_gcp_key(cp_req *req, const char *text)
+{
+    json_t *k = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    const char *type = json_string_value(json_object_get(k, "type"));
+    const char *pk = json_string_value(json_object_get(k, "private_key"));
+    const char *email = json_string_value(json_object_get(k, "client_email"));
+    cp_result r = CP_OK;
+    if (!k) r = cp_req_fail(req, CP_EUNPROC, "invalid_credentials", "credentials.service_account_json",
+                            "service_account_json is not valid JSON");
+    else if (!type || strcmp(type, "service_account") != 0 || !pk || !strstr(pk, "PRIVATE KEY") || !email)
+        r = cp_req_fail(req, CP_EUNPROC, "invalid_credentials", "credentials.service_account_json",
+                        "service_account_json must be a service-account key (type service_account, with private_key"
+                        " and client_email)");
+    json_decref(k);
+    return r;
+}
+
+static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred, char **hint)
+{
+    *hint = NULL;
+    if (cred && !json_is_object(cred))
+        return cp_req_fail(req, CP_EUNPROC, "invalid_type", "credentials", "credentials must be an object");
+    size_t n;
+    const cred_field *fs = fields_for(cloud, &n);
+    const char *key;
+    json_t *v;
+    json_object_foreach(cred, key, v) {
+        bool known = false;
+        for (size_t i = 0; i < n && !known; i++) known = !strcmp(fs[i].name, key);
+        if (!known)
+            return cp_req_fail(req, CP_EINVAL, "unknown_field", cp_arena_printf(req->arena, "credentials.%.40s", key),
+                               "%s credentials take no field '%.40s'", cloud, key);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *field = cp_arena_printf(req->arena, "credentials.%s", fs[i].name);
+        v = json_object_get(cred, fs[i].name);
+        if (!v || json_is_null(v)) {
+            if (fs[i].required)
+                return cp_req_fail(req, CP_EUNPROC, "missing_field", field, "%s is required for %s", fs[i].name, cloud);
+            continue;
+        }
+        if (!json_is_string(v)) return cp_req_fail(req, CP_EUNPROC, "invalid_type", field, "%s must be a string",
+                                                   fs[i].name);
+        size_t len = json_string_length(v);
+        const char *s = json_string_value(v);
+        if (len < fs[i].min || len > fs[i].max)
+            return cp_req_fail(req, CP_EUNPROC, "invalid_length", field, "%s must be %zu to %zu characters",
+                               fs[i].name, fs[i].min, fs[i].max);
+        if (fs[i].re && !matches(fs[i].re, s))
+            return cp_req_fail(req, CP_EUNPROC, "invalid_format", field, "%s must be %s", fs[i].name, fs[i].rule);
+    }
+    if (!strcmp(cloud, "gcp")) {
+        cp_result r = check_gcp_key(req, cp_json_str(cred, "service_account_json", ""));
+        if (r != CP_OK) return r;
+        json_t *k = json_loads(cp_json_str(cred, "service_account_json", ""), 0, NULL);
+        *hint = cp_arena_strdup(req->arena, json_string_value(json_object_get(k, "client_email")));
+        json_decref(k);
+    } else if (!strcmp(cloud, "aws")) {
+        const char *id = cp_json_str(cred, "access_key_id", "");
+        *hint = cp_arena_printf(req->arena, "%.4s…%s", id, id + strlen(id) - 4);
+    } else if (!strcmp(cloud, "azure")) {
+        *hint = cp_arena_printf(req->arena, "client %s", cp_json_str(cred, "client_id", ""));
+    }
+    return CP_OK;
+}
+
+cp_result cp_api_accounts_create(cp_req *req)
+{
+    static const cp_json_field fields[] = {
+        {.name = "name", .type = CP_JF_STRING, .required = true, .min_len = 1, .max_len = 100},
+        {.name = "cloud", .type = CP_JF_STRING, .required = true, .max_len = 16},
+        {.name = "credentials", .type = CP_JF_OBJECT},
+    };
+    cp_app *app = CP_APP(req);
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    json_t *b;
+    if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
+    if ((r = cp_api_need_role(req, p.role, CP_ROLE_ADMIN)) != CP_OK) return r;
+    const char *cloud = cp_json_str(b, "cloud", "");
+    if (strcmp(cloud, "aws") && strcmp(cloud, "azure") && strcmp(cloud, "gcp") && strcmp(cloud, "sandbox"))
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "cloud", "cloud must be aws, azure, gcp or sandbox");
+    json_t *cred = json_object_get(b, "credentials");
+    char *hint;
+    if ((r = check_credentials(req, cloud, cred, &hint)) != CP_OK) return r;
+
+    cp_account acc = {.project_id = p.id, .cloud = (char *)cloud, .name = (char *)cp_json_str(b, "name", ""),
+                      .hint = hint, .created_at = cp_now_ms()};
+    char id[CP_ID_LEN + 1];
+    cp_id_new(id);
+    acc.id = id;
+    json_t *empty = json_object();
+    char *plain = json_dumps(cred ? cred : empty, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(empty);
+    cp_vault_sealed sealed;
+    r = cp_vault_seal(app->vault, req->arena, plain, strlen(plain), id, p.id, &sealed, &req->err);
+    cp_vault_wipe(plain, strlen(plain));
+    if (r != CP_OK) return r;
+    acc.key_id = sealed.key_id;
+    acc.nonce = sealed.nonce_b64;
+    acc.ciphertext = sealed.ciphertext_b64;
+    if ((r = cp_store_account_create(app->store, &acc, &req->err)) != CP_OK) return r;
+    cp_api_audit(req, p.id, "account.add", id, json_pack("{s:s, s:s}", "name", acc.name, "cloud", cloud));
+    return cp_reply(req, 201, cp_api_account_json(&acc));
+}
+
+cp_result cp_api_accounts_list(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    cp_account *items;
+    size_t n;
+    if ((r = cp_store_accounts_list(CP_APP(req)->store, req->arena, p.id, &items, &n, &req->err)) != CP_OK) return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (items[i].ciphertext && items[i].ciphertext[0]) json_array_append_new(arr, cp_api_account_json(&items[i]));
+    return cp_reply(req, 200, cp_api_page_json(arr, NULL));
+}
+
+cp_result cp_api_accounts_delete(cp_req *req)
+{
+    const char *id;
+    cp_result r = cp_api_id(req, "id", &id);
+    if (r != CP_OK) return r;
+    cp_account acc;
+    r = cp_store_account_get(CP_APP(req)->store, req->arena, id, &acc, &req->err);
+    if (r != CP_OK) return r;
+    if (!acc.ciphertext[0]) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "account not found");
+    cp_project p;
+    if ((r = cp_api_project(req, acc.project_id, CP_ROLE_ADMIN, &p)) != CP_OK) return r;
+    if ((r = cp_store_account_delete(CP_APP(req)->store, id, &req->err)) != CP_OK) return r;
+    cp_api_audit(req, p.id, "account.remove", id, json_pack("{s:s, s:s}", "name", acc.name, "cloud", acc.cloud));
+    return cp_reply(req, 204, NULL);
+}

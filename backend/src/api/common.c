@@ -1,0 +1,139 @@
+#include "api/common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "engine/catalog.h"
+#include "queue/queue.h"
+
+cp_result cp_api_page(cp_req *req, int *limit, const char **cursor)
+{
+    const char *l = cp_req_query(req, "limit");
+    *limit = 50;
+    if (l) {
+        char *end;
+        long v = strtol(l, &end, 10);
+        if (!*l || *end || v < 1 || v > 200)
+            return cp_req_fail(req, CP_EUNPROC, "invalid_value", "limit", "limit must be an integer from 1 to 200");
+        *limit = (int)v;
+    }
+    *cursor = cp_req_query(req, "cursor");
+    if (*cursor && !**cursor) *cursor = NULL;
+    if (*cursor && !cp_id_valid(*cursor))
+        return cp_req_fail(req, CP_EINVAL, "invalid_cursor", "cursor", "cursor is not one this API returned");
+    return CP_OK;
+}
+
+cp_result cp_api_id(cp_req *req, const char *name, const char **out)
+{
+    *out = cp_req_param(req, name);
+    if (!cp_id_valid(*out)) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "not found");
+    return CP_OK;
+}
+
+cp_result cp_api_need_role(cp_req *req, cp_role have, cp_role min)
+{
+    if (have >= min) return CP_OK;
+    return cp_req_fail(req, CP_EFORBIDDEN, "forbidden", NULL, "this needs the %s role or higher in the project",
+                       cp_role_name(min));
+}
+
+cp_result cp_api_project(cp_req *req, const char *project_id, cp_role min, cp_project *out)
+{
+    if (!cp_id_valid(project_id)) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "project not found");
+    cp_result r = cp_store_project_get(CP_APP(req)->store, req->arena, project_id, req->user_id, out, &req->err);
+    if (r != CP_OK) return r;
+    return cp_api_need_role(req, out->role, min);
+}
+
+void cp_api_audit(cp_req *req, const char *project_id, const char *action, const char *target, json_t *detail)
+{
+    char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    cp_error e;
+    cp_store_audit_add(CP_APP(req)->store, req->user_id, project_id, action, target, d, &e);
+    free(d);
+}
+
+json_t *cp_api_time(int64_t ms)
+{
+    if (ms <= 0) return json_null();
+    char buf[40];
+    cp_time_iso(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+json_t *cp_api_json_text(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_object();
+}
+
+json_t *cp_api_project_json(const cp_project *p)
+{
+    return json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o}", "id", p->id, "name", p->name, "require_approval",
+                     p->require_approval, "monthly_budget_usd",
+                     p->has_budget ? json_real(p->monthly_budget_usd) : json_null(), "role", cp_role_name(p->role),
+                     "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at));
+}
+
+json_t *cp_api_account_json(const cp_account *a)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", a->id, "project_id", a->project_id, "name", a->name,
+                     "cloud", a->cloud, "hint", cp_json_str_or_null(a->hint), "created_at",
+                     cp_api_time(a->created_at));
+}
+
+json_t *cp_api_resource_json(const cp_resource *r)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:f, s:b, s:o, s:o, s:o}",
+                          "id", r->id, "project_id", r->project_id, "account_id", r->account_id, "account_name",
+                          r->account_name ? r->account_name : "", "cloud", r->cloud, "kind", r->kind, "name", r->name,
+                          "region", r->region, "size", cp_json_str_or_null(r->size), "config",
+                          cp_api_json_text(r->config), "status", r->status, "outputs", cp_api_json_text(r->outputs),
+                          "monthly_cost_usd", r->monthly_cost_usd, "simulated", cp_catalog_simulated(r->cloud),
+                          "created_by", cp_json_str_or_null(r->created_by), "created_at", cp_api_time(r->created_at),
+                          "updated_at", cp_api_time(r->updated_at));
+    json_object_set_new(j, "current_run",
+                        r->run_id ? json_pack("{s:s, s:s, s:s}", "id", r->run_id, "operation", r->run_operation,
+                                              "status", r->run_status)
+                                  : json_null());
+    return j;
+}
+
+json_t *cp_api_run_json(const cp_run *r)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id,
+                          "resource_id", r->resource_id, "resource_name", r->resource_name ? r->resource_name : "",
+                          "operation", r->operation, "status", r->status, "attempt", (json_int_t)r->attempt,
+                          "plan_summary", r->plan_summary ? cp_api_json_text(r->plan_summary) : json_null(), "error",
+                          cp_json_str_or_null(r->error), "queued_at", cp_api_time(r->queued_at), "started_at",
+                          cp_api_time(r->started_at), "finished_at", cp_api_time(r->finished_at), "approved_by",
+                          cp_json_str_or_null(r->approved_by));
+    json_object_set_new(j, "cancel_requested", json_boolean(r->cancel_requested));
+    return j;
+}
+
+json_t *cp_api_member_json(const cp_member *m)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "user_id", m->user_id, "email", m->email, "name", m->name, "role",
+                     cp_role_name(m->role));
+}
+
+json_t *cp_api_page_json(json_t *items, const char *next)
+{
+    return json_pack("{s:o, s:o}", "items", items, "next_cursor", cp_json_str_or_null(next));
+}
+
+void cp_api_dispatch(cp_req *req, const char *run_id)
+{
+    cp_app *app = CP_APP(req);
+    if (!app->queue) return;
+    cp_error e;
+    /* The run is committed; a lost push is recovered by the reconciler. */
+    if (cp_queue_push(app->queue, run_id, &e) != CP_OK)
+        cp_log_warn("queue push failed for run %s: %s (the reconciler will pick it up)", run_id, e.message);
+}

@@ -1,0 +1,214 @@
+/* projects.c: projects, members and the audit log. */
+#include <string.h>
+
+#include "api/common.h"
+
+static const cp_json_field project_fields[] = {
+    {.name = "name", .type = CP_JF_STRING, .min_len = 1, .max_len = 100},
+    {.name = "require_approval", .type = CP_JF_BOOL},
+    {.name = "monthly_budget_usd", .type = CP_JF_NUMBER, .nullable = true, .min = 0, .max = 1e9},
+};
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t') return false;
+    return true;
+}
+
+cp_result cp_api_projects_create(cp_req *req)
+{
+    json_t *b;
+    cp_result r = cp_req_body(req, project_fields, CP_ARRAY_LEN(project_fields), &b);
+    if (r != CP_OK) return r;
+    const char *name = cp_json_str(b, "name", NULL);
+    if (!name || blank(name)) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name is required");
+    json_t *bj = json_object_get(b, "monthly_budget_usd");
+    double budget = json_number_value(bj);
+    cp_project p;
+    r = cp_store_project_create(CP_APP(req)->store, req->arena, req->user_id, name,
+                                cp_json_bool(b, "require_approval", false), json_is_number(bj) ? &budget : NULL, &p,
+                                &req->err);
+    if (r != CP_OK) return r;
+    cp_api_audit(req, p.id, "project.create", p.id, json_pack("{s:s}", "name", name));
+    return cp_reply(req, 201, cp_api_project_json(&p));
+}
+
+cp_result cp_api_projects_list(cp_req *req)
+{
+    int limit;
+    const char *cursor;
+    cp_result r = cp_api_page(req, &limit, &cursor);
+    if (r != CP_OK) return r;
+    cp_project *items;
+    size_t n;
+    char *next;
+    r = cp_store_projects_list(CP_APP(req)->store, req->arena, req->user_id, limit, cursor, &items, &n, &next,
+                               &req->err);
+    if (r != CP_OK) return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_project_json(&items[i]));
+    return cp_reply(req, 200, cp_api_page_json(arr, next));
+}
+
+cp_result cp_api_projects_get(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    return cp_reply(req, 200, cp_api_project_json(&p));
+}
+
+cp_result cp_api_projects_update(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    json_t *b;
+    if ((r = cp_req_body(req, project_fields, CP_ARRAY_LEN(project_fields), &b)) != CP_OK) return r;
+    if ((r = cp_api_need_role(req, p.role, CP_ROLE_ADMIN)) != CP_OK) return r;
+    const char *name = cp_json_str(b, "name", NULL);
+    if (name && blank(name)) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name cannot be blank");
+    json_t *ra = json_object_get(b, "require_approval");
+    bool approval = json_is_true(ra);
+    json_t *bj = json_object_get(b, "monthly_budget_usd");
+    double budget = json_number_value(bj);
+    r = cp_store_project_update(CP_APP(req)->store, p.id, name, ra ? &approval : NULL, bj != NULL,
+                                json_is_number(bj) ? &budget : NULL, &req->err);
+    if (r != CP_OK) return r;
+    cp_api_audit(req, p.id, "project.update", p.id, json_deep_copy(b));
+    if ((r = cp_store_project_get(CP_APP(req)->store, req->arena, p.id, req->user_id, &p, &req->err)) != CP_OK)
+        return r;
+    return cp_reply(req, 200, cp_api_project_json(&p));
+}
+
+cp_result cp_api_projects_delete(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_OWNER, &p);
+    if (r != CP_OK) return r;
+    if ((r = cp_store_project_delete(CP_APP(req)->store, p.id, &req->err)) != CP_OK) return r;
+    cp_api_audit(req, p.id, "project.delete", p.id, json_pack("{s:s}", "name", p.name));
+    return cp_reply(req, 204, NULL);
+}
+
+/* ---- members ---- */
+
+cp_result cp_api_members_list(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    cp_member *items;
+    size_t n;
+    if ((r = cp_store_members_list(CP_APP(req)->store, req->arena, p.id, &items, &n, &req->err)) != CP_OK) return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_member_json(&items[i]));
+    return cp_reply(req, 200, cp_api_page_json(arr, NULL));
+}
+
+static cp_result parse_role(cp_req *req, json_t *b, cp_role *out)
+{
+    *out = cp_role_parse(cp_json_str(b, "role", ""));
+    if (*out == CP_ROLE_NONE)
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "role", "role must be owner, admin, member or viewer");
+    return CP_OK;
+}
+
+/* Admins manage members below owner; only owners grant or take owner. */
+static cp_result may_assign(cp_req *req, const cp_project *p, cp_role target_now, cp_role wanted)
+{
+    cp_result r = cp_api_need_role(req, p->role, CP_ROLE_ADMIN);
+    if (r == CP_OK && (target_now == CP_ROLE_OWNER || wanted == CP_ROLE_OWNER))
+        r = cp_api_need_role(req, p->role, CP_ROLE_OWNER);
+    return r;
+}
+
+cp_result cp_api_members_add(cp_req *req)
+{
+    static const cp_json_field fields[] = {
+        {.name = "email", .type = CP_JF_STRING, .required = true, .max_len = 254},
+        {.name = "role", .type = CP_JF_STRING, .required = true, .max_len = 16},
+    };
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    json_t *b;
+    cp_role role;
+    if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
+    if ((r = parse_role(req, b, &role)) != CP_OK) return r;
+    if ((r = may_assign(req, &p, CP_ROLE_NONE, role)) != CP_OK) return r;
+    char *email = cp_arena_strdup(req->arena, cp_json_str(b, "email", ""));
+    for (char *c = email; *c; c++)
+        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+    cp_member m;
+    if ((r = cp_store_member_add(CP_APP(req)->store, req->arena, p.id, email, role, &m, &req->err)) != CP_OK) return r;
+    cp_api_audit(req, p.id, "member.add", m.user_id, json_pack("{s:s, s:s}", "email", m.email, "role",
+                                                                cp_role_name(role)));
+    return cp_reply(req, 201, cp_api_member_json(&m));
+}
+
+cp_result cp_api_members_update(cp_req *req)
+{
+    static const cp_json_field fields[] = {{.name = "role", .type = CP_JF_STRING, .required = true, .max_len = 16}};
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    const char *uid = cp_req_param(req, "user_id");
+    cp_role now = cp_store_member_role(CP_APP(req)->store, p.id, uid);
+    if (now == CP_ROLE_NONE) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "member not found");
+    json_t *b;
+    cp_role role;
+    if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
+    if ((r = parse_role(req, b, &role)) != CP_OK) return r;
+    if ((r = may_assign(req, &p, now, role)) != CP_OK) return r;
+    if ((r = cp_store_member_set_role(CP_APP(req)->store, p.id, uid, role, &req->err)) != CP_OK) return r;
+    cp_api_audit(req, p.id, "member.update", uid, json_pack("{s:s, s:s}", "from", cp_role_name(now), "to",
+                                                            cp_role_name(role)));
+    cp_member *items;
+    size_t n;
+    if ((r = cp_store_members_list(CP_APP(req)->store, req->arena, p.id, &items, &n, &req->err)) != CP_OK) return r;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(items[i].user_id, uid)) return cp_reply(req, 200, cp_api_member_json(&items[i]));
+    return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "member not found");
+}
+
+cp_result cp_api_members_remove(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    const char *uid = cp_req_param(req, "user_id");
+    cp_role now = cp_store_member_role(CP_APP(req)->store, p.id, uid);
+    if (now == CP_ROLE_NONE) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "member not found");
+    /* Anyone may leave; removing others needs admin (owner for owners). */
+    if (strcmp(uid, req->user_id) != 0 && (r = may_assign(req, &p, now, CP_ROLE_NONE)) != CP_OK) return r;
+    if ((r = cp_store_member_remove(CP_APP(req)->store, p.id, uid, &req->err)) != CP_OK) return r;
+    cp_api_audit(req, p.id, "member.remove", uid, json_pack("{s:s}", "role", cp_role_name(now)));
+    return cp_reply(req, 204, NULL);
+}
+
+cp_result cp_api_audit_list(cp_req *req)
+{
+    cp_project p;
+    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
+    if (r != CP_OK) return r;
+    int limit;
+    const char *cursor;
+    if ((r = cp_api_page(req, &limit, &cursor)) != CP_OK) return r;
+    cp_audit *items;
+    size_t n;
+    char *next;
+    r = cp_store_audit_list(CP_APP(req)->store, req->arena, p.id, limit, cursor, &items, &n, &next, &req->err);
+    if (r != CP_OK) return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        cp_audit *x = &items[i];
+        json_array_append_new(
+            arr, json_pack("{s:s, s:o, s:{s:o, s:o}, s:s, s:o, s:o}", "id", x->id, "ts", cp_api_time(x->ts), "actor",
+                           "id", cp_json_str_or_null(x->actor_id), "email", cp_json_str_or_null(x->actor_email),
+                           "action", x->action, "target", cp_json_str_or_null(x->target), "detail",
+                           cp_api_json_text(x->detail)));
+    }
+    return cp_reply(req, 200, cp_api_page_json(arr, next));
+}

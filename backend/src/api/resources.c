@@ -1,0 +1,178 @@
+/* resources.c: ordering, listing, resizing and destroying resources. Each
+ * change is a run; the reply carries the resource and its run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "core/ids.h"
+#include "engine/catalog.h"
+
+static json_t *params_json(const char *name, const char *region, const char *size, json_t *config, double cost)
+{
+    return json_pack("{s:s, s:s, s:o, s:o, s:f}", "name", name, "region", region, "size", cp_json_str_or_null(size),
+                     "config", config ? json_incref(config) : json_object(), "monthly_cost_usd", cost);
+}
+
+static cp_result reply_pair(cp_req *req, int status, const cp_resource *res, const cp_run *run)
+{
+    return cp_reply(req, status, json_pack("{s:o, s:o}", "resource", cp_api_resource_json(res), "run",
+                                           cp_api_run_json(run)));
+}
+
+cp_result cp_api_resources_create(cp_req *req)
+{
+    static const cp_json_field fields[] = {
+        {.name = "project_id", .type = CP_JF_STRING, .required = true, .max_len = 64},
+        {.name = "account_id", .type = CP_JF_STRING, .required = true, .max_len = 64},
+        {.name = "kind", .type = CP_JF_STRING, .required = true, .max_len = 16},
+        {.name = "name", .type = CP_JF_STRING, .required = true, .max_len = 128},
+        {.name = "region", .type = CP_JF_STRING, .required = true, .max_len = 64},
+        {.name = "size", .type = CP_JF_STRING, .nullable = true, .max_len = 64},
+        {.name = "config", .type = CP_JF_OBJECT, .nullable = true},
+    };
+    cp_app *app = CP_APP(req);
+    json_t *b;
+    cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b);
+    if (r != CP_OK) return r;
+    cp_project p;
+    const char *pid = cp_json_str(b, "project_id", "");
+    if (!cp_id_valid(pid)) return cp_req_fail(req, CP_EUNPROC, "not_found", "project_id", "project not found");
+    if ((r = cp_api_project(req, pid, CP_ROLE_VIEWER, &p)) != CP_OK) {
+        if (r == CP_ENOTFOUND) cp_req_fail(req, CP_EUNPROC, "not_found", "project_id", "project not found");
+        return req->err.result;
+    }
+    if ((r = cp_api_need_role(req, p.role, CP_ROLE_MEMBER)) != CP_OK) return r;
+    const char *aid = cp_json_str(b, "account_id", "");
+    cp_account acc;
+    if (!cp_id_valid(aid) || cp_store_account_get(app->store, req->arena, aid, &acc, &req->err) != CP_OK ||
+        strcmp(acc.project_id, p.id) != 0 || !acc.ciphertext[0])
+        return cp_req_fail(req, CP_EUNPROC, "not_found", "account_id", "no such cloud account in this project");
+
+    const char *kind = cp_json_str(b, "kind", ""), *name = cp_json_str(b, "name", "");
+    const char *region = cp_json_str(b, "region", ""), *size = cp_json_str(b, "size", NULL);
+    json_t *config = json_object_get(b, "config");
+    if (json_is_null(config)) config = NULL;
+    if ((r = cp_catalog_validate(acc.cloud, kind, name, region, size, config, &req->err)) != CP_OK) return r;
+    double cost = cp_catalog_monthly_cost(acc.cloud, kind, size, config);
+
+    char id[CP_ID_LEN + 1];
+    cp_id_new(id);
+    json_t *empty = json_object();
+    char *config_text = json_dumps(config ? config : empty, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(empty);
+    json_t *params = params_json(name, region, size, config, cost);
+    char *params_text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    cp_resource in = {.id = id, .project_id = p.id, .account_id = acc.id, .cloud = acc.cloud, .kind = (char *)kind,
+                      .name = (char *)name, .region = (char *)region, .size = (char *)size, .config = config_text,
+                      .monthly_cost_usd = cost, .created_by = (char *)req->user_id};
+    cp_resource res;
+    cp_run run;
+    r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
+    free(config_text);
+    free(params_text);
+    if (r != CP_OK) return r;
+    cp_api_dispatch(req, run.id);
+    cp_api_audit(req, p.id, "resource.create", res.id,
+                 json_pack("{s:s, s:s, s:s, s:s, s:o, s:f}", "name", name, "cloud", acc.cloud, "kind", kind, "region",
+                           region, "size", cp_json_str_or_null(size), "monthly_cost_usd", cost));
+    return reply_pair(req, 202, &res, &run);
+}
+
+static cp_result load(cp_req *req, cp_resource *res, cp_role *role)
+{
+    const char *id;
+    cp_result r = cp_api_id(req, "id", &id);
+    if (r != CP_OK) return r;
+    return cp_store_resource_get(CP_APP(req)->store, req->arena, id, req->user_id, res, role, &req->err);
+}
+
+cp_result cp_api_resources_get(cp_req *req)
+{
+    cp_resource res;
+    cp_role role;
+    cp_result r = load(req, &res, &role);
+    if (r != CP_OK) return r;
+    return cp_reply(req, 200, cp_api_resource_json(&res));
+}
+
+cp_result cp_api_resources_list(cp_req *req)
+{
+    int limit;
+    const char *cursor;
+    cp_result r = cp_api_page(req, &limit, &cursor);
+    if (r != CP_OK) return r;
+    cp_resource_filter f = {cp_req_query(req, "project_id"), cp_req_query(req, "cloud"), cp_req_query(req, "kind"),
+                            cp_req_query(req, "status")};
+    /* Empty filters mean "any"; long ones cannot match and are refused early. */
+    const char **fs[] = {&f.project_id, &f.cloud, &f.kind, &f.status};
+    const char *names[] = {"project_id", "cloud", "kind", "status"};
+    for (size_t i = 0; i < CP_ARRAY_LEN(fs); i++) {
+        if (*fs[i] && !**fs[i]) *fs[i] = NULL;
+        if (*fs[i] && strlen(*fs[i]) > 64)
+            return cp_req_fail(req, CP_EUNPROC, "invalid_value", names[i], "%s is too long", names[i]);
+    }
+    cp_resource *items;
+    size_t n;
+    char *next;
+    r = cp_store_resources_list(CP_APP(req)->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next,
+                                &req->err);
+    if (r != CP_OK) return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_resource_json(&items[i]));
+    return cp_reply(req, 200, cp_api_page_json(arr, next));
+}
+
+static cp_result enqueue(cp_req *req, cp_resource *res, const char *operation, const char *size, double cost)
+{
+    json_t *config = cp_api_json_text(res->config);
+    json_t *params = params_json(res->name, res->region, size, config, cost);
+    json_decref(config);
+    char *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    cp_run run;
+    cp_result r = cp_store_run_enqueue(CP_APP(req)->store, req->arena, res->id, operation, text, cost, req->user_id,
+                                       &run, &req->err);
+    free(text);
+    if (r != CP_OK) return r;
+    cp_api_dispatch(req, run.id);
+    cp_api_audit(req, res->project_id, !strcmp(operation, "update") ? "resource.update" : "resource.destroy", res->id,
+                 json_pack("{s:s, s:o}", "name", res->name, "size", cp_json_str_or_null(size)));
+    if ((r = cp_store_resource_get(CP_APP(req)->store, req->arena, res->id, req->user_id, res, NULL, &req->err)) !=
+        CP_OK)
+        return r;
+    return reply_pair(req, 202, res, &run);
+}
+
+cp_result cp_api_resources_update(cp_req *req)
+{
+    static const cp_json_field fields[] = {{.name = "size", .type = CP_JF_STRING, .required = true, .max_len = 64}};
+    cp_resource res;
+    cp_role role;
+    cp_result r = load(req, &res, &role);
+    if (r != CP_OK) return r;
+    json_t *b;
+    if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
+    if ((r = cp_api_need_role(req, role, CP_ROLE_MEMBER)) != CP_OK) return r;
+    if (strcmp(res.kind, "vm") != 0)
+        return cp_req_fail(req, CP_EUNPROC, "not_resizable", "size", "only virtual machines have a size");
+    const char *size = cp_json_str(b, "size", "");
+    json_t *config = cp_api_json_text(res.config);
+    r = cp_catalog_validate(res.cloud, res.kind, res.name, res.region, size, config, &req->err);
+    double cost = cp_catalog_monthly_cost(res.cloud, res.kind, size, config);
+    json_decref(config);
+    if (r != CP_OK) return r;
+    if (res.size && !strcmp(res.size, size))
+        return cp_req_fail(req, CP_EUNPROC, "unchanged", "size", "the resource already has size %s", size);
+    return enqueue(req, &res, "update", size, cost);
+}
+
+cp_result cp_api_resources_delete(cp_req *req)
+{
+    cp_resource res;
+    cp_role role;
+    cp_result r = load(req, &res, &role);
+    if (r != CP_OK) return r;
+    if ((r = cp_api_need_role(req, role, CP_ROLE_MEMBER)) != CP_OK) return r;
+    return enqueue(req, &res, "destroy", res.size, res.monthly_cost_usd);
+}

@@ -1,0 +1,248 @@
+/* runs.c: run history, approval, cancel, and the live event stream (SSE with
+ * Last-Event-ID replay, or a JSON page with ?format=json). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/sse.h"
+#include "queue/events.h"
+
+#define HEARTBEAT_MS 15000
+
+static bool is_final(const char *st)
+{
+    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
+}
+
+/* The run if the caller is a member of its project (404 otherwise). */
+static cp_result load_run(cp_req *req, cp_run *run, cp_role *role)
+{
+    const char *id;
+    cp_result r = cp_api_id(req, "id", &id);
+    if (r != CP_OK) return r;
+    if ((r = cp_store_run_get(CP_APP(req)->store, req->arena, id, run, &req->err)) != CP_OK) return r;
+    *role = cp_store_member_role(CP_APP(req)->store, run->project_id, req->user_id);
+    if (*role == CP_ROLE_NONE) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "run not found");
+    return CP_OK;
+}
+
+cp_result cp_api_runs_list(cp_req *req)
+{
+    const char *id;
+    cp_result r = cp_api_id(req, "id", &id);
+    if (r != CP_OK) return r;
+    cp_resource res;
+    if ((r = cp_store_resource_get(CP_APP(req)->store, req->arena, id, req->user_id, &res, NULL, &req->err)) != CP_OK)
+        return r;
+    int limit;
+    const char *cursor;
+    if ((r = cp_api_page(req, &limit, &cursor)) != CP_OK) return r;
+    cp_run *items;
+    size_t n;
+    char *next;
+    r = cp_store_runs_list(CP_APP(req)->store, req->arena, id, limit, cursor, &items, &n, &next, &req->err);
+    if (r != CP_OK) return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_run_json(&items[i]));
+    return cp_reply(req, 200, cp_api_page_json(arr, next));
+}
+
+cp_result cp_api_runs_recent(cp_req *req)
+{
+    int limit;
+    const char *cursor;
+    cp_result r = cp_api_page(req, &limit, &cursor);
+    if (r != CP_OK) return r;
+    cp_run *items;
+    size_t n;
+    if ((r = cp_store_runs_recent(CP_APP(req)->store, req->arena, req->user_id, limit, &items, &n, &req->err)) !=
+        CP_OK)
+        return r;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_run_json(&items[i]));
+    return cp_reply(req, 200, cp_api_page_json(arr, NULL));
+}
+
+cp_result cp_api_runs_get(cp_req *req)
+{
+    cp_run run;
+    cp_role role;
+    cp_result r = load_run(req, &run, &role);
+    if (r != CP_OK) return r;
+    return cp_reply(req, 200, cp_api_run_json(&run));
+}
+
+cp_result cp_api_runs_approve(cp_req *req)
+{
+    cp_run run;
+    cp_role role;
+    cp_result r = load_run(req, &run, &role);
+    if (r != CP_OK) return r;
+    if ((r = cp_api_need_role(req, role, CP_ROLE_ADMIN)) != CP_OK) return r;
+    if ((r = cp_store_run_approve(CP_APP(req)->store, run.id, req->user_id, &req->err)) != CP_OK) return r;
+    cp_api_dispatch(req, run.id);
+    cp_api_audit(req, run.project_id, "run.approve", run.id, json_pack("{s:s}", "resource_id", run.resource_id));
+    if ((r = cp_store_run_get(CP_APP(req)->store, req->arena, run.id, &run, &req->err)) != CP_OK) return r;
+    return cp_reply(req, 200, cp_api_run_json(&run));
+}
+
+cp_result cp_api_runs_cancel(cp_req *req)
+{
+    cp_app *app = CP_APP(req);
+    cp_run run;
+    cp_role role;
+    cp_result r = load_run(req, &run, &role);
+    if (r != CP_OK) return r;
+    if ((r = cp_api_need_role(req, role, CP_ROLE_MEMBER)) != CP_OK) return r;
+    bool immediate = false;
+    if ((r = cp_store_run_cancel(app->store, run.id, &immediate, &req->err)) != CP_OK) return r;
+    if (immediate) {
+        cp_error e;
+        cp_store_event_append(app->store, run.id, "status", "{\"run_status\":\"canceled\"}",
+                              app->cfg->run_log_max_events, NULL, &e);
+        if (app->events) cp_events_publish(app->events, run.id, CP_NOTICE_EVENTS, 0);
+        /* The next run of this resource may now go. */
+        char **ids;
+        size_t n;
+        if (cp_store_runs_claimable(app->store, req->arena, 20, &ids, &n, &e) == CP_OK)
+            for (size_t i = 0; i < n; i++) cp_api_dispatch(req, ids[i]);
+    } else if (app->events) {
+        cp_events_publish(app->events, run.id, CP_NOTICE_CANCEL, 0);
+    }
+    cp_api_audit(req, run.project_id, "run.cancel", run.id, json_pack("{s:s}", "resource_id", run.resource_id));
+    if ((r = cp_store_run_get(app->store, req->arena, run.id, &run, &req->err)) != CP_OK) return r;
+    return cp_reply(req, 202, cp_api_run_json(&run));
+}
+
+/* ---- events ---- */
+
+static cp_result parse_seq(cp_req *req, const char *s, const char *field, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < 0)
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", field, "%s must be a non-negative integer", field);
+    *out = v;
+    return CP_OK;
+}
+
+typedef struct {
+    cp_app *app;
+    char run_id[CP_ID_LEN + 1];
+    int64_t last_seq;
+    int64_t last_write;
+    cp_sse *sse;
+    cp_events_sub *sub;
+    bool saw_final;  /* streamed the status event that ends the run */
+} run_stream;
+
+static void on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq)
+{
+    CP_UNUSED(run_id);
+    CP_UNUSED(seq);
+    run_stream *rs = ctx;
+    if (kind == CP_NOTICE_EVENTS && rs->sse) cp_sse_wake(rs->sse);
+}
+
+static cp_result stream_fill(void *ctx, cp_buf *out)
+{
+    run_stream *rs = ctx;
+    cp_arena *a = cp_arena_new(16384);
+    cp_error e;
+    cp_run run;
+    cp_result result = CP_OK;
+    /* Status before events: events are committed before a run's final status,
+     * so "final, and nothing newer" means the stream is complete. */
+    bool final = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK && is_final(run.status);
+    cp_event *items;
+    size_t n = 0;
+    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, 200, &items, &n, &e) == CP_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (cp_buf_printf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)items[i].seq, items[i].type,
+                              items[i].data) != CP_OK)
+                break;
+            rs->last_seq = items[i].seq;
+            if (!strcmp(items[i].type, "status")) {
+                json_t *d = json_loads(items[i].data, 0, NULL);
+                rs->saw_final = is_final(cp_json_str(d, "run_status", ""));
+                json_decref(d);
+            }
+        }
+    }
+    /* The final status event is written just after the final status commits;
+     * wait for it, unless the run ended a while ago (then nothing more comes). */
+    if (final && !rs->saw_final && cp_now_ms() - run.finished_at < 5000) final = false;
+    if (n == 0 && final) {
+        if (run.events_dropped > 0)
+            cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
+        result = CP_EDECLINED;
+    } else if (out->len == 0 && cp_mono_ms() - rs->last_write >= HEARTBEAT_MS) {
+        cp_buf_adds(out, ": heartbeat\n\n");
+    }
+    if (out->len) rs->last_write = cp_mono_ms();
+    cp_arena_free(a);
+    return result;
+}
+
+static void stream_free(void *ctx)
+{
+    run_stream *rs = ctx;
+    if (rs->sub) cp_events_unsubscribe(rs->app->events, rs->sub);
+    free(rs);
+}
+
+cp_result cp_api_runs_events(cp_req *req)
+{
+    cp_run run;
+    cp_role role;
+    cp_result r = load_run(req, &run, &role);
+    if (r != CP_OK) return r;
+    int64_t after = 0;
+    const char *q = cp_req_query(req, "after");
+    const char *last = cp_req_header(req, "Last-Event-ID");
+    if (q && (r = parse_seq(req, q, "after", &after)) != CP_OK) return r;
+    if (!q && last && (r = parse_seq(req, last, "Last-Event-ID", &after)) != CP_OK) return r;
+    const char *format = cp_req_query(req, "format");
+
+    if (format && !strcmp(format, "json")) {
+        int limit = 500;
+        const char *l = cp_req_query(req, "limit");
+        int64_t lv;
+        if (l && ((r = parse_seq(req, l, "limit", &lv)) != CP_OK || lv < 1 || lv > 1000))
+            return r != CP_OK ? r : cp_req_fail(req, CP_EUNPROC, "invalid_value", "limit", "limit must be 1 to 1000");
+        if (l) limit = (int)lv;
+        cp_event *items;
+        size_t n;
+        r = cp_store_events_list(CP_APP(req)->store, req->arena, run.id, after, limit, &items, &n, &req->err);
+        if (r != CP_OK) return r;
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:o}", "seq", (json_int_t)items[i].seq, "ts",
+                                                 cp_api_time(items[i].ts), "type", items[i].type, "data",
+                                                 cp_api_json_text(items[i].data)));
+        char *next = n == (size_t)limit ? cp_arena_printf(req->arena, "%lld", (long long)items[n - 1].seq) : NULL;
+        json_t *page = cp_api_page_json(arr, next);
+        json_object_set_new(page, "run_status", json_string(run.status));
+        json_object_set_new(page, "dropped", json_integer(run.events_dropped));
+        return cp_reply(req, 200, page);
+    }
+    if (format && strcmp(format, "sse") != 0)
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "format", "format must be sse or json");
+
+    run_stream *rs = calloc(1, sizeof *rs);
+    if (!rs) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    rs->app = CP_APP(req);
+    snprintf(rs->run_id, sizeof rs->run_id, "%s", run.id);
+    rs->last_seq = after;
+    rs->last_write = cp_mono_ms();
+    if ((r = cp_sse_begin(req, stream_fill, stream_free, rs, &rs->sse)) != CP_OK) {
+        free(rs);
+        return r;
+    }
+    if (rs->app->events) rs->sub = cp_events_subscribe(rs->app->events, rs->run_id, on_notice, rs);
+    return CP_OK;
+}

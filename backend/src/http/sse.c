@@ -1,0 +1,146 @@
+#include "http/sse.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/timeutil.h"
+
+struct cp_sse {
+    struct MHD_Connection *conn;
+    cp_sse_fill_fn fill;
+    void (*free_ctx)(void *);
+    void *ctx;
+    cp_buf out;
+    size_t off;
+    bool ending;
+    bool suspended;     /* guarded by mu */
+    bool pending_wake;  /* guarded by mu */
+    int64_t last_wake;
+    cp_sse *prev, *next;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static cp_sse *streams;
+static bool stopping;
+static pthread_t ticker;
+static bool ticker_started;
+
+static void wake_locked(cp_sse *s)
+{
+    s->pending_wake = true;
+    s->last_wake = cp_mono_ms();
+    if (s->suspended) {
+        s->suspended = false;
+        MHD_resume_connection(s->conn);
+    }
+}
+
+void cp_sse_wake(cp_sse *s)
+{
+    pthread_mutex_lock(&mu);
+    wake_locked(s);
+    pthread_mutex_unlock(&mu);
+}
+
+static void *tick(void *arg)
+{
+    CP_UNUSED(arg);
+    for (;;) {
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int64_t now = cp_mono_ms();
+        pthread_mutex_lock(&mu);
+        for (cp_sse *s = streams; s; s = s->next)
+            if (stopping || now - s->last_wake >= CP_SSE_POLL_MS) wake_locked(s);
+        pthread_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+void cp_sse_shutdown(void)
+{
+    pthread_mutex_lock(&mu);
+    stopping = true;
+    for (cp_sse *s = streams; s; s = s->next) wake_locked(s);
+    pthread_mutex_unlock(&mu);
+}
+
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    CP_UNUSED(pos);
+    cp_sse *s = cls;
+    if (s->off == s->out.len) {
+        cp_buf_reset(&s->out);
+        s->off = 0;
+        pthread_mutex_lock(&mu);
+        bool stop = stopping;
+        s->pending_wake = false;
+        pthread_mutex_unlock(&mu);
+        if (s->ending || stop) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (s->fill(s->ctx, &s->out) == CP_EDECLINED) s->ending = true;
+        if (s->out.len == 0) {
+            if (s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
+            pthread_mutex_lock(&mu);
+            if (!s->pending_wake) {
+                s->suspended = true;
+                MHD_suspend_connection(s->conn);
+            }
+            pthread_mutex_unlock(&mu);
+            return 0;
+        }
+    }
+    size_t n = s->out.len - s->off;
+    if (n > max) n = max;
+    memcpy(buf, s->out.data + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static void release(void *cls)
+{
+    cp_sse *s = cls;
+    pthread_mutex_lock(&mu);
+    if (s->prev) s->prev->next = s->next;
+    else streams = s->next;
+    if (s->next) s->next->prev = s->prev;
+    pthread_mutex_unlock(&mu);
+    if (s->free_ctx) s->free_ctx(s->ctx);
+    cp_buf_free(&s->out);
+    free(s);
+}
+
+cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *ctx), void *ctx, cp_sse **out)
+{
+    cp_sse *s = calloc(1, sizeof *s);
+    if (!s) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    s->conn = req->conn;
+    s->fill = fill;
+    s->free_ctx = free_ctx;
+    s->ctx = ctx;
+    s->last_wake = cp_mono_ms();
+    cp_buf_init(&s->out, 4 << 20);
+    struct MHD_Response *res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, s, release);
+    if (!res) {
+        free(s);
+        return cp_req_fail(req, CP_ERR, NULL, NULL, "cannot create stream");
+    }
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(res, "X-Accel-Buffering", "no");
+    pthread_mutex_lock(&mu);
+    s->next = streams;
+    if (streams) streams->prev = s;
+    streams = s;
+    if (!ticker_started && pthread_create(&ticker, NULL, tick, NULL) == 0) {
+        pthread_detach(ticker);
+        ticker_started = true;
+    }
+    pthread_mutex_unlock(&mu);
+    req->raw = res;
+    req->status = 200;
+    *out = s;
+    return CP_OK;
+}

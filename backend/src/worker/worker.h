@@ -1,0 +1,23 @@
+/* worker.h: the claim -> run -> report loop. A pool of worker threads pops run
+ * ids from the queue, claims each run in the store (the store decides who runs
+ * what), runs OpenTofu through the engine while renewing the lease by
+ * heartbeat, records every event, and reports the outcome. A reconciler
+ * thread re-queues runs whose lease expired before tofu started, fails runs
+ * whose worker died mid plan/apply (freeing the state lock the platform itself
+ * took), and re-enqueues queued runs nobody holds. */
+#ifndef CP_WORKER_H
+#define CP_WORKER_H
+
+#include "api/app.h"
+
+typedef struct cp_workers cp_workers;
+
+/* Starts n worker threads and the reconciler. */
+cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err);
+/* Stops taking runs, lets running ones finish for up to grace_ms, cancels
+ * the rest, and joins every thread. */
+void cp_workers_stop(cp_workers *w, int64_t grace_ms);
+/* The tofu binary the workers use (resolved at start). */
+const char *cp_workers_tofu(const cp_workers *w);
+
+#endif
