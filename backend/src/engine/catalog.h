@@ -1,0 +1,59 @@
+/* catalog.h: the resource types the platform offers, loaded once from the
+ * embedded data/catalog.json. It is the one place that knows, for each cloud
+ * and kind (vm|storage): the OpenTofu module, the name rule, the regions, the
+ * sizes and prices, the credential env names, the config keys a user may set,
+ * and how all of that maps onto the module's variables (terraform.tfvars.json).
+ * Everything here is read-only after the first call and safe from any thread. */
+#ifndef CP_CATALOG_H
+#define CP_CATALOG_H
+
+#include <jansson.h>
+
+#include "core/error.h"
+
+/* Loads and checks the catalog (also done lazily by every other call).
+ * CP_ERR only if the embedded file is broken, which is a build defect. */
+cp_result cp_catalog_init(cp_error *err);
+
+/* The document served at GET /api/v1/catalog: {version, clouds:[{id, name,
+ * simulated, kinds:[{id, label, module, name_rule{pattern,min,max,description},
+ * regions[{id,name}], sizes[{id,vcpu,memory_gib,hourly_usd,source,retrieved,
+ * price_region}] (vm) | gb_month_usd, source, retrieved, price_region (storage)}]}]}.
+ * Credential env names are internal and left out. Caller owns the reference. */
+json_t *cp_catalog_json(void);
+
+/* True if cloud/kind is offered. */
+bool cp_catalog_has(const char *cloud, const char *kind);
+/* Module directory name (e.g. "sandbox_vm"); NULL if unknown. Static storage. */
+const char *cp_catalog_module(const char *cloud, const char *kind);
+/* True for the simulated sandbox cloud. */
+bool cp_catalog_simulated(const char *cloud);
+/* Env var names a cloud account of this cloud supplies (AWS_ACCESS_KEY_ID, ...).
+ * Sets *n; static storage; NULL with *n = 0 for an unknown cloud. */
+const char *const *cp_catalog_credential_env(const char *cloud, size_t *n);
+
+/* Checks a resource order before anything runs. config may be NULL (= {}).
+ * - unknown cloud/kind, rule failures: CP_EUNPROC, field "cloud", "kind",
+ *   "name", "region", "size", "config.<key>", message naming the rule;
+ * - config not an object, or a key this kind does not take: CP_EINVAL with
+ *   field "config" / "config.<key>".
+ * vm config: ssh_public_key (required), allowed_cidrs (<= 20 IPv4 networks).
+ * storage config: expected_gb (1..1000000, default 100).
+ * sandbox kinds also take simulate_seconds (0..600) and simulate_failure (bool). */
+cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *name, const char *region,
+                              const char *size, json_t *config, cp_error *err);
+
+/* Estimated monthly cost in USD: hourly price x 730 for a vm, gb_month price x
+ * expected_gb (default 100) for storage. -1 if cloud/kind/size is unknown.
+ * Call after cp_catalog_validate. */
+double cp_catalog_monthly_cost(const char *cloud, const char *kind, const char *size, json_t *config);
+
+/* terraform.tfvars.json for the module of cloud/kind, with every variable the
+ * module declares set explicitly. extra holds deployment values that are not
+ * user input: "project_id" (required for gcp). Validates first (same errors as
+ * cp_catalog_validate; a missing gcp project_id is CP_EUNPROC field
+ * "project_id"). resource_id must be a platform id. Caller owns the result. */
+json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char *kind, const char *name,
+                          const char *region, const char *size, json_t *config, json_t *extra, cp_error *err);
+
+#endif

@@ -1,0 +1,135 @@
+/* runner.h: one OpenTofu run of one resource (ARCHITECTURE "Engine contract").
+ * Owns the run directory (module copy, terraform.tfvars.json,
+ * backend_override.tf.json, CLI config, TF_DATA_DIR) and its removal; the
+ * child environment built from nothing (credentials live only there); the
+ * command sequence init -> plan -out -> show -> apply plan -> output, split so
+ * a caller can stop between plan and apply; the fast path (init once per
+ * module+backend, state selected by TF_WORKSPACE, single apply -auto-approve);
+ * events parsed from -json and redacted; cancel, timeouts and rlimits (via
+ * proc), bubblewrap (via sandbox); the state backend (local or s3), lock
+ * errors that name the holder, and recording the run's own lock id so that a
+ * dead run's lock can be freed with cp_runner_force_unlock.
+ *
+ * State location, whatever the path: local <state_dir>/<resource_id>/terraform.tfstate,
+ * s3 <key_prefix>/<resource_id>/terraform.tfstate (tofu workspace = resource id). */
+#ifndef CP_RUNNER_H
+#define CP_RUNNER_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+#include "engine/tfevent.h"
+
+typedef enum { CP_STATE_LOCAL = 0, CP_STATE_S3 } cp_state_kind;
+
+typedef struct {
+    cp_state_kind kind;
+    const char *local_dir;             /* local: root of the per-resource state dirs */
+    const char *s3_bucket;
+    const char *s3_region;
+    const char *s3_key_prefix;         /* "" -> "cloudplane" */
+    const char *s3_endpoint;           /* S3-compatible endpoint; NULL/"" = AWS */
+    const char *s3_dynamodb_endpoint;  /* NULL/"" = AWS (or s3_endpoint when that is set) */
+    const char *s3_dynamodb_table;     /* lock table (hash key LockID); NULL/"" = none */
+    bool s3_use_lockfile;              /* S3-native lock object */
+    bool s3_path_style;
+    bool s3_skip_checks;               /* emulators: skip credential/region/account/metadata checks, checksums */
+    const char *s3_access_key_id;      /* the backend's own credentials; NULL/"" = default chain */
+    const char *s3_secret_access_key;
+} cp_state_config;
+
+typedef struct {
+    const char *tofu;                  /* absolute path of the tofu (or terraform) binary */
+    const char *modules_dir;           /* terraform/modules */
+    const char *runs_dir;              /* run dirs are created below it */
+    const char *init_cache_dir;        /* fast path: initialized data dirs live here; NULL/"" = init every run */
+    const char *plugin_cache_dir;      /* TF_PLUGIN_CACHE_DIR; NULL/"" = none */
+    const char *plugin_mirror_dir;     /* providers only from this filesystem mirror; NULL/"" = registry */
+    cp_state_config state;
+    bool use_bwrap;                    /* run tofu inside bubblewrap when it works here */
+    bool fast_apply;                   /* cp_runner_run: one apply -auto-approve when no approval is needed */
+    int phase_timeout_s;               /* per tofu process; 0 -> 3600 */
+    int cancel_grace_s;                /* SIGINT -> SIGKILL; 0 -> 60, < 0 -> none */
+    int lock_timeout_s;                /* -lock-timeout; 0 -> 0s (fail at once), < 0 -> 0 */
+    long rlimit_as_bytes;              /* 0 -> 8 GiB (Go reserves address space freely) */
+    long rlimit_cpu_s;                 /* 0 -> 4 h */
+    long rlimit_nofile;                /* 0 -> 4096 */
+    bool keep_workdir;                 /* debugging: leave the run dir in place */
+} cp_runner_config;
+
+typedef struct {
+    const char *run_id;                /* platform id: names the run dir */
+    const char *resource_id;           /* platform id: names the state */
+    const char *module;                /* catalog module, e.g. "sandbox_vm" */
+    json_t *tfvars;                    /* terraform.tfvars.json (cp_catalog_tfvars); borrowed; NULL for force-unlock */
+    const char *const *env;            /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
+                                        * credential env name; values are redacted from everything */
+    cp_tfev_fn on_event;               /* may be NULL */
+    void *ctx;
+} cp_runner_spec;
+
+typedef enum { CP_RUN_APPLY = 0, CP_RUN_DESTROY = 1 } cp_run_op;
+
+typedef struct cp_runner cp_runner;
+
+typedef struct {
+    bool changes;                      /* plan exit code 2 */
+    json_t *summary;                   /* {add, change, destroy, resources:[{address, action}]} (no-ops left out) */
+    unsigned char *plan;               /* plan.bin, for applying later, maybe in another process */
+    size_t plan_len;
+} cp_runner_plan_result;
+
+void cp_runner_plan_result_free(cp_runner_plan_result *p);
+
+/* Prepares a run: checks the ids, the module, the binary and the env names,
+ * creates the run dir and writes the files. No process is started. */
+cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out, cp_error *err);
+/* Removes the run dir (unless keep_workdir) and frees the handle. */
+void cp_runner_close(cp_runner *r);
+
+/* init (or the shared init) + plan [-destroy] -out=plan.bin + show -json. */
+cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err);
+/* Applies a saved plan: plan bytes from an earlier cp_runner_plan (possibly
+ * another handle or process), or NULL/0 for the plan this handle made.
+ * *outputs (may be NULL) receives {name: value}; sensitive values are "***". */
+cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_t **outputs, cp_error *err);
+/* Fast path: init (shared) + one `apply [-destroy] -auto-approve -json`. */
+cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_error *err);
+/* `output -json` for the resource's current state. */
+cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err);
+
+/* Stops the running tofu process (SIGINT, grace, SIGKILL) and every later
+ * phase of this handle. Any thread. The phase fails with code "canceled". */
+void cp_runner_cancel(cp_runner *r);
+/* The state lock id this run held ("" when none was seen). The platform
+ * stores it (the CP_TFEV_LOCK event says when) to free a dead run's lock. */
+const char *cp_runner_lock_id(const cp_runner *r);
+/* Process group of the tofu process running now, 0 if none. */
+pid_t cp_runner_pid(const cp_runner *r);
+/* True when this run's tofu processes run inside bubblewrap. */
+bool cp_runner_sandboxed(const cp_runner *r);
+/* Version reported by tofu's -json stream ("" until seen). */
+const char *cp_runner_tofu_version(const cp_runner *r);
+/* The run dir (for tests and debugging). */
+const char *cp_runner_dir(const cp_runner *r);
+
+/* Everything in one go: open, plan, (apply), close. With cfg->fast_apply and
+ * op APPLY/DESTROY, a single apply -auto-approve; else the saved-plan path.
+ * plan (may be NULL) receives the plan summary; outputs the outputs. The
+ * lock id is copied to lock_id (37 bytes) when not NULL. */
+cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_run_op op, json_t **plan_summary,
+                        json_t **outputs, char lock_id[37], cp_error *err);
+
+/* Frees the state lock of a dead run: `tofu force-unlock -force <lock_id>`.
+ * Only ever call it with a lock id the platform recorded for its own run that
+ * is known dead (lease expired): tofu refuses an id that does not match the
+ * current lock, so another run's lock is never freed (CP_ECONFLICT). An
+ * already free state is CP_OK. spec->tfvars may be NULL. */
+cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *lock_id,
+                                 cp_error *err);
+
+/* Checks that the binary runs and returns its version ("1.10.10") in out. */
+cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err);
+
+#endif
