@@ -240,13 +240,69 @@ static int cmd_migrate(int argc, char **argv)
     return rc;
 }
 
-/* admin create-user EMAIL NAME  (password on stdin) */
+/* Re-seals every credential under the current (first) vault key. Instances
+ * keep working throughout: records stay readable under any key in the ring,
+ * so roll the new key out to every instance (as a non-first key, then first)
+ * before running this. */
+static int cmd_rotate(int argc, char **argv)
+{
+    cp_config cfg;
+    int rc = load_config(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+    cp_app app;
+    cp_error err;
+    cp_error_clear(&err);
+    if (cp_app_init(&app, &cfg, true, &err) != CP_OK) {
+        rc = fail_start("admin rotate-vault-key", &err);
+        cp_app_close(&app);
+        cp_config_free(&cfg);
+        return rc;
+    }
+    const char *current = cp_vault_current_key_id(app.vault);
+    cp_arena *a = cp_arena_new(16384);
+    cp_account *accs;
+    size_t n, done = 0, failed = 0, skipped = 0;
+    if (cp_store_accounts_all(app.store, a, &accs, &n, &err) != CP_OK) n = 0, failed = 1;
+    for (size_t i = 0; i < n; i++) {
+        cp_account *x = &accs[i];
+        if (!x->ciphertext[0] || !strcmp(x->key_id, current)) {
+            skipped++;
+            continue;
+        }
+        char *plain = NULL;
+        size_t len = 0;
+        cp_vault_sealed sealed;
+        cp_error e;
+        if (cp_vault_open(app.vault, x->key_id, x->nonce, x->ciphertext, x->id, x->project_id, &plain, &len, &e) !=
+                CP_OK ||
+            cp_vault_seal(app.vault, a, plain, len, x->id, x->project_id, &sealed, &e) != CP_OK ||
+            cp_store_account_reseal(app.store, x->id, x->key_id, sealed.key_id, sealed.nonce_b64,
+                                    sealed.ciphertext_b64, &e) != CP_OK) {
+            fprintf(stderr, "account %s: %s\n", x->id, e.message);
+            failed++;
+        } else {
+            done++;
+        }
+        cp_vault_wipe(plain, len);
+    }
+    printf("re-sealed %zu account(s) under vault key %s; %zu already current; %zu failed\n", done, current, skipped,
+           failed);
+    cp_arena_free(a);
+    cp_app_close(&app);
+    cp_config_free(&cfg);
+    return failed ? 1 : 0;
+}
+
+/* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key */
 static int cmd_admin(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: cloudplane admin create-user EMAIL NAME [flags]   (password read from stdin)\n");
+        printf("usage: cloudplane admin create-user EMAIL NAME [flags]   (password read from stdin)\n"
+               "       cloudplane admin rotate-vault-key [flags]         (re-seal all credentials under the first"
+               " vault key)\n");
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "rotate-vault-key")) return cmd_rotate(argc - 1, argv + 1);
     if (strcmp(argv[1], "create-user") != 0 || argc < 4) {
         fprintf(stderr, "cloudplane admin: unknown or incomplete command (see cloudplane admin --help)\n");
         return 2;

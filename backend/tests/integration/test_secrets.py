@@ -68,3 +68,40 @@ def test_credentials_never_leak(server):
     for n in needles:
         assert n not in logs
     assert scan_tree(server.data_dir, needles) == []
+
+
+def test_vault_key_rotation(make_server, tmp_path):
+    import subprocess
+    from conftest import BINARY
+    keys = tmp_path / "vault.keys"
+    old = "old:" + base64.b64encode(b"o" * 32).decode()
+    new = "new:" + base64.b64encode(b"n" * 32).decode()
+    keys.write_text(old + "\n")
+    s = make_server(env={"CLOUDPLANE_VAULT_KEYS_FILE": str(keys)})
+    u = Api(s)
+    p = u.project(name="rot")
+    acct = u.ok("POST", "/projects/%s/accounts" % p["id"],
+                {"name": "a", "cloud": "aws", "credentials": {"access_key_id": AWS_KEY_ID,
+                                                              "secret_access_key": AWS_SECRET}}, 201)
+    s.stop()
+    # Roll out the new key first in the ring; old records still open under the old key.
+    keys.write_text(new + "\n" + old + "\n")
+    env = dict(s.env, CLOUDPLANE_VAULT_KEYS_FILE=str(keys))
+    out = subprocess.run([BINARY, "admin", "rotate-vault-key", "--data-dir", s.data_dir], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "re-sealed 1 account(s) under vault key new" in out.stdout
+    out = subprocess.run([BINARY, "admin", "rotate-vault-key", "--data-dir", s.data_dir], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert "re-sealed 0 account(s)" in out.stdout and "1 already current" in out.stdout
+    # The old key can now be dropped: a server with only the new key runs the account's credentials.
+    keys.write_text(new + "\n")
+    s2 = make_server(env={"CLOUDPLANE_VAULT_KEYS_FILE": str(keys)}, data_dir=s.data_dir)
+    u.s = s2
+    vm = u.ok("POST", "/resources", {"project_id": p["id"], "account_id": acct["id"], "kind": "vm", "name": "rot",
+                                     "region": "us-east-1", "size": "t3.micro",
+                                     "config": {"ssh_public_key": SSH_KEY}})
+    done = u.wait_run(vm["run"]["id"], timeout=180)
+    # It fails on the missing cloud provider, not on the vault.
+    assert "vault" not in (done["error"] or "")
+    assert AWS_SECRET not in s2.logs()
