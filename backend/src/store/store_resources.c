@@ -224,11 +224,15 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
     cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(f->project_id), CP_PTEXT(f->cloud), CP_PTEXT(f->kind),
                     CP_PTEXT(f->status), CP_PTEXT(cursor ? cursor : "~"), CP_PINT(limit + 1)};
     cp_result r = cp_store_many(s, a,
-                                "SELECT " RESOURCE_COLS RESOURCE_FROM
-                                " JOIN memberships m ON m.project_id = r.project_id AND m.user_id = ?"
-                                " WHERE r.project_id = COALESCE(?, r.project_id) AND r.cloud = COALESCE(?, r.cloud)"
-                                " AND r.kind = COALESCE(?, r.kind) AND r.status = COALESCE(?, r.status)"
-                                " AND r.id < ? ORDER BY r.id DESC LIMIT ?",
+                                /* Page the ids first, then join the details for those rows only. */
+                                "SELECT " RESOURCE_COLS " FROM (SELECT p.* FROM resources p"
+                                " JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ?"
+                                " WHERE p.project_id = COALESCE(?, p.project_id) AND p.cloud = COALESCE(?, p.cloud)"
+                                " AND p.kind = COALESCE(?, p.kind) AND p.status = COALESCE(?, p.status)"
+                                " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"
+                                " JOIN cloud_accounts a ON a.id = r.account_id"
+                                " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
+                                " ORDER BY r.id DESC",
                                 p, 7, fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items, n, err);
     if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
     return r;
