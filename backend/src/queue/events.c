@@ -5,6 +5,10 @@
  * drops its own echo. Local delivery thus never waits for Redis, and a Redis
  * outage only costs cross-process notices (streams fall back to polling).
  *
+ * Callbacks run on the publishing thread (local notices) or on the
+ * subscriber thread (remote ones), so one callback may run on two threads at
+ * once.
+ *
  * Payload: "<origin> <E|C> <run_id> <seq>". */
 #include "queue/events.h"
 

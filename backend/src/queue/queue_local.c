@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/timeutil.h"
 #include "queue/queue_int.h"
 
 /* A cap keeps a runaway producer from eating memory; the reconciler re-pushes

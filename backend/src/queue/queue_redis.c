@@ -38,7 +38,11 @@
 #define MAX_IDLE_CONNS 16
 #define PEL_PAGE 16
 #define RECLAIM_BATCH 100
-#define ACKED_RING 1024
+/* Every process start adds a consumer ("host-pid"); reclaim deletes those
+ * with nothing pending that have not read for this long. */
+#ifndef STALE_CONSUMER_MS
+#define STALE_CONSUMER_MS (6LL * 3600 * 1000)
+#endif
 /* How long a failed pop pauses before returning, so a caller retrying at once
  * does not spin while Redis is down. */
 #define FAIL_PAUSE_MS 500
@@ -66,11 +70,6 @@ typedef struct {
     uint64_t pel_gen;  /* bumped when our PEL may have gained entries nobody here runs */
     char (*inflight)[CP_QUEUE_ID_MAX];
     size_t n_inflight, cap_inflight;
-    /* Ids acked here lately. A read that raced with the ack (the entry was
-     * still pending when Redis answered) must not hand the entry out again;
-     * stream ids are never reused, so remembering the last ones suffices. */
-    char (*acked)[CP_QUEUE_ID_MAX];
-    size_t acked_next;
     bool down; /* an outage was logged; the next successful connect says so */
 } rqueue;
 
@@ -88,8 +87,6 @@ static bool inflight_has(const rqueue *q, const char *id)
 static bool inflight_add(rqueue *q, const char *id)
 {
     if (inflight_has(q, id)) return false;
-    for (size_t i = 0; i < ACKED_RING; i++)
-        if (!strcmp(q->acked[i], id)) return false;
     if (q->n_inflight == q->cap_inflight) {
         size_t cap = q->cap_inflight ? q->cap_inflight * 2 : 16;
         void *p = realloc(q->inflight, cap * sizeof *q->inflight);
@@ -101,12 +98,8 @@ static bool inflight_add(rqueue *q, const char *id)
     return true;
 }
 
-static void inflight_del(rqueue *q, const char *id, bool acked)
+static void inflight_del(rqueue *q, const char *id)
 {
-    if (acked) {
-        snprintf(q->acked[q->acked_next], CP_QUEUE_ID_MAX, "%s", id);
-        q->acked_next = (q->acked_next + 1) % ACKED_RING;
-    }
     for (size_t i = 0; i < q->n_inflight; i++) {
         if (!strcmp(q->inflight[i], id)) {
             q->n_inflight--;
@@ -207,8 +200,10 @@ static void conn_put(rqueue *q, rconn *rc, put_mode mode)
     }
     /* A read that died may have had an entry delivered to us that we never saw. */
     if (broken || mode == PUT_DISCARD) q->pel_gen++;
-    if (broken && mode == PUT_OK && rc->epoch == q->epoch) q->epoch++;
+    bool first_failure = broken && mode == PUT_OK && rc->epoch == q->epoch;
+    if (first_failure) q->epoch++;
     pthread_mutex_unlock(&q->mu);
+    if (first_failure) cp_log_warn("queue: redis connection failed (%s); reconnecting", rc->c->errstr);
     redisFree(rc->c);
     free(rc);
 }
@@ -293,17 +288,31 @@ static void drop_entry(redisContext *c, const char *id)
     if (r) freeReplyObject(r);
 }
 
-/* Claims the entry for this call if no thread here holds it. */
-static bool take_entry(rqueue *q, const char *id, const char *run_id, char run_out[CP_QUEUE_ID_MAX],
-                       char token[CP_QUEUE_ID_MAX])
+/* Claims the entry for this call if no thread here holds it. The reply that
+ * named it may be stale: between Redis answering and this check another
+ * thread here may have taken, run and acked the same entry (a pending-list
+ * scan sees entries the moment '>' delivers them). XCLAIM then asks the
+ * server whether the entry is still pending for us.
+ * 1: taken; 0: not ours to run; -1: connection failed. */
+static int take_entry(rqueue *q, rconn *rc, const char *id, const char *run_id, char run_out[CP_QUEUE_ID_MAX],
+                      char token[CP_QUEUE_ID_MAX])
 {
     pthread_mutex_lock(&q->mu);
     bool mine = inflight_add(q, id);
     pthread_mutex_unlock(&q->mu);
-    if (!mine) return false;
+    if (!mine) return 0;
+    redisReply *r = redisCommand(rc->c, "XCLAIM %s %s %s 0 %s JUSTID", STREAM_KEY, GROUP, q->consumer, id);
+    bool still = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    if (r) freeReplyObject(r);
+    if (!still) {
+        pthread_mutex_lock(&q->mu);
+        inflight_del(q, id);
+        pthread_mutex_unlock(&q->mu);
+        return r ? 0 : -1;
+    }
     snprintf(run_out, CP_QUEUE_ID_MAX, "%s", run_id);
     snprintf(token, CP_QUEUE_ID_MAX, "%s", id);
-    return true;
+    return 1;
 }
 
 /* ---- operations ---- */
@@ -350,24 +359,10 @@ static cp_result scan_pending(rqueue *q, rconn *rc, char run_id[CP_QUEUE_ID_MAX]
                 drop_entry(rc->c, id);
                 continue;
             }
-            if (!take_entry(q, id, rid, run_id, token)) continue;
-            /* The page may be stale: a thread here may have acked this entry
-             * since. XCLAIM answers from the server whether it is still ours. */
-            redisReply *cr = redisCommand(rc->c, "XCLAIM %s %s %s 0 %s JUSTID", STREAM_KEY, GROUP, q->consumer, id);
-            bool still = cr && cr->type == REDIS_REPLY_ARRAY && cr->elements == 1;
-            if (cr) freeReplyObject(cr);
-            if (still) {
-                freeReplyObject(r);
-                return CP_OK;
-            }
-            pthread_mutex_lock(&q->mu);
-            inflight_del(q, id, false);
-            pthread_mutex_unlock(&q->mu);
-            run_id[0] = token[0] = '\0';
-            if (!cr) {
-                freeReplyObject(r);
-                return io_error(q, rc->c, err);
-            }
+            int t = take_entry(q, rc, id, rid, run_id, token);
+            if (t == 0) continue;
+            freeReplyObject(r);
+            return t > 0 ? CP_OK : io_error(q, rc->c, err);
         }
         freeReplyObject(r);
         if (n < PEL_PAGE) break;
@@ -482,15 +477,15 @@ static cp_result pop_on(rqueue *q, rconn *rc, uint64_t gen, int64_t deadline, ch
         const redisReply *entries = stream_entries(r);
         const char *id = NULL, *rid = NULL;
         if (entries && entries->elements > 0) entry_parse(entries->element[0], &id, &rid);
-        if (id && !rid) {
-            drop_entry(rc->c, id);
-        } else if (id && take_entry(q, id, rid, run_id, token)) {
+        int t = 0;
+        if (id && !rid) drop_entry(rc->c, id);
+        else if (id) t = take_entry(q, rc, id, rid, run_id, token);
+        freeReplyObject(r);
+        if (t != 0) {
             /* Delivered even if a wake came meanwhile: it is in our PEL now. */
-            freeReplyObject(r);
-            res = CP_OK;
+            res = t > 0 ? CP_OK : io_error(q, rc->c, err);
             break;
         }
-        freeReplyObject(r);
         if (was_woken) {
             res = cp_error_set(err, CP_EAGAIN, "queue_woken", NULL, "queue woken");
             break;
@@ -565,7 +560,7 @@ static cp_result r_ack(cp_queue *base, const char *token, cp_error *err)
      * even if XACK failed: a later pop may hand it out again and the claim
      * in the database turns it away. */
     pthread_mutex_lock(&q->mu);
-    inflight_del(q, token, r != NULL);
+    inflight_del(q, token);
     pthread_mutex_unlock(&q->mu);
     if (!r) return err ? err->result : CP_ERR;
     freeReplyObject(r);
@@ -606,6 +601,38 @@ static cp_result touch_inflight(rqueue *q, cp_error *err)
     return res;
 }
 
+/* Field value of a flat [name, value, …] XINFO reply. */
+static const redisReply *info_field(const redisReply *r, const char *name)
+{
+    if (r->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && !strcmp(r->element[i]->str, name)) return r->element[i + 1];
+    return NULL;
+}
+
+/* Housekeeping, best effort: drops dead processes' consumers. Only those with
+ * an empty pending list go, so no entry loses its owner. */
+static void forget_stale_consumers(rqueue *q)
+{
+    cp_error ignored;
+    const char *argv[] = {"XINFO", "CONSUMERS", STREAM_KEY, GROUP};
+    redisReply *r = q_cmd(q, (int)CP_ARRAY_LEN(argv), argv, &ignored);
+    if (!r) return;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *name = info_field(r->element[i], "name");
+        const redisReply *pending = info_field(r->element[i], "pending");
+        const redisReply *idle = info_field(r->element[i], "idle");
+        if (!name || name->type != REDIS_REPLY_STRING || !pending || pending->type != REDIS_REPLY_INTEGER || !idle ||
+            idle->type != REDIS_REPLY_INTEGER)
+            continue;
+        if (pending->integer != 0 || idle->integer < STALE_CONSUMER_MS || !strcmp(name->str, q->consumer)) continue;
+        const char *del[] = {"XGROUP", "DELCONSUMER", STREAM_KEY, GROUP, name->str};
+        redisReply *d = q_cmd(q, (int)CP_ARRAY_LEN(del), del, &ignored);
+        if (d) freeReplyObject(d);
+    }
+    freeReplyObject(r);
+}
+
 static cp_result r_reclaim(cp_queue *base, int64_t min_idle_ms, cp_error *err)
 {
     rqueue *q = (rqueue *)base;
@@ -639,6 +666,7 @@ static cp_result r_reclaim(cp_queue *base, int64_t min_idle_ms, cp_error *err)
         pthread_mutex_unlock(&q->mu);
         cp_log_info("queue: took over %zu work items idle for more than %lld ms", claimed, (long long)min_idle_ms);
     }
+    if (res == CP_OK) forget_stale_consumers(q);
     return res;
 }
 
@@ -673,7 +701,6 @@ static void r_close(cp_queue *base)
         free(rc);
     }
     free(q->inflight);
-    free(q->acked);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
     free(q);
@@ -699,11 +726,6 @@ cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_qu
     q->base.ops = &redis_ops;
     q->base.redis = true;
     q->addr = addr;
-    q->acked = calloc(ACKED_RING, sizeof *q->acked);
-    if (!q->acked) {
-        free(q);
-        return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
-    }
     cp_redis_describe(&addr, q->where, sizeof q->where);
     if (consumer && consumer[0]) {
         snprintf(q->consumer, sizeof q->consumer, "%s", consumer);

@@ -2,9 +2,7 @@
  * and the events hub. */
 #include "queue/redis_int.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int hexval(char c)
@@ -121,7 +119,8 @@ cp_result cp_redis_parse_url(const char *url, cp_redis_addr *out, cp_error *err)
             hend = colon;
             portp = colon + 1;
         }
-        if (!copy_plain(out->host, sizeof out->host, hostp, (size_t)(hend - hostp))) return bad_url(err, "host too long");
+        if (!copy_plain(out->host, sizeof out->host, hostp, (size_t)(hend - hostp)))
+            return bad_url(err, "host too long");
     }
     if (!out->host[0]) return bad_url(err, "missing host");
     if (portp && !parse_int(portp, (size_t)(end - portp), 1, 65535, &out->port)) return bad_url(err, "bad port");

@@ -41,6 +41,7 @@ struct cp_workers {
     pthread_cond_t cv;
     job *running;           /* guarded by mu */
     json_t *pushed;         /* reconciler: run id -> last push ms */
+    int64_t test_pause_ms;  /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
 };
 
 /* One run in progress on one worker thread. */
@@ -426,7 +427,14 @@ static void execute(job *j)
     }
     if (r == CP_OK) {
         set_runner(j, runner);
-        cp_store_run_mark_tofu_started(app->store, &j->run, NULL, &e);
+        /* The point of no return: from here an expired lease fails the run
+         * instead of re-queuing it. If the lease is gone already, the reaper
+         * has re-queued the run and another worker may be running it: start
+         * nothing. */
+        r = cp_store_run_mark_tofu_started(app->store, &j->run, NULL, &e);
+        if (r != CP_OK && !strcmp(e.code, "lease_lost")) j->lost = true;
+    }
+    if (r == CP_OK) {
         if (!strcmp(j->run.status, "applying")) {
             /* Approved: apply exactly the plan that was approved. */
             size_t cap = strlen(j->run.plan_blob ? j->run.plan_blob : "") + 1, len = 0;
@@ -494,6 +502,19 @@ static void push_claimable(cp_workers *w, cp_arena *a)
     for (size_t i = 0; i < n; i++) cp_queue_push(w->app->queue, ids[i], &e);
 }
 
+/* Test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS makes every claim stall
+ * this long before the heartbeat starts, like a worker frozen right after
+ * claiming, so the integration tests can let a lease expire before tofu
+ * starts (backend/tests/integration/test_distributed.py). Unset in any real
+ * deployment; start-up warns when it is set. */
+static void test_pause_after_claim(cp_workers *w)
+{
+    for (int64_t left = w->test_pause_ms; left > 0 && !atomic_load(&w->stopping); left -= 100) {
+        struct timespec ts = {0, (left < 100 ? left : 100) * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void process(cp_workers *w, const char *run_id)
 {
     cp_app *app = w->app;
@@ -514,7 +535,16 @@ static void process(cp_workers *w, const char *run_id)
     j->planned = json_array();
     pthread_mutex_init(&j->hb_mu, NULL);
     pthread_cond_init(&j->hb_cv, NULL);
-    status_event(j, j->run.status);
+    test_pause_after_claim(w);
+    /* A worker that stalled since its claim may have lost the run to the
+     * reaper: one renewal tells, before anything is written for it. */
+    bool ignored;
+    if (cp_store_run_heartbeat(app->store, &j->run, app->cfg->lease_seconds * 1000, &ignored, &e) == CP_ECONFLICT) {
+        j->lost = true;
+        cp_log_warn("run %s: lease lost before the run started; leaving it to its new owner", j->run.id);
+    } else {
+        status_event(j, j->run.status);
+    }
     if (app->events) j->sub = cp_events_subscribe(app->events, j->run.id, on_notice, j);
     pthread_mutex_lock(&w->mu);
     j->next = w->running;
@@ -522,8 +552,8 @@ static void process(cp_workers *w, const char *run_id)
     pthread_mutex_unlock(&w->mu);
 
     pthread_t hb;
-    bool hb_ok = pthread_create(&hb, NULL, heartbeat, j) == 0;
-    execute(j);
+    bool hb_ok = !j->lost && pthread_create(&hb, NULL, heartbeat, j) == 0;
+    if (!j->lost) execute(j);
     pthread_mutex_lock(&j->hb_mu);
     atomic_store(&j->done, true);
     pthread_cond_signal(&j->hb_cv);
@@ -609,6 +639,9 @@ static void reconcile(cp_workers *w)
             push_claimable(w, a);
         }
     }
+    /* Items delivered to consumers that died are taken over (Redis); our own
+     * in-flight items are refreshed so nobody takes them from us. */
+    cp_queue_reclaim(app->queue, app->cfg->lease_seconds * 2000, &e);
     /* Re-enqueue runs that have waited a while: a lost queue message loses no run. */
     char **ids;
     size_t n;
@@ -660,6 +693,14 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->pushed = json_object();
+    const char *pause = getenv("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS");
+    if (pause && *pause) {
+        char *end;
+        long long ms = strtoll(pause, &end, 10);
+        w->test_pause_ms = *end == '\0' && ms > 0 && ms <= 600000 ? ms : 0;
+        cp_log_warn("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS=%s: test hook active, every claim stalls %lld ms", pause,
+                    (long long)w->test_pause_ms);
+    }
     resolve_tofu(w);
     resolve_modules(w);
     runner_config(w);
