@@ -1,0 +1,128 @@
+// Shared set-up for the browser tests: Debian's Chromium driven by
+// playwright-core, the base URL from CLOUDPLANE_URL, a screenshot per step.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const OUTPUT_DIR = path.join(here, 'output');
+export const BASE_URL = (process.env.CLOUDPLANE_URL ?? '').replace(/\/+$/, '');
+export const SKIP = BASE_URL ? false : 'CLOUDPLANE_URL is not set (point it at `cloudplane serve`)';
+
+/** How long a run may take to reach a final state. */
+export const RUN_TIMEOUT = Number(process.env.CLOUDPLANE_E2E_RUN_TIMEOUT_MS ?? 180_000);
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 360, height: 740 };
+
+// A syntactically valid ed25519 public key (no private key exists for it).
+export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAMKERgfJi00O0JJUFdeZWxzeoGIj5adpKuyucDHztXc e2e@cloudplane';
+
+export async function launch() {
+  return chromium.launch({
+    headless: true,
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/** A page with its own context, and a numbered screenshot helper for the scenario. */
+export async function openPage(browser, scenario, viewport = DESKTOP) {
+  fs.mkdirSync(OUTPUT_DIR, { recursive: true });
+  const context = await browser.newContext({ viewport, baseURL: BASE_URL });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  let n = 0;
+  const shot = async (step) => {
+    n += 1;
+    const file = path.join(OUTPUT_DIR, `${scenario}-${String(n).padStart(2, '0')}-${step}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
+  return { context, page, shot, problems };
+}
+
+export function uniqueEmail(prefix) {
+  return `${prefix}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}@example.com`;
+}
+
+export function uniqueName(prefix) {
+  return `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+export async function signup(page, { name, email, password }) {
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+}
+
+/** The status value of a badge (data-status), e.g. "active". */
+export async function statusOf(locator) {
+  return locator.getAttribute('data-status');
+}
+
+/** Polls until the resource status badge shows `status`, failing early on a failed resource. */
+export async function waitForResourceStatus(page, status, timeout = RUN_TIMEOUT) {
+  const badge = page.getByTestId('resource-status');
+  const deadline = Date.now() + timeout;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await badge.getAttribute('data-status').catch(() => null);
+    if (last === status) return;
+    if (last === 'failed' && status !== 'failed') {
+      const log = await page.getByTestId('run-log').innerText().catch(() => '');
+      throw new Error(`resource failed while waiting for ${status}; log tail:\n${log.split('\n').slice(-15).join('\n')}`);
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`resource status is ${last}, not ${status}, after ${timeout} ms`);
+}
+
+/**
+ * From a project's account page: add a sandbox account, then order a small
+ * sandbox VM through the stepped form. Leaves the page on the resource detail.
+ */
+export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vmName }) {
+  await page.getByLabel('Cloud', { exact: true }).selectOption('sandbox');
+  await page.getByLabel('Account name').fill(accountName);
+  await shot('account-form');
+  await page.getByRole('button', { name: 'Add account' }).click();
+  await page.getByTestId('account-added').waitFor();
+  await shot('account-added');
+
+  await page.getByTestId('account-added').getByRole('link', { name: 'Create a resource with it' }).click();
+  await page.getByTestId('new-resource-form').waitFor();
+  // Step 1: the account is preselected from the link.
+  await page.getByRole('radio', { name: new RegExp(accountName) }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  // Step 2: kind
+  await page.locator('input[type=radio][value=vm]').check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  // Step 3: region (the first is preselected)
+  const region = page.getByLabel('Region');
+  if (!(await region.inputValue())) await region.selectOption({ index: 1 });
+  await page.getByRole('button', { name: 'Next' }).click();
+  // Step 4: size: the first (cheapest listed)
+  await page.locator('input[type=radio][data-testid^="size-"]').first().check();
+  await shot('size');
+  await page.getByRole('button', { name: 'Next' }).click();
+  // Step 5: name and options
+  await page.getByLabel('Name', { exact: true }).fill(vmName);
+  await page.getByLabel('SSH public key').fill(SSH_KEY);
+  await page.getByLabel('Allowed CIDRs').fill('203.0.113.0/24, 198.51.100.7/32');
+  const estimate = await page.getByTestId('cost-estimate').innerText();
+  if (!/\$\d/.test(estimate)) throw new Error(`no cost estimate shown: ${estimate}`);
+  await shot('name-options');
+  await page.getByRole('button', { name: 'Create resource' }).click();
+  await page.waitForURL(/\/resources\/[^/]+$/);
+  await page.getByTestId('resource-status').waitFor();
+}

@@ -1,0 +1,125 @@
+import axios, { AxiosError, type AxiosRequestConfig } from 'axios';
+import type { ApiErrorBody } from './types';
+import { getToken } from '../lib/token';
+
+export const API_BASE = '/api/v1';
+
+export const http = axios.create({
+  baseURL: API_BASE,
+  timeout: 30_000,
+  headers: { Accept: 'application/json' },
+});
+
+let onUnauthorized: (() => void) | null = null;
+
+/** Called once by the auth provider: what to do when a signed-in call gets 401. */
+export function setUnauthorizedHandler(fn: (() => void) | null): void {
+  onUnauthorized = fn;
+}
+
+http.interceptors.request.use((config) => {
+  const token = getToken();
+  if (token) {
+    config.headers.set('Authorization', `Bearer ${token}`);
+  }
+  return config;
+});
+
+http.interceptors.response.use(
+  (r) => r,
+  (err: unknown) => {
+    if (axios.isAxiosError(err) && err.response?.status === 401) {
+      const sentToken = Boolean(err.config?.headers?.get?.('Authorization'));
+      const url = err.config?.url ?? '';
+      const isAuthCall = url.startsWith('/auth/login') || url.startsWith('/auth/signup');
+      if (sentToken && !isAuthCall) onUnauthorized?.();
+    }
+    return Promise.reject(err);
+  },
+);
+
+/** A failed API call, normalised from the server's error shape. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field?: string;
+  readonly retryAfter?: number;
+
+  constructor(status: number, code: string, message: string, field?: string, retryAfter?: number) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+}
+
+function isErrorBody(x: unknown): x is ApiErrorBody {
+  if (typeof x !== 'object' || x === null) return false;
+  const e = (x as { error?: unknown }).error;
+  return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string';
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (axios.isAxiosError(err)) {
+    const ax = err as AxiosError;
+    const res = ax.response;
+    if (!res) {
+      if (ax.code === 'ECONNABORTED') return new ApiError(0, 'timeout', 'The server took too long to answer.');
+      return new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
+    }
+    const ra = Number(res.headers?.['retry-after']);
+    const retryAfter = Number.isFinite(ra) && ra > 0 ? ra : undefined;
+    if (isErrorBody(res.data)) {
+      const e = res.data.error;
+      let message = e.message;
+      if (res.status === 429 && retryAfter) message = `${message} Try again in ${retryAfter} s.`;
+      return new ApiError(res.status, e.code, message, e.field, retryAfter);
+    }
+    const fallback =
+      res.status === 429
+        ? `Too many requests.${retryAfter ? ` Try again in ${retryAfter} s.` : ''}`
+        : `The server answered ${res.status} ${res.statusText || ''}`.trim();
+    return new ApiError(res.status, 'http_' + res.status, fallback, undefined, retryAfter);
+  }
+  if (err instanceof Error) return new ApiError(0, 'client', err.message);
+  return new ApiError(0, 'client', 'Something went wrong.');
+}
+
+export function errorMessage(err: unknown): string {
+  return toApiError(err).message;
+}
+
+export async function get<T>(url: string, config?: AxiosRequestConfig): Promise<T> {
+  try {
+    return (await http.get<T>(url, config)).data;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+export async function post<T>(url: string, body?: unknown, config?: AxiosRequestConfig): Promise<T> {
+  try {
+    return (await http.post<T>(url, body, config)).data;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+export async function patch<T>(url: string, body?: unknown): Promise<T> {
+  try {
+    return (await http.patch<T>(url, body)).data;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+export async function del<T>(url: string): Promise<T> {
+  try {
+    return (await http.delete<T>(url)).data;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}

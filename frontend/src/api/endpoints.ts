@@ -1,0 +1,129 @@
+import { get, post, patch, del } from './client';
+import type {
+  Account,
+  AuditEvent,
+  AuthResponse,
+  Catalog,
+  CloudId,
+  CostSummary,
+  DailyCosts,
+  KindId,
+  Member,
+  Page,
+  Project,
+  Resource,
+  ResourceAndRun,
+  ResourceStatus,
+  Role,
+  Run,
+  User,
+} from './types';
+
+const enc = encodeURIComponent;
+
+export const api = {
+  signup: (body: { email: string; password: string; name: string }) =>
+    post<AuthResponse>('/auth/signup', body),
+  login: (body: { email: string; password: string }) => post<AuthResponse>('/auth/login', body),
+  me: () => get<User>('/auth/me'),
+
+  listProjects: (cursor?: string) =>
+    get<Page<Project>>('/projects', { params: { limit: 100, cursor: cursor || undefined } }),
+  getProject: (id: string) => get<Project>(`/projects/${enc(id)}`),
+  createProject: (body: { name: string; require_approval?: boolean; monthly_budget_usd?: number | null }) =>
+    post<Project>('/projects', body),
+  updateProject: (
+    id: string,
+    body: Partial<{ name: string; require_approval: boolean; monthly_budget_usd: number | null }>,
+  ) => patch<Project>(`/projects/${enc(id)}`, body),
+  deleteProject: (id: string) => del<unknown>(`/projects/${enc(id)}`),
+
+  listMembers: (projectId: string) => get<Page<Member>>(`/projects/${enc(projectId)}/members`),
+  addMember: (projectId: string, body: { email: string; role: Role }) =>
+    post<Member>(`/projects/${enc(projectId)}/members`, body),
+  updateMember: (projectId: string, userId: string, role: Role) =>
+    patch<Member>(`/projects/${enc(projectId)}/members/${enc(userId)}`, { role }),
+  removeMember: (projectId: string, userId: string) =>
+    del<unknown>(`/projects/${enc(projectId)}/members/${enc(userId)}`),
+
+  listAccounts: (projectId: string) => get<Page<Account>>(`/projects/${enc(projectId)}/accounts`),
+  createAccount: (
+    projectId: string,
+    body: { name: string; cloud: CloudId; credentials: Record<string, string> },
+  ) => post<Account>(`/projects/${enc(projectId)}/accounts`, body),
+  deleteAccount: (id: string) => del<unknown>(`/accounts/${enc(id)}`),
+
+  catalog: () => get<Catalog>('/catalog'),
+
+  listResources: (params: {
+    project_id?: string;
+    cloud?: CloudId | '';
+    kind?: KindId | '';
+    status?: ResourceStatus | '';
+    limit?: number;
+    cursor?: string;
+  }) => {
+    const clean: Record<string, string | number> = {};
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== '') clean[k] = v;
+    }
+    return get<Page<Resource>>('/resources', { params: clean });
+  },
+  getResource: (id: string) => get<Resource>(`/resources/${enc(id)}`),
+  createResource: (body: {
+    project_id: string;
+    account_id: string;
+    kind: KindId;
+    name: string;
+    region: string;
+    size?: string;
+    config?: Record<string, unknown>;
+  }) => post<ResourceAndRun>('/resources', body),
+  resizeResource: (id: string, size: string) => patch<ResourceAndRun>(`/resources/${enc(id)}`, { size }),
+  destroyResource: (id: string) => del<ResourceAndRun>(`/resources/${enc(id)}`),
+
+  listRuns: (resourceId: string, cursor?: string) =>
+    get<Page<Run>>(`/resources/${enc(resourceId)}/runs`, { params: { cursor: cursor || undefined } }),
+  getRun: (id: string) => get<Run>(`/runs/${enc(id)}`),
+  approveRun: (id: string) => post<Run>(`/runs/${enc(id)}/approve`),
+  cancelRun: (id: string) => post<Run>(`/runs/${enc(id)}/cancel`),
+  runEventsJson: (id: string, after?: number) =>
+    get<Page<{ seq: number; ts: string; type: string; data: unknown }>>(`/runs/${enc(id)}/events`, {
+      params: { format: 'json', after: after ?? undefined },
+    }),
+
+  costSummary: (groupBy: 'cloud' | 'project' | 'kind' | 'region') =>
+    get<CostSummary>('/costs/summary', { params: { group_by: groupBy } }),
+  dailyCosts: (days: number) => get<DailyCosts>('/costs/daily', { params: { days } }),
+
+  audit: (projectId: string, cursor?: string, limit = 50) =>
+    get<Page<AuditEvent>>(`/projects/${enc(projectId)}/audit`, {
+      params: { limit, cursor: cursor || undefined },
+    }),
+};
+
+/** Fetches every page of the project list (projects per user are few). */
+export async function listAllProjects(): Promise<Project[]> {
+  const out: Project[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    const page = await api.listProjects(cursor);
+    out.push(...page.items);
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return out;
+}
+
+let catalogPromise: Promise<Catalog> | null = null;
+
+/** The catalog changes only with a server release: fetch it once per page load. */
+export function loadCatalog(): Promise<Catalog> {
+  if (!catalogPromise) {
+    catalogPromise = api.catalog().catch((e: unknown) => {
+      catalogPromise = null;
+      throw e;
+    });
+  }
+  return catalogPromise;
+}

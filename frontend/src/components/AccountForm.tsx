@@ -1,0 +1,237 @@
+import { useEffect, useState, type ChangeEvent } from 'react';
+import { useForm, useWatch, type Resolver } from 'react-hook-form';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { z } from 'zod';
+import { api, loadCatalog } from '../api/endpoints';
+import { CLOUDS, type Account, type CloudId } from '../api/types';
+import { applyApiError } from '../lib/formErrors';
+import { CREDENTIAL_FIELDS, credentialSchemas, pickCredentials, serviceAccountProblem } from '../lib/schemas';
+import { cloudLabel, cloudOptionLabel } from '../lib/format';
+import { ErrorAlert, Field } from './ui';
+
+interface Values {
+  name: string;
+  cloud: CloudId | '';
+  access_key_id: string;
+  secret_access_key: string;
+  session_token: string;
+  tenant_id: string;
+  client_id: string;
+  client_secret: string;
+  subscription_id: string;
+  service_account_json: string;
+  project_id: string;
+}
+
+const EMPTY: Values = {
+  name: '',
+  cloud: '',
+  access_key_id: '',
+  secret_access_key: '',
+  session_token: '',
+  tenant_id: '',
+  client_id: '',
+  client_secret: '',
+  subscription_id: '',
+  service_account_json: '',
+  project_id: '',
+};
+
+const ALL_FIELDS = Object.keys(EMPTY);
+
+const baseSchema = z.object({
+  name: z.string().trim().min(1, { message: 'Give the account a name' }).max(100, { message: 'At most 100 characters' }),
+  cloud: z.enum(['aws', 'azure', 'gcp', 'sandbox'], { message: 'Choose a cloud' }),
+});
+
+// The credential fields depend on the chosen cloud.
+const resolver: Resolver<Values> = (values, ctx, opts) => {
+  const cloud = values.cloud;
+  const schema = cloud ? baseSchema.and(credentialSchemas[cloud]) : baseSchema;
+  return (zodResolver(schema as unknown as z.ZodType<Values, Values>) as Resolver<Values>)(values, ctx, opts);
+};
+
+export function AccountForm({ projectId, onCreated }: { projectId: string; onCreated: (a: Account) => void }) {
+  const [formError, setFormError] = useState('');
+  const [keyFile, setKeyFile] = useState<{ name: string; email: string } | null>(null);
+  const [cloudNames, setCloudNames] = useState<Partial<Record<CloudId, string>>>({});
+  const {
+    register,
+    handleSubmit,
+    setError,
+    setValue,
+    getValues,
+    control,
+    reset,
+    formState: { errors, isSubmitting },
+  } = useForm<Values>({ resolver, defaultValues: EMPTY });
+  const cloud = useWatch({ control, name: 'cloud' });
+
+  useEffect(() => {
+    let live = true;
+    loadCatalog().then(
+      (c) => {
+        if (live) setCloudNames(Object.fromEntries(c.clouds.map((x) => [x.id, x.name])));
+      },
+      () => {
+        // the static names are good enough
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const onKeyFile = (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    e.target.value = '';
+    if (!file) return;
+    if (file.size > 64 * 1024) {
+      setError('service_account_json', { type: 'file', message: 'That file is too large to be a key file' });
+      return;
+    }
+    void file.text().then((text) => {
+      setValue('service_account_json', text, { shouldValidate: true, shouldDirty: true });
+      if (serviceAccountProblem(text) === null) {
+        const o = JSON.parse(text) as { client_email?: string; project_id?: string };
+        setKeyFile({ name: file.name, email: o.client_email ?? '' });
+        if (!getValues('project_id') && o.project_id) setValue('project_id', o.project_id, { shouldValidate: true });
+      } else {
+        setKeyFile(null);
+      }
+    });
+  };
+
+  const onSubmit = handleSubmit(async (v) => {
+    setFormError('');
+    if (!v.cloud) return;
+    try {
+      const account = await api.createAccount(projectId, {
+        name: v.name.trim(),
+        cloud: v.cloud,
+        credentials: pickCredentials(v.cloud, v as unknown as Record<string, string>),
+      });
+      // Secrets do not stay in the page once sent.
+      reset(EMPTY);
+      setKeyFile(null);
+      onCreated(account);
+    } catch (e) {
+      const { message } = applyApiError(e, setError, ALL_FIELDS);
+      if (message) setFormError(message);
+    }
+  });
+
+  const fields = cloud ? CREDENTIAL_FIELDS[cloud] : [];
+
+  return (
+    <form onSubmit={onSubmit} noValidate className="space-y-4" data-testid="account-form" autoComplete="off">
+      <div className="grid gap-4 sm:grid-cols-2">
+        <Field label="Cloud" error={errors.cloud?.message}>
+          {(p) => (
+            <select {...p} {...register('cloud')} className="input" data-testid="account-cloud">
+              <option value="">Choose a cloud…</option>
+              {CLOUDS.map((c) => (
+                <option key={c} value={c}>
+                  {cloudOptionLabel(c, cloudNames[c])}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Account name" error={errors.name?.message} hint="For you to tell accounts apart, e.g. “prod” or “team sandbox”.">
+          {(p) => <input {...p} {...register('name')} className="input" />}
+        </Field>
+      </div>
+
+      {cloud === 'sandbox' && (
+        <p className="rounded-md bg-violet-50 p-3 text-sm text-violet-900">
+          The sandbox needs no credentials. Its resources are simulated: nothing is created in a real cloud and nothing
+          is billed.
+        </p>
+      )}
+
+      {fields.length > 0 && (
+        <fieldset className="space-y-4 rounded-md border border-slate-200 p-3 sm:p-4">
+          <legend className="px-1 text-sm font-semibold text-slate-800">{cloudLabel(cloud)} credentials</legend>
+          <p className="text-xs text-slate-600">
+            Stored encrypted. Never shown again: the list shows only a hint.
+          </p>
+          {fields.map((f) => {
+            const err = errors[f.name as keyof Values]?.message;
+            if (f.name === 'service_account_json') {
+              return (
+                <div key={f.name} className="space-y-2">
+                  <div>
+                    <label htmlFor="gcp-key-file" className="label">
+                      Service account key file
+                    </label>
+                    <input
+                      id="gcp-key-file"
+                      type="file"
+                      accept=".json,application/json"
+                      onChange={onKeyFile}
+                      className="block w-full text-sm text-slate-700 file:mr-3 file:rounded-md file:border file:border-slate-300 file:bg-white file:px-3 file:py-1.5 file:text-sm file:font-medium hover:file:bg-slate-50"
+                    />
+                  </div>
+                  {keyFile ? (
+                    <div className="flex flex-wrap items-center justify-between gap-2 rounded-md bg-slate-50 p-2 text-sm">
+                      <span>
+                        Loaded <strong>{keyFile.name}</strong>
+                        {keyFile.email && <> ({keyFile.email})</>}
+                      </span>
+                      <button
+                        type="button"
+                        className="btn btn-ghost btn-sm"
+                        onClick={() => {
+                          setKeyFile(null);
+                          setValue('service_account_json', '');
+                        }}
+                      >
+                        Clear
+                      </button>
+                    </div>
+                  ) : (
+                    <Field label="…or paste the key JSON" error={err}>
+                      {(p) => (
+                        <textarea
+                          {...p}
+                          {...register('service_account_json')}
+                          rows={5}
+                          spellCheck={false}
+                          autoComplete="off"
+                          className="input font-mono text-xs"
+                          placeholder='{"type": "service_account", …}'
+                        />
+                      )}
+                    </Field>
+                  )}
+                  {keyFile && err && <p className="field-error">{err}</p>}
+                </div>
+              );
+            }
+            return (
+              <Field key={f.name} label={f.label} error={err}>
+                {(p) => (
+                  <input
+                    {...p}
+                    {...register(f.name as keyof Values)}
+                    type={f.secret ? 'password' : 'text'}
+                    autoComplete={f.secret ? 'new-password' : 'off'}
+                    spellCheck={false}
+                    placeholder={f.placeholder}
+                    className="input font-mono"
+                  />
+                )}
+              </Field>
+            );
+          })}
+        </fieldset>
+      )}
+
+      <ErrorAlert error={formError} />
+      <button type="submit" className="btn btn-primary" disabled={isSubmitting}>
+        {isSubmitting ? 'Adding…' : 'Add account'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,184 @@
+import { useLayoutEffect, useRef, useState } from 'react';
+import type { Run, RunEvent } from '../api/types';
+import type { AddressProgress, LogLine } from '../lib/runEvents';
+import { useRunEvents, type Connection } from '../lib/useRunEvents';
+import { formatTime, humanize } from '../lib/format';
+import { RunStatusBadge } from './StatusBadge';
+import { ErrorAlert } from './ui';
+
+const STATE_LABEL: Record<AddressProgress['state'], string> = {
+  pending: 'waiting',
+  started: 'started',
+  progress: 'in progress',
+  complete: 'done',
+  errored: 'failed',
+};
+
+function ProgressRow({ p }: { p: AddressProgress }) {
+  const tone =
+    p.state === 'errored' ? 'bg-red-600' : p.state === 'complete' ? 'bg-green-600' : p.state === 'pending' ? 'bg-slate-300' : 'bg-blue-600';
+  const labelId = `pl-${p.address}`;
+  return (
+    <li className="space-y-1">
+      <div className="flex flex-wrap items-baseline justify-between gap-x-3 text-sm">
+        <span id={labelId} className="min-w-0 break-all font-mono text-xs text-slate-800">
+          {p.address}
+        </span>
+        <span className="whitespace-nowrap text-xs text-slate-600">
+          {p.action && <span className="mr-2">{p.action}</span>}
+          {STATE_LABEL[p.state]}
+          {p.elapsedSeconds > 0 && ` · ${Math.round(p.elapsedSeconds)}s`}
+        </span>
+      </div>
+      <div
+        role="progressbar"
+        aria-labelledby={labelId}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={p.percent}
+        aria-valuetext={`${p.percent}% ${STATE_LABEL[p.state]}`}
+        data-testid={`progress-${p.address}`}
+        data-state={p.state}
+        className="h-2.5 w-full overflow-hidden rounded-full bg-slate-200"
+      >
+        <div className={`h-full rounded-full transition-[width] duration-500 ${tone}`} style={{ width: `${p.percent}%` }} />
+      </div>
+    </li>
+  );
+}
+
+const STREAM_TONE: Record<LogLine['stream'], string> = {
+  stdout: 'text-slate-100',
+  stderr: 'text-red-300',
+  system: 'text-sky-300',
+};
+
+function LogView({ logs, trimmed }: { logs: LogLine[]; trimmed: number }) {
+  const [paused, setPaused] = useState(false);
+  const [seenCount, setSeenCount] = useState(logs.length);
+  const boxRef = useRef<HTMLDivElement>(null);
+
+  useLayoutEffect(() => {
+    if (paused) return;
+    const el = boxRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [logs.length, paused]);
+
+  const unseen = paused ? Math.max(0, logs.length - seenCount) : 0;
+
+  return (
+    <div>
+      <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
+        <h3 className="text-sm font-semibold text-slate-800">Log</h3>
+        <div className="flex items-center gap-2">
+          {unseen > 0 && <span className="text-xs text-slate-600">{unseen} new lines</span>}
+          <button
+            type="button"
+            className="btn btn-secondary btn-sm"
+            aria-pressed={paused}
+            data-testid="log-pause"
+            onClick={() => {
+              setSeenCount(logs.length);
+              setPaused((p) => !p);
+            }}
+          >
+            {paused ? 'Resume autoscroll' : 'Pause autoscroll'}
+          </button>
+        </div>
+      </div>
+      <div
+        ref={boxRef}
+        role="log"
+        aria-label="Run log"
+        aria-live={paused ? 'off' : 'polite'}
+        tabIndex={0}
+        data-testid="run-log"
+        className="h-72 overflow-auto rounded-md bg-slate-900 p-3 font-mono text-xs leading-5 sm:h-96"
+      >
+        {trimmed > 0 && <div className="text-slate-400">… {trimmed} earlier lines not shown</div>}
+        {logs.length === 0 && <div className="text-slate-400">No output yet.</div>}
+        {logs.map((l) => (
+          <div key={l.seq} className={`whitespace-pre-wrap break-words ${STREAM_TONE[l.stream] ?? STREAM_TONE.stdout}`}>
+            {l.ts && <span className="mr-2 select-none text-slate-500">{formatTime(l.ts)}</span>}
+            {l.line}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+const CONNECTION_LABEL: Record<Connection, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Connection lost, reconnecting…',
+  replay: 'Loading events…',
+  ended: '',
+};
+
+/** Live view of one run: progress per planned address, then the log. */
+export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boolean; onEvent: (e: RunEvent) => void }) {
+  const { view, connection, error } = useRunEvents(run.id, finished, onEvent);
+  const status = view.runStatus ?? run.status;
+  const plan = view.plan ?? run.plan_summary;
+  const progress = view.addresses.map((a) => view.progress[a]).filter((p): p is AddressProgress => Boolean(p));
+
+  // Addresses from a stored plan summary, before any event arrived.
+  const fallback: AddressProgress[] =
+    progress.length === 0 && run.plan_summary
+      ? run.plan_summary.resources.map((r) => ({
+          address: r.address,
+          action: r.action,
+          state: status === 'succeeded' ? 'complete' : 'pending',
+          elapsedSeconds: 0,
+          percent: status === 'succeeded' ? 100 : 0,
+        }))
+      : [];
+  const rows = progress.length > 0 ? progress : fallback;
+
+  return (
+    <section className="card space-y-4" aria-labelledby="run-title" data-testid="run-panel" data-run-id={run.id}>
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h2 id="run-title" className="flex flex-wrap items-center gap-2 text-base font-semibold">
+          {humanize(run.operation)} run
+          <RunStatusBadge status={status} testId="run-status" />
+          {run.attempt > 1 && <span className="text-xs font-normal text-slate-600">attempt {run.attempt}</span>}
+        </h2>
+        {CONNECTION_LABEL[connection] && (
+          <span
+            className={`text-xs ${connection === 'reconnecting' ? 'text-amber-800' : 'text-slate-600'}`}
+            data-testid="run-connection"
+          >
+            {connection === 'live' && <span aria-hidden="true" className="mr-1 inline-block h-2 w-2 rounded-full bg-green-500" />}
+            {CONNECTION_LABEL[connection]}
+          </span>
+        )}
+      </div>
+      {plan && (
+        <p className="text-sm text-slate-700" data-testid="plan-summary">
+          Plan: <span className="text-green-700">+{plan.add} to add</span>, <span className="text-amber-700">~{plan.change} to change</span>,{' '}
+          <span className="text-red-700">−{plan.destroy} to destroy</span>
+        </p>
+      )}
+      {status === 'awaiting_approval' && (
+        <p className="rounded-md border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900">
+          The plan is ready and waits for approval before anything is changed.
+        </p>
+      )}
+      {run.error && <ErrorAlert error={run.error} title="The run failed" />}
+      <ErrorAlert error={error} />
+      {rows.length > 0 ? (
+        <ul className="space-y-3" aria-label="Progress by resource address">
+          {rows.map((p) => (
+            <ProgressRow key={p.address} p={p} />
+          ))}
+        </ul>
+      ) : (
+        <p className="text-sm text-slate-600">
+          {status === 'queued' ? 'Waiting for a worker…' : status === 'planning' ? 'Planning…' : 'No planned changes yet.'}
+        </p>
+      )}
+      <LogView logs={view.logs} trimmed={view.trimmedLogs} />
+    </section>
+  );
+}

@@ -1,0 +1,23 @@
+import { createContext, useContext } from 'react';
+import type { AuthResponse, User } from '../api/types';
+
+export const SESSION_EXPIRED_MESSAGE = 'Your session expired. Please log in again.';
+
+export interface AuthContextValue {
+  user: User | null;
+  /** True while the stored token is being checked at start-up. */
+  checking: boolean;
+  signedIn: boolean;
+  /** Why the user is on the login page, e.g. the session expired. */
+  notice: string | null;
+  acceptSession: (r: AuthResponse) => void;
+  logout: () => void;
+}
+
+export const AuthContext = createContext<AuthContextValue | null>(null);
+
+export function useAuth(): AuthContextValue {
+  const ctx = useContext(AuthContext);
+  if (!ctx) throw new Error('useAuth outside AuthProvider');
+  return ctx;
+}

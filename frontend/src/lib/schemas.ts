@@ -1,0 +1,418 @@
+import { z } from 'zod';
+import type { CatalogKind, CloudId, NameRule } from '../api/types';
+
+// ---------------------------------------------------------------------------
+// Resource names: the rule comes from the catalog entry of the chosen kind.
+// ---------------------------------------------------------------------------
+
+const POSIX_CLASSES: Record<string, string> = {
+  '[:alnum:]': 'a-zA-Z0-9',
+  '[:alpha:]': 'a-zA-Z',
+  '[:digit:]': '0-9',
+  '[:lower:]': 'a-z',
+  '[:upper:]': 'A-Z',
+  '[:xdigit:]': '0-9a-fA-F',
+  '[:space:]': '\\s',
+};
+
+/**
+ * Compiles a catalog name pattern into a RegExp that must match the whole
+ * name. POSIX bracket classes (the server may use POSIX regex) are
+ * translated. Returns null when the pattern is not valid JS regex syntax; the
+ * server still checks the name then.
+ */
+export function compileNamePattern(pattern: string): RegExp | null {
+  let p = pattern;
+  for (const [k, v] of Object.entries(POSIX_CLASSES)) p = p.split(k).join(v);
+  try {
+    return new RegExp(`^(?:${p})$`);
+  } catch {
+    return null;
+  }
+}
+
+export function nameSchema(rule: NameRule) {
+  const re = compileNamePattern(rule.pattern);
+  const hint = rule.description || `Must match ${rule.pattern}`;
+  let s = z
+    .string()
+    .trim()
+    .min(rule.min, { message: `At least ${rule.min} characters. ${hint}` })
+    .max(rule.max, { message: `At most ${rule.max} characters. ${hint}` });
+  if (re) s = s.regex(re, { message: hint });
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// IP addresses and CIDR blocks (IPv4 and IPv6).
+// ---------------------------------------------------------------------------
+
+export function isIPv4(s: string): boolean {
+  const parts = s.split('.');
+  if (parts.length !== 4) return false;
+  return parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+export function isIPv6(s: string): boolean {
+  if (s.length === 0 || s.length > 45) return false;
+  let head = s;
+  let v4Groups = 0;
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon >= 0 && s.slice(lastColon + 1).includes('.')) {
+    if (!isIPv4(s.slice(lastColon + 1))) return false;
+    head = s.slice(0, lastColon + 1) + '0';
+    v4Groups = 1; // the dotted quad takes two groups; '0' stands for one of them
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return false;
+  const group = /^[0-9a-fA-F]{1,4}$/;
+  const countGroups = (h: string): number | null => {
+    if (h === '') return 0;
+    const gs = h.split(':');
+    return gs.every((g) => group.test(g)) ? gs.length : null;
+  };
+  const a = countGroups(halves[0] ?? '');
+  if (a === null) return false;
+  if (halves.length === 1) return a + v4Groups === 8;
+  const b = countGroups(halves[1] ?? '');
+  if (b === null) return false;
+  return a + b + v4Groups <= 7;
+}
+
+export function isCidr(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0 || slash !== s.lastIndexOf('/')) return false;
+  const addr = s.slice(0, slash);
+  const bits = s.slice(slash + 1);
+  if (!/^(0|[1-9]\d{0,2})$/.test(bits)) return false;
+  const n = Number(bits);
+  if (isIPv4(addr)) return n <= 32;
+  if (isIPv6(addr)) return n <= 128;
+  return false;
+}
+
+export const cidrSchema = z
+  .string()
+  .trim()
+  .refine(isCidr, { message: 'Not a CIDR block (e.g. 203.0.113.0/24 or 2001:db8::/32)' });
+
+/** Splits the text of the allowed-CIDRs box: commas, newlines or spaces. */
+export function parseCidrList(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export const MAX_CIDRS = 20; // the server and the modules allow 20
+
+/** The allowed-CIDRs box as typed: at least one, each a valid CIDR block. */
+export const cidrListTextSchema = z.string().superRefine((text, ctx) => {
+  const items = parseCidrList(text);
+  if (items.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'Enter at least one CIDR block, e.g. 203.0.113.0/24' });
+    return;
+  }
+  if (items.length > MAX_CIDRS) {
+    ctx.addIssue({ code: 'custom', message: `At most ${MAX_CIDRS} CIDR blocks` });
+    return;
+  }
+  const bad = items.filter((c) => !isCidr(c));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `Not a CIDR block: ${bad.slice(0, 3).join(', ')} (use e.g. 203.0.113.0/24)`,
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// SSH public keys (OpenSSH one-line format).
+// ---------------------------------------------------------------------------
+
+export const SSH_KEY_TYPES = [
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+] as const;
+
+function decodeBase64(b64: string): Uint8Array | null {
+  try {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Returns why a string is not an OpenSSH public key, or null if it is one. */
+export function sshKeyProblem(input: string): string | null {
+  const key = input.trim();
+  if (key === '') return 'Paste your SSH public key';
+  if (key.includes('PRIVATE KEY')) return 'That is a private key. Paste the public key (the .pub file) instead.';
+  if (/[\r\n]/.test(key)) return 'The public key must be a single line';
+  if (key.length > 16_384) return 'The key is too long';
+  const [type, body] = key.split(/\s+/);
+  if (!type || !(SSH_KEY_TYPES as readonly string[]).includes(type)) {
+    return `Unsupported key type. Use one of: ${SSH_KEY_TYPES.slice(0, 3).join(', ')}…`;
+  }
+  if (!body || !/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) {
+    return 'The key data is not valid base64';
+  }
+  const bytes = decodeBase64(body);
+  if (!bytes || bytes.length < 4) return 'The key data is not valid base64';
+  const len = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  if (len !== type.length || bytes.length < 4 + len) return 'The key data does not match its type';
+  const embedded = String.fromCharCode(...bytes.subarray(4, 4 + len));
+  if (embedded !== type) return 'The key data does not match its type';
+  if (type === 'ssh-ed25519' && bytes.length !== 4 + len + 4 + 32) return 'The ed25519 key has the wrong length';
+  return null;
+}
+
+export const sshPublicKeySchema = z.string().superRefine((v, ctx) => {
+  const problem = sshKeyProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+// ---------------------------------------------------------------------------
+// Storage size.
+// ---------------------------------------------------------------------------
+
+export const EXPECTED_GB_MIN = 1;
+export const EXPECTED_GB_MAX = 1_000_000; // as the server
+
+/** Expected storage in whole GB, as typed (string) or as a number. */
+export const expectedGbSchema = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const s = String(v).trim();
+    if (!/^\d+$/.test(s)) {
+      ctx.addIssue({ code: 'custom', message: 'Enter a whole number of GB' });
+      return z.NEVER;
+    }
+    return Number(s);
+  })
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(EXPECTED_GB_MIN, { message: `At least ${EXPECTED_GB_MIN} GB` })
+      .max(EXPECTED_GB_MAX, { message: `At most ${EXPECTED_GB_MAX.toLocaleString('en-US')} GB` }),
+  );
+
+// ---------------------------------------------------------------------------
+// The new-resource form, built from the catalog entry of the chosen kind.
+// All values are strings as typed; toCreateRequest converts them.
+// ---------------------------------------------------------------------------
+
+export interface ResourceFormValues {
+  project_id: string;
+  account_id: string;
+  kind: string;
+  region: string;
+  size: string;
+  name: string;
+  ssh_public_key: string;
+  allowed_cidrs: string;
+  expected_gb: string;
+}
+
+const required = (what: string) => z.string().min(1, { message: `Choose ${what}` });
+
+export function resourceFormSchema(kind: CatalogKind | undefined) {
+  const base = {
+    project_id: required('a project'),
+    account_id: required('a cloud account'),
+    kind: required('what to create'),
+    region: kind
+      ? z.string().refine((r) => kind.regions.some((x) => x.id === r), { message: 'Choose a region' })
+      : required('a region'),
+    name: kind ? nameSchema(kind.name_rule) : z.string(),
+    size: z.string(),
+    ssh_public_key: z.string(),
+    allowed_cidrs: z.string(),
+    expected_gb: z.string(),
+  };
+  if (kind?.id === 'vm') {
+    const sizes = kind.sizes ?? [];
+    return z.object({
+      ...base,
+      size: z.string().refine((s) => sizes.some((x) => x.id === s), { message: 'Choose a size' }),
+      ssh_public_key: sshPublicKeySchema,
+      allowed_cidrs: cidrListTextSchema,
+    });
+  }
+  if (kind?.id === 'storage') {
+    return z.object({
+      ...base,
+      expected_gb: z.string().superRefine((v, ctx) => {
+        const r = expectedGbSchema.safeParse(v);
+        if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.issues[0]?.message ?? 'Invalid' });
+      }),
+    });
+  }
+  return z.object(base);
+}
+
+export function toCreateRequest(v: ResourceFormValues, kind: CatalogKind) {
+  const body: {
+    project_id: string;
+    account_id: string;
+    kind: CatalogKind['id'];
+    name: string;
+    region: string;
+    size?: string;
+    config?: Record<string, unknown>;
+  } = {
+    project_id: v.project_id,
+    account_id: v.account_id,
+    kind: kind.id,
+    name: v.name.trim(),
+    region: v.region,
+  };
+  if (kind.id === 'vm') {
+    body.size = v.size;
+    body.config = {
+      ssh_public_key: v.ssh_public_key.trim(),
+      allowed_cidrs: parseCidrList(v.allowed_cidrs),
+    };
+  } else if (kind.id === 'storage') {
+    body.config = { expected_gb: Number(v.expected_gb.trim()) };
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------------------
+// Auth, projects, members.
+// ---------------------------------------------------------------------------
+
+export const PASSWORD_MIN = 10;
+
+export const loginSchema = z.object({
+  email: z.string().trim().min(1, { message: 'Enter your email' }),
+  password: z.string().min(1, { message: 'Enter your password' }),
+});
+
+export const signupSchema = z.object({
+  name: z.string().trim().min(1, { message: 'Enter your name' }).max(100, { message: 'At most 100 characters' }),
+  email: z.string().trim().min(1, { message: 'Enter your email' }).max(254),
+  password: z.string().max(1024, { message: 'At most 1024 characters' }),
+});
+// The password length rule is the server's: its 422 answer is shown under the
+// field, so the form does not duplicate the rule beyond a hint.
+
+export const projectSchema = z.object({
+  name: z.string().trim().min(1, { message: 'Enter a project name' }).max(100, { message: 'At most 100 characters' }),
+  require_approval: z.boolean(),
+  monthly_budget_usd: z.string().refine((s) => s.trim() === '' || /^\d+(\.\d{1,2})?$/.test(s.trim()), {
+    message: 'Enter an amount in USD like 250 or 99.50, or leave empty for no budget',
+  }),
+});
+
+export function parseBudget(s: string): number | null {
+  const t = s.trim();
+  return t === '' ? null : Number(t);
+}
+
+export const memberSchema = z.object({
+  email: z.string().trim().min(3, { message: 'Enter an email address' }).regex(/^[^\s@]+@[^\s@]+$/, {
+    message: 'Enter an email address',
+  }),
+  role: z.enum(['owner', 'admin', 'member', 'viewer']),
+});
+
+// ---------------------------------------------------------------------------
+// Cloud account credentials: exactly the fields of each cloud.
+// ---------------------------------------------------------------------------
+
+export interface CredentialField {
+  name: string;
+  label: string;
+  secret: boolean;
+  optional?: boolean;
+  multiline?: boolean;
+  placeholder?: string;
+}
+
+export const CREDENTIAL_FIELDS: Record<CloudId, CredentialField[]> = {
+  aws: [
+    { name: 'access_key_id', label: 'Access key ID', secret: false, placeholder: 'AKIA…' },
+    { name: 'secret_access_key', label: 'Secret access key', secret: true },
+    { name: 'session_token', label: 'Session token (optional)', secret: true, optional: true },
+  ],
+  azure: [
+    { name: 'tenant_id', label: 'Tenant ID', secret: false, placeholder: '00000000-0000-0000-0000-000000000000' },
+    { name: 'client_id', label: 'Client ID', secret: false, placeholder: '00000000-0000-0000-0000-000000000000' },
+    { name: 'client_secret', label: 'Client secret', secret: true },
+    { name: 'subscription_id', label: 'Subscription ID', secret: false, placeholder: '00000000-0000-0000-0000-000000000000' },
+  ],
+  gcp: [
+    { name: 'service_account_json', label: 'Service account key (JSON)', secret: true, multiline: true },
+    { name: 'project_id', label: 'GCP project ID', secret: false, placeholder: 'my-project-123456' },
+  ],
+  sandbox: [],
+};
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Why a pasted GCP service account key is unusable, or null. */
+export function serviceAccountProblem(text: string): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return 'Not valid JSON. Upload or paste the key file downloaded from the GCP console.';
+  }
+  if (typeof parsed !== 'object' || parsed === null) return 'Not a service account key';
+  const o = parsed as Record<string, unknown>;
+  if (o.type !== 'service_account') return 'Not a service account key ("type" must be "service_account")';
+  if (typeof o.private_key !== 'string' || typeof o.client_email !== 'string') {
+    return 'The key file lacks private_key or client_email';
+  }
+  return null;
+}
+
+export const credentialSchemas = {
+  aws: z.object({
+    access_key_id: z
+      .string()
+      .trim()
+      .regex(/^[A-Z0-9]{16,128}$/, { message: 'An access key ID is 16–128 upper-case letters and digits (AKIA…)' }),
+    secret_access_key: z.string().trim().min(1, { message: 'Enter the secret access key' }),
+    session_token: z.string().trim(),
+  }),
+  azure: z.object({
+    tenant_id: z.string().trim().regex(GUID, { message: 'A tenant ID is a GUID' }),
+    client_id: z.string().trim().regex(GUID, { message: 'A client ID is a GUID' }),
+    client_secret: z.string().trim().min(1, { message: 'Enter the client secret' }),
+    subscription_id: z.string().trim().regex(GUID, { message: 'A subscription ID is a GUID' }),
+  }),
+  gcp: z.object({
+    service_account_json: z.string().superRefine((v, ctx) => {
+      const p = serviceAccountProblem(v);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    }),
+    project_id: z
+      .string()
+      .trim()
+      .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'A GCP project ID is 6–30 lower-case letters, digits or hyphens' }),
+  }),
+  sandbox: z.object({}),
+} satisfies Record<CloudId, z.ZodType>;
+
+/** Only the fields of the chosen cloud; optional empty ones are left out. */
+export function pickCredentials(cloud: CloudId, values: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of CREDENTIAL_FIELDS[cloud]) {
+    const v = (values[f.name] ?? '').trim();
+    if (v === '' && f.optional) continue;
+    out[f.name] = f.name === 'service_account_json' ? (values[f.name] ?? '') : v;
+  }
+  return out;
+}

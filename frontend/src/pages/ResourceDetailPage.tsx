@@ -1,0 +1,549 @@
+import { useCallback, useEffect, useState } from 'react';
+import { Link, useLocation, useParams } from 'react-router';
+import { api, loadCatalog } from '../api/endpoints';
+import { errorMessage } from '../api/client';
+import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type RunStatus } from '../api/types';
+import { useAsync } from '../lib/useAsync';
+import { isFinalRunStatus } from '../lib/runEvents';
+import { canManage, canOrder } from '../lib/projects';
+import { cloudLabel, formatDateTime, formatDuration, formatUsd, formatUsdPrecise, humanize } from '../lib/format';
+import { HOURS_PER_MONTH } from '../lib/cost';
+import { CopyButton } from '../components/CopyButton';
+import { Dialog } from '../components/Dialog';
+import { RunPanel } from '../components/RunPanel';
+import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
+import { ErrorAlert, Loading, Notice, SimulatedTag } from '../components/ui';
+
+const OUTPUT_ORDER = ['public_ip', 'url', 'private_ip', 'name', 'id'];
+const OUTPUT_LABELS: Record<string, string> = {
+  id: 'ID',
+  public_ip: 'Public IP',
+  private_ip: 'Private IP',
+  name: 'Name',
+  url: 'URL',
+};
+
+function outputEntries(outputs: Resource['outputs']): [string, string][] {
+  const entries = Object.entries(outputs ?? {})
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)] as [string, string]);
+  const rank = (k: string) => {
+    const i = OUTPUT_ORDER.indexOf(k);
+    return i < 0 ? OUTPUT_ORDER.length : i;
+  };
+  return entries.sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
+}
+
+function DestroyDialog({
+  resource,
+  open,
+  onClose,
+  onDone,
+}: {
+  resource: Resource;
+  open: boolean;
+  onClose: () => void;
+  onDone: (run: Run, r: Resource) => void;
+}) {
+  const [typed, setTyped] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const matches = typed === resource.name;
+  const close = () => {
+    setTyped('');
+    setError('');
+    onClose();
+  };
+  const submit = async () => {
+    if (!matches) return;
+    setBusy(true);
+    setError('');
+    try {
+      const r = await api.destroyResource(resource.id);
+      setTyped('');
+      onDone(r.run, r.resource);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} onClose={close} title={`Destroy ${resource.name}?`} testId="destroy-dialog">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+        className="space-y-4"
+      >
+        <p className="text-sm text-slate-700">
+          This deletes the {resource.kind === 'vm' ? 'virtual machine' : 'bucket and everything in it'} on{' '}
+          {cloudLabel(resource.cloud)}. It cannot be undone.
+        </p>
+        <div>
+          <label htmlFor="destroy-confirm" className="label">
+            Type <span className="font-mono font-semibold">{resource.name}</span> to confirm
+          </label>
+          <input
+            id="destroy-confirm"
+            className="input font-mono"
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            autoComplete="off"
+            spellCheck={false}
+            data-testid="destroy-confirm-input"
+          />
+        </div>
+        <ErrorAlert error={error} />
+        <div className="flex justify-end gap-2">
+          <button type="button" className="btn btn-secondary" onClick={close}>
+            Keep it
+          </button>
+          <button type="submit" className="btn btn-danger" disabled={!matches || busy} data-testid="destroy-confirm">
+            {busy ? 'Destroying…' : 'Destroy'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function ResizeDialog({
+  resource,
+  open,
+  onClose,
+  onDone,
+}: {
+  resource: Resource;
+  open: boolean;
+  onClose: () => void;
+  onDone: (run: Run, r: Resource) => void;
+}) {
+  const catalog = useAsync(loadCatalog, 'catalog', open);
+  const kind = catalog.data?.clouds.find((c) => c.id === resource.cloud)?.kinds.find((k) => k.id === resource.kind);
+  const sizes = kind?.sizes ?? [];
+  const [size, setSize] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const current = sizes.find((s) => s.id === resource.size);
+  const chosen = sizes.find((s) => s.id === size);
+
+  const submit = async () => {
+    if (!size || size === resource.size) return;
+    setBusy(true);
+    setError('');
+    try {
+      const r = await api.resizeResource(resource.id, size);
+      onDone(r.run, r.resource);
+      setSize('');
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog open={open} onClose={onClose} title={`Resize ${resource.name}`} testId="resize-dialog">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+        className="space-y-4"
+      >
+        {catalog.loading && !catalog.data && <Loading />}
+        <ErrorAlert error={catalog.error} onRetry={catalog.reload} />
+        {sizes.length > 0 && (
+          <fieldset>
+            <legend className="label">New size (now {resource.size ?? '—'})</legend>
+            <div className="max-h-72 space-y-1 overflow-auto">
+              {sizes.map((s) => (
+                <label
+                  key={s.id}
+                  className={`flex cursor-pointer flex-wrap items-center justify-between gap-x-3 gap-y-1 rounded-md border border-slate-200 p-2 text-sm has-[:checked]:border-blue-600 has-[:checked]:bg-blue-50 ${
+                    s.id === resource.size ? 'opacity-60' : ''
+                  }`}
+                >
+                  <span className="flex min-w-0 items-center gap-2">
+                    <input
+                      type="radio"
+                      name="size"
+                      value={s.id}
+                      checked={size === s.id}
+                      disabled={s.id === resource.size}
+                      onChange={() => setSize(s.id)}
+                    />
+                    <span className="font-medium">{s.id}</span>
+                    <span className="whitespace-nowrap text-xs text-slate-600">
+                      {s.vcpu} vCPU · {s.memory_gib} GiB
+                    </span>
+                  </span>
+                  <span className="ml-6 whitespace-nowrap text-xs tabular-nums text-slate-700 sm:ml-0">
+                    {formatUsdPrecise(s.hourly_usd)}/h · {formatUsd(s.hourly_usd * HOURS_PER_MONTH)}/mo
+                  </span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+        )}
+        {chosen && (
+          <p className="text-sm text-slate-700" aria-live="polite">
+            Monthly cost {formatUsd((current?.hourly_usd ?? 0) * HOURS_PER_MONTH)} → {formatUsd(chosen.hourly_usd * HOURS_PER_MONTH)}. Resizing
+            may restart the machine.
+          </p>
+        )}
+        <ErrorAlert error={error} />
+        <div className="flex justify-end gap-2">
+          <button type="button" className="btn btn-secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={!size || busy}>
+            {busy ? 'Resizing…' : 'Resize'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function ResourceDetailPage() {
+  const { resourceId = '' } = useParams();
+  const location = useLocation();
+  const initialRunId = (location.state as { runId?: string } | null)?.runId;
+  const resource = useAsync(() => api.getResource(resourceId), `resource:${resourceId}`);
+  const runs = useAsync(() => api.listRuns(resourceId), `runs:${resourceId}`);
+  const projectId = resource.data?.project_id ?? '';
+  const project = useAsync(() => api.getProject(projectId), `project:${projectId}`, Boolean(projectId));
+
+  const [selectedRunId, setSelectedRunId] = useState<string | null>(initialRunId ?? null);
+  const [actionError, setActionError] = useState('');
+  const [busyAction, setBusyAction] = useState<'approve' | 'cancel' | null>(null);
+  const [dialog, setDialog] = useState<'destroy' | 'resize' | null>(null);
+
+  const r = resource.data;
+  const runItems = runs.data?.items ?? [];
+  const runId = selectedRunId ?? r?.current_run?.id ?? runItems[0]?.id ?? null;
+  const listedRun = runItems.find((x) => x.id === runId);
+  const selectedRun: Run | undefined =
+    listedRun ??
+    (runId && r?.current_run?.id === runId
+      ? {
+          id: runId,
+          resource_id: r.id,
+          operation: r.current_run.operation,
+          status: r.current_run.status,
+          attempt: 1,
+          plan_summary: null,
+          error: null,
+          queued_at: r.updated_at,
+          started_at: null,
+          finished_at: null,
+        }
+      : undefined);
+
+  const setRunStatus = useCallback(
+    (id: string, status: RunStatus) => {
+      runs.setData((prev) => prev && { ...prev, items: prev.items.map((x) => (x.id === id ? { ...x, status } : x)) });
+      resource.setData(
+        (prev) => prev && (prev.current_run?.id === id ? { ...prev, current_run: { ...prev.current_run, status } } : prev),
+      );
+    },
+    [runs, resource],
+  );
+
+  const reloadAll = useCallback(() => {
+    resource.reload();
+    runs.reload();
+    project.reload();
+  }, [resource, runs, project]);
+
+  const onRunEvent = useCallback(
+    (ev: RunEvent) => {
+      if (!runId) return;
+      if (ev.type === 'status') {
+        resource.setData((prev) => prev && { ...prev, status: ev.data.resource_status });
+        setRunStatus(runId, ev.data.run_status);
+        if (isFinalRunStatus(ev.data.run_status)) reloadAll();
+      } else if (ev.type === 'outputs') {
+        resource.setData((prev) => prev && { ...prev, outputs: ev.data });
+      } else if (ev.type === 'plan') {
+        runs.setData(
+          (prev) => prev && { ...prev, items: prev.items.map((x) => (x.id === runId ? { ...x, plan_summary: ev.data } : x)) },
+        );
+      }
+    },
+    [runId, resource, runs, setRunStatus, reloadAll],
+  );
+
+  // A safety net under the event stream: refresh while a run is under way.
+  const busy = Boolean(r?.current_run && !isFinalRunStatus(r.current_run.status));
+  const reloadResource = resource.reload;
+  useEffect(() => {
+    if (!busy) return;
+    const t = window.setInterval(reloadResource, 15_000);
+    return () => window.clearInterval(t);
+  }, [busy, reloadResource]);
+
+  // A run the list does not know yet (just started): fetch the list again.
+  const reloadRuns = runs.reload;
+  const missingRun = Boolean(runId && runs.data && !listedRun);
+  useEffect(() => {
+    if (missingRun) reloadRuns();
+  }, [missingRun, reloadRuns]);
+
+  if (resource.loading && !r) return <Loading />;
+  if (!r) return <ErrorAlert error={resource.error ?? 'Resource not found'} onRetry={resource.reload} />;
+
+  const role = project.data?.role;
+  const orderRights = canOrder(role);
+  const runStatus = selectedRun?.status;
+  const canApprove = runStatus === 'awaiting_approval';
+  const canCancel = runStatus !== undefined && CANCELABLE_RUN_STATUSES.includes(runStatus);
+  const canResize = r.kind === 'vm' && r.status === 'active' && !busy;
+  const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && !busy;
+  const outputs = outputEntries(r.outputs);
+
+  const runAction = async (kind: 'approve' | 'cancel') => {
+    if (!selectedRun) return;
+    setBusyAction(kind);
+    setActionError('');
+    try {
+      const updated = kind === 'approve' ? await api.approveRun(selectedRun.id) : await api.cancelRun(selectedRun.id);
+      if (updated && typeof updated === 'object' && 'status' in updated) setRunStatus(selectedRun.id, updated.status);
+      runs.reload();
+      resource.reload();
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusyAction(null);
+    }
+  };
+
+  const startedRun = (run: Run, updated: Resource) => {
+    setDialog(null);
+    resource.setData(() => updated);
+    runs.setData((prev) => ({ items: [run, ...(prev?.items ?? []).filter((x) => x.id !== run.id)], next_cursor: prev?.next_cursor }));
+    setSelectedRunId(run.id);
+  };
+
+  return (
+    <div className="space-y-5">
+      <nav aria-label="Breadcrumb" className="text-sm">
+        <Link to={`/resources?project_id=${encodeURIComponent(r.project_id)}`} className="link">
+          Resources
+        </Link>
+        {project.data && <span className="text-slate-500"> · {project.data.name}</span>}
+      </nav>
+
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <div className="min-w-0">
+          <h1 className="flex flex-wrap items-center gap-2 text-xl font-semibold sm:text-2xl">
+            <span className="break-all" data-testid="resource-name">
+              {r.name}
+            </span>
+            <ResourceStatusBadge status={r.status} testId="resource-status" />
+            {r.simulated && <SimulatedTag />}
+          </h1>
+          <p className="mt-1 text-sm text-slate-600">
+            {r.kind === 'vm' ? 'Virtual machine' : 'Object storage'} on {cloudLabel(r.cloud)} · {r.region}
+            {r.size && <> · {r.size}</>}
+          </p>
+        </div>
+        <div className="flex flex-wrap gap-2" aria-label="Actions">
+          {canApprove && canManage(role) && (
+            <button type="button" className="btn btn-primary" onClick={() => void runAction('approve')} disabled={busyAction !== null}>
+              {busyAction === 'approve' ? 'Approving…' : 'Approve'}
+            </button>
+          )}
+          {canCancel && orderRights && (
+            <button type="button" className="btn btn-secondary" onClick={() => void runAction('cancel')} disabled={busyAction !== null}>
+              {busyAction === 'cancel' ? 'Canceling…' : 'Cancel run'}
+            </button>
+          )}
+          {canResize && orderRights && (
+            <button type="button" className="btn btn-secondary" onClick={() => setDialog('resize')}>
+              Resize
+            </button>
+          )}
+          {canDestroy && orderRights && (
+            <button type="button" className="btn btn-danger" onClick={() => setDialog('destroy')}>
+              Destroy
+            </button>
+          )}
+        </div>
+      </div>
+
+      <ErrorAlert error={actionError} />
+      {canApprove && !canManage(role) && role && (
+        <Notice tone="warn">The plan waits for an owner or admin of the project to approve it.</Notice>
+      )}
+      <ErrorAlert error={resource.error} onRetry={resource.reload} />
+
+      <div className="grid gap-5 lg:grid-cols-3">
+        <div className="space-y-5 lg:col-span-2">
+          {selectedRun ? (
+            <RunPanel key={selectedRun.id} run={selectedRun} finished={isFinalRunStatus(selectedRun.status)} onEvent={onRunEvent} />
+          ) : runs.loading ? (
+            <Loading />
+          ) : (
+            <p className="card text-sm text-slate-600">No runs yet.</p>
+          )}
+
+          <section className="card p-0 sm:p-0" aria-labelledby="runs-title">
+            <h2 id="runs-title" className="px-4 pt-4 text-base font-semibold sm:px-5">
+              Runs
+            </h2>
+            <div className="px-4 sm:px-5">
+              <ErrorAlert error={runs.error} onRetry={runs.reload} />
+            </div>
+            {runItems.length > 0 && (
+              <div className="mt-2 relative overflow-x-auto">
+                <table className="table-base" data-testid="runs-table">
+                  <thead className="bg-slate-50">
+                    <tr>
+                      <th scope="col">Operation</th>
+                      <th scope="col">Status</th>
+                      <th scope="col" className="hidden sm:table-cell">
+                        Queued
+                      </th>
+                      <th scope="col" className="hidden sm:table-cell">
+                        Took
+                      </th>
+                      <th scope="col">
+                        <span className="sr-only">View</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-slate-100">
+                    {runItems.map((run) => (
+                      <tr key={run.id} className={run.id === runId ? 'bg-blue-50/60' : undefined}>
+                        <td className="whitespace-nowrap">
+                          {humanize(run.operation)}
+                          {run.attempt > 1 && <span className="ml-1 text-xs text-slate-500">#{run.attempt}</span>}
+                        </td>
+                        <td>
+                          <RunStatusBadge status={run.status} />
+                        </td>
+                        <td className="hidden whitespace-nowrap text-slate-600 sm:table-cell">{formatDateTime(run.queued_at)}</td>
+                        <td className="hidden whitespace-nowrap text-slate-600 sm:table-cell">
+                          {formatDuration(run.started_at, run.finished_at)}
+                        </td>
+                        <td className="text-right">
+                          <button
+                            type="button"
+                            className="btn btn-ghost btn-sm"
+                            aria-current={run.id === runId ? 'true' : undefined}
+                            onClick={() => setSelectedRunId(run.id)}
+                            disabled={run.id === runId}
+                          >
+                            {run.id === runId ? 'Showing' : 'Show'}
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </section>
+        </div>
+
+        <div className="space-y-5">
+          <section className="card" aria-labelledby="outputs-title">
+            <h2 id="outputs-title" className="mb-3 text-base font-semibold">
+              Outputs
+            </h2>
+            {outputs.length === 0 ? (
+              <p className="text-sm text-slate-600">
+                {r.status === 'destroyed' ? 'None: the resource is destroyed.' : 'Available once the resource is active.'}
+              </p>
+            ) : (
+              <dl className="space-y-3">
+                {outputs.map(([k, val]) => (
+                  <div key={k}>
+                    <dt className="text-xs font-medium uppercase tracking-wide text-slate-600">{OUTPUT_LABELS[k] ?? k}</dt>
+                    <dd className="mt-0.5 flex items-center justify-between gap-2">
+                      <code className="min-w-0 break-all text-sm text-slate-900" data-testid={`output-${k}`}>
+                        {val}
+                      </code>
+                      <CopyButton value={val} label={OUTPUT_LABELS[k] ?? k} />
+                    </dd>
+                  </div>
+                ))}
+              </dl>
+            )}
+          </section>
+
+          <section className="card" aria-labelledby="cost-title">
+            <h2 id="cost-title" className="mb-1 text-base font-semibold">
+              Cost
+            </h2>
+            <p className="text-2xl font-semibold tabular-nums" data-testid="resource-cost">
+              {formatUsd(r.status === 'destroyed' ? 0 : r.monthly_cost_usd)}
+              <span className="ml-1 text-sm font-normal text-slate-600">/ month</span>
+            </p>
+            {r.simulated && <p className="mt-1 text-xs text-violet-800">Simulated price; nothing is billed.</p>}
+            {project.data && project.data.monthly_budget_usd !== null && (
+              <p className="mt-2 text-sm text-slate-600">
+                Project budget: {formatUsd(project.data.budget_used_usd)} of {formatUsd(project.data.monthly_budget_usd)} used
+              </p>
+            )}
+          </section>
+
+          <section className="card" aria-labelledby="details-title">
+            <h2 id="details-title" className="mb-3 text-base font-semibold">
+              Details
+            </h2>
+            <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-2 text-sm">
+              <dt className="text-slate-600">Account</dt>
+              <dd className="min-w-0 truncate" data-testid="resource-account">
+                {r.account_name}
+              </dd>
+              <dt className="text-slate-600">Cloud</dt>
+              <dd>
+                {cloudLabel(r.cloud)} {r.simulated && <span className="text-xs text-violet-800">(simulated)</span>}
+              </dd>
+              <dt className="text-slate-600">Region</dt>
+              <dd>{r.region}</dd>
+              {r.size && (
+                <>
+                  <dt className="text-slate-600">Size</dt>
+                  <dd>{r.size}</dd>
+                </>
+              )}
+              {r.config?.allowed_cidrs && (
+                <>
+                  <dt className="text-slate-600">Allowed</dt>
+                  <dd className="min-w-0 break-all font-mono text-xs">{r.config.allowed_cidrs.join(', ')}</dd>
+                </>
+              )}
+              {r.config?.ssh_public_key && (
+                <>
+                  <dt className="text-slate-600">SSH key</dt>
+                  <dd className="min-w-0 truncate font-mono text-xs" title={r.config.ssh_public_key}>
+                    {r.config.ssh_public_key.split(' ').slice(0, 1).join(' ')} …{r.config.ssh_public_key.split(' ')[2] ?? ''}
+                  </dd>
+                </>
+              )}
+              {r.config?.expected_gb !== undefined && (
+                <>
+                  <dt className="text-slate-600">Expected</dt>
+                  <dd>{r.config.expected_gb} GB</dd>
+                </>
+              )}
+              <dt className="text-slate-600">Created</dt>
+              <dd>{formatDateTime(r.created_at)}</dd>
+              <dt className="text-slate-600">Updated</dt>
+              <dd>{formatDateTime(r.updated_at)}</dd>
+            </dl>
+          </section>
+        </div>
+      </div>
+
+      <DestroyDialog resource={r} open={dialog === 'destroy'} onClose={() => setDialog(null)} onDone={startedRun} />
+      {r.kind === 'vm' && <ResizeDialog resource={r} open={dialog === 'resize'} onClose={() => setDialog(null)} onDone={startedRun} />}
+    </div>
+  );
+}
