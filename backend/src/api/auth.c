@@ -1,6 +1,7 @@
 /* auth.c: signup, login, me, and the bearer-token guard. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -84,6 +85,17 @@ cp_result cp_api_signup(cp_req *req)
     return token_reply(req, 201, &u);
 }
 
+/* Logins belong to no project: the audit row carries only the actor. */
+static void audit_login(cp_req *req, const char *user_id, const char *action)
+{
+    cp_error e;
+    json_t *d = json_pack("{s:s}", "ip", req->client_ip);
+    char *text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    cp_store_audit_add(CP_APP(req)->store, user_id, NULL, action, user_id, text, &e);
+    free(text);
+}
+
 static cp_result rate_limited(cp_req *req, int retry_after)
 {
     req->extra_header[0] = "Retry-After";
@@ -131,9 +143,11 @@ cp_result cp_api_login(cp_req *req)
     if (!ok) {
         cp_ratelimit_fail(app->login_by_email, ekey, now);
         cp_ratelimit_fail(app->login_by_ip, ikey, now);
+        if (r == CP_OK) audit_login(req, u.id, "auth.login_failed");
         return cp_req_fail(req, CP_EAUTH, "invalid_credentials", NULL, BAD_LOGIN);
     }
     cp_ratelimit_reset(app->login_by_email, ekey);
+    audit_login(req, u.id, "auth.login");
     return token_reply(req, 200, &u);
 }
 
