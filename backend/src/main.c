@@ -96,6 +96,31 @@ static sigset_t block_signals(void)
     return sigs;
 }
 
+/* App, queue, event hub and (n > 0) workers; on failure everything started is
+ * closed and the message is printed. Returns an exit code, or -1 on success. */
+static int start_runtime(const char *cmd, cp_config *cfg, cp_app *app, bool migrate, int n, cp_workers **workers)
+{
+    cp_error err;
+    cp_error_clear(&err);
+    char consumer[128];
+    consumer_name(cfg, consumer, sizeof consumer);
+    *workers = NULL;
+    if (cp_app_init(app, cfg, migrate, &err) == CP_OK && open_dispatch(app, consumer, &err) == CP_OK &&
+        (n <= 0 || cp_workers_start(app, n, workers, &err) == CP_OK))
+        return -1;
+    int rc = fail_start(cmd, &err);
+    close_dispatch(app);
+    cp_app_close(app);
+    return rc;
+}
+
+static void stop_runtime(cp_app *app, cp_workers *workers, int64_t grace_ms)
+{
+    cp_workers_stop(workers, grace_ms);
+    close_dispatch(app);
+    cp_app_close(app);
+}
+
 static const char *default_web_dir(char *buf, size_t cap)
 {
     /* The built UI next to the repo layout: <exe>/../../../frontend/dist, else ./frontend/dist. */
@@ -128,15 +153,10 @@ static int cmd_serve(int argc, char **argv)
     cp_app app;
     cp_error err;
     cp_error_clear(&err);
-    char consumer[128];
-    consumer_name(&cfg, consumer, sizeof consumer);
-    cp_workers *workers = NULL;
-    bool embedded_workers = cfg.redis_url[0] == '\0';
-    if (cp_app_init(&app, &cfg, true, &err) != CP_OK || open_dispatch(&app, consumer, &err) != CP_OK ||
-        (embedded_workers && cfg.workers > 0 && cp_workers_start(&app, (int)cfg.workers, &workers, &err) != CP_OK)) {
-        rc = fail_start("serve", &err);
-        close_dispatch(&app);
-        cp_app_close(&app);
+    cp_workers *workers;
+    /* Embedded mode runs the workers here; with Redis, `cloudplane worker` does. */
+    int nworkers = cfg.redis_url[0] ? 0 : (int)cfg.workers;
+    if ((rc = start_runtime("serve", &cfg, &app, true, nworkers, &workers)) >= 0) {
         cp_config_free(&cfg);
         return rc;
     }
@@ -155,7 +175,7 @@ static int cmd_serve(int argc, char **argv)
     cp_server *srv;
     if (cp_server_start(&sc, &srv, &err) != CP_OK) {
         rc = fail_start("serve", &err);
-        cp_app_close(&app);
+        stop_runtime(&app, workers, 0);
         cp_config_free(&cfg);
         return rc;
     }
@@ -176,9 +196,7 @@ static int cmd_serve(int argc, char **argv)
     cp_log_info("received %s, shutting down (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 cfg.shutdown_grace_seconds);
     cp_server_stop(srv, cfg.shutdown_grace_seconds * 1000);
-    cp_workers_stop(workers, cfg.shutdown_grace_seconds * 1000);
-    close_dispatch(&app);
-    cp_app_close(&app);
+    stop_runtime(&app, workers, cfg.shutdown_grace_seconds * 1000);
     cp_log_info("stopped");
     cp_config_free(&cfg);
     return 0;
@@ -191,35 +209,28 @@ static int cmd_worker(int argc, char **argv)
     int rc = load_config(&cfg, argc, argv);
     if (rc >= 0) return rc;
     sigset_t sigs = block_signals();
-    cp_app app;
-    cp_error err;
-    cp_error_clear(&err);
-    char consumer[128];
-    consumer_name(&cfg, consumer, sizeof consumer);
-    cp_workers *workers = NULL;
     if (!cfg.redis_url[0] || !cfg.database_url[0]) {
         fprintf(stderr, "cloudplane worker: needs CLOUDPLANE_REDIS_URL and CLOUDPLANE_DATABASE_URL (distributed mode);"
                         " in embedded mode `serve` runs the workers\n");
         cp_config_free(&cfg);
         return 2;
     }
-    if (cp_app_init(&app, &cfg, false, &err) != CP_OK || open_dispatch(&app, consumer, &err) != CP_OK ||
-        cp_workers_start(&app, (int)(cfg.workers > 0 ? cfg.workers : 1), &workers, &err) != CP_OK) {
-        rc = fail_start("worker", &err);
-        close_dispatch(&app);
-        cp_app_close(&app);
+    cp_app app;
+    cp_workers *workers;
+    int slots = (int)(cfg.workers > 0 ? cfg.workers : 1);
+    if ((rc = start_runtime("worker", &cfg, &app, false, slots, &workers)) >= 0) {
         cp_config_free(&cfg);
         return rc;
     }
+    char consumer[128];
+    consumer_name(&cfg, consumer, sizeof consumer);
     cp_log(CP_LOG_INFO, "worker started", json_pack("{s:s, s:I}", "consumer", consumer, "slots",
                                                      (json_int_t)cfg.workers));
     int sig = 0;
     sigwait(&sigs, &sig);
     cp_log_info("received %s, finishing runs (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 cfg.shutdown_grace_seconds);
-    cp_workers_stop(workers, cfg.shutdown_grace_seconds * 1000);
-    close_dispatch(&app);
-    cp_app_close(&app);
+    stop_runtime(&app, workers, cfg.shutdown_grace_seconds * 1000);
     cp_config_free(&cfg);
     return 0;
 }
