@@ -100,7 +100,8 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
 
     char dbbuf[PATH_MAX];
     const char *url = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);
-    int pool = (int)(cfg->http_threads > 0 ? cfg->http_threads : 2) + (int)cfg->workers + 2;
+    /* HTTP threads, each worker and its heartbeat, the reconciler, and spare. */
+    int pool = (int)(cfg->http_threads > 0 ? cfg->http_threads : 2) + 2 * (int)cfg->workers + 2;
     if ((r = cp_store_open(url, pool, migrate, &app->store, err)) != CP_OK) return r;
 
     app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
