@@ -33,6 +33,7 @@ step() {
   else failed+=("$name"); echo "-- $name: FAILED ($((SECONDS - t0))s)"; fi
 }
 
+step "banned C functions (checksrc)" scripts/checksrc.sh
 step "unit tests (ctest)" bash -c "cd build && ctest --output-on-failure --timeout 300"
 step "unit tests, ASan+UBSan (ctest)" bash -c "cd build-asan && ctest --output-on-failure --timeout 600"
 step "integration tests" env CP_BINARY="$root/build/cloudplane" python3 -m pytest -q -p no:cacheprovider backend/tests/integration
