@@ -215,6 +215,13 @@ static int cmd_worker(int argc, char **argv)
         cp_config_free(&cfg);
         return 2;
     }
+    /* A worker that generated its own vault key could open no credentials. */
+    if (!cfg.vault_keys[0] && !cfg.vault_keys_file[0]) {
+        fprintf(stderr, "cloudplane worker: set CLOUDPLANE_VAULT_KEYS or CLOUDPLANE_VAULT_KEYS_FILE to the keys the"
+                        " API servers use\n");
+        cp_config_free(&cfg);
+        return 2;
+    }
     cp_app app;
     cp_workers *workers;
     int slots = (int)(cfg.workers > 0 ? cfg.workers : 1);

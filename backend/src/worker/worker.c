@@ -16,6 +16,7 @@
 #include "engine/catalog.h"
 #include "engine/proc.h"
 #include "engine/runner.h"
+#include "engine/sandbox.h"
 #include "queue/events.h"
 #include "queue/queue.h"
 
@@ -492,14 +493,24 @@ out:
     json_decref(params);
 }
 
-/* After a run ends, whatever waited behind it may go. */
-static void push_claimable(cp_workers *w, cp_arena *a)
+/* After a run ends, the run of the same resource that waited behind it may
+ * go: its own queue item was turned away by the claim while this one ran.
+ * Only that one: pushing every claimable run after every run made the queue
+ * traffic grow with the square of the backlog. Anything else that is
+ * claimable already has an item, and the reconciler covers lost ones. */
+static void push_next_of(cp_workers *w, cp_arena *a, const char *resource_id)
 {
-    char **ids;
+    cp_run *runs;
     size_t n;
+    char *next;
     cp_error e;
-    if (cp_store_runs_claimable(w->app->store, a, 50, &ids, &n, &e) != CP_OK) return;
-    for (size_t i = 0; i < n; i++) cp_queue_push(w->app->queue, ids[i], &e);
+    if (cp_store_runs_list(w->app->store, a, resource_id, 50, NULL, &runs, &n, &next, &e) != CP_OK) return;
+    for (size_t i = n; i-- > 0;) /* newest first: the oldest waiting run goes next */
+        if (!strcmp(runs[i].status, "queued") ||
+            (!strcmp(runs[i].status, "awaiting_approval") && runs[i].approved_by)) {
+            cp_queue_push(w->app->queue, runs[i].id, &e);
+            return;
+        }
 }
 
 /* Test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS makes every claim stall
@@ -569,7 +580,7 @@ static void process(cp_workers *w, const char *run_id)
         }
     pthread_mutex_unlock(&w->mu);
     cp_log(CP_LOG_INFO, "run done", json_pack("{s:s, s:b}", "run_id", j->run.id, "fenced", j->lost));
-    push_claimable(w, j->a);
+    push_next_of(w, j->a, j->run.resource_id);
     json_decref(j->planned);
     pthread_mutex_destroy(&j->hb_mu);
     pthread_cond_destroy(&j->hb_cv);
@@ -636,7 +647,7 @@ static void reconcile(cp_workers *w)
             log_line(&tmp, "system", "error", "worker lost: the run was marked failed and not retried");
             status_event(&tmp, "failed");
             free_lost_lock(w, a, &lost[i]);
-            push_claimable(w, a);
+            push_next_of(w, a, lost[i].resource_id);
         }
     }
     /* Items delivered to consumers that died are taken over (Redis); our own
@@ -714,6 +725,9 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
                json_pack("{s:s, s:s, s:s, s:i, s:s}", "tofu", w->tofu, "version", version, "modules", w->modules,
                          "workers", n, "state_backend", app->cfg->state_backend));
     }
+    /* Say once whether runs will be isolated by bubblewrap, and why not. */
+    if (app->cfg->sandbox_bwrap) cp_sandbox_log_status();
+    else cp_log_warn("bubblewrap disabled by configuration: OpenTofu runs without a sandbox");
     w->threads = calloc((size_t)(n > 0 ? n : 1), sizeof *w->threads);
     for (int i = 0; i < n; i++) pthread_create(&w->threads[i], NULL, worker_main, w);
     pthread_create(&w->reconciler, NULL, reconciler_main, w);

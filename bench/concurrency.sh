@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Throughput under load: N sandbox VM creates submitted at once with 2 workers,
+# in embedded mode (serve on SQLite with 2 worker threads, local state) and in
+# distributed mode (serve + 2 `worker` processes with 1 slot each, PostgreSQL,
+# Redis Streams, s3 state + DynamoDB lock on moto via scripts/services.sh).
+# Prints the wall time from the first create to the last finished resource
+# against the CPU time tofu itself used, and the ratio wall / (tofu CPU / cores):
+# 1.0 would mean the cores did nothing but tofu. Tofu CPU: the processes that
+# run workers are put in a CPU-accounting cgroup (v1 cpuacct or v2), which every
+# tofu they spawn inherits (tofu inside bwrap's pid namespace never reaches the
+# worker's cutime: that showed ~0.2 s for 100 runs). Tofu CPU = the cgroup's
+# usage minus the cloudplane processes' own utime+stime; it includes bwrap and
+# the runner's lock-id probes.
+# Needs root and a writable cgroup fs, else that figure is skipped. Also
+# printed: cloudplane's own CPU, the whole machine's busy CPU (/proc/stat), the
+# sum of run durations, Redis XADDs per run, and the errors of failed runs.
+# Figures only; nothing here passes or fails.
+#
+#   N=100 bench/concurrency.sh      env: N (100), CP_BINARY (build/cloudplane), CP_TOFU
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+N="${N:-100}"
+BIN="${CP_BINARY:-$root/build/cloudplane}"
+[ -x "$BIN" ] || ninja -C build >/dev/null
+TOFU="${CP_TOFU:-$(scripts/install-tofu.sh | tail -n 1)}"
+[ -x "$TOFU" ] || { echo "concurrency: no tofu at $TOFU" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/cp-concurrency.XXXXXX)
+chmod 755 "$work" # the postgres user must reach its data dir inside
+pids=()
+cg=""
+for base in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/unified /sys/fs/cgroup; do
+  if [ -w "$base" ] && { [ -f "$base/cpuacct.usage" ] || [ -f "$base/cgroup.controllers" ]; } &&
+     mkdir "$base/cp-bench-$$" 2>/dev/null; then cg="$base/cp-bench-$$"; break; fi
+done
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() {
+  stop_all
+  [ -n "$cg" ] && rmdir "$cg" 2>/dev/null || true
+  [ -d "$work/svc" ] && scripts/services.sh stop "$work/svc"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export CLOUDPLANE_TF_BINARY="$TOFU" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" CLOUDPLANE_ACCESS_LOG=false
+export CLOUDPLANE_JWT_SECRET="$(head -c 33 /dev/urandom | base64)"
+export CLOUDPLANE_VAULT_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
+
+start_serve() { # label -> sets url
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$work/$1" --web-dir "$work/none" >"$work/$1.out" 2>"$work/$1.log" &
+  pids+=($!)
+  serve_pid=$!
+  [ -n "$cg" ] && echo "$serve_pid" >"$cg/cgroup.procs"
+  for _ in $(seq 200); do
+    url=$(grep -o 'http://[0-9.:]*' "$work/$1.out" 2>/dev/null || true)
+    [ -n "$url" ] && return 0
+    sleep 0.05
+  done
+  echo "concurrency: serve did not start:" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
+start_worker() { # name -> appends to worker_pids
+  CLOUDPLANE_WORKER_ID="$1" CLOUDPLANE_WORKERS=1 "$BIN" worker --data-dir "$work/$1" >/dev/null 2>"$work/$1.log" &
+  pids+=($!)
+  worker_pids="${worker_pids:+$worker_pids,}$!"
+  [ -n "$cg" ] && echo "$!" >"$cg/cgroup.procs"
+  for _ in $(seq 200); do grep -q '"worker started"' "$work/$1.log" && return 0; sleep 0.05; done
+  echo "concurrency: worker $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
+measure() { # label cgroup-pids platform-pids [redis-port]
+  CG="$cg" python3 - "$url" "$N" "$@" <<'PY'
+import os, sys, time, requests
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+import subprocess
+
+url, n, label, platform_pids = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[5]
+redis_port = sys.argv[6] if len(sys.argv) > 6 else None
+platform_pids = [int(x) for x in platform_pids.split(",")]
+cg = os.environ.get("CG", "")
+TCK = os.sysconf("SC_CLK_TCK")
+cores = os.cpu_count()
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench@cloudplane"
+
+def own_cpu(pid):  # utime+stime of all its threads, seconds
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / TCK
+
+def cg_cpu():  # CPU of everything in the cgroup, seconds
+    if not cg:
+        return None
+    if os.path.exists(cg + "/cpuacct.usage"):
+        return int(open(cg + "/cpuacct.usage").read()) / 1e9
+    for line in open(cg + "/cpu.stat"):
+        if line.startswith("usage_usec"):
+            return int(line.split()[1]) / 1e6
+
+def machine():  # (busy, total) jiffies over all CPUs
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+def xadds():
+    if not redis_port:
+        return None
+    out = subprocess.run(["redis-cli", "-p", redis_port, "INFO", "commandstats"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("cmdstat_xadd:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+def ms(iso):
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000
+
+s = requests.Session()
+s.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+tok = s.post(url + "/api/v1/auth/signup", json={"email": "bench@example.com", "password": "bench-password",
+                                                 "name": "Bench"}).json()["access_token"]
+s.headers["Authorization"] = "Bearer " + tok
+
+def project(name):
+    p = s.post(url + "/api/v1/projects", json={"name": name}).json()
+    a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"], json={"name": "sb", "cloud": "sandbox"}).json()
+    return p["id"], a["id"]
+
+def create(pa, i):
+    r = s.post(url + "/api/v1/resources", json={
+        "project_id": pa[0], "account_id": pa[1], "kind": "vm", "name": "c-%04d" % i,
+        "region": "sandbox-east-1", "size": "sandbox.small", "config": {"ssh_public_key": KEY}})
+    assert r.status_code == 202, r.text
+    return r.json()["run"]["id"]
+
+def wait_all(pa, count):
+    # One list call per poll, so the client stays light next to the work it measures.
+    while True:
+        items = s.get(url + "/api/v1/resources?project_id=%s&limit=200" % pa[0]).json()["items"]
+        if len(items) == count and all(i["status"] in ("active", "failed") for i in items):
+            return
+        time.sleep(0.5)
+
+# Warm-up (not measured): each worker makes its shared init once.
+warm = project("warm-up")
+for i in range(4):
+    create(warm, i)
+wait_all(warm, 4)
+
+pa = project("bench")
+p0 = [own_cpu(pid) for pid in platform_pids]
+g0, m0, x0, t0 = cg_cpu(), machine(), xadds(), time.time()
+with ThreadPoolExecutor(16) as pool:
+    ids = list(pool.map(lambda i: create(pa, i), range(n)))
+wait_all(pa, n)
+wall = time.time() - t0
+g1, m1, x1 = cg_cpu(), machine(), xadds()
+own = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0))
+# The cgroup holds the worker processes (and in embedded mode the API too).
+in_cg = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0) if str(pid) in sys.argv[4].split(","))
+tofu = g1 - g0 - in_cg if g0 is not None else None
+busy = (m1[0] - m0[0]) / TCK
+runs = [s.get(url + "/api/v1/runs/" + rid).json() for rid in ids]
+ok = sum(1 for r in runs if r["status"] == "succeeded")
+durations = sum(ms(r["finished_at"]) - ms(r["started_at"]) for r in runs if r["finished_at"] and r["started_at"]) / 1000
+print("%-12s %d creates, %d succeeded, %d cores" % (label, n, ok, cores))
+if tofu is None:
+    print("  wall %.1f s   tofu CPU: not measured (no writable cpuacct/cgroup v2 hierarchy; run as root)" % wall)
+else:
+    print("  wall %.1f s   tofu CPU %.1f s   wall / (tofu CPU / cores) = %.2f" % (wall, tofu, wall / (tofu / cores)))
+print("  platform CPU %.1f s (cloudplane processes)   machine busy %.1f s of %.1f s   sum of run durations %.1f s"
+      % (own, busy, wall * cores, durations))
+if x0 is not None:
+    print("  queue pushes (XADD) %d = %.1f per run" % (x1 - x0, (x1 - x0) / n))
+for r in [r for r in runs if r["status"] != "succeeded"][:5]:
+    print("  %s run %s: %s" % (r["status"], r["id"], (r["error"] or "")[:300]))
+PY
+}
+
+echo "== concurrency: $N sandbox VM creates at once, 2 workers, $(nproc) cores, $("$TOFU" version 2>/dev/null | head -1)"
+CLOUDPLANE_WORKERS=2 start_serve embedded
+measure embedded "$serve_pid" "$serve_pid"
+stop_all
+
+scripts/services.sh start "$work/svc" >"$work/svc.env"
+source "$work/svc.env"
+export CLOUDPLANE_DATABASE_URL="$CP_TEST_PG_URL" CLOUDPLANE_REDIS_URL="$CP_TEST_REDIS_URL"
+export CLOUDPLANE_STATE_BACKEND=s3 CLOUDPLANE_STATE_S3_BUCKET="$CP_TEST_S3_BUCKET" \
+  CLOUDPLANE_STATE_S3_ENDPOINT="$CP_TEST_MOTO_URL" CLOUDPLANE_STATE_S3_DYNAMODB_TABLE="$CP_TEST_DDB_TABLE" \
+  CLOUDPLANE_STATE_S3_PATH_STYLE=true CLOUDPLANE_STATE_S3_SKIP_CHECKS=true \
+  CLOUDPLANE_STATE_S3_ACCESS_KEY_ID=test CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY=test
+start_serve api
+api_pid=$serve_pid
+worker_pids=""
+start_worker w1
+start_worker w2
+measure distributed "$worker_pids" "$api_pid,$worker_pids" "$CP_TEST_REDIS_PORT"

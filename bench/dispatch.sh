@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Dispatch latency: from the API's commit of a run to the moment a worker
+# spawns tofu for it, p50 / p99 / max over N runs, in both modes:
+#   embedded     serve on SQLite, in-process queue, 2 worker threads, local state
+#   distributed  serve + 2 `worker` processes (1 slot each) on PostgreSQL and
+#                Redis Streams, s3 state + DynamoDB lock on moto (all started on
+#                loopback by scripts/services.sh)
+# Measured from timestamps the system already stores: runs.queued_at (taken in
+# the API's insert transaction) and the ts of the run's first "<phase> started"
+# event, which the runner stores right before it forks tofu.
+# Two patterns: "idle" (one run at a time: the pure dispatch path) and "burst"
+# (N creates at once: includes waiting for a free slot). Figures only; nothing
+# here passes or fails.
+#
+#   N=50 bench/dispatch.sh          env: N (50), CP_BINARY (build/cloudplane), CP_TOFU
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+N="${N:-50}"
+BIN="${CP_BINARY:-$root/build/cloudplane}"
+[ -x "$BIN" ] || ninja -C build >/dev/null
+TOFU="${CP_TOFU:-$(scripts/install-tofu.sh | tail -n 1)}"
+[ -x "$TOFU" ] || { echo "dispatch: no tofu at $TOFU" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/cp-dispatch.XXXXXX)
+chmod 755 "$work" # the postgres user must reach its data dir inside
+pids=()
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() {
+  stop_all
+  [ -d "$work/svc" ] && scripts/services.sh stop "$work/svc"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export CLOUDPLANE_TF_BINARY="$TOFU" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" CLOUDPLANE_ACCESS_LOG=false
+export CLOUDPLANE_JWT_SECRET="$(head -c 33 /dev/urandom | base64)"
+export CLOUDPLANE_VAULT_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
+
+start_serve() { # label -> sets url
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$work/$1" --web-dir "$work/none" >"$work/$1.out" 2>"$work/$1.log" &
+  pids+=($!)
+  for _ in $(seq 200); do
+    url=$(grep -o 'http://[0-9.:]*' "$work/$1.out" 2>/dev/null || true)
+    [ -n "$url" ] && return 0
+    sleep 0.05
+  done
+  echo "dispatch: serve did not start:" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
+start_worker() { # name
+  CLOUDPLANE_WORKER_ID="$1" CLOUDPLANE_WORKERS=1 "$BIN" worker --data-dir "$work/$1" >/dev/null 2>"$work/$1.log" &
+  pids+=($!)
+  for _ in $(seq 200); do grep -q '"worker started"' "$work/$1.log" && return 0; sleep 0.05; done
+  echo "dispatch: worker $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
+measure() { # label
+  python3 - "$url" "$N" "$1" <<'PY'
+import sys, time, math, statistics, requests
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+url, n, label = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench@cloudplane"
+PHASES = ("init", "plan", "apply")
+s = requests.Session()
+tok = s.post(url + "/api/v1/auth/signup", json={"email": "bench@example.com", "password": "bench-password",
+                                                 "name": "Bench"}).json()["access_token"]
+s.headers["Authorization"] = "Bearer " + tok
+p = s.post(url + "/api/v1/projects", json={"name": "bench"}).json()
+a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"], json={"name": "sb", "cloud": "sandbox"}).json()
+seq = [0]
+
+def ms(iso):
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000
+
+def create():
+    seq[0] += 1
+    r = s.post(url + "/api/v1/resources", json={
+        "project_id": p["id"], "account_id": a["id"], "kind": "vm", "name": "d-%04d" % seq[0],
+        "region": "sandbox-east-1", "size": "sandbox.small", "config": {"ssh_public_key": KEY}})
+    assert r.status_code == 202, r.text
+    return r.json()["run"]["id"]
+
+def wait(rid):
+    while True:
+        run = s.get(url + "/api/v1/runs/" + rid).json()
+        if run["status"] in ("succeeded", "failed", "canceled"):
+            return run
+        time.sleep(0.05)
+
+def latency(rid):
+    run = wait(rid)
+    if run["status"] != "succeeded":
+        print("  warning: run %s %s: %s" % (rid, run["status"], run["error"]))
+    evs = s.get(url + "/api/v1/runs/%s/events?format=json&limit=1000" % rid).json()["items"]
+    for e in evs:
+        line = e["data"].get("line", "") if e["type"] == "log" else ""
+        if e["data"].get("stream") == "system" and line.split(" ")[0] in PHASES and " started" in line:
+            return ms(e["ts"]) - ms(run["queued_at"])
+    return None
+
+def report(pattern, lat):
+    lat = sorted(x for x in lat if x is not None)
+    p99 = lat[max(0, math.ceil(0.99 * len(lat)) - 1)]
+    print("%-12s %-6s n=%-3d p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms" %
+          (label, pattern, len(lat), statistics.median(lat), p99, lat[-1]))
+
+# Warm-up: every worker makes its shared init once; not measured.
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(wait, [create() for _ in range(4)]))
+report("idle", [latency(create()) for _ in range(n)])
+ids = []
+with ThreadPoolExecutor(16) as pool:
+    ids = list(pool.map(lambda _: create(), range(n)))
+    lat = list(pool.map(latency, ids))
+report("burst", lat)
+PY
+}
+
+echo "== dispatch latency (run committed -> tofu spawned), N=$N per pattern, $(nproc) cores, $("$TOFU" version 2>/dev/null | head -1)"
+CLOUDPLANE_WORKERS=2 start_serve embedded
+measure embedded
+stop_all
+
+scripts/services.sh start "$work/svc" >"$work/svc.env"
+source "$work/svc.env"
+export CLOUDPLANE_DATABASE_URL="$CP_TEST_PG_URL" CLOUDPLANE_REDIS_URL="$CP_TEST_REDIS_URL"
+export CLOUDPLANE_STATE_BACKEND=s3 CLOUDPLANE_STATE_S3_BUCKET="$CP_TEST_S3_BUCKET" \
+  CLOUDPLANE_STATE_S3_ENDPOINT="$CP_TEST_MOTO_URL" CLOUDPLANE_STATE_S3_DYNAMODB_TABLE="$CP_TEST_DDB_TABLE" \
+  CLOUDPLANE_STATE_S3_PATH_STYLE=true CLOUDPLANE_STATE_S3_SKIP_CHECKS=true \
+  CLOUDPLANE_STATE_S3_ACCESS_KEY_ID=test CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY=test
+start_serve api
+start_worker w1
+start_worker w2
+measure distributed
