@@ -145,6 +145,12 @@ static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int o
     /* Ignored signals stay ignored across exec; tofu must see SIGINT/SIGPIPE. */
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    if (s->wrapper_ignores_sigint) {
+        struct sigaction ign;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        sigaction(SIGINT, &ign, NULL);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -372,7 +378,7 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
                 idx[i] = np;
                 pfd[np++] = (struct pollfd){.fd = rd[i].fd, .events = POLLIN};
             }
-        if (!interrupted && cancel_fd >= 0) pfd[np++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
+        if (!interrupted && !exited && cancel_fd >= 0) pfd[np++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
         if (!exited && pidfd >= 0) pfd[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
 
         int64_t wait = next_tick - now;

@@ -47,6 +47,9 @@ typedef struct {
     char *const *envp;        /* the child's whole environment */
     const char *cwd;          /* NULL = unchanged */
     int pass_fd;              /* > 2: handed to the child as fd 3; -1 for none */
+    bool wrapper_ignores_sigint; /* the child is a wrapper (bwrap) that must outlive SIGINT so the
+                                  * Go program inside can stop gracefully: it starts with SIGINT
+                                  * ignored, which Go undoes for the signals it subscribes to */
     /* rlimits set in the child; 0 leaves a limit as it is (core is always 0) */
     long rlimit_cpu_s;
     long rlimit_as_bytes;

@@ -17,6 +17,7 @@ typedef struct {
 struct cp_redact {
     pattern *pats;  /* kept longest first, so the longest form wins */
     size_t n, cap;
+    bool first[256]; /* some pattern starts with this byte: most positions are skipped at once */
 };
 
 cp_redact *cp_redact_new(void)
@@ -58,6 +59,7 @@ static void add_pattern(cp_redact *r, const char *s, size_t len)
     memmove(&r->pats[at + 1], &r->pats[at], (r->n - at) * sizeof *r->pats);
     r->pats[at] = (pattern){copy, len};
     r->n++;
+    r->first[(unsigned char)s[0]] = true;
 }
 
 /* JSON string escaping without the quotes. go: Go's encoder (lower-case \u00xx,
@@ -150,9 +152,26 @@ static void add_base64_forms(cp_redact *r, const char *s, size_t len, const char
     free(out);
 }
 
+static void add_forms(cp_redact *r, const char *secret, size_t len);
+
 void cp_redact_add(cp_redact *r, const char *secret, size_t len)
 {
     if (!r || !secret || len < CP_REDACT_MIN_LEN) return;
+    add_forms(r, secret, len);
+    /* A multi-line secret (a PEM key) is printed line by line as often as whole. */
+    if (!memchr(secret, '\n', len)) return;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(secret + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - (secret + i)) : len - i;
+        size_t m = n;
+        if (m && secret[i + m - 1] == '\r') m--;
+        if (m >= JSON_VALUE_MIN) add_forms(r, secret + i, m);
+        i += n + 1;
+    }
+}
+
+static void add_forms(cp_redact *r, const char *secret, size_t len)
+{
     add_pattern(r, secret, len);
     for (int go = 0; go < 2; go++)
         for (int slash = 0; slash < 2; slash++)
@@ -191,6 +210,10 @@ char *cp_redact_str(const cp_redact *r, const char *s, size_t len, size_t *out_l
     size_t i = 0, copied = 0;
     while (r && r->n && i < len) {
         size_t hit = 0;
+        if (!r->first[(unsigned char)s[i]]) {
+            i++;
+            continue;
+        }
         for (size_t p = 0; p < r->n && !hit; p++) {
             const pattern *pt = &r->pats[p];
             if (pt->len <= len - i && pt->s[0] == s[i] && memcmp(s + i, pt->s, pt->len) == 0) hit = pt->len;

@@ -3,7 +3,9 @@
  * replaced by "***" in its raw form, its JSON-escaped forms (as jansson and Go's
  * encoder write them) and its base64 forms (standard and URL-safe, padded and
  * not, plus the runs of characters that only the secret determines when it is
- * embedded at any offset inside a larger base64 blob).
+ * embedded at any offset inside a larger base64 blob). A multi-line secret
+ * (a PEM private key) also has each of its lines of 8+ bytes registered, since
+ * tools print such keys line by line.
  *
  * Secrets shorter than CP_REDACT_MIN_LEN bytes are ignored: scrubbing "ab" or
  * "1" would mangle every log line, and the holes themselves would spell out the

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/ids.h"
 #include "core/secretfile.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
@@ -30,9 +31,10 @@
 #define PROBE_FIRST_MS 1500   /* probe for the lock id this long into a phase even without a sign */
 #define PROBE_EVERY_MS 2000
 #define PROBE_MAX 6
-#define PROBE_TIMEOUT_MS 30000
+#define PROBE_TIMEOUT_MS 15000  /* the main phase's cancel/timeout wait for it */
 #define STATE_PROFILE "cloudplane-state"
 #define NIL_LOCK_ID "00000000-0000-0000-0000-000000000000"
+#define DIR_MAX 2048  /* longest configured directory; what is appended stays below PATH_MAX - DIR_MAX */
 
 struct cp_runner {
     cp_runner_config cfg;       /* strings borrowed from the caller's config */
@@ -70,9 +72,12 @@ struct cp_runner {
     int probes;
     int64_t next_probe;
     char diag[DIAG_MAX];        /* first error diagnostic */
-    char last_stderr[256];
+    char last_stderr[256];      /* first non-empty stderr line of the phase */
     cp_buf stderr_text;         /* the phase's stderr, bounded */
     char lock_holder[512];      /* set when the phase failed on someone else's lock */
+    char stray_id[40];          /* the lock in that error (or in a failed release) is this run's own */
+    bool release_failed;        /* tofu could not release its lock (the work itself was done) */
+    int errors;                 /* error diagnostics in this phase */
     json_t *stream_outputs;
 };
 
@@ -86,7 +91,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-/* snprintf for paths: false when it did not fit (callers fail on that). */
+/* snprintf for paths and messages. Paths always fit: cp_runner_open bounds
+ * every configured directory (DIR_MAX) well below PATH_MAX. */
 static bool pathf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool pathf(char *out, size_t cap, const char *fmt, ...)
 {
@@ -254,6 +260,16 @@ static void probe_lock(cp_runner *r)
 
 /* ---------------------------------------------------------------- phases */
 
+/* A lock whose holder is this very run. Only provable in bubblewrap, where the
+ * host name is the run: such a lock is a stray left by a request the AWS SDK
+ * retried after it had succeeded (seen with emulators under load). */
+static bool own_lock(const cp_runner *r, const char *who)
+{
+    if (!r->sandboxed || r->cfg.state.kind != CP_STATE_S3 || !who) return false;
+    size_t hl = strlen(r->hostname), wl = strlen(who);
+    return wl > hl && who[wl - hl - 1] == '@' && strcmp(who + wl - hl, r->hostname) == 0;
+}
+
 static void on_line(void *ctx, cp_proc_stream st, const char *line, size_t len, bool truncated)
 {
     cp_runner *r = ctx;
@@ -263,24 +279,41 @@ static void on_line(void *ctx, cp_proc_stream st, const char *line, size_t len, 
     ev->phase = r->phase;
     if (p.version) copy_str(r->version, sizeof r->version, p.version);
     if (st == CP_PROC_STDERR && p.text[0]) {
-        copy_str(r->last_stderr, sizeof r->last_stderr, p.text);
+        /* The first line says what failed; later ones are its details. */
+        if (!r->last_stderr[0]) copy_str(r->last_stderr, sizeof r->last_stderr, p.text);
         if (cp_buf_adds(&r->stderr_text, p.text) == CP_OK) cp_buf_add(&r->stderr_text, "\n", 1);
     }
     if (ev->type == CP_TFEV_DIAGNOSTIC && strcmp(or_empty(ev->severity), "error") == 0) {
+        r->errors++;
         if (!r->diag[0]) {
             const char *detail = or_empty(ev->detail);
             pathf(r->diag, sizeof r->diag, "%s%s%.*s", or_empty(ev->summary), *detail ? ": " : "",
                      (int)strcspn(detail, "\n"), detail);
         }
-        if (strstr(or_empty(ev->summary), "Error acquiring the state lock")) {
+        /* Taking the lock failed: for the run ("Error acquiring the state lock")
+         * or for tofu's step that creates a new workspace ("failed to lock"). */
+        if (strstr(or_empty(ev->summary), "Error acquiring the state lock") ||
+            (strstr(or_empty(ev->summary), "failed to lock") && strstr(or_empty(ev->summary), "Lock Info:"))) {
             char id[64] = "?", who[256] = "?", op[64] = "?", created[80] = "?";
-            const char *d = or_empty(ev->detail);
+            const char *d = strstr(or_empty(ev->detail), "Lock Info:") ? ev->detail : or_empty(ev->summary);
             lock_field(d, "ID", id, sizeof id);
             lock_field(d, "Who", who, sizeof who);
             lock_field(d, "Operation", op, sizeof op);
             lock_field(d, "Created", created, sizeof created);
             snprintf(r->lock_holder, sizeof r->lock_holder, "state is locked by %s since %s (lock id %s, %s)", who,
                      created, id, op);
+        }
+        /* Any lock error names the lock it met; is it our own? */
+        const char *li = strstr(or_empty(ev->detail), "Lock Info:");
+        if (!li) li = strstr(or_empty(ev->summary), "Lock Info:");
+        if (li) {
+            char id[64] = "", who[256] = "";
+            lock_field(li, "ID", id, sizeof id);
+            lock_field(li, "Who", who, sizeof who);
+            bool release = strstr(or_empty(ev->summary), "Error releasing the state lock") != NULL;
+            r->release_failed |= release;
+            if (own_lock(r, who) || (release && r->lock_id[0] && strcmp(id, r->lock_id) == 0))
+                copy_str(r->stray_id, sizeof r->stray_id, id);
         }
     }
     if (ev->type == CP_TFEV_OUTPUTS && r->json_outputs) {
@@ -335,7 +368,9 @@ static void build_argv(cp_runner *r, cp_strv *argv, const char *cwd)
         cp_sandbox_mount m[8];
         size_t n = 0;
         if (!under_usr(r->tofu_dir)) m[n++] = (cp_sandbox_mount){r->tofu_dir, false};
-        m[n++] = (cp_sandbox_mount){cwd, true};
+        /* The run dir holds HOME and TMPDIR even when tofu works elsewhere (the shared init). */
+        m[n++] = (cp_sandbox_mount){r->dir, true};
+        if (strcmp(cwd, r->dir) != 0) m[n++] = (cp_sandbox_mount){cwd, true};
         if (r->cache_dir[0]) m[n++] = (cp_sandbox_mount){r->cache_dir, false};
         if (r->state_dir[0]) m[n++] = (cp_sandbox_mount){r->state_dir, true};
         if (set(r->cfg.plugin_cache_dir)) m[n++] = (cp_sandbox_mount){r->cfg.plugin_cache_dir, true};
@@ -378,7 +413,9 @@ static cp_result run_phase(cp_runner *r, const phase_opts *o, cp_strv *args, int
     r->saw_work = false;
     r->probes = 0;
     r->next_probe = 0;
-    r->diag[0] = r->last_stderr[0] = r->lock_holder[0] = '\0';
+    r->diag[0] = r->last_stderr[0] = r->lock_holder[0] = r->stray_id[0] = '\0';
+    r->release_failed = false;
+    r->errors = 0;
     cp_buf_reset(&r->stderr_text);
     emit_system(r, CP_TFEV_PHASE_START, true, "%s started%s", o->phase, r->sandboxed ? " (bubblewrap)" : "");
 
@@ -387,6 +424,7 @@ static cp_result run_phase(cp_runner *r, const phase_opts *o, cp_strv *args, int
     cp_proc_spec spec = {.path = argv.v[0], .argv = argv.v, .envp = env.v, .cwd = cwd, .pass_fd = r->creds_fd,
                          .rlimit_cpu_s = r->cfg.rlimit_cpu_s, .rlimit_as_bytes = r->cfg.rlimit_as_bytes,
                          .rlimit_nofile = r->cfg.rlimit_nofile, .timeout_ms = timeout_ms, .grace_ms = grace_ms,
+                         .wrapper_ignores_sigint = r->sandboxed,
                          .max_line = LINE_MAX_BYTES, .capture_stdout = o->capture, .on_line = on_line,
                          .on_start = on_start, .on_tick = on_tick, .ctx = r, .cancel = r->cancel};
     cp_proc_result res;
@@ -431,6 +469,40 @@ static cp_result run_phase(cp_runner *r, const phase_opts *o, cp_strv *args, int
     return rc;
 }
 
+static cp_result unlock_stray(cp_runner *r, const char *id);
+
+/* run_phase for a phase that takes the state lock, healing the one case where
+ * the lock in the way is this run's own (see own_lock; tofu's "init" lock for
+ * a new workspace or its operation lock): it is freed by its id and the phase
+ * retried once. An apply whose only error is that its own lock could not be
+ * released did its work (the state was written first): the stray lock is
+ * freed and the apply counts as done. A plan in that case is retried. */
+static cp_result run_locked(cp_runner *r, const phase_opts *o, cp_strv *args, int *code, cp_error *err)
+{
+    cp_error e;
+    cp_error_clear(&e);
+    cp_result rc = run_phase(r, o, args, code, &e);
+    bool only_release = rc != CP_OK && r->release_failed && r->errors == 1 && strcmp(e.code, "tofu_failed") == 0;
+    if (rc != CP_OK && r->stray_id[0] && (!r->release_failed || only_release)) {
+        char id[40];
+        copy_str(id, sizeof id, r->stray_id);
+        bool applied = only_release && strcmp(or_empty(o->lock_op), "OperationTypeApply") == 0;
+        emit_system(r, CP_TFEV_LOG, true, "state lock %s is this run's own stray lock: freeing it%s", id,
+                    applied ? " (the apply itself finished)" : " and retrying");
+        if (unlock_stray(r, id) == CP_OK) {
+            if (applied) {
+                *code = 0;
+                rc = CP_OK;
+            } else {
+                cp_error_clear(&e);
+                rc = run_phase(r, o, args, code, &e);
+            }
+        }
+    }
+    if (rc != CP_OK && err) *err = e;
+    return rc;
+}
+
 static void args_init(cp_strv *a, const char *const *list)
 {
     cp_strv_init(a);
@@ -465,13 +537,16 @@ static cp_result write_overrides(cp_runner *r, const char *dir, cp_error *err)
 static cp_result init_shared(cp_runner *r, cp_error *err)
 {
     struct stat st;
-    char hash[65], extra[PATH_MAX + 4096], lockpath[PATH_MAX + 8], data[PATH_MAX + 8];
+    char hash[65], lockpath[PATH_MAX + 8], data[PATH_MAX + 8];
     if (stat(r->tofu, &st) != 0) return cp_error_set(err, CP_ERR, "engine_unavailable", NULL, "tofu not found");
-    pathf(extra, sizeof extra, "%s\n%lld\n%lld\n%s\n%s", r->tofu, (long long)st.st_size, (long long)st.st_mtime,
-             r->backend_json, r->cli_json);
+    cp_buf extra;
+    cp_buf_init(&extra, 1 << 20);
+    cp_buf_printf(&extra, "%s\n%lld\n%lld\n%s\n%s", r->tofu, (long long)st.st_size, (long long)st.st_mtime,
+                  r->backend_json, r->cli_json);
     char mod[PATH_MAX];
     pathf(mod, sizeof mod, "%s/%s", r->modules_dir, r->module);
-    cp_result rc = cp_workspace_hash(mod, extra, hash, err);
+    cp_result rc = cp_workspace_hash(mod, cp_buf_cstr(&extra), hash, err);
+    cp_buf_free(&extra);
     if (rc != CP_OK) return rc;
     hash[16] = '\0';
     pathf(r->cache_dir, sizeof r->cache_dir, "%s/%s-%s", r->cfg.init_cache_dir, r->module, hash);
@@ -483,8 +558,9 @@ static cp_result init_shared(cp_runner *r, cp_error *err)
     if (lfd < 0) return cp_error_set(err, CP_ERR, "workspace", NULL, "cannot open %s: %s", lockpath, strerror(errno));
     while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {}
     if (stat(data, &st) != 0) {
-        char staging[PATH_MAX], name[64];
-        snprintf(name, sizeof name, "staging-%s", r->run_id);
+        char staging[PATH_MAX], name[64], rnd[9];
+        cp_rand_hex(rnd, 4);
+        snprintf(name, sizeof name, "staging-%s.%s", r->run_id, rnd);
         rc = cp_workspace_mkdir(r->cfg.init_cache_dir, name, staging, sizeof staging, err);
         if (rc == CP_OK) rc = cp_workspace_copy_module(mod, staging, err);
         if (rc == CP_OK) rc = write_overrides(r, staging, err);
@@ -529,7 +605,11 @@ static cp_result ensure_init(cp_runner *r, cp_error *err)
 
 /* ---------------------------------------------------------------- open */
 
-static json_t *backend_json(const cp_runner *r)
+/* The backend configuration. explicit_key: the resource's state object named
+ * directly in the default workspace (for force-unlock, which must not go
+ * through tofu's "create the workspace" step); otherwise the workspace form
+ * the runs use. Both address the same object and the same lock. */
+static json_t *backend_json(const cp_runner *r, bool explicit_key)
 {
     const cp_state_config *s = &r->cfg.state;
     json_t *b = json_object();
@@ -538,8 +618,15 @@ static json_t *backend_json(const cp_runner *r)
         return json_pack("{s:{s:{s:o}}}", "terraform", "backend", "local", b);
     }
     json_object_set_new(b, "bucket", json_string(s->s3_bucket));
-    json_object_set_new(b, "key", json_string("terraform.tfstate"));
-    json_object_set_new(b, "workspace_key_prefix", json_string(set(s->s3_key_prefix) ? s->s3_key_prefix : "cloudplane"));
+    const char *prefix = set(s->s3_key_prefix) ? s->s3_key_prefix : "cloudplane";
+    if (explicit_key) {
+        char key[512];
+        snprintf(key, sizeof key, "%.400s/%s/terraform.tfstate", prefix, r->resource_id);
+        json_object_set_new(b, "key", json_string(key));
+    } else {
+        json_object_set_new(b, "key", json_string("terraform.tfstate"));
+        json_object_set_new(b, "workspace_key_prefix", json_string(prefix));
+    }
     json_object_set_new(b, "region", json_string(set(s->s3_region) ? s->s3_region : "us-east-1"));
     json_t *ep = json_object();
     if (set(s->s3_endpoint)) json_object_set_new(ep, "s3", json_string(s->s3_endpoint));
@@ -631,6 +718,11 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
         for (size_t k = 0; k < 2; k++) known |= strcmp(or_empty(cp_catalog_module(clouds[c], kinds[k])), or_empty(spec->module)) == 0;
     if (!known) return cp_error_set(err, CP_EINVAL, "bad_request", NULL, "unknown module '%.64s'", or_empty(spec->module));
     const cp_state_config *st = &cfg->state;
+    const char *dirs[] = {cfg->tofu, cfg->modules_dir, cfg->runs_dir, cfg->init_cache_dir, cfg->plugin_cache_dir,
+                          cfg->plugin_mirror_dir, st->local_dir};
+    for (size_t i = 0; i < CP_ARRAY_LEN(dirs); i++)
+        if (dirs[i] && strlen(dirs[i]) >= DIR_MAX)
+            return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "path too long: %.64s...", dirs[i]);
     if (st->kind == CP_STATE_S3 && !set(st->s3_bucket))
         return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "the s3 state backend needs a bucket");
 
@@ -648,8 +740,11 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     copy_str(r->run_id, sizeof r->run_id, spec->run_id);
     copy_str(r->resource_id, sizeof r->resource_id, spec->resource_id);
     copy_str(r->module, sizeof r->module, spec->module);
-    /* In bwrap the host name is the run, so tofu's lock info ("Who") names it. */
-    snprintf(r->hostname, sizeof r->hostname, "cp-%s", r->run_id);
+    /* One suffix per handle: its run dir, and in bwrap its host name, so that
+     * tofu's lock info ("Who") names the run and this very attempt of it. */
+    char rnd[9];
+    cp_rand_hex(rnd, 4);
+    snprintf(r->hostname, sizeof r->hostname, "cp-%s-%s", r->run_id, rnd);
     cp_result rc = CP_OK;
     json_t *bj = NULL, *cj = NULL;
 
@@ -689,8 +784,14 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     if ((rc = make_creds_fd(r, err)) != CP_OK) goto fail;
 
     r->sandboxed = cfg->use_bwrap && cp_sandbox_available();
-    char dir[PATH_MAX];
-    if ((rc = cp_workspace_mkdir(cfg->runs_dir, r->run_id, dir, sizeof dir, err)) != CP_OK) goto fail;
+    /* Go reserves address space freely (tofu needs ~1 GiB of it to start, providers more). */
+    if (r->cfg.rlimit_as_bytes == 0) r->cfg.rlimit_as_bytes = 8L << 30;
+    if (r->cfg.rlimit_cpu_s == 0) r->cfg.rlimit_cpu_s = 4 * 3600;
+    if (r->cfg.rlimit_nofile == 0) r->cfg.rlimit_nofile = 4096;
+    /* One dir per attempt: a crashed attempt's leftovers never block a retry of the run. */
+    char dir[PATH_MAX], name[48];
+    snprintf(name, sizeof name, "%s.%s", r->run_id, rnd);
+    if ((rc = cp_workspace_mkdir(cfg->runs_dir, name, dir, sizeof dir, err)) != CP_OK) goto fail;
     if (!realpath(dir, r->dir)) copy_str(r->dir, sizeof r->dir, dir);
     pathf(r->data_dir, sizeof r->data_dir, "%s/.tfdata", r->dir);
 
@@ -704,7 +805,7 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     if (set(cfg->plugin_cache_dir)) cp_strv_addf(&r->env, "TF_PLUGIN_CACHE_DIR=%s", cfg->plugin_cache_dir);
     for (const char *const *e = spec->env; e && *e; e++) cp_strv_add(&r->env, *e);
 
-    bj = backend_json(r);
+    bj = backend_json(r, false);
     cj = cli_json(r);
     r->backend_json = json_dumps(bj, JSON_COMPACT | JSON_SORT_KEYS);
     r->cli_json = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
@@ -718,6 +819,10 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     json_decref(bj);
     json_decref(cj);
     if (rc != CP_OK) goto fail;
+    if (cfg->use_bwrap && !r->sandboxed) {
+        cp_tfev ev = {.type = CP_TFEV_LOG, .phase = "setup", .level = "warn", .message = cp_sandbox_describe()};
+        emit(r, &ev);
+    }
     *out = r;
     return CP_OK;
 
@@ -817,7 +922,7 @@ cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out,
     if (op == CP_RUN_DESTROY) cp_strv_add(&a, "-destroy");
     phase_opts po = {.phase = "plan", .workspace = true, .lock_op = "OperationTypePlan", .ok_codes = {2, -1}};
     int code = 1;
-    rc = run_phase(r, &po, &a, &code, err);
+    rc = run_locked(r, &po, &a, &code, err);
     cp_strv_free(&a);
     if (rc != CP_OK) return rc;
     out->changes = code == 2;
@@ -893,7 +998,7 @@ static cp_result apply_args(cp_runner *r, cp_strv *a, const char *phase_name, bo
     r->stream_outputs = NULL;
     phase_opts o = {.phase = phase_name, .workspace = true, .lock_op = "OperationTypeApply", .json_outputs = json_out,
                     .ok_codes = {-1}};
-    return run_phase(r, &o, a, code, err);
+    return run_locked(r, &o, a, code, err);
 }
 
 /* Outputs from the apply stream when it carried them, else `output -json`. */
@@ -999,6 +1104,66 @@ cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec,
 
 /* ---------------------------------------------------------------- force-unlock */
 
+/* `force-unlock -force <id>` on this resource's state: CP_OK when freed or
+ * already free, CP_ECONFLICT when another lock holds the state now. For s3 it
+ * runs in a side dir with the state object named directly: tofu's workspace
+ * path would first try to create a workspace that is not there yet, under a
+ * lock of its own, which is exactly what a stray "init" lock blocks. */
+static cp_result unlock_id(cp_runner *r, const char *id, cp_error *err)
+{
+    char dir[PATH_MAX], data[PATH_MAX + 16];
+    const char *cwd = r->dir, *data_dir = r->data_dir;
+    bool workspace = true;
+    cp_result rc = CP_OK;
+    if (r->cfg.state.kind == CP_STATE_S3) {
+        pathf(dir, sizeof dir, "%s/unlock", r->dir);
+        pathf(data, sizeof data, "%s/.tfdata", dir);
+        if (access(data, F_OK) != 0) {
+            json_t *bj = backend_json(r, true);
+            if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+                rc = cp_error_set(err, CP_ERR, "workspace", NULL, "cannot create %s", dir);
+            if (rc == CP_OK) rc = cp_workspace_write_json(dir, "backend.tf.json", bj, err);
+            json_decref(bj);
+            if (rc == CP_OK) rc = init_here(r, dir, data, err);
+            if (rc != CP_OK) return rc;
+        }
+        cwd = dir;
+        data_dir = data;
+        workspace = false;
+    } else if ((rc = ensure_init(r, err)) != CP_OK) {
+        return rc;
+    }
+    cp_strv a;
+    cp_strv_init(&a);
+    cp_strv_add(&a, "force-unlock");
+    cp_strv_add(&a, "-force");
+    cp_strv_add(&a, "-no-color");
+    cp_strv_add(&a, id);
+    phase_opts o = {.phase = "force-unlock", .cwd = cwd, .data_dir = data_dir, .workspace = workspace,
+                    .ok_codes = {-1}};
+    int code;
+    cp_error e2;
+    rc = run_phase(r, &o, &a, &code, &e2);
+    cp_strv_free(&a);
+    if (rc != CP_OK) {
+        /* tofu prints these as plain text on stderr. */
+        const char *why = cp_buf_cstr(&r->stderr_text);
+        if (strstr(why, "does not match existing lock"))
+            rc = cp_error_set(err, CP_ECONFLICT, "lock_mismatch", "lock_id",
+                              "the state is locked by someone else now; lock %s is gone", id);
+        else if (strstr(why, "no lock info found") || strstr(why, "not locked") ||
+                 (strstr(why, "lock info") && strstr(why, "NoSuchKey")) /* S3 lock file gone */)
+            rc = CP_OK; /* already free; a local lock dies with its process ("not locked") */
+        else if (err) *err = e2;
+    }
+    return rc;
+}
+
+static cp_result unlock_stray(cp_runner *r, const char *id)
+{
+    return unlock_id(r, id, NULL);
+}
+
 static bool lock_id_ok(const char *id)
 {
     if (!id || strlen(id) != 36) return false;
@@ -1014,34 +1179,16 @@ cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_sp
                                  cp_error *err)
 {
     if (!lock_id_ok(lock_id)) return cp_error_set(err, CP_EINVAL, "bad_request", "lock_id", "not a lock id");
+    /* Its own run id: the dead run's may still name a leftover dir or staging area. */
+    char own_id[CP_ID_LEN + 1];
+    cp_id_new(own_id);
+    cp_runner_spec s = *spec;
+    s.run_id = own_id;
+    s.tfvars = NULL;
     cp_runner *r;
-    cp_result rc = cp_runner_open(cfg, spec, &r, err);
+    cp_result rc = cp_runner_open(cfg, &s, &r, err);
     if (rc != CP_OK) return rc;
-    rc = ensure_init(r, err);
-    if (rc == CP_OK) {
-        cp_strv a;
-        cp_strv_init(&a);
-        cp_strv_add(&a, "force-unlock");
-        cp_strv_add(&a, "-force");
-        cp_strv_add(&a, "-no-color");
-        cp_strv_add(&a, lock_id);
-        phase_opts o = {.phase = "force-unlock", .workspace = true, .ok_codes = {-1}};
-        int code;
-        cp_error e2;
-        rc = run_phase(r, &o, &a, &code, &e2);
-        cp_strv_free(&a);
-        if (rc != CP_OK) {
-            /* tofu prints these as plain text on stderr. */
-            const char *why = cp_buf_cstr(&r->stderr_text);
-            if (strstr(why, "does not match existing lock"))
-                rc = cp_error_set(err, CP_ECONFLICT, "lock_mismatch", "lock_id",
-                                  "the state is locked by someone else now; lock %s is gone", lock_id);
-            else if (strstr(why, "no lock info found") || strstr(why, "not locked") ||
-                     (r->cfg.state.kind == CP_STATE_LOCAL && !strstr(why, "rror")))
-                rc = CP_OK; /* already free; local locks die with their process */
-            else if (err) *err = e2;
-        }
-    }
+    rc = unlock_id(r, lock_id, err);
     cp_runner_close(r);
     return rc;
 }

@@ -8,7 +8,10 @@
  * events parsed from -json and redacted; cancel, timeouts and rlimits (via
  * proc), bubblewrap (via sandbox); the state backend (local or s3), lock
  * errors that name the holder, and recording the run's own lock id so that a
- * dead run's lock can be freed with cp_runner_force_unlock.
+ * dead run's lock can be freed with cp_runner_force_unlock. In bubblewrap each
+ * handle's host name is cp-<run_id>-<random>, so a lock's "Who" names the run;
+ * a lock that names this very handle (a stray left by a retried backend
+ * request) is freed and the phase retried once.
  *
  * State location, whatever the path: local <state_dir>/<resource_id>/terraform.tfstate,
  * s3 <key_prefix>/<resource_id>/terraform.tfstate (tofu workspace = resource id). */
@@ -83,7 +86,9 @@ typedef struct {
 void cp_runner_plan_result_free(cp_runner_plan_result *p);
 
 /* Prepares a run: checks the ids, the module, the binary and the env names,
- * creates the run dir and writes the files. No process is started. */
+ * creates the run dir (<runs_dir>/<run_id>.<random>, one per attempt) and
+ * writes the files. No tofu process is started. cfg's strings are borrowed and
+ * must outlive the handle; spec is copied. */
 cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out, cp_error *err);
 /* Removes the run dir (unless keep_workdir) and frees the handle. */
 void cp_runner_close(cp_runner *r);
