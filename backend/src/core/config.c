@@ -49,7 +49,7 @@ static const cfg_entry table[] = {
     I("heartbeat-seconds", "CLOUDPLANE_HEARTBEAT_SECONDS", "10", 1, 1200, heartbeat_seconds, "lease renewal interval"),
     I("run-timeout", "CLOUDPLANE_RUN_TIMEOUT", "3600", 5, 86400, run_timeout_seconds, "timeout of one tofu phase, seconds"),
     I("cancel-grace", "CLOUDPLANE_CANCEL_GRACE", "60", 0, 3600, cancel_grace_seconds, "seconds between SIGINT and SIGKILL on cancel"),
-    I("run-log-max-events", "CLOUDPLANE_RUN_LOG_MAX_EVENTS", "20000", 100, 10000000, run_log_max_events, "events stored per run before truncation"),
+    I("run-log-max-events", "CLOUDPLANE_RUN_LOG_MAX_EVENTS", "20000", 10, 10000000, run_log_max_events, "events stored per run before truncation"),
     S("state-backend", "CLOUDPLANE_STATE_BACKEND", "local", state_backend, "tofu state backend: local or s3"),
     S("state-s3-bucket", "CLOUDPLANE_STATE_S3_BUCKET", "", state_s3_bucket, "S3 bucket for state"),
     S("state-s3-region", "CLOUDPLANE_STATE_S3_REGION", "us-east-1", state_s3_region, "S3 region"),

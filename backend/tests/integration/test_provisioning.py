@@ -216,3 +216,20 @@ def test_live_stream_sees_events_as_they_happen(api):
     c = api.create_vm(p["id"], acct["id"], name="live-1", simulate_seconds=3)
     got = sse_events(api.s, api.token, c["run"]["id"])
     assert [e[2]["run_status"] for e in got if e[1] == "status"][-1] == "succeeded"
+
+
+def test_event_cap_reports_truncation(make_server):
+    s = make_server(env={"CLOUDPLANE_RUN_LOG_MAX_EVENTS": "10"})
+    u = Api(s)
+    p = u.project(name="capped")
+    acct = u.sandbox_account(p["id"])
+    c = u.create_vm(p["id"], acct["id"], name="chatty")
+    done = u.wait_run(c["run"]["id"])
+    assert done["status"] == "succeeded"  # the cap limits storage, not the run
+    page = u.ok("GET", "/runs/%s/events?format=json" % done["id"])
+    assert len(page["items"]) == 10 and [e["seq"] for e in page["items"]] == list(range(1, 11))
+    assert page["dropped"] > 0
+    events = sse_events(s, u.token, done["id"])
+    assert len([e for e in events if e[0]]) == 10
+    assert events[-1][1] == "truncated" and events[-1][2]["dropped"] == page["dropped"]
+    assert u.ok("GET", "/resources/" + c["resource"]["id"])["status"] == "active"
