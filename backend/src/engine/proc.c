@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,7 +137,8 @@ static int set_limit(int res, rlim_t v)
 }
 
 /* Between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int out, int errfd, int failfd)
+static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int out, int errfd, int failfd,
+                                            pid_t parent_pid)
 {
     child_failure f = {0, 0};
     struct sigaction dfl;
@@ -159,6 +161,11 @@ static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int o
         f = (child_failure){ST_SETSID, errno};
         goto fail;
     }
+    /* If the worker dies, tofu must not go on applying after the platform
+     * freed its lock (bwrap adds --die-with-parent; this covers running
+     * without it). The check after prctl closes the race with an early death. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent_pid) _exit(127);
     if (set_limit(RLIMIT_CORE, 0) != 0 ||
         (s->rlimit_cpu_s > 0 && set_limit(RLIMIT_CPU, (rlim_t)s->rlimit_cpu_s) != 0) ||
         (s->rlimit_as_bytes > 0 && set_limit(RLIMIT_AS, (rlim_t)s->rlimit_as_bytes) != 0) ||
@@ -302,12 +309,13 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
 
     int64_t start = cp_mono_ms();
     atomic_fetch_add(&spawned, 1);
+    pid_t parent_pid = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         cp_error_set(err, CP_ERR, "spawn", NULL, "fork: %s", strerror(errno));
         goto out;
     }
-    if (pid == 0) child(s, in, out[1], errp[1], fail[1]);
+    if (pid == 0) child(s, in, out[1], errp[1], fail[1], parent_pid);
 
     close(out[1]);
     close(errp[1]);
