@@ -214,48 +214,63 @@ static void probe_line(void *ctx, cp_proc_stream st, const char *line, size_t le
 static void build_env(cp_runner *r, cp_strv *env, const char *data_dir, bool workspace);
 static void build_argv(cp_runner *r, cp_strv *argv, const char *cwd);
 
-/* Reads the lock tofu holds right now without touching it: the local lock
- * file, or for s3 a force-unlock with a nil id, which tofu refuses while
- * printing the current lock's info. */
-static void probe_lock(cp_runner *r)
+typedef struct {
+    char id[64], op[64], who[256], created[80];
+} lock_info;
+
+/* Reads the lock on this resource's state right now without touching it: the
+ * local lock file, or for s3 a force-unlock with a nil id, which tofu refuses
+ * while printing the current lock's info. False when there is none (or it
+ * cannot be read). */
+static bool read_lock_at(cp_runner *r, const char *cwd, const char *data_dir, bool workspace, lock_info *li)
 {
+    memset(li, 0, sizeof *li);
     if (r->cfg.state.kind == CP_STATE_LOCAL) {
         char path[PATH_MAX], *data = NULL;
         pathf(path, sizeof path, "%s/.terraform.tfstate.lock.info", r->state_dir);
-        if (cp_workspace_read(path, 65536, &data, NULL, NULL) != CP_OK) return;
+        if (cp_workspace_read(path, 65536, &data, NULL, NULL) != CP_OK) return false;
         json_t *j = json_loads(data, 0, NULL);
         free(data);
-        consider_lock(r, json_string_value(json_object_get(j, "ID")), json_string_value(json_object_get(j, "Operation")),
-                      json_string_value(json_object_get(j, "Who")), json_string_value(json_object_get(j, "Created")));
+        copy_str(li->id, sizeof li->id, or_empty(json_string_value(json_object_get(j, "ID"))));
+        copy_str(li->op, sizeof li->op, or_empty(json_string_value(json_object_get(j, "Operation"))));
+        copy_str(li->who, sizeof li->who, or_empty(json_string_value(json_object_get(j, "Who"))));
+        copy_str(li->created, sizeof li->created, or_empty(json_string_value(json_object_get(j, "Created"))));
         json_decref(j);
-        return;
+        return li->id[0] != '\0';
     }
     cp_strv argv, env;
     cp_strv_init(&argv);
     cp_strv_init(&env);
-    build_argv(r, &argv, r->dir);
+    build_argv(r, &argv, cwd);
     cp_strv_add(&argv, "force-unlock");
     cp_strv_add(&argv, "-force");
     cp_strv_add(&argv, "-no-color");
     cp_strv_add(&argv, NIL_LOCK_ID);
-    build_env(r, &env, r->data_dir, true);
+    build_env(r, &env, data_dir, workspace);
     cp_buf out;
     cp_buf_init(&out, 65536);
-    cp_proc_spec spec = {.path = argv.v[0], .argv = argv.v, .envp = env.v, .cwd = r->dir, .pass_fd = r->creds_fd,
+    cp_proc_spec spec = {.path = argv.v[0], .argv = argv.v, .envp = env.v, .cwd = cwd, .pass_fd = r->creds_fd,
                          .rlimit_as_bytes = r->cfg.rlimit_as_bytes, .rlimit_nofile = r->cfg.rlimit_nofile,
                          .timeout_ms = PROBE_TIMEOUT_MS, .grace_ms = 1000, .on_line = probe_line, .ctx = &out,
                          .cancel = r->cancel};
     cp_proc_result res;
+    bool found = false;
     if (cp_proc_run(&spec, &res, NULL) == CP_OK && strstr(cp_buf_cstr(&out), "Lock Info:")) {
-        char id[64], op[64], who[256], created[80];
         const char *t = strstr(cp_buf_cstr(&out), "Lock Info:");
-        if (lock_field(t, "ID", id, sizeof id) && lock_field(t, "Operation", op, sizeof op) &&
-            lock_field(t, "Who", who, sizeof who) && lock_field(t, "Created", created, sizeof created))
-            consider_lock(r, id, op, who, created);
+        found = lock_field(t, "ID", li->id, sizeof li->id) && lock_field(t, "Operation", li->op, sizeof li->op) &&
+                lock_field(t, "Who", li->who, sizeof li->who) &&
+                lock_field(t, "Created", li->created, sizeof li->created);
     }
     cp_buf_free(&out);
     cp_strv_free(&argv);
     cp_strv_free(&env);
+    return found;
+}
+
+static void probe_lock(cp_runner *r)
+{
+    lock_info li;
+    if (read_lock_at(r, r->dir, r->data_dir, true, &li)) consider_lock(r, li.id, li.op, li.who, li.created);
 }
 
 /* ---------------------------------------------------------------- phases */
@@ -1104,6 +1119,33 @@ cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec,
 
 /* ---------------------------------------------------------------- force-unlock */
 
+/* Where force-unlock (and reading the lock) runs: for s3 a side dir whose
+ * backend names the state object directly, with no workspace (see unlock_id). */
+static cp_result unlock_place(cp_runner *r, const char **cwd, const char **data_dir, bool *workspace, char *dir,
+                              char *data, cp_error *err)
+{
+    cp_result rc = CP_OK;
+    *cwd = r->dir;
+    *data_dir = r->data_dir;
+    *workspace = true;
+    if (r->cfg.state.kind != CP_STATE_S3) return ensure_init(r, err);
+    pathf(dir, PATH_MAX, "%s/unlock", r->dir);
+    pathf(data, PATH_MAX + 16, "%s/.tfdata", dir);
+    if (access(data, F_OK) != 0) {
+        json_t *bj = backend_json(r, true);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            rc = cp_error_set(err, CP_ERR, "workspace", NULL, "cannot create %s", dir);
+        if (rc == CP_OK) rc = cp_workspace_write_json(dir, "backend.tf.json", bj, err);
+        json_decref(bj);
+        if (rc == CP_OK) rc = init_here(r, dir, data, err);
+        if (rc != CP_OK) return rc;
+    }
+    *cwd = dir;
+    *data_dir = data;
+    *workspace = false;
+    return CP_OK;
+}
+
 /* `force-unlock -force <id>` on this resource's state: CP_OK when freed or
  * already free, CP_ECONFLICT when another lock holds the state now. For s3 it
  * runs in a side dir with the state object named directly: tofu's workspace
@@ -1112,27 +1154,10 @@ cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec,
 static cp_result unlock_id(cp_runner *r, const char *id, cp_error *err)
 {
     char dir[PATH_MAX], data[PATH_MAX + 16];
-    const char *cwd = r->dir, *data_dir = r->data_dir;
-    bool workspace = true;
-    cp_result rc = CP_OK;
-    if (r->cfg.state.kind == CP_STATE_S3) {
-        pathf(dir, sizeof dir, "%s/unlock", r->dir);
-        pathf(data, sizeof data, "%s/.tfdata", dir);
-        if (access(data, F_OK) != 0) {
-            json_t *bj = backend_json(r, true);
-            if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-                rc = cp_error_set(err, CP_ERR, "workspace", NULL, "cannot create %s", dir);
-            if (rc == CP_OK) rc = cp_workspace_write_json(dir, "backend.tf.json", bj, err);
-            json_decref(bj);
-            if (rc == CP_OK) rc = init_here(r, dir, data, err);
-            if (rc != CP_OK) return rc;
-        }
-        cwd = dir;
-        data_dir = data;
-        workspace = false;
-    } else if ((rc = ensure_init(r, err)) != CP_OK) {
-        return rc;
-    }
+    const char *cwd, *data_dir;
+    bool workspace;
+    cp_result rc = unlock_place(r, &cwd, &data_dir, &workspace, dir, data, err);
+    if (rc != CP_OK) return rc;
     cp_strv a;
     cp_strv_init(&a);
     cp_strv_add(&a, "force-unlock");
@@ -1189,6 +1214,34 @@ cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_sp
     cp_result rc = cp_runner_open(cfg, &s, &r, err);
     if (rc != CP_OK) return rc;
     rc = unlock_id(r, lock_id, err);
+    cp_runner_close(r);
+    return rc;
+}
+
+cp_result cp_runner_free_lock_of(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *dead_run_id,
+                                 bool *freed, cp_error *err)
+{
+    *freed = false;
+    char own_id[CP_ID_LEN + 1];
+    cp_id_new(own_id);
+    cp_runner_spec s = *spec;
+    s.run_id = own_id;
+    s.tfvars = NULL;
+    cp_runner *r;
+    cp_result rc = cp_runner_open(cfg, &s, &r, err);
+    if (rc != CP_OK) return rc;
+    lock_info li;
+    char mark[64];
+    /* Only a lock whose holder is the dead run's own sandbox host. */
+    snprintf(mark, sizeof mark, "@cp-%s-", dead_run_id);
+    char dir[PATH_MAX], data[PATH_MAX + 16];
+    const char *cwd, *data_dir;
+    bool workspace;
+    rc = unlock_place(r, &cwd, &data_dir, &workspace, dir, data, err);
+    if (rc == CP_OK && read_lock_at(r, cwd, data_dir, workspace, &li) && strstr(li.who, mark) && lock_id_ok(li.id)) {
+        rc = unlock_id(r, li.id, err);
+        *freed = rc == CP_OK;
+    }
     cp_runner_close(r);
     return rc;
 }

@@ -134,6 +134,12 @@ cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec,
 cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *lock_id,
                                  cp_error *err);
 
+/* For a dead run whose lock id was never recorded: frees the state lock only
+ * if its holder is that run's own sandbox host ("…@cp-<run_id>-…"), which
+ * proves the lock is the dead run's. *freed says whether a lock was freed. */
+cp_result cp_runner_free_lock_of(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *dead_run_id,
+                                 bool *freed, cp_error *err);
+
 /* Checks that the binary runs and returns its version ("1.10.10") in out. */
 cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err);
 

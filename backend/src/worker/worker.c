@@ -614,16 +614,22 @@ static void free_lost_lock(cp_workers *w, cp_arena *a, const cp_lost_run *l)
 {
     cp_resource res;
     cp_error e;
-    if (!l->lock_id || !*l->lock_id) return;
     if (cp_store_resource_by_id(w->app->store, a, l->resource_id, &res, &e) != CP_OK) return;
     cp_runner_spec spec = {.run_id = l->run_id, .resource_id = l->resource_id,
                            .module = cp_catalog_module(res.cloud, res.kind)};
-    char unlock_id[CP_QUEUE_ID_MAX];
-    snprintf(unlock_id, sizeof unlock_id, "%.26s", l->run_id);
-    cp_result r = cp_runner_force_unlock(&w->rc, &spec, l->lock_id, &e);
-    cp_log(r == CP_OK ? CP_LOG_INFO : CP_LOG_WARN, "freed the state lock of a lost run",
-           json_pack("{s:s, s:s, s:b, s:s}", "run_id", l->run_id, "lock_id", l->lock_id, "ok", r == CP_OK, "detail",
-                     r == CP_OK ? "" : e.message));
+    cp_result r;
+    bool freed = false;
+    if (l->lock_id && *l->lock_id) {
+        r = cp_runner_force_unlock(&w->rc, &spec, l->lock_id, &e);
+        freed = r == CP_OK;
+    } else {
+        /* Died before its lock id was recorded: free the lock only if its
+         * holder is provably that run's own sandbox. */
+        r = cp_runner_free_lock_of(&w->rc, &spec, l->run_id, &freed, &e);
+    }
+    cp_log(r == CP_OK ? CP_LOG_INFO : CP_LOG_WARN, "state lock of a lost run",
+           json_pack("{s:s, s:s, s:b, s:s}", "run_id", l->run_id, "lock_id", l->lock_id ? l->lock_id : "", "freed",
+                     freed, "detail", r == CP_OK ? "" : e.message));
 }
 
 static void reconcile(cp_workers *w)

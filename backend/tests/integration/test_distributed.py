@@ -140,8 +140,8 @@ def test_worker_killed_mid_apply(cluster):
         # never released it.
         wait_for(lambda: cluster.lock_item(res_id) is None, 30, "the DynamoDB lock of %s to be freed" % res_id)
         freed = [e for w in workers if w is not victim for e in w.events()
-                 if e.get("msg") == "freed the state lock of a lost run" and e.get("run_id") == run_id]
-        assert freed and freed[0]["ok"] and freed[0]["lock_id"] == row["lock_id"], freed
+                 if e.get("msg") == "state lock of a lost run" and e.get("run_id") == run_id]
+        assert freed and freed[0]["freed"] and freed[0]["lock_id"] == row["lock_id"], freed
         events = run_events(u, run_id)
         statuses = [e["data"]["run_status"] for e in events if e["type"] == "status"]
         assert statuses[-1] == "failed", statuses

@@ -289,19 +289,60 @@ TEST(killed_run_lockfile_is_freed_with_the_recorded_id)
  * worker that died inside tofu's "create the workspace" step leaves behind.
  * Written as tofu writes it (Go's field order, compact): tofu deletes a lock
  * only if the stored text equals its own re-encoding. */
-static bool put_stray_lock(const cp_runner_config *cfg, const char *rid, const char *id)
+static bool put_lock(const cp_runner_config *cfg, const char *rid, const char *id, const char *who)
 {
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "python3 -c 'import boto3,json,sys; u,t,b,k,i=sys.argv[1:6]; "
              "d=boto3.client(\"dynamodb\",endpoint_url=u,aws_access_key_id=\"test\",aws_secret_access_key=\"test\","
              "region_name=\"us-east-1\"); "
-             "info=json.dumps({\"ID\":i,\"Operation\":\"init\",\"Info\":\"\",\"Who\":\"root@elsewhere\","
+             "info=json.dumps({\"ID\":i,\"Operation\":\"init\",\"Info\":\"\",\"Who\":sys.argv[6],"
              "\"Version\":\"1.10.10\",\"Created\":\"2026-01-01T00:00:00Z\",\"Path\":b+\"/\"+k},separators=(\",\",\":\")); "
              "d.put_item(TableName=t,Item={\"LockID\":{\"S\":b+\"/\"+k},\"Info\":{\"S\":info}})' "
-             "%s %s %s %s/%s/terraform.tfstate %s",
-             moto_url, cfg->state.s3_dynamodb_table, cfg->state.s3_bucket, prefix, rid, id);
+             "%s %s %s %s/%s/terraform.tfstate %s %s",
+             moto_url, cfg->state.s3_dynamodb_table, cfg->state.s3_bucket, prefix, rid, id, who);
     return system(cmd) == 0;
+}
+
+static bool put_stray_lock(const cp_runner_config *cfg, const char *rid, const char *id)
+{
+    return put_lock(cfg, rid, id, "root@elsewhere");
+}
+
+/* A run that died before its lock id was recorded: its lock is freed only
+ * because the holder is its own sandbox host; another run's name frees nothing. */
+TEST(dead_run_lock_without_recorded_id_is_freed_by_holder)
+{
+    cp_runner_config cfg = s3_config();
+    char rid[CP_ID_LEN + 1], dead[CP_ID_LEN + 1], other[CP_ID_LEN + 1], run_u[CP_ID_LEN + 1];
+    eu_new_id(rid);
+    eu_new_id(dead);
+    eu_new_id(other);
+    char who[128];
+    snprintf(who, sizeof who, "root@cp-%s-0a1b2c3d", dead);
+    const char *id = "0badc0de-aaaa-bbbb-cccc-444455556666";
+    CHECK(put_lock(&cfg, rid, id, who));
+    cp_error e;
+    bool freed = true;
+    eu_new_id(run_u);
+    cp_runner_spec us = spec_for(run_u, rid, NULL, NULL);
+    CHECK_EQ(cp_runner_free_lock_of(&cfg, &us, other, &freed, &e), CP_OK);
+    CHECK(!freed);
+    json_t *tv = vm_tfvars(rid, 0);
+    CHECK_EQ(run_op(&cfg, rid, tv, CP_RUN_APPLY, NULL, &e), CP_ECONFLICT);
+    eu_new_id(run_u);
+    us = spec_for(run_u, rid, NULL, NULL);
+    CHECK_EQ(cp_runner_free_lock_of(&cfg, &us, dead, &freed, &e), CP_OK);
+    CHECK(freed);
+    json_t *out = NULL;
+    cp_result r = run_op(&cfg, rid, tv, CP_RUN_APPLY, &out, &e);
+    if (r != CP_OK) fprintf(stderr, "  run after unlock: %s\n", e.message);
+    CHECK_EQ(r, CP_OK);
+    json_decref(out);
+    r = run_op(&cfg, rid, tv, CP_RUN_DESTROY, NULL, &e);
+    if (r != CP_OK) fprintf(stderr, "  destroy: %s\n", e.message);
+    CHECK_EQ(r, CP_OK);
+    json_decref(tv);
 }
 
 TEST(lock_on_a_workspace_not_created_yet_is_freed)
@@ -328,7 +369,9 @@ TEST(lock_on_a_workspace_not_created_yet_is_freed)
     if (r != CP_OK) fprintf(stderr, "  run after unlock: %s\n", e.message);
     CHECK_EQ(r, CP_OK);
     json_decref(out);
-    CHECK_EQ(run_op(&cfg, rid, tv, CP_RUN_DESTROY, NULL, &e), CP_OK);
+    r = run_op(&cfg, rid, tv, CP_RUN_DESTROY, NULL, &e);
+    if (r != CP_OK) fprintf(stderr, "  destroy: %s\n", e.message);
+    CHECK_EQ(r, CP_OK);
     json_decref(tv);
 }
 
@@ -353,6 +396,7 @@ int main(void)
     RUN(killed_run_lock_is_freed_with_the_recorded_id);
     RUN(killed_run_lockfile_is_freed_with_the_recorded_id);
     RUN(lock_on_a_workspace_not_created_yet_is_freed);
+    RUN(dead_run_lock_without_recorded_id_is_freed_by_holder);
     eu_teardown();
     TEST_END();
 }
