@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -11,12 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
 #include "engine/proc.h"
 #include "engine/runner.h"
 #include "engine/sandbox.h"
+#include "engine/workspace.h"
 #include "queue/events.h"
 #include "queue/queue.h"
 
@@ -694,6 +697,39 @@ static void *reconciler_main(void *arg)
     return NULL;
 }
 
+static bool run_is_final(const char *st)
+{
+    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
+}
+
+/* Run dirs left by a crash of this process (runs/<run_id>.<rnd>): removed once
+ * their run has ended or is unknown. Runs still in progress keep theirs. */
+static void sweep_leftovers(cp_workers *w)
+{
+    DIR *d = opendir(w->runs_dir);
+    if (!d) return;
+    cp_arena *a = cp_arena_new(4096);
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char id[CP_ID_LEN + 1], path[PATH_MAX * 2];
+        if (strlen(de->d_name) <= CP_ID_LEN || de->d_name[CP_ID_LEN] != '.') continue;
+        memcpy(id, de->d_name, CP_ID_LEN);
+        id[CP_ID_LEN] = '\0';
+        if (!cp_id_valid(id)) continue;
+        cp_run run;
+        cp_error e;
+        cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
+        if (r == CP_ENOTFOUND || (r == CP_OK && run_is_final(run.status))) {
+            snprintf(path, sizeof path, "%s/%s", w->runs_dir, de->d_name);
+            if (cp_workspace_remove(path) == CP_OK) removed++;
+        }
+    }
+    closedir(d);
+    cp_arena_free(a);
+    if (removed) cp_log_info("removed %d run dir(s) left by an earlier crash", removed);
+}
+
 cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
 {
     cp_workers *w = calloc(1, sizeof *w);
@@ -721,6 +757,7 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
     resolve_tofu(w);
     resolve_modules(w);
     runner_config(w);
+    sweep_leftovers(w);
     char version[64];
     if (cp_runner_probe_tofu(w->tofu, version, sizeof version, err) != CP_OK) {
         cp_log_warn("OpenTofu is not usable (%s): runs will fail until it is installed (scripts/install-tofu.sh)",

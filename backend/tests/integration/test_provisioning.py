@@ -233,3 +233,28 @@ def test_event_cap_reports_truncation(make_server):
     assert len([e for e in events if e[0]]) == 10
     assert events[-1][1] == "truncated" and events[-1][2]["dropped"] == page["dropped"]
     assert u.ok("GET", "/resources/" + c["resource"]["id"])["status"] == "active"
+
+
+def test_run_dirs_left_by_a_crash_are_swept(make_server):
+    s = make_server()
+    u = Api(s)
+    p = u.project(name="sweep")
+    acct = u.sandbox_account(p["id"])
+    c = u.create_vm(p["id"], acct["id"], name="swept")
+    done = u.wait_run(c["run"]["id"])
+    runs_dir = os.path.join(s.data_dir, "runs")
+    leftovers = [os.path.join(runs_dir, done["id"] + ".deadbeef"),
+                 os.path.join(runs_dir, "01aaaaaaaaaaaaaaaaaaaaaaaa.cafef00d")]
+    for d in leftovers:
+        os.makedirs(os.path.join(d, ".tfdata"))
+        with open(os.path.join(d, "terraform.tfvars.json"), "w") as f:
+            f.write("{}")
+    keep = os.path.join(runs_dir, "not-a-run-dir")
+    os.makedirs(keep)
+    assert s.stop() == 0
+    s2 = make_server(data_dir=s.data_dir)
+    assert s2.get("/healthz").status_code == 200
+    for d in leftovers:
+        assert not os.path.exists(d)
+    assert os.path.isdir(keep)
+    assert "removed 2 run dir(s) left by an earlier crash" in s2.logs()
