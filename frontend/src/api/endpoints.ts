@@ -84,6 +84,7 @@ export const api = {
 
   listRuns: (resourceId: string, cursor?: string) =>
     get<Page<Run>>(`/resources/${enc(resourceId)}/runs`, { params: { cursor: cursor || undefined } }),
+  recentRuns: (limit: number) => get<Page<Run>>('/runs', { params: { limit } }),
   getRun: (id: string) => get<Run>(`/runs/${enc(id)}`),
   approveRun: (id: string) => post<Run>(`/runs/${enc(id)}/approve`),
   cancelRun: (id: string) => post<Run>(`/runs/${enc(id)}/cancel`),

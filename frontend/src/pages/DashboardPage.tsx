@@ -30,14 +30,14 @@ interface RecentRun {
   resource: Resource;
 }
 
-/** The latest runs of the most recently changed resources. */
+/** The latest runs across the user's projects, in one call. */
 async function loadRecentRuns(resources: Resource[]): Promise<RecentRun[]> {
-  const recent = [...resources].sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, 5);
-  const pages = await Promise.all(recent.map((r) => api.listRuns(r.id).then((p) => p.items.slice(0, 3).map((run) => ({ run, resource: r })))));
-  return pages
-    .flat()
-    .sort((a, b) => b.run.queued_at.localeCompare(a.run.queued_at))
-    .slice(0, 8);
+  const byId = new Map(resources.map((r) => [r.id, r]));
+  const page = await api.recentRuns(8);
+  return page.items.flatMap((run) => {
+    const resource = byId.get(run.resource_id);
+    return resource ? [{ run, resource }] : [];
+  });
 }
 
 async function hasAnyAccount(projectIds: string[]): Promise<boolean> {
