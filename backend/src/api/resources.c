@@ -1,5 +1,6 @@
 /* resources.c: ordering, listing, resizing and destroying resources. Each
  * change is a run; the reply carries the resource and its run. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,58 @@ cp_result cp_api_resources_get(cp_req *req)
     return cp_reply(req, 200, cp_api_resource_json(&res));
 }
 
+/* Rendered list pages, keyed by user and query, valid while the data version
+ * they were rendered at is current. Direct-mapped and small: it exists for
+ * the hot path of UIs polling the same page, not as a general cache. */
+#define PAGE_CACHE_SLOTS 64
+
+typedef struct {
+    char *key;
+    int64_t version;
+    char *body;
+    size_t len;
+} page_entry;
+
+static page_entry page_cache[PAGE_CACHE_SLOTS];
+static pthread_mutex_t page_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t key_slot(const char *key)
+{
+    size_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h % PAGE_CACHE_SLOTS;
+}
+
+static bool page_cached(cp_req *req, const char *key, int64_t version)
+{
+    bool hit = false;
+    pthread_mutex_lock(&page_mu);
+    page_entry *e = &page_cache[key_slot(key)];
+    if (e->key && e->version == version && !strcmp(e->key, key)) {
+        cp_reply_text(req, 200, "application/json", e->body, e->len); /* copies */
+        hit = true;
+    }
+    pthread_mutex_unlock(&page_mu);
+    return hit;
+}
+
+static void page_store(const char *key, int64_t version, const char *body, size_t len)
+{
+    char *k = strdup(key), *b = malloc(len + 1);
+    if (!k || !b) {
+        free(k);
+        free(b);
+        return;
+    }
+    memcpy(b, body, len + 1);
+    pthread_mutex_lock(&page_mu);
+    page_entry *e = &page_cache[key_slot(key)];
+    free(e->key);
+    free(e->body);
+    *e = (page_entry){k, version, b, len};
+    pthread_mutex_unlock(&page_mu);
+}
+
 cp_result cp_api_resources_list(cp_req *req)
 {
     int limit;
@@ -112,15 +165,32 @@ cp_result cp_api_resources_list(cp_req *req)
         if (*fs[i] && strlen(*fs[i]) > 64)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", names[i], "%s is too long", names[i]);
     }
+    cp_app *app = CP_APP(req);
+    int64_t version = -1;
+    cp_error verr;
+    const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id, f.project_id ? f.project_id : "",
+                                      f.cloud ? f.cloud : "", f.kind ? f.kind : "", f.status ? f.status : "", limit,
+                                      cursor ? cursor : "");
+    if (cp_store_data_version(app->store, &version, &verr) != CP_OK) version = -1;
+    if (version >= 0 && page_cached(req, key, version)) return CP_OK;
+
     cp_resource *items;
     size_t n;
     char *next;
-    r = cp_store_resources_list(CP_APP(req)->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next,
+    r = cp_store_resources_list(app->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next,
                                 &req->err);
     if (r != CP_OK) return r;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_resource_json(&items[i]));
-    return cp_reply(req, 200, cp_api_page_json(arr, next));
+    json_t *page = cp_api_page_json(arr, next);
+    char *body = json_dumps(page, JSON_COMPACT);
+    json_decref(page);
+    if (!body) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    size_t len = strlen(body);
+    if (version >= 0) page_store(key, version, body, len);
+    cp_reply_text(req, 200, "application/json", body, len);
+    free(body);
+    return CP_OK;
 }
 
 static cp_result enqueue(cp_req *req, cp_resource *res, const char *operation, const char *size, double cost)

@@ -81,7 +81,9 @@ cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const
     if (req->raw) MHD_destroy_response(req->raw);
     req->raw = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    /* API data is never cached by clients; documents (YAML, metrics) may revalidate. */
+    MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            strncmp(content_type, "application/json", 16) == 0 ? "no-store" : "no-cache");
     req->status = status;
     return CP_OK;
 }
@@ -327,6 +329,15 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     cp_log(CP_LOG_WARN, "httpd", json_pack("{s:s}", "detail", msg));
 }
 
+/* libmicrohttpd aborts on internal inconsistencies; say where first. */
+static void mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    CP_UNUSED(cls);
+    cp_log(CP_LOG_ERROR, "httpd panic",
+           json_pack("{s:s, s:i, s:s}", "file", file ? file : "", "line", (int)line, "reason", reason ? reason : ""));
+    abort();
+}
+
 /* "host:port", "[v6]:port" or ":port". */
 static cp_result parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6, cp_error *err)
 {
@@ -379,6 +390,7 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
         if (realpath(cfg->web_dir, rp)) s->web_dir = strdup(rp);
         else cp_log_warn("web dir %s not found; serving the placeholder page", cfg->web_dir);
     }
+    MHD_set_panic_func(mhd_panic, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,

@@ -189,6 +189,18 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err)
     return r;
 }
 
+static void fill_version(cp_dbrows *r, cp_arena *a, void *out)
+{
+    CP_UNUSED(a);
+    *(int64_t *)out = cp_dbrows_int(r, 0);
+}
+
+cp_result cp_store_data_version(cp_store *s, int64_t *v, cp_error *err)
+{
+    return cp_store_one(s, NULL, "SELECT n FROM data_version WHERE id = 1", NULL, 0, fill_version, v, "data version",
+                        err);
+}
+
 cp_result cp_store_ping(cp_store *s, cp_error *err)
 {
     return cp_store_exec(s, "SELECT 1", NULL, 0, NULL, err);

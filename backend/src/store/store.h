@@ -34,6 +34,10 @@ cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, cons
 cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out, cp_error *err);
 cp_result cp_store_user_by_id(cp_store *s, cp_arena *a, const char *id, cp_user *out, cp_error *err);
 
+/* The data version: moves on every change a resource list can show (triggers
+ * in migration 0002). CP_OK with *v set. */
+cp_result cp_store_data_version(cp_store *s, int64_t *v, cp_error *err);
+
 /* ---- projects and memberships (store_projects.c) ---- */
 
 typedef enum { CP_ROLE_NONE = 0, CP_ROLE_VIEWER, CP_ROLE_MEMBER, CP_ROLE_ADMIN, CP_ROLE_OWNER } cp_role;

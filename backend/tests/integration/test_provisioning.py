@@ -258,3 +258,27 @@ def test_run_dirs_left_by_a_crash_are_swept(make_server):
         assert not os.path.exists(d)
     assert os.path.isdir(keep)
     assert "removed 2 run dir(s) left by an earlier crash" in s2.logs()
+
+
+def test_resource_list_is_never_stale(make_server, store_env):
+    s = make_server(env=store_env)
+    owner, other = Api(s), Api(s)
+    p = owner.project(name="fresh-lists")
+    acct = owner.sandbox_account(p["id"])
+    c = owner.create_vm(p["id"], acct["id"], name="listed", simulate_seconds=2)
+    first = owner.ok("GET", "/resources?limit=10")["items"]
+    assert [r["id"] for r in first] == [c["resource"]["id"]]
+    assert other.ok("GET", "/resources?limit=10")["items"] == []
+    owner.wait_run(c["run"]["id"])
+    # The worker's writes show up in the same query (same cache key).
+    after = owner.ok("GET", "/resources?limit=10")["items"][0]
+    assert after["status"] == "active" and after["current_run"]["status"] == "succeeded"
+    # Membership changes show up for the member at once.
+    owner.ok("POST", "/projects/%s/members" % p["id"], {"email": other.user["email"], "role": "viewer"}, 201)
+    assert [r["id"] for r in other.ok("GET", "/resources?limit=10")["items"]] == [c["resource"]["id"]]
+    owner.ok("DELETE", "/projects/%s/members/%s" % (p["id"], other.user["id"]), status=204)
+    assert other.ok("GET", "/resources?limit=10")["items"] == []
+    d = owner.ok("DELETE", "/resources/" + c["resource"]["id"], status=202)
+    assert owner.ok("GET", "/resources?limit=10")["items"][0]["current_run"]["id"] == d["run"]["id"]
+    owner.wait_run(d["run"]["id"])
+    assert owner.ok("GET", "/resources?limit=10")["items"][0]["status"] == "destroyed"
