@@ -58,6 +58,7 @@ cp_result cp_api_members_add(cp_req *req);
 cp_result cp_api_members_update(cp_req *req);
 cp_result cp_api_members_remove(cp_req *req);
 cp_result cp_api_audit_list(cp_req *req);
+cp_result cp_api_my_audit(cp_req *req);
 cp_result cp_api_accounts_create(cp_req *req);
 cp_result cp_api_accounts_list(cp_req *req);
 cp_result cp_api_accounts_delete(cp_req *req);

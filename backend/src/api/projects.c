@@ -188,6 +188,20 @@ cp_result cp_api_members_remove(cp_req *req)
     return cp_reply(req, 204, NULL);
 }
 
+static json_t *audit_page(cp_audit *items, size_t n, const char *next)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        cp_audit *x = &items[i];
+        json_array_append_new(
+            arr, json_pack("{s:s, s:o, s:{s:o, s:o}, s:s, s:o, s:o}", "id", x->id, "ts", cp_api_time(x->ts), "actor",
+                           "id", cp_json_str_or_null(x->actor_id), "email", cp_json_str_or_null(x->actor_email),
+                           "action", x->action, "target", cp_json_str_or_null(x->target), "detail",
+                           cp_api_json_text(x->detail)));
+    }
+    return cp_api_page_json(arr, next);
+}
+
 cp_result cp_api_audit_list(cp_req *req)
 {
     cp_project p;
@@ -201,14 +215,21 @@ cp_result cp_api_audit_list(cp_req *req)
     char *next;
     r = cp_store_audit_list(CP_APP(req)->store, req->arena, p.id, limit, cursor, &items, &n, &next, &req->err);
     if (r != CP_OK) return r;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        cp_audit *x = &items[i];
-        json_array_append_new(
-            arr, json_pack("{s:s, s:o, s:{s:o, s:o}, s:s, s:o, s:o}", "id", x->id, "ts", cp_api_time(x->ts), "actor",
-                           "id", cp_json_str_or_null(x->actor_id), "email", cp_json_str_or_null(x->actor_email),
-                           "action", x->action, "target", cp_json_str_or_null(x->target), "detail",
-                           cp_api_json_text(x->detail)));
-    }
-    return cp_reply(req, 200, cp_api_page_json(arr, next));
+    return cp_reply(req, 200, audit_page(items, n, next));
+}
+
+/* The caller's own sign-in history (events that belong to no project). */
+cp_result cp_api_my_audit(cp_req *req)
+{
+    int limit;
+    const char *cursor;
+    cp_result r = cp_api_page(req, &limit, &cursor);
+    if (r != CP_OK) return r;
+    cp_audit *items;
+    size_t n;
+    char *next;
+    r = cp_store_audit_list_actor(CP_APP(req)->store, req->arena, req->user_id, limit, cursor, &items, &n, &next,
+                                  &req->err);
+    if (r != CP_OK) return r;
+    return cp_reply(req, 200, audit_page(items, n, next));
 }

@@ -10,6 +10,7 @@ const cp_route cp_api_routes[] = {
     {"POST", "/api/v1/auth/signup", cp_api_signup, CP_ROUTE_PUBLIC},
     {"POST", "/api/v1/auth/login", cp_api_login, CP_ROUTE_PUBLIC},
     {"GET", "/api/v1/auth/me", cp_api_me, CP_ROUTE_AUTH},
+    {"GET", "/api/v1/auth/audit", cp_api_my_audit, CP_ROUTE_AUTH},
     {"GET", "/api/v1/catalog", cp_api_catalog, CP_ROUTE_AUTH},
     {"POST", "/api/v1/projects", cp_api_projects_create, CP_ROUTE_AUTH},
     {"GET", "/api/v1/projects", cp_api_projects_list, CP_ROUTE_AUTH},

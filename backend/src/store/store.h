@@ -132,6 +132,9 @@ typedef struct {
 /* Best effort by design of the callers: a failed audit write is logged. */
 cp_result cp_store_audit_add(cp_store *s, const char *actor_id, const char *project_id, const char *action,
                              const char *target, const char *detail_json, cp_error *err);
+/* The events of one actor that belong to no project (logins). */
+cp_result cp_store_audit_list_actor(cp_store *s, cp_arena *a, const char *actor_id, int limit, const char *cursor,
+                                    cp_audit **items, size_t *n, char **next, cp_error *err);
 cp_result cp_store_audit_list(cp_store *s, cp_arena *a, const char *project_id, int limit, const char *cursor,
                               cp_audit **items, size_t *n, char **next, cp_error *err);
 

@@ -399,3 +399,17 @@ cp_result cp_store_audit_list(cp_store *s, cp_arena *a, const char *project_id, 
     if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
     return r;
 }
+
+cp_result cp_store_audit_list_actor(cp_store *s, cp_arena *a, const char *actor_id, int limit, const char *cursor,
+                                    cp_audit **items, size_t *n, char **next, cp_error *err)
+{
+    limit = cp_store_page_limit(limit);
+    cp_param p[] = {CP_PTEXT(actor_id), CP_PTEXT(cursor ? cursor : "~"), CP_PINT(limit + 1)};
+    cp_result r = cp_store_many(s, a,
+                                "SELECT id, ts, actor_id, actor_email, project_id, action, target, detail"
+                                " FROM audit_events WHERE actor_id = ? AND project_id IS NULL AND id < ?"
+                                " ORDER BY id DESC LIMIT ?",
+                                p, 3, fill_audit, sizeof(cp_audit), (size_t)limit + 1, (void **)items, n, err);
+    if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
+    return r;
+}

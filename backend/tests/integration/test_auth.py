@@ -145,3 +145,19 @@ def test_keys_from_environment(make_server, tmp_path):
     assert b64url(expect) == sig
     assert not os.path.exists(os.path.join(s.data_dir, "keys", "jwt.key"))
     assert secret not in s.logs()
+
+
+def test_sign_in_history(server):
+    server.signup("hist@example.com", password="right-password")
+    assert server.post("/api/v1/auth/login", {"email": "hist@example.com", "password": "wrong-one!!"}).status_code == 401
+    tok = server.post("/api/v1/auth/login", {"email": "hist@example.com", "password": "right-password"}).json()[
+        "access_token"]
+    other = server.signup("someone@example.com")
+    server.post("/api/v1/auth/login", {"email": "someone@example.com", "password": "correct horse battery"})
+    items = server.get("/api/v1/auth/audit", tok).json()["items"]
+    assert [i["action"] for i in items] == ["auth.login", "auth.login_failed"]
+    assert all(i["actor"]["email"] == "hist@example.com" and i["detail"]["ip"] == "127.0.0.1" for i in items)
+    assert "wrong-one" not in json.dumps(items)
+    assert [i["action"] for i in server.get("/api/v1/auth/audit", other["access_token"]).json()["items"]] == [
+        "auth.login"]
+    assert_error(server.get("/api/v1/auth/audit"), 401)
