@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/embed.h"
 #include "core/timeutil.h"
+#include "queue/queue.h"
 
 cp_result cp_api_healthz(cp_req *req)
 {
@@ -14,11 +15,15 @@ cp_result cp_api_healthz(cp_req *req)
 
 cp_result cp_api_readyz(cp_req *req)
 {
+    cp_app *app = CP_APP(req);
     cp_error e;
     cp_error_clear(&e);
-    if (cp_store_ping(CP_APP(req)->store, &e) != CP_OK)
+    if (cp_store_ping(app->store, &e) != CP_OK)
         return cp_req_fail(req, CP_EAGAIN, "not_ready", NULL, "database is not reachable");
-    return cp_reply(req, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "ok"));
+    if (app->queue && cp_queue_ping(app->queue, &e) != CP_OK)
+        return cp_req_fail(req, CP_EAGAIN, "not_ready", NULL, "queue is not reachable");
+    return cp_reply(req, 200, json_pack("{s:s, s:s, s:s}", "status", "ready", "database", "ok", "queue",
+                                        app->queue && cp_queue_is_redis(app->queue) ? "redis" : "in-process"));
 }
 
 cp_result cp_api_metrics(cp_req *req)

@@ -249,7 +249,7 @@ def _port_open(port):
         return False
 
 
-def restart_redis(port):
+def restart_redis(port, while_down=None):
     """Restarts the test Redis on the same port with the flags scripts/services.sh uses (no persistence: every
     stream entry, pending list and consumer group is lost)."""
     conf = {}
@@ -258,6 +258,8 @@ def restart_redis(port):
         conf[key] = out[1] if len(out) > 1 else ""
     _redis_cli(port, "SHUTDOWN", "NOSAVE")
     wait_for(lambda: not _port_open(port), 15, "redis on port %d to stop" % port, every=0.05)
+    if while_down:
+        while_down()
     cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
            "--daemonize", "yes"]
     for key in ("pidfile", "logfile", "dir"):

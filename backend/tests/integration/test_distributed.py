@@ -210,7 +210,11 @@ def test_redis_restart_loses_no_run(cluster):
 
     wait_for(lambda: finished() >= 3, 90, "the first runs to finish")
     assert finished() < 20, "all runs finished before the restart; the test proves nothing"
-    restart_redis(cluster.redis_port)
+    assert api.get("/readyz").json()["queue"] == "redis"
+    down = []
+    restart_redis(cluster.redis_port, while_down=lambda: down.append(api.get("/readyz")))
+    assert down[0].status_code == 503 and "queue" in down[0].json()["error"]["message"]
+    wait_for(lambda: api.get("/readyz").status_code == 200, 30, "readiness after the restart")
 
     for rid in runs:
         done = u.wait_run(rid, timeout=150)
