@@ -915,6 +915,18 @@ static json_t *plan_summary(const cp_runner *r, const char *show, size_t len)
     return s;
 }
 
+/* argv for a state-touching tofu command: non-interactive, machine-readable,
+ * waiting at most the configured time for the state lock. */
+static void state_cmd(const cp_runner *r, cp_strv *a, const char *verb)
+{
+    cp_strv_init(a);
+    cp_strv_add(a, verb);
+    cp_strv_add(a, "-input=false");
+    cp_strv_add(a, "-no-color");
+    cp_strv_add(a, "-json");
+    cp_strv_addf(a, "-lock-timeout=%ds", r->cfg.lock_timeout_s > 0 ? r->cfg.lock_timeout_s : 0);
+}
+
 cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -926,13 +938,8 @@ cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out,
     r->have_plan = false;
 
     cp_strv a;
-    cp_strv_init(&a);
-    cp_strv_add(&a, "plan");
-    cp_strv_add(&a, "-input=false");
-    cp_strv_add(&a, "-no-color");
-    cp_strv_add(&a, "-json");
+    state_cmd(r, &a, "plan");
     cp_strv_add(&a, "-detailed-exitcode");
-    cp_strv_addf(&a, "-lock-timeout=%ds", r->cfg.lock_timeout_s > 0 ? r->cfg.lock_timeout_s : 0);
     cp_strv_add(&a, "-out=plan.bin");
     if (op == CP_RUN_DESTROY) cp_strv_add(&a, "-destroy");
     phase_opts po = {.phase = "plan", .workspace = true, .lock_op = "OperationTypePlan", .ok_codes = {2, -1}};
@@ -1053,12 +1060,7 @@ cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_
     }
     if (!r->have_plan) return cp_error_set(err, CP_EINVAL, "bad_request", NULL, "no plan to apply");
     cp_strv a;
-    cp_strv_init(&a);
-    cp_strv_add(&a, "apply");
-    cp_strv_add(&a, "-input=false");
-    cp_strv_add(&a, "-no-color");
-    cp_strv_add(&a, "-json");
-    cp_strv_addf(&a, "-lock-timeout=%ds", r->cfg.lock_timeout_s > 0 ? r->cfg.lock_timeout_s : 0);
+    state_cmd(r, &a, "apply");
     cp_strv_add(&a, "plan.bin");
     int code;
     rc = apply_args(r, &a, "apply", true, &code, err);
@@ -1075,13 +1077,8 @@ cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_
     cp_result rc = ensure_init(r, err);
     if (rc != CP_OK) return rc;
     cp_strv a;
-    cp_strv_init(&a);
-    cp_strv_add(&a, "apply");
+    state_cmd(r, &a, "apply");
     cp_strv_add(&a, "-auto-approve");
-    cp_strv_add(&a, "-input=false");
-    cp_strv_add(&a, "-no-color");
-    cp_strv_add(&a, "-json");
-    cp_strv_addf(&a, "-lock-timeout=%ds", r->cfg.lock_timeout_s > 0 ? r->cfg.lock_timeout_s : 0);
     if (op == CP_RUN_DESTROY) cp_strv_add(&a, "-destroy");
     int code;
     rc = apply_args(r, &a, "apply", true, &code, err);
