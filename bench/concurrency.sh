@@ -17,61 +17,19 @@
 # Figures only; nothing here passes or fails.
 #
 #   N=100 bench/concurrency.sh      env: N (100), CP_BINARY (build/cloudplane), CP_TOFU
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
 N="${N:-100}"
-BIN="${CP_BINARY:-$root/build/cloudplane}"
-[ -x "$BIN" ] || ninja -C build >/dev/null
-TOFU="${CP_TOFU:-$(scripts/install-tofu.sh | tail -n 1)}"
-[ -x "$TOFU" ] || { echo "concurrency: no tofu at $TOFU" >&2; exit 1; }
+BENCH_NAME=concurrency
+source "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d /tmp/cp-concurrency.XXXXXX)
-chmod 755 "$work" # the postgres user must reach its data dir inside
-pids=()
+# Every cloudplane process goes into a CPU-accounting cgroup, so the tofu it
+# spawns is counted there.
 cg=""
 for base in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/unified /sys/fs/cgroup; do
   if [ -w "$base" ] && { [ -f "$base/cpuacct.usage" ] || [ -f "$base/cgroup.controllers" ]; } &&
      mkdir "$base/cp-bench-$$" 2>/dev/null; then cg="$base/cp-bench-$$"; break; fi
 done
-stop_all() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  pids=()
-}
-cleanup() {
-  stop_all
-  [ -n "$cg" ] && rmdir "$cg" 2>/dev/null || true
-  [ -d "$work/svc" ] && scripts/services.sh stop "$work/svc"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-export CLOUDPLANE_TF_BINARY="$TOFU" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" CLOUDPLANE_ACCESS_LOG=false
-export CLOUDPLANE_JWT_SECRET="$(head -c 33 /dev/urandom | base64)"
-export CLOUDPLANE_VAULT_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
-
-start_serve() { # label -> sets url
-  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$work/$1" --web-dir "$work/none" >"$work/$1.out" 2>"$work/$1.log" &
-  pids+=($!)
-  serve_pid=$!
-  [ -n "$cg" ] && echo "$serve_pid" >"$cg/cgroup.procs"
-  for _ in $(seq 200); do
-    url=$(grep -o 'http://[0-9.:]*' "$work/$1.out" 2>/dev/null || true)
-    [ -n "$url" ] && return 0
-    sleep 0.05
-  done
-  echo "concurrency: serve did not start:" >&2; cat "$work/$1.log" >&2; exit 1
-}
-
-start_worker() { # name -> appends to worker_pids
-  CLOUDPLANE_WORKER_ID="$1" CLOUDPLANE_WORKERS=1 "$BIN" worker --data-dir "$work/$1" >/dev/null 2>"$work/$1.log" &
-  pids+=($!)
-  worker_pids="${worker_pids:+$worker_pids,}$!"
-  [ -n "$cg" ] && echo "$!" >"$cg/cgroup.procs"
-  for _ in $(seq 200); do grep -q '"worker started"' "$work/$1.log" && return 0; sleep 0.05; done
-  echo "concurrency: worker $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
-}
+bench_on_spawn() { if [ -n "$cg" ]; then echo "$1" >"$cg/cgroup.procs"; fi; }
+bench_extra_cleanup() { if [ -n "$cg" ]; then rmdir "$cg" 2>/dev/null || true; fi; }
 
 measure() { # label cgroup-pids platform-pids [redis-port]
   CG="$cg" python3 - "$url" "$N" "$@" <<'PY'
@@ -185,16 +143,11 @@ CLOUDPLANE_WORKERS=2 start_serve embedded
 measure embedded "$serve_pid" "$serve_pid"
 stop_all
 
-scripts/services.sh start "$work/svc" >"$work/svc.env"
-source "$work/svc.env"
-export CLOUDPLANE_DATABASE_URL="$CP_TEST_PG_URL" CLOUDPLANE_REDIS_URL="$CP_TEST_REDIS_URL"
-export CLOUDPLANE_STATE_BACKEND=s3 CLOUDPLANE_STATE_S3_BUCKET="$CP_TEST_S3_BUCKET" \
-  CLOUDPLANE_STATE_S3_ENDPOINT="$CP_TEST_MOTO_URL" CLOUDPLANE_STATE_S3_DYNAMODB_TABLE="$CP_TEST_DDB_TABLE" \
-  CLOUDPLANE_STATE_S3_PATH_STYLE=true CLOUDPLANE_STATE_S3_SKIP_CHECKS=true \
-  CLOUDPLANE_STATE_S3_ACCESS_KEY_ID=test CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY=test
+distributed_env
 start_serve api
 api_pid=$serve_pid
-worker_pids=""
 start_worker w1
+worker_pids="$worker_pid"
 start_worker w2
+worker_pids="$worker_pids,$worker_pid"
 measure distributed "$worker_pids" "$api_pid,$worker_pids" "$CP_TEST_REDIS_PORT"
