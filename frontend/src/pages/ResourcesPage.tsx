@@ -11,6 +11,36 @@ import { EmptyState, ErrorAlert, Loading, PageHeader, SimulatedTag } from '../co
 const PAGE_SIZE = 25;
 const FILTERS = ['project_id', 'cloud', 'kind', 'status'] as const;
 
+type FilterName = (typeof FILTERS)[number];
+
+/** One labelled filter select; the empty value means "any". */
+function FilterSelect(props: {
+  name: FilterName;
+  label: string;
+  any: string;
+  value: string;
+  onChange: (name: FilterName, value: string) => void;
+  options: { value: string; label: string }[];
+  className?: string;
+}) {
+  const id = `f-${props.name === 'project_id' ? 'project' : props.name}`;
+  return (
+    <div className={props.className}>
+      <label htmlFor={id} className="label">
+        {props.label}
+      </label>
+      <select id={id} className="input" value={props.value} onChange={(e) => props.onChange(props.name, e.target.value)}>
+        <option value="">{props.any}</option>
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 export function ResourcesPage() {
   const [params, setParams] = useSearchParams();
   const filters = {
@@ -25,7 +55,7 @@ export function ResourcesPage() {
   const projectName = (id: string) => projects.data?.find((p) => p.id === id)?.name ?? '';
   const filtered = FILTERS.some((f) => filters[f] !== '');
 
-  const setFilter = (name: (typeof FILTERS)[number], value: string) => {
+  const setFilter = (name: FilterName, value: string) => {
     const next = new URLSearchParams(params);
     if (value) next.set(name, value);
     else next.delete(name);
@@ -49,55 +79,42 @@ export function ResourcesPage() {
         aria-label="Filter resources"
         onSubmit={(e) => e.preventDefault()}
       >
-        <div className="col-span-2 md:col-span-1">
-          <label htmlFor="f-project" className="label">
-            Project
-          </label>
-          <select id="f-project" className="input" value={filters.project_id} onChange={(e) => setFilter('project_id', e.target.value)}>
-            <option value="">All projects</option>
-            {projects.data?.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="f-cloud" className="label">
-            Cloud
-          </label>
-          <select id="f-cloud" className="input" value={filters.cloud} onChange={(e) => setFilter('cloud', e.target.value)}>
-            <option value="">All clouds</option>
-            {CLOUDS.map((c) => (
-              <option key={c} value={c}>
-                {cloudLabel(c)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="f-kind" className="label">
-            Kind
-          </label>
-          <select id="f-kind" className="input" value={filters.kind} onChange={(e) => setFilter('kind', e.target.value)}>
-            <option value="">All kinds</option>
-            <option value="vm">Virtual machine</option>
-            <option value="storage">Object storage</option>
-          </select>
-        </div>
-        <div>
-          <label htmlFor="f-status" className="label">
-            Status
-          </label>
-          <select id="f-status" className="input" value={filters.status} onChange={(e) => setFilter('status', e.target.value)}>
-            <option value="">Any status</option>
-            {RESOURCE_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {humanize(s)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect
+          name="project_id"
+          label="Project"
+          any="All projects"
+          value={filters.project_id}
+          onChange={setFilter}
+          options={(projects.data ?? []).map((p) => ({ value: p.id, label: p.name }))}
+          className="col-span-2 md:col-span-1"
+        />
+        <FilterSelect
+          name="cloud"
+          label="Cloud"
+          any="All clouds"
+          value={filters.cloud}
+          onChange={setFilter}
+          options={CLOUDS.map((c) => ({ value: c, label: cloudLabel(c) }))}
+        />
+        <FilterSelect
+          name="kind"
+          label="Kind"
+          any="All kinds"
+          value={filters.kind}
+          onChange={setFilter}
+          options={[
+            { value: 'vm', label: 'Virtual machine' },
+            { value: 'storage', label: 'Object storage' },
+          ]}
+        />
+        <FilterSelect
+          name="status"
+          label="Status"
+          any="Any status"
+          value={filters.status}
+          onChange={setFilter}
+          options={RESOURCE_STATUSES.map((st) => ({ value: st, label: humanize(st) }))}
+        />
         <div className="flex items-end">
           <button
             type="button"
