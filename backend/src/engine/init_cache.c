@@ -61,7 +61,7 @@ static cp_result init_shared(cp_runner *r, cp_error *err)
         if (rc == CP_OK) {
             char sdata[PATH_MAX + 8];
             pathf(sdata, sizeof sdata, "%s/data", staging);
-            /* The staging dir is what the sandbox must see writable. */
+            /* Staging: the sandbox sees the staging dir (cwd) writable, not the cache dir that is not there yet. */
             rc = cp_runner__init_here(r, staging, sdata, true, err);
         }
         if (rc == CP_OK && rename(staging, r->cache_dir) != 0)
