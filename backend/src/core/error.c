@@ -12,18 +12,54 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-cp_result cp_error_set(cp_error *err, cp_result result, const char *code, const char *field,
-                       const char *fmt, ...)
+static void set_v(cp_error *err, cp_result result, cp_reason reason, const char *code, const char *field,
+                  const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void set_v(cp_error *err, cp_result result, cp_reason reason, const char *code, const char *field,
+                  const char *fmt, va_list ap)
 {
-    if (!err) return result;
     err->result = result;
+    err->reason = reason;
     copy_str(err->code, sizeof err->code, code ? code : cp_result_code(result));
     copy_str(err->field, sizeof err->field, field);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+}
+
+cp_result cp_error_set(cp_error *err, cp_result result, const char *code, const char *field, const char *fmt, ...)
+{
+    if (!err) return result;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    set_v(err, result, CP_REASON_NONE, code, field, fmt, ap);
     va_end(ap);
     return result;
+}
+
+cp_result cp_error_set_reason(cp_error *err, cp_result result, cp_reason reason, const char *field, const char *fmt,
+                              ...)
+{
+    if (!err) return result;
+    va_list ap;
+    va_start(ap, fmt);
+    set_v(err, result, reason, cp_reason_code(reason), field, fmt, ap);
+    va_end(ap);
+    return result;
+}
+
+const char *cp_reason_code(cp_reason reason)
+{
+    switch (reason) {
+    case CP_REASON_CANCELED:
+        return "canceled";
+    case CP_REASON_TIMED_OUT:
+        return "timed_out";
+    case CP_REASON_STATE_LOCKED:
+        return "state_locked";
+    case CP_REASON_TOFU_FAILED:
+        return "tofu_failed";
+    case CP_REASON_NONE:
+    default:
+        return NULL;
+    }
 }
 
 void cp_error_clear(cp_error *err)

@@ -279,7 +279,7 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
     memset(res, 0, sizeof *res);
     res->exit_code = -1;
     if (cp_proc_cancel_requested(s->cancel))
-        return cp_error_set(err, CP_EAGAIN, "canceled", NULL, "canceled before start");
+        return cp_error_set_reason(err, CP_EAGAIN, CP_REASON_CANCELED, NULL, "canceled before start");
 
     int out[2] = {-1, -1}, errp[2] = {-1, -1}, fail[2] = {-1, -1}, in = -1, pidfd = -1;
     cp_result rc = CP_ERR;

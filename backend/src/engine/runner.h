@@ -105,7 +105,8 @@ cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_
 cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err);
 
 /* Stops the running tofu process (SIGINT, grace, SIGKILL) and every later
- * phase of this handle. Any thread. The phase fails with code "canceled". */
+ * phase of this handle. Any thread. The phase fails with code "canceled"
+ * (reason CP_REASON_CANCELED). */
 void cp_runner_cancel(cp_runner *r);
 /* The state lock id this run held ("" when none was seen). The platform
  * stores it (the CP_TFEV_LOCK event says when) to free a dead run's lock. */
@@ -119,8 +120,21 @@ const char *cp_runner_tofu_version(const cp_runner *r);
 /* The run dir (for tests and debugging). */
 const char *cp_runner_dir(const cp_runner *r);
 
-/* Everything in one go: open, plan, (apply), close. With cfg->fast_apply and
- * op APPLY/DESTROY, a single apply -auto-approve; else the saved-plan path.
+/* How a run goes; decided only by cp_runner_choose_path. */
+typedef enum {
+    CP_PATH_FAST_APPLY = 0, /* one `apply -auto-approve` (cp_runner_apply_auto) */
+    CP_PATH_SAVED_PLAN,     /* plan -out + show (cp_runner_plan), then the apply or an approval */
+    CP_PATH_APPLY_APPROVED, /* apply the plan a person approved (cp_runner_apply) */
+} cp_run_path;
+
+/* The path of a run: an approved plan is applied as it is; a run that needs
+ * approval, or a config without fast_apply, takes the saved-plan path; any
+ * other run is one apply -auto-approve. */
+cp_run_path cp_runner_choose_path(const cp_runner_config *cfg, bool needs_approval, bool plan_approved);
+
+/* Everything in one go: open, plan, (apply), close. The path is
+ * cp_runner_choose_path's for a run that needs no approval: with
+ * cfg->fast_apply a single apply -auto-approve, else the saved-plan path.
  * plan (may be NULL) receives the plan summary; outputs the outputs. The
  * lock id is copied to lock_id (37 bytes) when not NULL. */
 cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_run_op op, json_t **plan_summary,

@@ -372,7 +372,7 @@ static cp_result credentials(job *j, cp_strv *env, json_t *extra, cp_error *err)
 
 static const char *error_text(job *j, const cp_error *e)
 {
-    if (j->canceled || !strcmp(e->code, "canceled")) return "canceled by user";
+    if (j->canceled || e->reason == CP_REASON_CANCELED) return "canceled by user";
     return e->message[0] ? e->message : "run failed";
 }
 
@@ -439,7 +439,8 @@ static void execute(job *j)
         if (r != CP_OK && !strcmp(e.code, "lease_lost")) j->lost = true;
     }
     if (r == CP_OK) {
-        if (!strcmp(j->run.status, "applying")) {
+        switch (cp_runner_choose_path(&w->rc, j->approval, !strcmp(j->run.status, "applying"))) {
+        case CP_PATH_APPLY_APPROVED: {
             /* Approved: apply exactly the plan that was approved. */
             size_t cap = strlen(j->run.plan_blob ? j->run.plan_blob : "") + 1, len = 0;
             unsigned char *plan = malloc(cap);
@@ -449,7 +450,9 @@ static void execute(job *j)
             else
                 r = cp_runner_apply(runner, plan, len, op == CP_RUN_DESTROY ? NULL : &outputs, &e);
             free(plan);
-        } else if (j->approval) {
+            break;
+        }
+        case CP_PATH_SAVED_PLAN: {
             cp_runner_plan_result pr = {0};
             r = cp_runner_plan(runner, op, &pr, &e);
             if (r == CP_OK) {
@@ -473,8 +476,11 @@ static void execute(job *j)
                 }
             }
             cp_runner_plan_result_free(&pr);
-        } else {
+            break;
+        }
+        case CP_PATH_FAST_APPLY:
             r = cp_runner_apply_auto(runner, op, op == CP_RUN_DESTROY ? NULL : &outputs, &e);
+            break;
         }
     }
     if (r == CP_OK) {

@@ -126,6 +126,24 @@ TEST(error_maps_to_http)
     CHECK_EQ(cp_result_http(CP_ERR), 500);
 }
 
+TEST(error_reason_sets_its_code_and_plain_errors_have_none)
+{
+    cp_error e;
+    cp_error_clear(&e);
+    CHECK_EQ(e.reason, CP_REASON_NONE);
+    CHECK_EQ(cp_error_set_reason(&e, CP_ECONFLICT, CP_REASON_STATE_LOCKED, NULL, "held by %s", "x"), CP_ECONFLICT);
+    CHECK_EQ(e.reason, CP_REASON_STATE_LOCKED);
+    CHECK_STR(e.code, "state_locked");
+    CHECK_STR(e.message, "held by x");
+    CHECK_EQ(cp_error_set(&e, CP_ERR, "canceled", NULL, "plain"), CP_ERR);
+    CHECK_EQ(e.reason, CP_REASON_NONE); /* only cp_error_set_reason sets a reason */
+    CHECK_STR(cp_reason_code(CP_REASON_CANCELED), "canceled");
+    CHECK_STR(cp_reason_code(CP_REASON_TIMED_OUT), "timed_out");
+    CHECK_STR(cp_reason_code(CP_REASON_TOFU_FAILED), "tofu_failed");
+    CHECK(cp_reason_code(CP_REASON_NONE) == NULL);
+    CHECK_EQ(cp_error_set_reason(NULL, CP_ERR, CP_REASON_CANCELED, NULL, "no err"), CP_ERR);
+}
+
 TEST(config_defaults_env_flags_and_errors)
 {
     cp_config c;
@@ -175,6 +193,7 @@ int main(void)
     RUN(time_iso_round_trip);
     RUN(json_check_rules);
     RUN(error_maps_to_http);
+    RUN(error_reason_sets_its_code_and_plain_errors_have_none);
     RUN(config_defaults_env_flags_and_errors);
     TEST_END();
 }

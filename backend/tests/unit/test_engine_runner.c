@@ -411,12 +411,14 @@ TEST(cancel_during_apply)
     fprintf(stderr, "  cancel took %lld ms\n", (long long)stop_ms);
     CHECK(b.rc != CP_OK);
     CHECK_STR(b.err.code, "canceled");
+    CHECK_EQ(b.err.reason, CP_REASON_CANCELED);
     CHECK(stop_ms < 10000);
     CHECK(cp_runner_pid(b.h) == 0);
     /* Later phases of a canceled run do not start. */
     json_t *out = NULL;
     CHECK(cp_runner_outputs(b.h, &out, &e) != CP_OK);
     CHECK_STR(e.code, "canceled");
+    CHECK_EQ(e.reason, CP_REASON_CANCELED);
     cp_runner_close(b.h);
 
     /* The lock is free and the state consistent: plan and destroy work. */
@@ -457,6 +459,7 @@ TEST(timeout_fires)
     fprintf(stderr, "  timed out after %lld ms: %s\n", (long long)ms, e.message);
     CHECK(r != CP_OK);
     CHECK_STR(e.code, "timed_out");
+    CHECK_EQ(e.reason, CP_REASON_TIMED_OUT);
     CHECK(strstr(e.message, "timed out after 2 s") != NULL);
     CHECK(ms < 15000);
     cfg.phase_timeout_s = 120;
@@ -481,6 +484,7 @@ TEST(failure_reports_the_module_error)
     cp_result r = cp_runner_run(&cfg, &s, CP_RUN_APPLY, NULL, NULL, NULL, &e);
     CHECK(r != CP_OK);
     CHECK_STR(e.code, "tofu_failed");
+    CHECK_EQ(e.reason, CP_REASON_TOFU_FAILED);
     CHECK(strstr(e.message, "apply failed") != NULL);
     CHECK(eu_count(&ev, "apply_errored") >= 1);
     CHECK(eu_count(&ev, "diagnostic") >= 1);
@@ -528,6 +532,7 @@ TEST(local_lock_is_recorded_and_a_second_run_is_refused)
     fprintf(stderr, "  second run: %s\n", e.message);
     CHECK_EQ(r, CP_ECONFLICT);
     CHECK_STR(e.code, "state_locked");
+    CHECK_EQ(e.reason, CP_REASON_STATE_LOCKED);
     CHECK(strstr(e.message, ev.lock_id) != NULL);
     if (cp_sandbox_available()) {
         char holder[64];
@@ -548,8 +553,23 @@ TEST(local_lock_is_recorded_and_a_second_run_is_refused)
     eu_events_free(&ev);
 }
 
+/* Needs no tofu: the one place that picks a run's path. */
+TEST(run_path_is_chosen_in_one_place)
+{
+    cp_runner_config cfg = {.fast_apply = true};
+    CHECK_EQ(cp_runner_choose_path(&cfg, false, false), CP_PATH_FAST_APPLY);
+    CHECK_EQ(cp_runner_choose_path(&cfg, true, false), CP_PATH_SAVED_PLAN);
+    CHECK_EQ(cp_runner_choose_path(&cfg, true, true), CP_PATH_APPLY_APPROVED);
+    CHECK_EQ(cp_runner_choose_path(&cfg, false, true), CP_PATH_APPLY_APPROVED);
+    cfg.fast_apply = false;
+    CHECK_EQ(cp_runner_choose_path(&cfg, false, false), CP_PATH_SAVED_PLAN);
+    CHECK_EQ(cp_runner_choose_path(&cfg, true, false), CP_PATH_SAVED_PLAN);
+    CHECK_EQ(cp_runner_choose_path(&cfg, false, true), CP_PATH_APPLY_APPROVED);
+}
+
 int main(void)
 {
+    RUN(run_path_is_chosen_in_one_place);
     if (!eu_find_tofu()) {
         printf("SKIP: OpenTofu not found (set CP_TOFU or run scripts/install-tofu.sh)\n");
         return 0;

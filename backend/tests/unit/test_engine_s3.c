@@ -189,6 +189,7 @@ TEST(second_run_is_refused_naming_the_holder)
     fprintf(stderr, "  run B: %s\n", e.message);
     CHECK_EQ(r, CP_ECONFLICT);
     CHECK_STR(e.code, "state_locked");
+    CHECK_EQ(e.reason, CP_REASON_STATE_LOCKED);
     CHECK(strstr(e.message, ev.lock_id) != NULL);
     if (cp_sandbox_available()) {
         char holder[64];
@@ -198,6 +199,7 @@ TEST(second_run_is_refused_naming_the_holder)
     cp_runner_cancel(b.h);
     pthread_join(t, NULL);
     CHECK_STR(b.err.code, "canceled");
+    CHECK_EQ(b.err.reason, CP_REASON_CANCELED);
     cp_runner_close(b.h);
     /* A graceful cancel releases the lock. */
     r = run_op(&cfg, rid, fast, CP_RUN_DESTROY, NULL, &e);
