@@ -141,7 +141,8 @@ TEST(run_params_round_trip)
     /* storage: no size; no config is written as {} */
     cp_run_params bucket = {.name = "logs", .region = "us-east-1", .monthly_cost_usd = 0};
     text = cp_run_params_encode(&bucket);
-    CHECK_STR(text, "{\"config\":{},\"monthly_cost_usd\":0.0,\"name\":\"logs\",\"region\":\"us-east-1\",\"size\":null}");
+    CHECK_STR(text,
+              "{\"config\":{},\"monthly_cost_usd\":0.0,\"name\":\"logs\",\"region\":\"us-east-1\",\"size\":null}");
     cp_run_params_decode(text, &out);
     CHECK(out.size == NULL);
     CHECK(json_is_object(out.config) && json_object_size(out.config) == 0);
