@@ -93,13 +93,14 @@ json_t *cp_api_resource_json(const cp_resource *r)
                           "id", r->id, "project_id", r->project_id, "account_id", r->account_id, "account_name",
                           r->account_name ? r->account_name : "", "cloud", r->cloud, "kind", r->kind, "name", r->name,
                           "region", r->region, "size", cp_json_str_or_null(r->size), "config",
-                          cp_api_json_text(r->config), "status", r->status, "outputs", cp_api_json_text(r->outputs),
-                          "monthly_cost_usd", r->monthly_cost_usd, "simulated", cp_catalog_simulated(r->cloud),
-                          "created_by", cp_json_str_or_null(r->created_by), "created_at", cp_api_time(r->created_at),
-                          "updated_at", cp_api_time(r->updated_at));
+                          cp_api_json_text(r->config), "status", cp_resource_status_name(r->status), "outputs",
+                          cp_api_json_text(r->outputs), "monthly_cost_usd", r->monthly_cost_usd, "simulated",
+                          cp_catalog_simulated(r->cloud), "created_by", cp_json_str_or_null(r->created_by),
+                          "created_at", cp_api_time(r->created_at), "updated_at", cp_api_time(r->updated_at));
     json_object_set_new(j, "current_run",
-                        r->run_id ? json_pack("{s:s, s:s, s:s}", "id", r->run_id, "operation", r->run_operation,
-                                              "status", r->run_status)
+                        r->run_id ? json_pack("{s:s, s:s, s:s}", "id", r->run_id, "operation",
+                                              cp_run_operation_name(r->run_operation), "status",
+                                              cp_run_status_name(r->run_status))
                                   : json_null());
     return j;
 }
@@ -108,8 +109,9 @@ json_t *cp_api_run_json(const cp_run *r)
 {
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id,
                           "resource_id", r->resource_id, "resource_name", r->resource_name ? r->resource_name : "",
-                          "operation", r->operation, "status", r->status, "attempt", (json_int_t)r->attempt,
-                          "plan_summary", r->plan_summary ? cp_api_json_text(r->plan_summary) : json_null(), "error",
+                          "operation", cp_run_operation_name(r->operation), "status", cp_run_status_name(r->status),
+                          "attempt", (json_int_t)r->attempt, "plan_summary",
+                          r->plan_summary ? cp_api_json_text(r->plan_summary) : json_null(), "error",
                           cp_json_str_or_null(r->error), "queued_at", cp_api_time(r->queued_at), "started_at",
                           cp_api_time(r->started_at), "finished_at", cp_api_time(r->finished_at), "approved_by",
                           cp_json_str_or_null(r->approved_by));

@@ -7,12 +7,7 @@
 #include "api/common.h"
 #include "core/ids.h"
 #include "engine/catalog.h"
-
-static json_t *params_json(const char *name, const char *region, const char *size, json_t *config, double cost)
-{
-    return json_pack("{s:s, s:s, s:o, s:o, s:f}", "name", name, "region", region, "size", cp_json_str_or_null(size),
-                     "config", config ? json_incref(config) : json_object(), "monthly_cost_usd", cost);
-}
+#include "store/run_params.h"
 
 static cp_result reply_pair(cp_req *req, int status, const cp_resource *res, const cp_run *run)
 {
@@ -61,9 +56,8 @@ cp_result cp_api_resources_create(cp_req *req)
     json_t *empty = json_object();
     char *config_text = json_dumps(config ? config : empty, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(empty);
-    json_t *params = params_json(name, region, size, config, cost);
-    char *params_text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(params);
+    cp_run_params params = {.name = name, .region = region, .size = size, .config = config, .monthly_cost_usd = cost};
+    char *params_text = cp_run_params_encode(&params);
     cp_resource in = {.id = id, .project_id = p.id, .account_id = acc.id, .cloud = acc.cloud, .kind = (char *)kind,
                       .name = (char *)name, .region = (char *)region, .size = (char *)size, .config = config_text,
                       .monthly_cost_usd = cost, .created_by = (char *)req->user_id};
@@ -193,20 +187,20 @@ cp_result cp_api_resources_list(cp_req *req)
     return CP_OK;
 }
 
-static cp_result enqueue(cp_req *req, cp_resource *res, const char *operation, const char *size, double cost)
+static cp_result enqueue(cp_req *req, cp_resource *res, cp_run_operation operation, const char *size, double cost)
 {
     json_t *config = cp_api_json_text(res->config);
-    json_t *params = params_json(res->name, res->region, size, config, cost);
+    cp_run_params params = {.name = res->name, .region = res->region, .size = size, .config = config,
+                            .monthly_cost_usd = cost};
+    char *text = cp_run_params_encode(&params);
     json_decref(config);
-    char *text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(params);
     cp_run run;
     cp_result r = cp_store_run_enqueue(CP_APP(req)->store, req->arena, res->id, operation, text, cost, req->user_id,
                                        &run, &req->err);
     free(text);
     if (r != CP_OK) return r;
     cp_api_dispatch(req, run.id);
-    cp_api_audit(req, res->project_id, !strcmp(operation, "update") ? "resource.update" : "resource.destroy", res->id,
+    cp_api_audit(req, res->project_id, operation == CP_OP_UPDATE ? "resource.update" : "resource.destroy", res->id,
                  json_pack("{s:s, s:o}", "name", res->name, "size", cp_json_str_or_null(size)));
     if ((r = cp_store_resource_get(CP_APP(req)->store, req->arena, res->id, req->user_id, res, NULL, &req->err)) !=
         CP_OK)
@@ -234,7 +228,7 @@ cp_result cp_api_resources_update(cp_req *req)
     if (r != CP_OK) return r;
     if (res.size && !strcmp(res.size, size))
         return cp_req_fail(req, CP_EUNPROC, "unchanged", "size", "the resource already has size %s", size);
-    return enqueue(req, &res, "update", size, cost);
+    return enqueue(req, &res, CP_OP_UPDATE, size, cost);
 }
 
 cp_result cp_api_resources_delete(cp_req *req)
@@ -244,5 +238,5 @@ cp_result cp_api_resources_delete(cp_req *req)
     cp_result r = load(req, &res, &role);
     if (r != CP_OK) return r;
     if ((r = cp_api_need_role(req, role, CP_ROLE_MEMBER)) != CP_OK) return r;
-    return enqueue(req, &res, "destroy", res.size, res.monthly_cost_usd);
+    return enqueue(req, &res, CP_OP_DESTROY, res.size, res.monthly_cost_usd);
 }

@@ -13,11 +13,6 @@
 
 #define HEARTBEAT_MS 15000
 
-static bool is_final(const char *st)
-{
-    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
-}
-
 /* The run if the caller is a member of its project (404 otherwise). */
 static cp_result load_run(cp_req *req, cp_run *run, cp_role *role)
 {
@@ -102,8 +97,13 @@ cp_result cp_api_runs_cancel(cp_req *req)
     if ((r = cp_store_run_cancel(app->store, run.id, &immediate, &req->err)) != CP_OK) return r;
     if (immediate) {
         cp_error e;
-        cp_store_event_append(app->store, run.id, "status", "{\"run_status\":\"canceled\"}",
-                              app->cfg->run_log_max_events, NULL, &e);
+        json_t *ev = json_pack("{s:s}", "run_status", cp_run_status_name(CP_RUN_CANCELED));
+        char *ev_text = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
+        /* Best effort, as the worker's events: the run's final status is committed. */
+        if (ev_text)
+            cp_store_event_append(app->store, run.id, "status", ev_text, app->cfg->run_log_max_events, NULL, &e);
+        free(ev_text);
         if (app->events) cp_events_publish(app->events, run.id, CP_NOTICE_EVENTS, 0);
         /* The next run of this resource may now go. */
         char **ids;
@@ -157,7 +157,8 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
     cp_result result = CP_OK;
     /* Status before events: events are committed before a run's final status,
      * so "final, and nothing newer" means the stream is complete. */
-    bool final = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK && is_final(run.status);
+    bool final = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK &&
+                 cp_run_status_is_final(run.status);
     cp_event *items;
     size_t n = 0;
     if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, 200, &items, &n, &e) == CP_OK) {
@@ -168,7 +169,9 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
             rs->last_seq = items[i].seq;
             if (!strcmp(items[i].type, "status")) {
                 json_t *d = json_loads(items[i].data, 0, NULL);
-                rs->saw_final = is_final(cp_json_str(d, "run_status", ""));
+                cp_run_status st;
+                rs->saw_final = cp_run_status_parse(cp_json_str(d, "run_status", ""), &st) &&
+                                cp_run_status_is_final(st);
                 json_decref(d);
             }
         }
@@ -226,7 +229,7 @@ cp_result cp_api_runs_events(cp_req *req)
                                                  cp_api_json_text(items[i].data)));
         char *next = n == (size_t)limit ? cp_arena_printf(req->arena, "%lld", (long long)items[n - 1].seq) : NULL;
         json_t *page = cp_api_page_json(arr, next);
-        json_object_set_new(page, "run_status", json_string(run.status));
+        json_object_set_new(page, "run_status", json_string(cp_run_status_name(run.status)));
         json_object_set_new(page, "dropped", json_integer(run.events_dropped));
         return cp_reply(req, 200, page);
     }

@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "store/db.h"
+#include "store/status.h"
 
 typedef struct cp_store cp_store;
 
@@ -151,12 +152,14 @@ typedef struct {
     char *region;
     char *size;
     char *config;   /* JSON text */
-    char *status;
+    cp_resource_status status;
     char *outputs;  /* JSON text */
     double monthly_cost_usd;
     char *created_by;
     int64_t created_at, updated_at;
-    char *run_id, *run_operation, *run_status;  /* current run: the latest one */
+    char *run_id;  /* current run: the latest one; NULL when none (then the two below mean nothing) */
+    cp_run_operation run_operation;
+    cp_run_status run_status;
 } cp_resource;
 
 typedef struct {
@@ -164,10 +167,10 @@ typedef struct {
     char *resource_id;
     char *resource_name;
     char *project_id;
-    char *operation;
-    char *status;
+    cp_run_operation operation;
+    cp_run_status status;
     int64_t attempt;
-    char *params;        /* JSON: {name, region, size, config, monthly_cost_usd} wanted by this run */
+    char *params;        /* JSON text, store/run_params.h: what this run wants; the store only keeps it */
     char *lease_owner;
     int64_t lease_expires_at;
     char *lock_id;
@@ -183,7 +186,7 @@ typedef struct {
 } cp_run;
 
 typedef struct {
-    const char *project_id, *cloud, *kind, *status;
+    const char *project_id, *cloud, *kind, *status;  /* as given in the query; NULL = any */
 } cp_resource_filter;
 
 /* Inserts the resource (pending) and its create run (queued) atomically,
@@ -200,7 +203,7 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
 cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out, cp_error *err);
 /* Queues an update or destroy run. CP_ECONFLICT when the resource is destroyed
  * or a destroy is already queued. For updates, budget is checked as for create. */
-cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, const char *operation,
+cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
                                cp_error *err);
 
@@ -220,18 +223,28 @@ cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const
                              cp_run *out, cp_error *err);
 /* Ids of queued runs with no live lease (for the reconciler), oldest first. */
 cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err);
-/* CP_ECONFLICT when the lease was lost (fencing). */
+/* Fenced calls (heartbeat, transition, mark_tofu_started, set_plan, finish)
+ * return CP_ECONFLICT when, and only when, the caller's lease is lost (code
+ * "lease_lost"): another owner may have the run now, so write nothing more. */
 cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_ms, bool *cancel_requested,
                                  cp_error *err);
 /* Moves the run (and its resource) along the state machine; every write is
- * conditional on lease owner + attempt. Illegal transitions are refused and logged. */
-cp_result cp_store_run_transition(cp_store *s, const cp_run *run, const char *to_status, cp_error *err);
+ * conditional on lease owner + attempt. Illegal transitions are refused and
+ * logged (CP_ERR, code illegal_transition). */
+cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err);
 cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id, cp_error *err);
 cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const char *plan_blob,
                                 cp_error *err);
-/* Final states. outputs_json only on success. */
-cp_result cp_store_run_finish(cp_store *s, const cp_run *run, const char *final_status, const char *error,
-                              const char *outputs_json, cp_error *err);
+/* What a create or update that succeeded writes to its resource. */
+typedef struct {
+    const char *size;        /* NULL = unchanged */
+    const char *config;      /* JSON text; NULL = unchanged */
+    double monthly_cost_usd; /* also the rate of the cost period that opens */
+} cp_resource_spec;
+/* Final states. outputs_json and spec only on success; spec is required for
+ * a create or update that succeeded (CP_ERR without it). */
+cp_result cp_store_run_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
+                              const char *outputs_json, const cp_resource_spec *spec, cp_error *err);
 
 /* User actions */
 cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user_id, cp_error *err);

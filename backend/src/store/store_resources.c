@@ -10,9 +10,6 @@
 #include "core/timeutil.h"
 #include "store/store_int.h"
 
-#define IN_PROGRESS "('queued', 'planning', 'planned', 'awaiting_approval', 'applying')"
-#define RUNNING "('planning', 'planned', 'applying')"
-
 /* Same definition as the project's budget_used_usd (store_projects.c). */
 #define BUDGET_SQL                                                                                               \
     "SELECT p.monthly_budget_usd IS NOT NULL, COALESCE(p.monthly_budget_usd, 0),"                                \
@@ -50,6 +47,38 @@ static cp_result check_budget(cp_dbconn *c, const char *project_id, const char *
 
 /* ---- rows ---- */
 
+/* Status and operation columns only ever hold names from status.c; anything
+ * else (a hand-edited row) is logged and read as failed (or create). NULL
+ * (no current run) reads as the same default and means nothing. */
+static void unknown_value(const char *text)
+{
+    cp_log_warn("store: unknown value '%s' in a status or operation column", text);
+}
+
+static cp_run_status run_status_col(cp_dbrows *r, int col)
+{
+    cp_run_status v = CP_RUN_FAILED;
+    const char *t = cp_dbrows_text(r, col);
+    if (t && !cp_run_status_parse(t, &v)) unknown_value(t);
+    return v;
+}
+
+static cp_resource_status resource_status_col(cp_dbrows *r, int col)
+{
+    cp_resource_status v = CP_RES_FAILED;
+    const char *t = cp_dbrows_text(r, col);
+    if (t && !cp_resource_status_parse(t, &v)) unknown_value(t);
+    return v;
+}
+
+static cp_run_operation operation_col(cp_dbrows *r, int col)
+{
+    cp_run_operation v = CP_OP_CREATE;
+    const char *t = cp_dbrows_text(r, col);
+    if (t && !cp_run_operation_parse(t, &v)) unknown_value(t);
+    return v;
+}
+
 #define RESOURCE_COLS                                                                                            \
     "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"  \
     " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, cr.id, cr.operation, cr.status"
@@ -70,15 +99,15 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, void *out)
     x->region = cp_dbrows_dup(r, 7, a);
     x->size = cp_dbrows_dup(r, 8, a);
     x->config = cp_dbrows_dup(r, 9, a);
-    x->status = cp_dbrows_dup(r, 10, a);
+    x->status = resource_status_col(r, 10);
     x->outputs = cp_dbrows_dup(r, 11, a);
     x->monthly_cost_usd = cp_dbrows_real(r, 12);
     x->created_by = cp_dbrows_dup(r, 13, a);
     x->created_at = cp_dbrows_int(r, 14);
     x->updated_at = cp_dbrows_int(r, 15);
     x->run_id = cp_dbrows_dup(r, 16, a);
-    x->run_operation = cp_dbrows_dup(r, 17, a);
-    x->run_status = cp_dbrows_dup(r, 18, a);
+    x->run_operation = operation_col(r, 17);
+    x->run_status = run_status_col(r, 18);
 }
 
 typedef struct {
@@ -107,8 +136,8 @@ static void fill_run(cp_dbrows *r, cp_arena *a, void *out)
     x->resource_id = cp_dbrows_dup(r, 1, a);
     x->resource_name = cp_dbrows_dup(r, 2, a);
     x->project_id = cp_dbrows_dup(r, 3, a);
-    x->operation = cp_dbrows_dup(r, 4, a);
-    x->status = cp_dbrows_dup(r, 5, a);
+    x->operation = operation_col(r, 4);
+    x->status = run_status_col(r, 5);
     x->attempt = cp_dbrows_int(r, 6);
     x->params = cp_dbrows_dup(r, 7, a);
     x->lease_owner = cp_dbrows_dup(r, 8, a);
@@ -137,12 +166,13 @@ static cp_result run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *ou
 }
 
 static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
-                            const char *operation, const char *params, const char *user_id, cp_run *out,
+                            cp_run_operation operation, const char *params, const char *user_id, cp_run *out,
                             cp_error *err)
 {
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
-    cp_param p[] = {CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(operation),
+    cp_param p[] = {CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id),
+                    CP_PTEXT(cp_run_operation_name(operation)),
                     CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms())};
     cp_result r = cp_db_exec(c,
                              "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
@@ -179,7 +209,7 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                    p, 13, NULL, err);
     if (r != CP_OK) return r;
-    r = insert_run(c, rn->a, x->id, x->project_id, "create", rn->params, x->created_by, rn->run, err);
+    r = insert_run(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, rn->run, err);
     if (r != CP_OK) return r;
     cp_param q[] = {CP_PTEXT(x->id)};
     return cp_conn_one(c, rn->a, "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ?", q, 1, fill_resource,
@@ -240,45 +270,51 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
 
 typedef struct {
     cp_arena *a;
-    const char *resource_id, *operation, *params, *user_id;
+    const char *resource_id, *params, *user_id;
+    cp_run_operation operation;
     double cost;
     cp_run *out;
 } run_new;
 
+typedef struct {
+    cp_resource_status status;
+    char *project_id;
+} status_row;
+
 static void fill_status(cp_dbrows *r, cp_arena *a, void *out)
 {
-    char **o = out;
-    o[0] = cp_dbrows_dup(r, 0, a);
-    o[1] = cp_dbrows_dup(r, 1, a);
+    status_row *o = out;
+    o->status = resource_status_col(r, 0);
+    o->project_id = cp_dbrows_dup(r, 1, a);
 }
 
 static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
 {
     run_new *rn = ctx;
-    char *row[2];
+    status_row row;
     cp_param p[] = {CP_PTEXT(rn->resource_id)};
     cp_result r = cp_conn_one(c, rn->a, "SELECT status, project_id FROM resources WHERE id = ?", p, 1, fill_status,
-                              row, err);
+                              &row, err);
     if (r != CP_OK) return r;
-    if (!strcmp(row[0], "destroyed"))
+    if (row.status == CP_RES_DESTROYED)
         return cp_error_set(err, CP_ECONFLICT, "resource_destroyed", NULL, "the resource is already destroyed");
     double pending = 0;
     r = cp_conn_scalar(c, "SELECT COUNT(*) FROM runs WHERE resource_id = ? AND operation = 'destroy' AND status IN "
-                          IN_PROGRESS, p, 1, &pending, err);
+                          CP_RUN_SQL_IN_PROGRESS, p, 1, &pending, err);
     if (r != CP_OK) return r;
     if (pending > 0)
         return cp_error_set(err, CP_ECONFLICT, "destroy_pending", NULL, "a destroy of this resource is already queued");
-    if (!strcmp(rn->operation, "update")) {
-        if ((r = check_budget(c, row[1], rn->resource_id, rn->cost, err)) != CP_OK) return r;
+    if (rn->operation == CP_OP_UPDATE) {
+        if ((r = check_budget(c, row.project_id, rn->resource_id, rn->cost, err)) != CP_OK) return r;
     }
-    return insert_run(c, rn->a, rn->resource_id, row[1], rn->operation, rn->params, rn->user_id, rn->out, err);
+    return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->out, err);
 }
 
-cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, const char *operation,
+cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
                                cp_error *err)
 {
-    run_new rn = {a, resource_id, operation, run_params, user_id, new_monthly_cost, out};
+    run_new rn = {a, resource_id, run_params, user_id, operation, new_monthly_cost, out};
     return cp_store_tx(s, tx_run_enqueue, &rn, err);
 }
 
@@ -315,41 +351,32 @@ cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, in
 
 /* ---- the state machine ---- */
 
-static bool is_final(const char *st)
+/* The transition table is cp_run_transition_legal (status.c). A refusal is
+ * a bug in the caller, so CP_ERR: CP_ECONFLICT means the lease was lost. */
+static cp_result refuse(const cp_run *run, cp_run_status from, cp_run_status to, cp_error *err)
 {
-    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
-}
-
-/* The one place run transitions are checked. */
-static bool legal_transition(const char *from, const char *to)
-{
-    static const char *const edges[][2] = {
-        {"queued", "planning"},   {"planning", "planned"},           {"planned", "awaiting_approval"},
-        {"planned", "applying"},  {"planned", "succeeded"},          {"awaiting_approval", "applying"},
-        {"applying", "succeeded"}, {"planning", "applying"},
-    };
-    if (is_final(from)) return false;
-    if (!strcmp(to, "failed") || !strcmp(to, "canceled")) return true;
-    for (size_t i = 0; i < CP_ARRAY_LEN(edges); i++)
-        if (!strcmp(edges[i][0], from) && !strcmp(edges[i][1], to)) return true;
-    return false;
-}
-
-static cp_result refuse(const cp_run *run, const char *from, const char *to, cp_error *err)
-{
+    const char *f = cp_run_status_name(from), *t = cp_run_status_name(to);
     cp_log(CP_LOG_ERROR, "illegal run transition refused",
-           json_pack("{s:s, s:s, s:s}", "run_id", run->id, "from", from, "to", to));
-    return cp_error_set(err, CP_ECONFLICT, "illegal_transition", NULL, "run %s cannot go from %s to %s", run->id,
-                        from, to);
+           json_pack("{s:s, s:s, s:s}", "run_id", run->id, "from", f, "to", t));
+    return cp_error_set(err, CP_ERR, "illegal_transition", NULL, "run %s cannot go from %s to %s", run->id, f, t);
+}
+
+/* What every fenced write reports when its lease is gone: CP_ECONFLICT is
+ * what callers branch on, "lease_lost" the code they show. */
+static cp_result lease_lost(cp_error *err, const char *why, const cp_run *run)
+{
+    if (why) return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "run %s: %s", run->id, why);
+    return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "lease lost");
 }
 
 /* Fenced status write: only while run->lease_owner still holds attempt run->attempt. */
-static cp_result fenced_status(cp_dbconn *c, const cp_run *run, const char *from, const char *to, bool final,
+static cp_result fenced_status(cp_dbconn *c, const cp_run *run, cp_run_status from, cp_run_status to, bool final,
                                const char *error, cp_error *err)
 {
     int64_t now = cp_now_ms();
-    cp_param p[] = {CP_PTEXT(to), CP_PINT(final), CP_PINT(now), CP_PTEXT(error), CP_PINT(final),
-                    CP_PTEXT(run->id), CP_PTEXT(run->lease_owner), CP_PINT(run->attempt), CP_PTEXT(from)};
+    cp_param p[] = {CP_PTEXT(cp_run_status_name(to)), CP_PINT(final), CP_PINT(now), CP_PTEXT(error), CP_PINT(final),
+                    CP_PTEXT(run->id), CP_PTEXT(run->lease_owner), CP_PINT(run->attempt),
+                    CP_PTEXT(cp_run_status_name(from))};
     int64_t changed = 0;
     cp_result r = cp_db_exec(c,
                              "UPDATE runs SET status = ?, finished_at = CASE WHEN ? = 1 THEN ? ELSE finished_at END,"
@@ -358,19 +385,15 @@ static cp_result fenced_status(cp_dbconn *c, const cp_run *run, const char *from
                              " WHERE id = ? AND lease_owner = ? AND attempt = ? AND status = ?",
                              p, 9, &changed, err);
     if (r == CP_OK && changed == 0)
-        return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "run %s: lease lost or status changed", run->id);
+        return lease_lost(err, "lease lost or status changed", run);
     return r;
 }
 
-static cp_result set_resource_status(cp_dbconn *c, const char *resource_id, const char *status, cp_error *err)
+static cp_result set_resource_status(cp_dbconn *c, const char *resource_id, cp_resource_status status,
+                                     cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(status), CP_PINT(cp_now_ms()), CP_PTEXT(resource_id)};
+    cp_param p[] = {CP_PTEXT(cp_resource_status_name(status)), CP_PINT(cp_now_ms()), CP_PTEXT(resource_id)};
     return cp_db_exec(c, "UPDATE resources SET status = ?, updated_at = ? WHERE id = ?", p, 3, NULL, err);
-}
-
-static const char *busy_status(const char *operation)
-{
-    return !strcmp(operation, "create") ? "provisioning" : !strcmp(operation, "update") ? "updating" : "destroying";
 }
 
 typedef struct {
@@ -394,12 +417,12 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
         " WHERE id = ? AND (status = 'queued' OR (status = 'awaiting_approval' AND approved_by IS NOT NULL))"
         " AND (lease_owner IS NULL OR lease_expires_at < ?)"
         " AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.resource_id = runs.resource_id AND o.id < runs.id"
-        " AND o.status IN " IN_PROGRESS ")",
+        " AND o.status IN " CP_RUN_SQL_IN_PROGRESS ")",
         p, 5, &changed, err);
     if (r != CP_OK) return r;
     if (changed == 0) return cp_error_set(err, CP_ECONFLICT, "not_claimable", NULL, "run is not claimable now");
     if ((r = run_by_id(c, cc->a, cc->run_id, cc->out, err)) != CP_OK) return r;
-    return set_resource_status(c, cc->out->resource_id, busy_status(cc->out->operation), err);
+    return set_resource_status(c, cc->out->resource_id, cp_resource_status_busy(cc->out->operation), err);
 }
 
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
@@ -421,7 +444,7 @@ cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***i
                          "SELECT u.id FROM runs u WHERE (u.status = 'queued' OR (u.status = 'awaiting_approval'"
                          " AND u.approved_by IS NOT NULL)) AND (u.lease_owner IS NULL OR u.lease_expires_at < ?)"
                          " AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.resource_id = u.resource_id AND o.id < u.id"
-                         " AND o.status IN " IN_PROGRESS ") ORDER BY u.id LIMIT ?",
+                         " AND o.status IN " CP_RUN_SQL_IN_PROGRESS ") ORDER BY u.id LIMIT ?",
                          p, 2, fill_id, sizeof(char *), (size_t)limit, (void **)ids, n, err);
 }
 
@@ -438,9 +461,9 @@ cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_m
                     CP_PINT(run->attempt)};
     int64_t changed = 0;
     cp_result r = cp_store_exec(s, "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?"
-                                   " AND attempt = ? AND status IN " RUNNING, p, 4, &changed, err);
+                                   " AND attempt = ? AND status IN " CP_RUN_SQL_LEASED, p, 4, &changed, err);
     if (r != CP_OK) return r;
-    if (changed == 0) return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "lease lost");
+    if (changed == 0) return lease_lost(err, NULL, run);
     *cancel_requested = false;
     cp_param q[] = {CP_PTEXT(run->id)};
     return cp_store_one(s, NULL, "SELECT cancel_requested FROM runs WHERE id = ?", q, 1, fill_cancel,
@@ -449,40 +472,42 @@ cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_m
 
 typedef struct {
     const cp_run *run;
-    const char *to;
+    cp_run_status to;
 } transition_ctx;
 
-static cp_result current_status(cp_dbconn *c, const char *run_id, char *buf, size_t cap, cp_error *err)
+static void fill_run_status(cp_dbrows *r, cp_arena *a, void *out)
 {
-    cp_arena *a = cp_arena_new(256);
-    char *st = NULL;
+    CP_UNUSED(a);
+    *(cp_run_status *)out = run_status_col(r, 0);
+}
+
+static cp_result current_status(cp_dbconn *c, const char *run_id, cp_run_status *out, cp_error *err)
+{
     cp_param p[] = {CP_PTEXT(run_id)};
-    cp_result r = cp_conn_one(c, a, "SELECT status FROM runs WHERE id = ?", p, 1, fill_id, &st, err);
-    if (r == CP_OK) snprintf(buf, cap, "%s", st);
-    cp_arena_free(a);
-    return r;
+    return cp_conn_one(c, NULL, "SELECT status FROM runs WHERE id = ?", p, 1, fill_run_status, out, err);
 }
 
 static cp_result tx_transition(cp_dbconn *c, void *ctx, cp_error *err)
 {
     transition_ctx *tc = ctx;
-    char from[32];
-    cp_result r = current_status(c, tc->run->id, from, sizeof from, err);
+    cp_run_status from;
+    cp_result r = current_status(c, tc->run->id, &from, err);
     if (r != CP_OK) return r;
-    if (!legal_transition(from, tc->to)) return refuse(tc->run, from, tc->to, err);
-    if (is_final(tc->to)) return cp_error_set(err, CP_ERR, NULL, NULL, "use cp_store_run_finish for final states");
+    if (!cp_run_transition_legal(from, tc->to)) return refuse(tc->run, from, tc->to, err);
+    if (cp_run_status_is_final(tc->to))
+        return cp_error_set(err, CP_ERR, NULL, NULL, "use cp_store_run_finish for final states");
     r = fenced_status(c, tc->run, from, tc->to, false, NULL, err);
     /* Waiting for a person holds no worker: drop the lease so nothing expires. */
-    if (r == CP_OK && !strcmp(tc->to, "awaiting_approval")) {
+    if (r == CP_OK && tc->to == CP_RUN_AWAITING_APPROVAL) {
         cp_param p[] = {CP_PTEXT(tc->run->id)};
         r = cp_db_exec(c, "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?", p, 1, NULL, err);
     }
     return r;
 }
 
-cp_result cp_store_run_transition(cp_store *s, const cp_run *run, const char *to_status, cp_error *err)
+cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err)
 {
-    transition_ctx tc = {run, to_status};
+    transition_ctx tc = {run, to};
     return cp_store_tx(s, tx_transition, &tc, err);
 }
 
@@ -492,7 +517,7 @@ cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const c
     int64_t changed = 0;
     cp_result r = cp_store_exec(s, "UPDATE runs SET tofu_started = 1, lock_id = COALESCE(?, lock_id)"
                                    " WHERE id = ? AND lease_owner = ? AND attempt = ?", p, 4, &changed, err);
-    if (r == CP_OK && changed == 0) return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "lease lost");
+    if (r == CP_OK && changed == 0) return lease_lost(err, NULL, run);
     return r;
 }
 
@@ -504,7 +529,7 @@ cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summ
     int64_t changed = 0;
     cp_result r = cp_store_exec(s, "UPDATE runs SET plan_summary = ?, plan_blob = ? WHERE id = ? AND lease_owner = ?"
                                    " AND attempt = ?", p, 5, &changed, err);
-    if (r == CP_OK && changed == 0) return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "lease lost");
+    if (r == CP_OK && changed == 0) return lease_lost(err, NULL, run);
     return r;
 }
 
@@ -524,62 +549,58 @@ static cp_result rate_change(cp_dbconn *c, const char *resource_id, double rate,
 
 typedef struct {
     const cp_run *run;
-    const char *status, *error, *outputs;
+    cp_run_status status;
+    const char *error, *outputs;
+    const cp_resource_spec *spec;
 } finish_ctx;
 
 static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
 {
     finish_ctx *fc = ctx;
     const cp_run *run = fc->run;
-    char from[32];
-    cp_result r = current_status(c, run->id, from, sizeof from, err);
+    cp_run_status from;
+    cp_result r = current_status(c, run->id, &from, err);
     if (r != CP_OK) return r;
-    if (!legal_transition(from, fc->status)) return refuse(run, from, fc->status, err);
+    if (!cp_run_transition_legal(from, fc->status)) return refuse(run, from, fc->status, err);
+    if (!cp_run_status_is_final(fc->status))
+        return cp_error_set(err, CP_ERR, NULL, NULL, "use cp_store_run_transition for unfinished states");
+    if (fc->status == CP_RUN_SUCCEEDED && run->operation != CP_OP_DESTROY && !fc->spec)
+        return cp_error_set(err, CP_ERR, NULL, NULL, "run %s: success without the resource's new spec", run->id);
     if ((r = fenced_status(c, run, from, fc->status, true, fc->error, err)) != CP_OK) return r;
 
     int64_t now = cp_now_ms();
-    bool create = !strcmp(run->operation, "create"), destroy = !strcmp(run->operation, "destroy");
-    if (!strcmp(fc->status, "succeeded")) {
-        if (destroy) {
-            if ((r = set_resource_status(c, run->resource_id, "destroyed", err)) != CP_OK) return r;
-            cp_param p[] = {CP_PTEXT(run->resource_id)};
-            r = cp_db_exec(c, "UPDATE resources SET outputs = '{}' WHERE id = ?", p, 1, NULL, err);
-            return r == CP_OK ? rate_change(c, run->resource_id, 0, now, err) : r;
-        }
-        /* create/update: the run's wanted spec becomes the resource's. */
-        json_t *params = json_loads(run->params ? run->params : "{}", 0, NULL);
-        json_t *config = json_object_get(params, "config");
-        char *config_text = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        double cost = json_number_value(json_object_get(params, "monthly_cost_usd"));
-        const char *size = json_string_value(json_object_get(params, "size"));
-        cp_param p[] = {CP_PTEXT(fc->outputs ? fc->outputs : "{}"), CP_PTEXT(size), CP_PTEXT(config_text),
-                        CP_PREAL(cost), CP_PINT(now), CP_PTEXT(run->resource_id)};
-        r = cp_db_exec(c,
-                       "UPDATE resources SET status = 'active', outputs = ?, size = COALESCE(?, size),"
-                       " config = COALESCE(?, config), monthly_cost_usd = ?, updated_at = ? WHERE id = ?",
-                       p, 6, NULL, err);
-        free(config_text);
-        json_decref(params);
-        return r == CP_OK ? rate_change(c, run->resource_id, cost, now, err) : r;
-    }
-    /* failed or canceled */
-    bool touched = run->tofu_started && strcmp(from, "awaiting_approval") != 0;
-    if (!strcmp(fc->status, "canceled") && !touched) {
-        /* Nothing was changed: the resource goes back to what it was. */
-        double existed = 0;
+    bool untouched = !run->tofu_started || from == CP_RUN_AWAITING_APPROVAL;
+    double existed = 0;
+    if (fc->status == CP_RUN_CANCELED && untouched) {
         cp_param p[] = {CP_PTEXT(run->resource_id)};
         r = cp_conn_scalar(c, "SELECT COUNT(*) FROM cost_periods WHERE resource_id = ? AND ended_at IS NULL", p, 1,
                            &existed, err);
         if (r != CP_OK) return r;
-        return set_resource_status(c, run->resource_id, existed > 0 ? "active" : (create ? "failed" : "active"), err);
     }
-    return set_resource_status(c, run->resource_id, "failed", err);
+    cp_resource_status next = cp_resource_status_after(run->operation, fc->status, untouched, existed > 0);
+    if (fc->status != CP_RUN_SUCCEEDED) return set_resource_status(c, run->resource_id, next, err);
+    if (run->operation == CP_OP_DESTROY) {
+        if ((r = set_resource_status(c, run->resource_id, next, err)) != CP_OK) return r;
+        cp_param p[] = {CP_PTEXT(run->resource_id)};
+        r = cp_db_exec(c, "UPDATE resources SET outputs = '{}' WHERE id = ?", p, 1, NULL, err);
+        return r == CP_OK ? rate_change(c, run->resource_id, 0, now, err) : r;
+    }
+    /* create/update: the spec the caller read from the run becomes the resource's. */
+    const cp_resource_spec *sp = fc->spec;
+    cp_param p[] = {CP_PTEXT(cp_resource_status_name(next)), CP_PTEXT(fc->outputs ? fc->outputs : "{}"),
+                    CP_PTEXT(sp->size), CP_PTEXT(sp->config), CP_PREAL(sp->monthly_cost_usd), CP_PINT(now),
+                    CP_PTEXT(run->resource_id)};
+    r = cp_db_exec(c,
+                   "UPDATE resources SET status = ?, outputs = ?, size = COALESCE(?, size),"
+                   " config = COALESCE(?, config), monthly_cost_usd = ?, updated_at = ? WHERE id = ?",
+                   p, 7, NULL, err);
+    return r == CP_OK ? rate_change(c, run->resource_id, sp->monthly_cost_usd, now, err) : r;
 }
 
-cp_result cp_store_run_finish(cp_store *s, const cp_run *run, const char *final_status, const char *error,
-                              const char *outputs_json, cp_error *err)
+cp_result cp_store_run_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
+                              const char *outputs_json, const cp_resource_spec *spec, cp_error *err)
 {
-    finish_ctx fc = {run, final_status, error, outputs_json};
+    finish_ctx fc = {run, final, error, outputs_json, spec};
     return cp_store_tx(s, tx_finish, &fc, err);
 }
 
@@ -607,9 +628,10 @@ static cp_result tx_cancel(cp_dbconn *c, void *ctx, cp_error *err)
     cp_arena *a = cp_arena_new(1024);
     cp_run run;
     cp_result r = run_by_id(c, a, cc->run_id, &run, err);
-    if (r == CP_OK && is_final(run.status))
-        r = cp_error_set(err, CP_ECONFLICT, "run_finished", NULL, "the run has already finished (%s)", run.status);
-    if (r == CP_OK && (!strcmp(run.status, "queued") || !strcmp(run.status, "awaiting_approval")) &&
+    if (r == CP_OK && cp_run_status_is_final(run.status))
+        r = cp_error_set(err, CP_ECONFLICT, "run_finished", NULL, "the run has already finished (%s)",
+                         cp_run_status_name(run.status));
+    if (r == CP_OK && (run.status == CP_RUN_QUEUED || run.status == CP_RUN_AWAITING_APPROVAL) &&
         !run.lease_owner) {
         /* Nobody is running it: end it here, as its owner would. */
         cc->immediate = true;
@@ -617,7 +639,7 @@ static cp_result tx_cancel(cp_dbconn *c, void *ctx, cp_error *err)
         r = cp_db_exec(c, "UPDATE runs SET lease_owner = 'canceler', lease_expires_at = 0 WHERE id = ?", p, 1, NULL,
                        err);
         run.lease_owner = "canceler";
-        finish_ctx fc = {&run, "canceled", "canceled by user", NULL};
+        finish_ctx fc = {&run, CP_RUN_CANCELED, "canceled by user", NULL, NULL};
         if (r == CP_OK) r = tx_finish(c, &fc, err);
     } else if (r == CP_OK) {
         cp_param p[] = {CP_PTEXT(run.id)};
@@ -654,7 +676,7 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t 
     cp_param p[] = {CP_PINT(cp_now_ms())};
     cp_result r = cp_store_many(s, a,
                                 "SELECT " RUN_COLS RUN_FROM " WHERE u.lease_owner IS NOT NULL AND u.lease_expires_at < ?"
-                                " AND u.status IN " RUNNING,
+                                " AND u.status IN " CP_RUN_SQL_LEASED,
                                 p, 1, fill_lost, sizeof(cp_run), 1000, (void **)&expired, &n, err);
     if (r != CP_OK || n == 0) return r;
     *requeued = cp_arena_alloc(a, n * sizeof(char *));
@@ -670,8 +692,9 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t 
                               " WHERE id = ? AND lease_owner = ? AND attempt = ? AND tofu_started = 0",
                               q, 3, &changed, &e) == CP_OK && changed)
                 (*requeued)[(*nrequeued)++] = run->id;
-        } else if (cp_store_run_finish(s, run, "failed", "worker lost: its lease expired during plan/apply; the run"
-                                                         " was not retried automatically", NULL, &e) == CP_OK) {
+        } else if (cp_store_run_finish(s, run, CP_RUN_FAILED, "worker lost: its lease expired during plan/apply; the"
+                                                                 " run was not retried automatically", NULL, NULL,
+                                       &e) == CP_OK) {
             cp_lost_run *l = &(*lost)[(*nlost)++];
             l->run_id = run->id;
             l->resource_id = run->resource_id;

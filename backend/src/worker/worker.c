@@ -22,6 +22,7 @@
 #include "engine/workspace.h"
 #include "queue/events.h"
 #include "queue/queue.h"
+#include "store/run_params.h"
 
 #define RECONCILE_MS 2000
 #define REPUSH_AFTER_MS 15000
@@ -179,28 +180,29 @@ static void log_line(job *j, const char *stream, const char *level, const char *
                                     line ? line : ""));
 }
 
-static void status_event(job *j, const char *run_status)
+static void status_event(job *j, cp_run_status run_status)
 {
     cp_resource res;
     cp_error e;
     const char *rs = NULL;
-    if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK) rs = res.status;
-    store_event(j, "status", json_pack("{s:s, s:o}", "run_status", run_status, "resource_status",
+    if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK)
+        rs = cp_resource_status_name(res.status);
+    store_event(j, "status", json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status), "resource_status",
                                        cp_json_str_or_null(rs)));
 }
 
 /* Moves the run on; a lost lease means another owner now: stop writing. */
-static bool transition(job *j, const char *to)
+static bool transition(job *j, cp_run_status to)
 {
     if (j->lost) return false;
     cp_error e;
     cp_result r = cp_store_run_transition(j->w->app->store, &j->run, to, &e);
     if (r == CP_OK) {
-        j->run.status = cp_arena_strdup(j->a, to);
+        j->run.status = to;
         status_event(j, to);
         return true;
     }
-    if (!strcmp(e.code, "lease_lost")) j->lost = true;
+    if (r == CP_ECONFLICT) j->lost = true;
     cp_log_warn("run %s: %s", j->run.id, e.message);
     return false;
 }
@@ -228,8 +230,8 @@ static void on_event(void *ctx, const cp_tfev *ev)
     case CP_TFEV_APPLY_COMPLETE:
     case CP_TFEV_APPLY_ERRORED: {
         static const char *const states[] = {"started", "progress", "complete", "errored"};
-        if (ev->type == CP_TFEV_APPLY_START && !strcmp(j->run.status, "planned") && !j->approval)
-            transition(j, "applying");
+        if (ev->type == CP_TFEV_APPLY_START && j->run.status == CP_RUN_PLANNED && !j->approval)
+            transition(j, CP_RUN_APPLYING);
         store_event(j, "progress",
                     json_pack("{s:s, s:s, s:s, s:f}", "address", ev->address ? ev->address : "", "action",
                               ev->action ? ev->action : "", "state", states[ev->type - CP_TFEV_APPLY_START],
@@ -237,14 +239,14 @@ static void on_event(void *ctx, const cp_tfev *ev)
         break;
     }
     case CP_TFEV_CHANGE_SUMMARY:
-        if (!strcmp(j->run.status, "planning")) {
+        if (j->run.status == CP_RUN_PLANNING) {
             json_t *sum = plan_summary(j, ev->add, ev->change, ev->destroy);
             char *text = json_dumps(sum, JSON_COMPACT);
             cp_error e;
             cp_store_run_set_plan(j->w->app->store, &j->run, text, NULL, &e);
             free(text);
             store_event(j, "plan", sum);
-            transition(j, "planned");
+            transition(j, CP_RUN_PLANNED);
         }
         log_line(j, ev->stream, ev->level, ev->message);
         break;
@@ -376,18 +378,22 @@ static const char *error_text(job *j, const cp_error *e)
     return e->message[0] ? e->message : "run failed";
 }
 
-static void finish(job *j, const char *status, const char *error, json_t *outputs)
+/* wanted (on success only): the run's params, which become the resource's. */
+static void finish(job *j, cp_run_status status, const char *error, json_t *outputs, const cp_run_params *wanted)
 {
     if (j->lost) return;
     char *text = outputs ? json_dumps(outputs, JSON_COMPACT) : NULL;
+    char *config = wanted && wanted->config ? json_dumps(wanted->config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0};
     cp_error e;
-    if (cp_store_run_finish(j->w->app->store, &j->run, status, error, text, &e) == CP_OK) {
+    if (cp_store_run_finish(j->w->app->store, &j->run, status, error, text, wanted ? &spec : NULL, &e) == CP_OK) {
         if (error) log_line(j, "system", "error", error);
-        if (outputs && !strcmp(status, "succeeded")) store_event(j, "outputs", json_deep_copy(outputs));
+        if (outputs && status == CP_RUN_SUCCEEDED) store_event(j, "outputs", json_deep_copy(outputs));
         status_event(j, status);
     } else {
-        cp_log_warn("run %s: could not record %s: %s", j->run.id, status, e.message);
+        cp_log_warn("run %s: could not record %s: %s", j->run.id, cp_run_status_name(status), e.message);
     }
+    free(config);
     free(text);
 }
 
@@ -405,12 +411,13 @@ static void execute(job *j)
     cp_app *app = w->app;
     cp_error e;
     cp_error_clear(&e);
-    json_t *params = json_loads(j->run.params ? j->run.params : "{}", 0, NULL);
+    cp_run_params params;
+    cp_run_params_decode(j->run.params, &params);
     json_t *extra = json_object(), *outputs = NULL;
     cp_strv env;
     cp_strv_init(&env);
     cp_runner *runner = NULL;
-    cp_run_op op = !strcmp(j->run.operation, "destroy") ? CP_RUN_DESTROY : CP_RUN_APPLY;
+    cp_run_op op = j->run.operation == CP_OP_DESTROY ? CP_RUN_DESTROY : CP_RUN_APPLY;
     cp_result r = cp_store_resource_by_id(app->store, j->a, j->run.resource_id, &j->res, &e);
     if (r == CP_OK) {
         j->approval = cp_store_project_requires_approval(app->store, j->res.project_id);
@@ -418,9 +425,9 @@ static void execute(job *j)
     }
     json_t *tfvars = NULL;
     if (r == CP_OK) {
-        tfvars = cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, cp_json_str(params, "name", j->res.name),
-                                   cp_json_str(params, "region", j->res.region), cp_json_str(params, "size", NULL),
-                                   json_object_get(params, "config"), extra, &e);
+        tfvars = cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params.name ? params.name : j->res.name,
+                                   params.region ? params.region : j->res.region, params.size, params.config, extra,
+                                   &e);
         if (!tfvars) r = e.result ? e.result : CP_ERR;
     }
     if (r == CP_OK) {
@@ -436,10 +443,10 @@ static void execute(job *j)
          * has re-queued the run and another worker may be running it: start
          * nothing. */
         r = cp_store_run_mark_tofu_started(app->store, &j->run, NULL, &e);
-        if (r != CP_OK && !strcmp(e.code, "lease_lost")) j->lost = true;
+        if (r == CP_ECONFLICT) j->lost = true;
     }
     if (r == CP_OK) {
-        switch (cp_runner_choose_path(&w->rc, j->approval, !strcmp(j->run.status, "applying"))) {
+        switch (cp_runner_choose_path(&w->rc, j->approval, j->run.status == CP_RUN_APPLYING)) {
         case CP_PATH_APPLY_APPROVED: {
             /* Approved: apply exactly the plan that was approved. */
             size_t cap = strlen(j->run.plan_blob ? j->run.plan_blob : "") + 1, len = 0;
@@ -463,13 +470,13 @@ static void execute(job *j)
                 cp_store_run_set_plan(app->store, &j->run, sum, b64, &e);
                 free(b64);
                 free(sum);
-                if (strcmp(j->run.status, "planned") != 0) {
+                if (j->run.status != CP_RUN_PLANNED) {
                     store_event(j, "plan", json_incref(pr.summary));
-                    transition(j, "planned");
+                    transition(j, CP_RUN_PLANNED);
                 }
                 if (!pr.changes) {
                     if (op == CP_RUN_APPLY) cp_runner_outputs(runner, &outputs, &e);
-                } else if (transition(j, "awaiting_approval")) {
+                } else if (transition(j, CP_RUN_AWAITING_APPROVAL)) {
                     log_line(j, "system", "info", "plan ready: waiting for approval");
                     cp_runner_plan_result_free(&pr);
                     goto out; /* the apply is a later claim of this run */
@@ -484,11 +491,11 @@ static void execute(job *j)
         }
     }
     if (r == CP_OK) {
-        if (!strcmp(j->run.status, "planning")) transition(j, "planned");
+        if (j->run.status == CP_RUN_PLANNING) transition(j, CP_RUN_PLANNED);
         if (!outputs && op != CP_RUN_DESTROY) outputs = json_object();
-        finish(j, "succeeded", NULL, outputs);
+        finish(j, CP_RUN_SUCCEEDED, NULL, outputs, &params);
     } else {
-        finish(j, j->canceled ? "canceled" : "failed", error_text(j, &e), NULL);
+        finish(j, j->canceled ? CP_RUN_CANCELED : CP_RUN_FAILED, error_text(j, &e), NULL, NULL);
     }
 out:
     set_runner(j, NULL);
@@ -499,7 +506,7 @@ out:
     json_decref(tfvars);
     json_decref(outputs);
     json_decref(extra);
-    json_decref(params);
+    cp_run_params_release(&params);
 }
 
 /* After a run ends, the run of the same resource that waited behind it may
@@ -515,8 +522,7 @@ static void push_next_of(cp_workers *w, cp_arena *a, const char *resource_id)
     cp_error e;
     if (cp_store_runs_list(w->app->store, a, resource_id, 50, NULL, &runs, &n, &next, &e) != CP_OK) return;
     for (size_t i = n; i-- > 0;) /* newest first: the oldest waiting run goes next */
-        if (!strcmp(runs[i].status, "queued") ||
-            (!strcmp(runs[i].status, "awaiting_approval") && runs[i].approved_by)) {
+        if (runs[i].status == CP_RUN_QUEUED || (runs[i].status == CP_RUN_AWAITING_APPROVAL && runs[i].approved_by)) {
             cp_queue_push(w->app->queue, runs[i].id, &e);
             return;
         }
@@ -550,7 +556,7 @@ static void process(cp_workers *w, const char *run_id)
         return;
     }
     cp_log(CP_LOG_INFO, "run claimed", json_pack("{s:s, s:s, s:s, s:I}", "run_id", j->run.id, "operation",
-                                                 j->run.operation, "worker", w->id, "attempt",
+                                                 cp_run_operation_name(j->run.operation), "worker", w->id, "attempt",
                                                  (json_int_t)j->run.attempt));
     j->planned = json_array();
     pthread_mutex_init(&j->hb_mu, NULL);
@@ -660,7 +666,7 @@ static void reconcile(cp_workers *w)
             tmp.run.id = lost[i].run_id;
             tmp.run.resource_id = lost[i].resource_id;
             log_line(&tmp, "system", "error", "worker lost: the run was marked failed and not retried");
-            status_event(&tmp, "failed");
+            status_event(&tmp, CP_RUN_FAILED);
             free_lost_lock(w, a, &lost[i]);
             push_next_of(w, a, lost[i].resource_id);
         }
@@ -703,11 +709,6 @@ static void *reconciler_main(void *arg)
     return NULL;
 }
 
-static bool run_is_final(const char *st)
-{
-    return !strcmp(st, "succeeded") || !strcmp(st, "failed") || !strcmp(st, "canceled");
-}
-
 /* Run dirs left by a crash of this process (runs/<run_id>.<rnd>): removed once
  * their run has ended or is unknown. Runs still in progress keep theirs. */
 static void sweep_leftovers(cp_workers *w)
@@ -726,7 +727,7 @@ static void sweep_leftovers(cp_workers *w)
         cp_run run;
         cp_error e;
         cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
-        if (r == CP_ENOTFOUND || (r == CP_OK && run_is_final(run.status))) {
+        if (r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status))) {
             snprintf(path, sizeof path, "%s/%s", w->runs_dir, de->d_name);
             if (cp_workspace_remove(path) == CP_OK) removed++;
         }
