@@ -91,21 +91,16 @@ char *cp_xstrndup(const char *s, size_t n)
 
 char *cp_xasprintf(const char *fmt, ...)
 {
-    va_list ap, ap2;
+    /* Two passes over the arguments, each with its own va_start: measure, then write. */
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        va_end(ap2);
-        fail("cp_xasprintf", "format error", 0);
-    }
+    if (n < 0) fail("cp_xasprintf", "format error", 0);
     char *p = malloc((size_t)n + 1);
-    if (!p) {
-        va_end(ap2);
-        fail("cp_xasprintf", "out of memory", (size_t)n + 1);
-    }
-    vsnprintf(p, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
+    if (!p) fail("cp_xasprintf", "out of memory", (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
     return p;
 }

@@ -217,9 +217,17 @@ static int child_alloc(bad_alloc what, char *out, size_t cap)
         close(fds[0]);
         void *p = NULL;
         volatile size_t huge = SIZE_MAX / 2; /* volatile: keep the compiler from folding it */
-        if (what == ALLOC_CALLOC_OVERFLOW) p = cp_xcalloc(huge, 4);
-        else if (what == ALLOC_REALLOCARRAY_OVERFLOW) p = cp_xreallocarray(NULL, 3, huge);
-        else p = cp_xmalloc(huge);
+        switch (what) {
+        case ALLOC_CALLOC_OVERFLOW:
+            p = cp_xcalloc(huge, 4);
+            break;
+        case ALLOC_REALLOCARRAY_OVERFLOW:
+            p = cp_xreallocarray(NULL, 3, huge);
+            break;
+        case ALLOC_MALLOC_HUGE:
+            p = cp_xmalloc(huge);
+            break;
+        }
         free(p);
         _exit(0); /* reached only if the helper returned */
     }

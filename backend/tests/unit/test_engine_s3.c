@@ -380,8 +380,10 @@ int main(void)
     /* Every case needs both: without them all are skipped and test.h exits 77. */
     const char *why = NULL;
     moto_url = getenv("CP_TEST_MOTO_URL");
-    if (!moto_url || !*moto_url) why = "CP_TEST_MOTO_URL not set (start moto with scripts/services.sh)";
-    else if (!eu_find_tofu()) why = "OpenTofu not found (set CP_TOFU or run scripts/install-tofu.sh)";
+    if (!moto_url || !*moto_url)
+        why = "CP_TEST_MOTO_URL not set (start moto with scripts/services.sh)";
+    else if (!eu_find_tofu())
+        why = "OpenTofu not found (set CP_TOFU or run scripts/install-tofu.sh)";
     bool ok = why == NULL;
     signal(SIGPIPE, SIG_IGN);
     if (ok) eu_setup("engine-s3");
