@@ -2,6 +2,14 @@
 # `make test`: installs what is missing, builds a normal and an ASan+UBSan
 # build, starts PostgreSQL, Redis and moto on loopback, and runs every suite.
 # Exits non-zero if any suite fails.
+#
+# Skips are counted and listed at the end (C cases from each suite's
+# "N passed, N failed, N skipped" line, pytest's skipped tests, the module
+# checks' SKIP lines). With CI=true, where everything is installed, any skip
+# fails the run, except the one known skip listed in KNOWN_SKIPS below.
+#
+# C lint (scripts/lint-c.sh) runs in report-only mode until the code is
+# formatted and cppcheck-clean; CP_LINT_STRICT=1 makes it a failing step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,6 +30,75 @@ eval "$services_env"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
+in_ci=0
+case "${CI:-}" in [Tt][Rr][Uu][Ee] | 1 | [Yy][Ee][Ss]) in_ci=1 ;; esac
+
+# The six cloud modules' `tofu validate` in tests/modules/check_modules.sh: their
+# providers (hashicorp/aws, azurerm, google) cannot be installed without
+# registry access, so check_modules.sh reports SKIP for them. Known and
+# allowed, also under CI, until the real-providers work provides a mirror;
+# they are still listed by name in the summary. Matched against the SKIP line.
+KNOWN_SKIPS='^(aws_vm|aws_s3|azure_vm|azure_blob|gcp_vm|gcp_storage) validate — provider hashicorp/[a-z]+ not installable here'
+
+skips=()       # "<step>: <what>" for every unexpected skip
+known_skips=() # the same for KNOWN_SKIPS
+skipped_cases=0
+
+# Skipped cases of the last ctest run in $1, from each suite's summary line
+# (tests/unit/test.h); a suite that exited 77 had all its cases skipped.
+count_ctest_skips() { # build-dir label
+  local log="$1/Testing/Temporary/LastTest.log" line
+  [ -f "$log" ] || return 0
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    skips+=("$2: $line")
+    skipped_cases=$((skipped_cases + $(echo "$line" | sed -E 's/.*: ([0-9]+) of .*/\1/')))
+  done < <(awk '
+    match($0, /^[0-9]+\/[0-9]+ Test: /) { name = substr($0, RLENGTH + 1) }
+    match($0, /[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/) {
+      split(substr($0, RSTART), n, /[ ,]+/)
+      if (n[5] > 0) printf "%s: %d of %d cases skipped%s\n", name, n[5], n[1] + n[3] + n[5], (n[1] + n[3] == 0 ? " (whole suite)" : "")
+    }' "$log")
+}
+
+ctest_in() { # build-dir timeout label
+  (cd "$1" && ctest --output-on-failure --timeout "$2")
+  local rc=$?
+  count_ctest_skips "$1" "$3"
+  return $rc
+}
+
+# pytest with skip reasons (-rs); under CI=true conftest.py turns skips into failures.
+pytest_with() { # binary label
+  local out rc line
+  out=$(mktemp)
+  env CP_BINARY="$1" python3 -m pytest -q -rs -p no:cacheprovider backend/tests/integration 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  while IFS= read -r line; do # "<count> <where>: <reason>"
+    skips+=("$2: ${line#* } (${line%% *} test(s))")
+    skipped_cases=$((skipped_cases + ${line%% *}))
+  done < <(sed -nE 's/^SKIPPED \[([0-9]+)\] (.*)$/\1 \2/p' "$out")
+  rm -f "$out"
+  return "$rc"
+}
+
+modules_check() {
+  local out rc line
+  out=$(mktemp)
+  tests/modules/check_modules.sh "$CP_TOFU" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  while IFS= read -r line; do
+    if echo "$line" | grep -qE "$KNOWN_SKIPS"; then known_skips+=("OpenTofu modules: $line")
+    else skips+=("OpenTofu modules: $line"); skipped_cases=$((skipped_cases + 1)); fi
+  done < <(sed -n 's/^SKIP: //p' "$out")
+  rm -f "$out"
+  return "$rc"
+}
+
+lint_c() {
+  if [ "${CP_LINT_STRICT:-0}" = 1 ]; then scripts/lint-c.sh; else scripts/lint-c.sh --report; fi
+}
+
 failed=()
 passed=()
 step() {
@@ -34,13 +111,26 @@ step() {
 }
 
 step "banned C functions (checksrc)" scripts/checksrc.sh
-step "unit tests (ctest)" bash -c "cd build && ctest --output-on-failure --timeout 300"
-step "unit tests, ASan+UBSan (ctest)" bash -c "cd build-asan && ctest --output-on-failure --timeout 600"
-step "integration tests" env CP_BINARY="$root/build/cloudplane" python3 -m pytest -q -p no:cacheprovider backend/tests/integration
-step "integration tests, ASan+UBSan" env CP_BINARY="$root/build-asan/cloudplane" python3 -m pytest -q -p no:cacheprovider backend/tests/integration
-step "OpenTofu modules" tests/modules/check_modules.sh "$CP_TOFU"
+if [ "${CP_LINT_STRICT:-0}" = 1 ]; then
+  step "C lint (clang-format, cppcheck)" lint_c
+else
+  step "C lint, report only (CP_LINT_STRICT=1 to enforce)" lint_c
+fi
+step "unit tests (ctest)" ctest_in build 300 "unit tests"
+step "unit tests, ASan+UBSan (ctest)" ctest_in build-asan 600 "unit tests, ASan+UBSan"
+step "integration tests" pytest_with "$root/build/cloudplane" "integration tests"
+step "integration tests, ASan+UBSan" pytest_with "$root/build-asan/cloudplane" "integration tests, ASan+UBSan"
+step "OpenTofu modules" modules_check
 if [ -f frontend/package.json ]; then
   step "web UI: build, lint, typecheck, unit tests" scripts/test-web.sh
+fi
+
+echo
+echo "== skipped: ${#skips[@]} suite(s) or test(s) with skips, $skipped_cases case(s)"
+for x in "${skips[@]}"; do echo "   skipped: $x"; done
+for x in "${known_skips[@]}"; do echo "   known, allowed: $x"; done
+if [ "$in_ci" -eq 1 ] && [ ${#skips[@]} -gt 0 ]; then
+  failed+=("no skips under CI=true (${#skips[@]} above)")
 fi
 
 echo

@@ -27,5 +27,9 @@ typedef enum {
 
 #define CP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CP_UNUSED(x) ((void)(x))
+/* On a declaration whose result must not be ignored (an allocation, a
+ * cp_result that can fail). Ignoring it is an error: the build adds
+ * -Werror=unused-result. A deliberate discard says why, in a comment. */
+#define CP_MUST_CHECK __attribute__((warn_unused_result))
 
 #endif

@@ -1,6 +1,11 @@
-/* Unit tests for core/: buffers, arena, ids, time, json checks, errors, config. */
+/* Unit tests for core/: buffers, arena, ids, time, json checks, errors, config,
+ * allocation helpers. */
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -8,6 +13,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "test.h"
 
 TEST(buf_respects_max)
@@ -185,6 +191,100 @@ TEST(config_defaults_env_flags_and_errors)
     unsetenv("CLOUDPLANE_JWT_SECRET");
 }
 
+TEST(xalloc_returns_usable_memory)
+{
+    char *p = cp_xmalloc(0);
+    CHECK(p != NULL);
+    free(p);
+    int *z = cp_xcalloc(16, sizeof *z);
+    int sum = 0;
+    for (int i = 0; i < 16; i++) sum |= z[i];
+    CHECK_EQ(sum, 0);
+    z[15] = 7;
+    z = cp_xreallocarray(z, 1024, sizeof *z);
+    CHECK_EQ(z[15], 7);
+    z = cp_xrealloc(z, 0); /* still a live pointer, not freed */
+    CHECK(z != NULL);
+    free(z);
+    char *s = cp_xstrdup("cloudplane");
+    CHECK_STR(s, "cloudplane");
+    free(s);
+    s = cp_xstrndup("cloudplane", 5);
+    CHECK_STR(s, "cloud");
+    free(s);
+    s = cp_xstrndup("abc", 100);
+    CHECK_STR(s, "abc");
+    free(s);
+    s = cp_xasprintf("%s-%d-%zu", "run", 42, (size_t)7);
+    CHECK_STR(s, "run-42-7");
+    free(s);
+}
+
+typedef enum { ALLOC_CALLOC_OVERFLOW, ALLOC_REALLOCARRAY_OVERFLOW, ALLOC_MALLOC_HUGE } bad_alloc;
+
+/* Runs one failing allocation in a child; its stderr and how it ended. */
+static int child_alloc(bad_alloc what, char *out, size_t cap)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        void *p = NULL;
+        volatile size_t huge = SIZE_MAX / 2; /* volatile: keep the compiler from folding it */
+        switch (what) {
+        case ALLOC_CALLOC_OVERFLOW:
+            p = cp_xcalloc(huge, 4);
+            break;
+        case ALLOC_REALLOCARRAY_OVERFLOW:
+            p = cp_xreallocarray(NULL, 3, huge);
+            break;
+        case ALLOC_MALLOC_HUGE:
+            p = cp_xmalloc(huge);
+            break;
+        }
+        free(p);
+        _exit(0); /* reached only if the helper returned */
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < cap && (n = read(fds[0], out + len, cap - 1 - len)) > 0) len += (size_t)n;
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return status;
+}
+
+TEST(xalloc_failure_logs_one_line_and_aborts)
+{
+    char out[1024];
+    int st = child_alloc(ALLOC_CALLOC_OVERFLOW, out, sizeof out);
+    CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "\"level\":\"error\"") != NULL);
+    CHECK(strstr(out, "\"call\":\"cp_xcalloc\",\"reason\":\"size overflow\"") != NULL);
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* exactly one line */
+    json_t *j = json_loads(out, 0, NULL);
+    CHECK(j != NULL); /* the same JSON lines as core/log */
+    json_decref(j);
+
+    st = child_alloc(ALLOC_REALLOCARRAY_OVERFLOW, out, sizeof out);
+    CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "\"call\":\"cp_xreallocarray\",\"reason\":\"size overflow\"") != NULL);
+
+#ifndef __SANITIZE_ADDRESS__
+    /* A real malloc failure; under ASan its allocator reports the size itself
+     * and exits before malloc can return NULL, so only the normal build checks it. */
+    st = child_alloc(ALLOC_MALLOC_HUGE, out, sizeof out);
+    CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "\"call\":\"cp_xmalloc\",\"reason\":\"out of memory\"") != NULL);
+#endif
+}
+
 int main(void)
 {
     RUN(buf_respects_max);
@@ -195,5 +295,7 @@ int main(void)
     RUN(error_maps_to_http);
     RUN(error_reason_sets_its_code_and_plain_errors_have_none);
     RUN(config_defaults_env_flags_and_errors);
+    RUN(xalloc_returns_usable_memory);
+    RUN(xalloc_failure_logs_one_line_and_aborts);
     TEST_END();
 }
