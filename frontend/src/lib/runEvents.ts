@@ -178,7 +178,7 @@ export function runEventsReducer(state: RunViewState, action: RunViewAction): Ru
   switch (action.type) {
     case 'log': {
       const d = action.data;
-      return appendLogs(s, [{ seq: d.seq ?? seq ?? 0, ts: d.ts, stream: d.stream ?? 'stdout', line: d.line ?? '' }]);
+      return appendLogs(s, [{ seq: d.seq ?? seq ?? 0, ts: d.ts ?? '', stream: d.stream ?? 'stdout', line: d.line ?? '' }]);
     }
     case 'plan':
       return applyPlan(s, action.data);

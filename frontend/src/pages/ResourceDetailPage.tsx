@@ -232,11 +232,14 @@ export function ResourceDetailPage() {
       ? {
           id: runId,
           resource_id: r.id,
+          resource_name: r.name,
           operation: r.current_run.operation,
           status: r.current_run.status,
           attempt: 1,
           plan_summary: null,
           error: null,
+          approved_by: null,
+          cancel_requested: false,
           queued_at: r.updated_at,
           started_at: null,
           finished_at: null,
@@ -263,7 +266,7 @@ export function ResourceDetailPage() {
     (ev: RunEvent) => {
       if (!runId) return;
       if (ev.type === 'status') {
-        resource.setData((prev) => prev && { ...prev, status: ev.data.resource_status });
+        resource.setData((prev) => prev && { ...prev, status: ev.data.resource_status ?? prev.status });
         setRunStatus(runId, ev.data.run_status);
         if (isFinalRunStatus(ev.data.run_status)) reloadAll();
       } else if (ev.type === 'outputs') {
@@ -324,7 +327,7 @@ export function ResourceDetailPage() {
   const startedRun = (run: Run, updated: Resource) => {
     setDialog(null);
     resource.setData(() => updated);
-    runs.setData((prev) => ({ items: [run, ...(prev?.items ?? []).filter((x) => x.id !== run.id)], next_cursor: prev?.next_cursor }));
+    runs.setData((prev) => ({ items: [run, ...(prev?.items ?? []).filter((x) => x.id !== run.id)], next_cursor: prev?.next_cursor ?? null }));
     setSelectedRunId(run.id);
   };
 
