@@ -4,7 +4,7 @@ import { getToken } from '../lib/token';
 
 export const API_BASE = '/api/v1';
 
-export const http = axios.create({
+const http = axios.create({
   baseURL: API_BASE,
   timeout: 30_000,
   headers: { Accept: 'application/json' },

@@ -38,7 +38,6 @@ export type KindId = Resource['kind'];
 export type Role = Member['role'];
 export type ResourceStatus = Resource['status'];
 export type RunStatus = Run['status'];
-export type RunOperation = Run['operation'];
 export type Outputs = Resource['outputs'];
 
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'viewer'];
@@ -63,7 +62,6 @@ export type RunEvent =
   | { type: 'outputs'; seq?: number; data: Outputs }
   | { type: 'truncated'; seq?: number; data: { dropped: number } };
 
-export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
 export const CANCELABLE_RUN_STATUSES: readonly RunStatus[] = [
   'queued',
   'planning',

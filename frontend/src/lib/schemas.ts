@@ -47,7 +47,7 @@ export function nameSchema(rule: NameRule) {
 // IP addresses and CIDR blocks (IPv4 and IPv6).
 // ---------------------------------------------------------------------------
 
-export function isIPv4(s: string): boolean {
+function isIPv4(s: string): boolean {
   const parts = s.split('.');
   if (parts.length !== 4) return false;
   return parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
@@ -104,7 +104,7 @@ export function parseCidrList(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export const MAX_CIDRS = 20; // the server and the modules allow 20
+const MAX_CIDRS = 20; // the server and the modules allow 20
 
 /** The allowed-CIDRs box as typed: at least one, each a valid CIDR block. */
 export const cidrListTextSchema = z.string().superRefine((text, ctx) => {
@@ -130,7 +130,7 @@ export const cidrListTextSchema = z.string().superRefine((text, ctx) => {
 // SSH public keys (OpenSSH one-line format).
 // ---------------------------------------------------------------------------
 
-export const SSH_KEY_TYPES = [
+const SSH_KEY_TYPES = [
   'ssh-ed25519',
   'ssh-rsa',
   'ecdsa-sha2-nistp256',
@@ -184,8 +184,8 @@ export const sshPublicKeySchema = z.string().superRefine((v, ctx) => {
 // Storage size.
 // ---------------------------------------------------------------------------
 
-export const EXPECTED_GB_MIN = 1;
-export const EXPECTED_GB_MAX = 1_000_000; // as the server
+const EXPECTED_GB_MIN = 1;
+const EXPECTED_GB_MAX = 1_000_000; // as the server
 
 /** Expected storage in whole GB, as typed (string) or as a number. */
 export const expectedGbSchema = z
@@ -355,7 +355,7 @@ function lowerFirst(label: string): string {
 }
 
 /** Why a credential value breaks its field's rule, or null. */
-export function credentialProblem(f: CredentialField, raw: string): string | null {
+function credentialProblem(f: CredentialField, raw: string): string | null {
   if (f.input === 'file') {
     if (raw.trim() === '') return f.required ? 'Upload or paste the key file' : null;
     return serviceAccountProblem(raw);
