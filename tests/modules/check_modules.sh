@@ -112,14 +112,29 @@ if [c.get("id") for c in clouds] != ["aws", "azure", "gcp", "sandbox"]:
 date = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 for c in clouds:
     w = f"cloud {c.get('id')}"
-    keys(c, ["id", "name", "simulated", "credential_env", "kinds"], w, p)
+    keys(c, ["id", "name", "simulated", "credentials", "kinds"], w, p)
     sim = c.get("id") == "sandbox"
     if c.get("simulated") is not sim:
         p.append(f"{w}: simulated must be {sim}")
-    if sim and (c.get("credential_env") != [] or c.get("name") != "Sandbox (simulated cloud)"):
-        p.append(f"{w}: sandbox needs name 'Sandbox (simulated cloud)' and credential_env []")
-    if not sim and not c.get("credential_env"):
-        p.append(f"{w}: credential_env is empty")
+    if sim and (c.get("credentials") != [] or c.get("name") != "Sandbox (simulated cloud)"):
+        p.append(f"{w}: sandbox needs name 'Sandbox (simulated cloud)' and credentials []")
+    if not sim and not c.get("credentials"):
+        p.append(f"{w}: credentials is empty")
+    for f in c.get("credentials", []):
+        fw = f"{w} credential {f.get('name')}"
+        if not {"name", "label", "required", "secret", "min", "max", "input"} <= set(f):
+            p.append(f"{fw}: needs name, label, required, secret, min, max, input")
+        if set(f) - {"name", "label", "env", "tfvar", "required", "secret", "min", "max", "pattern", "rule",
+                     "placeholder", "input"}:
+            p.append(f"{fw}: unknown keys")
+        if f.get("input") not in ("text", "password", "file"):
+            p.append(f"{fw}: input must be text, password or file")
+        if ("pattern" in f) != ("rule" in f):
+            p.append(f"{fw}: pattern and rule come together")
+        if "pattern" in f and ere_compile(f["pattern"]) is None:
+            p.append(f"{fw}: regcomp(REG_EXTENDED) rejects the pattern")
+        if not f.get("env") and not f.get("tfvar"):
+            p.append(f"{fw}: goes nowhere (no env, no tfvar)")
     kinds = c.get("kinds", [])
     if [k.get("id") for k in kinds] != ["vm", "storage"]:
         p.append(f"{w}: kinds must be vm, storage")

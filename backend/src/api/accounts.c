@@ -1,57 +1,13 @@
-/* accounts.c: cloud accounts. Credentials are checked per cloud, sealed in the
+/* accounts.c: cloud accounts. Credentials are checked against the cloud's
+ * fields in the catalog (engine/catalog.h), sealed in the
  * vault bound to (account id, project id), and never returned or logged: error
  * messages name fields, never values. */
-#include <regex.h>
 #include <string.h>
 
 #include "api/common.h"
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
-
-#define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
-static bool matches(const char *re, const char *s)
-{
-    regex_t rx;
-    if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) return false;
-    bool ok = regexec(&rx, s, 0, NULL, 0) == 0;
-    regfree(&rx);
-    return ok;
-}
-
-typedef struct {
-    const char *name;
-    bool required;
-    size_t min, max;
-    const char *re;       /* shape check, or NULL */
-    const char *rule;     /* how the shape is described to the user */
-} cred_field;
-
-static const cred_field aws_fields[] = {
-    {"access_key_id", true, 16, 128, "^[A-Z0-9]+$", "upper-case letters and digits, e.g. AKIA…"},
-    {"secret_access_key", true, 16, 128, NULL, NULL},
-    {"session_token", false, 16, 4096, NULL, NULL},
-};
-static const cred_field azure_fields[] = {
-    {"tenant_id", true, 36, 36, UUID_RE, "a UUID"},
-    {"client_id", true, 36, 36, UUID_RE, "a UUID"},
-    {"client_secret", true, 8, 1024, NULL, NULL},
-    {"subscription_id", true, 36, 36, UUID_RE, "a UUID"},
-};
-static const cred_field gcp_fields[] = {
-    {"service_account_json", true, 100, 65536, NULL, NULL},
-    {"project_id", true, 6, 30, "^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a GCP project id"},
-};
-
-static const cred_field *fields_for(const char *cloud, size_t *n)
-{
-    if (!strcmp(cloud, "aws")) return *n = CP_ARRAY_LEN(aws_fields), aws_fields;
-    if (!strcmp(cloud, "azure")) return *n = CP_ARRAY_LEN(azure_fields), azure_fields;
-    if (!strcmp(cloud, "gcp")) return *n = CP_ARRAY_LEN(gcp_fields), gcp_fields;
-    *n = 0;
-    return NULL;
-}
 
 /* The service-account key must be a real key file: JSON with type
  * service_account, a private key and a client email. */
@@ -78,7 +34,7 @@ static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred,
     if (cred && !json_is_object(cred))
         return cp_req_fail(req, CP_EUNPROC, "invalid_type", "credentials", "credentials must be an object");
     size_t n;
-    const cred_field *fs = fields_for(cloud, &n);
+    const cp_cred_field *fs = cp_catalog_credentials(cloud, &n);
     const char *key;
     json_t *v;
     json_object_foreach(cred, key, v) {
@@ -103,7 +59,7 @@ static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred,
         if (len < fs[i].min || len > fs[i].max)
             return cp_req_fail(req, CP_EUNPROC, "invalid_length", field, "%s must be %zu to %zu characters",
                                fs[i].name, fs[i].min, fs[i].max);
-        if (fs[i].re && !matches(fs[i].re, s))
+        if (!cp_catalog_credential_matches(&fs[i], s))
             return cp_req_fail(req, CP_EUNPROC, "invalid_format", field, "%s must be %s", fs[i].name, fs[i].rule);
     }
     if (!strcmp(cloud, "gcp")) {

@@ -10,7 +10,7 @@
 
 #define MAX_CLOUDS 8
 #define MAX_KINDS 16
-#define MAX_CRED_ENV 8
+#define MAX_CREDS 8
 #define HOURS_PER_MONTH 730.0
 #define DEFAULT_EXPECTED_GB 100.0
 #define SSH_KEY_MAX 8192
@@ -19,7 +19,10 @@
 typedef struct {
     const char *id;
     bool simulated;
-    const char *cred_env[MAX_CRED_ENV + 1];
+    cp_cred_field creds[MAX_CREDS];
+    regex_t cred_re[MAX_CREDS]; /* compiled creds[i].pattern, if any */
+    size_t n_creds;
+    const char *cred_env[MAX_CREDS + 1];
     size_t n_cred_env;
 } cloud_ent;
 
@@ -60,6 +63,70 @@ static void load_fail(const char *why)
     cat.ok = false;
 }
 
+/* A string member, or NULL if absent; *bad set if present but not a non-empty string. */
+static const char *opt_str(json_t *o, const char *key, bool *bad)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return NULL;
+    if (!json_is_string(v) || json_string_length(v) == 0) *bad = true;
+    return json_string_value(v);
+}
+
+static bool env_name_ok(const char *s)
+{
+    if (!s) return true;
+    if (!(*s >= 'A' && *s <= 'Z')) return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_')) return false;
+    return true;
+}
+
+/* Loads one cloud's "credentials" array into ce; NULL or why it is wrong. */
+static const char *load_credentials(cloud_ent *ce, json_t *arr)
+{
+    static const char *const inputs[] = {[CP_CRED_TEXT] = "text", [CP_CRED_PASSWORD] = "password",
+                                         [CP_CRED_FILE] = "file"};
+    if (!json_is_array(arr)) return "cloud without credentials array";
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o) {
+        if (ce->n_creds == MAX_CREDS) return "too many credential fields";
+        cp_cred_field *f = &ce->creds[ce->n_creds];
+        bool bad = !json_is_object(o);
+        f->name = opt_str(o, "name", &bad);
+        f->label = opt_str(o, "label", &bad);
+        f->env = opt_str(o, "env", &bad);
+        f->tfvar = opt_str(o, "tfvar", &bad);
+        f->pattern = opt_str(o, "pattern", &bad);
+        f->rule = opt_str(o, "rule", &bad);
+        f->placeholder = opt_str(o, "placeholder", &bad);
+        json_t *req = json_object_get(o, "required"), *sec = json_object_get(o, "secret");
+        json_t *mn = json_object_get(o, "min"), *mx = json_object_get(o, "max");
+        const char *input = opt_str(o, "input", &bad);
+        if (bad || !f->name || !f->label || !input || !json_is_boolean(req) || !json_is_boolean(sec) ||
+            !json_is_integer(mn) || !json_is_integer(mx) || json_integer_value(mn) < 0 ||
+            json_integer_value(mx) < json_integer_value(mn) || json_integer_value(mx) == 0)
+            return "credential field without name, label, input, required, secret or min/max";
+        if (!f->pattern != !f->rule) return "credential pattern and rule come together";
+        if (!env_name_ok(f->env)) return "credential env is not an env var name";
+        f->required = json_is_true(req);
+        f->secret = json_is_true(sec);
+        f->min = (size_t)json_integer_value(mn);
+        f->max = (size_t)json_integer_value(mx);
+        bool known = false;
+        for (size_t k = 0; k < CP_ARRAY_LEN(inputs) && !known; k++)
+            if (strcmp(inputs[k], input) == 0) f->input = (cp_cred_input)k, known = true;
+        if (!known) return "credential input must be text, password or file";
+        for (size_t k = 0; k < ce->n_creds; k++)
+            if (strcmp(ce->creds[k].name, f->name) == 0) return "duplicate credential field";
+        if (f->pattern && regcomp(&ce->cred_re[ce->n_creds], f->pattern, REG_EXTENDED | REG_NOSUB) != 0)
+            return "credential pattern does not compile";
+        if (f->env) ce->cred_env[ce->n_cred_env++] = f->env;
+        ce->n_creds++;
+    }
+    return NULL;
+}
+
 static void load(void)
 {
     const cp_embedded_file *f = cp_embed_get("data/catalog.json");
@@ -81,12 +148,9 @@ static void load(void)
         ce->id = json_string_value(json_object_get(c, "id"));
         ce->simulated = json_is_true(json_object_get(c, "simulated"));
         if (!ce->id) return load_fail("cloud without id");
-        size_t ei;
-        json_t *e;
-        json_array_foreach(json_object_get(c, "credential_env"), ei, e) {
-            if (ce->n_cred_env == MAX_CRED_ENV || !json_is_string(e)) return load_fail("bad credential_env");
-            ce->cred_env[ce->n_cred_env++] = json_string_value(e);
-        }
+        const char *why = load_credentials(ce, json_object_get(c, "credentials"));
+        if (why) return load_fail(why);
+        if (ce->simulated != (ce->n_creds == 0)) return load_fail("only the simulated cloud has no credentials");
         size_t ki;
         json_t *k;
         json_array_foreach(json_object_get(c, "kinds"), ki, k) {
@@ -140,7 +204,14 @@ json_t *cp_catalog_json(void)
     json_t *out = json_deep_copy(cat.doc);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(out, "clouds"), i, c) json_object_del(c, "credential_env");
+    json_array_foreach(json_object_get(out, "clouds"), i, c) {
+        size_t j;
+        json_t *f;
+        json_array_foreach(json_object_get(c, "credentials"), j, f) {
+            json_object_del(f, "env");
+            json_object_del(f, "tfvar");
+        }
+    }
     return out;
 }
 
@@ -159,6 +230,24 @@ bool cp_catalog_simulated(const char *cloud)
 {
     const cloud_ent *c = find_cloud(cloud);
     return c && c->simulated;
+}
+
+const cp_cred_field *cp_catalog_credentials(const char *cloud, size_t *n)
+{
+    const cloud_ent *c = find_cloud(cloud);
+    *n = c ? c->n_creds : 0;
+    return c ? c->creds : NULL;
+}
+
+bool cp_catalog_credential_matches(const cp_cred_field *f, const char *value)
+{
+    if (!f->pattern) return true;
+    for (size_t i = 0; i < cat.n_clouds; i++) {
+        const cloud_ent *c = &cat.clouds[i];
+        if (f >= c->creds && f < c->creds + c->n_creds)
+            return regexec(&c->cred_re[f - c->creds], value, 0, NULL, 0) == 0;
+    }
+    return false;
 }
 
 const char *const *cp_catalog_credential_env(const char *cloud, size_t *n)

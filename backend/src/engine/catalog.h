@@ -1,13 +1,15 @@
 /* catalog.h: the resource types the platform offers, loaded once from the
  * embedded data/catalog.json. It is the one place that knows, for each cloud
  * and kind (vm|storage): the OpenTofu module, the name rule, the regions, the
- * sizes and prices, the credential env names, the config keys a user may set,
+ * sizes and prices, the credential fields of a cloud account (their rules and
+ * where each goes: child env or tfvars extra), the config keys a user may set,
  * and how all of that maps onto the module's variables (terraform.tfvars.json).
  * Everything here is read-only after the first call and safe from any thread. */
 #ifndef CP_CATALOG_H
 #define CP_CATALOG_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "core/error.h"
 
@@ -15,11 +17,31 @@
  * CP_ERR only if the embedded file is broken, which is a build defect. */
 cp_result cp_catalog_init(cp_error *err);
 
+/* How a credential field is entered in the web form. */
+typedef enum { CP_CRED_TEXT, CP_CRED_PASSWORD, CP_CRED_FILE } cp_cred_input;
+
+/* One credential field of a cloud account, as data/catalog.json declares it.
+ * Strings are static storage; optional ones are NULL when absent. */
+typedef struct {
+    const char *name;        /* key in the account's credentials object */
+    const char *label;       /* form label */
+    const char *env;         /* child env var it becomes, or NULL */
+    const char *tfvar;       /* tfvars "extra" key it becomes, or NULL */
+    const char *pattern;     /* POSIX ERE the value must match, or NULL */
+    const char *rule;        /* the pattern in words ("a UUID"); set iff pattern is */
+    const char *placeholder; /* form placeholder, or NULL */
+    bool required;
+    bool secret;             /* never displayed back */
+    size_t min, max;         /* length bounds in bytes */
+    cp_cred_input input;
+} cp_cred_field;
+
 /* The document served at GET /api/v1/catalog: {version, clouds:[{id, name,
- * simulated, kinds:[{id, label, module, name_rule{pattern,min,max,description},
+ * simulated, credentials:[{name, label, required, secret, min, max, pattern?,
+ * rule?, placeholder?, input}], kinds:[{id, label, module, name_rule{pattern,min,max,description},
  * regions[{id,name}], sizes[{id,vcpu,memory_gib,hourly_usd,source,retrieved,
  * price_region}] (vm) | gb_month_usd, source, retrieved, price_region (storage)}]}]}.
- * Credential env names are internal and left out. Caller owns the reference. */
+ * A credential's env and tfvar are internal and left out. Caller owns the reference. */
 json_t *cp_catalog_json(void);
 
 /* True if cloud/kind is offered. */
@@ -28,8 +50,15 @@ bool cp_catalog_has(const char *cloud, const char *kind);
 const char *cp_catalog_module(const char *cloud, const char *kind);
 /* True for the simulated sandbox cloud. */
 bool cp_catalog_simulated(const char *cloud);
-/* Env var names a cloud account of this cloud supplies (AWS_ACCESS_KEY_ID, ...).
- * Sets *n; static storage; NULL with *n = 0 for an unknown cloud. */
+/* The credential fields of a cloud, in catalog order. Sets *n; static storage;
+ * NULL with *n = 0 for an unknown cloud (the sandbox has none). */
+const cp_cred_field *cp_catalog_credentials(const char *cloud, size_t *n);
+/* True if value matches f's pattern (always true without one). f must come
+ * from cp_catalog_credentials. */
+bool cp_catalog_credential_matches(const cp_cred_field *f, const char *value);
+/* Env var names a cloud account of this cloud supplies (AWS_ACCESS_KEY_ID, ...),
+ * derived from its credential fields. Sets *n; static storage; NULL with *n = 0
+ * for an unknown cloud. */
 const char *const *cp_catalog_credential_env(const char *cloud, size_t *n);
 
 /* Checks a resource order before anything runs. config may be NULL (= {}).

@@ -351,18 +351,15 @@ static cp_result credentials(job *j, cp_strv *env, json_t *extra, cp_error *err)
     if (r != CP_OK) return r;
     json_t *c = json_loadb(plain, len, 0, NULL);
     cp_vault_wipe(plain, len);
-    static const struct { const char *cloud, *field, *env; } map[] = {
-        {"aws", "access_key_id", "AWS_ACCESS_KEY_ID"},     {"aws", "secret_access_key", "AWS_SECRET_ACCESS_KEY"},
-        {"aws", "session_token", "AWS_SESSION_TOKEN"},     {"azure", "tenant_id", "ARM_TENANT_ID"},
-        {"azure", "client_id", "ARM_CLIENT_ID"},           {"azure", "client_secret", "ARM_CLIENT_SECRET"},
-        {"azure", "subscription_id", "ARM_SUBSCRIPTION_ID"}, {"gcp", "service_account_json", "GOOGLE_CREDENTIALS"},
-    };
-    for (size_t i = 0; i < CP_ARRAY_LEN(map); i++) {
-        const char *v = json_string_value(json_object_get(c, map[i].field));
-        if (!strcmp(map[i].cloud, acc.cloud) && v) cp_strv_addf(env, "%s=%s", map[i].env, v);
+    /* Where each field goes is the catalog's to say: child env or tfvars extra. */
+    size_t n;
+    const cp_cred_field *fs = cp_catalog_credentials(acc.cloud, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_object_get(c, fs[i].name));
+        if (!v) continue;
+        if (fs[i].env) cp_strv_addf(env, "%s=%s", fs[i].env, v);
+        if (fs[i].tfvar) json_object_set_new(extra, fs[i].tfvar, json_string(v));
     }
-    const char *project = json_string_value(json_object_get(c, "project_id"));
-    if (project) json_object_set_new(extra, "project_id", json_string(project));
     /* jansson does not wipe on free; overwrite the values we held. */
     const char *k;
     json_t *v;

@@ -1,6 +1,7 @@
 /* Unit tests for engine/catalog: names, regions, sizes, config, cost, tfvars. */
 #include <regex.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/cp.h"
 #include "engine/catalog.h"
@@ -48,6 +49,15 @@ TEST(loads_and_serves_the_public_document)
     json_t *c;
     json_array_foreach(clouds, i, c) {
         CHECK(json_object_get(c, "credential_env") == NULL);
+        size_t j;
+        json_t *f;
+        CHECK(json_is_array(json_object_get(c, "credentials")));
+        json_array_foreach(json_object_get(c, "credentials"), j, f) {
+            CHECK(json_is_string(json_object_get(f, "name")));
+            CHECK(json_is_string(json_object_get(f, "input")));
+            CHECK(json_object_get(f, "env") == NULL);
+            CHECK(json_object_get(f, "tfvar") == NULL);
+        }
         CHECK(json_is_boolean(json_object_get(c, "simulated")));
         CHECK_EQ(json_array_size(json_object_get(c, "kinds")), 2u);
         json_t *k = json_array_get(json_object_get(c, "kinds"), 0);
@@ -68,6 +78,71 @@ TEST(loads_and_serves_the_public_document)
     CHECK_STR(env[0], "AWS_ACCESS_KEY_ID");
     cp_catalog_credential_env("sandbox", &n);
     CHECK_EQ(n, 0u);
+}
+
+static const cp_cred_field *cred(const char *cloud, const char *name)
+{
+    size_t n;
+    const cp_cred_field *fs = cp_catalog_credentials(cloud, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fs[i].name, name) == 0) return &fs[i];
+    return NULL;
+}
+
+TEST(credential_fields)
+{
+    size_t n;
+    const cp_cred_field *fs = cp_catalog_credentials("aws", &n);
+    CHECK_EQ(n, 3u);
+    CHECK_STR(fs[0].name, "access_key_id");
+    CHECK_STR(fs[0].label, "Access key ID");
+    CHECK_STR(fs[0].env, "AWS_ACCESS_KEY_ID");
+    CHECK(fs[0].tfvar == NULL);
+    CHECK(fs[0].required && !fs[0].secret);
+    CHECK_EQ(fs[0].min, 16u);
+    CHECK_EQ(fs[0].max, 128u);
+    CHECK_STR(fs[0].rule, "upper-case letters and digits, e.g. AKIA…");
+    CHECK_EQ(fs[0].input, CP_CRED_TEXT);
+    CHECK(cp_catalog_credential_matches(&fs[0], "AKIAIOSFODNN7EXAMPLE"));
+    CHECK(!cp_catalog_credential_matches(&fs[0], "akiaiosfodnn7example"));
+    CHECK(fs[1].secret && fs[1].input == CP_CRED_PASSWORD && fs[1].pattern == NULL);
+    CHECK(cp_catalog_credential_matches(&fs[1], "anything at all"));
+    CHECK(!fs[2].required);
+    CHECK_EQ(fs[2].max, 4096u);
+
+    const cp_cred_field *t = cred("azure", "tenant_id");
+    CHECK(t != NULL);
+    CHECK_STR(t->env, "ARM_TENANT_ID");
+    CHECK_STR(t->rule, "a UUID");
+    CHECK(cp_catalog_credential_matches(t, "0d2a6c1e-9d8f-4b7a-a3c2-1e5f6a7b8c9d"));
+    CHECK(!cp_catalog_credential_matches(t, "0d2a6c1e-9d8f-4b7a-a3c2-1e5f6a7b8c9"));
+    CHECK_EQ(cred("azure", "client_secret")->min, 8u);
+    CHECK(cred("azure", "project_id") == NULL);
+
+    const cp_cred_field *key = cred("gcp", "service_account_json");
+    CHECK(key != NULL);
+    CHECK_STR(key->env, "GOOGLE_CREDENTIALS");
+    CHECK_EQ(key->input, CP_CRED_FILE);
+    CHECK_EQ(key->max, 65536u);
+    const cp_cred_field *proj = cred("gcp", "project_id");
+    CHECK(proj != NULL);
+    CHECK(proj->env == NULL);
+    CHECK_STR(proj->tfvar, "project_id");
+    CHECK(cp_catalog_credential_matches(proj, "my-project-1"));
+    CHECK(!cp_catalog_credential_matches(proj, "1-project"));
+
+    CHECK(cp_catalog_credentials("sandbox", &n) != NULL);
+    CHECK_EQ(n, 0u);
+    CHECK(cp_catalog_credentials("oracle", &n) == NULL);
+    CHECK_EQ(n, 0u);
+    CHECK(cp_catalog_credentials(NULL, &n) == NULL);
+
+    /* The env list is derived: every env-bearing field, nothing else. */
+    const char *const *env = cp_catalog_credential_env("gcp", &n);
+    CHECK_EQ(n, 1u);
+    CHECK_STR(env[0], "GOOGLE_CREDENTIALS");
+    cp_catalog_credential_env("azure", &n);
+    CHECK_EQ(n, 4u);
 }
 
 TEST(unknown_cloud_and_kind)
@@ -366,6 +441,7 @@ TEST(tfvars_rejects_before_anything)
 int main(void)
 {
     RUN(loads_and_serves_the_public_document);
+    RUN(credential_fields);
     RUN(unknown_cloud_and_kind);
     RUN(s3_bucket_names);
     RUN(azure_storage_account_names);

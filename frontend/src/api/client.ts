@@ -4,7 +4,7 @@ import { getToken } from '../lib/token';
 
 export const API_BASE = '/api/v1';
 
-export const http = axios.create({
+const http = axios.create({
   baseURL: API_BASE,
   timeout: 30_000,
   headers: { Accept: 'application/json' },
@@ -92,34 +92,17 @@ export function errorMessage(err: unknown): string {
   return toApiError(err).message;
 }
 
-export async function get<T>(url: string, config?: AxiosRequestConfig): Promise<T> {
+/** Runs one request; its body on success, an ApiError on failure. */
+async function call<T>(config: AxiosRequestConfig): Promise<T> {
   try {
-    return (await http.get<T>(url, config)).data;
+    return (await http.request<T>(config)).data;
   } catch (e) {
     throw toApiError(e);
   }
 }
 
-export async function post<T>(url: string, body?: unknown, config?: AxiosRequestConfig): Promise<T> {
-  try {
-    return (await http.post<T>(url, body, config)).data;
-  } catch (e) {
-    throw toApiError(e);
-  }
-}
-
-export async function patch<T>(url: string, body?: unknown): Promise<T> {
-  try {
-    return (await http.patch<T>(url, body)).data;
-  } catch (e) {
-    throw toApiError(e);
-  }
-}
-
-export async function del<T>(url: string): Promise<T> {
-  try {
-    return (await http.delete<T>(url)).data;
-  } catch (e) {
-    throw toApiError(e);
-  }
-}
+export const get = <T>(url: string, config?: AxiosRequestConfig) => call<T>({ ...config, method: 'get', url });
+export const post = <T>(url: string, data?: unknown, config?: AxiosRequestConfig) =>
+  call<T>({ ...config, method: 'post', url, data });
+export const patch = <T>(url: string, data?: unknown) => call<T>({ method: 'patch', url, data });
+export const del = <T>(url: string) => call<T>({ method: 'delete', url });

@@ -16,6 +16,7 @@ import type {
   ResourceStatus,
   Role,
   Run,
+  RunEventRecord,
   User,
 } from './types';
 
@@ -89,7 +90,7 @@ export const api = {
   approveRun: (id: string) => post<Run>(`/runs/${enc(id)}/approve`),
   cancelRun: (id: string) => post<Run>(`/runs/${enc(id)}/cancel`),
   runEventsJson: (id: string, after?: number) =>
-    get<Page<{ seq: number; ts: string; type: string; data: unknown }>>(`/runs/${enc(id)}/events`, {
+    get<Page<RunEventRecord>>(`/runs/${enc(id)}/events`, {
       params: { format: 'json', after: after ?? undefined },
     }),
 

@@ -1,60 +1,42 @@
-import { useEffect, useState, type ChangeEvent } from 'react';
+import { useMemo, useState, type ChangeEvent } from 'react';
 import { useForm, useWatch, type Resolver } from 'react-hook-form';
 import { zodResolver } from '@hookform/resolvers/zod';
 import { z } from 'zod';
 import { api, loadCatalog } from '../api/endpoints';
-import { CLOUDS, type Account, type CloudId } from '../api/types';
+import { CLOUDS, type Account, type CloudId, type CredentialField } from '../api/types';
 import { applyApiError } from '../lib/formErrors';
-import { CREDENTIAL_FIELDS, credentialSchemas, pickCredentials, serviceAccountProblem } from '../lib/schemas';
+import { credentialSchema, pickCredentials, serviceAccountProblem } from '../lib/schemas';
 import { cloudLabel, cloudOptionLabel } from '../lib/format';
+import { useAsync } from '../lib/useAsync';
 import { ErrorAlert, Field } from './ui';
 
-interface Values {
-  name: string;
-  cloud: CloudId | '';
-  access_key_id: string;
-  secret_access_key: string;
-  session_token: string;
-  tenant_id: string;
-  client_id: string;
-  client_secret: string;
-  subscription_id: string;
-  service_account_json: string;
-  project_id: string;
-}
+// name, cloud, and the credential fields of the chosen cloud (from the catalog).
+type Values = Record<string, string>;
 
-const EMPTY: Values = {
-  name: '',
-  cloud: '',
-  access_key_id: '',
-  secret_access_key: '',
-  session_token: '',
-  tenant_id: '',
-  client_id: '',
-  client_secret: '',
-  subscription_id: '',
-  service_account_json: '',
-  project_id: '',
-};
-
-const ALL_FIELDS = Object.keys(EMPTY);
+const EMPTY: Values = { name: '', cloud: '' };
 
 const baseSchema = z.object({
   name: z.string().trim().min(1, { message: 'Give the account a name' }).max(100, { message: 'At most 100 characters' }),
   cloud: z.enum(['aws', 'azure', 'gcp', 'sandbox'], { message: 'Choose a cloud' }),
 });
 
-// The credential fields depend on the chosen cloud.
-const resolver: Resolver<Values> = (values, ctx, opts) => {
-  const cloud = values.cloud;
-  const schema = cloud ? baseSchema.and(credentialSchemas[cloud]) : baseSchema;
-  return (zodResolver(schema as unknown as z.ZodType<Values, Values>) as Resolver<Values>)(values, ctx, opts);
-};
+/** The fields of the chosen cloud decide the schema. */
+function makeResolver(fieldsOf: (cloud: string) => readonly CredentialField[]): Resolver<Values> {
+  return (values, ctx, opts) => {
+    const fields = fieldsOf(values.cloud ?? '');
+    const schema = fields.length > 0 ? baseSchema.and(credentialSchema(fields)) : baseSchema;
+    return (zodResolver(schema as unknown as z.ZodType<Values, Values>) as Resolver<Values>)(values, ctx, opts);
+  };
+}
 
 export function AccountForm({ projectId, onCreated }: { projectId: string; onCreated: (a: Account) => void }) {
   const [formError, setFormError] = useState('');
   const [keyFile, setKeyFile] = useState<{ name: string; email: string } | null>(null);
-  const [cloudNames, setCloudNames] = useState<Partial<Record<CloudId, string>>>({});
+  const catalog = useAsync(loadCatalog, 'catalog');
+  const resolver = useMemo(() => {
+    const clouds = catalog.data?.clouds ?? [];
+    return makeResolver((c) => clouds.find((x) => x.id === c)?.credentials ?? []);
+  }, [catalog.data]);
   const {
     register,
     handleSubmit,
@@ -65,37 +47,28 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
     reset,
     formState: { errors, isSubmitting },
   } = useForm<Values>({ resolver, defaultValues: EMPTY });
-  const cloud = useWatch({ control, name: 'cloud' });
+  const cloud = useWatch({ control, name: 'cloud' }) ?? '';
+  const entry = catalog.data?.clouds.find((x) => x.id === cloud);
+  const fields = entry?.credentials ?? [];
 
-  useEffect(() => {
-    let live = true;
-    loadCatalog().then(
-      (c) => {
-        if (live) setCloudNames(Object.fromEntries(c.clouds.map((x) => [x.id, x.name])));
-      },
-      () => {
-        // the static names are good enough
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
-
-  const onKeyFile = (e: ChangeEvent<HTMLInputElement>) => {
+  const onKeyFile = (f: CredentialField, e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     e.target.value = '';
     if (!file) return;
-    if (file.size > 64 * 1024) {
-      setError('service_account_json', { type: 'file', message: 'That file is too large to be a key file' });
+    if (file.size > f.max) {
+      setError(f.name, { type: 'file', message: 'That file is too large to be a key file' });
       return;
     }
     void file.text().then((text) => {
-      setValue('service_account_json', text, { shouldValidate: true, shouldDirty: true });
+      setValue(f.name, text, { shouldValidate: true, shouldDirty: true });
       if (serviceAccountProblem(text) === null) {
         const o = JSON.parse(text) as { client_email?: string; project_id?: string };
         setKeyFile({ name: file.name, email: o.client_email ?? '' });
-        if (!getValues('project_id') && o.project_id) setValue('project_id', o.project_id, { shouldValidate: true });
+        // A GCP key file names its project: prefill the project field if the cloud has one.
+        const hasProject = fields.some((x) => x.name === 'project_id');
+        if (hasProject && !getValues('project_id') && o.project_id) {
+          setValue('project_id', o.project_id, { shouldValidate: true });
+        }
       } else {
         setKeyFile(null);
       }
@@ -107,21 +80,19 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
     if (!v.cloud) return;
     try {
       const account = await api.createAccount(projectId, {
-        name: v.name.trim(),
-        cloud: v.cloud,
-        credentials: pickCredentials(v.cloud, v as unknown as Record<string, string>),
+        name: (v.name ?? '').trim(),
+        cloud: v.cloud as CloudId,
+        credentials: pickCredentials(fields, v),
       });
       // Secrets do not stay in the page once sent.
       reset(EMPTY);
       setKeyFile(null);
       onCreated(account);
     } catch (e) {
-      const { message } = applyApiError(e, setError, ALL_FIELDS);
+      const { message } = applyApiError(e, setError, ['name', 'cloud', ...fields.map((f) => f.name)]);
       if (message) setFormError(message);
     }
   });
-
-  const fields = cloud ? CREDENTIAL_FIELDS[cloud] : [];
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4" data-testid="account-form" autoComplete="off">
@@ -132,7 +103,7 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
               <option value="">Choose a cloud…</option>
               {CLOUDS.map((c) => (
                 <option key={c} value={c}>
-                  {cloudOptionLabel(c, cloudNames[c])}
+                  {cloudOptionLabel(c, catalog.data?.clouds.find((x) => x.id === c)?.name)}
                 </option>
               ))}
             </select>
@@ -143,7 +114,9 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
         </Field>
       </div>
 
-      {cloud === 'sandbox' && (
+      <ErrorAlert error={catalog.error} onRetry={catalog.reload} />
+
+      {entry?.simulated && (
         <p className="rounded-md bg-violet-50 p-3 text-sm text-violet-900">
           The sandbox needs no credentials. Its resources are simulated: nothing is created in a real cloud and nothing
           is billed.
@@ -157,8 +130,8 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
             Stored encrypted. Never shown again: the list shows only a hint.
           </p>
           {fields.map((f) => {
-            const err = errors[f.name as keyof Values]?.message;
-            if (f.name === 'service_account_json') {
+            const err = errors[f.name]?.message;
+            if (f.input === 'file') {
               return (
                 <div key={f.name} className="space-y-2">
                   <div>
@@ -169,7 +142,7 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
                       id="gcp-key-file"
                       type="file"
                       accept=".json,application/json"
-                      onChange={onKeyFile}
+                      onChange={(e) => onKeyFile(f, e)}
                       className="block w-full text-sm text-slate-700 file:mr-3 file:rounded-md file:border file:border-slate-300 file:bg-white file:px-3 file:py-1.5 file:text-sm file:font-medium hover:file:bg-slate-50"
                     />
                   </div>
@@ -184,7 +157,7 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
                         className="btn btn-ghost btn-sm"
                         onClick={() => {
                           setKeyFile(null);
-                          setValue('service_account_json', '');
+                          setValue(f.name, '');
                         }}
                       >
                         Clear
@@ -195,7 +168,7 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
                       {(p) => (
                         <textarea
                           {...p}
-                          {...register('service_account_json')}
+                          {...register(f.name)}
                           rows={5}
                           spellCheck={false}
                           autoComplete="off"
@@ -210,12 +183,12 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
               );
             }
             return (
-              <Field key={f.name} label={f.label} error={err}>
+              <Field key={f.name} label={f.required ? f.label : `${f.label} (optional)`} error={err}>
                 {(p) => (
                   <input
                     {...p}
-                    {...register(f.name as keyof Values)}
-                    type={f.secret ? 'password' : 'text'}
+                    {...register(f.name)}
+                    type={f.secret || f.input === 'password' ? 'password' : 'text'}
                     autoComplete={f.secret ? 'new-password' : 'off'}
                     spellCheck={false}
                     placeholder={f.placeholder}

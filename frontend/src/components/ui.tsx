@@ -1,7 +1,7 @@
 import { useId, type ReactNode } from 'react';
 import type { ApiError } from '../api/client';
 
-export function Spinner({ label = 'Loading…' }: { label?: string }) {
+function Spinner({ label = 'Loading…' }: { label?: string }) {
   return (
     <span role="status" className="inline-flex items-center gap-2 text-sm text-slate-600">
       <span

@@ -9,8 +9,8 @@ const vm: CatalogKind = {
   name_rule: { pattern: '.*', min: 1, max: 10, description: '' },
   regions: [],
   sizes: [
-    { id: 't3.micro', vcpu: 2, memory_gib: 1, hourly_usd: 0.0104 },
-    { id: 't3.large', vcpu: 2, memory_gib: 8, hourly_usd: 0.0832 },
+    { id: 't3.micro', vcpu: 2, memory_gib: 1, hourly_usd: 0.0104, source: '', retrieved: '2026-01-01', price_region: '' },
+    { id: 't3.large', vcpu: 2, memory_gib: 8, hourly_usd: 0.0832, source: '', retrieved: '2026-01-01', price_region: '' },
   ],
 };
 const storage: CatalogKind = {

@@ -3,7 +3,7 @@ import type { CatalogKind } from '../api/types';
 /** Hours in a billing month as the clouds' price pages count them. */
 export const HOURS_PER_MONTH = 730;
 
-export function roundCents(n: number): number {
+function roundCents(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
@@ -33,7 +33,7 @@ export function estimateMonthlyCost(
   return null;
 }
 
-export interface BudgetCheck {
+interface BudgetCheck {
   /** Budget left this month, or null when the project has no budget. */
   remaining: number | null;
   /** True when adding the estimate would go over the budget. */

@@ -1,6 +1,6 @@
 import type { DailyCosts, Resource, ResourceStatus } from '../api/types';
 
-export interface CloudCounts {
+interface CloudCounts {
   cloud: string;
   total: number;
   byStatus: Partial<Record<ResourceStatus, number>>;

@@ -55,7 +55,7 @@ export function humanize(s: string): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
-export const CLOUD_LABELS: Record<string, string> = {
+const CLOUD_LABELS: Record<string, string> = {
   aws: 'AWS',
   azure: 'Azure',
   gcp: 'Google Cloud',
@@ -66,7 +66,7 @@ export function cloudLabel(id: string): string {
   return CLOUD_LABELS[id] ?? id;
 }
 
-export const CLOUD_COLORS: Record<string, string> = {
+const CLOUD_COLORS: Record<string, string> = {
   aws: '#d97706',
   azure: '#2563eb',
   gcp: '#16a34a',

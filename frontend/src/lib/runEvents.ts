@@ -12,7 +12,7 @@ import type {
 // Turns the events of one run (SSE or the JSON replay) into what the live run
 // view shows: one progress entry per planned resource address, and the log.
 
-export type AddressState = 'pending' | 'started' | 'progress' | 'complete' | 'errored';
+type AddressState = 'pending' | 'started' | 'progress' | 'complete' | 'errored';
 
 export interface AddressProgress {
   address: string;
@@ -164,7 +164,7 @@ function appendLogs(s: RunViewState, lines: LogLine[]): RunViewState {
   return { ...s, logs: logs.slice(drop), trimmedLogs: s.trimmedLogs + drop };
 }
 
-export type RunViewAction = RunEvent | { type: 'reset' };
+type RunViewAction = RunEvent | { type: 'reset' };
 
 export function runEventsReducer(state: RunViewState, action: RunViewAction): RunViewState {
   if (action.type === 'reset') return initialRunView;
@@ -178,7 +178,7 @@ export function runEventsReducer(state: RunViewState, action: RunViewAction): Ru
   switch (action.type) {
     case 'log': {
       const d = action.data;
-      return appendLogs(s, [{ seq: d.seq ?? seq ?? 0, ts: d.ts, stream: d.stream ?? 'stdout', line: d.line ?? '' }]);
+      return appendLogs(s, [{ seq: d.seq ?? seq ?? 0, ts: d.ts ?? '', stream: d.stream ?? 'stdout', line: d.line ?? '' }]);
     }
     case 'plan':
       return applyPlan(s, action.data);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { CatalogKind } from '../api/types';
+import type { Catalog, CatalogKind, CloudId } from '../api/types';
+import catalogJson from '../../../backend/data/catalog.json';
 import {
   cidrListTextSchema,
   cidrSchema,
   compileNamePattern,
-  credentialSchemas,
+  credentialSchema,
   expectedGbSchema,
   isCidr,
   isIPv6,
@@ -39,8 +40,8 @@ const vmKind: CatalogKind = {
     { id: 'sbx-west-1', name: 'Sandbox West' },
   ],
   sizes: [
-    { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01 },
-    { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2 },
+    { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, source: '', retrieved: '2026-01-01', price_region: '' },
+    { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, source: '', retrieved: '2026-01-01', price_region: '' },
   ],
 };
 
@@ -239,6 +240,14 @@ describe('resource form schema', () => {
   });
 });
 
+// The server's own catalog: the form's credential rules are built from it.
+const catalog = catalogJson as unknown as Catalog;
+const fieldsOf = (cloud: CloudId) => catalog.clouds.find((c) => c.id === cloud)?.credentials ?? [];
+const credentialSchemas = {
+  azure: credentialSchema(fieldsOf('azure')),
+  gcp: credentialSchema(fieldsOf('gcp')),
+};
+
 describe('credentials', () => {
   it('sends only the chosen cloud fields and drops an empty optional session token', () => {
     const values = {
@@ -247,21 +256,22 @@ describe('credentials', () => {
       session_token: '',
       tenant_id: 'left-over',
     };
-    expect(pickCredentials('aws', values)).toEqual({
+    expect(pickCredentials(fieldsOf('aws'), values)).toEqual({
       access_key_id: 'AKIAIOSFODNN7EXAMPLE',
       secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     });
-    expect(pickCredentials('sandbox', values)).toEqual({});
+    expect(pickCredentials(fieldsOf('sandbox'), values)).toEqual({});
   });
 
   it('validates azure GUIDs and gcp key files', () => {
     const guid = '0d2a6c1e-9d8f-4b7a-a3c2-1e5f6a7b8c9d';
+    const s = 'secret-8'; // the catalog's client_secret is 8 to 1024 characters
     expect(
-      credentialSchemas.azure.safeParse({ tenant_id: guid, client_id: guid, client_secret: 's', subscription_id: guid })
+      credentialSchemas.azure.safeParse({ tenant_id: guid, client_id: guid, client_secret: s, subscription_id: guid })
         .success,
     ).toBe(true);
     expect(
-      credentialSchemas.azure.safeParse({ tenant_id: 'x', client_id: guid, client_secret: 's', subscription_id: guid })
+      credentialSchemas.azure.safeParse({ tenant_id: 'x', client_id: guid, client_secret: s, subscription_id: guid })
         .success,
     ).toBe(false);
     const key = JSON.stringify({ type: 'service_account', private_key: 'k', client_email: 'a@b.iam.gserviceaccount.com' });

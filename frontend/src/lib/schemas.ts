@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CatalogKind, CloudId, NameRule } from '../api/types';
+import type { CatalogKind, CredentialField, NameRule } from '../api/types';
 
 // ---------------------------------------------------------------------------
 // Resource names: the rule comes from the catalog entry of the chosen kind.
@@ -47,7 +47,7 @@ export function nameSchema(rule: NameRule) {
 // IP addresses and CIDR blocks (IPv4 and IPv6).
 // ---------------------------------------------------------------------------
 
-export function isIPv4(s: string): boolean {
+function isIPv4(s: string): boolean {
   const parts = s.split('.');
   if (parts.length !== 4) return false;
   return parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
@@ -104,7 +104,7 @@ export function parseCidrList(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export const MAX_CIDRS = 20; // the server and the modules allow 20
+const MAX_CIDRS = 20; // the server and the modules allow 20
 
 /** The allowed-CIDRs box as typed: at least one, each a valid CIDR block. */
 export const cidrListTextSchema = z.string().superRefine((text, ctx) => {
@@ -130,7 +130,7 @@ export const cidrListTextSchema = z.string().superRefine((text, ctx) => {
 // SSH public keys (OpenSSH one-line format).
 // ---------------------------------------------------------------------------
 
-export const SSH_KEY_TYPES = [
+const SSH_KEY_TYPES = [
   'ssh-ed25519',
   'ssh-rsa',
   'ecdsa-sha2-nistp256',
@@ -184,8 +184,8 @@ export const sshPublicKeySchema = z.string().superRefine((v, ctx) => {
 // Storage size.
 // ---------------------------------------------------------------------------
 
-export const EXPECTED_GB_MIN = 1;
-export const EXPECTED_GB_MAX = 1_000_000; // as the server
+const EXPECTED_GB_MIN = 1;
+const EXPECTED_GB_MAX = 1_000_000; // as the server
 
 /** Expected storage in whole GB, as typed (string) or as a number. */
 export const expectedGbSchema = z
@@ -328,38 +328,9 @@ export const memberSchema = z.object({
 });
 
 // ---------------------------------------------------------------------------
-// Cloud account credentials: exactly the fields of each cloud.
+// Cloud account credentials: the fields and rules of each cloud come from the
+// catalog (GET /api/v1/catalog, clouds[].credentials), as the server checks them.
 // ---------------------------------------------------------------------------
-
-export interface CredentialField {
-  name: string;
-  label: string;
-  secret: boolean;
-  optional?: boolean;
-  multiline?: boolean;
-  placeholder?: string;
-}
-
-export const CREDENTIAL_FIELDS: Record<CloudId, CredentialField[]> = {
-  aws: [
-    { name: 'access_key_id', label: 'Access key ID', secret: false, placeholder: 'AKIA…' },
-    { name: 'secret_access_key', label: 'Secret access key', secret: true },
-    { name: 'session_token', label: 'Session token (optional)', secret: true, optional: true },
-  ],
-  azure: [
-    { name: 'tenant_id', label: 'Tenant ID', secret: false, placeholder: '00000000-0000-0000-0000-000000000000' },
-    { name: 'client_id', label: 'Client ID', secret: false, placeholder: '00000000-0000-0000-0000-000000000000' },
-    { name: 'client_secret', label: 'Client secret', secret: true },
-    { name: 'subscription_id', label: 'Subscription ID', secret: false, placeholder: '00000000-0000-0000-0000-000000000000' },
-  ],
-  gcp: [
-    { name: 'service_account_json', label: 'Service account key (JSON)', secret: true, multiline: true },
-    { name: 'project_id', label: 'GCP project ID', secret: false, placeholder: 'my-project-123456' },
-  ],
-  sandbox: [],
-};
-
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** Why a pasted GCP service account key is unusable, or null. */
 export function serviceAccountProblem(text: string): string | null {
@@ -378,41 +349,57 @@ export function serviceAccountProblem(text: string): string | null {
   return null;
 }
 
-export const credentialSchemas = {
-  aws: z.object({
-    access_key_id: z
-      .string()
-      .trim()
-      .regex(/^[A-Z0-9]{16,128}$/, { message: 'An access key ID is 16–128 upper-case letters and digits (AKIA…)' }),
-    secret_access_key: z.string().trim().min(1, { message: 'Enter the secret access key' }),
-    session_token: z.string().trim(),
-  }),
-  azure: z.object({
-    tenant_id: z.string().trim().regex(GUID, { message: 'A tenant ID is a GUID' }),
-    client_id: z.string().trim().regex(GUID, { message: 'A client ID is a GUID' }),
-    client_secret: z.string().trim().min(1, { message: 'Enter the client secret' }),
-    subscription_id: z.string().trim().regex(GUID, { message: 'A subscription ID is a GUID' }),
-  }),
-  gcp: z.object({
-    service_account_json: z.string().superRefine((v, ctx) => {
-      const p = serviceAccountProblem(v);
-      if (p) ctx.addIssue({ code: 'custom', message: p });
-    }),
-    project_id: z
-      .string()
-      .trim()
-      .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'A GCP project ID is 6–30 lower-case letters, digits or hyphens' }),
-  }),
-  sandbox: z.object({}),
-} satisfies Record<CloudId, z.ZodType>;
+/** "Tenant ID" → "tenant ID", but "GCP project ID" stays. */
+function lowerFirst(label: string): string {
+  return /^.[a-z]/.test(label) ? label.charAt(0).toLowerCase() + label.slice(1) : label;
+}
 
-/** Only the fields of the chosen cloud; optional empty ones are left out. */
-export function pickCredentials(cloud: CloudId, values: Record<string, string | undefined>): Record<string, string> {
+/** Why a credential value breaks its field's rule, or null. */
+function credentialProblem(f: CredentialField, raw: string): string | null {
+  if (f.input === 'file') {
+    if (raw.trim() === '') return f.required ? 'Upload or paste the key file' : null;
+    return serviceAccountProblem(raw);
+  }
+  const v = raw.trim();
+  if (v === '') return f.required ? `Enter the ${lowerFirst(f.label)}` : null;
+  if (f.pattern) {
+    const re = compileNamePattern(f.pattern);
+    if (re && !re.test(v)) return `${f.label} must be ${f.rule ?? `like ${f.pattern}`}`;
+  }
+  if (v.length < f.min || v.length > f.max) {
+    return f.min === f.max
+      ? `${f.label} must be ${f.min} characters`
+      : `${f.label} must be ${f.min} to ${f.max} characters`;
+  }
+  return null;
+}
+
+/** The zod schema of one cloud's credentials object, as typed in the form. */
+export function credentialSchema(fields: readonly CredentialField[]) {
+  const shape: Record<string, z.ZodType<string, unknown>> = {};
+  for (const f of fields) {
+    shape[f.name] = z.preprocess(
+      (v) => (typeof v === 'string' ? v : ''),
+      z.string().superRefine((v, ctx) => {
+        const p = credentialProblem(f, v);
+        if (p) ctx.addIssue({ code: 'custom', message: p });
+      }),
+    );
+  }
+  return z.object(shape);
+}
+
+/** Only the given fields; empty optional ones are left out; a key file is sent as is. */
+export function pickCredentials(
+  fields: readonly CredentialField[],
+  values: Record<string, string | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of CREDENTIAL_FIELDS[cloud]) {
-    const v = (values[f.name] ?? '').trim();
-    if (v === '' && f.optional) continue;
-    out[f.name] = f.name === 'service_account_json' ? (values[f.name] ?? '') : v;
+  for (const f of fields) {
+    const raw = values[f.name] ?? '';
+    const v = raw.trim();
+    if (v === '' && !f.required) continue;
+    out[f.name] = f.input === 'file' ? raw : v;
   }
   return out;
 }

@@ -10,7 +10,7 @@ interface ListState<T> {
   loadingMore: boolean;
 }
 
-export interface CursorList<T> {
+interface CursorList<T> {
   items: T[];
   /** First page loading. */
   loading: boolean;

@@ -9,7 +9,7 @@ export type Connection = 'connecting' | 'live' | 'reconnecting' | 'replay' | 'en
 
 const EVENT_TYPES = ['log', 'plan', 'progress', 'status', 'outputs', 'truncated'] as const;
 
-export function eventsUrl(runId: string): string {
+function eventsUrl(runId: string): string {
   // EventSource cannot send an Authorization header; the events endpoint (and
   // only it) accepts the token as a query parameter.
   const token = getToken() ?? '';

@@ -5,41 +5,22 @@ import type { z } from 'zod';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, listAllProjects, loadCatalog } from '../api/endpoints';
 import { toApiError } from '../api/client';
-import type { Account, Catalog, CatalogCloud, CatalogKind } from '../api/types';
+import type { Account, Catalog } from '../api/types';
 import { useAsync } from '../lib/useAsync';
 import { applyApiError } from '../lib/formErrors';
-import { HOURS_PER_MONTH } from '../lib/cost';
 import { canOrder } from '../lib/projects';
-import { cloudLabel, formatUsd, formatUsdPrecise } from '../lib/format';
 import { resourceFormSchema, toCreateRequest, type ResourceFormValues } from '../lib/schemas';
-import { CostPreview } from '../components/CostPreview';
-import { EmptyState, ErrorAlert, Field, Loading, PageHeader, SimulatedTag } from '../components/ui';
+import { EmptyState, ErrorAlert, Loading, PageHeader } from '../components/ui';
+import { ALL_FIELDS, STEPS, STEP_FIELDS, findCloud, findKind, stepOfField } from './newResource/steps';
+import { StepNav } from './newResource/StepNav';
+import { AccountStep } from './newResource/AccountStep';
+import { KindStep } from './newResource/KindStep';
+import { RegionStep } from './newResource/RegionStep';
+import { SizeStep } from './newResource/SizeStep';
+import { OptionsStep } from './newResource/OptionsStep';
+import { Summary } from './newResource/Summary';
 
-const STEPS = ['Account', 'Kind', 'Region', 'Size', 'Name & options'] as const;
-
-const STEP_FIELDS: (keyof ResourceFormValues)[][] = [
-  ['project_id', 'account_id'],
-  ['kind'],
-  ['region'],
-  ['size'],
-  ['name', 'ssh_public_key', 'allowed_cidrs', 'expected_gb'],
-];
-
-const ALL_FIELDS = STEP_FIELDS.flat();
-
-function stepOfField(field: string): number {
-  const i = STEP_FIELDS.findIndex((fs) => (fs as string[]).includes(field));
-  return i < 0 ? 4 : i;
-}
-
-function findCloud(catalog: Catalog | undefined, cloudId: string | undefined): CatalogCloud | undefined {
-  return catalog?.clouds.find((c) => c.id === cloudId);
-}
-
-function findKind(cloud: CatalogCloud | undefined, kindId: string): CatalogKind | undefined {
-  return cloud?.kinds.find((k) => k.id === kindId);
-}
-
+/** The order wizard: one step component per step, one form across them. */
 export function NewResourcePage() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
@@ -209,28 +190,7 @@ export function NewResourcePage() {
   return (
     <div>
       <PageHeader title="New resource" subtitle={project ? <>in {project.name}</> : undefined} />
-      <ol className="mb-5 flex gap-1 relative overflow-x-auto pb-1 text-sm" aria-label="Steps">
-        {STEPS.map((label, i) => (
-          <li key={label} className="shrink-0">
-            <button
-              type="button"
-              onClick={() => void goTo(i)}
-              aria-current={i === step ? 'step' : undefined}
-              className={`flex items-center gap-2 rounded-full px-3 py-1.5 ${
-                i === step
-                  ? 'bg-blue-700 text-white'
-                  : i < step
-                    ? 'bg-blue-50 text-blue-800 hover:bg-blue-100'
-                    : 'bg-slate-100 text-slate-600 hover:bg-slate-200'
-              }`}
-            >
-              <span className="tabular-nums">{i + 1}</span>
-              {/* On narrow screens only the current step is named. */}
-              <span className={i === step ? '' : 'sr-only sm:not-sr-only'}>{label}</span>
-            </button>
-          </li>
-        ))}
-      </ol>
+      <StepNav step={step} onGoTo={(i) => void goTo(i)} />
 
       <div className="grid gap-5 lg:grid-cols-3">
         <form onSubmit={onSubmit} noValidate className="card space-y-5 lg:col-span-2" data-testid="new-resource-form">
@@ -239,201 +199,20 @@ export function NewResourcePage() {
           </h2>
 
           {step === 0 && (
-            <div className="space-y-4">
-              <Field label="Project" error={errors.project_id?.message}>
-                {(p) => (
-                  <select {...p} {...projectField} className="input">
-                    {orderable.map((pr) => (
-                      <option key={pr.id} value={pr.id}>
-                        {pr.name}
-                      </option>
-                    ))}
-                  </select>
-                )}
-              </Field>
-              <fieldset>
-                <legend className="label">Cloud account</legend>
-                {accounts.loading && !accounts.data && <Loading />}
-                <ErrorAlert error={accounts.error} onRetry={accounts.reload} />
-                {accounts.data && accountList.length === 0 && (
-                  <p className="text-sm text-slate-700">
-                    This project has no cloud accounts yet.{' '}
-                    <Link to={`/projects/${v.project_id}/accounts`} className="link">
-                      Add a cloud account
-                    </Link>
-                  </p>
-                )}
-                <div className="grid gap-2 sm:grid-cols-2">
-                  {accountList.map((a) => (
-                    <label
-                      key={a.id}
-                      className="flex cursor-pointer items-start gap-3 rounded-md border border-slate-200 p-3 has-[:checked]:border-blue-600 has-[:checked]:bg-blue-50"
-                    >
-                      <input type="radio" value={a.id} {...accountField} className="mt-1" />
-                      <span className="min-w-0">
-                        <span className="block font-medium">{a.name}</span>
-                        <span className="flex flex-wrap items-center gap-1.5 text-xs text-slate-600">
-                          {a.cloud === 'sandbox' ? 'Sandbox' : cloudLabel(a.cloud)}
-                          {a.cloud === 'sandbox' && <SimulatedTag />}
-                          {a.hint && <span className="font-mono">{a.hint}</span>}
-                        </span>
-                      </span>
-                    </label>
-                  ))}
-                </div>
-                {errors.account_id && <p className="field-error">{errors.account_id.message}</p>}
-              </fieldset>
-            </div>
+            <AccountStep
+              orderable={orderable}
+              projectId={v.project_id}
+              projectField={projectField}
+              accountField={accountField}
+              accounts={accounts}
+              accountList={accountList}
+              errors={errors}
+            />
           )}
-
-          {step === 1 && (
-            <fieldset>
-              <legend className="label">What to create on {cloud ? cloud.name : cloudLabel(account?.cloud ?? '')}</legend>
-              {!cloud && <ErrorAlert error="The catalog has no entry for this account’s cloud." />}
-              <div className="grid gap-2 sm:grid-cols-2">
-                {cloud?.kinds.map((k) => (
-                  <label
-                    key={k.id}
-                    className="flex cursor-pointer items-start gap-3 rounded-md border border-slate-200 p-3 has-[:checked]:border-blue-600 has-[:checked]:bg-blue-50"
-                  >
-                    <input type="radio" value={k.id} {...kindField} className="mt-1" />
-                    <span>
-                      <span className="block font-medium">{k.label}</span>
-                      <span className="text-xs text-slate-600">
-                        {k.id === 'vm'
-                          ? `${k.sizes?.length ?? 0} sizes, ${k.regions.length} regions`
-                          : `${formatUsdPrecise(k.gb_month_usd)} per GB-month, ${k.regions.length} regions`}
-                      </span>
-                    </span>
-                  </label>
-                ))}
-              </div>
-              {errors.kind && <p className="field-error">{errors.kind.message}</p>}
-            </fieldset>
-          )}
-
-          {step === 2 && kind && (
-            <Field label="Region" error={errors.region?.message}>
-              {(p) => (
-                <select {...p} {...register('region')} className="input">
-                  <option value="">Choose a region…</option>
-                  {kind.regions.map((r) => (
-                    <option key={r.id} value={r.id}>
-                      {r.name} ({r.id})
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-          )}
-
-          {step === 3 && kind?.id === 'vm' && (
-            <fieldset>
-              <legend className="label">Size</legend>
-              <div className="relative overflow-x-auto rounded-md border border-slate-200">
-                <table className="table-base">
-                  <thead className="bg-slate-50">
-                    <tr>
-                      <th scope="col">Size</th>
-                      <th scope="col" className="text-right">
-                        vCPU
-                      </th>
-                      <th scope="col" className="text-right">
-                        Memory
-                      </th>
-                      <th scope="col" className="text-right">
-                        Per hour
-                      </th>
-                      <th scope="col" className="text-right">
-                        Per month
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {kind.sizes?.map((s) => (
-                      <tr key={s.id} className="has-[:checked]:bg-blue-50">
-                        <td className="whitespace-nowrap">
-                          <label className="flex cursor-pointer items-center gap-2 font-medium">
-                            <input type="radio" value={s.id} {...register('size')} data-testid={`size-${s.id}`} />
-                            {s.id}
-                          </label>
-                        </td>
-                        <td className="text-right tabular-nums">{s.vcpu}</td>
-                        <td className="whitespace-nowrap text-right tabular-nums">{s.memory_gib} GiB</td>
-                        <td className="text-right tabular-nums">{formatUsdPrecise(s.hourly_usd)}</td>
-                        <td className="text-right tabular-nums">{formatUsd(s.hourly_usd * HOURS_PER_MONTH)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              {errors.size && <p className="field-error">{errors.size.message}</p>}
-            </fieldset>
-          )}
-          {step === 3 && kind?.id === 'storage' && (
-            <p className="text-sm text-slate-700">
-              Object storage has no size to choose: it is billed at {formatUsdPrecise(kind.gb_month_usd)} per GB stored per
-              month. You enter the expected amount in the next step.
-            </p>
-          )}
-
-          {step === 4 && kind && (
-            <div className="space-y-4">
-              <Field label="Name" error={errors.name?.message} hint={kind.name_rule.description || undefined}>
-                {(p) => (
-                  <input
-                    {...p}
-                    {...register('name')}
-                    className="input font-mono"
-                    autoComplete="off"
-                    spellCheck={false}
-                    maxLength={kind.name_rule.max}
-                  />
-                )}
-              </Field>
-              {kind.id === 'vm' && (
-                <>
-                  <Field
-                    label="SSH public key"
-                    error={errors.ssh_public_key?.message}
-                    hint="The contents of your ~/.ssh/id_ed25519.pub (one line, starting with ssh-ed25519 or ssh-rsa)."
-                  >
-                    {(p) => (
-                      <textarea
-                        {...p}
-                        {...register('ssh_public_key')}
-                        rows={3}
-                        spellCheck={false}
-                        className="input font-mono text-xs"
-                        placeholder="ssh-ed25519 AAAA… you@laptop"
-                      />
-                    )}
-                  </Field>
-                  <Field
-                    label="Allowed CIDRs"
-                    error={errors.allowed_cidrs?.message}
-                    hint="Networks allowed to connect, separated by commas or new lines, e.g. 203.0.113.0/24."
-                  >
-                    {(p) => (
-                      <textarea
-                        {...p}
-                        {...register('allowed_cidrs')}
-                        rows={3}
-                        spellCheck={false}
-                        className="input font-mono text-xs"
-                        placeholder={'203.0.113.0/24\n198.51.100.7/32'}
-                      />
-                    )}
-                  </Field>
-                </>
-              )}
-              {kind.id === 'storage' && (
-                <Field label="Expected storage (GB)" error={errors.expected_gb?.message} hint="Used for the cost estimate and budget.">
-                  {(p) => <input {...p} {...register('expected_gb')} inputMode="numeric" className="input max-w-xs" />}
-                </Field>
-              )}
-            </div>
-          )}
+          {step === 1 && <KindStep cloud={cloud} account={account} kindField={kindField} errors={errors} />}
+          {step === 2 && kind && <RegionStep kind={kind} register={register} errors={errors} />}
+          {step === 3 && kind && <SizeStep kind={kind} register={register} errors={errors} />}
+          {step === 4 && kind && <OptionsStep kind={kind} register={register} errors={errors} />}
 
           <ErrorAlert error={formError} />
 
@@ -453,25 +232,15 @@ export function NewResourcePage() {
           </div>
         </form>
 
-        <aside className="space-y-4 lg:sticky lg:top-20 lg:self-start">
-          <CostPreview kind={kind} sizeId={v.size} expectedGb={v.expected_gb} project={project} simulated={Boolean(cloud?.simulated)} />
-          <section className="card text-sm" aria-label="Summary">
-            <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1">
-              <dt className="text-slate-600">Account</dt>
-              <dd className="truncate">{account ? `${account.name} (${cloudLabel(account.cloud)})` : '—'}</dd>
-              <dt className="text-slate-600">Kind</dt>
-              <dd>{kind?.label ?? '—'}</dd>
-              <dt className="text-slate-600">Region</dt>
-              <dd className="truncate">{kind?.regions.find((r) => r.id === v.region)?.name ?? '—'}</dd>
-              {kind?.id === 'vm' && (
-                <>
-                  <dt className="text-slate-600">Size</dt>
-                  <dd>{v.size || '—'}</dd>
-                </>
-              )}
-            </dl>
-          </section>
-        </aside>
+        <Summary
+          kind={kind}
+          account={account}
+          project={project}
+          simulated={Boolean(cloud?.simulated)}
+          size={v.size}
+          region={v.region}
+          expectedGb={v.expected_gb}
+        />
       </div>
     </div>
   );

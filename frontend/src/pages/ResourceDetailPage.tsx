@@ -1,212 +1,19 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
-import { api, loadCatalog } from '../api/endpoints';
+import { api } from '../api/endpoints';
 import { errorMessage } from '../api/client';
 import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type RunStatus } from '../api/types';
 import { useAsync } from '../lib/useAsync';
 import { isFinalRunStatus } from '../lib/runEvents';
 import { canManage, canOrder } from '../lib/projects';
-import { cloudLabel, formatDateTime, formatDuration, formatUsd, formatUsdPrecise, humanize } from '../lib/format';
-import { HOURS_PER_MONTH } from '../lib/cost';
+import { cloudLabel, formatDateTime, formatDuration, formatUsd, humanize } from '../lib/format';
 import { CopyButton } from '../components/CopyButton';
-import { Dialog } from '../components/Dialog';
 import { RunPanel } from '../components/RunPanel';
 import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
 import { ErrorAlert, Loading, Notice, SimulatedTag } from '../components/ui';
-
-const OUTPUT_ORDER = ['public_ip', 'url', 'private_ip', 'name', 'id'];
-const OUTPUT_LABELS: Record<string, string> = {
-  id: 'ID',
-  public_ip: 'Public IP',
-  private_ip: 'Private IP',
-  name: 'Name',
-  url: 'URL',
-};
-
-function outputEntries(outputs: Resource['outputs']): [string, string][] {
-  const entries = Object.entries(outputs ?? {})
-    .filter(([, v]) => v !== null && v !== undefined && v !== '')
-    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)] as [string, string]);
-  const rank = (k: string) => {
-    const i = OUTPUT_ORDER.indexOf(k);
-    return i < 0 ? OUTPUT_ORDER.length : i;
-  };
-  return entries.sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
-}
-
-function DestroyDialog({
-  resource,
-  open,
-  onClose,
-  onDone,
-}: {
-  resource: Resource;
-  open: boolean;
-  onClose: () => void;
-  onDone: (run: Run, r: Resource) => void;
-}) {
-  const [typed, setTyped] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState('');
-  const matches = typed === resource.name;
-  const close = () => {
-    setTyped('');
-    setError('');
-    onClose();
-  };
-  const submit = async () => {
-    if (!matches) return;
-    setBusy(true);
-    setError('');
-    try {
-      const r = await api.destroyResource(resource.id);
-      setTyped('');
-      onDone(r.run, r.resource);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog open={open} onClose={close} title={`Destroy ${resource.name}?`} testId="destroy-dialog">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-        className="space-y-4"
-      >
-        <p className="text-sm text-slate-700">
-          This deletes the {resource.kind === 'vm' ? 'virtual machine' : 'bucket and everything in it'} on{' '}
-          {cloudLabel(resource.cloud)}. It cannot be undone.
-        </p>
-        <div>
-          <label htmlFor="destroy-confirm" className="label">
-            Type <span className="font-mono font-semibold">{resource.name}</span> to confirm
-          </label>
-          <input
-            id="destroy-confirm"
-            className="input font-mono"
-            value={typed}
-            onChange={(e) => setTyped(e.target.value)}
-            autoComplete="off"
-            spellCheck={false}
-            data-testid="destroy-confirm-input"
-          />
-        </div>
-        <ErrorAlert error={error} />
-        <div className="flex justify-end gap-2">
-          <button type="button" className="btn btn-secondary" onClick={close}>
-            Keep it
-          </button>
-          <button type="submit" className="btn btn-danger" disabled={!matches || busy} data-testid="destroy-confirm">
-            {busy ? 'Destroying…' : 'Destroy'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function ResizeDialog({
-  resource,
-  open,
-  onClose,
-  onDone,
-}: {
-  resource: Resource;
-  open: boolean;
-  onClose: () => void;
-  onDone: (run: Run, r: Resource) => void;
-}) {
-  const catalog = useAsync(loadCatalog, 'catalog', open);
-  const kind = catalog.data?.clouds.find((c) => c.id === resource.cloud)?.kinds.find((k) => k.id === resource.kind);
-  const sizes = kind?.sizes ?? [];
-  const [size, setSize] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState('');
-  const current = sizes.find((s) => s.id === resource.size);
-  const chosen = sizes.find((s) => s.id === size);
-
-  const submit = async () => {
-    if (!size || size === resource.size) return;
-    setBusy(true);
-    setError('');
-    try {
-      const r = await api.resizeResource(resource.id, size);
-      onDone(r.run, r.resource);
-      setSize('');
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Dialog open={open} onClose={onClose} title={`Resize ${resource.name}`} testId="resize-dialog">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-        className="space-y-4"
-      >
-        {catalog.loading && !catalog.data && <Loading />}
-        <ErrorAlert error={catalog.error} onRetry={catalog.reload} />
-        {sizes.length > 0 && (
-          <fieldset>
-            <legend className="label">New size (now {resource.size ?? '—'})</legend>
-            <div className="max-h-72 space-y-1 overflow-auto">
-              {sizes.map((s) => (
-                <label
-                  key={s.id}
-                  className={`flex cursor-pointer flex-wrap items-center justify-between gap-x-3 gap-y-1 rounded-md border border-slate-200 p-2 text-sm has-[:checked]:border-blue-600 has-[:checked]:bg-blue-50 ${
-                    s.id === resource.size ? 'opacity-60' : ''
-                  }`}
-                >
-                  <span className="flex min-w-0 items-center gap-2">
-                    <input
-                      type="radio"
-                      name="size"
-                      value={s.id}
-                      checked={size === s.id}
-                      disabled={s.id === resource.size}
-                      onChange={() => setSize(s.id)}
-                    />
-                    <span className="font-medium">{s.id}</span>
-                    <span className="whitespace-nowrap text-xs text-slate-600">
-                      {s.vcpu} vCPU · {s.memory_gib} GiB
-                    </span>
-                  </span>
-                  <span className="ml-6 whitespace-nowrap text-xs tabular-nums text-slate-700 sm:ml-0">
-                    {formatUsdPrecise(s.hourly_usd)}/h · {formatUsd(s.hourly_usd * HOURS_PER_MONTH)}/mo
-                  </span>
-                </label>
-              ))}
-            </div>
-          </fieldset>
-        )}
-        {chosen && (
-          <p className="text-sm text-slate-700" aria-live="polite">
-            Monthly cost {formatUsd((current?.hourly_usd ?? 0) * HOURS_PER_MONTH)} → {formatUsd(chosen.hourly_usd * HOURS_PER_MONTH)}. Resizing
-            may restart the machine.
-          </p>
-        )}
-        <ErrorAlert error={error} />
-        <div className="flex justify-end gap-2">
-          <button type="button" className="btn btn-secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={!size || busy}>
-            {busy ? 'Resizing…' : 'Resize'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
+import { DestroyDialog } from './resourceDetail/DestroyDialog';
+import { ResizeDialog } from './resourceDetail/ResizeDialog';
+import { OUTPUT_LABELS, outputEntries } from './resourceDetail/outputs';
 
 export function ResourceDetailPage() {
   const { resourceId = '' } = useParams();
@@ -232,11 +39,14 @@ export function ResourceDetailPage() {
       ? {
           id: runId,
           resource_id: r.id,
+          resource_name: r.name,
           operation: r.current_run.operation,
           status: r.current_run.status,
           attempt: 1,
           plan_summary: null,
           error: null,
+          approved_by: null,
+          cancel_requested: false,
           queued_at: r.updated_at,
           started_at: null,
           finished_at: null,
@@ -263,7 +73,7 @@ export function ResourceDetailPage() {
     (ev: RunEvent) => {
       if (!runId) return;
       if (ev.type === 'status') {
-        resource.setData((prev) => prev && { ...prev, status: ev.data.resource_status });
+        resource.setData((prev) => prev && { ...prev, status: ev.data.resource_status ?? prev.status });
         setRunStatus(runId, ev.data.run_status);
         if (isFinalRunStatus(ev.data.run_status)) reloadAll();
       } else if (ev.type === 'outputs') {
@@ -324,7 +134,7 @@ export function ResourceDetailPage() {
   const startedRun = (run: Run, updated: Resource) => {
     setDialog(null);
     resource.setData(() => updated);
-    runs.setData((prev) => ({ items: [run, ...(prev?.items ?? []).filter((x) => x.id !== run.id)], next_cursor: prev?.next_cursor }));
+    runs.setData((prev) => ({ items: [run, ...(prev?.items ?? []).filter((x) => x.id !== run.id)], next_cursor: prev?.next_cursor ?? null }));
     setSelectedRunId(run.id);
   };
 

@@ -54,7 +54,7 @@ export function AuditPage() {
                     <td className="whitespace-nowrap text-slate-700">{formatDateTime(ev.ts)}</td>
                     <td className="max-w-48 truncate">{ev.actor?.email ?? 'system'}</td>
                     <td className="whitespace-nowrap font-mono text-xs">{ev.action}</td>
-                    <td className="max-w-48 truncate font-mono text-xs" title={ev.target}>
+                    <td className="max-w-48 truncate font-mono text-xs" title={ev.target ?? undefined}>
                       {ev.target}
                     </td>
                     <td className="hidden max-w-md md:table-cell">
