@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
 #include "engine/runner.h"
@@ -61,6 +62,7 @@ static cp_result one(const cp_runner_config *cfg, const char *rid, const char *s
 
 int main(int argc, char **argv)
 {
+    cp_json_init();
     const char *tofu = getenv("CP_TOFU"), *modules = "terraform/modules", *data = "./var/engine-run";
     const char *size = "sandbox.small";
     bool fast = false, cache = false, bwrap = true, s3 = false;

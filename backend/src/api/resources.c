@@ -6,6 +6,7 @@
 
 #include "api/common.h"
 #include "core/ids.h"
+#include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "store/run_params.h"
 
@@ -128,13 +129,9 @@ static bool page_cached(cp_req *req, const char *key, int64_t version)
 
 static void page_store(const char *key, int64_t version, const char *body, size_t len)
 {
-    char *k = strdup(key), *b = malloc(len + 1);
-    if (!k || !b) {
-        free(k);
-        free(b);
-        return;
-    }
+    char *k = cp_xstrdup(key), *b = cp_xmalloc(len + 1);
     memcpy(b, body, len + 1);
+
     pthread_mutex_lock(&page_mu);
     page_entry *e = &page_cache[key_slot(key)];
     free(e->key);

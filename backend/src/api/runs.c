@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "http/sse.h"
 #include "queue/events.h"
 
@@ -236,8 +237,8 @@ cp_result cp_api_runs_events(cp_req *req)
     if (format && strcmp(format, "sse") != 0)
         return cp_req_fail(req, CP_EUNPROC, "invalid_value", "format", "format must be sse or json");
 
-    run_stream *rs = calloc(1, sizeof *rs);
-    if (!rs) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    run_stream *rs = cp_xcalloc(1, sizeof *rs);
+
     rs->app = CP_APP(req);
     snprintf(rs->run_id, sizeof rs->run_id, "%s", run.id);
     rs->last_seq = after;

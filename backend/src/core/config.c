@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 typedef enum { T_STR, T_INT, T_BOOL } cfg_type;
 
 typedef struct {
@@ -77,10 +79,10 @@ static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, 
     switch (e->type) {
     case T_STR: {
         char **slot = str_slot(cfg, e);
-        char *dup = strdup(val);
-        if (!dup) return CP_ERR;
+        char *dup = cp_xstrdup(val);
         free(*slot);
         *slot = dup;
+
         return CP_OK;
     }
     case T_INT: {

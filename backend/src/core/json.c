@@ -1,7 +1,22 @@
 #include "core/json.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/xalloc.h"
+
+/* jansson's hook type is malloc's; cp_xmalloc never returns NULL. */
+static void *json_xmalloc(size_t n)
+{
+    return cp_xmalloc(n);
+}
+
+void cp_json_init(void)
+{
+    json_set_alloc_funcs(json_xmalloc, free);
+}
+
 
 json_t *cp_json_parse(const char *data, size_t len, cp_error *err)
 {

@@ -8,7 +8,13 @@
 
 #include "core/error.h"
 
-typedef enum { CP_JF_STRING, CP_JF_INT, CP_JF_NUMBER, CP_JF_BOOL, CP_JF_OBJECT, CP_JF_ARRAY } cp_jf_type;
+/* Routes jansson's allocations through cp_xmalloc, so that out-of-memory
+ * inside jansson aborts as every other allocation does. Call once at startup,
+ * before threads start; calling it again is harmless. */
+void cp_json_init(void);
+
+typedef enum { CP_JF_STRING
+, CP_JF_INT, CP_JF_NUMBER, CP_JF_BOOL, CP_JF_OBJECT, CP_JF_ARRAY } cp_jf_type;
 
 typedef struct {
     const char *name;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 
 #define DEFAULT_MAX_LINE (64 * 1024)
 #define TICK_MS 250
@@ -34,14 +35,10 @@ void cp_strv_add(cp_strv *s, const char *str)
 {
     if (s->n + 2 > s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 16;
-        char **nv = realloc(s->v, ncap * sizeof *nv);
-        if (!nv) abort();
-        s->v = nv;
+        s->v = cp_xreallocarray(s->v, ncap, sizeof *s->v);
         s->cap = ncap;
     }
-    char *d = strdup(str);
-    if (!d) abort();
-    s->v[s->n++] = d;
+    s->v[s->n++] = cp_xstrdup(str);
     s->v[s->n] = NULL;
 }
 
@@ -49,10 +46,8 @@ void cp_strv_addf(cp_strv *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *str = NULL;
-    int n = vasprintf(&str, fmt, ap);
+    char *str = cp_xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) abort();
     cp_strv_add(s, str);
     free(str);
 }
@@ -73,8 +68,8 @@ struct cp_proc_cancel {
 
 cp_proc_cancel *cp_proc_cancel_new(void)
 {
-    cp_proc_cancel *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    cp_proc_cancel *c = cp_xcalloc(1, sizeof *c);
+
     atomic_init(&c->requested, false);
     if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK) != 0) c->pipe[0] = c->pipe[1] = -1;
     return c;

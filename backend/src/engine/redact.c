@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/xalloc.h"
 
 #define JSON_VALUE_MIN 8
 /* Redacted output is at most as long as the input plus a little per match. */
@@ -22,7 +23,7 @@ struct cp_redact {
 
 cp_redact *cp_redact_new(void)
 {
-    return calloc(1, sizeof(cp_redact));
+    return cp_xcalloc(1, sizeof(cp_redact));
 }
 
 void cp_redact_free(cp_redact *r)
@@ -45,13 +46,10 @@ static void add_pattern(cp_redact *r, const char *s, size_t len)
         if (r->pats[i].len == len && memcmp(r->pats[i].s, s, len) == 0) return;
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 16;
-        pattern *p = realloc(r->pats, ncap * sizeof *p);
-        if (!p) abort();
-        r->pats = p;
+        r->pats = cp_xreallocarray(r->pats, ncap, sizeof *r->pats);
         r->cap = ncap;
     }
-    char *copy = malloc(len + 1);
-    if (!copy) abort();
+    char *copy = cp_xmalloc(len + 1);
     memcpy(copy, s, len);
     copy[len] = '\0';
     size_t at = 0;
@@ -129,9 +127,9 @@ static size_t b64(const unsigned char *in, size_t n, const char *alpha, char *ou
 
 static void add_base64_forms(cp_redact *r, const char *s, size_t len, const char *alpha)
 {
-    unsigned char *in = malloc(len + 2);
-    char *out = malloc((len + 2) / 3 * 4 + 8);
-    if (!in || !out) abort();
+    unsigned char *in = cp_xmalloc(len + 2);
+    char *out = cp_xmalloc((len + 2) / 3 * 4 + 8);
+
     /* Standalone, padded and unpadded. */
     size_t n = b64((const unsigned char *)s, len, alpha, out);
     add_pattern(r, out, n);

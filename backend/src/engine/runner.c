@@ -13,6 +13,7 @@
 
 #include "core/ids.h"
 #include "core/secretfile.h"
+#include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/runner_int.h"
 #include "engine/sandbox.h"
@@ -162,8 +163,8 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     cp_result rc = check_open(cfg, spec, err);
     if (rc != CP_OK) return rc;
 
-    cp_runner *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    cp_runner *r = cp_xcalloc(1, sizeof *r);
+
     r->cfg = *cfg;
     r->creds_fd = -1;
     atomic_init(&r->pid, 0);

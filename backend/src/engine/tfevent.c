@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 static const char *const type_names[] = {
     [CP_TFEV_LOG] = "log",
     [CP_TFEV_PLANNED_CHANGE] = "planned_change",
@@ -70,7 +72,8 @@ void cp_tfev_parse(const cp_redact *r, const char *line, size_t len, const char 
         /* OpenTofu says "tofu", Terraform says "terraform". */
         const char *v = str_at(j, "tofu");
         if (!v) v = str_at(j, "terraform");
-        if (v) out->version = strdup(v);
+        if (v) out->version = cp_xstrdup(v);
+
     } else if (strcmp(type, "planned_change") == 0) {
         ev->type = CP_TFEV_PLANNED_CHANGE;
         fill_resource(ev, json_object_get(j, "change"));

@@ -17,6 +17,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "http/sse.h"
 
 struct cp_server {
@@ -99,9 +100,9 @@ static void add_common_headers(struct MHD_Response *res, cp_req *req)
 
 static enum MHD_Result queue_json(cp_req *req, int status, json_t *j)
 {
-    char *body = status == 204 ? strdup("") : json_dumps(j, JSON_COMPACT);
+    char *body = status == 204 ? cp_xstrdup("") : json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    if (!body) body = strdup("{}");
+    if (!body) body = cp_xstrdup("{}"); /* j was NULL */
     struct MHD_Response *res = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -382,12 +383,12 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
     bool v6 = false;
     cp_result r = parse_listen(cfg->listen, &ss, &v6, err);
     if (r != CP_OK) return r;
-    cp_server *s = calloc(1, sizeof *s);
-    if (!s) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    cp_server *s = cp_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     if (cfg->web_dir && cfg->web_dir[0]) {
         char rp[PATH_MAX];
-        if (realpath(cfg->web_dir, rp)) s->web_dir = strdup(rp);
+        if (realpath(cfg->web_dir, rp)) s->web_dir = cp_xstrdup(rp);
+
         else cp_log_warn("web dir %s not found; serving the placeholder page", cfg->web_dir);
     }
     MHD_set_panic_func(mhd_panic, NULL);

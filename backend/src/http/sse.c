@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 
 struct cp_sse {
     struct MHD_Connection *conn;
@@ -114,8 +115,8 @@ static void release(void *cls)
 
 cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *ctx), void *ctx, cp_sse **out)
 {
-    cp_sse *s = calloc(1, sizeof *s);
-    if (!s) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    cp_sse *s = cp_xcalloc(1, sizeof *s);
+
     s->conn = req->conn;
     s->fill = fill;
     s->free_ctx = free_ctx;

@@ -24,6 +24,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "queue/queue_int.h"
 #include "queue/redis_int.h"
 
@@ -82,16 +83,13 @@ static bool inflight_has(const rqueue *q, const char *id)
     return false;
 }
 
-/* False if id is already held here (or memory ran out: the item then stays
- * pending and the reconciler covers it). */
+/* False if id is already held here. */
 static bool inflight_add(rqueue *q, const char *id)
 {
     if (inflight_has(q, id)) return false;
     if (q->n_inflight == q->cap_inflight) {
         size_t cap = q->cap_inflight ? q->cap_inflight * 2 : 16;
-        void *p = realloc(q->inflight, cap * sizeof *q->inflight);
-        if (!p) return false;
-        q->inflight = p;
+        q->inflight = cp_xreallocarray(q->inflight, cap, sizeof *q->inflight);
         q->cap_inflight = cap;
     }
     snprintf(q->inflight[q->n_inflight++], CP_QUEUE_ID_MAX, "%s", id);
@@ -146,14 +144,14 @@ static rconn *conn_new(rqueue *q, uint64_t epoch, cp_error *err)
         redisFree(c);
         c = NULL;
     }
-    rconn *rc = c ? calloc(1, sizeof *rc) : NULL;
+    rconn *rc = c ? cp_xcalloc(1, sizeof *rc) : NULL;
     pthread_mutex_lock(&q->mu);
     bool was_down = q->down;
     q->down = !rc;
     pthread_mutex_unlock(&q->mu);
     if (!rc) {
-        if (c) redisFree(c);
-        if (!was_down) cp_log_warn("queue: redis unreachable: %s", err ? err->message : "connect failed");
+        if (!was_down)
+ cp_log_warn("queue: redis unreachable: %s", err ? err->message : "connect failed");
         return NULL;
     }
     if (was_down) cp_log_info("queue: redis at %s reachable again", q->where);
@@ -578,7 +576,7 @@ static cp_result touch_inflight(rqueue *q, cp_error *err)
 {
     pthread_mutex_lock(&q->mu);
     size_t n = q->n_inflight;
-    char(*ids)[CP_QUEUE_ID_MAX] = n ? malloc(n * sizeof *ids) : NULL;
+    char(*ids)[CP_QUEUE_ID_MAX] = n ? cp_xreallocarray(NULL, n, sizeof *ids) : NULL;
     if (ids) memcpy(ids, q->inflight, n * sizeof *ids);
     pthread_mutex_unlock(&q->mu);
     if (!ids) return CP_OK;
@@ -721,8 +719,8 @@ cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_qu
     cp_redis_addr addr;
     cp_result res = cp_redis_parse_url(redis_url, &addr, err);
     if (res != CP_OK) return res;
-    rqueue *q = calloc(1, sizeof *q);
-    if (!q) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    rqueue *q = cp_xcalloc(1, sizeof *q);
+
     q->base.ops = &redis_ops;
     q->base.redis = true;
     q->addr = addr;

@@ -5,6 +5,7 @@
 #include "auth/jwt.h"
 #include "auth/password.h"
 #include "auth/ratelimit.h"
+#include "core/json.h"
 #include "test.h"
 
 static cp_jwt_key key(const char *s)
@@ -125,6 +126,7 @@ TEST(ratelimit_bounded_keys)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     if (sodium_init() < 0) return 1;
     RUN(jwt_round_trip);
     RUN(jwt_rejects_tampering_and_other_algorithms);

@@ -8,6 +8,7 @@
 
 #include "core/timeutil.h"
 #include "engine/proc.h"
+#include "core/json.h"
 #include "test.h"
 
 typedef struct {
@@ -233,6 +234,7 @@ TEST(fd3_rlimits_session_and_signals)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(exec_failure_reaches_the_parent);
     RUN(environment_is_exactly_what_was_given);
     RUN(lines_streams_exit_codes);

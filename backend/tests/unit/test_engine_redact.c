@@ -4,6 +4,7 @@
 
 #include "engine/redact.h"
 #include "engine/tfevent.h"
+#include "core/json.h"
 #include "test.h"
 
 static char *red(const cp_redact *r, const char *s)
@@ -311,6 +312,7 @@ TEST(events_are_redacted)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(raw_form);
     RUN(short_secrets_are_ignored);
     RUN(json_escaped_forms);

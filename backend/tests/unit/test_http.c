@@ -1,5 +1,6 @@
 /* Unit tests for http/router.c. */
 #include "http/server.h"
+#include "core/json.h"
 #include "test.h"
 
 static cp_result h(cp_req *r) { (void)r; return CP_OK; }
@@ -43,6 +44,7 @@ TEST(router_matches_params_and_methods)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(router_matches_params_and_methods);
     TEST_END();
 }

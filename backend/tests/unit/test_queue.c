@@ -16,6 +16,7 @@
 #include "queue/events.h"
 #include "queue/queue.h"
 #include "queue/redis_int.h"
+#include "core/json.h"
 #include "test.h"
 
 static const char *url;     /* "" = in-process */
@@ -637,6 +638,7 @@ static void run_generic(const char *name, const char *skip_reason)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     signal(SIGPIPE, SIG_IGN); /* as the server does */
     if (sodium_init() < 0) return 1;
     RUN(redis_url_parsing);

@@ -2,6 +2,7 @@
 #include <sodium.h>
 
 #include "vault/vault.h"
+#include "core/json.h"
 #include "test.h"
 
 static cp_vault *make(const char *spec)
@@ -123,6 +124,7 @@ TEST(bad_key_specs)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     if (sodium_init() < 0) return 1;
     cp_vault_generate_key_line("a", line_a, sizeof line_a);
     cp_vault_generate_key_line("b", line_b, sizeof line_b);
