@@ -185,7 +185,7 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
             cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
         result = CP_EDECLINED;
     } else if (out->len == 0 && cp_mono_ms() - rs->last_write >= HEARTBEAT_MS) {
-        cp_buf_adds(out, ": heartbeat\n\n");
+        CP_IGNORE(cp_buf_adds(out, ": heartbeat\n\n")); /* out is empty here: it fits */
     }
     if (out->len) rs->last_write = cp_mono_ms();
     cp_arena_free(a);

@@ -31,5 +31,7 @@ typedef enum {
  * cp_result that can fail). Ignoring it is an error: the build adds
  * -Werror=unused-result. A deliberate discard says why, in a comment. */
 #define CP_MUST_CHECK __attribute__((warn_unused_result))
+/* That deliberate discard: GCC does not accept a plain (void) cast for it. */
+#define CP_IGNORE(expr) ((void)!(expr))
 
 #endif

@@ -29,7 +29,7 @@ typedef struct {
 /* Parses len bytes; on failure err is a 400 with the parser's position. Caller owns the result. */
 json_t *cp_json_parse(const char *data, size_t len, cp_error *err);
 /* Validates obj against fields. */
-cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_error *err);
+cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_error *err) CP_MUST_CHECK;
 
 /* Typed getters that return a default when the key is absent or null. */
 const char *cp_json_str(json_t *obj, const char *key, const char *def);

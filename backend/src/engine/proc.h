@@ -82,6 +82,6 @@ uint64_t cp_proc_spawned(void);
 /* Runs the process to its end. CP_OK whenever it started (inspect res);
  * CP_ERR with a message when it could not start (exec errno included);
  * CP_EAGAIN without starting when cancel was already requested. */
-cp_result cp_proc_run(const cp_proc_spec *spec, cp_proc_result *res, cp_error *err);
+cp_result cp_proc_run(const cp_proc_spec *spec, cp_proc_result *res, cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -115,7 +115,8 @@ static cp_result take_secrets(cp_runner *r, const cp_runner_spec *spec, cp_error
                                 eq ? (int)(eq - *e) : 32, *e);
         const char *v = eq + 1;
         cp_redact_add(r->redact, v, strlen(v));
-        if (v[strspn(v, " \t\r\n")] == '{') cp_redact_add_json_values(r->redact, v);
+        /* Not JSON after all: the whole value is already redacted above. */
+        if (v[strspn(v, " \t\r\n")] == '{') CP_IGNORE(cp_redact_add_json_values(r->redact, v));
     }
     if (st->kind == CP_STATE_S3) {
         cp_redact_add(r->redact, or_empty(st->s3_access_key_id), strlen(or_empty(st->s3_access_key_id)));

@@ -89,18 +89,18 @@ void cp_runner_plan_result_free(cp_runner_plan_result *p);
  * creates the run dir (<runs_dir>/<run_id>.<random>, one per attempt) and
  * writes the files. No tofu process is started. cfg's strings are borrowed and
  * must outlive the handle; spec is copied. */
-cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out, cp_error *err);
+cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out, cp_error *err) CP_MUST_CHECK;
 /* Removes the run dir (unless keep_workdir) and frees the handle. */
 void cp_runner_close(cp_runner *r);
 
 /* init (or the shared init) + plan [-destroy] -out=plan.bin + show -json. */
-cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err);
+cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err) CP_MUST_CHECK;
 /* Applies a saved plan: plan bytes from an earlier cp_runner_plan (possibly
  * another handle or process), or NULL/0 for the plan this handle made.
  * *outputs (may be NULL) receives {name: value}; sensitive values are "***". */
-cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_t **outputs, cp_error *err);
+cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_t **outputs, cp_error *err) CP_MUST_CHECK;
 /* Fast path: init (shared) + one `apply [-destroy] -auto-approve -json`. */
-cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_error *err);
+cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_error *err) CP_MUST_CHECK;
 /* `output -json` for the resource's current state. */
 cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err);
 
@@ -138,7 +138,7 @@ cp_run_path cp_runner_choose_path(const cp_runner_config *cfg, bool needs_approv
  * plan (may be NULL) receives the plan summary; outputs the outputs. The
  * lock id is copied to lock_id (37 bytes) when not NULL. */
 cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_run_op op, json_t **plan_summary,
-                        json_t **outputs, char lock_id[37], cp_error *err);
+                        json_t **outputs, char lock_id[37], cp_error *err) CP_MUST_CHECK;
 
 /* Frees the state lock of a dead run: `tofu force-unlock -force <lock_id>`.
  * Only ever call it with a lock id the platform recorded for its own run that
@@ -146,15 +146,15 @@ cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec,
  * current lock, so another run's lock is never freed (CP_ECONFLICT). An
  * already free state is CP_OK. spec->tfvars may be NULL. */
 cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *lock_id,
-                                 cp_error *err);
+                                 cp_error *err) CP_MUST_CHECK;
 
 /* For a dead run whose lock id was never recorded: frees the state lock only
  * if its holder is that run's own sandbox host ("…@cp-<run_id>-…"), which
  * proves the lock is the dead run's. *freed says whether a lock was freed. */
 cp_result cp_runner_free_lock_of(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *dead_run_id,
-                                 bool *freed, cp_error *err);
+                                 bool *freed, cp_error *err) CP_MUST_CHECK;
 
 /* Checks that the binary runs and returns its version ("1.10.10") in out. */
-cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err);
+cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err) CP_MUST_CHECK;
 
 #endif

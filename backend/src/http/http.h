@@ -66,7 +66,7 @@ const char *cp_req_query(cp_req *req, const char *name);
 const char *cp_req_header(cp_req *req, const char *name);
 /* Parses the body as a JSON object (415 for a non-JSON content type, 400 for
  * malformed JSON) and checks it against the given fields. */
-cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out);
+cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out) CP_MUST_CHECK;
 
 /* Sets the reply; steals j. Returns CP_OK so handlers can `return cp_reply(...)`. */
 cp_result cp_reply(cp_req *req, int status, json_t *j);

@@ -34,7 +34,7 @@ TEST(seal_and_open)
     cp_vault_wipe(pt, len);
     /* fresh nonce per record */
     cp_vault_sealed s2;
-    cp_vault_seal(v, a, secret, strlen(secret), "acct1", "proj1", &s2, &e);
+    CHECK_EQ(cp_vault_seal(v, a, secret, strlen(secret), "acct1", "proj1", &s2, &e), CP_OK);
     CHECK(strcmp(s.nonce_b64, s2.nonce_b64) != 0);
     CHECK(strcmp(s.ciphertext_b64, s2.ciphertext_b64) != 0);
     cp_arena_free(a);
@@ -47,7 +47,7 @@ TEST(tampering_wrong_key_and_swapped_rows_fail_cleanly)
     cp_arena *a = cp_arena_new(1024);
     cp_vault_sealed s;
     cp_error e;
-    cp_vault_seal(v, a, "top secret", 10, "acct1", "proj1", &s, &e);
+    CHECK_EQ(cp_vault_seal(v, a, "top secret", 10, "acct1", "proj1", &s, &e), CP_OK);
     char *pt = NULL;
     size_t len;
     /* every single-byte change of the ciphertext fails authentication */
@@ -93,7 +93,7 @@ TEST(rotation_keyring)
     cp_arena *a = cp_arena_new(1024);
     cp_vault_sealed s, s2;
     cp_error e;
-    cp_vault_seal(old, a, "rotate me", 9, "x", "y", &s, &e);
+    CHECK_EQ(cp_vault_seal(old, a, "rotate me", 9, "x", "y", &s, &e), CP_OK);
     char *pt;
     size_t len;
     /* the ring still opens records of the old key, and seals new ones under the new key */
