@@ -135,8 +135,9 @@ static int set_limit(int res, rlim_t v)
 static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int out, int errfd, int failfd,
                                             pid_t parent_pid)
 {
-    child_failure f = {0, 0};
+    child_failure f; /* set on every path to fail: */
     struct sigaction dfl;
+
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     /* Ignored signals stay ignored across exec; tofu must see SIGINT/SIGPIPE. */

@@ -185,11 +185,15 @@ static void add_values(cp_redact *r, json_t *j, int depth)
         if (json_string_length(j) >= JSON_VALUE_MIN) cp_redact_add(r, json_string_value(j), json_string_length(j));
         return;
     }
-    const char *k;
     json_t *v;
-    size_t i;
-    if (json_is_object(j)) json_object_foreach(j, k, v) add_values(r, v, depth + 1);
-    else if (json_is_array(j)) json_array_foreach(j, i, v) add_values(r, v, depth + 1);
+    if (json_is_object(j)) {
+        const char *k;
+        json_object_foreach(j, k, v) add_values(r, v, depth + 1);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_array_foreach(j, i, v) add_values(r, v, depth + 1);
+    }
+
 }
 
 cp_result cp_redact_add_json_values(cp_redact *r, const char *json_text)

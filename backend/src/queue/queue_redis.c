@@ -521,12 +521,12 @@ static cp_result r_pop(cp_queue *base, int timeout_ms, char run_id[CP_QUEUE_ID_M
     pthread_mutex_lock(&q->mu);
     uint64_t gen = q->wake_gen;
     pthread_mutex_unlock(&q->mu);
-    cp_result res = CP_ERR;
     /* A second try covers pooled connections that died in a Redis restart. */
     for (int attempt = 0; attempt < 2; attempt++) {
         rconn *rc = conn_get(q, err);
         if (!rc) break;
-        res = pop_on(q, rc, gen, deadline, run_id, token, err);
+        cp_result res = pop_on(q, rc, gen, deadline, run_id, token, err);
+
         if (res != CP_ERR) return res;
     }
     int64_t left = deadline - cp_mono_ms();
