@@ -270,6 +270,69 @@ static bool child_exited(pid_t pid)
     return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
 }
 
+/* Reads the child's output until it has exited and its pipes are drained (or
+ * DRAIN_MS passed), interrupting it on cancel or timeout: SIGINT to the
+ * group, SIGKILL after the grace period. */
+static void supervise(const cp_proc_spec *s, reader rd[2], pid_t pid, int pidfd, int64_t start, cp_proc_result *res)
+{
+    int64_t deadline = s->timeout_ms > 0 ? start + s->timeout_ms : 0;
+    int64_t kill_at = 0, drain_until = 0, next_tick = start + TICK_MS;
+    bool interrupted = false, exited = false;
+    int cancel_fd = s->cancel ? s->cancel->pipe[0] : -1;
+
+    for (;;) {
+        int64_t now = cp_mono_ms();
+        if (!interrupted) {
+            bool cancel = cp_proc_cancel_requested(s->cancel);
+            bool timeout = deadline && now >= deadline;
+            if ((cancel || timeout) && !exited) {
+                interrupted = true;
+                res->canceled = cancel;
+                res->timed_out = !cancel;
+                signal_group(pid, SIGINT);
+                kill_at = now + (s->grace_ms > 0 ? s->grace_ms : 0);
+            }
+        }
+        if (interrupted && !exited && !res->killed && now >= kill_at) {
+            res->killed = true;
+            signal_group(pid, SIGKILL);
+        }
+        if (!exited && child_exited(pid)) {
+            exited = true;
+            /* Whatever the child left in its group (a provisioner's sleep) goes too. */
+            signal_group(pid, SIGKILL);
+            drain_until = now + DRAIN_MS;
+        }
+        if (exited && ((rd[0].eof && rd[1].eof) || now >= drain_until)) break;
+        if (s->on_tick && now >= next_tick) {
+            s->on_tick(s->ctx);
+            next_tick = now + TICK_MS;
+        }
+
+        struct pollfd pfd[4];
+        int np = 0, idx[2] = {-1, -1};
+        for (int i = 0; i < 2; i++)
+            if (!rd[i].eof) {
+                idx[i] = np;
+                pfd[np++] = (struct pollfd){.fd = rd[i].fd, .events = POLLIN};
+            }
+        if (!interrupted && !exited && cancel_fd >= 0) pfd[np++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
+        if (!exited && pidfd >= 0) pfd[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+
+        int64_t wait = next_tick - now;
+        if (deadline && !interrupted && deadline - now < wait) wait = deadline - now;
+        if (interrupted && !res->killed && kill_at - now < wait) wait = kill_at - now;
+        if (exited && drain_until - now < wait) wait = drain_until - now;
+        /* Without a pidfd, exit is noticed by polling once the pipes closed. */
+        if (!exited && pidfd < 0 && rd[0].eof && rd[1].eof && wait > 10) wait = 10;
+        if (wait < 0) wait = 0;
+        int pr = poll(pfd, (nfds_t)np, (int)wait);
+        if (pr < 0 && errno != EINTR) break;
+        for (int i = 0; i < 2; i++)
+            if (idx[i] >= 0 && (pfd[idx[i]].revents & (POLLIN | POLLHUP | POLLERR))) drain(s, &rd[i], res);
+    }
+}
+
 cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -341,62 +404,7 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
 
-    int64_t deadline = s->timeout_ms > 0 ? start + s->timeout_ms : 0;
-    int64_t kill_at = 0, drain_until = 0, next_tick = start + TICK_MS;
-    bool interrupted = false, exited = false;
-    int cancel_fd = s->cancel ? s->cancel->pipe[0] : -1;
-
-    for (;;) {
-        int64_t now = cp_mono_ms();
-        if (!interrupted) {
-            bool cancel = cp_proc_cancel_requested(s->cancel);
-            bool timeout = deadline && now >= deadline;
-            if ((cancel || timeout) && !exited) {
-                interrupted = true;
-                res->canceled = cancel;
-                res->timed_out = !cancel;
-                signal_group(pid, SIGINT);
-                kill_at = now + (s->grace_ms > 0 ? s->grace_ms : 0);
-            }
-        }
-        if (interrupted && !exited && !res->killed && now >= kill_at) {
-            res->killed = true;
-            signal_group(pid, SIGKILL);
-        }
-        if (!exited && child_exited(pid)) {
-            exited = true;
-            /* Whatever the child left in its group (a provisioner's sleep) goes too. */
-            signal_group(pid, SIGKILL);
-            drain_until = now + DRAIN_MS;
-        }
-        if (exited && ((rd[0].eof && rd[1].eof) || now >= drain_until)) break;
-        if (s->on_tick && now >= next_tick) {
-            s->on_tick(s->ctx);
-            next_tick = now + TICK_MS;
-        }
-
-        struct pollfd pfd[4];
-        int np = 0, idx[2] = {-1, -1};
-        for (int i = 0; i < 2; i++)
-            if (!rd[i].eof) {
-                idx[i] = np;
-                pfd[np++] = (struct pollfd){.fd = rd[i].fd, .events = POLLIN};
-            }
-        if (!interrupted && !exited && cancel_fd >= 0) pfd[np++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
-        if (!exited && pidfd >= 0) pfd[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-
-        int64_t wait = next_tick - now;
-        if (deadline && !interrupted && deadline - now < wait) wait = deadline - now;
-        if (interrupted && !res->killed && kill_at - now < wait) wait = kill_at - now;
-        if (exited && drain_until - now < wait) wait = drain_until - now;
-        /* Without a pidfd, exit is noticed by polling once the pipes closed. */
-        if (!exited && pidfd < 0 && rd[0].eof && rd[1].eof && wait > 10) wait = 10;
-        if (wait < 0) wait = 0;
-        int pr = poll(pfd, (nfds_t)np, (int)wait);
-        if (pr < 0 && errno != EINTR) break;
-        for (int i = 0; i < 2; i++)
-            if (idx[i] >= 0 && (pfd[idx[i]].revents & (POLLIN | POLLHUP | POLLERR))) drain(s, &rd[i], res);
-    }
+    supervise(s, rd, pid, pidfd, start, res);
     for (int i = 0; i < 2; i++)
         if (rd[i].line.len && !rd[i].skipping) emit_line(s, &rd[i], false);
 
