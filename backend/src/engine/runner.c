@@ -249,10 +249,6 @@ const char *cp_runner_tofu_version(const cp_runner *r)
 {
     return r->version;
 }
-const char *cp_runner_dir(const cp_runner *r)
-{
-    return r->dir;
-}
 
 /* ---------------------------------------------------------------- plan / apply */
 

@@ -117,8 +117,6 @@ pid_t cp_runner_pid(const cp_runner *r);
 bool cp_runner_sandboxed(const cp_runner *r);
 /* Version reported by tofu's -json stream ("" until seen). */
 const char *cp_runner_tofu_version(const cp_runner *r);
-/* The run dir (for tests and debugging). */
-const char *cp_runner_dir(const cp_runner *r);
 
 /* How a run goes; decided only by cp_runner_choose_path. */
 typedef enum {

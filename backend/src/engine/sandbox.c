@@ -90,11 +90,6 @@ bool cp_sandbox_log_status(void)
     return ok;
 }
 
-const char *cp_sandbox_bwrap(void)
-{
-    return cp_sandbox_available() ? sb.path : NULL;
-}
-
 void cp_sandbox_argv(cp_strv *argv, const char *hostname, const char *chdir, const cp_sandbox_mount *mounts,
                      size_t n)
 {

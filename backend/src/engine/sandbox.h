@@ -22,8 +22,6 @@ const char *cp_sandbox_describe(void);
 /* Logs once, at info when bwrap is used, else a warning that tofu runs
  * without it. Returns cp_sandbox_available(). */
 bool cp_sandbox_log_status(void);
-/* Path of the bwrap binary (only when available). */
-const char *cp_sandbox_bwrap(void);
 
 /* Appends "<bwrap> <options> --" to argv; the command follows. hostname
  * (<= 63 chars) names the sandbox, e.g. after the run, so that a tofu state
