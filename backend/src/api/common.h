@@ -16,7 +16,7 @@ cp_result cp_api_need_role(cp_req *req, cp_role have, cp_role min) CP_MUST_CHECK
 /* Records who did what; failures are logged, never fatal to the request. */
 void cp_api_audit(cp_req *req, const char *project_id, const char *action, const char *target, json_t *detail);
 
-json_t *cp_api_time(int64_t ms); /* ISO-8601 or null for 0 */
+json_t *cp_api_time(int64_t ms);            /* ISO-8601 or null for 0 */
 json_t *cp_api_json_text(const char *text); /* parses stored JSON text; {} if broken */
 json_t *cp_api_project_json(const cp_project *p);
 json_t *cp_api_account_json(const cp_account *a);

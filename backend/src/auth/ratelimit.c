@@ -10,7 +10,7 @@
 
 typedef struct entry {
     struct entry *next;
-    int64_t times[MAX_LIMIT];  /* ring of failure times */
+    int64_t times[MAX_LIMIT]; /* ring of failure times */
     int count, head;
     char key[];
 } entry;

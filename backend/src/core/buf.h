@@ -6,10 +6,10 @@
 #include "core/cp.h"
 
 typedef struct {
-    char *data;   /* always NUL-terminated when len > 0 or after cp_buf_cstr() */
+    char *data; /* always NUL-terminated when len > 0 or after cp_buf_cstr() */
     size_t len;
     size_t cap;
-    size_t max;   /* hard limit on len */
+    size_t max; /* hard limit on len */
 } cp_buf;
 
 void cp_buf_init(cp_buf *b, size_t max);

@@ -10,19 +10,19 @@
  * the only place that maps it to an HTTP status. */
 typedef enum {
     CP_OK = 0,
-    CP_ERR,          /* internal failure */
-    CP_EINVAL,       /* bad request shape: malformed JSON, unknown field (400) */
-    CP_EUNPROC,      /* well-formed but invalid value (422) */
-    CP_EAUTH,        /* not authenticated (401) */
-    CP_EFORBIDDEN,   /* authenticated but not allowed (403) */
-    CP_ENOTFOUND,    /* 404 */
-    CP_EMETHOD,      /* 405 */
-    CP_ECONFLICT,    /* 409 */
-    CP_ETOOBIG,      /* 413 */
-    CP_EMEDIA,       /* 415 */
-    CP_ERATE,        /* 429 */
-    CP_EAGAIN,       /* try again later (503) */
-    CP_EDECLINED     /* handler passes: not mine */
+    CP_ERR,        /* internal failure */
+    CP_EINVAL,     /* bad request shape: malformed JSON, unknown field (400) */
+    CP_EUNPROC,    /* well-formed but invalid value (422) */
+    CP_EAUTH,      /* not authenticated (401) */
+    CP_EFORBIDDEN, /* authenticated but not allowed (403) */
+    CP_ENOTFOUND,  /* 404 */
+    CP_EMETHOD,    /* 405 */
+    CP_ECONFLICT,  /* 409 */
+    CP_ETOOBIG,    /* 413 */
+    CP_EMEDIA,     /* 415 */
+    CP_ERATE,      /* 429 */
+    CP_EAGAIN,     /* try again later (503) */
+    CP_EDECLINED   /* handler passes: not mine */
 } cp_result;
 
 #define CP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -13,17 +13,16 @@
  * before threads start; calling it again is harmless. */
 void cp_json_init(void);
 
-typedef enum { CP_JF_STRING
-, CP_JF_INT, CP_JF_NUMBER, CP_JF_BOOL, CP_JF_OBJECT, CP_JF_ARRAY } cp_jf_type;
+typedef enum { CP_JF_STRING, CP_JF_INT, CP_JF_NUMBER, CP_JF_BOOL, CP_JF_OBJECT, CP_JF_ARRAY } cp_jf_type;
 
 typedef struct {
     const char *name;
     cp_jf_type type;
     bool required;
-    bool nullable;    /* JSON null accepted (and treated as absent) */
-    size_t min_len;   /* strings: bytes; arrays: items */
-    size_t max_len;   /* 0 = no limit */
-    double min, max;  /* numbers: inclusive bounds when min < max */
+    bool nullable;   /* JSON null accepted (and treated as absent) */
+    size_t min_len;  /* strings: bytes; arrays: items */
+    size_t max_len;  /* 0 = no limit */
+    double min, max; /* numbers: inclusive bounds when min < max */
 } cp_json_field;
 
 /* Parses len bytes; on failure err is a 400 with the parser's position. Caller owns the result. */

@@ -12,7 +12,6 @@
 
 #include "core/cp.h"
 
-
 /* Never NULL; a request for 0 bytes still returns a unique pointer. */
 void *cp_xmalloc(size_t n) CP_MUST_CHECK __attribute__((malloc));
 /* Zeroed; nmemb * size is checked for overflow. */

@@ -20,7 +20,7 @@
 
 #define DEFAULT_MAX_LINE (64 * 1024)
 #define TICK_MS 250
-#define DRAIN_MS 2000   /* reading what is left after the child ended */
+#define DRAIN_MS 2000 /* reading what is left after the child ended */
 #define READ_CHUNK 16384
 
 /* ---------------------------------------------------------------- strv */
@@ -63,7 +63,7 @@ void cp_strv_free(cp_strv *s)
 
 struct cp_proc_cancel {
     atomic_bool requested;
-    int pipe[2];   /* a byte in it wakes a waiting poll() */
+    int pipe[2]; /* a byte in it wakes a waiting poll() */
 };
 
 cp_proc_cancel *cp_proc_cancel_new(void)
@@ -108,7 +108,7 @@ uint64_t cp_proc_spawned(void)
 /* ---------------------------------------------------------------- child */
 
 typedef struct {
-    int stage;  /* what failed in the child */
+    int stage; /* what failed in the child */
     int err;
 } child_failure;
 
@@ -117,11 +117,16 @@ enum { ST_SETSID = 1, ST_RLIMIT, ST_CHDIR, ST_DUP, ST_EXEC };
 static const char *stage_name(int st)
 {
     switch (st) {
-    case ST_SETSID: return "setsid";
-    case ST_RLIMIT: return "setrlimit";
-    case ST_CHDIR: return "chdir";
-    case ST_DUP: return "dup2";
-    default: return "exec";
+    case ST_SETSID:
+        return "setsid";
+    case ST_RLIMIT:
+        return "setrlimit";
+    case ST_CHDIR:
+        return "chdir";
+    case ST_DUP:
+        return "dup2";
+    default:
+        return "exec";
     }
 }
 
@@ -132,8 +137,8 @@ static int set_limit(int res, rlim_t v)
 }
 
 /* Between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int out, int errfd, int failfd,
-                                            pid_t parent_pid)
+static void __attribute__((noreturn))
+child(const cp_proc_spec *s, int in, int out, int errfd, int failfd, pid_t parent_pid)
 {
     child_failure f; /* set on every path to fail: */
     struct sigaction dfl;
@@ -196,7 +201,7 @@ typedef struct {
     int fd;
     cp_proc_stream stream;
     cp_buf line;
-    bool skipping;  /* inside an over-long line: drop until newline */
+    bool skipping; /* inside an over-long line: drop until newline */
     bool eof;
 } reader;
 
@@ -225,8 +230,10 @@ static void feed(const cp_proc_spec *s, reader *r, const char *data, size_t n)
             }
         }
         if (!nl) return;
-        if (r->skipping) r->skipping = false;
-        else emit_line(s, r, false);
+        if (r->skipping)
+            r->skipping = false;
+        else
+            emit_line(s, r, false);
         data += take + 1;
         n -= take + 1;
     }
@@ -409,9 +416,12 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
         if (rd[i].line.len && !rd[i].skipping) emit_line(s, &rd[i], false);
 
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (WIFEXITED(status)) res->exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) res->term_signal = WTERMSIG(status);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status))
+        res->exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        res->term_signal = WTERMSIG(status);
     res->duration_ms = cp_mono_ms() - start;
     rc = CP_OK;
 

@@ -16,7 +16,7 @@ typedef struct {
 } pattern;
 
 struct cp_redact {
-    pattern *pats;  /* kept longest first, so the longest form wins */
+    pattern *pats; /* kept longest first, so the longest form wins */
     size_t n, cap;
     bool first[256]; /* some pattern starts with this byte: most positions are skipped at once */
 };
@@ -73,24 +73,48 @@ static void add_json_form(cp_redact *r, const char *s, size_t len, bool go, bool
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t n = 2;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = go ? 'u' : 'b'; n = go ? 6 : 2; break;
-        case '\f': esc[1] = go ? 'u' : 'f'; n = go ? 6 : 2; break;
-        case '/':
-            if (slash) esc[1] = '/';
-            else n = 0;
+        case '"':
+            esc[1] = '"';
             break;
-        case '<': case '>': case '&':
-            if (go) esc[1] = 'u', n = 6;
-            else n = 0;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = go ? 'u' : 'b';
+            n = go ? 6 : 2;
+            break;
+        case '\f':
+            esc[1] = go ? 'u' : 'f';
+            n = go ? 6 : 2;
+            break;
+        case '/':
+            if (slash)
+                esc[1] = '/';
+            else
+                n = 0;
+            break;
+        case '<':
+        case '>':
+        case '&':
+            if (go)
+                esc[1] = 'u', n = 6;
+            else
+                n = 0;
             break;
         default:
-            if (c < 0x20) esc[1] = 'u', n = 6;
-            else n = 0;
+            if (c < 0x20)
+                esc[1] = 'u', n = 6;
+            else
+                n = 0;
         }
         if (n == 6) {
             esc[2] = '0';
@@ -98,8 +122,10 @@ static void add_json_form(cp_redact *r, const char *s, size_t len, bool go, bool
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
         }
-        if (n) cp_buf_add(&b, esc, n);
-        else cp_buf_add(&b, &s[i], 1);
+        if (n)
+            cp_buf_add(&b, esc, n);
+        else
+            cp_buf_add(&b, &s[i], 1);
     }
     add_pattern(r, cp_buf_cstr(&b), b.len);
     cp_buf_free(&b);
@@ -193,7 +219,6 @@ static void add_values(cp_redact *r, json_t *j, int depth)
         size_t i;
         json_array_foreach(j, i, v) add_values(r, v, depth + 1);
     }
-
 }
 
 cp_result cp_redact_add_json_values(cp_redact *r, const char *json_text)
@@ -241,7 +266,8 @@ static void redact_json(const cp_redact *r, json_t *j, int depth)
     if (json_is_string(j)) {
         size_t n;
         char *red = cp_redact_str(r, json_string_value(j), json_string_length(j), &n);
-        if (n != json_string_length(j) || memcmp(red, json_string_value(j), n) != 0) json_string_setn_nocheck(j, red, n);
+        if (n != json_string_length(j) || memcmp(red, json_string_value(j), n) != 0)
+            json_string_setn_nocheck(j, red, n);
         free(red);
     } else if (json_is_array(j)) {
         size_t i;
@@ -252,7 +278,8 @@ static void redact_json(const cp_redact *r, json_t *j, int depth)
         json_t *v;
         void *tmp;
         json_t *renamed = NULL;
-        json_object_foreach_safe(j, tmp, k, v) {
+        json_object_foreach_safe(j, tmp, k, v)
+        {
             redact_json(r, v, depth + 1);
             size_t n;
             char *red = cp_redact_str(r, k, strlen(k), &n);

@@ -79,10 +79,10 @@ void cp_tfev_parse(const cp_redact *r, const char *line, size_t len, const char 
         fill_resource(ev, json_object_get(j, "change"));
     } else if (strcmp(type, "apply_start") == 0 || strcmp(type, "apply_progress") == 0 ||
                strcmp(type, "apply_complete") == 0 || strcmp(type, "apply_errored") == 0) {
-        ev->type = type[6] == 's' ? CP_TFEV_APPLY_START
-                 : type[6] == 'p' ? CP_TFEV_APPLY_PROGRESS
-                 : type[6] == 'c' ? CP_TFEV_APPLY_COMPLETE
-                                  : CP_TFEV_APPLY_ERRORED;
+        ev->type = type[6] == 's'   ? CP_TFEV_APPLY_START
+                   : type[6] == 'p' ? CP_TFEV_APPLY_PROGRESS
+                   : type[6] == 'c' ? CP_TFEV_APPLY_COMPLETE
+                                    : CP_TFEV_APPLY_ERRORED;
         fill_resource(ev, json_object_get(j, "hook"));
     } else if (strcmp(type, "diagnostic") == 0) {
         json_t *d = json_object_get(j, "diagnostic");

@@ -151,7 +151,6 @@ static cp_result list_module(const char *module_dir, char ***names, size_t *n, c
             break;
         }
         v[count++] = cp_xstrdup(e->d_name);
-
     }
     closedir(d);
     qsort(v, count, sizeof *v, cmp_str);
@@ -177,7 +176,8 @@ cp_result cp_workspace_copy_module(const char *module_dir, const char *dest, cp_
         if ((size_t)snprintf(src, sizeof src, "%s/%s", module_dir, names[i]) >= sizeof src ||
             (size_t)snprintf(dst, sizeof dst, "%s/%s", dest, names[i]) >= sizeof dst)
             r = cp_error_set(err, CP_EINVAL, "bad_request", NULL, "path too long");
-        else r = cp_workspace_copy_file(src, dst, err);
+        else
+            r = cp_workspace_copy_file(src, dst, err);
     }
     free_names(names, n);
     return r;

@@ -19,7 +19,8 @@ cp_result cp_workspace_copy_module(const char *module_dir, const char *dest, cp_
 /* Copies one regular file (mode 0600); CP_ENOTFOUND if src is missing. */
 cp_result cp_workspace_copy_file(const char *src, const char *dst, cp_error *err) CP_MUST_CHECK;
 /* Writes data to dir/name, mode 0600, failing if it exists. */
-cp_result cp_workspace_write(const char *dir, const char *name, const void *data, size_t len, cp_error *err) CP_MUST_CHECK;
+cp_result cp_workspace_write(const char *dir, const char *name, const void *data, size_t len,
+                             cp_error *err) CP_MUST_CHECK;
 /* json_dumps(j, JSON_COMPACT|JSON_SORT_KEYS) to dir/name. */
 cp_result cp_workspace_write_json(const char *dir, const char *name, json_t *j, cp_error *err) CP_MUST_CHECK;
 /* Reads a whole file of at most max bytes; *data is NUL-terminated, caller frees. */

@@ -27,35 +27,35 @@ enum {
 
 typedef struct {
     const char *method;
-    const char *pattern;  /* "/api/v1/projects/{id}" */
+    const char *pattern; /* "/api/v1/projects/{id}" */
     cp_handler fn;
     int flags;
 } cp_route;
 
 struct cp_req {
     cp_arena *arena;
-    void *app;                  /* the application context (api/app.h) */
+    void *app; /* the application context (api/app.h) */
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    char id[17];                /* request id, also sent as X-Request-Id */
+    char id[17]; /* request id, also sent as X-Request-Id */
     char client_ip[64];
     int64_t start_mono_ms;
 
     cp_buf body;
     bool body_too_big;
-    json_t *json;               /* parsed body, owned by the arena */
+    json_t *json; /* parsed body, owned by the arena */
 
     const cp_route *route;
     const char *param_names[CP_MAX_PARAMS];
     const char *param_values[CP_MAX_PARAMS];
     int nparams;
-    const char *user_id;        /* set by the auth guard */
+    const char *user_id; /* set by the auth guard */
 
-    int status;                 /* reply */
+    int status; /* reply */
     json_t *reply;
-    struct MHD_Response *raw;   /* a prepared response (files, SSE) instead of reply */
-    const char *extra_header[2];/* one extra header name/value, e.g. Retry-After */
+    struct MHD_Response *raw;    /* a prepared response (files, SSE) instead of reply */
+    const char *extra_header[2]; /* one extra header name/value, e.g. Retry-After */
     cp_error err;
 };
 

@@ -9,11 +9,11 @@
 typedef struct cp_server cp_server;
 
 typedef struct {
-    const char *listen;        /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
+    const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
     int threads;
     size_t max_body;
     bool access_log;
-    const char *web_dir;       /* NULL/empty: embedded placeholder page */
+    const char *web_dir; /* NULL/empty: embedded placeholder page */
     const cp_route *routes;
     size_t nroutes;
     void *app;

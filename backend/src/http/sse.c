@@ -17,8 +17,8 @@ struct cp_sse {
     cp_buf out;
     size_t off;
     bool ending;
-    bool suspended;     /* guarded by mu */
-    bool pending_wake;  /* guarded by mu */
+    bool suspended;    /* guarded by mu */
+    bool pending_wake; /* guarded by mu */
     int64_t last_wake;
     cp_sse *prev, *next;
 };
@@ -104,8 +104,10 @@ static void release(void *cls)
 {
     cp_sse *s = cls;
     pthread_mutex_lock(&mu);
-    if (s->prev) s->prev->next = s->next;
-    else streams = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        streams = s->next;
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&mu);
     if (s->free_ctx) s->free_ctx(s->ctx);

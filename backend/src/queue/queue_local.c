@@ -52,8 +52,10 @@ static cp_result l_push(cp_queue *base, const char *run_id, cp_error *err)
         free(n);
         return cp_error_set(err, CP_EAGAIN, "queue_full", NULL, "the run queue is full");
     }
-    if (q->tail) q->tail->next = n;
-    else q->head = n;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
     q->tail = n;
     q->len++;
     pthread_cond_signal(&q->cv);
@@ -141,7 +143,6 @@ cp_result cp_queue_local_open(cp_queue **out, cp_error *err)
 {
     CP_UNUSED(err); /* cannot fail; the signature matches cp_queue_redis_open */
     lqueue *q = cp_xcalloc(1, sizeof *q);
-
 
     q->base.ops = &local_ops;
     q->base.redis = false;

@@ -150,8 +150,7 @@ static rconn *conn_new(rqueue *q, uint64_t epoch, cp_error *err)
     q->down = !rc;
     pthread_mutex_unlock(&q->mu);
     if (!rc) {
-        if (!was_down)
- cp_log_warn("queue: redis unreachable: %s", err ? err->message : "connect failed");
+        if (!was_down) cp_log_warn("queue: redis unreachable: %s", err ? err->message : "connect failed");
         return NULL;
     }
     if (was_down) cp_log_info("queue: redis at %s reachable again", q->where);
@@ -268,8 +267,8 @@ static bool entry_parse(const redisReply *e, const char **id, const char **run_i
     if (f->type != REDIS_REPLY_ARRAY) return true; /* nil: deleted while pending */
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const redisReply *k = f->element[i], *v = f->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "run_id") && v->type == REDIS_REPLY_STRING &&
-            v->len > 0 && v->len < CP_QUEUE_ID_MAX) {
+        if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "run_id") && v->type == REDIS_REPLY_STRING && v->len > 0 &&
+            v->len < CP_QUEUE_ID_MAX) {
             *run_id = v->str;
             break;
         }
@@ -334,8 +333,7 @@ static cp_result scan_pending(rqueue *q, rconn *rc, char run_id[CP_QUEUE_ID_MAX]
     char count[8];
     snprintf(count, sizeof count, "%d", PEL_PAGE);
     for (int page = 0; page < 1000; page++) {
-        const char *argv[] = {"XREADGROUP", "GROUP", GROUP, q->consumer, "COUNT", count, "STREAMS", STREAM_KEY,
-                              start};
+        const char *argv[] = {"XREADGROUP", "GROUP", GROUP, q->consumer, "COUNT", count, "STREAMS", STREAM_KEY, start};
         redisReply *r = redisCommandArgv(rc->c, (int)CP_ARRAY_LEN(argv), argv, NULL);
         if (!r) return io_error(q, rc->c, err);
         if (cp_redis_is_err(r, "NOGROUP")) { /* no group, no pending entries; the blocking read recreates it */
@@ -454,11 +452,11 @@ static cp_result pop_on(rqueue *q, rconn *rc, uint64_t gen, int64_t deadline, ch
             break;
         }
         first = false;
-        redisReply *r = read_new(q, rc, gen, left > BLOCK_SLICE_MS ? BLOCK_SLICE_MS : (left > 0 ? left : 0),
-                                 &was_woken);
+        redisReply *r =
+            read_new(q, rc, gen, left > BLOCK_SLICE_MS ? BLOCK_SLICE_MS : (left > 0 ? left : 0), &was_woken);
         if (!r) {
-            res = was_woken ? cp_error_set(err, CP_EAGAIN, "queue_woken", NULL, "queue woken")
-                            : io_error(q, rc->c, err);
+            res =
+                was_woken ? cp_error_set(err, CP_EAGAIN, "queue_woken", NULL, "queue woken") : io_error(q, rc->c, err);
             break;
         }
         if (cp_redis_is_err(r, "NOGROUP") && !regrouped) {
@@ -476,8 +474,10 @@ static cp_result pop_on(rqueue *q, rconn *rc, uint64_t gen, int64_t deadline, ch
         const char *id = NULL, *rid = NULL;
         if (entries && entries->elements > 0) entry_parse(entries->element[0], &id, &rid);
         int t = 0;
-        if (id && !rid) drop_entry(rc->c, id);
-        else if (id) t = take_entry(q, rc, id, rid, run_id, token);
+        if (id && !rid)
+            drop_entry(rc->c, id);
+        else if (id)
+            t = take_entry(q, rc, id, rid, run_id, token);
         freeReplyObject(r);
         if (t != 0) {
             /* Delivered even if a wake came meanwhile: it is in our PEL now. */
@@ -592,8 +592,10 @@ static cp_result touch_inflight(rqueue *q, cp_error *err)
         for (size_t j = i; j < n && j < i + RECLAIM_BATCH; j++) argv[argc++] = ids[j];
         argv[argc++] = "JUSTID";
         redisReply *r = q_cmd(q, argc, argv, err);
-        if (r) freeReplyObject(r);
-        else res = err ? err->result : CP_ERR;
+        if (r)
+            freeReplyObject(r);
+        else
+            res = err ? err->result : CP_ERR;
     }
     free(ids);
     return res;

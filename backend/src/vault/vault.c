@@ -139,8 +139,7 @@ cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, s
 }
 
 cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
-                        const char *account_id, const char *project_id, char **plaintext, size_t *len,
-                        cp_error *err)
+                        const char *account_id, const char *project_id, char **plaintext, size_t *len, cp_error *err)
 {
     *plaintext = NULL;
     const vkey *k = find_key(v, key_id);
@@ -157,8 +156,7 @@ cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce
     int aadlen = 0, outl = 0, finl = 0;
     if (sodium_base642bin(nonce, sizeof nonce, nonce_b64, strlen(nonce_b64), NULL, &nlen, NULL, B64) != 0 ||
         nlen != NONCE_LEN ||
-        sodium_base642bin(ct, clen_b64 + 1, ciphertext_b64, clen_b64, NULL, &clen, NULL, B64) != 0 ||
-        clen < TAG_LEN) {
+        sodium_base642bin(ct, clen_b64 + 1, ciphertext_b64, clen_b64, NULL, &clen, NULL, B64) != 0 || clen < TAG_LEN) {
         res = cp_error_set(err, CP_ERR, "vault_corrupt", NULL, "stored credentials are corrupt (bad encoding)");
         goto out;
     }

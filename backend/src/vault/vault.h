@@ -23,8 +23,8 @@ void cp_vault_generate_key_line(const char *id, char *out, size_t cap);
 
 typedef struct {
     char key_id[CP_VAULT_KEY_ID_MAX + 1];
-    char *nonce_b64;       /* arena */
-    char *ciphertext_b64;  /* arena; includes the 16-byte GCM tag */
+    char *nonce_b64;      /* arena */
+    char *ciphertext_b64; /* arena; includes the 16-byte GCM tag */
 } cp_vault_sealed;
 
 cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, size_t len, const char *account_id,

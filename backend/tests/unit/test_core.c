@@ -33,7 +33,10 @@ TEST(buf_respects_max)
 }
 
 static int cleaned;
-static void on_clean(void *p) { cleaned += *(int *)p; }
+static void on_clean(void *p)
+{
+    cleaned += *(int *)p;
+}
 
 TEST(arena_allocates_and_cleans_up)
 {

@@ -3,7 +3,11 @@
 #include "core/json.h"
 #include "test.h"
 
-static cp_result h(cp_req *r) { (void)r; return CP_OK; }
+static cp_result h(cp_req *r)
+{
+    (void)r;
+    return CP_OK;
+}
 
 static const cp_route routes[] = {
     {"GET", "/api/v1/projects", h, 0},

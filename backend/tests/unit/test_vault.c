@@ -56,8 +56,10 @@ TEST(tampering_wrong_key_and_swapped_rows_fail_cleanly)
     for (size_t i = 0; i + 2 < n; i++) { /* skip '=' padding */
         char *ct = cp_arena_strdup(a, s.ciphertext_b64);
         ct[i] = ct[i] == 'A' ? 'B' : 'A';
-        if (cp_vault_open(v, s.key_id, s.nonce_b64, ct, "acct1", "proj1", &pt, &len, &e) != CP_OK) failures++;
-        else cp_vault_wipe(pt, len);
+        if (cp_vault_open(v, s.key_id, s.nonce_b64, ct, "acct1", "proj1", &pt, &len, &e) != CP_OK)
+            failures++;
+        else
+            cp_vault_wipe(pt, len);
     }
     CHECK_EQ((size_t)failures, n - 2);
     CHECK_STR(e.code, "vault_decrypt_failed");
