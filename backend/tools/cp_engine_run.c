@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "core/json.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
 #include "engine/runner.h"
@@ -52,30 +53,43 @@ static cp_result one(const cp_runner_config *cfg, const char *rid, const char *s
     json_t *tv = cp_catalog_tfvars(rid, "sandbox", "vm", "bench-vm", "sandbox-east-1", size, c, NULL, err);
     json_decref(c);
     if (!tv) return err->result;
-    cp_runner_spec spec = {.run_id = run_id, .resource_id = rid, .module = "sandbox_vm", .tfvars = tv,
-                           .on_event = on_event};
+    cp_runner_spec spec = {
+        .run_id = run_id, .resource_id = rid, .module = "sandbox_vm", .tfvars = tv, .on_event = on_event};
     cp_result r = cp_runner_run(cfg, &spec, op, NULL, out, NULL, err);
     json_decref(tv);
     return r;
 }
 
+/* Over 80 lines: flag parsing, then each command, read top to bottom. */
 int main(int argc, char **argv)
+
 {
+    cp_json_init();
     const char *tofu = getenv("CP_TOFU"), *modules = "terraform/modules", *data = "./var/engine-run";
     const char *size = "sandbox.small";
     bool fast = false, cache = false, bwrap = true, s3 = false;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--fast") == 0) fast = true;
-        else if (strcmp(argv[i], "--init-cache") == 0) cache = true;
-        else if (strcmp(argv[i], "--no-bwrap") == 0) bwrap = false;
-        else if (strcmp(argv[i], "-v") == 0) verbose = true;
-        else if (strcmp(argv[i], "--s3") == 0) s3 = true;
-        else if (i + 1 < argc && strcmp(argv[i], "--tofu") == 0) tofu = argv[++i];
-        else if (i + 1 < argc && strcmp(argv[i], "--modules") == 0) modules = argv[++i];
-        else if (i + 1 < argc && strcmp(argv[i], "--data") == 0) data = argv[++i];
-        else if (i + 1 < argc && strcmp(argv[i], "--size") == 0) size = argv[++i];
-        else return usage();
+        if (strcmp(argv[i], "--fast") == 0)
+            fast = true;
+        else if (strcmp(argv[i], "--init-cache") == 0)
+            cache = true;
+        else if (strcmp(argv[i], "--no-bwrap") == 0)
+            bwrap = false;
+        else if (strcmp(argv[i], "-v") == 0)
+            verbose = true;
+        else if (strcmp(argv[i], "--s3") == 0)
+            s3 = true;
+        else if (i + 1 < argc && strcmp(argv[i], "--tofu") == 0)
+            tofu = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--modules") == 0)
+            modules = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--data") == 0)
+            data = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--size") == 0)
+            size = argv[++i];
+        else
+            return usage();
     }
     if (i + 2 != argc || !tofu) return usage();
     const char *cmd = argv[i], *arg = argv[i + 1];
@@ -84,8 +98,13 @@ int main(int argc, char **argv)
     snprintf(runs, sizeof runs, "%.4000s/runs", data);
     snprintf(state, sizeof state, "%.4000s/state", data);
     snprintf(initcache, sizeof initcache, "%.4000s/initcache", data);
-    cp_runner_config cfg = {.tofu = tofu, .modules_dir = modules, .runs_dir = runs, .use_bwrap = bwrap,
-                            .fast_apply = fast, .init_cache_dir = cache ? initcache : NULL, .phase_timeout_s = 600};
+    cp_runner_config cfg = {.tofu = tofu,
+                            .modules_dir = modules,
+                            .runs_dir = runs,
+                            .use_bwrap = bwrap,
+                            .fast_apply = fast,
+                            .init_cache_dir = cache ? initcache : NULL,
+                            .phase_timeout_s = 600};
     cfg.state.kind = CP_STATE_LOCAL;
     cfg.state.local_dir = state;
     if (s3) {
@@ -130,9 +149,12 @@ int main(int argc, char **argv)
         return 0;
     }
     cp_run_op op;
-    if (strcmp(cmd, "apply") == 0) op = CP_RUN_APPLY;
-    else if (strcmp(cmd, "destroy") == 0) op = CP_RUN_DESTROY;
-    else return usage();
+    if (strcmp(cmd, "apply") == 0)
+        op = CP_RUN_APPLY;
+    else if (strcmp(cmd, "destroy") == 0)
+        op = CP_RUN_DESTROY;
+    else
+        return usage();
     json_t *out = NULL;
     if (one(&cfg, arg, size, op, &out, &err) != CP_OK) {
         fprintf(stderr, "%s failed: %s\n", cmd, err.message);

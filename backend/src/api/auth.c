@@ -28,7 +28,7 @@ static char *normalize_email(cp_arena *a, const char *in)
     if (ats != 1 || at == e || at - e > 64) return NULL;
     const char *dom = at + 1;
     const char *dot = strrchr(dom, '.');
-    if (!dot || dot == dom || !dot[1] || strstr(dom, "..") || dom[0] == '-' ) return NULL;
+    if (!dot || dot == dom || !dot[1] || strstr(dom, "..") || dom[0] == '-') return NULL;
     return e;
 }
 
@@ -170,8 +170,7 @@ cp_result cp_api_authenticate(cp_req *req, bool allow_query_token)
     } else if (allow_query_token) {
         token = cp_req_query(req, "access_token");
     }
-    if (!token || !*token)
-        return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "missing bearer token");
+    if (!token || !*token) return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "missing bearer token");
     cp_jwt_claims c;
     if (cp_jwt_verify(&CP_APP(req)->jwt, token, cp_now_ms(), &c) != CP_OK)
         return cp_req_fail(req, CP_EAUTH, "invalid_token", NULL, "the access token is invalid or expired");

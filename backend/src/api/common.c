@@ -83,14 +83,13 @@ json_t *cp_api_project_json(const cp_project *p)
 json_t *cp_api_account_json(const cp_account *a)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", a->id, "project_id", a->project_id, "name", a->name,
-                     "cloud", a->cloud, "hint", cp_json_str_or_null(a->hint), "created_at",
-                     cp_api_time(a->created_at));
+                     "cloud", a->cloud, "hint", cp_json_str_or_null(a->hint), "created_at", cp_api_time(a->created_at));
 }
 
 json_t *cp_api_resource_json(const cp_resource *r)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:f, s:b, s:o, s:o, s:o}",
-                          "id", r->id, "project_id", r->project_id, "account_id", r->account_id, "account_name",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:f, s:b, s:o, s:o, s:o}", "id",
+                          r->id, "project_id", r->project_id, "account_id", r->account_id, "account_name",
                           r->account_name ? r->account_name : "", "cloud", r->cloud, "kind", r->kind, "name", r->name,
                           "region", r->region, "size", cp_json_str_or_null(r->size), "config",
                           cp_api_json_text(r->config), "status", cp_resource_status_name(r->status), "outputs",
@@ -107,14 +106,13 @@ json_t *cp_api_resource_json(const cp_resource *r)
 
 json_t *cp_api_run_json(const cp_run *r)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id,
-                          "resource_id", r->resource_id, "resource_name", r->resource_name ? r->resource_name : "",
-                          "operation", cp_run_operation_name(r->operation), "status", cp_run_status_name(r->status),
-                          "attempt", (json_int_t)r->attempt, "plan_summary",
-                          r->plan_summary ? cp_api_json_text(r->plan_summary) : json_null(), "error",
-                          cp_json_str_or_null(r->error), "queued_at", cp_api_time(r->queued_at), "started_at",
-                          cp_api_time(r->started_at), "finished_at", cp_api_time(r->finished_at), "approved_by",
-                          cp_json_str_or_null(r->approved_by));
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "id", r->id, "resource_id", r->resource_id,
+        "resource_name", r->resource_name ? r->resource_name : "", "operation", cp_run_operation_name(r->operation),
+        "status", cp_run_status_name(r->status), "attempt", (json_int_t)r->attempt, "plan_summary",
+        r->plan_summary ? cp_api_json_text(r->plan_summary) : json_null(), "error", cp_json_str_or_null(r->error),
+        "queued_at", cp_api_time(r->queued_at), "started_at", cp_api_time(r->started_at), "finished_at",
+        cp_api_time(r->finished_at), "approved_by", cp_json_str_or_null(r->approved_by));
     json_object_set_new(j, "cancel_requested", json_boolean(r->cancel_requested));
     return j;
 }

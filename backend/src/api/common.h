@@ -6,17 +6,17 @@
 #include "api/app.h"
 
 /* ?limit= (1..200, default 50) and ?cursor= (an id). 422/400 on bad values. */
-cp_result cp_api_page(cp_req *req, int *limit, const char **cursor);
+cp_result cp_api_page(cp_req *req, int *limit, const char **cursor) CP_MUST_CHECK;
 /* A path id that cannot exist is simply not found. */
-cp_result cp_api_id(cp_req *req, const char *name, const char **out);
+cp_result cp_api_id(cp_req *req, const char *name, const char **out) CP_MUST_CHECK;
 /* The project if the caller is a member (404 otherwise, so existence is not
  * revealed), and 403 if the caller's role is below min. */
-cp_result cp_api_project(cp_req *req, const char *project_id, cp_role min, cp_project *out);
-cp_result cp_api_need_role(cp_req *req, cp_role have, cp_role min);
+cp_result cp_api_project(cp_req *req, const char *project_id, cp_role min, cp_project *out) CP_MUST_CHECK;
+cp_result cp_api_need_role(cp_req *req, cp_role have, cp_role min) CP_MUST_CHECK;
 /* Records who did what; failures are logged, never fatal to the request. */
 void cp_api_audit(cp_req *req, const char *project_id, const char *action, const char *target, json_t *detail);
 
-json_t *cp_api_time(int64_t ms); /* ISO-8601 or null for 0 */
+json_t *cp_api_time(int64_t ms);            /* ISO-8601 or null for 0 */
 json_t *cp_api_json_text(const char *text); /* parses stored JSON text; {} if broken */
 json_t *cp_api_project_json(const cp_project *p);
 json_t *cp_api_account_json(const cp_account *a);

@@ -22,8 +22,9 @@ cp_result cp_api_readyz(cp_req *req)
         return cp_req_fail(req, CP_EAGAIN, "not_ready", NULL, "database is not reachable");
     if (app->queue && cp_queue_ping(app->queue, &e) != CP_OK)
         return cp_req_fail(req, CP_EAGAIN, "not_ready", NULL, "queue is not reachable");
-    return cp_reply(req, 200, json_pack("{s:s, s:s, s:s}", "status", "ready", "database", "ok", "queue",
-                                        app->queue && cp_queue_is_redis(app->queue) ? "redis" : "in-process"));
+    return cp_reply(req, 200,
+                    json_pack("{s:s, s:s, s:s}", "status", "ready", "database", "ok", "queue",
+                              app->queue && cp_queue_is_redis(app->queue) ? "redis" : "in-process"));
 }
 
 cp_result cp_api_metrics(cp_req *req)

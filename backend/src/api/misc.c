@@ -26,8 +26,7 @@ cp_result cp_api_costs_summary(cp_req *req)
     for (size_t i = 0; i < n; i++) {
         total += items[i].monthly_usd;
         json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:I}", "key", items[i].key, "label", items[i].label,
-                                             "monthly_usd", items[i].monthly_usd, "count",
-                                             (json_int_t)items[i].count));
+                                             "monthly_usd", items[i].monthly_usd, "count", (json_int_t)items[i].count));
     }
     return cp_reply(req, 200, json_pack("{s:s, s:f, s:o}", "group_by", by, "total_monthly_usd", total, "items", arr));
 }
@@ -78,7 +77,8 @@ cp_result cp_api_costs_daily(cp_req *req)
     json_t *items = json_array();
     const char *key;
     json_t *v;
-    json_object_foreach(acc, key, v) {
+    json_object_foreach(acc, key, v)
+    {
         const char *bar = strchr(key, '|');
         json_array_append_new(items, json_pack("{s:s%, s:s, s:f}", "date", key, (size_t)(bar - key), "cloud", bar + 1,
                                                "usd", json_real_value(v)));

@@ -143,8 +143,8 @@ cp_result cp_api_members_add(cp_req *req)
         if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
     cp_member m;
     if ((r = cp_store_member_add(CP_APP(req)->store, req->arena, p.id, email, role, &m, &req->err)) != CP_OK) return r;
-    cp_api_audit(req, p.id, "member.add", m.user_id, json_pack("{s:s, s:s}", "email", m.email, "role",
-                                                                cp_role_name(role)));
+    cp_api_audit(req, p.id, "member.add", m.user_id,
+                 json_pack("{s:s, s:s}", "email", m.email, "role", cp_role_name(role)));
     return cp_reply(req, 201, cp_api_member_json(&m));
 }
 
@@ -163,8 +163,8 @@ cp_result cp_api_members_update(cp_req *req)
     if ((r = parse_role(req, b, &role)) != CP_OK) return r;
     if ((r = may_assign(req, &p, now, role)) != CP_OK) return r;
     if ((r = cp_store_member_set_role(CP_APP(req)->store, p.id, uid, role, &req->err)) != CP_OK) return r;
-    cp_api_audit(req, p.id, "member.update", uid, json_pack("{s:s, s:s}", "from", cp_role_name(now), "to",
-                                                            cp_role_name(role)));
+    cp_api_audit(req, p.id, "member.update", uid,
+                 json_pack("{s:s, s:s}", "from", cp_role_name(now), "to", cp_role_name(role)));
     cp_member *items;
     size_t n;
     if ((r = cp_store_members_list(CP_APP(req)->store, req->arena, p.id, &items, &n, &req->err)) != CP_OK) return r;
@@ -193,11 +193,11 @@ static json_t *audit_page(cp_audit *items, size_t n, const char *next)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         cp_audit *x = &items[i];
-        json_array_append_new(
-            arr, json_pack("{s:s, s:o, s:{s:o, s:o}, s:s, s:o, s:o}", "id", x->id, "ts", cp_api_time(x->ts), "actor",
-                           "id", cp_json_str_or_null(x->actor_id), "email", cp_json_str_or_null(x->actor_email),
-                           "action", x->action, "target", cp_json_str_or_null(x->target), "detail",
-                           cp_api_json_text(x->detail)));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:o, s:{s:o, s:o}, s:s, s:o, s:o}", "id", x->id, "ts",
+                                        cp_api_time(x->ts), "actor", "id", cp_json_str_or_null(x->actor_id), "email",
+                                        cp_json_str_or_null(x->actor_email), "action", x->action, "target",
+                                        cp_json_str_or_null(x->target), "detail", cp_api_json_text(x->detail)));
     }
     return cp_api_page_json(arr, next);
 }

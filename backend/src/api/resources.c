@@ -6,13 +6,14 @@
 
 #include "api/common.h"
 #include "core/ids.h"
+#include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "store/run_params.h"
 
 static cp_result reply_pair(cp_req *req, int status, const cp_resource *res, const cp_run *run)
 {
-    return cp_reply(req, status, json_pack("{s:o, s:o}", "resource", cp_api_resource_json(res), "run",
-                                           cp_api_run_json(run)));
+    return cp_reply(req, status,
+                    json_pack("{s:o, s:o}", "resource", cp_api_resource_json(res), "run", cp_api_run_json(run)));
 }
 
 cp_result cp_api_resources_create(cp_req *req)
@@ -58,9 +59,17 @@ cp_result cp_api_resources_create(cp_req *req)
     json_decref(empty);
     cp_run_params params = {.name = name, .region = region, .size = size, .config = config, .monthly_cost_usd = cost};
     char *params_text = cp_run_params_encode(&params);
-    cp_resource in = {.id = id, .project_id = p.id, .account_id = acc.id, .cloud = acc.cloud, .kind = (char *)kind,
-                      .name = (char *)name, .region = (char *)region, .size = (char *)size, .config = config_text,
-                      .monthly_cost_usd = cost, .created_by = (char *)req->user_id};
+    cp_resource in = {.id = id,
+                      .project_id = p.id,
+                      .account_id = acc.id,
+                      .cloud = acc.cloud,
+                      .kind = (char *)kind,
+                      .name = (char *)name,
+                      .region = (char *)region,
+                      .size = (char *)size,
+                      .config = config_text,
+                      .monthly_cost_usd = cost,
+                      .created_by = (char *)req->user_id};
     cp_resource res;
     cp_run run;
     r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
@@ -128,13 +137,9 @@ static bool page_cached(cp_req *req, const char *key, int64_t version)
 
 static void page_store(const char *key, int64_t version, const char *body, size_t len)
 {
-    char *k = strdup(key), *b = malloc(len + 1);
-    if (!k || !b) {
-        free(k);
-        free(b);
-        return;
-    }
+    char *k = cp_xstrdup(key), *b = cp_xmalloc(len + 1);
     memcpy(b, body, len + 1);
+
     pthread_mutex_lock(&page_mu);
     page_entry *e = &page_cache[key_slot(key)];
     free(e->key);
@@ -162,17 +167,16 @@ cp_result cp_api_resources_list(cp_req *req)
     cp_app *app = CP_APP(req);
     int64_t version = -1;
     cp_error verr;
-    const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id, f.project_id ? f.project_id : "",
-                                      f.cloud ? f.cloud : "", f.kind ? f.kind : "", f.status ? f.status : "", limit,
-                                      cursor ? cursor : "");
+    const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id,
+                                      f.project_id ? f.project_id : "", f.cloud ? f.cloud : "", f.kind ? f.kind : "",
+                                      f.status ? f.status : "", limit, cursor ? cursor : "");
     if (cp_store_data_version(app->store, &version, &verr) != CP_OK) version = -1;
     if (version >= 0 && page_cached(req, key, version)) return CP_OK;
 
     cp_resource *items;
     size_t n;
     char *next;
-    r = cp_store_resources_list(app->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next,
-                                &req->err);
+    r = cp_store_resources_list(app->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next, &req->err);
     if (r != CP_OK) return r;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_resource_json(&items[i]));
@@ -190,8 +194,8 @@ cp_result cp_api_resources_list(cp_req *req)
 static cp_result enqueue(cp_req *req, cp_resource *res, cp_run_operation operation, const char *size, double cost)
 {
     json_t *config = cp_api_json_text(res->config);
-    cp_run_params params = {.name = res->name, .region = res->region, .size = size, .config = config,
-                            .monthly_cost_usd = cost};
+    cp_run_params params = {
+        .name = res->name, .region = res->region, .size = size, .config = config, .monthly_cost_usd = cost};
     char *text = cp_run_params_encode(&params);
     json_decref(config);
     cp_run run;

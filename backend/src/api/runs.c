@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "http/sse.h"
 #include "queue/events.h"
 
@@ -54,8 +55,7 @@ cp_result cp_api_runs_recent(cp_req *req)
     if (r != CP_OK) return r;
     cp_run *items;
     size_t n;
-    if ((r = cp_store_runs_recent(CP_APP(req)->store, req->arena, req->user_id, limit, &items, &n, &req->err)) !=
-        CP_OK)
+    if ((r = cp_store_runs_recent(CP_APP(req)->store, req->arena, req->user_id, limit, &items, &n, &req->err)) != CP_OK)
         return r;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_run_json(&items[i]));
@@ -137,7 +137,7 @@ typedef struct {
     int64_t last_write;
     cp_sse *sse;
     cp_events_sub *sub;
-    bool saw_final;  /* streamed the status event that ends the run */
+    bool saw_final; /* streamed the status event that ends the run */
 } run_stream;
 
 static void on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq)
@@ -157,8 +157,8 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
     cp_result result = CP_OK;
     /* Status before events: events are committed before a run's final status,
      * so "final, and nothing newer" means the stream is complete. */
-    bool final = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK &&
-                 cp_run_status_is_final(run.status);
+    bool final =
+        cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK && cp_run_status_is_final(run.status);
     cp_event *items;
     size_t n = 0;
     if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, 200, &items, &n, &e) == CP_OK) {
@@ -170,8 +170,8 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
             if (!strcmp(items[i].type, "status")) {
                 json_t *d = json_loads(items[i].data, 0, NULL);
                 cp_run_status st;
-                rs->saw_final = cp_run_status_parse(cp_json_str(d, "run_status", ""), &st) &&
-                                cp_run_status_is_final(st);
+                rs->saw_final =
+                    cp_run_status_parse(cp_json_str(d, "run_status", ""), &st) && cp_run_status_is_final(st);
                 json_decref(d);
             }
         }
@@ -184,7 +184,7 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
             cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
         result = CP_EDECLINED;
     } else if (out->len == 0 && cp_mono_ms() - rs->last_write >= HEARTBEAT_MS) {
-        cp_buf_adds(out, ": heartbeat\n\n");
+        CP_IGNORE(cp_buf_adds(out, ": heartbeat\n\n")); /* out is empty here: it fits */
     }
     if (out->len) rs->last_write = cp_mono_ms();
     cp_arena_free(a);
@@ -236,8 +236,8 @@ cp_result cp_api_runs_events(cp_req *req)
     if (format && strcmp(format, "sse") != 0)
         return cp_req_fail(req, CP_EUNPROC, "invalid_value", "format", "format must be sse or json");
 
-    run_stream *rs = calloc(1, sizeof *rs);
-    if (!rs) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    run_stream *rs = cp_xcalloc(1, sizeof *rs);
+
     rs->app = CP_APP(req);
     snprintf(rs->run_id, sizeof rs->run_id, "%s", run.id);
     rs->last_seq = after;

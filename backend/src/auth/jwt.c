@@ -16,8 +16,7 @@
 static bool hmac256(const cp_jwt_key *k, const char *data, size_t len, unsigned char mac[32])
 {
     unsigned int maclen = 0;
-    return HMAC(EVP_sha256(), k->key, (int)k->key_len, (const unsigned char *)data, len, mac, &maclen) &&
-           maclen == 32;
+    return HMAC(EVP_sha256(), k->key, (int)k->key_len, (const unsigned char *)data, len, mac, &maclen) && maclen == 32;
 }
 
 /* Fixed header: {"alg":"HS256","typ":"JWT"} */

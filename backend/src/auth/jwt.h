@@ -22,8 +22,8 @@ typedef struct {
 
 /* Signs {sub, iat, exp, jti}; out gets the compact token. */
 cp_result cp_jwt_sign(const cp_jwt_key *k, const char *sub, int64_t now, int64_t ttl, char out[CP_JWT_MAX],
-                      cp_jwt_claims *claims);
+                      cp_jwt_claims *claims) CP_MUST_CHECK;
 /* CP_OK only for a well-formed, correctly signed, unexpired HS256 token. */
-cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, int64_t now, cp_jwt_claims *out);
+cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, int64_t now, cp_jwt_claims *out) CP_MUST_CHECK;
 
 #endif

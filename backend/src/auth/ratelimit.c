@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 #define MAX_LIMIT 64
 
 typedef struct entry {
     struct entry *next;
-    int64_t times[MAX_LIMIT];  /* ring of failure times */
+    int64_t times[MAX_LIMIT]; /* ring of failure times */
     int count, head;
     char key[];
 } entry;
@@ -30,14 +32,13 @@ static size_t hash(const char *s)
 
 cp_ratelimit *cp_ratelimit_new(int limit, int64_t window_ms, size_t max_keys)
 {
-    cp_ratelimit *rl = calloc(1, sizeof *rl);
-    if (!rl) return NULL;
+    cp_ratelimit *rl = cp_xcalloc(1, sizeof *rl);
     pthread_mutex_init(&rl->mu, NULL);
     rl->limit = limit < 1 ? 1 : limit > MAX_LIMIT ? MAX_LIMIT : limit;
     rl->window = window_ms;
     rl->max_keys = max_keys;
     rl->nbuckets = 1024;
-    rl->buckets = calloc(rl->nbuckets, sizeof *rl->buckets);
+    rl->buckets = cp_xcalloc(rl->nbuckets, sizeof *rl->buckets);
     return rl;
 }
 
@@ -115,8 +116,8 @@ void cp_ratelimit_fail(cp_ratelimit *rl, const char *key, int64_t now_ms)
         /* Still full: a flood of distinct keys. Forget this failure rather than grow without bound. */
         if (rl->nkeys >= rl->max_keys) goto out;
         size_t klen = strlen(key);
-        entry *e = calloc(1, sizeof *e + klen + 1);
-        if (!e) goto out;
+        entry *e = cp_xcalloc(1, sizeof *e + klen + 1);
+
         memcpy(e->key, key, klen + 1);
         pp = find(rl, key);
         *pp = e;

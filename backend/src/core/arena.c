@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 struct chunk {
     struct chunk *next;
     size_t size, used;
@@ -23,19 +25,9 @@ struct cp_arena {
     size_t chunk_size;
 };
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) {
-        fputs("cloudplane: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
 cp_arena *cp_arena_new(size_t chunk_size)
 {
-    cp_arena *a = xmalloc(sizeof *a);
+    cp_arena *a = cp_xmalloc(sizeof *a);
     a->head = NULL;
     a->cleanups = NULL;
     a->chunk_size = chunk_size ? chunk_size : 4096;
@@ -63,7 +55,7 @@ void *cp_arena_alloc(cp_arena *a, size_t n)
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->head->size - a->head->used < n) {
         size_t sz = n > a->chunk_size ? n : a->chunk_size;
-        struct chunk *c = xmalloc(sizeof *c + sz);
+        struct chunk *c = cp_xmalloc(sizeof *c + sz);
         c->size = sz;
         c->used = 0;
         /* An oversize block goes behind the head so the head's free space stays usable. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 void cp_buf_init(cp_buf *b, size_t max)
 {
     b->data = NULL;
@@ -20,9 +22,7 @@ static cp_result grow(cp_buf *b, size_t need)
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < need + 1) ncap *= 2;
     if (ncap > b->max + 1) ncap = b->max + 1;
-    char *p = realloc(b->data, ncap);
-    if (!p) return CP_ERR;
-    b->data = p;
+    b->data = cp_xrealloc(b->data, ncap);
     b->cap = ncap;
     return CP_OK;
 }
@@ -82,7 +82,7 @@ char *cp_buf_steal(cp_buf *b, size_t *len)
 {
     char *p = b->data;
     if (len) *len = b->len;
-    if (!p) p = calloc(1, 1);
+    if (!p) p = cp_xcalloc(1, 1);
     b->data = NULL;
     b->len = b->cap = 0;
     return p;

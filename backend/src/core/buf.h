@@ -6,16 +6,16 @@
 #include "core/cp.h"
 
 typedef struct {
-    char *data;   /* always NUL-terminated when len > 0 or after cp_buf_cstr() */
+    char *data; /* always NUL-terminated when len > 0 or after cp_buf_cstr() */
     size_t len;
     size_t cap;
-    size_t max;   /* hard limit on len */
+    size_t max; /* hard limit on len */
 } cp_buf;
 
 void cp_buf_init(cp_buf *b, size_t max);
 /* Appends n bytes; CP_ETOOBIG when len would exceed max (buffer unchanged). */
 cp_result cp_buf_add(cp_buf *b, const void *p, size_t n);
-cp_result cp_buf_adds(cp_buf *b, const char *s);
+cp_result cp_buf_adds(cp_buf *b, const char *s) CP_MUST_CHECK;
 cp_result cp_buf_printf(cp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns a NUL-terminated view (empty string when nothing was added). */
 const char *cp_buf_cstr(cp_buf *b);

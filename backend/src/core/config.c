@@ -7,61 +7,99 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 typedef enum { T_STR, T_INT, T_BOOL } cfg_type;
 
 typedef struct {
-    const char *flag;   /* without the leading "--" */
+    const char *flag; /* without the leading "--" */
     const char *env;
     cfg_type type;
     const char *def;
-    long min, max;      /* T_INT bounds */
+    long min, max; /* T_INT bounds */
     size_t off;
-    bool secret;        /* never echoed back in messages or help */
+    bool secret; /* never echoed back in messages or help */
     const char *help;
 } cfg_entry;
 
-#define S(f, e, d, field, h) {f, e, T_STR, d, 0, 0, offsetof(cp_config, field), false, h}
-#define SEC(f, e, field, h) {f, e, T_STR, "", 0, 0, offsetof(cp_config, field), true, h}
-#define I(f, e, d, lo, hi, field, h) {f, e, T_INT, d, lo, hi, offsetof(cp_config, field), false, h}
-#define B(f, e, d, field, h) {f, e, T_BOOL, d, 0, 1, offsetof(cp_config, field), false, h}
+#define S(f, e, d, field, h)                                                                                           \
+    {                                                                                                                  \
+        f, e, T_STR, d, 0, 0, offsetof(cp_config, field), false, h                                                     \
+    }
+#define SEC(f, e, field, h)                                                                                            \
+    {                                                                                                                  \
+        f, e, T_STR, "", 0, 0, offsetof(cp_config, field), true, h                                                     \
+    }
+#define I(f, e, d, lo, hi, field, h)                                                                                   \
+    {                                                                                                                  \
+        f, e, T_INT, d, lo, hi, offsetof(cp_config, field), false, h                                                   \
+    }
+#define B(f, e, d, field, h)                                                                                           \
+    {                                                                                                                  \
+        f, e, T_BOOL, d, 0, 1, offsetof(cp_config, field), false, h                                                    \
+    }
 
 static const cfg_entry table[] = {
     S("listen", "CLOUDPLANE_LISTEN", "127.0.0.1:8080", listen, "HTTP listen address host:port"),
-    S("data-dir", "CLOUDPLANE_DATA_DIR", "./var", data_dir, "data directory (SQLite file, keys, run dirs, local state)"),
-    S("web-dir", "CLOUDPLANE_WEB_DIR", "", web_dir, "built web UI to serve at / (default: frontend/dist next to the repo, else a placeholder)"),
-    S("database-url", "CLOUDPLANE_DATABASE_URL", "", database_url, "postgres://... for PostgreSQL; empty = SQLite in the data dir"),
-    S("redis-url", "CLOUDPLANE_REDIS_URL", "", redis_url, "redis://host:port for Redis Streams dispatch; empty = in-process queue"),
-    I("http-threads", "CLOUDPLANE_HTTP_THREADS", "0", 0, 256, http_threads, "HTTP thread pool size (0 = number of cores)"),
+    S("data-dir", "CLOUDPLANE_DATA_DIR", "./var", data_dir,
+      "data directory (SQLite file, keys, run dirs, local state)"),
+    S("web-dir", "CLOUDPLANE_WEB_DIR", "", web_dir,
+      "built web UI to serve at / (default: frontend/dist next to the repo, else a placeholder)"),
+    S("database-url", "CLOUDPLANE_DATABASE_URL", "", database_url,
+      "postgres://... for PostgreSQL; empty = SQLite in the data dir"),
+    S("redis-url", "CLOUDPLANE_REDIS_URL", "", redis_url,
+      "redis://host:port for Redis Streams dispatch; empty = in-process queue"),
+    I("http-threads", "CLOUDPLANE_HTTP_THREADS", "0", 0, 256, http_threads,
+      "HTTP thread pool size (0 = number of cores)"),
     I("workers", "CLOUDPLANE_WORKERS", "2", 0, 64, workers, "run workers (threads in serve, slots in worker)"),
-    I("max-body-bytes", "CLOUDPLANE_MAX_BODY_BYTES", "1048576", 1024, 67108864, max_body_bytes, "largest accepted request body"),
+    I("max-body-bytes", "CLOUDPLANE_MAX_BODY_BYTES", "1048576", 1024, 67108864, max_body_bytes,
+      "largest accepted request body"),
     I("token-ttl", "CLOUDPLANE_TOKEN_TTL", "3600", 60, 2592000, token_ttl_seconds, "access token lifetime in seconds"),
     SEC("jwt-secret", "CLOUDPLANE_JWT_SECRET", jwt_secret, "JWT signing key (>= 32 bytes); prefer the _FILE form"),
-    S("jwt-secret-file", "CLOUDPLANE_JWT_SECRET_FILE", "", jwt_secret_file, "file holding the JWT signing key (default: <data-dir>/keys/jwt.key, generated)"),
-    SEC("vault-keys", "CLOUDPLANE_VAULT_KEYS", vault_keys, "vault master keys: id:base64key[,id:base64key...]; first is current"),
-    S("vault-keys-file", "CLOUDPLANE_VAULT_KEYS_FILE", "", vault_keys_file, "file with vault master keys, one id:base64key per line; first is current (default: <data-dir>/keys/vault.keys, generated)"),
+    S("jwt-secret-file", "CLOUDPLANE_JWT_SECRET_FILE", "", jwt_secret_file,
+      "file holding the JWT signing key (default: <data-dir>/keys/jwt.key, generated)"),
+    SEC("vault-keys", "CLOUDPLANE_VAULT_KEYS", vault_keys,
+        "vault master keys: id:base64key[,id:base64key...]; first is current"),
+    S("vault-keys-file", "CLOUDPLANE_VAULT_KEYS_FILE", "", vault_keys_file,
+      "file with vault master keys, one id:base64key per line; first is current (default: <data-dir>/keys/vault.keys, "
+      "generated)"),
     S("log-level", "CLOUDPLANE_LOG_LEVEL", "info", log_level, "debug, info, warn or error"),
     B("access-log", "CLOUDPLANE_ACCESS_LOG", "true", access_log, "log one JSON line per HTTP request"),
-    I("shutdown-grace", "CLOUDPLANE_SHUTDOWN_GRACE", "10", 0, 600, shutdown_grace_seconds, "seconds in-flight requests get to finish on SIGTERM"),
-    S("tf-binary", "CLOUDPLANE_TF_BINARY", "", tf_binary, "OpenTofu (or compatible) binary; default: tofu from the cache or PATH"),
-    S("modules-dir", "CLOUDPLANE_MODULES_DIR", "", modules_dir, "OpenTofu modules (default: terraform/modules next to the repo)"),
+    I("shutdown-grace", "CLOUDPLANE_SHUTDOWN_GRACE", "10", 0, 600, shutdown_grace_seconds,
+      "seconds in-flight requests get to finish on SIGTERM"),
+    S("tf-binary", "CLOUDPLANE_TF_BINARY", "", tf_binary,
+      "OpenTofu (or compatible) binary; default: tofu from the cache or PATH"),
+    S("modules-dir", "CLOUDPLANE_MODULES_DIR", "", modules_dir,
+      "OpenTofu modules (default: terraform/modules next to the repo)"),
     S("worker-id", "CLOUDPLANE_WORKER_ID", "", worker_id, "worker identity for leases (default: hostname-pid)"),
     I("lease-seconds", "CLOUDPLANE_LEASE_SECONDS", "30", 2, 3600, lease_seconds, "run lease length"),
     I("heartbeat-seconds", "CLOUDPLANE_HEARTBEAT_SECONDS", "10", 1, 1200, heartbeat_seconds, "lease renewal interval"),
-    I("run-timeout", "CLOUDPLANE_RUN_TIMEOUT", "3600", 5, 86400, run_timeout_seconds, "timeout of one tofu phase, seconds"),
-    I("cancel-grace", "CLOUDPLANE_CANCEL_GRACE", "60", 0, 3600, cancel_grace_seconds, "seconds between SIGINT and SIGKILL on cancel"),
-    I("run-log-max-events", "CLOUDPLANE_RUN_LOG_MAX_EVENTS", "20000", 10, 10000000, run_log_max_events, "events stored per run before truncation"),
+    I("run-timeout", "CLOUDPLANE_RUN_TIMEOUT", "3600", 5, 86400, run_timeout_seconds,
+      "timeout of one tofu phase, seconds"),
+    I("cancel-grace", "CLOUDPLANE_CANCEL_GRACE", "60", 0, 3600, cancel_grace_seconds,
+      "seconds between SIGINT and SIGKILL on cancel"),
+    I("run-log-max-events", "CLOUDPLANE_RUN_LOG_MAX_EVENTS", "20000", 10, 10000000, run_log_max_events,
+      "events stored per run before truncation"),
     S("state-backend", "CLOUDPLANE_STATE_BACKEND", "local", state_backend, "tofu state backend: local or s3"),
     S("state-s3-bucket", "CLOUDPLANE_STATE_S3_BUCKET", "", state_s3_bucket, "S3 bucket for state"),
     S("state-s3-region", "CLOUDPLANE_STATE_S3_REGION", "us-east-1", state_s3_region, "S3 region"),
-    S("state-s3-key-prefix", "CLOUDPLANE_STATE_S3_KEY_PREFIX", "cloudplane", state_s3_key_prefix, "key prefix for state objects"),
+    S("state-s3-key-prefix", "CLOUDPLANE_STATE_S3_KEY_PREFIX", "cloudplane", state_s3_key_prefix,
+      "key prefix for state objects"),
     S("state-s3-endpoint", "CLOUDPLANE_STATE_S3_ENDPOINT", "", state_s3_endpoint, "S3-compatible endpoint override"),
-    S("state-s3-dynamodb-endpoint", "CLOUDPLANE_STATE_S3_DYNAMODB_ENDPOINT", "", state_s3_dynamodb_endpoint, "DynamoDB endpoint override"),
-    S("state-s3-dynamodb-table", "CLOUDPLANE_STATE_S3_DYNAMODB_TABLE", "", state_s3_dynamodb_table, "DynamoDB lock table (LockID key)"),
-    B("state-s3-use-lockfile", "CLOUDPLANE_STATE_S3_USE_LOCKFILE", "false", state_s3_use_lockfile, "S3-native lock file"),
-    B("state-s3-path-style", "CLOUDPLANE_STATE_S3_PATH_STYLE", "false", state_s3_path_style, "path-style S3 addressing"),
-    B("state-s3-skip-checks", "CLOUDPLANE_STATE_S3_SKIP_CHECKS", "false", state_s3_skip_checks, "skip credential/region/metadata checks (emulators)"),
-    S("state-s3-access-key-id", "CLOUDPLANE_STATE_S3_ACCESS_KEY_ID", "", state_s3_access_key_id, "access key for the state backend (not the cloud account)"),
-    SEC("state-s3-secret-access-key", "CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY", state_s3_secret_access_key, "secret key for the state backend"),
+    S("state-s3-dynamodb-endpoint", "CLOUDPLANE_STATE_S3_DYNAMODB_ENDPOINT", "", state_s3_dynamodb_endpoint,
+      "DynamoDB endpoint override"),
+    S("state-s3-dynamodb-table", "CLOUDPLANE_STATE_S3_DYNAMODB_TABLE", "", state_s3_dynamodb_table,
+      "DynamoDB lock table (LockID key)"),
+    B("state-s3-use-lockfile", "CLOUDPLANE_STATE_S3_USE_LOCKFILE", "false", state_s3_use_lockfile,
+      "S3-native lock file"),
+    B("state-s3-path-style", "CLOUDPLANE_STATE_S3_PATH_STYLE", "false", state_s3_path_style,
+      "path-style S3 addressing"),
+    B("state-s3-skip-checks", "CLOUDPLANE_STATE_S3_SKIP_CHECKS", "false", state_s3_skip_checks,
+      "skip credential/region/metadata checks (emulators)"),
+    S("state-s3-access-key-id", "CLOUDPLANE_STATE_S3_ACCESS_KEY_ID", "", state_s3_access_key_id,
+      "access key for the state backend (not the cloud account)"),
+    SEC("state-s3-secret-access-key", "CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY", state_s3_secret_access_key,
+        "secret key for the state backend"),
     B("sandbox-bwrap", "CLOUDPLANE_SANDBOX_BWRAP", "true", sandbox_bwrap, "run tofu inside bubblewrap when available"),
 };
 
@@ -70,17 +108,17 @@ static char **str_slot(cp_config *c, const cfg_entry *e)
     return (char **)((char *)c + e->off);
 }
 
-static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, const char *origin,
-                           char *err, size_t errlen)
+static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, const char *origin, char *err,
+                           size_t errlen)
 {
     const char *shown = e->secret ? "<hidden>" : val;
     switch (e->type) {
     case T_STR: {
         char **slot = str_slot(cfg, e);
-        char *dup = strdup(val);
-        if (!dup) return CP_ERR;
+        char *dup = cp_xstrdup(val);
         free(*slot);
         *slot = dup;
+
         return CP_OK;
     }
     case T_INT: {
@@ -88,8 +126,8 @@ static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, 
         char *end = NULL;
         long v = strtol(val, &end, 10);
         if (errno || end == val || *end != '\0' || v < e->min || v > e->max) {
-            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want an integer in [%ld, %ld]",
-                     shown, e->flag, e->env, origin, e->min, e->max);
+            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want an integer in [%ld, %ld]", shown,
+                     e->flag, e->env, origin, e->min, e->max);
             return CP_EINVAL;
         }
         *(long *)((char *)cfg + e->off) = v;
@@ -97,11 +135,13 @@ static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, 
     }
     case T_BOOL: {
         bool v;
-        if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes")) v = true;
-        else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no")) v = false;
+        if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes"))
+            v = true;
+        else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no"))
+            v = false;
         else {
-            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want true or false",
-                     shown, e->flag, e->env, origin);
+            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want true or false", shown, e->flag,
+                     e->env, origin);
             return CP_EINVAL;
         }
         *(bool *)((char *)cfg + e->off) = v;
@@ -149,8 +189,10 @@ cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char
         }
         const char *val = eq ? eq + 1 : NULL;
         if (!val) {
-            if (e->type == T_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) val = "true";
-            else if (i + 1 < argc) val = argv[++i];
+            if (e->type == T_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
+                val = "true";
+            else if (i + 1 < argc)
+                val = argv[++i];
             else {
                 snprintf(err, errlen, "flag --%s needs a value", e->flag);
                 return CP_EINVAL;
@@ -183,9 +225,12 @@ void cp_config_print_help(const char *prog, const char *cmd)
         const cfg_entry *e = &table[i];
         printf("  --%-28s %s\n", e->flag, e->help);
         printf("    %-28s env %s", "", e->env);
-        if (e->type == T_INT) printf(", default %s, range [%ld, %ld]", e->def, e->min, e->max);
-        else if (e->secret) printf(", no default");
-        else printf(", default \"%s\"", e->def);
+        if (e->type == T_INT)
+            printf(", default %s, range [%ld, %ld]", e->def, e->min, e->max);
+        else if (e->secret)
+            printf(", no default");
+        else
+            printf(", default \"%s\"", e->def);
         printf("\n");
     }
 }

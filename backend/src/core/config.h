@@ -49,7 +49,7 @@ typedef struct {
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).
  * On a bad value or unknown flag writes a clear message into err and returns
  * CP_EINVAL. Sets *help when --help was given. Strings are heap-owned by cfg. */
-cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen);
+cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen) CP_MUST_CHECK;
 void cp_config_free(cp_config *cfg);
 /* Prints the table: flag, env, default, bounds, help. */
 void cp_config_print_help(const char *prog, const char *cmd);

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *name;   /* path relative to backend/, e.g. "openapi.yaml" */
-    const unsigned char *data;  /* NUL-terminated */
+    const char *name;          /* path relative to backend/, e.g. "openapi.yaml" */
+    const unsigned char *data; /* NUL-terminated */
     size_t len;
 } cp_embedded_file;
 

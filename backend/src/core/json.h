@@ -8,22 +8,27 @@
 
 #include "core/error.h"
 
+/* Routes jansson's allocations through cp_xmalloc, so that out-of-memory
+ * inside jansson aborts as every other allocation does. Call once at startup,
+ * before threads start; calling it again is harmless. */
+void cp_json_init(void);
+
 typedef enum { CP_JF_STRING, CP_JF_INT, CP_JF_NUMBER, CP_JF_BOOL, CP_JF_OBJECT, CP_JF_ARRAY } cp_jf_type;
 
 typedef struct {
     const char *name;
     cp_jf_type type;
     bool required;
-    bool nullable;    /* JSON null accepted (and treated as absent) */
-    size_t min_len;   /* strings: bytes; arrays: items */
-    size_t max_len;   /* 0 = no limit */
-    double min, max;  /* numbers: inclusive bounds when min < max */
+    bool nullable;   /* JSON null accepted (and treated as absent) */
+    size_t min_len;  /* strings: bytes; arrays: items */
+    size_t max_len;  /* 0 = no limit */
+    double min, max; /* numbers: inclusive bounds when min < max */
 } cp_json_field;
 
 /* Parses len bytes; on failure err is a 400 with the parser's position. Caller owns the result. */
 json_t *cp_json_parse(const char *data, size_t len, cp_error *err);
 /* Validates obj against fields. */
-cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_error *err);
+cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_error *err) CP_MUST_CHECK;
 
 /* Typed getters that return a default when the key is absent or null. */
 const char *cp_json_str(json_t *obj, const char *key, const char *def);

@@ -104,3 +104,18 @@ char *cp_xasprintf(const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+char *cp_xvasprintf(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0) fail("cp_xvasprintf", "format error", 0);
+    char *p = malloc((size_t)n + 1);
+    if (!p) fail("cp_xvasprintf", "out of memory", (size_t)n + 1);
+    va_copy(aq, ap);
+    vsnprintf(p, (size_t)n + 1, fmt, aq);
+    va_end(aq);
+    return p;
+}

@@ -8,6 +8,8 @@
 #ifndef CP_XALLOC_H
 #define CP_XALLOC_H
 
+#include <stdarg.h>
+
 #include "core/cp.h"
 
 /* Never NULL; a request for 0 bytes still returns a unique pointer. */
@@ -23,5 +25,7 @@ char *cp_xstrdup(const char *s) CP_MUST_CHECK __attribute__((malloc, nonnull));
 char *cp_xstrndup(const char *s, size_t n) CP_MUST_CHECK __attribute__((malloc, nonnull));
 /* A formatted string; also aborts on a format the C library cannot render. */
 char *cp_xasprintf(const char *fmt, ...) CP_MUST_CHECK __attribute__((malloc, format(printf, 1, 2)));
+/* cp_xasprintf over a va_list; ap is left as va_copy found it (unconsumed). */
+char *cp_xvasprintf(const char *fmt, va_list ap) CP_MUST_CHECK __attribute__((malloc, format(printf, 1, 0)));
 
 #endif

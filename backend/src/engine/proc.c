@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 
 #define DEFAULT_MAX_LINE (64 * 1024)
 #define TICK_MS 250
-#define DRAIN_MS 2000   /* reading what is left after the child ended */
+#define DRAIN_MS 2000 /* reading what is left after the child ended */
 #define READ_CHUNK 16384
 
 /* ---------------------------------------------------------------- strv */
@@ -34,14 +35,10 @@ void cp_strv_add(cp_strv *s, const char *str)
 {
     if (s->n + 2 > s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 16;
-        char **nv = realloc(s->v, ncap * sizeof *nv);
-        if (!nv) abort();
-        s->v = nv;
+        s->v = cp_xreallocarray(s->v, ncap, sizeof *s->v);
         s->cap = ncap;
     }
-    char *d = strdup(str);
-    if (!d) abort();
-    s->v[s->n++] = d;
+    s->v[s->n++] = cp_xstrdup(str);
     s->v[s->n] = NULL;
 }
 
@@ -49,10 +46,8 @@ void cp_strv_addf(cp_strv *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *str = NULL;
-    int n = vasprintf(&str, fmt, ap);
+    char *str = cp_xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) abort();
     cp_strv_add(s, str);
     free(str);
 }
@@ -68,13 +63,13 @@ void cp_strv_free(cp_strv *s)
 
 struct cp_proc_cancel {
     atomic_bool requested;
-    int pipe[2];   /* a byte in it wakes a waiting poll() */
+    int pipe[2]; /* a byte in it wakes a waiting poll() */
 };
 
 cp_proc_cancel *cp_proc_cancel_new(void)
 {
-    cp_proc_cancel *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    cp_proc_cancel *c = cp_xcalloc(1, sizeof *c);
+
     atomic_init(&c->requested, false);
     if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK) != 0) c->pipe[0] = c->pipe[1] = -1;
     return c;
@@ -113,7 +108,7 @@ uint64_t cp_proc_spawned(void)
 /* ---------------------------------------------------------------- child */
 
 typedef struct {
-    int stage;  /* what failed in the child */
+    int stage; /* what failed in the child */
     int err;
 } child_failure;
 
@@ -122,11 +117,16 @@ enum { ST_SETSID = 1, ST_RLIMIT, ST_CHDIR, ST_DUP, ST_EXEC };
 static const char *stage_name(int st)
 {
     switch (st) {
-    case ST_SETSID: return "setsid";
-    case ST_RLIMIT: return "setrlimit";
-    case ST_CHDIR: return "chdir";
-    case ST_DUP: return "dup2";
-    default: return "exec";
+    case ST_SETSID:
+        return "setsid";
+    case ST_RLIMIT:
+        return "setrlimit";
+    case ST_CHDIR:
+        return "chdir";
+    case ST_DUP:
+        return "dup2";
+    default:
+        return "exec";
     }
 }
 
@@ -137,11 +137,12 @@ static int set_limit(int res, rlim_t v)
 }
 
 /* Between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child(const cp_proc_spec *s, int in, int out, int errfd, int failfd,
-                                            pid_t parent_pid)
+static void __attribute__((noreturn))
+child(const cp_proc_spec *s, int in, int out, int errfd, int failfd, pid_t parent_pid)
 {
-    child_failure f = {0, 0};
+    child_failure f; /* set on every path to fail: */
     struct sigaction dfl;
+
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     /* Ignored signals stay ignored across exec; tofu must see SIGINT/SIGPIPE. */
@@ -200,7 +201,7 @@ typedef struct {
     int fd;
     cp_proc_stream stream;
     cp_buf line;
-    bool skipping;  /* inside an over-long line: drop until newline */
+    bool skipping; /* inside an over-long line: drop until newline */
     bool eof;
 } reader;
 
@@ -229,8 +230,10 @@ static void feed(const cp_proc_spec *s, reader *r, const char *data, size_t n)
             }
         }
         if (!nl) return;
-        if (r->skipping) r->skipping = false;
-        else emit_line(s, r, false);
+        if (r->skipping)
+            r->skipping = false;
+        else
+            emit_line(s, r, false);
         data += take + 1;
         n -= take + 1;
     }
@@ -272,6 +275,69 @@ static bool child_exited(pid_t pid)
     memset(&si, 0, sizeof si);
     /* WNOWAIT keeps the zombie, so the group id cannot be reused while we still signal it. */
     return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+/* Reads the child's output until it has exited and its pipes are drained (or
+ * DRAIN_MS passed), interrupting it on cancel or timeout: SIGINT to the
+ * group, SIGKILL after the grace period. */
+static void supervise(const cp_proc_spec *s, reader rd[2], pid_t pid, int pidfd, int64_t start, cp_proc_result *res)
+{
+    int64_t deadline = s->timeout_ms > 0 ? start + s->timeout_ms : 0;
+    int64_t kill_at = 0, drain_until = 0, next_tick = start + TICK_MS;
+    bool interrupted = false, exited = false;
+    int cancel_fd = s->cancel ? s->cancel->pipe[0] : -1;
+
+    for (;;) {
+        int64_t now = cp_mono_ms();
+        if (!interrupted) {
+            bool cancel = cp_proc_cancel_requested(s->cancel);
+            bool timeout = deadline && now >= deadline;
+            if ((cancel || timeout) && !exited) {
+                interrupted = true;
+                res->canceled = cancel;
+                res->timed_out = !cancel;
+                signal_group(pid, SIGINT);
+                kill_at = now + (s->grace_ms > 0 ? s->grace_ms : 0);
+            }
+        }
+        if (interrupted && !exited && !res->killed && now >= kill_at) {
+            res->killed = true;
+            signal_group(pid, SIGKILL);
+        }
+        if (!exited && child_exited(pid)) {
+            exited = true;
+            /* Whatever the child left in its group (a provisioner's sleep) goes too. */
+            signal_group(pid, SIGKILL);
+            drain_until = now + DRAIN_MS;
+        }
+        if (exited && ((rd[0].eof && rd[1].eof) || now >= drain_until)) break;
+        if (s->on_tick && now >= next_tick) {
+            s->on_tick(s->ctx);
+            next_tick = now + TICK_MS;
+        }
+
+        struct pollfd pfd[4];
+        int np = 0, idx[2] = {-1, -1};
+        for (int i = 0; i < 2; i++)
+            if (!rd[i].eof) {
+                idx[i] = np;
+                pfd[np++] = (struct pollfd){.fd = rd[i].fd, .events = POLLIN};
+            }
+        if (!interrupted && !exited && cancel_fd >= 0) pfd[np++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
+        if (!exited && pidfd >= 0) pfd[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+
+        int64_t wait = next_tick - now;
+        if (deadline && !interrupted && deadline - now < wait) wait = deadline - now;
+        if (interrupted && !res->killed && kill_at - now < wait) wait = kill_at - now;
+        if (exited && drain_until - now < wait) wait = drain_until - now;
+        /* Without a pidfd, exit is noticed by polling once the pipes closed. */
+        if (!exited && pidfd < 0 && rd[0].eof && rd[1].eof && wait > 10) wait = 10;
+        if (wait < 0) wait = 0;
+        int pr = poll(pfd, (nfds_t)np, (int)wait);
+        if (pr < 0 && errno != EINTR) break;
+        for (int i = 0; i < 2; i++)
+            if (idx[i] >= 0 && (pfd[idx[i]].revents & (POLLIN | POLLHUP | POLLERR))) drain(s, &rd[i], res);
+    }
 }
 
 cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
@@ -345,69 +411,17 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
 
-    int64_t deadline = s->timeout_ms > 0 ? start + s->timeout_ms : 0;
-    int64_t kill_at = 0, drain_until = 0, next_tick = start + TICK_MS;
-    bool interrupted = false, exited = false;
-    int cancel_fd = s->cancel ? s->cancel->pipe[0] : -1;
-
-    for (;;) {
-        int64_t now = cp_mono_ms();
-        if (!interrupted) {
-            bool cancel = cp_proc_cancel_requested(s->cancel);
-            bool timeout = deadline && now >= deadline;
-            if ((cancel || timeout) && !exited) {
-                interrupted = true;
-                res->canceled = cancel;
-                res->timed_out = !cancel;
-                signal_group(pid, SIGINT);
-                kill_at = now + (s->grace_ms > 0 ? s->grace_ms : 0);
-            }
-        }
-        if (interrupted && !exited && !res->killed && now >= kill_at) {
-            res->killed = true;
-            signal_group(pid, SIGKILL);
-        }
-        if (!exited && child_exited(pid)) {
-            exited = true;
-            /* Whatever the child left in its group (a provisioner's sleep) goes too. */
-            signal_group(pid, SIGKILL);
-            drain_until = now + DRAIN_MS;
-        }
-        if (exited && ((rd[0].eof && rd[1].eof) || now >= drain_until)) break;
-        if (s->on_tick && now >= next_tick) {
-            s->on_tick(s->ctx);
-            next_tick = now + TICK_MS;
-        }
-
-        struct pollfd pfd[4];
-        int np = 0, idx[2] = {-1, -1};
-        for (int i = 0; i < 2; i++)
-            if (!rd[i].eof) {
-                idx[i] = np;
-                pfd[np++] = (struct pollfd){.fd = rd[i].fd, .events = POLLIN};
-            }
-        if (!interrupted && !exited && cancel_fd >= 0) pfd[np++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
-        if (!exited && pidfd >= 0) pfd[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-
-        int64_t wait = next_tick - now;
-        if (deadline && !interrupted && deadline - now < wait) wait = deadline - now;
-        if (interrupted && !res->killed && kill_at - now < wait) wait = kill_at - now;
-        if (exited && drain_until - now < wait) wait = drain_until - now;
-        /* Without a pidfd, exit is noticed by polling once the pipes closed. */
-        if (!exited && pidfd < 0 && rd[0].eof && rd[1].eof && wait > 10) wait = 10;
-        if (wait < 0) wait = 0;
-        int pr = poll(pfd, (nfds_t)np, (int)wait);
-        if (pr < 0 && errno != EINTR) break;
-        for (int i = 0; i < 2; i++)
-            if (idx[i] >= 0 && (pfd[idx[i]].revents & (POLLIN | POLLHUP | POLLERR))) drain(s, &rd[i], res);
-    }
+    supervise(s, rd, pid, pidfd, start, res);
     for (int i = 0; i < 2; i++)
         if (rd[i].line.len && !rd[i].skipping) emit_line(s, &rd[i], false);
 
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (WIFEXITED(status)) res->exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) res->term_signal = WTERMSIG(status);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status))
+        res->exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        res->term_signal = WTERMSIG(status);
     res->duration_ms = cp_mono_ms() - start;
     rc = CP_OK;
 

@@ -42,11 +42,11 @@ typedef enum { CP_PROC_STDOUT = 1, CP_PROC_STDERR = 2 } cp_proc_stream;
 typedef void (*cp_proc_line_fn)(void *ctx, cp_proc_stream stream, const char *line, size_t len, bool truncated);
 
 typedef struct {
-    const char *path;         /* absolute path of the executable */
+    const char *path; /* absolute path of the executable */
     char *const *argv;
-    char *const *envp;        /* the child's whole environment */
-    const char *cwd;          /* NULL = unchanged */
-    int pass_fd;              /* > 2: handed to the child as fd 3; -1 for none */
+    char *const *envp;           /* the child's whole environment */
+    const char *cwd;             /* NULL = unchanged */
+    int pass_fd;                 /* > 2: handed to the child as fd 3; -1 for none */
     bool wrapper_ignores_sigint; /* the child is a wrapper (bwrap) that must outlive SIGINT so the
                                   * Go program inside can stop gracefully: it starts with SIGINT
                                   * ignored, which Go undoes for the signals it subscribes to */
@@ -54,23 +54,23 @@ typedef struct {
     long rlimit_cpu_s;
     long rlimit_as_bytes;
     long rlimit_nofile;
-    int timeout_ms;           /* 0: none; else SIGINT at expiry, then the grace period */
-    int grace_ms;             /* SIGINT -> SIGKILL */
-    size_t max_line;          /* 0: 64 KiB */
-    cp_buf *capture_stdout;   /* when set, stdout is appended here whole (bounded by its max) */
+    int timeout_ms;         /* 0: none; else SIGINT at expiry, then the grace period */
+    int grace_ms;           /* SIGINT -> SIGKILL */
+    size_t max_line;        /* 0: 64 KiB */
+    cp_buf *capture_stdout; /* when set, stdout is appended here whole (bounded by its max) */
     cp_proc_line_fn on_line;
-    void (*on_start)(void *ctx, pid_t pid);  /* pid is also the process group id */
-    void (*on_tick)(void *ctx);              /* at least every 250 ms while running */
+    void (*on_start)(void *ctx, pid_t pid); /* pid is also the process group id */
+    void (*on_tick)(void *ctx);             /* at least every 250 ms while running */
     void *ctx;
-    cp_proc_cancel *cancel;   /* may be NULL */
+    cp_proc_cancel *cancel; /* may be NULL */
 } cp_proc_spec;
 
 typedef struct {
-    int exit_code;      /* exit status, or -1 when ended by a signal */
-    int term_signal;    /* the signal that ended it, else 0 */
-    bool canceled;      /* stopped because cancel was requested */
-    bool timed_out;     /* stopped because timeout_ms passed */
-    bool killed;        /* needed SIGKILL after the grace period */
+    int exit_code;   /* exit status, or -1 when ended by a signal */
+    int term_signal; /* the signal that ended it, else 0 */
+    bool canceled;   /* stopped because cancel was requested */
+    bool timed_out;  /* stopped because timeout_ms passed */
+    bool killed;     /* needed SIGKILL after the grace period */
     bool capture_overflow;
     int64_t duration_ms;
 } cp_proc_result;
@@ -82,6 +82,6 @@ uint64_t cp_proc_spawned(void);
 /* Runs the process to its end. CP_OK whenever it started (inspect res);
  * CP_ERR with a message when it could not start (exec errno included);
  * CP_EAGAIN without starting when cancel was already requested. */
-cp_result cp_proc_run(const cp_proc_spec *spec, cp_proc_result *res, cp_error *err);
+cp_result cp_proc_run(const cp_proc_spec *spec, cp_proc_result *res, cp_error *err) CP_MUST_CHECK;
 
 #endif

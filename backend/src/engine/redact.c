@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/xalloc.h"
 
 #define JSON_VALUE_MIN 8
 /* Redacted output is at most as long as the input plus a little per match. */
@@ -15,14 +16,14 @@ typedef struct {
 } pattern;
 
 struct cp_redact {
-    pattern *pats;  /* kept longest first, so the longest form wins */
+    pattern *pats; /* kept longest first, so the longest form wins */
     size_t n, cap;
     bool first[256]; /* some pattern starts with this byte: most positions are skipped at once */
 };
 
 cp_redact *cp_redact_new(void)
 {
-    return calloc(1, sizeof(cp_redact));
+    return cp_xcalloc(1, sizeof(cp_redact));
 }
 
 void cp_redact_free(cp_redact *r)
@@ -45,13 +46,10 @@ static void add_pattern(cp_redact *r, const char *s, size_t len)
         if (r->pats[i].len == len && memcmp(r->pats[i].s, s, len) == 0) return;
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 16;
-        pattern *p = realloc(r->pats, ncap * sizeof *p);
-        if (!p) abort();
-        r->pats = p;
+        r->pats = cp_xreallocarray(r->pats, ncap, sizeof *r->pats);
         r->cap = ncap;
     }
-    char *copy = malloc(len + 1);
-    if (!copy) abort();
+    char *copy = cp_xmalloc(len + 1);
     memcpy(copy, s, len);
     copy[len] = '\0';
     size_t at = 0;
@@ -75,24 +73,48 @@ static void add_json_form(cp_redact *r, const char *s, size_t len, bool go, bool
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t n = 2;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = go ? 'u' : 'b'; n = go ? 6 : 2; break;
-        case '\f': esc[1] = go ? 'u' : 'f'; n = go ? 6 : 2; break;
-        case '/':
-            if (slash) esc[1] = '/';
-            else n = 0;
+        case '"':
+            esc[1] = '"';
             break;
-        case '<': case '>': case '&':
-            if (go) esc[1] = 'u', n = 6;
-            else n = 0;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = go ? 'u' : 'b';
+            n = go ? 6 : 2;
+            break;
+        case '\f':
+            esc[1] = go ? 'u' : 'f';
+            n = go ? 6 : 2;
+            break;
+        case '/':
+            if (slash)
+                esc[1] = '/';
+            else
+                n = 0;
+            break;
+        case '<':
+        case '>':
+        case '&':
+            if (go)
+                esc[1] = 'u', n = 6;
+            else
+                n = 0;
             break;
         default:
-            if (c < 0x20) esc[1] = 'u', n = 6;
-            else n = 0;
+            if (c < 0x20)
+                esc[1] = 'u', n = 6;
+            else
+                n = 0;
         }
         if (n == 6) {
             esc[2] = '0';
@@ -100,8 +122,10 @@ static void add_json_form(cp_redact *r, const char *s, size_t len, bool go, bool
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
         }
-        if (n) cp_buf_add(&b, esc, n);
-        else cp_buf_add(&b, &s[i], 1);
+        if (n)
+            cp_buf_add(&b, esc, n);
+        else
+            cp_buf_add(&b, &s[i], 1);
     }
     add_pattern(r, cp_buf_cstr(&b), b.len);
     cp_buf_free(&b);
@@ -129,9 +153,9 @@ static size_t b64(const unsigned char *in, size_t n, const char *alpha, char *ou
 
 static void add_base64_forms(cp_redact *r, const char *s, size_t len, const char *alpha)
 {
-    unsigned char *in = malloc(len + 2);
-    char *out = malloc((len + 2) / 3 * 4 + 8);
-    if (!in || !out) abort();
+    unsigned char *in = cp_xmalloc(len + 2);
+    char *out = cp_xmalloc((len + 2) / 3 * 4 + 8);
+
     /* Standalone, padded and unpadded. */
     size_t n = b64((const unsigned char *)s, len, alpha, out);
     add_pattern(r, out, n);
@@ -187,11 +211,14 @@ static void add_values(cp_redact *r, json_t *j, int depth)
         if (json_string_length(j) >= JSON_VALUE_MIN) cp_redact_add(r, json_string_value(j), json_string_length(j));
         return;
     }
-    const char *k;
     json_t *v;
-    size_t i;
-    if (json_is_object(j)) json_object_foreach(j, k, v) add_values(r, v, depth + 1);
-    else if (json_is_array(j)) json_array_foreach(j, i, v) add_values(r, v, depth + 1);
+    if (json_is_object(j)) {
+        const char *k;
+        json_object_foreach(j, k, v) add_values(r, v, depth + 1);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_array_foreach(j, i, v) add_values(r, v, depth + 1);
+    }
 }
 
 cp_result cp_redact_add_json_values(cp_redact *r, const char *json_text)
@@ -222,8 +249,10 @@ char *cp_redact_str(const cp_redact *r, const char *s, size_t len, size_t *out_l
             i++;
             continue;
         }
-        cp_buf_add(&b, s + copied, i - copied);
-        cp_buf_adds(&b, CP_REDACT_MASK);
+        /* Past REDACT_OUT_MAX (far above any line here) text is dropped, never
+         * a secret: the match is skipped either way. */
+        CP_IGNORE(cp_buf_add(&b, s + copied, i - copied));
+        CP_IGNORE(cp_buf_adds(&b, CP_REDACT_MASK));
         i += hit;
         copied = i;
     }
@@ -237,7 +266,8 @@ static void redact_json(const cp_redact *r, json_t *j, int depth)
     if (json_is_string(j)) {
         size_t n;
         char *red = cp_redact_str(r, json_string_value(j), json_string_length(j), &n);
-        if (n != json_string_length(j) || memcmp(red, json_string_value(j), n) != 0) json_string_setn_nocheck(j, red, n);
+        if (n != json_string_length(j) || memcmp(red, json_string_value(j), n) != 0)
+            json_string_setn_nocheck(j, red, n);
         free(red);
     } else if (json_is_array(j)) {
         size_t i;
@@ -248,7 +278,8 @@ static void redact_json(const cp_redact *r, json_t *j, int depth)
         json_t *v;
         void *tmp;
         json_t *renamed = NULL;
-        json_object_foreach_safe(j, tmp, k, v) {
+        json_object_foreach_safe(j, tmp, k, v)
+        {
             redact_json(r, v, depth + 1);
             size_t n;
             char *red = cp_redact_str(r, k, strlen(k), &n);

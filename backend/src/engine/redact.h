@@ -32,7 +32,7 @@ void cp_redact_add(cp_redact *r, const char *secret, size_t len);
 /* For credential JSON (e.g. a GCP service-account key): registers every string
  * value of at least 8 bytes, at any depth, as a secret. The caller registers
  * the whole text with cp_redact_add as well. CP_EINVAL if it is not JSON. */
-cp_result cp_redact_add_json_values(cp_redact *r, const char *json_text);
+cp_result cp_redact_add_json_values(cp_redact *r, const char *json_text) CP_MUST_CHECK;
 /* Number of registered patterns (all forms). */
 size_t cp_redact_count(const cp_redact *r);
 

@@ -13,6 +13,7 @@
 
 #include "core/ids.h"
 #include "core/secretfile.h"
+#include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/runner_int.h"
 #include "engine/sandbox.h"
@@ -114,7 +115,8 @@ static cp_result take_secrets(cp_runner *r, const cp_runner_spec *spec, cp_error
                                 eq ? (int)(eq - *e) : 32, *e);
         const char *v = eq + 1;
         cp_redact_add(r->redact, v, strlen(v));
-        if (v[strspn(v, " \t\r\n")] == '{') cp_redact_add_json_values(r->redact, v);
+        /* Not JSON after all: the whole value is already redacted above. */
+        if (v[strspn(v, " \t\r\n")] == '{') CP_IGNORE(cp_redact_add_json_values(r->redact, v));
     }
     if (st->kind == CP_STATE_S3) {
         cp_redact_add(r->redact, or_empty(st->s3_access_key_id), strlen(or_empty(st->s3_access_key_id)));
@@ -162,8 +164,8 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     cp_result rc = check_open(cfg, spec, err);
     if (rc != CP_OK) return rc;
 
-    cp_runner *r = calloc(1, sizeof *r);
-    if (!r) abort();
+    cp_runner *r = cp_xcalloc(1, sizeof *r);
+
     r->cfg = *cfg;
     r->creds_fd = -1;
     atomic_init(&r->pid, 0);
@@ -247,10 +249,6 @@ const char *cp_runner_tofu_version(const cp_runner *r)
 {
     return r->version;
 }
-const char *cp_runner_dir(const cp_runner *r)
-{
-    return r->dir;
-}
 
 /* ---------------------------------------------------------------- plan / apply */
 
@@ -314,6 +312,7 @@ static void state_cmd(const cp_runner *r, cp_strv *a, const char *verb)
 
 cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err)
 {
+    static const char *const show_args[] = {"show", "-json", "-no-color", "plan.bin", NULL};
     memset(out, 0, sizeof *out);
     cp_result rc = cp_runner__ensure_init(r, err);
     if (rc != CP_OK) return rc;
@@ -323,6 +322,9 @@ cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out,
     r->have_plan = false;
 
     cp_strv a;
+    cp_buf show;
+    char *plan = NULL;
+    cp_buf_init(&show, SHOW_MAX);
     state_cmd(r, &a, "plan");
     cp_strv_add(&a, "-detailed-exitcode");
     cp_strv_add(&a, "-out=plan.bin");
@@ -330,35 +332,31 @@ cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out,
     phase_opts po = {.phase = "plan", .workspace = true, .lock_op = "OperationTypePlan", .ok_codes = {2, -1}};
     int code = 1;
     rc = cp_runner__run_locked(r, &po, &a, &code, err);
-    cp_strv_free(&a);
-    if (rc != CP_OK) return rc;
+    if (rc != CP_OK) goto out;
     out->changes = code == 2;
 
-    static const char *const show_args[] = {"show", "-json", "-no-color", "plan.bin", NULL};
-    cp_buf show;
-    cp_buf_init(&show, SHOW_MAX);
-    cp_strv_init(&a);
+    cp_strv_free(&a);
     cp_runner__args(&a, show_args);
     phase_opts so = {.phase = "show", .workspace = true, .capture = &show, .ok_codes = {-1}};
     rc = cp_runner__run_phase(r, &so, &a, &code, err);
-    cp_strv_free(&a);
-    if (rc == CP_OK) {
-        out->summary = plan_summary(r, cp_buf_cstr(&show), show.len);
-        if (!out->summary)
-            rc = cp_error_set_reason(err, CP_ERR, CP_REASON_TOFU_FAILED, NULL, "show -json gave no plan");
+    if (rc != CP_OK) goto out;
+    out->summary = plan_summary(r, cp_buf_cstr(&show), show.len);
+    if (!out->summary) {
+        rc = cp_error_set_reason(err, CP_ERR, CP_REASON_TOFU_FAILED, NULL, "show -json gave no plan");
+        goto out;
     }
-    cp_buf_free(&show);
-    char *plan = NULL;
-    if (rc == CP_OK) rc = cp_workspace_read(path, PLAN_MAX, &plan, &out->plan_len, err);
-    if (rc != CP_OK) {
-        free(plan);
-        cp_runner_plan_result_free(out);
-        return rc;
-    }
+    rc = cp_workspace_read(path, PLAN_MAX, &plan, &out->plan_len, err);
+    if (rc != CP_OK) goto out;
     json_object_set_new(out->summary, "changes", json_boolean(out->changes));
     out->plan = (unsigned char *)plan;
+    plan = NULL; /* out's now */
     r->have_plan = true;
-    return CP_OK;
+out:
+    if (rc != CP_OK) cp_runner_plan_result_free(out);
+    free(plan);
+    cp_buf_free(&show);
+    cp_strv_free(&a);
+    return rc;
 }
 
 /* {name: value} from tofu's outputs object; sensitive values are masked. */

@@ -28,47 +28,47 @@ typedef enum { CP_STATE_LOCAL = 0, CP_STATE_S3 } cp_state_kind;
 
 typedef struct {
     cp_state_kind kind;
-    const char *local_dir;             /* local: root of the per-resource state dirs */
+    const char *local_dir; /* local: root of the per-resource state dirs */
     const char *s3_bucket;
     const char *s3_region;
-    const char *s3_key_prefix;         /* "" -> "cloudplane" */
-    const char *s3_endpoint;           /* S3-compatible endpoint; NULL/"" = AWS */
-    const char *s3_dynamodb_endpoint;  /* NULL/"" = AWS (or s3_endpoint when that is set) */
-    const char *s3_dynamodb_table;     /* lock table (hash key LockID); NULL/"" = none */
-    bool s3_use_lockfile;              /* S3-native lock object */
+    const char *s3_key_prefix;        /* "" -> "cloudplane" */
+    const char *s3_endpoint;          /* S3-compatible endpoint; NULL/"" = AWS */
+    const char *s3_dynamodb_endpoint; /* NULL/"" = AWS (or s3_endpoint when that is set) */
+    const char *s3_dynamodb_table;    /* lock table (hash key LockID); NULL/"" = none */
+    bool s3_use_lockfile;             /* S3-native lock object */
     bool s3_path_style;
-    bool s3_skip_checks;               /* emulators: skip credential/region/account/metadata checks, checksums */
-    const char *s3_access_key_id;      /* the backend's own credentials; NULL/"" = default chain */
+    bool s3_skip_checks;          /* emulators: skip credential/region/account/metadata checks, checksums */
+    const char *s3_access_key_id; /* the backend's own credentials; NULL/"" = default chain */
     const char *s3_secret_access_key;
 } cp_state_config;
 
 typedef struct {
-    const char *tofu;                  /* absolute path of the tofu (or terraform) binary */
-    const char *modules_dir;           /* terraform/modules */
-    const char *runs_dir;              /* run dirs are created below it */
-    const char *init_cache_dir;        /* fast path: initialized data dirs live here; NULL/"" = init every run */
-    const char *plugin_cache_dir;      /* TF_PLUGIN_CACHE_DIR; NULL/"" = none */
-    const char *plugin_mirror_dir;     /* providers only from this filesystem mirror; NULL/"" = registry */
+    const char *tofu;              /* absolute path of the tofu (or terraform) binary */
+    const char *modules_dir;       /* terraform/modules */
+    const char *runs_dir;          /* run dirs are created below it */
+    const char *init_cache_dir;    /* fast path: initialized data dirs live here; NULL/"" = init every run */
+    const char *plugin_cache_dir;  /* TF_PLUGIN_CACHE_DIR; NULL/"" = none */
+    const char *plugin_mirror_dir; /* providers only from this filesystem mirror; NULL/"" = registry */
     cp_state_config state;
-    bool use_bwrap;                    /* run tofu inside bubblewrap when it works here */
-    bool fast_apply;                   /* cp_runner_run: one apply -auto-approve when no approval is needed */
-    int phase_timeout_s;               /* per tofu process; 0 -> 3600 */
-    int cancel_grace_s;                /* SIGINT -> SIGKILL; 0 -> 60, < 0 -> none */
-    int lock_timeout_s;                /* -lock-timeout; 0 -> 0s (fail at once), < 0 -> 0 */
-    long rlimit_as_bytes;              /* 0 -> 8 GiB (Go reserves address space freely) */
-    long rlimit_cpu_s;                 /* 0 -> 4 h */
-    long rlimit_nofile;                /* 0 -> 4096 */
-    bool keep_workdir;                 /* debugging: leave the run dir in place */
+    bool use_bwrap;       /* run tofu inside bubblewrap when it works here */
+    bool fast_apply;      /* cp_runner_run: one apply -auto-approve when no approval is needed */
+    int phase_timeout_s;  /* per tofu process; 0 -> 3600 */
+    int cancel_grace_s;   /* SIGINT -> SIGKILL; 0 -> 60, < 0 -> none */
+    int lock_timeout_s;   /* -lock-timeout; 0 -> 0s (fail at once), < 0 -> 0 */
+    long rlimit_as_bytes; /* 0 -> 8 GiB (Go reserves address space freely) */
+    long rlimit_cpu_s;    /* 0 -> 4 h */
+    long rlimit_nofile;   /* 0 -> 4096 */
+    bool keep_workdir;    /* debugging: leave the run dir in place */
 } cp_runner_config;
 
 typedef struct {
-    const char *run_id;                /* platform id: names the run dir */
-    const char *resource_id;           /* platform id: names the state */
-    const char *module;                /* catalog module, e.g. "sandbox_vm" */
-    json_t *tfvars;                    /* terraform.tfvars.json (cp_catalog_tfvars); borrowed; NULL for force-unlock */
-    const char *const *env;            /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
-                                        * credential env name; values are redacted from everything */
-    cp_tfev_fn on_event;               /* may be NULL */
+    const char *run_id;      /* platform id: names the run dir */
+    const char *resource_id; /* platform id: names the state */
+    const char *module;      /* catalog module, e.g. "sandbox_vm" */
+    json_t *tfvars;          /* terraform.tfvars.json (cp_catalog_tfvars); borrowed; NULL for force-unlock */
+    const char *const *env;  /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
+                              * credential env name; values are redacted from everything */
+    cp_tfev_fn on_event;     /* may be NULL */
     void *ctx;
 } cp_runner_spec;
 
@@ -77,9 +77,9 @@ typedef enum { CP_RUN_APPLY = 0, CP_RUN_DESTROY = 1 } cp_run_op;
 typedef struct cp_runner cp_runner;
 
 typedef struct {
-    bool changes;                      /* plan exit code 2 */
-    json_t *summary;                   /* {add, change, destroy, resources:[{address, action}]} (no-ops left out) */
-    unsigned char *plan;               /* plan.bin, for applying later, maybe in another process */
+    bool changes;        /* plan exit code 2 */
+    json_t *summary;     /* {add, change, destroy, resources:[{address, action}]} (no-ops left out) */
+    unsigned char *plan; /* plan.bin, for applying later, maybe in another process */
     size_t plan_len;
 } cp_runner_plan_result;
 
@@ -89,18 +89,20 @@ void cp_runner_plan_result_free(cp_runner_plan_result *p);
  * creates the run dir (<runs_dir>/<run_id>.<random>, one per attempt) and
  * writes the files. No tofu process is started. cfg's strings are borrowed and
  * must outlive the handle; spec is copied. */
-cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out, cp_error *err);
+cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out,
+                         cp_error *err) CP_MUST_CHECK;
 /* Removes the run dir (unless keep_workdir) and frees the handle. */
 void cp_runner_close(cp_runner *r);
 
 /* init (or the shared init) + plan [-destroy] -out=plan.bin + show -json. */
-cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err);
+cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err) CP_MUST_CHECK;
 /* Applies a saved plan: plan bytes from an earlier cp_runner_plan (possibly
  * another handle or process), or NULL/0 for the plan this handle made.
  * *outputs (may be NULL) receives {name: value}; sensitive values are "***". */
-cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_t **outputs, cp_error *err);
+cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_t **outputs,
+                          cp_error *err) CP_MUST_CHECK;
 /* Fast path: init (shared) + one `apply [-destroy] -auto-approve -json`. */
-cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_error *err);
+cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_error *err) CP_MUST_CHECK;
 /* `output -json` for the resource's current state. */
 cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err);
 
@@ -117,8 +119,6 @@ pid_t cp_runner_pid(const cp_runner *r);
 bool cp_runner_sandboxed(const cp_runner *r);
 /* Version reported by tofu's -json stream ("" until seen). */
 const char *cp_runner_tofu_version(const cp_runner *r);
-/* The run dir (for tests and debugging). */
-const char *cp_runner_dir(const cp_runner *r);
 
 /* How a run goes; decided only by cp_runner_choose_path. */
 typedef enum {
@@ -138,7 +138,7 @@ cp_run_path cp_runner_choose_path(const cp_runner_config *cfg, bool needs_approv
  * plan (may be NULL) receives the plan summary; outputs the outputs. The
  * lock id is copied to lock_id (37 bytes) when not NULL. */
 cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_run_op op, json_t **plan_summary,
-                        json_t **outputs, char lock_id[37], cp_error *err);
+                        json_t **outputs, char lock_id[37], cp_error *err) CP_MUST_CHECK;
 
 /* Frees the state lock of a dead run: `tofu force-unlock -force <lock_id>`.
  * Only ever call it with a lock id the platform recorded for its own run that
@@ -146,15 +146,15 @@ cp_result cp_runner_run(const cp_runner_config *cfg, const cp_runner_spec *spec,
  * current lock, so another run's lock is never freed (CP_ECONFLICT). An
  * already free state is CP_OK. spec->tfvars may be NULL. */
 cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *lock_id,
-                                 cp_error *err);
+                                 cp_error *err) CP_MUST_CHECK;
 
 /* For a dead run whose lock id was never recorded: frees the state lock only
  * if its holder is that run's own sandbox host ("…@cp-<run_id>-…"), which
  * proves the lock is the dead run's. *freed says whether a lock was freed. */
 cp_result cp_runner_free_lock_of(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *dead_run_id,
-                                 bool *freed, cp_error *err);
+                                 bool *freed, cp_error *err) CP_MUST_CHECK;
 
 /* Checks that the binary runs and returns its version ("1.10.10") in out. */
-cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err);
+cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err) CP_MUST_CHECK;
 
 #endif

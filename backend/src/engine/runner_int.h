@@ -123,7 +123,8 @@ void cp_runner__build_env(cp_runner *r, cp_strv *env, const char *data_dir, bool
 void cp_runner__build_argv(cp_runner *r, cp_strv *argv, const char *cwd, const char *cache_dir);
 /* Runs one tofu command; CP_OK when it exited with an accepted code, which
  * goes to *code. Errors name the phase; lock conflicts are CP_ECONFLICT. */
-cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args, int *code, cp_error *errp);
+cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args, int *code,
+                               cp_error *errp) CP_MUST_CHECK;
 /* a = the NULL-terminated list; the caller frees a. */
 void cp_runner__args(cp_strv *a, const char *const *list);
 
@@ -133,7 +134,8 @@ void cp_runner__lock_diag(cp_runner *r, const cp_tfev *ev);
 /* Reads the lock now and records it if it is this phase's own. */
 void cp_runner__probe_lock(cp_runner *r);
 /* cp_runner__run_phase for a phase that takes the state lock, healing a stray lock of this run's own. */
-cp_result cp_runner__run_locked(cp_runner *r, const phase_opts *o, cp_strv *args, int *code, cp_error *err);
+cp_result cp_runner__run_locked(cp_runner *r, const phase_opts *o, cp_strv *args, int *code,
+                                cp_error *err) CP_MUST_CHECK;
 
 /* runner_config.c: files tofu reads besides the module. */
 /* The backend block; the caller owns the result. See runner_config.c for explicit_key. */
@@ -141,14 +143,15 @@ json_t *cp_runner__backend_json(const cp_runner *r, bool explicit_key);
 /* The CLI config; the caller owns the result. */
 json_t *cp_runner__cli_json(const cp_runner *r);
 /* Writes r->backend_json and r->cli_json into dir. */
-cp_result cp_runner__write_overrides(cp_runner *r, const char *dir, cp_error *err);
+cp_result cp_runner__write_overrides(cp_runner *r, const char *dir, cp_error *err) CP_MUST_CHECK;
 /* The s3 backend's own credentials as a memfd (r->creds_fd), when configured. */
-cp_result cp_runner__creds_fd(cp_runner *r, cp_error *err);
+cp_result cp_runner__creds_fd(cp_runner *r, cp_error *err) CP_MUST_CHECK;
 
 /* init_cache.c: init, per run or shared. */
 /* `init` in cwd with data_dir as TF_DATA_DIR. staging: cwd is the shared init being made. */
-cp_result cp_runner__init_here(cp_runner *r, const char *cwd, const char *data_dir, bool staging, cp_error *err);
+cp_result cp_runner__init_here(cp_runner *r, const char *cwd, const char *data_dir, bool staging,
+                               cp_error *err) CP_MUST_CHECK;
 /* Inits once per handle: the shared init when configured, else in the run dir. */
-cp_result cp_runner__ensure_init(cp_runner *r, cp_error *err);
+cp_result cp_runner__ensure_init(cp_runner *r, cp_error *err) CP_MUST_CHECK;
 
 #endif

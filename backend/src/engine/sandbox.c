@@ -21,9 +21,9 @@ static pthread_once_t sb_once = PTHREAD_ONCE_INIT;
  * real directories elsewhere. */
 static const char *const sys_dirs[] = {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"};
 /* What tofu and providers need from /etc: DNS, TLS roots, user lookup, time zone. */
-static const char *const etc_files[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf",
-                                        "/etc/gai.conf", "/etc/passwd", "/etc/group", "/etc/ssl",
-                                        "/etc/ca-certificates", "/etc/pki", "/etc/localtime"};
+static const char *const etc_files[] = {"/etc/resolv.conf",     "/etc/hosts",  "/etc/nsswitch.conf", "/etc/host.conf",
+                                        "/etc/gai.conf",        "/etc/passwd", "/etc/group",         "/etc/ssl",
+                                        "/etc/ca-certificates", "/etc/pki",    "/etc/localtime"};
 
 static void probe_line(void *ctx, cp_proc_stream st, const char *line, size_t len, bool truncated)
 {
@@ -48,8 +48,14 @@ static void probe(void)
     cp_sandbox_argv(&argv, "cloudplane-probe", "/", NULL, 0);
     cp_strv_add(&argv, "/bin/true");
     char *envp[] = {"PATH=/usr/bin:/bin", NULL};
-    cp_proc_spec spec = {.path = sb.path, .argv = argv.v, .envp = envp, .pass_fd = -1, .timeout_ms = 10000,
-                         .grace_ms = 1000, .on_line = probe_line, .ctx = sb.why};
+    cp_proc_spec spec = {.path = sb.path,
+                         .argv = argv.v,
+                         .envp = envp,
+                         .pass_fd = -1,
+                         .timeout_ms = 10000,
+                         .grace_ms = 1000,
+                         .on_line = probe_line,
+                         .ctx = sb.why};
     cp_proc_result res;
     cp_error err;
     if (cp_proc_run(&spec, &res, &err) != CP_OK)
@@ -65,8 +71,10 @@ static void probe(void)
 static void probe_all(void)
 {
     probe();
-    if (sb.ok) snprintf(sb.desc, sizeof sb.desc, "tofu runs inside bubblewrap (%s)", sb.path);
-    else snprintf(sb.desc, sizeof sb.desc, "tofu runs WITHOUT bubblewrap: %s", sb.why);
+    if (sb.ok)
+        snprintf(sb.desc, sizeof sb.desc, "tofu runs inside bubblewrap (%s)", sb.path);
+    else
+        snprintf(sb.desc, sizeof sb.desc, "tofu runs WITHOUT bubblewrap: %s", sb.why);
 }
 
 bool cp_sandbox_available(void)
@@ -85,22 +93,19 @@ bool cp_sandbox_log_status(void)
 {
     bool ok = cp_sandbox_available();
     json_t *f = json_pack("{s:b,s:s}", "bwrap", ok, ok ? "path" : "reason", ok ? sb.path : sb.why);
-    if (ok) cp_log(CP_LOG_INFO, "engine isolation: tofu runs inside bubblewrap", f);
-    else cp_log(CP_LOG_WARN, "engine isolation: bubblewrap unavailable, tofu runs with rlimits only", f);
+    if (ok)
+        cp_log(CP_LOG_INFO, "engine isolation: tofu runs inside bubblewrap", f);
+    else
+        cp_log(CP_LOG_WARN, "engine isolation: bubblewrap unavailable, tofu runs with rlimits only", f);
     return ok;
 }
 
-const char *cp_sandbox_bwrap(void)
-{
-    return cp_sandbox_available() ? sb.path : NULL;
-}
-
-void cp_sandbox_argv(cp_strv *argv, const char *hostname, const char *chdir, const cp_sandbox_mount *mounts,
-                     size_t n)
+void cp_sandbox_argv(cp_strv *argv, const char *hostname, const char *chdir, const cp_sandbox_mount *mounts, size_t n)
 {
     cp_strv_add(argv, sb.path[0] ? sb.path : "/usr/bin/bwrap");
-    static const char *const base[] = {"--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                                       "--unshare-cgroup-try", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"};
+    static const char *const base[] = {
+        "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--cap-drop",        "ALL",           "--ro-bind",     "/usr",          "/usr"};
     for (size_t i = 0; i < CP_ARRAY_LEN(base); i++) cp_strv_add(argv, base[i]);
     cp_strv_add(argv, "--hostname");
     cp_strv_add(argv, hostname && *hostname ? hostname : "cloudplane");

@@ -11,7 +11,7 @@
 #include "engine/proc.h"
 
 typedef struct {
-    const char *path;  /* absolute; bound at the same place inside */
+    const char *path; /* absolute; bound at the same place inside */
     bool writable;
 } cp_sandbox_mount;
 
@@ -22,13 +22,10 @@ const char *cp_sandbox_describe(void);
 /* Logs once, at info when bwrap is used, else a warning that tofu runs
  * without it. Returns cp_sandbox_available(). */
 bool cp_sandbox_log_status(void);
-/* Path of the bwrap binary (only when available). */
-const char *cp_sandbox_bwrap(void);
 
 /* Appends "<bwrap> <options> --" to argv; the command follows. hostname
  * (<= 63 chars) names the sandbox, e.g. after the run, so that a tofu state
  * lock taken inside says which run holds it. */
-void cp_sandbox_argv(cp_strv *argv, const char *hostname, const char *chdir, const cp_sandbox_mount *mounts,
-                     size_t n);
+void cp_sandbox_argv(cp_strv *argv, const char *hostname, const char *chdir, const cp_sandbox_mount *mounts, size_t n);
 
 #endif

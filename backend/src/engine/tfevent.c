@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 static const char *const type_names[] = {
     [CP_TFEV_LOG] = "log",
     [CP_TFEV_PLANNED_CHANGE] = "planned_change",
@@ -70,16 +72,17 @@ void cp_tfev_parse(const cp_redact *r, const char *line, size_t len, const char 
         /* OpenTofu says "tofu", Terraform says "terraform". */
         const char *v = str_at(j, "tofu");
         if (!v) v = str_at(j, "terraform");
-        if (v) out->version = strdup(v);
+        if (v) out->version = cp_xstrdup(v);
+
     } else if (strcmp(type, "planned_change") == 0) {
         ev->type = CP_TFEV_PLANNED_CHANGE;
         fill_resource(ev, json_object_get(j, "change"));
     } else if (strcmp(type, "apply_start") == 0 || strcmp(type, "apply_progress") == 0 ||
                strcmp(type, "apply_complete") == 0 || strcmp(type, "apply_errored") == 0) {
-        ev->type = type[6] == 's' ? CP_TFEV_APPLY_START
-                 : type[6] == 'p' ? CP_TFEV_APPLY_PROGRESS
-                 : type[6] == 'c' ? CP_TFEV_APPLY_COMPLETE
-                                  : CP_TFEV_APPLY_ERRORED;
+        ev->type = type[6] == 's'   ? CP_TFEV_APPLY_START
+                   : type[6] == 'p' ? CP_TFEV_APPLY_PROGRESS
+                   : type[6] == 'c' ? CP_TFEV_APPLY_COMPLETE
+                                    : CP_TFEV_APPLY_ERRORED;
         fill_resource(ev, json_object_get(j, "hook"));
     } else if (strcmp(type, "diagnostic") == 0) {
         json_t *d = json_object_get(j, "diagnostic");

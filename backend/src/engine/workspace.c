@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/secretfile.h"
+#include "core/xalloc.h"
 
 #define MODULE_FILE_MAX (4 * 1024 * 1024)
 #define MAX_MODULE_FILES 64
@@ -64,8 +65,7 @@ cp_result cp_workspace_read(const char *path, size_t max, char **data, size_t *l
         return cp_error_set(err, CP_ETOOBIG, "workspace", NULL, "%s is not a regular file of at most %zu bytes", path,
                             max);
     }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) abort();
+    char *buf = cp_xmalloc((size_t)st.st_size + 1);
     size_t got = 0;
     while (got < (size_t)st.st_size) {
         ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
@@ -140,8 +140,7 @@ static cp_result list_module(const char *module_dir, char ***names, size_t *n, c
     *n = 0;
     DIR *d = opendir(module_dir);
     if (!d) return cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "module %s not found", module_dir);
-    char **v = calloc(MAX_MODULE_FILES, sizeof *v);
-    if (!v) abort();
+    char **v = cp_xcalloc(MAX_MODULE_FILES, sizeof *v);
     size_t count = 0;
     struct dirent *e;
     cp_result r = CP_OK;
@@ -151,9 +150,7 @@ static cp_result list_module(const char *module_dir, char ***names, size_t *n, c
             r = cp_error_set(err, CP_ERR, "workspace", NULL, "module %s has too many files", module_dir);
             break;
         }
-        v[count] = strdup(e->d_name);
-        if (!v[count]) abort();
-        count++;
+        v[count++] = cp_xstrdup(e->d_name);
     }
     closedir(d);
     qsort(v, count, sizeof *v, cmp_str);
@@ -179,7 +176,8 @@ cp_result cp_workspace_copy_module(const char *module_dir, const char *dest, cp_
         if ((size_t)snprintf(src, sizeof src, "%s/%s", module_dir, names[i]) >= sizeof src ||
             (size_t)snprintf(dst, sizeof dst, "%s/%s", dest, names[i]) >= sizeof dst)
             r = cp_error_set(err, CP_EINVAL, "bad_request", NULL, "path too long");
-        else r = cp_workspace_copy_file(src, dst, err);
+        else
+            r = cp_workspace_copy_file(src, dst, err);
     }
     free_names(names, n);
     return r;

@@ -27,35 +27,35 @@ enum {
 
 typedef struct {
     const char *method;
-    const char *pattern;  /* "/api/v1/projects/{id}" */
+    const char *pattern; /* "/api/v1/projects/{id}" */
     cp_handler fn;
     int flags;
 } cp_route;
 
 struct cp_req {
     cp_arena *arena;
-    void *app;                  /* the application context (api/app.h) */
+    void *app; /* the application context (api/app.h) */
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    char id[17];                /* request id, also sent as X-Request-Id */
+    char id[17]; /* request id, also sent as X-Request-Id */
     char client_ip[64];
     int64_t start_mono_ms;
 
     cp_buf body;
     bool body_too_big;
-    json_t *json;               /* parsed body, owned by the arena */
+    json_t *json; /* parsed body, owned by the arena */
 
     const cp_route *route;
     const char *param_names[CP_MAX_PARAMS];
     const char *param_values[CP_MAX_PARAMS];
     int nparams;
-    const char *user_id;        /* set by the auth guard */
+    const char *user_id; /* set by the auth guard */
 
-    int status;                 /* reply */
+    int status; /* reply */
     json_t *reply;
-    struct MHD_Response *raw;   /* a prepared response (files, SSE) instead of reply */
-    const char *extra_header[2];/* one extra header name/value, e.g. Retry-After */
+    struct MHD_Response *raw;    /* a prepared response (files, SSE) instead of reply */
+    const char *extra_header[2]; /* one extra header name/value, e.g. Retry-After */
     cp_error err;
 };
 
@@ -66,7 +66,7 @@ const char *cp_req_query(cp_req *req, const char *name);
 const char *cp_req_header(cp_req *req, const char *name);
 /* Parses the body as a JSON object (415 for a non-JSON content type, 400 for
  * malformed JSON) and checks it against the given fields. */
-cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out);
+cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out) CP_MUST_CHECK;
 
 /* Sets the reply; steals j. Returns CP_OK so handlers can `return cp_reply(...)`. */
 cp_result cp_reply(cp_req *req, int status, json_t *j);

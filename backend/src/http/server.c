@@ -17,12 +17,13 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "http/sse.h"
 
 struct cp_server {
     struct MHD_Daemon *d;
     cp_server_config cfg;
-    char *web_dir;            /* realpath of cfg.web_dir, or NULL */
+    char *web_dir; /* realpath of cfg.web_dir, or NULL */
     atomic_int inflight;
     int port;
 };
@@ -56,8 +57,7 @@ cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t
     const char *ct = cp_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
     size_t jl = strlen("application/json");
     if (!ct || strncasecmp(ct, "application/json", jl) != 0 || (ct[jl] != '\0' && ct[jl] != ';' && ct[jl] != ' '))
-        return cp_req_fail(req, CP_EMEDIA, "unsupported_media_type", NULL,
-                           "Content-Type must be application/json");
+        return cp_req_fail(req, CP_EMEDIA, "unsupported_media_type", NULL, "Content-Type must be application/json");
     if (!req->json) {
         req->json = cp_json_parse(req->body.data, req->body.len, &req->err);
         if (!req->json) return req->err.result;
@@ -99,9 +99,9 @@ static void add_common_headers(struct MHD_Response *res, cp_req *req)
 
 static enum MHD_Result queue_json(cp_req *req, int status, json_t *j)
 {
-    char *body = status == 204 ? strdup("") : json_dumps(j, JSON_COMPACT);
+    char *body = status == 204 ? cp_xstrdup("") : json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    if (!body) body = strdup("{}");
+    if (!body) body = cp_xstrdup("{}"); /* j was NULL */
     struct MHD_Response *res = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -117,13 +117,12 @@ static enum MHD_Result queue_error(cp_req *req, cp_result r)
 {
     cp_error *e = &req->err;
     if (e->result == CP_OK || e->result == CP_EDECLINED) {
-        cp_error_set(e, r == CP_OK ? CP_ERR : r, NULL, NULL, "%s",
-                     r == CP_ERR ? "internal error" : cp_result_code(r));
+        cp_error_set(e, r == CP_OK ? CP_ERR : r, NULL, NULL, "%s", r == CP_ERR ? "internal error" : cp_result_code(r));
     }
-    if (e->result == CP_ERR) cp_log(CP_LOG_ERROR, "request failed", json_pack("{s:s, s:s}", "request_id", req->id,
-                                                                             "detail", e->message));
-    json_t *inner = json_pack("{s:s, s:s}", "code", e->code, "message",
-                              e->result == CP_ERR ? "internal error" : e->message);
+    if (e->result == CP_ERR)
+        cp_log(CP_LOG_ERROR, "request failed", json_pack("{s:s, s:s}", "request_id", req->id, "detail", e->message));
+    json_t *inner =
+        json_pack("{s:s, s:s}", "code", e->code, "message", e->result == CP_ERR ? "internal error" : e->message);
     if (e->field[0]) json_object_set_new(inner, "field", json_string(e->field));
     return queue_json(req, cp_result_http(e->result), json_pack("{s:o}", "error", inner));
 }
@@ -132,12 +131,19 @@ static enum MHD_Result queue_error(cp_req *req, cp_result r)
 
 static const char *mime_for(const char *path)
 {
-    static const struct { const char *ext, *type; } types[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
-        {".svg", "image/svg+xml"},             {".png", "image/png"},
-        {".ico", "image/x-icon"},              {".woff2", "font/woff2"},
-        {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
         {".webmanifest", "application/manifest+json"},
     };
     const char *dot = strrchr(path, '.');
@@ -190,8 +196,7 @@ static enum MHD_Result serve_static(cp_server *s, cp_req *req)
     }
     if (!res) {
         const cp_embedded_file *f = cp_embed_get("web/placeholder.html");
-        res = MHD_create_response_from_buffer(f ? f->len : 0, f ? (void *)f->data : (void *)"",
-                                              MHD_RESPMEM_PERSISTENT);
+        res = MHD_create_response_from_buffer(f ? f->len : 0, f ? (void *)f->data : (void *)"", MHD_RESPMEM_PERSISTENT);
         served = "index.html";
     }
     MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, mime_for(served));
@@ -367,11 +372,12 @@ static cp_result parse_listen(const char *listen, struct sockaddr_storage *ss, b
         struct sockaddr_in *a = (struct sockaddr_in *)ss;
         a->sin_family = AF_INET;
         a->sin_port = htons((uint16_t)port);
-        if (!host[0]) a->sin_addr.s_addr = htonl(INADDR_ANY);
-        else if (!strcmp(host, "localhost")) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (!host[0])
+            a->sin_addr.s_addr = htonl(INADDR_ANY);
+        else if (!strcmp(host, "localhost"))
+            a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return cp_error_set(err, CP_EINVAL, NULL, NULL, "invalid IPv4 address '%s' (use an IP, not a name)",
-                                host);
+            return cp_error_set(err, CP_EINVAL, NULL, NULL, "invalid IPv4 address '%s' (use an IP, not a name)", host);
     }
     return CP_OK;
 }
@@ -382,26 +388,24 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
     bool v6 = false;
     cp_result r = parse_listen(cfg->listen, &ss, &v6, err);
     if (r != CP_OK) return r;
-    cp_server *s = calloc(1, sizeof *s);
-    if (!s) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    cp_server *s = cp_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     if (cfg->web_dir && cfg->web_dir[0]) {
         char rp[PATH_MAX];
-        if (realpath(cfg->web_dir, rp)) s->web_dir = strdup(rp);
-        else cp_log_warn("web dir %s not found; serving the placeholder page", cfg->web_dir);
+        if (realpath(cfg->web_dir, rp))
+            s->web_dir = cp_xstrdup(rp);
+
+        else
+            cp_log_warn("web dir %s not found; serving the placeholder page", cfg->web_dir);
     }
     MHD_set_panic_func(mhd_panic, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 1),
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-                            MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                            s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
         free(s->web_dir);

@@ -9,11 +9,11 @@
 typedef struct cp_server cp_server;
 
 typedef struct {
-    const char *listen;        /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
+    const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080" */
     int threads;
     size_t max_body;
     bool access_log;
-    const char *web_dir;       /* NULL/empty: embedded placeholder page */
+    const char *web_dir; /* NULL/empty: embedded placeholder page */
     const cp_route *routes;
     size_t nroutes;
     void *app;
@@ -21,7 +21,7 @@ typedef struct {
     cp_result (*authenticate)(cp_req *req, bool allow_query_token);
 } cp_server_config;
 
-cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error *err);
+cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error *err) CP_MUST_CHECK;
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
 void cp_server_stop(cp_server *s, int64_t grace_ms);
 /* The bound port (useful with port 0). */
@@ -30,6 +30,6 @@ int cp_server_port(cp_server *s);
 /* Router, exposed for tests: matches method+path; CP_ENOTFOUND or CP_EMETHOD
  * (allow gets the allowed methods) when nothing matches. */
 cp_result cp_router_match(const cp_route *routes, size_t n, const char *method, const char *path, cp_req *req,
-                          char *allow, size_t allow_len);
+                          char *allow, size_t allow_len) CP_MUST_CHECK;
 
 #endif

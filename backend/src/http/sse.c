@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 
 struct cp_sse {
     struct MHD_Connection *conn;
@@ -16,8 +17,8 @@ struct cp_sse {
     cp_buf out;
     size_t off;
     bool ending;
-    bool suspended;     /* guarded by mu */
-    bool pending_wake;  /* guarded by mu */
+    bool suspended;    /* guarded by mu */
+    bool pending_wake; /* guarded by mu */
     int64_t last_wake;
     cp_sse *prev, *next;
 };
@@ -103,8 +104,10 @@ static void release(void *cls)
 {
     cp_sse *s = cls;
     pthread_mutex_lock(&mu);
-    if (s->prev) s->prev->next = s->next;
-    else streams = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        streams = s->next;
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&mu);
     if (s->free_ctx) s->free_ctx(s->ctx);
@@ -114,8 +117,8 @@ static void release(void *cls)
 
 cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *ctx), void *ctx, cp_sse **out)
 {
-    cp_sse *s = calloc(1, sizeof *s);
-    if (!s) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
+    cp_sse *s = cp_xcalloc(1, sizeof *s);
+
     s->conn = req->conn;
     s->fill = fill;
     s->free_ctx = free_ctx;

@@ -16,7 +16,8 @@ typedef cp_result (*cp_sse_fill_fn)(void *ctx, cp_buf *out);
 
 /* Turns req into an SSE response. free_ctx runs when the stream is gone (after
  * it, the stream is never woken or filled again). */
-cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *ctx), void *ctx, cp_sse **out);
+cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *ctx), void *ctx,
+                       cp_sse **out) CP_MUST_CHECK;
 /* Thread-safe; resumes the stream if it waits. */
 void cp_sse_wake(cp_sse *s);
 /* Ends every stream (server shutdown). */

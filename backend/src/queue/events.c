@@ -26,6 +26,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "queue/redis_int.h"
 
 #define CHANNEL "cloudplane:notices"
@@ -103,8 +104,7 @@ static void dispatch(cp_events *ev, const char *run_id, cp_notice_kind kind, int
     for (cp_events_sub *s = ev->subs; s; s = s->next) {
         if (s->dead || (s->run_id[0] && strcmp(s->run_id, run_id) != 0)) continue;
         if (n == cap) {
-            cp_events_sub **bigger = malloc(cap * 2 * sizeof *bigger);
-            if (!bigger) break; /* best effort, like every notice */
+            cp_events_sub **bigger = cp_xreallocarray(NULL, cap * 2, sizeof *bigger);
             memcpy(bigger, list, n * sizeof *bigger);
             if (list != stack) free(list);
             list = bigger;
@@ -377,8 +377,7 @@ cp_result cp_events_open(const char *redis_url, cp_events **out, cp_error *err)
         cp_result r = cp_redis_parse_url(redis_url, &addr, err);
         if (r != CP_OK) return r;
     }
-    cp_events *ev = calloc(1, sizeof *ev);
-    if (!ev) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    cp_events *ev = cp_xcalloc(1, sizeof *ev);
     pthread_mutex_init(&ev->mu, NULL);
     pthread_cond_init(&ev->idle_cv, NULL);
     ev->redis = redis;
@@ -455,8 +454,8 @@ void cp_events_publish(cp_events *ev, const char *run_id, cp_notice_kind kind, i
 cp_events_sub *cp_events_subscribe(cp_events *ev, const char *run_id, cp_events_fn fn, void *ctx)
 {
     if (!ev || !fn || (run_id && !valid_run_id(run_id))) return NULL;
-    cp_events_sub *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    cp_events_sub *s = cp_xcalloc(1, sizeof *s);
+
     if (run_id) snprintf(s->run_id, sizeof s->run_id, "%s", run_id);
     s->fn = fn;
     s->ctx = ctx;

@@ -16,7 +16,7 @@ typedef enum { CP_NOTICE_EVENTS = 1, CP_NOTICE_CANCEL = 2 } cp_notice_kind;
 /* Called on a hub thread; must be quick and must not call back into the hub. */
 typedef void (*cp_events_fn)(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq);
 
-cp_result cp_events_open(const char *redis_url, cp_events **out, cp_error *err);
+cp_result cp_events_open(const char *redis_url, cp_events **out, cp_error *err) CP_MUST_CHECK;
 void cp_events_close(cp_events *ev);
 /* Notifies every subscriber of run_id (in every process). Best effort: a lost
  * notice only delays a stream until its next poll. */

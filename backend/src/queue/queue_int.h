@@ -22,7 +22,7 @@ struct cp_queue {
     bool redis;
 };
 
-cp_result cp_queue_local_open(cp_queue **out, cp_error *err);
-cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_queue **out, cp_error *err);
+cp_result cp_queue_local_open(cp_queue **out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_queue **out, cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/xalloc.h"
 #include "queue/queue_int.h"
 
 /* A cap keeps a runaway producer from eating memory; the reconciler re-pushes
@@ -43,8 +44,7 @@ static void l_close(cp_queue *base)
 static cp_result l_push(cp_queue *base, const char *run_id, cp_error *err)
 {
     lqueue *q = (lqueue *)base;
-    lnode *n = calloc(1, sizeof *n);
-    if (!n) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    lnode *n = cp_xcalloc(1, sizeof *n);
     snprintf(n->run_id, sizeof n->run_id, "%s", run_id);
     pthread_mutex_lock(&q->mu);
     if (q->len >= LOCAL_MAX_ITEMS) {
@@ -52,8 +52,10 @@ static cp_result l_push(cp_queue *base, const char *run_id, cp_error *err)
         free(n);
         return cp_error_set(err, CP_EAGAIN, "queue_full", NULL, "the run queue is full");
     }
-    if (q->tail) q->tail->next = n;
-    else q->head = n;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
     q->tail = n;
     q->len++;
     pthread_cond_signal(&q->cv);
@@ -139,8 +141,9 @@ static const cp_queue_ops local_ops = {
 
 cp_result cp_queue_local_open(cp_queue **out, cp_error *err)
 {
-    lqueue *q = calloc(1, sizeof *q);
-    if (!q) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    CP_UNUSED(err); /* cannot fail; the signature matches cp_queue_redis_open */
+    lqueue *q = cp_xcalloc(1, sizeof *q);
+
     q->base.ops = &local_ops;
     q->base.redis = false;
     pthread_mutex_init(&q->mu, NULL);

@@ -24,6 +24,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "queue/queue_int.h"
 #include "queue/redis_int.h"
 
@@ -82,16 +83,13 @@ static bool inflight_has(const rqueue *q, const char *id)
     return false;
 }
 
-/* False if id is already held here (or memory ran out: the item then stays
- * pending and the reconciler covers it). */
+/* False if id is already held here. */
 static bool inflight_add(rqueue *q, const char *id)
 {
     if (inflight_has(q, id)) return false;
     if (q->n_inflight == q->cap_inflight) {
         size_t cap = q->cap_inflight ? q->cap_inflight * 2 : 16;
-        void *p = realloc(q->inflight, cap * sizeof *q->inflight);
-        if (!p) return false;
-        q->inflight = p;
+        q->inflight = cp_xreallocarray(q->inflight, cap, sizeof *q->inflight);
         q->cap_inflight = cap;
     }
     snprintf(q->inflight[q->n_inflight++], CP_QUEUE_ID_MAX, "%s", id);
@@ -146,13 +144,12 @@ static rconn *conn_new(rqueue *q, uint64_t epoch, cp_error *err)
         redisFree(c);
         c = NULL;
     }
-    rconn *rc = c ? calloc(1, sizeof *rc) : NULL;
+    rconn *rc = c ? cp_xcalloc(1, sizeof *rc) : NULL;
     pthread_mutex_lock(&q->mu);
     bool was_down = q->down;
     q->down = !rc;
     pthread_mutex_unlock(&q->mu);
     if (!rc) {
-        if (c) redisFree(c);
         if (!was_down) cp_log_warn("queue: redis unreachable: %s", err ? err->message : "connect failed");
         return NULL;
     }
@@ -270,8 +267,8 @@ static bool entry_parse(const redisReply *e, const char **id, const char **run_i
     if (f->type != REDIS_REPLY_ARRAY) return true; /* nil: deleted while pending */
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const redisReply *k = f->element[i], *v = f->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "run_id") && v->type == REDIS_REPLY_STRING &&
-            v->len > 0 && v->len < CP_QUEUE_ID_MAX) {
+        if (k->type == REDIS_REPLY_STRING && !strcmp(k->str, "run_id") && v->type == REDIS_REPLY_STRING && v->len > 0 &&
+            v->len < CP_QUEUE_ID_MAX) {
             *run_id = v->str;
             break;
         }
@@ -336,8 +333,7 @@ static cp_result scan_pending(rqueue *q, rconn *rc, char run_id[CP_QUEUE_ID_MAX]
     char count[8];
     snprintf(count, sizeof count, "%d", PEL_PAGE);
     for (int page = 0; page < 1000; page++) {
-        const char *argv[] = {"XREADGROUP", "GROUP", GROUP, q->consumer, "COUNT", count, "STREAMS", STREAM_KEY,
-                              start};
+        const char *argv[] = {"XREADGROUP", "GROUP", GROUP, q->consumer, "COUNT", count, "STREAMS", STREAM_KEY, start};
         redisReply *r = redisCommandArgv(rc->c, (int)CP_ARRAY_LEN(argv), argv, NULL);
         if (!r) return io_error(q, rc->c, err);
         if (cp_redis_is_err(r, "NOGROUP")) { /* no group, no pending entries; the blocking read recreates it */
@@ -456,11 +452,11 @@ static cp_result pop_on(rqueue *q, rconn *rc, uint64_t gen, int64_t deadline, ch
             break;
         }
         first = false;
-        redisReply *r = read_new(q, rc, gen, left > BLOCK_SLICE_MS ? BLOCK_SLICE_MS : (left > 0 ? left : 0),
-                                 &was_woken);
+        redisReply *r =
+            read_new(q, rc, gen, left > BLOCK_SLICE_MS ? BLOCK_SLICE_MS : (left > 0 ? left : 0), &was_woken);
         if (!r) {
-            res = was_woken ? cp_error_set(err, CP_EAGAIN, "queue_woken", NULL, "queue woken")
-                            : io_error(q, rc->c, err);
+            res =
+                was_woken ? cp_error_set(err, CP_EAGAIN, "queue_woken", NULL, "queue woken") : io_error(q, rc->c, err);
             break;
         }
         if (cp_redis_is_err(r, "NOGROUP") && !regrouped) {
@@ -478,8 +474,10 @@ static cp_result pop_on(rqueue *q, rconn *rc, uint64_t gen, int64_t deadline, ch
         const char *id = NULL, *rid = NULL;
         if (entries && entries->elements > 0) entry_parse(entries->element[0], &id, &rid);
         int t = 0;
-        if (id && !rid) drop_entry(rc->c, id);
-        else if (id) t = take_entry(q, rc, id, rid, run_id, token);
+        if (id && !rid)
+            drop_entry(rc->c, id);
+        else if (id)
+            t = take_entry(q, rc, id, rid, run_id, token);
         freeReplyObject(r);
         if (t != 0) {
             /* Delivered even if a wake came meanwhile: it is in our PEL now. */
@@ -523,12 +521,12 @@ static cp_result r_pop(cp_queue *base, int timeout_ms, char run_id[CP_QUEUE_ID_M
     pthread_mutex_lock(&q->mu);
     uint64_t gen = q->wake_gen;
     pthread_mutex_unlock(&q->mu);
-    cp_result res = CP_ERR;
     /* A second try covers pooled connections that died in a Redis restart. */
     for (int attempt = 0; attempt < 2; attempt++) {
         rconn *rc = conn_get(q, err);
         if (!rc) break;
-        res = pop_on(q, rc, gen, deadline, run_id, token, err);
+        cp_result res = pop_on(q, rc, gen, deadline, run_id, token, err);
+
         if (res != CP_ERR) return res;
     }
     int64_t left = deadline - cp_mono_ms();
@@ -578,7 +576,7 @@ static cp_result touch_inflight(rqueue *q, cp_error *err)
 {
     pthread_mutex_lock(&q->mu);
     size_t n = q->n_inflight;
-    char(*ids)[CP_QUEUE_ID_MAX] = n ? malloc(n * sizeof *ids) : NULL;
+    char(*ids)[CP_QUEUE_ID_MAX] = n ? cp_xreallocarray(NULL, n, sizeof *ids) : NULL;
     if (ids) memcpy(ids, q->inflight, n * sizeof *ids);
     pthread_mutex_unlock(&q->mu);
     if (!ids) return CP_OK;
@@ -594,8 +592,10 @@ static cp_result touch_inflight(rqueue *q, cp_error *err)
         for (size_t j = i; j < n && j < i + RECLAIM_BATCH; j++) argv[argc++] = ids[j];
         argv[argc++] = "JUSTID";
         redisReply *r = q_cmd(q, argc, argv, err);
-        if (r) freeReplyObject(r);
-        else res = err ? err->result : CP_ERR;
+        if (r)
+            freeReplyObject(r);
+        else
+            res = err ? err->result : CP_ERR;
     }
     free(ids);
     return res;
@@ -721,8 +721,8 @@ cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_qu
     cp_redis_addr addr;
     cp_result res = cp_redis_parse_url(redis_url, &addr, err);
     if (res != CP_OK) return res;
-    rqueue *q = calloc(1, sizeof *q);
-    if (!q) return cp_error_set(err, CP_ERR, NULL, NULL, "out of memory");
+    rqueue *q = cp_xcalloc(1, sizeof *q);
+
     q->base.ops = &redis_ops;
     q->base.redis = true;
     q->addr = addr;

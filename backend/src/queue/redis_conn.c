@@ -131,9 +131,12 @@ cp_result cp_redis_parse_url(const char *url, cp_redis_addr *out, cp_error *err)
 
 void cp_redis_describe(const cp_redis_addr *a, char *buf, size_t cap)
 {
-    if (a->unix_socket) snprintf(buf, cap, "%s", a->host);
-    else if (strchr(a->host, ':')) snprintf(buf, cap, "[%s]:%d", a->host, a->port);
-    else snprintf(buf, cap, "%s:%d", a->host, a->port);
+    if (a->unix_socket)
+        snprintf(buf, cap, "%s", a->host);
+    else if (strchr(a->host, ':'))
+        snprintf(buf, cap, "[%s]:%d", a->host, a->port);
+    else
+        snprintf(buf, cap, "%s:%d", a->host, a->port);
 }
 
 bool cp_redis_is_err(const redisReply *r, const char *prefix)
@@ -165,8 +168,8 @@ redisContext *cp_redis_connect(const cp_redis_addr *a, int connect_timeout_ms, i
     char where[300];
     cp_redis_describe(a, where, sizeof where);
     struct timeval tv = ms_tv(connect_timeout_ms);
-    redisContext *c = a->unix_socket ? redisConnectUnixWithTimeout(a->host, tv)
-                                     : redisConnectWithTimeout(a->host, a->port, tv);
+    redisContext *c =
+        a->unix_socket ? redisConnectUnixWithTimeout(a->host, tv) : redisConnectWithTimeout(a->host, a->port, tv);
     if (!c) {
         cp_error_set(err, CP_ERR, "queue_unavailable", NULL, "redis %s: out of memory", where);
         return NULL;

@@ -20,7 +20,7 @@ typedef struct {
 /* Accepts redis://[[user]:password@]host[:port][/db] (host may be [v6]) and
  * unix:///path/to.sock[?db=N]. CP_EINVAL for anything else (rediss:// too:
  * hiredis 0.14 has no TLS). */
-cp_result cp_redis_parse_url(const char *url, cp_redis_addr *out, cp_error *err);
+cp_result cp_redis_parse_url(const char *url, cp_redis_addr *out, cp_error *err) CP_MUST_CHECK;
 
 /* Connects, enables TCP keepalive, sets the socket send/receive timeout to
  * io_timeout_ms (> 0), then runs AUTH and SELECT as the address asks. Returns

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 #define KEY_LEN 32
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -91,12 +93,11 @@ static const vkey *find_key(const cp_vault *v, const char *id)
     return NULL;
 }
 
-/* AAD = "cloudplane/v1|" account_id "|" project_id */
+/* AAD = "cloudplane/v1|" account_id "|" project_id. Caller frees. */
 static char *make_aad(const char *account_id, const char *project_id, int *len)
 {
-    size_t n = strlen(account_id) + strlen(project_id) + 16;
-    char *aad = malloc(n);
-    if (aad) *len = snprintf(aad, n, "cloudplane/v1|%s|%s", account_id, project_id);
+    char *aad = cp_xasprintf("cloudplane/v1|%s|%s", account_id, project_id);
+    *len = (int)strlen(aad);
     return aad;
 }
 
@@ -116,11 +117,10 @@ cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, s
     randombytes_buf(nonce, sizeof nonce);
     int aadlen = 0;
     char *aad = make_aad(account_id, project_id, &aadlen);
-    unsigned char *ct = malloc(len + TAG_LEN);
+    unsigned char *ct = cp_xmalloc(len + TAG_LEN);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int outl = 0, finl = 0;
-    bool ok = aad && ct && ctx && len <= INT32_MAX &&
-              EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+    bool ok = ctx && len <= INT32_MAX && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
               EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, nonce) == 1 &&
               EVP_EncryptUpdate(ctx, NULL, &outl, (const unsigned char *)aad, aadlen) == 1 &&
@@ -139,51 +139,54 @@ cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, s
 }
 
 cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
-                        const char *account_id, const char *project_id, char **plaintext, size_t *len,
-                        cp_error *err)
+                        const char *account_id, const char *project_id, char **plaintext, size_t *len, cp_error *err)
 {
     *plaintext = NULL;
     const vkey *k = find_key(v, key_id);
     if (!k)
         return cp_error_set(err, CP_ERR, "vault_key_unknown", NULL,
                             "credentials are sealed with vault key '%.32s', which is not configured", key_id);
+    cp_result res;
     unsigned char nonce[NONCE_LEN];
-    size_t nlen = 0;
+    size_t nlen = 0, clen = 0, ptlen = 0;
     size_t clen_b64 = strlen(ciphertext_b64);
-    unsigned char *ct = malloc(clen_b64 + 1);
-    size_t clen = 0;
+    unsigned char *ct = cp_xmalloc(clen_b64 + 1);
+    char *aad = NULL, *pt = NULL;
+    EVP_CIPHER_CTX *ctx = NULL;
+    int aadlen = 0, outl = 0, finl = 0;
     if (sodium_base642bin(nonce, sizeof nonce, nonce_b64, strlen(nonce_b64), NULL, &nlen, NULL, B64) != 0 ||
-        nlen != NONCE_LEN || !ct ||
-        sodium_base642bin(ct, clen_b64 + 1, ciphertext_b64, clen_b64, NULL, &clen, NULL, B64) != 0 ||
-        clen < TAG_LEN) {
-        free(ct);
-        return cp_error_set(err, CP_ERR, "vault_corrupt", NULL, "stored credentials are corrupt (bad encoding)");
+        nlen != NONCE_LEN ||
+        sodium_base642bin(ct, clen_b64 + 1, ciphertext_b64, clen_b64, NULL, &clen, NULL, B64) != 0 || clen < TAG_LEN) {
+        res = cp_error_set(err, CP_ERR, "vault_corrupt", NULL, "stored credentials are corrupt (bad encoding)");
+        goto out;
     }
-    size_t ptlen = clen - TAG_LEN;
-    int aadlen = 0;
-    char *aad = make_aad(account_id, project_id, &aadlen);
-    char *pt = malloc(ptlen + 1);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int outl = 0, finl = 0;
-    bool ok = aad && pt && ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+    ptlen = clen - TAG_LEN;
+    aad = make_aad(account_id, project_id, &aadlen);
+    pt = cp_xmalloc(ptlen + 1);
+    ctx = EVP_CIPHER_CTX_new();
+    bool ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
               EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, nonce) == 1 &&
               EVP_DecryptUpdate(ctx, NULL, &outl, (const unsigned char *)aad, aadlen) == 1 &&
               EVP_DecryptUpdate(ctx, (unsigned char *)pt, &outl, ct, (int)ptlen) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, ct + ptlen) == 1 &&
               EVP_DecryptFinal_ex(ctx, (unsigned char *)pt + outl, &finl) == 1;
-    EVP_CIPHER_CTX_free(ctx);
-    free(aad);
-    free(ct);
     if (!ok) {
-        if (pt) cp_vault_wipe(pt, ptlen);
-        return cp_error_set(err, CP_ERR, "vault_decrypt_failed", NULL,
-                            "stored credentials failed authentication: wrong key, tampered data or moved record");
+        res = cp_error_set(err, CP_ERR, "vault_decrypt_failed", NULL,
+                           "stored credentials failed authentication: wrong key, tampered data or moved record");
+        goto out;
     }
     pt[ptlen] = '\0';
     *plaintext = pt;
     *len = ptlen;
-    return CP_OK;
+    pt = NULL; /* the caller's now */
+    res = CP_OK;
+out:
+    cp_vault_wipe(pt, ptlen);
+    EVP_CIPHER_CTX_free(ctx);
+    free(aad);
+    free(ct);
+    return res;
 }
 
 void cp_vault_wipe(char *plaintext, size_t len)

@@ -15,7 +15,7 @@
 typedef struct cp_vault cp_vault;
 
 /* spec: "id:base64key[,id:base64key...]" or newline separated; keys are 32 bytes. */
-cp_result cp_vault_new(const char *spec, cp_vault **out, cp_error *err);
+cp_result cp_vault_new(const char *spec, cp_vault **out, cp_error *err) CP_MUST_CHECK;
 void cp_vault_free(cp_vault *v);
 const char *cp_vault_current_key_id(const cp_vault *v);
 /* A fresh key spec line "id:base64" for a new key (used to generate a keyring). */
@@ -23,18 +23,18 @@ void cp_vault_generate_key_line(const char *id, char *out, size_t cap);
 
 typedef struct {
     char key_id[CP_VAULT_KEY_ID_MAX + 1];
-    char *nonce_b64;       /* arena */
-    char *ciphertext_b64;  /* arena; includes the 16-byte GCM tag */
+    char *nonce_b64;      /* arena */
+    char *ciphertext_b64; /* arena; includes the 16-byte GCM tag */
 } cp_vault_sealed;
 
 cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, size_t len, const char *account_id,
-                        const char *project_id, cp_vault_sealed *out, cp_error *err);
+                        const char *project_id, cp_vault_sealed *out, cp_error *err) CP_MUST_CHECK;
 /* Plaintext is allocated with sodium_malloc-like care: the caller must call
  * cp_vault_wipe() on it when done. Fails with a clear message on a wrong key,
  * unknown key id, tampering or a swapped row. */
 cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
                         const char *account_id, const char *project_id, char **plaintext, size_t *len,
-                        cp_error *err);
+                        cp_error *err) CP_MUST_CHECK;
 void cp_vault_wipe(char *plaintext, size_t len);
 
 #endif

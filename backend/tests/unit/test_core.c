@@ -1,6 +1,7 @@
 /* Unit tests for core/: buffers, arena, ids, time, json checks, errors, config,
  * allocation helpers. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -32,7 +33,10 @@ TEST(buf_respects_max)
 }
 
 static int cleaned;
-static void on_clean(void *p) { cleaned += *(int *)p; }
+static void on_clean(void *p)
+{
+    cleaned += *(int *)p;
+}
 
 TEST(arena_allocates_and_cleans_up)
 {
@@ -191,6 +195,16 @@ TEST(config_defaults_env_flags_and_errors)
     unsetenv("CLOUDPLANE_JWT_SECRET");
 }
 
+static char *vformat(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *vformat(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = cp_xvasprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
 TEST(xalloc_returns_usable_memory)
 {
     char *p = cp_xmalloc(0);
@@ -218,9 +232,24 @@ TEST(xalloc_returns_usable_memory)
     s = cp_xasprintf("%s-%d-%zu", "run", 42, (size_t)7);
     CHECK_STR(s, "run-42-7");
     free(s);
+    s = vformat("%s/%d", "plan", 3);
+    CHECK_STR(s, "plan/3");
+    free(s);
 }
 
-typedef enum { ALLOC_CALLOC_OVERFLOW, ALLOC_REALLOCARRAY_OVERFLOW, ALLOC_MALLOC_HUGE } bad_alloc;
+TEST(json_init_routes_jansson_through_xalloc)
+{
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+    json_get_alloc_funcs(&m, &f);
+    CHECK(m != NULL && m != malloc);
+    CHECK(f == free);
+    json_t *j = json_pack("{s:s}", "k", "v");
+    CHECK_STR(json_string_value(json_object_get(j, "k")), "v");
+    json_decref(j);
+}
+
+typedef enum { ALLOC_CALLOC_OVERFLOW, ALLOC_REALLOCARRAY_OVERFLOW, ALLOC_MALLOC_HUGE, ALLOC_JSON_HUGE } bad_alloc;
 
 /* Runs one failing allocation in a child; its stderr and how it ended. */
 static int child_alloc(bad_alloc what, char *out, size_t cap)
@@ -244,6 +273,9 @@ static int child_alloc(bad_alloc what, char *out, size_t cap)
             break;
         case ALLOC_MALLOC_HUGE:
             p = cp_xmalloc(huge);
+            break;
+        case ALLOC_JSON_HUGE: /* jansson copies the string: malloc(huge + 1) fails before any read */
+            json_decref(json_stringn_nocheck("", huge));
             break;
         }
         free(p);
@@ -282,11 +314,17 @@ TEST(xalloc_failure_logs_one_line_and_aborts)
     st = child_alloc(ALLOC_MALLOC_HUGE, out, sizeof out);
     CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
     CHECK(strstr(out, "\"call\":\"cp_xmalloc\",\"reason\":\"out of memory\"") != NULL);
+
+    /* jansson's own allocations abort the same way after cp_json_init(). */
+    st = child_alloc(ALLOC_JSON_HUGE, out, sizeof out);
+    CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "\"call\":\"cp_xmalloc\",\"reason\":\"out of memory\"") != NULL);
 #endif
 }
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(buf_respects_max);
     RUN(arena_allocates_and_cleans_up);
     RUN(ids_are_valid_unique_and_time_ordered);
@@ -297,5 +335,6 @@ int main(void)
     RUN(config_defaults_env_flags_and_errors);
     RUN(xalloc_returns_usable_memory);
     RUN(xalloc_failure_logs_one_line_and_aborts);
+    RUN(json_init_routes_jansson_through_xalloc);
     TEST_END();
 }

@@ -8,6 +8,7 @@
 
 #include "core/timeutil.h"
 #include "engine/proc.h"
+#include "core/json.h"
 #include "test.h"
 
 typedef struct {
@@ -92,8 +93,8 @@ TEST(lines_streams_exit_codes)
     capture c;
     cp_proc_result res;
     cp_proc_spec x = {.pass_fd = -1, .max_line = 1000};
-    CHECK_EQ(sh("printf 'a\\r\\nb'; echo err >&2; head -c 5000 /dev/zero | tr '\\0' z; echo; echo after; exit 3", &x, &c,
-                &res, NULL),
+    CHECK_EQ(sh("printf 'a\\r\\nb'; echo err >&2; head -c 5000 /dev/zero | tr '\\0' z; echo; echo after; exit 3", &x,
+                &c, &res, NULL),
              CP_OK);
     CHECK_EQ(res.exit_code, 3);
     CHECK_EQ(c.out.n, 3u);
@@ -201,9 +202,10 @@ TEST(fd3_rlimits_session_and_signals)
     capture c;
     cp_proc_result res;
     cp_proc_spec x = {.pass_fd = fd, .rlimit_nofile = 123};
-    CHECK_EQ(sh("cat /proc/self/fd/3; echo; ulimit -n; ulimit -c; cut -d' ' -f6 /proc/$$/stat; ls /proc/self/fd | wc -l",
-                &x, &c, &res, NULL),
-             CP_OK);
+    CHECK_EQ(
+        sh("cat /proc/self/fd/3; echo; ulimit -n; ulimit -c; cut -d' ' -f6 /proc/$$/stat; ls /proc/self/fd | wc -l", &x,
+           &c, &res, NULL),
+        CP_OK);
     CHECK_EQ(c.out.n, 5u);
     if (c.out.n == 5) {
         CHECK_STR(c.out.v[0], "from-memfd");
@@ -211,7 +213,7 @@ TEST(fd3_rlimits_session_and_signals)
         CHECK_STR(c.out.v[2], "0");
         char sid[32];
         snprintf(sid, sizeof sid, "%d", (int)c.pid);
-        CHECK_STR(c.out.v[3], sid); /* its own session (and process group) */
+        CHECK_STR(c.out.v[3], sid);               /* its own session (and process group) */
         CHECK(strtol(c.out.v[4], NULL, 10) <= 6); /* 0, 1, 2, 3, ls's own dir fd: nothing leaked */
     }
     cap_free(&c);
@@ -233,6 +235,7 @@ TEST(fd3_rlimits_session_and_signals)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(exec_failure_reaches_the_parent);
     RUN(environment_is_exactly_what_was_given);
     RUN(lines_streams_exit_codes);

@@ -4,6 +4,7 @@
 
 #include "engine/redact.h"
 #include "engine/tfevent.h"
+#include "core/json.h"
 #include "test.h"
 
 static char *red(const cp_redact *r, const char *s)
@@ -134,7 +135,8 @@ TEST(gcp_service_account_json)
     const char *sa =
         "{\n  \"type\": \"service_account\",\n  \"project_id\": \"cloudplane-test\",\n"
         "  \"private_key_id\": \"0123456789abcdef0123456789abcdef01234567\",\n"
-        "  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nBKcwggSjAgEAAoIBAQC7\\n-----END "
+        "  \"private_key\": \"-----BEGIN PRIVATE "
+        "KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nBKcwggSjAgEAAoIBAQC7\\n-----END "
         "PRIVATE KEY-----\\n\",\n"
         "  \"client_email\": \"deployer@cloudplane-test.iam.gserviceaccount.com\",\n  \"client_id\": \"1234\"\n}\n";
     cp_redact *r = cp_redact_new();
@@ -160,7 +162,8 @@ TEST(gcp_service_account_json)
     CHECK(scrubbed(r, enc, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"));
     free(enc);
     json_decref(line);
-    CHECK(scrubbed(r, "key 0123456789abcdef0123456789abcdef01234567 rejected", "0123456789abcdef0123456789abcdef01234567"));
+    CHECK(scrubbed(r, "key 0123456789abcdef0123456789abcdef01234567 rejected",
+                   "0123456789abcdef0123456789abcdef01234567"));
     CHECK(scrubbed(r, "as deployer@cloudplane-test.iam.gserviceaccount.com", "deployer@"));
     /* Short values (client_id "1234") are not secrets. */
     char *out = red(r, "client 1234");
@@ -176,7 +179,8 @@ TEST(redacts_json_trees_in_place)
 {
     cp_redact *r = cp_redact_new();
     cp_redact_add(r, "topsecret", 9);
-    json_t *j = json_pack("{s:s,s:[s,{s:s}],s:i}", "a", "x topsecret y", "b", "topsecret", "topsecret-key", "v", "n", 1);
+    json_t *j =
+        json_pack("{s:s,s:[s,{s:s}],s:i}", "a", "x topsecret y", "b", "topsecret", "topsecret-key", "v", "n", 1);
     cp_redact_json(r, j);
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     CHECK_STR(s, "{\"a\":\"x *** y\",\"b\":[\"***\",{\"***-key\":\"v\"}],\"n\":1}");
@@ -196,46 +200,56 @@ static cp_tfev_parsed parse(const cp_redact *r, const char *line)
 
 TEST(version_from_tofu_or_terraform)
 {
-    cp_tfev_parsed p = parse(NULL, "{\"@level\":\"info\",\"@message\":\"OpenTofu 1.10.10\",\"tofu\":\"1.10.10\",\"type\":\"version\",\"ui\":\"1.2\"}");
+    cp_tfev_parsed p = parse(NULL, "{\"@level\":\"info\",\"@message\":\"OpenTofu "
+                                   "1.10.10\",\"tofu\":\"1.10.10\",\"type\":\"version\",\"ui\":\"1.2\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_LOG);
     CHECK_STR(p.version, "1.10.10");
     CHECK_STR(p.ev.message, "OpenTofu 1.10.10");
     cp_tfev_parsed_free(&p);
-    p = parse(NULL, "{\"@level\":\"info\",\"@message\":\"Terraform 1.5.7\",\"terraform\":\"1.5.7\",\"type\":\"version\"}");
+    p = parse(NULL,
+              "{\"@level\":\"info\",\"@message\":\"Terraform 1.5.7\",\"terraform\":\"1.5.7\",\"type\":\"version\"}");
     CHECK_STR(p.version, "1.5.7");
     cp_tfev_parsed_free(&p);
 }
 
 TEST(typed_events)
 {
-    cp_tfev_parsed p = parse(NULL,
-        "{\"@level\":\"info\",\"@message\":\"terraform_data.instance: Plan to create\",\"change\":{\"resource\":{\"addr\":"
-        "\"terraform_data.instance\"},\"action\":\"create\"},\"type\":\"planned_change\"}");
+    cp_tfev_parsed p = parse(NULL, "{\"@level\":\"info\",\"@message\":\"terraform_data.instance: Plan to "
+                                   "create\",\"change\":{\"resource\":{\"addr\":"
+                                   "\"terraform_data.instance\"},\"action\":\"create\"},\"type\":\"planned_change\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_PLANNED_CHANGE);
     CHECK_STR(p.ev.address, "terraform_data.instance");
     CHECK_STR(p.ev.action, "create");
     cp_tfev_parsed_free(&p);
 
-    p = parse(NULL, "{\"@message\":\"x: Still creating... [10s elapsed]\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":"
-                    "\"create\",\"elapsed_seconds\":10},\"type\":\"apply_progress\"}");
+    p = parse(NULL,
+              "{\"@message\":\"x: Still creating... [10s elapsed]\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":"
+              "\"create\",\"elapsed_seconds\":10},\"type\":\"apply_progress\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_APPLY_PROGRESS);
     CHECK(p.ev.elapsed_seconds == 10);
     cp_tfev_parsed_free(&p);
-    p = parse(NULL, "{\"@message\":\"m\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":\"delete\"},\"type\":\"apply_start\"}");
+    p = parse(
+        NULL,
+        "{\"@message\":\"m\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":\"delete\"},\"type\":\"apply_start\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_APPLY_START);
     CHECK_STR(p.ev.action, "delete");
     cp_tfev_parsed_free(&p);
-    p = parse(NULL, "{\"@message\":\"m\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":\"create\",\"elapsed_seconds\":4},"
-                    "\"type\":\"apply_complete\"}");
+    p = parse(
+        NULL,
+        "{\"@message\":\"m\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":\"create\",\"elapsed_seconds\":4},"
+        "\"type\":\"apply_complete\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_APPLY_COMPLETE);
     cp_tfev_parsed_free(&p);
-    p = parse(NULL, "{\"@message\":\"m\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":\"create\",\"elapsed_seconds\":1},"
-                    "\"type\":\"apply_errored\"}");
+    p = parse(
+        NULL,
+        "{\"@message\":\"m\",\"hook\":{\"resource\":{\"addr\":\"x\"},\"action\":\"create\",\"elapsed_seconds\":1},"
+        "\"type\":\"apply_errored\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_APPLY_ERRORED);
     cp_tfev_parsed_free(&p);
 
-    p = parse(NULL, "{\"@level\":\"error\",\"@message\":\"Error: boom\",\"diagnostic\":{\"severity\":\"error\",\"summary\":"
-                    "\"boom\",\"detail\":\"it broke\",\"address\":\"x\"},\"type\":\"diagnostic\"}");
+    p = parse(NULL,
+              "{\"@level\":\"error\",\"@message\":\"Error: boom\",\"diagnostic\":{\"severity\":\"error\",\"summary\":"
+              "\"boom\",\"detail\":\"it broke\",\"address\":\"x\"},\"type\":\"diagnostic\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_DIAGNOSTIC);
     CHECK_STR(p.ev.severity, "error");
     CHECK_STR(p.ev.summary, "boom");
@@ -254,8 +268,9 @@ TEST(typed_events)
     json_decref(j);
     cp_tfev_parsed_free(&p);
 
-    p = parse(NULL, "{\"@message\":\"Outputs: 1\",\"outputs\":{\"id\":{\"sensitive\":false,\"type\":\"string\",\"value\":"
-                    "\"sbx-1\"}},\"type\":\"outputs\"}");
+    p = parse(NULL,
+              "{\"@message\":\"Outputs: 1\",\"outputs\":{\"id\":{\"sensitive\":false,\"type\":\"string\",\"value\":"
+              "\"sbx-1\"}},\"type\":\"outputs\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_OUTPUTS);
     CHECK_STR(json_string_value(json_object_get(json_object_get(p.ev.data, "id"), "value")), "sbx-1");
     cp_tfev_parsed_free(&p);
@@ -293,12 +308,14 @@ TEST(events_are_redacted)
     cp_tfev_parsed p = parse(r, "{\"@message\":\"echo AKIA\\u0026SECRET\\u003cvalue\\u003e\",\"type\":\"log\"}");
     CHECK_STR(p.ev.message, "echo ***");
     cp_tfev_parsed_free(&p);
-    p = parse(r, "{\"@message\":\"Error\",\"diagnostic\":{\"severity\":\"error\",\"summary\":\"bad key AKIA&SECRET<value>\","
-                 "\"detail\":\"AKIA&SECRET<value>\"},\"type\":\"diagnostic\"}");
+    p = parse(
+        r, "{\"@message\":\"Error\",\"diagnostic\":{\"severity\":\"error\",\"summary\":\"bad key AKIA&SECRET<value>\","
+           "\"detail\":\"AKIA&SECRET<value>\"},\"type\":\"diagnostic\"}");
     CHECK_STR(p.ev.summary, "bad key ***");
     CHECK_STR(p.ev.detail, "***");
     cp_tfev_parsed_free(&p);
-    p = parse(r, "{\"@message\":\"Outputs: 1\",\"outputs\":{\"k\":{\"value\":\"AKIA&SECRET<value>\"}},\"type\":\"outputs\"}");
+    p = parse(
+        r, "{\"@message\":\"Outputs: 1\",\"outputs\":{\"k\":{\"value\":\"AKIA&SECRET<value>\"}},\"type\":\"outputs\"}");
     char *s = json_dumps(p.ev.data, JSON_COMPACT);
     CHECK(strstr(s, "AKIA") == NULL);
     free(s);
@@ -311,6 +328,7 @@ TEST(events_are_redacted)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(raw_form);
     RUN(short_secrets_are_ignored);
     RUN(json_escaped_forms);

@@ -1,8 +1,13 @@
 /* Unit tests for http/router.c. */
 #include "http/server.h"
+#include "core/json.h"
 #include "test.h"
 
-static cp_result h(cp_req *r) { (void)r; return CP_OK; }
+static cp_result h(cp_req *r)
+{
+    (void)r;
+    return CP_OK;
+}
 
 static const cp_route routes[] = {
     {"GET", "/api/v1/projects", h, 0},
@@ -43,6 +48,7 @@ TEST(router_matches_params_and_methods)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     RUN(router_matches_params_and_methods);
     TEST_END();
 }

@@ -16,6 +16,7 @@
 #include "queue/events.h"
 #include "queue/queue.h"
 #include "queue/redis_int.h"
+#include "core/json.h"
 #include "test.h"
 
 static const char *url;     /* "" = in-process */
@@ -82,8 +83,16 @@ TEST(redis_url_parsing)
     CHECK(a.unix_socket);
     CHECK_STR(a.host, "/run/redis.sock");
     CHECK_EQ(a.db, 2);
-    const char *bad[] = {"",           "http://h:1",   "rediss://h:6379", "redis://",       "redis://h:0",
-                         "redis://h:x", "redis://h:1/a", "redis://:%zz@h",  "unix://relative", "redis://[::1"};
+    const char *bad[] = {"",
+                         "http://h:1",
+                         "rediss://h:6379",
+                         "redis://",
+                         "redis://h:0",
+                         "redis://h:x",
+                         "redis://h:1/a",
+                         "redis://:%zz@h",
+                         "unix://relative",
+                         "redis://[::1"};
     for (size_t i = 0; i < CP_ARRAY_LEN(bad); i++) {
         if (cp_redis_parse_url(bad[i], &a, &e) != CP_EINVAL) {
             fprintf(stderr, "  accepted bad url %s\n", bad[i]);
@@ -472,8 +481,8 @@ static bool own_redis_start(own_redis *r)
     if (pid < 0) return false;
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
-        char *argv[] = {r->bin,       "--port",   port,  "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no",      "--dir", r->dir,  "--logfile", log,      NULL};
+        char *argv[] = {r->bin,         "--port", port,    "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no",     "--dir", r->dir,   "--logfile", log,      NULL};
         execv(r->bin, argv);
         _exit(127);
     }
@@ -637,6 +646,7 @@ static void run_generic(const char *name, const char *skip_reason)
 
 int main(void)
 {
+    cp_json_init();           /* as main.c does */
     signal(SIGPIPE, SIG_IGN); /* as the server does */
     if (sodium_init() < 0) return 1;
     RUN(redis_url_parsing);

@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "queue/events.h"
+#include "core/json.h"
 #include "test.h"
 
 static const char *url; /* "" = in-process */
@@ -240,6 +241,7 @@ TEST(redis_two_processes_see_each_other)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     signal(SIGPIPE, SIG_IGN);
     if (sodium_init() < 0) return 1;
     cp_rand_hex(prefix, 4);

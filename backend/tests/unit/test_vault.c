@@ -2,6 +2,7 @@
 #include <sodium.h>
 
 #include "vault/vault.h"
+#include "core/json.h"
 #include "test.h"
 
 static cp_vault *make(const char *spec)
@@ -33,7 +34,7 @@ TEST(seal_and_open)
     cp_vault_wipe(pt, len);
     /* fresh nonce per record */
     cp_vault_sealed s2;
-    cp_vault_seal(v, a, secret, strlen(secret), "acct1", "proj1", &s2, &e);
+    CHECK_EQ(cp_vault_seal(v, a, secret, strlen(secret), "acct1", "proj1", &s2, &e), CP_OK);
     CHECK(strcmp(s.nonce_b64, s2.nonce_b64) != 0);
     CHECK(strcmp(s.ciphertext_b64, s2.ciphertext_b64) != 0);
     cp_arena_free(a);
@@ -46,7 +47,7 @@ TEST(tampering_wrong_key_and_swapped_rows_fail_cleanly)
     cp_arena *a = cp_arena_new(1024);
     cp_vault_sealed s;
     cp_error e;
-    cp_vault_seal(v, a, "top secret", 10, "acct1", "proj1", &s, &e);
+    CHECK_EQ(cp_vault_seal(v, a, "top secret", 10, "acct1", "proj1", &s, &e), CP_OK);
     char *pt = NULL;
     size_t len;
     /* every single-byte change of the ciphertext fails authentication */
@@ -55,8 +56,10 @@ TEST(tampering_wrong_key_and_swapped_rows_fail_cleanly)
     for (size_t i = 0; i + 2 < n; i++) { /* skip '=' padding */
         char *ct = cp_arena_strdup(a, s.ciphertext_b64);
         ct[i] = ct[i] == 'A' ? 'B' : 'A';
-        if (cp_vault_open(v, s.key_id, s.nonce_b64, ct, "acct1", "proj1", &pt, &len, &e) != CP_OK) failures++;
-        else cp_vault_wipe(pt, len);
+        if (cp_vault_open(v, s.key_id, s.nonce_b64, ct, "acct1", "proj1", &pt, &len, &e) != CP_OK)
+            failures++;
+        else
+            cp_vault_wipe(pt, len);
     }
     CHECK_EQ((size_t)failures, n - 2);
     CHECK_STR(e.code, "vault_decrypt_failed");
@@ -92,7 +95,7 @@ TEST(rotation_keyring)
     cp_arena *a = cp_arena_new(1024);
     cp_vault_sealed s, s2;
     cp_error e;
-    cp_vault_seal(old, a, "rotate me", 9, "x", "y", &s, &e);
+    CHECK_EQ(cp_vault_seal(old, a, "rotate me", 9, "x", "y", &s, &e), CP_OK);
     char *pt;
     size_t len;
     /* the ring still opens records of the old key, and seals new ones under the new key */
@@ -123,6 +126,7 @@ TEST(bad_key_specs)
 
 int main(void)
 {
+    cp_json_init(); /* as main.c does */
     if (sodium_init() < 0) return 1;
     cp_vault_generate_key_line("a", line_a, sizeof line_a);
     cp_vault_generate_key_line("b", line_b, sizeof line_b);
