@@ -40,5 +40,8 @@ int cp_store_page_limit(int limit);
         }                                                                                                        \
     } while (0)
 
+/* Ends the resource's open cost period at now and, when rate > 0, opens one
+ * at that monthly rate (store_costs.c). Inside a transaction. */
+cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate, int64_t now, cp_error *err);
 
 #endif
