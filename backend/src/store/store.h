@@ -256,7 +256,11 @@ cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, 
 
 /* Runs whose lease expired. Before tofu started: back to queued. During
  * plan/apply: failed "worker lost"; lock ids of those are returned so the
- * caller can free the state locks the platform itself took. */
+ * caller can free the state locks the platform itself took. Each run is
+ * reaped in its own transaction, fenced like a worker's write: a run whose
+ * owner renewed, moved or finished it first is left alone, and a run that
+ * cannot be reaped now is logged and left for the next call. cloud and
+ * account_id are not filled. */
 typedef struct {
     char *run_id, *resource_id, *lock_id, *cloud, *account_id;
 } cp_lost_run;

@@ -335,6 +335,56 @@ cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, 
 
 /* ---- lease expiry ---- */
 
+typedef struct {
+    cp_arena *a;
+    const cp_run *seen;
+    int64_t now;
+    cp_reap_outcome outcome;
+    cp_run *out;
+} reap_ctx;
+
+/* The takeover is the fence: it matches only while the owner and attempt
+ * the scan saw still hold the run and the lease is still expired, so a
+ * heartbeat, finish or mark_tofu_started that committed first leaves the run
+ * alone, and one that commits later finds its lease gone. The row is read
+ * again under the takeover, and what it says now decides requeue or fail. */
+static cp_result tx_reap(cp_dbconn *c, void *ctx, cp_error *err)
+{
+    reap_ctx *rc = ctx;
+    cp_param p[] = {CP_PTEXT(rc->seen->id), CP_PTEXT(rc->seen->lease_owner), CP_PINT(rc->seen->attempt),
+                    CP_PINT(rc->now)};
+    int64_t changed = 0;
+    cp_result r = cp_db_exec(c,
+                             "UPDATE runs SET lease_owner = 'reaper' WHERE id = ? AND lease_owner = ? AND attempt = ?"
+                             " AND lease_expires_at < ? AND status IN " CP_RUN_SQL_LEASED,
+                             p, 4, &changed, err);
+    if (r != CP_OK || changed == 0) return r;
+    if ((r = cp_conn_run_by_id(c, rc->a, rc->seen->id, rc->out, err)) != CP_OK) return r;
+    if (!rc->out->tofu_started) {
+        cp_param q[] = {CP_PTEXT(rc->out->id)};
+        r = cp_db_exec(c,
+                       "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
+                       " WHERE id = ? AND lease_owner = 'reaper'",
+                       q, 1, NULL, err);
+        if (r == CP_OK) rc->outcome = CP_REAP_REQUEUED;
+        return r;
+    }
+    finish_ctx fc = {rc->out, CP_RUN_FAILED,
+                     "worker lost: its lease expired during plan/apply; the run was not retried automatically", NULL,
+                     NULL};
+    if ((r = tx_finish(c, &fc, err)) == CP_OK) rc->outcome = CP_REAP_LOST;
+    return r;
+}
+
+cp_result cp_store_run_reap_one(cp_store *s, cp_arena *a, const cp_run *seen, int64_t now, cp_reap_outcome *outcome,
+                                cp_run *out, cp_error *err)
+{
+    reap_ctx rc = {a, seen, now, CP_REAP_NONE, out};
+    cp_result r = cp_store_tx(s, tx_reap, &rc, err);
+    *outcome = r == CP_OK ? rc.outcome : CP_REAP_NONE;
+    return r;
+}
+
 cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
                              size_t *nlost, cp_error *err)
 {
@@ -343,7 +393,8 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t 
     *lost = NULL;
     cp_run *expired;
     size_t n;
-    cp_param p[] = {CP_PINT(cp_now_ms())};
+    int64_t now = cp_now_ms();
+    cp_param p[] = {CP_PINT(now)};
     cp_result r = cp_store_many(s, a,
                                 "SELECT " RUN_COLS RUN_FROM " WHERE u.lease_owner IS NOT NULL AND u.lease_expires_at < ?"
                                 " AND u.status IN " CP_RUN_SQL_LEASED,
@@ -351,20 +402,18 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t 
     if (r != CP_OK || n == 0) return r;
     *requeued = cp_arena_alloc(a, n * sizeof(char *));
     *lost = cp_arena_alloc(a, n * sizeof(cp_lost_run));
+    /* One transaction per run: a row that fails is logged and left for the
+     * next pass, and holds or rolls back none of the others. */
     for (size_t i = 0; i < n; i++) {
-        cp_run *run = &expired[i];
+        cp_run *run = cp_arena_alloc(a, sizeof *run);
+        cp_reap_outcome outcome;
         cp_error e;
-        if (!run->tofu_started) {
-            cp_param q[] = {CP_PTEXT(run->id), CP_PTEXT(run->lease_owner), CP_PINT(run->attempt)};
-            int64_t changed = 0;
-            if (cp_store_exec(s,
-                              "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
-                              " WHERE id = ? AND lease_owner = ? AND attempt = ? AND tofu_started = 0",
-                              q, 3, &changed, &e) == CP_OK && changed)
-                (*requeued)[(*nrequeued)++] = run->id;
-        } else if (cp_store_run_finish(s, run, CP_RUN_FAILED, "worker lost: its lease expired during plan/apply; the"
-                                                                 " run was not retried automatically", NULL, NULL,
-                                       &e) == CP_OK) {
+        if (cp_store_run_reap_one(s, a, &expired[i], now, &outcome, run, &e) != CP_OK) {
+            cp_log(CP_LOG_WARN, "reaping an expired run failed; retried on the next pass",
+                   json_pack("{s:s, s:s}", "run_id", expired[i].id, "detail", e.message));
+        } else if (outcome == CP_REAP_REQUEUED) {
+            (*requeued)[(*nrequeued)++] = run->id;
+        } else if (outcome == CP_REAP_LOST) {
             cp_lost_run *l = &(*lost)[(*nlost)++];
             l->run_id = run->id;
             l->resource_id = run->resource_id;
