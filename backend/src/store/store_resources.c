@@ -1,6 +1,8 @@
 /* store_resources.c: resources (create, read, list), the update and destroy
  * runs queued against them, and the project budget both are checked
  * against. Runs once queued belong to store_runs.c. */
+#include <string.h>
+
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "store/store_rows.h"
@@ -56,19 +58,52 @@ static void fill_resource_role(cp_dbrows *r, cp_arena *a, void *out)
     rr->role = cp_role_parse(cp_dbrows_text(r, 19));
 }
 
+static void fill_id_buf(cp_dbrows *r, cp_arena *a, void *out)
+{
+    CP_UNUSED(a);
+    const char *t = cp_dbrows_text(r, 0);
+    if (t && strlen(t) == CP_ID_LEN) memcpy(out, t, CP_ID_LEN + 1);
+}
+
+/* The runs of a resource claim in id order (store_runs.c), but two ids made
+ * in the same millisecond, or on hosts whose clocks differ, sort either way.
+ * So a new run's id is made to sort after the resource's latest run: when a
+ * fresh id does not, it is the latest id plus one (base32, with carry). */
+static cp_result new_run_id(cp_dbconn *c, const char *resource_id, char id[CP_ID_LEN + 1], cp_error *err)
+{
+    static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    char last[CP_ID_LEN + 1] = "";
+    cp_param p[] = {CP_PTEXT(resource_id)};
+    cp_result r = cp_conn_one(c, NULL, "SELECT MAX(id) FROM runs WHERE resource_id = ?", p, 1, fill_id_buf, last, err);
+    if (r != CP_OK) return r;
+    cp_id_new(id);
+    if (!*last || strcmp(id, last) > 0) return CP_OK;
+    memcpy(id, last, CP_ID_LEN + 1);
+    for (int i = CP_ID_LEN - 1; i >= 0; i--) {
+        const char *d = strchr(alphabet, id[i]);
+        if (d && d[1]) {
+            id[i] = d[1];
+            return CP_OK;
+        }
+        id[i] = '0';
+    }
+    return cp_error_set(err, CP_ERR, NULL, NULL, "no run id after %s", last);
+}
+
 static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
                             cp_run_operation operation, const char *params, const char *user_id, cp_run *out,
                             cp_error *err)
 {
     char id[CP_ID_LEN + 1];
-    cp_id_new(id);
+    cp_result r = new_run_id(c, resource_id, id, err);
+    if (r != CP_OK) return r;
     cp_param p[] = {CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id),
                     CP_PTEXT(cp_run_operation_name(operation)),
                     CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms())};
-    cp_result r = cp_db_exec(c,
-                             "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
-                             " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-                             p, 7, NULL, err);
+    r = cp_db_exec(c,
+                   "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
+                   " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                   p, 7, NULL, err);
     if (r != CP_OK) return r;
     return out ? cp_conn_run_by_id(c, a, id, out, err) : CP_OK;
 }

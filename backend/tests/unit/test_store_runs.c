@@ -139,6 +139,9 @@ TEST(claim_order_per_resource)
     CHECK_EQ(resource_new(a, &f, 1, &ra, &create_a, &e), CP_OK);
     CHECK_EQ(resource_new(a, &f, 1, &rb, &create_b, &e), CP_OK);
     CHECK_EQ(cp_store_run_enqueue(st, a, ra.id, CP_OP_UPDATE, "{}", 1, f.user_id, &update_a, &e), CP_OK);
+    /* Made within the same millisecond, and still in order. */
+    CHECK(strcmp(create_a.id, update_a.id) < 0);
+    CHECK(cp_id_valid(update_a.id));
 
     /* The later run of A waits for the earlier one, which is not even claimed yet. */
     CHECK_EQ(cp_store_run_claim(st, a, update_a.id, "w1", 60000, &tmp, &e), CP_ECONFLICT);
