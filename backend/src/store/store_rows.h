@@ -7,20 +7,20 @@
 #include "store/store_int.h"
 
 /* A resource with its current run (the latest one), as cp_resource. */
-#define RESOURCE_COLS                                                                                            \
-    "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"  \
+#define RESOURCE_COLS                                                                                                  \
+    "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"         \
     " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, cr.id, cr.operation, cr.status"
-#define RESOURCE_FROM                                                                                            \
-    " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"                                             \
+#define RESOURCE_FROM                                                                                                  \
+    " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"                                                   \
     " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
 /* Fills a cp_resource from RESOURCE_COLS (19 columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
 
 /* A run with its resource's name, as cp_run. */
-#define RUN_COLS                                                                                                 \
-    "u.id, u.resource_id, rs.name, u.project_id, u.operation, u.status, u.attempt, u.params, u.lease_owner,"    \
-    " u.lease_expires_at, u.lock_id, u.tofu_started, u.cancel_requested, u.plan_summary, u.plan_blob,"          \
-    " u.approved_by, u.error, u.event_count, u.events_dropped, u.created_by, u.queued_at, u.started_at,"        \
+#define RUN_COLS                                                                                                       \
+    "u.id, u.resource_id, rs.name, u.project_id, u.operation, u.status, u.attempt, u.params, u.lease_owner,"           \
+    " u.lease_expires_at, u.lock_id, u.tofu_started, u.cancel_requested, u.plan_summary, u.plan_blob,"                 \
+    " u.approved_by, u.error, u.event_count, u.events_dropped, u.created_by, u.queued_at, u.started_at,"               \
     " u.finished_at"
 #define RUN_FROM " FROM runs u JOIN resources rs ON rs.id = u.resource_id"
 /* Fills a cp_run from RUN_COLS (23 columns). */

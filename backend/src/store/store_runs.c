@@ -395,10 +395,11 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t 
     size_t n;
     int64_t now = cp_now_ms();
     cp_param p[] = {CP_PINT(now)};
-    cp_result r = cp_store_many(s, a,
-                                "SELECT " RUN_COLS RUN_FROM " WHERE u.lease_owner IS NOT NULL AND u.lease_expires_at < ?"
-                                " AND u.status IN " CP_RUN_SQL_LEASED,
-                                p, 1, cp_fill_run, sizeof(cp_run), 1000, (void **)&expired, &n, err);
+    cp_result r =
+        cp_store_many(s, a,
+                      "SELECT " RUN_COLS RUN_FROM " WHERE u.lease_owner IS NOT NULL AND u.lease_expires_at < ?"
+                      " AND u.status IN " CP_RUN_SQL_LEASED,
+                      p, 1, cp_fill_run, sizeof(cp_run), 1000, (void **)&expired, &n, err);
     if (r != CP_OK || n == 0) return r;
     *requeued = cp_arena_alloc(a, n * sizeof(char *));
     *lost = cp_arena_alloc(a, n * sizeof(cp_lost_run));

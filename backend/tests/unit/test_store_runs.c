@@ -45,8 +45,15 @@ static void fixture_new(cp_arena *a, const double *budget, fixture *f)
     CHECK_EQ(cp_store_project_create(st, a, u.id, "p", false, budget, &p, &e), CP_OK);
     char *acc_id = cp_arena_alloc(a, CP_ID_LEN + 1);
     cp_id_new(acc_id);
-    cp_account acc = {.id = acc_id, .project_id = p.id, .cloud = "sandbox", .name = "sb", .hint = "",
-                      .key_id = "k1", .nonce = "n", .ciphertext = "c", .created_at = 1};
+    cp_account acc = {.id = acc_id,
+                      .project_id = p.id,
+                      .cloud = "sandbox",
+                      .name = "sb",
+                      .hint = "",
+                      .key_id = "k1",
+                      .nonce = "n",
+                      .ciphertext = "c",
+                      .created_at = 1};
     CHECK_EQ(cp_store_account_create(st, &acc, &e), CP_OK);
     f->user_id = u.id;
     f->project_id = p.id;
@@ -58,9 +65,17 @@ static cp_result resource_new(cp_arena *a, const fixture *f, double cost, cp_res
 {
     char *id = cp_arena_alloc(a, CP_ID_LEN + 1);
     cp_id_new(id);
-    cp_resource in = {.id = id, .project_id = f->project_id, .account_id = f->account_id, .cloud = "sandbox",
-                      .kind = "vm", .name = "vm", .region = "local", .size = "small", .config = "{}",
-                      .monthly_cost_usd = cost, .created_by = f->user_id};
+    cp_resource in = {.id = id,
+                      .project_id = f->project_id,
+                      .account_id = f->account_id,
+                      .cloud = "sandbox",
+                      .kind = "vm",
+                      .name = "vm",
+                      .region = "local",
+                      .size = "small",
+                      .config = "{}",
+                      .monthly_cost_usd = cost,
+                      .created_by = f->user_id};
     return cp_store_resource_create(st, a, &in, "{}", res, run, e);
 }
 
