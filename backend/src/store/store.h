@@ -68,9 +68,9 @@ cp_result cp_store_project_create(cp_store *s, cp_arena *a, const char *owner_id
 /* CP_ENOTFOUND unless user_id is a member. */
 cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id,
                                cp_project *out, cp_error *err);
-/* Keyset page of the user's projects, newest first; *next is NULL on the last page. */
 /* The project's require_approval; true when it cannot be read (fail safe). */
 bool cp_store_project_requires_approval(cp_store *s, const char *project_id);
+/* Keyset page of the user's projects, newest first; *next is NULL on the last page. */
 cp_result cp_store_projects_list(cp_store *s, cp_arena *a, const char *user_id, int limit, const char *cursor,
                                  cp_project **items, size_t *n, char **next, cp_error *err);
 /* name NULL = unchanged; budget_set false = unchanged; budget NULL with budget_set = clear. */
@@ -139,7 +139,7 @@ cp_result cp_store_audit_list_actor(cp_store *s, cp_arena *a, const char *actor_
 cp_result cp_store_audit_list(cp_store *s, cp_arena *a, const char *project_id, int limit, const char *cursor,
                               cp_audit **items, size_t *n, char **next, cp_error *err);
 
-/* ---- resources, runs, events, costs (store_resources.c) ---- */
+/* ---- resources and the runs queued against them (store_resources.c) ---- */
 
 typedef struct {
     char *id;
@@ -207,6 +207,8 @@ cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
                                cp_error *err);
 
+/* ---- runs: reads (store_runs.c) ---- */
+
 cp_result cp_store_run_get(cp_store *s, cp_arena *a, const char *run_id, cp_run *out, cp_error *err);
 cp_result cp_store_runs_list(cp_store *s, cp_arena *a, const char *resource_id, int limit, const char *cursor,
                              cp_run **items, size_t *n, char **next, cp_error *err);
@@ -214,7 +216,7 @@ cp_result cp_store_runs_list(cp_store *s, cp_arena *a, const char *resource_id, 
 cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_run **items, size_t *n,
                                cp_error *err);
 
-/* ---- worker side: claim, lease, transitions (fenced by owner + attempt) ---- */
+/* ---- runs, worker side (store_runs.c): claim, lease, transitions, fenced by owner + attempt ---- */
 
 /* Claims run_id for worker if it is runnable now: queued (or approved and
  * awaiting apply), no earlier unfinished run of the same resource, and no live
@@ -246,21 +248,26 @@ typedef struct {
 cp_result cp_store_run_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
                               const char *outputs_json, const cp_resource_spec *spec, cp_error *err);
 
-/* User actions */
+/* ---- runs: user actions and lease expiry (store_runs.c) ---- */
+
 cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user_id, cp_error *err);
 /* Queued or approval-waiting runs end at once (*immediate); running ones get cancel_requested. */
 cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, cp_error *err);
 
 /* Runs whose lease expired. Before tofu started: back to queued. During
  * plan/apply: failed "worker lost"; lock ids of those are returned so the
- * caller can free the state locks the platform itself took. */
+ * caller can free the state locks the platform itself took. Each run is
+ * reaped in its own transaction, fenced like a worker's write: a run whose
+ * owner renewed, moved or finished it first is left alone, and a run that
+ * cannot be reaped now is logged and left for the next call. cloud and
+ * account_id are not filled. */
 typedef struct {
     char *run_id, *resource_id, *lock_id, *cloud, *account_id;
 } cp_lost_run;
 cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
                              size_t *nlost, cp_error *err);
 
-/* ---- run events ---- */
+/* ---- run events (store_events.c) ---- */
 
 /* Appends one event; past max_events per run it is dropped and counted (the
  * reader reports the count as truncation). *seq gets the stored seq or 0. */
@@ -274,7 +281,7 @@ typedef struct {
 cp_result cp_store_events_list(cp_store *s, cp_arena *a, const char *run_id, int64_t after_seq, int limit,
                                cp_event **items, size_t *n, cp_error *err);
 
-/* ---- costs ---- */
+/* ---- costs (store_costs.c) ---- */
 
 typedef struct {
     char *key;

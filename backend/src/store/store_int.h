@@ -40,5 +40,19 @@ int cp_store_page_limit(int limit);
         }                                                                                                        \
     } while (0)
 
+/* Ends the resource's open cost period at now and, when rate > 0, opens one
+ * at that monthly rate (store_costs.c). Inside a transaction. */
+cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate, int64_t now, cp_error *err);
+
+/* One run the reap scan saw with an expired lease (seen), in its own
+ * transaction: taken over only if seen's owner still holds seen's attempt
+ * and the lease is still expired at now; then requeued if tofu has not
+ * started, else failed "worker lost". *out gets the row as read under the
+ * takeover (before the requeue or fail: lock_id, resource_id), valid unless
+ * *outcome is CP_REAP_NONE (someone else decided the run first).
+ * Exposed for cp_store_runs_reap and its tests. */
+typedef enum { CP_REAP_NONE, CP_REAP_REQUEUED, CP_REAP_LOST } cp_reap_outcome;
+cp_result cp_store_run_reap_one(cp_store *s, cp_arena *a, const cp_run *seen, int64_t now, cp_reap_outcome *outcome,
+                                cp_run *out, cp_error *err);
 
 #endif

@@ -1,0 +1,38 @@
+/* store_rows.h: the resource and run rows, shared by store_resources.c and
+ * store_runs.c: their column lists, the functions that fill records from
+ * them, and the readers of status and operation columns. */
+#ifndef CP_STORE_ROWS_H
+#define CP_STORE_ROWS_H
+
+#include "store/store_int.h"
+
+/* A resource with its current run (the latest one), as cp_resource. */
+#define RESOURCE_COLS                                                                                                  \
+    "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"         \
+    " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, cr.id, cr.operation, cr.status"
+#define RESOURCE_FROM                                                                                                  \
+    " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"                                                   \
+    " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
+/* Fills a cp_resource from RESOURCE_COLS (19 columns). */
+void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
+
+/* A run with its resource's name, as cp_run. */
+#define RUN_COLS                                                                                                       \
+    "u.id, u.resource_id, rs.name, u.project_id, u.operation, u.status, u.attempt, u.params, u.lease_owner,"           \
+    " u.lease_expires_at, u.lock_id, u.tofu_started, u.cancel_requested, u.plan_summary, u.plan_blob,"                 \
+    " u.approved_by, u.error, u.event_count, u.events_dropped, u.created_by, u.queued_at, u.started_at,"               \
+    " u.finished_at"
+#define RUN_FROM " FROM runs u JOIN resources rs ON rs.id = u.resource_id"
+/* Fills a cp_run from RUN_COLS (23 columns). */
+void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out);
+/* The run on a connection already held; CP_ENOTFOUND (not_found) when there is none. */
+cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err);
+
+/* Status and operation columns hold names from status.c; anything else (a
+ * hand-edited row) is logged and read as failed (or create). NULL (no
+ * current run) reads as the same default and means nothing. */
+cp_run_status cp_run_status_col(cp_dbrows *r, int col);
+cp_resource_status cp_resource_status_col(cp_dbrows *r, int col);
+cp_run_operation cp_run_operation_col(cp_dbrows *r, int col);
+
+#endif
