@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/app.h"
+#include "api/api.h"
+#include "app/app.h"
 #include "auth/password.h"
 #include "core/log.h"
 #include "http/server.h"

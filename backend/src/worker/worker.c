@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
