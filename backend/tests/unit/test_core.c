@@ -203,6 +203,7 @@ TEST(error_reason_sets_its_code_and_plain_errors_have_none)
     CHECK_STR(cp_reason_code(CP_REASON_CANCELED), "canceled");
     CHECK_STR(cp_reason_code(CP_REASON_TIMED_OUT), "timed_out");
     CHECK_STR(cp_reason_code(CP_REASON_TOFU_FAILED), "tofu_failed");
+    CHECK_STR(cp_reason_code(CP_REASON_LEASE_LOST), "lease_lost");
     CHECK(cp_reason_code(CP_REASON_NONE) == NULL);
     CHECK_EQ(cp_error_set_reason(NULL, CP_ERR, CP_REASON_CANCELED, NULL, "no err"), CP_ERR);
 }
