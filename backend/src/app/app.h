@@ -17,7 +17,7 @@ struct cp_events;
 typedef struct cp_app {
     cp_config *cfg;
     cp_store *store;
-    struct cp_queue *queue;    /* NULL in `migrate`/`admin` */
+    struct cp_queue *queue; /* NULL in `migrate`/`admin` */
     struct cp_events *events;
     cp_vault *vault;
     cp_jwt_key jwt;

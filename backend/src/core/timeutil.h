@@ -7,8 +7,8 @@
 
 #include "core/cp.h"
 
-int64_t cp_now_ms(void);   /* wall clock, Unix epoch ms */
-int64_t cp_mono_ms(void);  /* monotonic ms, for durations and deadlines */
+int64_t cp_now_ms(void);  /* wall clock, Unix epoch ms */
+int64_t cp_mono_ms(void); /* monotonic ms, for durations and deadlines */
 /* The monotonic clock ms from now (ms <= 0: now), as the absolute time that
  * pthread_cond_timedwait takes; the condition variable must use
  * CLOCK_MONOTONIC (pthread_condattr_setclock). */

@@ -120,8 +120,7 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_
  * person's approval (*parked: the run stays awaiting_approval), or, when no
  * approval is needed (a runner config without fast_apply), apply the plan
  * just made. */
-static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, bool *parked,
-                                 cp_error *e)
+static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, bool *parked, cp_error *e)
 {
     cp_runner_plan_result pr = {0};
     cp_result r = cp_runner_plan(runner, op, &pr, e);
@@ -169,13 +168,17 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
     if (r != CP_OK) return r;
     j->approval = cp_store_project_requires_approval(app->store, j->res.project_id);
     if ((r = credentials(j, env, extra, e)) != CP_OK) return r;
-    *tfvars = cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params->name ? params->name : j->res.name,
-                                params->region ? params->region : j->res.region, params->size, params->config,
-                                extra, e);
+    *tfvars =
+        cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params->name ? params->name : j->res.name,
+                          params->region ? params->region : j->res.region, params->size, params->config, extra, e);
     if (!*tfvars) return e->result ? e->result : CP_ERR;
-    cp_runner_spec spec = {.run_id = j->run.id, .resource_id = j->res.id,
-                           .module = cp_catalog_module(j->res.cloud, j->res.kind), .tfvars = *tfvars,
-                           .env = (const char *const *)env->v, .on_event = cp_worker__on_event, .ctx = j};
+    cp_runner_spec spec = {.run_id = j->run.id,
+                           .resource_id = j->res.id,
+                           .module = cp_catalog_module(j->res.cloud, j->res.kind),
+                           .tfvars = *tfvars,
+                           .env = (const char *const *)env->v,
+                           .on_event = cp_worker__on_event,
+                           .ctx = j};
     if ((r = cp_runner_open(&j->w->rc, &spec, runner, e)) != CP_OK) return r;
     set_runner(j, *runner);
     /* The point of no return: from here an expired lease fails the run
@@ -215,9 +218,15 @@ static void execute(job *j)
     cp_result r = prepare(j, &params, &env, extra, &tfvars, &runner, &e);
     if (r == CP_OK) {
         switch (cp_runner_choose_path(&j->w->rc, j->approval, j->run.status == CP_RUN_APPLYING)) {
-        case CP_PATH_APPLY_APPROVED: r = path_apply_approved(j, runner, op, &outputs, &e); break;
-        case CP_PATH_SAVED_PLAN: r = path_saved_plan(j, runner, op, &outputs, &parked, &e); break;
-        case CP_PATH_FAST_APPLY: r = path_fast_apply(j, runner, op, &outputs, &e); break;
+        case CP_PATH_APPLY_APPROVED:
+            r = path_apply_approved(j, runner, op, &outputs, &e);
+            break;
+        case CP_PATH_SAVED_PLAN:
+            r = path_saved_plan(j, runner, op, &outputs, &parked, &e);
+            break;
+        case CP_PATH_FAST_APPLY:
+            r = path_fast_apply(j, runner, op, &outputs, &e);
+            break;
         }
         r = take_abort(j, r, &e);
     }
@@ -293,7 +302,8 @@ static void run_claimed(job *j)
 
     pthread_t hb;
     bool hb_ok = !j->lost && pthread_create(&hb, NULL, cp_worker__heartbeat, j) == 0;
-    if (hb_ok) execute(j);
+    if (hb_ok)
+        execute(j);
     else if (!j->lost) /* no lease renewal, so no tofu: the reaper queues the run again */
         cp_log_error("run %s: cannot start its heartbeat thread; left for the reaper", j->run.id);
     pthread_mutex_lock(&j->hb_mu);
@@ -324,9 +334,9 @@ void cp_worker__process(cp_workers *w, const char *run_id)
         job_free(j);
         return;
     }
-    cp_log(CP_LOG_INFO, "run claimed", json_pack("{s:s, s:s, s:s, s:I}", "run_id", j->run.id, "operation",
-                                                 cp_run_operation_name(j->run.operation), "worker", w->id, "attempt",
-                                                 (json_int_t)j->run.attempt));
+    cp_log(CP_LOG_INFO, "run claimed",
+           json_pack("{s:s, s:s, s:s, s:I}", "run_id", j->run.id, "operation", cp_run_operation_name(j->run.operation),
+                     "worker", w->id, "attempt", (json_int_t)j->run.attempt));
     test_pause_after_claim(w);
     /* A worker that stalled since its claim may have lost the run to the
      * reaper: one renewal tells, before anything is written for it. */

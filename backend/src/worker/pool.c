@@ -119,8 +119,10 @@ static void log_engine(cp_workers *w, int n)
         cp_log(CP_LOG_INFO, "engine ready",
                json_pack("{s:s, s:s, s:s, s:i, s:s}", "tofu", w->tofu, "version", version, "modules", w->modules,
                          "workers", n, "state_backend", cfg->state_backend));
-    if (cfg->sandbox_bwrap) cp_sandbox_log_status();
-    else cp_log_warn("bubblewrap disabled by configuration: OpenTofu runs without a sandbox");
+    if (cfg->sandbox_bwrap)
+        cp_sandbox_log_status();
+    else
+        cp_log_warn("bubblewrap disabled by configuration: OpenTofu runs without a sandbox");
 }
 
 /* Run dirs left by a crash of this process (runs/<run_id>.<rnd>): removed once
@@ -144,8 +146,10 @@ static void sweep_leftovers(cp_workers *w)
         cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
         if (r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status))) {
             snprintf(path, sizeof path, "%s/%s", w->runs_dir, de->d_name);
-            if (cp_workspace_remove(path) == CP_OK) removed++;
-            else cp_log_warn("could not remove the leftover run dir %s", path);
+            if (cp_workspace_remove(path) == CP_OK)
+                removed++;
+            else
+                cp_log_warn("could not remove the leftover run dir %s", path);
         }
     }
     closedir(d);
@@ -200,8 +204,10 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
 {
     cp_workers *w = cp_xcalloc(1, sizeof *w);
     w->app = app;
-    if (app->cfg->worker_id[0]) snprintf(w->id, sizeof w->id, "%s", app->cfg->worker_id);
-    else cp_self_host_id(w->id, sizeof w->id);
+    if (app->cfg->worker_id[0])
+        snprintf(w->id, sizeof w->id, "%s", app->cfg->worker_id);
+    else
+        cp_self_host_id(w->id, sizeof w->id);
     pthread_mutex_init(&w->mu, NULL);
     w->pushed = json_object();
     read_test_pause(w);

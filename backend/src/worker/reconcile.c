@@ -34,8 +34,7 @@ void cp_worker__push_next_of(cp_workers *w, cp_arena *a, const char *resource_id
     char *next;
     cp_error e;
     if (cp_store_runs_list(w->app->store, a, resource_id, 50, NULL, &runs, &n, &next, &e) != CP_OK) {
-        cp_log_warn("resource %s: could not look for its next run (the reconciler will): %s", resource_id,
-                    e.message);
+        cp_log_warn("resource %s: could not look for its next run (the reconciler will): %s", resource_id, e.message);
         return;
     }
     for (size_t i = n; i-- > 0;) /* newest first: the oldest waiting run goes next */
@@ -53,8 +52,8 @@ static void free_lost_lock(cp_workers *w, cp_arena *a, const cp_lost_run *l)
         cp_log_warn("run %s: state lock left in place, its resource is unreadable: %s", l->run_id, e.message);
         return;
     }
-    cp_runner_spec spec = {.run_id = l->run_id, .resource_id = l->resource_id,
-                           .module = cp_catalog_module(res.cloud, res.kind)};
+    cp_runner_spec spec = {
+        .run_id = l->run_id, .resource_id = l->resource_id, .module = cp_catalog_module(res.cloud, res.kind)};
     cp_result r;
     bool freed = false;
     if (l->lock_id && *l->lock_id) {

@@ -31,8 +31,9 @@ void cp_worker__store_event(job *j, const char *type, json_t *data)
 
 void cp_worker__log_line(job *j, const char *stream, const char *level, const char *line)
 {
-    cp_worker__store_event(j, "log", json_pack("{s:s, s:s, s:s}", "stream", stream, "level", level ? level : "info",
-                                               "line", line ? line : ""));
+    cp_worker__store_event(
+        j, "log",
+        json_pack("{s:s, s:s, s:s}", "stream", stream, "level", level ? level : "info", "line", line ? line : ""));
 }
 
 void cp_worker__status_event(job *j, cp_run_status run_status)
@@ -43,8 +44,9 @@ void cp_worker__status_event(job *j, cp_run_status run_status)
     /* Unreadable resource: the event says null for it; the run status still goes out. */
     if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK)
         rs = cp_resource_status_name(res.status);
-    cp_worker__store_event(j, "status", json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status),
-                                                  "resource_status", cp_json_str_or_null(rs)));
+    cp_worker__store_event(j, "status",
+                           json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status), "resource_status",
+                                     cp_json_str_or_null(rs)));
 }
 
 cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err)
@@ -86,8 +88,10 @@ static void on_change_summary(job *j, const cp_tfev *ev)
         json_decref(sum);
     }
     if (r == CP_OK) return;
-    if (e.reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
-    else cp_worker__abort(j, &e);
+    if (e.reason == CP_REASON_LEASE_LOST)
+        cp_worker__fence(j);
+    else
+        cp_worker__abort(j, &e);
 }
 
 /* The state lock tofu took: its id lets the reconciler free it if this
@@ -100,16 +104,17 @@ static void on_lock(job *j, const cp_tfev *ev)
         if (e.reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
         /* Without the id the reconciler still frees a dead run's lock when
          * its holder is provably this run's sandbox (cp_runner_free_lock_of). */
-        else cp_log_warn("run %s: could not record lock id %s: %s", j->run.id, ev->lock_id, e.message);
+        else
+            cp_log_warn("run %s: could not record lock id %s: %s", j->run.id, ev->lock_id, e.message);
     }
     cp_worker__log_line(j, "system", "info", ev->message);
 }
 
 static void on_progress(job *j, const cp_tfev *ev, const char *state, double elapsed)
 {
-    cp_worker__store_event(j, "progress", json_pack("{s:s, s:s, s:s, s:f}", "address", ev->address ? ev->address : "",
-                                                    "action", ev->action ? ev->action : "", "state", state,
-                                                    "elapsed_seconds", elapsed));
+    cp_worker__store_event(j, "progress",
+                           json_pack("{s:s, s:s, s:s, s:f}", "address", ev->address ? ev->address : "", "action",
+                                     ev->action ? ev->action : "", "state", state, "elapsed_seconds", elapsed));
 }
 
 void cp_worker__on_event(void *ctx, const cp_tfev *ev)
@@ -118,8 +123,8 @@ void cp_worker__on_event(void *ctx, const cp_tfev *ev)
     if (j->lost) return;
     switch (ev->type) {
     case CP_TFEV_PLANNED_CHANGE:
-        json_array_append_new(j->planned, json_pack("{s:s, s:s}", "address", ev->address ? ev->address : "",
-                                                    "action", ev->action ? ev->action : ""));
+        json_array_append_new(j->planned, json_pack("{s:s, s:s}", "address", ev->address ? ev->address : "", "action",
+                                                    ev->action ? ev->action : ""));
         on_progress(j, ev, "planned", 0.0);
         break;
     case CP_TFEV_APPLY_START:

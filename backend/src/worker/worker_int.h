@@ -24,15 +24,15 @@ struct cp_workers {
     char init_cache[PATH_MAX + 16];
     char state_dir[PATH_MAX + 16];
     cp_runner_config rc;
-    int n;                  /* worker threads started */
+    int n; /* worker threads started */
     pthread_t *threads;
     pthread_t reconciler;
     bool reconciler_started;
     atomic_bool stopping;
     pthread_mutex_t mu;
-    job *running;           /* guarded by mu */
-    json_t *pushed;         /* reconciler: run id -> last push ms */
-    int64_t test_pause_ms;  /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
+    job *running;          /* guarded by mu */
+    json_t *pushed;        /* reconciler: run id -> last push ms */
+    int64_t test_pause_ms; /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
 };
 
 /* One run in progress on one worker thread. */
@@ -41,17 +41,17 @@ struct job {
     cp_arena *a;
     cp_run run;
     cp_resource res;
-    cp_runner *runner;       /* guarded by w->mu while set */
-    json_t *planned;         /* [{address, action}] from planned_change events */
+    cp_runner *runner; /* guarded by w->mu while set */
+    json_t *planned;   /* [{address, action}] from planned_change events */
     bool approval;
-    bool lost;               /* fenced out: never write again */
+    bool lost; /* fenced out: never write again */
     bool canceled;
-    bool failed;             /* a write the run depends on failed mid-phase: fail holds why */
+    bool failed; /* a write the run depends on failed mid-phase: fail holds why */
     cp_error fail;
-    bool event_warned;       /* one warning per job for dropped events */
+    bool event_warned; /* one warning per job for dropped events */
     atomic_bool done;
     pthread_mutex_t hb_mu;
-    pthread_cond_t hb_cv;    /* on CLOCK_MONOTONIC (cp_deadline_ts) */
+    pthread_cond_t hb_cv; /* on CLOCK_MONOTONIC (cp_deadline_ts) */
     cp_events_sub *sub;
     job *next;
 };
