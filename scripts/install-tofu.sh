@@ -4,7 +4,9 @@
 # the Go module (release downloads are not assumed reachable).
 set -euo pipefail
 
-TOFU_VERSION="${TOFU_VERSION:-1.10.10}"
+# The pinned version is the one in versions.env; TOFU_VERSION in the environment overrides it.
+pinned=$(. "$(dirname "$0")/../versions.env" && echo "$TOFU_VERSION")
+TOFU_VERSION="${TOFU_VERSION:-$pinned}"
 CACHE="${CLOUDPLANE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudplane}"
 DEST="$CACHE/tofu/$TOFU_VERSION"
 BIN="$DEST/tofu"

@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/app.h"
+#include "api/api.h"
+#include "app/app.h"
 #include "auth/password.h"
 #include "core/log.h"
+#include "core/self.h"
 #include "http/server.h"
 #include "queue/events.h"
 #include "queue/queue.h"
@@ -79,10 +81,8 @@ static void close_dispatch(cp_app *app)
 
 static void consumer_name(const cp_config *cfg, char *out, size_t cap)
 {
-    char host[64] = "host";
-    gethostname(host, sizeof host - 1);
     if (cfg->worker_id[0]) snprintf(out, cap, "%s", cfg->worker_id);
-    else snprintf(out, cap, "%s-%d", host, (int)getpid());
+    else cp_self_host_id(out, cap);
 }
 
 static sigset_t block_signals(void)
@@ -124,20 +124,7 @@ static void stop_runtime(cp_app *app, cp_workers *workers, int64_t grace_ms)
 static const char *default_web_dir(char *buf, size_t cap)
 {
     /* The built UI next to the repo layout: <exe>/../../../frontend/dist, else ./frontend/dist. */
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    struct stat st;
-    if (n > 0) {
-        exe[n] = '\0';
-        for (int up = 0; up < 4; up++) {
-            char *slash = strrchr(exe, '/');
-            if (!slash) break;
-            *slash = '\0';
-            if (snprintf(buf, cap, "%s/frontend/dist", exe) >= (int)cap) break;
-            if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
-        }
-    }
-    snprintf(buf, cap, "frontend/dist");
+    (void)cp_self_near_exe("frontend/dist", 4, buf, cap); /* either way buf holds the dir to use */
     return buf;
 }
 
@@ -363,6 +350,7 @@ static int cmd_admin(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    cp_json_init(); /* jansson allocates through cp_xmalloc: out of memory aborts in one place */
     /* Data dir, database and keys hold secrets: nothing we create is group/world readable. */
     umask(077);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/app.h"
+#include "api/api.h"
 #include "auth/password.h"
 #include "core/timeutil.h"
 

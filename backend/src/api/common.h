@@ -3,7 +3,7 @@
 #ifndef CP_API_COMMON_H
 #define CP_API_COMMON_H
 
-#include "api/app.h"
+#include "api/api.h"
 
 /* ?limit= (1..200, default 50) and ?cursor= (an id). 422/400 on bad values. */
 cp_result cp_api_page(cp_req *req, int *limit, const char **cursor) CP_MUST_CHECK;

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/app.h"
+#include "api/api.h"
 #include "core/buf.h"
 #include "core/embed.h"
 #include "core/timeutil.h"

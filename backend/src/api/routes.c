@@ -1,6 +1,6 @@
 /* routes.c: the HTTP API's route table. Every path here is in openapi.yaml, and
  * a test checks both directions. */
-#include "api/app.h"
+#include "api/api.h"
 
 const cp_route cp_api_routes[] = {
     {"GET", "/healthz", cp_api_healthz, CP_ROUTE_PUBLIC},

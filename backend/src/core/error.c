@@ -56,6 +56,8 @@ const char *cp_reason_code(cp_reason reason)
         return "state_locked";
     case CP_REASON_TOFU_FAILED:
         return "tofu_failed";
+    case CP_REASON_LEASE_LOST:
+        return "lease_lost";
     case CP_REASON_NONE:
     default:
         return NULL;

@@ -16,6 +16,7 @@ typedef enum {
     CP_REASON_TIMED_OUT,    /* "timed_out": ran past its time limit */
     CP_REASON_STATE_LOCKED, /* "state_locked": another holder has the state lock */
     CP_REASON_TOFU_FAILED,  /* "tofu_failed": the engine ran and failed */
+    CP_REASON_LEASE_LOST,   /* "lease_lost": a fenced write found the run's lease held by another */
 } cp_reason;
 
 typedef struct {

@@ -154,7 +154,7 @@ cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_sp
 cp_result cp_runner_free_lock_of(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *dead_run_id,
                                  bool *freed, cp_error *err) CP_MUST_CHECK;
 
-/* Checks that the binary runs and returns its version ("1.10.10") in out. */
+/* Checks that the binary runs and returns its version ("X.Y.Z") in out. */
 cp_result cp_runner_probe_tofu(const char *tofu, char *out, size_t cap, cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -34,7 +34,7 @@ typedef struct {
 
 struct cp_req {
     cp_arena *arena;
-    void *app; /* the application context (api/app.h) */
+    void *app; /* the application context (app/app.h) */
     struct MHD_Connection *conn;
     const char *method;
     const char *path;

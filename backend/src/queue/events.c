@@ -408,9 +408,7 @@ cp_result cp_events_open(const char *redis_url, cp_events **out, cp_error *err)
 
     /* Wait for the first SUBSCRIBE so notices published right after open are
      * not missed, and so a wrong URL fails at start-up. */
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += OPEN_WAIT_MS / 1000;
+    struct timespec until = cp_deadline_ts(OPEN_WAIT_MS);
     pthread_mutex_lock(&ev->ready_mu);
     while (ev->ready == 0)
         if (pthread_cond_timedwait(&ev->ready_cv, &ev->ready_mu, &until) != 0) break;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "queue/queue_int.h"
 
@@ -67,14 +68,7 @@ static cp_result l_pop(cp_queue *base, int timeout_ms, char run_id[CP_QUEUE_ID_M
                        cp_error *err)
 {
     lqueue *q = (lqueue *)base;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = cp_deadline_ts(timeout_ms);
     pthread_mutex_lock(&q->mu);
     uint64_t gen = q->wake_gen;
     while (!q->head && q->wake_gen == gen) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/self.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "queue/queue_int.h"
@@ -499,14 +500,7 @@ static cp_result pop_on(rqueue *q, rconn *rc, uint64_t gen, int64_t deadline, ch
 static void pause_ms(rqueue *q, uint64_t gen, int64_t ms)
 {
     if (ms <= 0) return;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = cp_deadline_ts(ms);
     pthread_mutex_lock(&q->mu);
     while (q->wake_gen == gen)
         if (pthread_cond_timedwait(&q->cv, &q->mu, &until) != 0) break;
@@ -730,9 +724,7 @@ cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_qu
     if (consumer && consumer[0]) {
         snprintf(q->consumer, sizeof q->consumer, "%s", consumer);
     } else {
-        char host[64] = "host";
-        gethostname(host, sizeof host - 1);
-        snprintf(q->consumer, sizeof q->consumer, "%s-%ld", host, (long)getpid());
+        cp_self_host_id(q->consumer, sizeof q->consumer);
     }
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;

@@ -226,8 +226,9 @@ cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const
 /* Ids of queued runs with no live lease (for the reconciler), oldest first. */
 cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err);
 /* Fenced calls (heartbeat, transition, mark_tofu_started, set_plan, finish)
- * return CP_ECONFLICT when, and only when, the caller's lease is lost (code
- * "lease_lost"): another owner may have the run now, so write nothing more. */
+ * return CP_ECONFLICT with reason CP_REASON_LEASE_LOST (code "lease_lost")
+ * when, and only when, the caller's lease is lost: another owner may have the
+ * run now, so write nothing more. */
 cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_ms, bool *cancel_requested,
                                  cp_error *err);
 /* Moves the run (and its resource) along the state machine; every write is

@@ -50,12 +50,12 @@ static cp_result refuse(const cp_run *run, cp_run_status from, cp_run_status to,
     return cp_error_set(err, CP_ERR, "illegal_transition", NULL, "run %s cannot go from %s to %s", run->id, f, t);
 }
 
-/* What every fenced write reports when its lease is gone: CP_ECONFLICT is
- * what callers branch on, "lease_lost" the code they show. */
+/* What every fenced write reports when its lease is gone: CP_ECONFLICT with
+ * reason CP_REASON_LEASE_LOST (code "lease_lost"), which callers branch on. */
 static cp_result lease_lost(cp_error *err, const char *why, const cp_run *run)
 {
-    if (why) return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "run %s: %s", run->id, why);
-    return cp_error_set(err, CP_ECONFLICT, "lease_lost", NULL, "lease lost");
+    if (why) return cp_error_set_reason(err, CP_ECONFLICT, CP_REASON_LEASE_LOST, NULL, "run %s: %s", run->id, why);
+    return cp_error_set_reason(err, CP_ECONFLICT, CP_REASON_LEASE_LOST, NULL, "lease lost");
 }
 
 /* Fenced status write: only while run->lease_owner still holds attempt run->attempt. */

@@ -8,7 +8,7 @@
 #ifndef CP_WORKER_H
 #define CP_WORKER_H
 
-#include "api/app.h"
+#include "app/app.h"
 
 typedef struct cp_workers cp_workers;
 

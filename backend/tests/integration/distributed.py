@@ -24,8 +24,19 @@ SERVICE_VARS = ("CP_TEST_PG_ADMIN", "CP_TEST_REDIS_URL", "CP_TEST_REDIS_PORT", "
                 "CP_TEST_S3_BUCKET", "CP_TEST_DDB_TABLE")
 
 
+def pinned_tofu_version():
+    """TOFU_VERSION from versions.env at the repo root (the one place it is written)."""
+    with open(os.path.join(REPO, "versions.env")) as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if sep and key == "TOFU_VERSION":
+                return value
+    raise RuntimeError("versions.env has no TOFU_VERSION line")
+
+
 def tofu_path():
-    return os.environ.get("CP_TOFU") or os.path.expanduser("~/.cache/cloudplane/tofu/1.10.10/tofu")
+    return os.environ.get("CP_TOFU") or os.path.expanduser(
+        "~/.cache/cloudplane/tofu/%s/tofu" % pinned_tofu_version())
 
 
 def require_services():

@@ -1,9 +1,10 @@
-/* Unit tests for core/: buffers, arena, ids, time, json checks, errors, config,
- * allocation helpers. */
+/* Unit tests for core/: buffers, arena, ids, time and deadlines, json checks,
+ * errors, config, allocation helpers, the process's host id and paths. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/self.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "test.h"
@@ -84,6 +86,61 @@ TEST(time_iso_round_trip)
     CHECK(!cp_time_parse_iso("2025-11-25T20:56:33.Z", &ms));
 }
 
+TEST(deadline_is_monotonic_now_plus_ms)
+{
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    struct timespec d = cp_deadline_ts(1999);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    CHECK(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+    int64_t dn = (int64_t)d.tv_sec * 1000000000LL + d.tv_nsec;
+    int64_t bn = (int64_t)before.tv_sec * 1000000000LL + before.tv_nsec;
+    int64_t an = (int64_t)after.tv_sec * 1000000000LL + after.tv_nsec;
+    CHECK(dn >= bn + 1999000000LL);
+    CHECK(dn <= an + 1999000000LL);
+    struct timespec z = cp_deadline_ts(0), neg = cp_deadline_ts(-5);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    CHECK(z.tv_sec <= after.tv_sec && neg.tv_sec <= after.tv_sec);
+}
+
+TEST(self_host_id_is_host_dash_pid)
+{
+    char id[128], host[64] = "";
+    cp_self_host_id(id, sizeof id);
+    CHECK_EQ(gethostname(host, sizeof host - 1), 0);
+    char want[128];
+    snprintf(want, sizeof want, "%s-%ld", host, (long)getpid());
+    CHECK_STR(id, want);
+    char small[4];
+    cp_self_host_id(small, sizeof small); /* cut, still terminated */
+    CHECK_EQ(strlen(small), 3u);
+}
+
+TEST(self_near_exe_finds_a_dir_beside_the_binary)
+{
+    char exe[2048], dir[4096], got[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    CHECK(n > 0);
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    CHECK(slash != NULL);
+    if (slash) *slash = '\0';
+    char rel[64];
+    snprintf(rel, sizeof rel, "near-exe-%ld/x", (long)getpid());
+    snprintf(dir, sizeof dir, "%s/near-exe-%ld", exe, (long)getpid());
+    CHECK_EQ(mkdir(dir, 0700), 0);
+    snprintf(dir, sizeof dir, "%s/%s", exe, rel);
+    CHECK_EQ(mkdir(dir, 0700), 0);
+    CHECK(cp_self_near_exe(rel, 1, got, sizeof got));
+    CHECK_STR(got, dir);
+    /* Not there, or out too small: rel itself, relative to the working dir. */
+    CHECK(!cp_self_near_exe("no-such-dir-here/at-all", 3, got, sizeof got));
+    CHECK_STR(got, "no-such-dir-here/at-all");
+    rmdir(dir);
+    snprintf(dir, sizeof dir, "%s/near-exe-%ld", exe, (long)getpid());
+    rmdir(dir);
+}
+
 static const cp_json_field fields[] = {
     {.name = "name", .type = CP_JF_STRING, .required = true, .min_len = 2, .max_len = 5},
     {.name = "n", .type = CP_JF_INT, .min = 1, .max = 10},
@@ -150,6 +207,7 @@ TEST(error_reason_sets_its_code_and_plain_errors_have_none)
     CHECK_STR(cp_reason_code(CP_REASON_CANCELED), "canceled");
     CHECK_STR(cp_reason_code(CP_REASON_TIMED_OUT), "timed_out");
     CHECK_STR(cp_reason_code(CP_REASON_TOFU_FAILED), "tofu_failed");
+    CHECK_STR(cp_reason_code(CP_REASON_LEASE_LOST), "lease_lost");
     CHECK(cp_reason_code(CP_REASON_NONE) == NULL);
     CHECK_EQ(cp_error_set_reason(NULL, CP_ERR, CP_REASON_CANCELED, NULL, "no err"), CP_ERR);
 }
@@ -329,6 +387,9 @@ int main(void)
     RUN(arena_allocates_and_cleans_up);
     RUN(ids_are_valid_unique_and_time_ordered);
     RUN(time_iso_round_trip);
+    RUN(deadline_is_monotonic_now_plus_ms);
+    RUN(self_host_id_is_host_dash_pid);
+    RUN(self_near_exe_finds_a_dir_beside_the_binary);
     RUN(json_check_rules);
     RUN(error_maps_to_http);
     RUN(error_reason_sets_its_code_and_plain_errors_have_none);

@@ -352,7 +352,7 @@ TEST(bwrap_is_used_when_present)
     CHECK(!cp_runner_sandboxed(h));
     json_t *out = NULL;
     CHECK_EQ(cp_runner_apply_auto(h, CP_RUN_APPLY, &out, &e), CP_OK);
-    CHECK_STR(cp_runner_tofu_version(h), "1.10.10");
+    CHECK_STR(cp_runner_tofu_version(h), CP_TOFU_VERSION);
     cp_runner_close(h);
     json_decref(out);
     CHECK_EQ(destroy(&cfg, rid, tv, &e), CP_OK);

@@ -299,7 +299,7 @@ static bool put_lock(const cp_runner_config *cfg, const char *rid, const char *i
              "d=boto3.client(\"dynamodb\",endpoint_url=u,aws_access_key_id=\"test\",aws_secret_access_key=\"test\","
              "region_name=\"us-east-1\"); "
              "info=json.dumps({\"ID\":i,\"Operation\":\"init\",\"Info\":\"\",\"Who\":sys.argv[6],"
-             "\"Version\":\"1.10.10\",\"Created\":\"2026-01-01T00:00:00Z\",\"Path\":b+\"/\"+k},separators=(\",\",\":\")); "
+             "\"Version\":\"" CP_TOFU_VERSION "\",\"Created\":\"2026-01-01T00:00:00Z\",\"Path\":b+\"/\"+k},separators=(\",\",\":\")); "
              "d.put_item(TableName=t,Item={\"LockID\":{\"S\":b+\"/\"+k},\"Info\":{\"S\":info}})' "
              "%s %s %s %s/%s/terraform.tfstate %s %s",
              moto_url, cfg->state.s3_dynamodb_table, cfg->state.s3_bucket, prefix, rid, id, who);

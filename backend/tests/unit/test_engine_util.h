@@ -24,7 +24,7 @@ static inline bool eu_find_tofu(void)
 {
     const char *t = getenv("CP_TOFU");
     if (t && *t) snprintf(eu_tofu, sizeof eu_tofu, "%s", t);
-    else snprintf(eu_tofu, sizeof eu_tofu, "%s/.cache/cloudplane/tofu/1.10.10/tofu", getenv("HOME") ? getenv("HOME") : "/root");
+    else snprintf(eu_tofu, sizeof eu_tofu, "%s/.cache/cloudplane/tofu/" CP_TOFU_VERSION "/tofu", getenv("HOME") ? getenv("HOME") : "/root");
     return access(eu_tofu, X_OK) == 0;
 }
 

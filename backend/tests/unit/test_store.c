@@ -99,12 +99,16 @@ TEST(run_lifecycle_is_fenced)
     bool cancel;
     CHECK_EQ(cp_store_run_transition(st, &stale, CP_RUN_APPLYING, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
+    CHECK_EQ(e.reason, CP_REASON_LEASE_LOST);
     CHECK_EQ(cp_store_run_heartbeat(st, &stale, 60000, &cancel, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
+    CHECK_EQ(e.reason, CP_REASON_LEASE_LOST);
     CHECK_EQ(cp_store_run_mark_tofu_started(st, &stale, NULL, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
+    CHECK_EQ(e.reason, CP_REASON_LEASE_LOST);
     CHECK_EQ(cp_store_run_finish(st, &stale, CP_RUN_FAILED, "x", NULL, NULL, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
+    CHECK_EQ(e.reason, CP_REASON_LEASE_LOST);
 
     /* A create that succeeds writes the spec its caller read from the run. */
     CHECK_EQ(cp_store_run_finish(st, &held, CP_RUN_SUCCEEDED, NULL, "{}", NULL, &e), CP_ERR);

@@ -1,36 +1,10 @@
-/* app.h: the application context shared by every handler and worker: config,
- * store, keys, vault, rate limiters. Built once at start by cp_app_init. */
-#ifndef CP_APP_H
-#define CP_APP_H
+/* api.h: the HTTP API: its route table, the auth guard and one handler per
+ * route. The context handlers share is cp_app (app/app.h). */
+#ifndef CP_API_H
+#define CP_API_H
 
-#include "auth/jwt.h"
-#include "auth/ratelimit.h"
-#include "core/config.h"
+#include "app/app.h"
 #include "http/http.h"
-#include "store/store.h"
-#include "vault/vault.h"
-
-struct cp_queue;
-struct cp_events;
-
-typedef struct cp_app {
-    cp_config *cfg;
-    cp_store *store;
-    struct cp_queue *queue;    /* NULL in `migrate`/`admin` */
-    struct cp_events *events;
-    cp_vault *vault;
-    cp_jwt_key jwt;
-    cp_ratelimit *login_by_email;
-    cp_ratelimit *login_by_ip;
-    int64_t started_at_ms;
-} cp_app;
-
-/* Creates the data dir, loads or generates keys, opens the store (migrating
- * when `migrate`). Returns a clear message in err on any failure. */
-cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err);
-void cp_app_close(cp_app *app);
-/* The database URL the config selects (PostgreSQL URL or SQLite path); static buffer. */
-const char *cp_app_database_url(const cp_config *cfg, char *buf, size_t cap);
 
 /* The route table of the HTTP API. */
 extern const cp_route cp_api_routes[];

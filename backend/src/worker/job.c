@@ -1,0 +1,354 @@
+/* job.c: one run, from claim to end. A job claims its run, starts the
+ * heartbeat, prepares the runner (resource, credentials, tfvars), takes the
+ * path cp_runner_choose_path picks (one function per path: fast apply, saved
+ * plan, apply of an approved plan), and records the outcome. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "engine/catalog.h"
+#include "engine/proc.h"
+#include "store/run_params.h"
+#include "worker/worker_int.h"
+
+/* Decrypts the account's credentials into "NAME=value" env strings. The
+ * plaintext lives only here and in the tofu child's environment. */
+static cp_result credentials(job *j, cp_strv *env, json_t *extra, cp_error *err)
+{
+    cp_app *app = j->w->app;
+    cp_account acc;
+    cp_result r = cp_store_account_get(app->store, j->a, j->res.account_id, &acc, err);
+    if (r != CP_OK) return r;
+    if (!acc.ciphertext[0])
+        return cp_error_set(err, CP_ECONFLICT, "account_removed", NULL, "the cloud account was removed");
+    char *plain = NULL;
+    size_t len = 0;
+    r = cp_vault_open(app->vault, acc.key_id, acc.nonce, acc.ciphertext, acc.id, acc.project_id, &plain, &len, err);
+    if (r != CP_OK) return r;
+    json_t *c = json_loadb(plain, len, 0, NULL);
+    cp_vault_wipe(plain, len);
+    /* Where each field goes is the catalog's to say: child env or tfvars extra. */
+    size_t n;
+    const cp_cred_field *fs = cp_catalog_credentials(acc.cloud, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_object_get(c, fs[i].name));
+        if (!v) continue;
+        if (fs[i].env) cp_strv_addf(env, "%s=%s", fs[i].env, v);
+        if (fs[i].tfvar) json_object_set_new(extra, fs[i].tfvar, json_string(v));
+    }
+    /* jansson does not wipe on free; overwrite the values we held. */
+    const char *k;
+    json_t *v;
+    json_object_foreach(c, k, v) if (json_is_string(v)) sodium_memzero((void *)json_string_value(v),
+                                                                       json_string_length(v));
+    json_decref(c);
+    return CP_OK;
+}
+
+static const char *error_text(job *j, const cp_error *e)
+{
+    if (j->canceled || e->reason == CP_REASON_CANCELED) return "canceled by user";
+    return e->message[0] ? e->message : "run failed";
+}
+
+/* wanted (on success only): the run's params, which become the resource's. */
+static void finish(job *j, cp_run_status status, const char *error, json_t *outputs, const cp_run_params *wanted)
+{
+    if (j->lost) return;
+    char *text = outputs ? json_dumps(outputs, JSON_COMPACT) : NULL;
+    char *config = wanted && wanted->config ? json_dumps(wanted->config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0};
+    cp_error e;
+    if (cp_store_run_finish(j->w->app->store, &j->run, status, error, text, wanted ? &spec : NULL, &e) == CP_OK) {
+        if (error) cp_worker__log_line(j, "system", "error", error);
+        if (outputs && status == CP_RUN_SUCCEEDED) cp_worker__store_event(j, "outputs", json_deep_copy(outputs));
+        cp_worker__status_event(j, status);
+    } else {
+        /* Lost lease: the new owner ends the run. Otherwise the run keeps
+         * its lease until it expires and the reaper fails it. */
+        cp_log_warn("run %s: could not record %s: %s", j->run.id, cp_run_status_name(status), e.message);
+    }
+    free(config);
+    free(text);
+}
+
+static void set_runner(job *j, cp_runner *r)
+{
+    pthread_mutex_lock(&j->w->mu);
+    j->runner = r;
+    if (r && (j->canceled || j->lost || j->failed || atomic_load(&j->w->stopping))) cp_runner_cancel(r);
+    pthread_mutex_unlock(&j->w->mu);
+}
+
+/* ---- the three run paths ---- */
+
+/* Fast path: one apply -auto-approve; on_event moves the run along. */
+static cp_result path_fast_apply(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, cp_error *e)
+{
+    CP_UNUSED(j);
+    return cp_runner_apply_auto(runner, op, op == CP_RUN_DESTROY ? NULL : outputs, e);
+}
+
+/* Records a saved plan: its summary, and its bytes when a person must
+ * approve it (the apply is then a later claim, maybe on another worker). */
+static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_plan, cp_error *e)
+{
+    char *sum = json_dumps(pr->summary, JSON_COMPACT), *b64 = NULL;
+    if (!sum) return cp_error_set(e, CP_ERR, NULL, NULL, "out of memory");
+    if (keep_plan) {
+        size_t b64cap = sodium_base64_ENCODED_LEN(pr->plan_len, sodium_base64_VARIANT_ORIGINAL);
+        b64 = cp_xmalloc(b64cap);
+        sodium_bin2base64(b64, b64cap, pr->plan, pr->plan_len, sodium_base64_VARIANT_ORIGINAL);
+    }
+    cp_result r = cp_store_run_set_plan(j->w->app->store, &j->run, sum, b64, e);
+    free(b64);
+    free(sum);
+    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) {
+        cp_worker__store_event(j, "plan", json_incref(pr->summary));
+        r = cp_worker__transition(j, CP_RUN_PLANNED, e);
+    }
+    return r;
+}
+
+/* Saved plan: plan -out + show. Then nothing to do (no changes), wait for a
+ * person's approval (*parked: the run stays awaiting_approval), or, when no
+ * approval is needed (a runner config without fast_apply), apply the plan
+ * just made. */
+static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, bool *parked, cp_error *e)
+{
+    cp_runner_plan_result pr = {0};
+    cp_result r = cp_runner_plan(runner, op, &pr, e);
+    bool wait = pr.changes && j->approval;
+    if (r == CP_OK) r = record_plan(j, &pr, wait, e);
+    if (r == CP_OK && !pr.changes) {
+        if (op == CP_RUN_APPLY) r = cp_runner_outputs(runner, outputs, e);
+    } else if (r == CP_OK && wait) {
+        if ((r = cp_worker__transition(j, CP_RUN_AWAITING_APPROVAL, e)) == CP_OK) {
+            cp_worker__log_line(j, "system", "info", "plan ready: waiting for approval");
+            *parked = true; /* the apply is a later claim of this run */
+        }
+    } else if (r == CP_OK) {
+        if ((r = cp_worker__transition(j, CP_RUN_APPLYING, e)) == CP_OK)
+            r = cp_runner_apply(runner, NULL, 0, op == CP_RUN_DESTROY ? NULL : outputs, e);
+    }
+    cp_runner_plan_result_free(&pr);
+    return r;
+}
+
+/* Approved: apply exactly the plan that was approved. */
+static cp_result path_apply_approved(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, cp_error *e)
+{
+    const char *blob = j->run.plan_blob ? j->run.plan_blob : "";
+    size_t cap = strlen(blob) + 1, len = 0;
+    unsigned char *plan = cp_xmalloc(cap);
+    cp_result r;
+    if (sodium_base642bin(plan, cap, blob, cap - 1, NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        r = cp_error_set(e, CP_ERR, "plan_missing", NULL, "the approved plan could not be read");
+    else
+        r = cp_runner_apply(runner, plan, len, op == CP_RUN_DESTROY ? NULL : outputs, e);
+    free(plan);
+    return r;
+}
+
+/* ---- one run ---- */
+
+/* Everything a run needs before tofu starts: the resource, the approval
+ * rule, credentials (into env), tfvars and the runner. */
+static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json_t *extra, json_t **tfvars,
+                         cp_runner **runner, cp_error *e)
+{
+    cp_app *app = j->w->app;
+    cp_result r = cp_store_resource_by_id(app->store, j->a, j->run.resource_id, &j->res, e);
+    if (r != CP_OK) return r;
+    j->approval = cp_store_project_requires_approval(app->store, j->res.project_id);
+    if ((r = credentials(j, env, extra, e)) != CP_OK) return r;
+    *tfvars =
+        cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params->name ? params->name : j->res.name,
+                          params->region ? params->region : j->res.region, params->size, params->config, extra, e);
+    if (!*tfvars) return e->result ? e->result : CP_ERR;
+    cp_runner_spec spec = {.run_id = j->run.id,
+                           .resource_id = j->res.id,
+                           .module = cp_catalog_module(j->res.cloud, j->res.kind),
+                           .tfvars = *tfvars,
+                           .env = (const char *const *)env->v,
+                           .on_event = cp_worker__on_event,
+                           .ctx = j};
+    if ((r = cp_runner_open(&j->w->rc, &spec, runner, e)) != CP_OK) return r;
+    set_runner(j, *runner);
+    /* The point of no return: from here an expired lease fails the run
+     * instead of re-queuing it. If the lease is gone already, the reaper
+     * has re-queued the run and another worker may be running it: start
+     * nothing. */
+    r = cp_store_run_mark_tofu_started(app->store, &j->run, NULL, e);
+    if (r != CP_OK && e->reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
+    return r;
+}
+
+/* The failure a mid-phase write recorded (cp_worker__abort) wins over the
+ * "canceled" the stopped phase reports. */
+static cp_result take_abort(job *j, cp_result r, cp_error *e)
+{
+    pthread_mutex_lock(&j->w->mu);
+    if (j->failed) {
+        *e = j->fail;
+        r = e->result != CP_OK ? e->result : CP_ERR;
+    }
+    pthread_mutex_unlock(&j->w->mu);
+    return r;
+}
+
+static void execute(job *j)
+{
+    cp_error e;
+    cp_error_clear(&e);
+    cp_run_params params;
+    cp_run_params_decode(j->run.params, &params);
+    json_t *extra = json_object(), *outputs = NULL, *tfvars = NULL;
+    cp_strv env;
+    cp_strv_init(&env);
+    cp_runner *runner = NULL;
+    cp_run_op op = j->run.operation == CP_OP_DESTROY ? CP_RUN_DESTROY : CP_RUN_APPLY;
+    bool parked = false;
+    cp_result r = prepare(j, &params, &env, extra, &tfvars, &runner, &e);
+    if (r == CP_OK) {
+        switch (cp_runner_choose_path(&j->w->rc, j->approval, j->run.status == CP_RUN_APPLYING)) {
+        case CP_PATH_APPLY_APPROVED:
+            r = path_apply_approved(j, runner, op, &outputs, &e);
+            break;
+        case CP_PATH_SAVED_PLAN:
+            r = path_saved_plan(j, runner, op, &outputs, &parked, &e);
+            break;
+        case CP_PATH_FAST_APPLY:
+            r = path_fast_apply(j, runner, op, &outputs, &e);
+            break;
+        }
+        r = take_abort(j, r, &e);
+    }
+    if (r == CP_OK && !parked && j->run.status == CP_RUN_PLANNING) r = cp_worker__transition(j, CP_RUN_PLANNED, &e);
+    if (parked) {
+        /* awaiting approval: nothing to finish */
+    } else if (r == CP_OK) {
+        if (!outputs && op != CP_RUN_DESTROY) outputs = json_object();
+        finish(j, CP_RUN_SUCCEEDED, NULL, outputs, &params);
+    } else {
+        finish(j, j->canceled ? CP_RUN_CANCELED : CP_RUN_FAILED, error_text(j, &e), NULL, NULL);
+    }
+    set_runner(j, NULL);
+    if (runner) cp_runner_close(runner);
+    for (size_t i = 0; i < env.n; i++)
+        if (env.v[i]) sodium_memzero(env.v[i], strlen(env.v[i]));
+    cp_strv_free(&env);
+    json_decref(tfvars);
+    json_decref(outputs);
+    json_decref(extra);
+    cp_run_params_release(&params);
+}
+
+/* Test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS makes every claim stall
+ * this long before the heartbeat starts, like a worker frozen right after
+ * claiming, so the integration tests can let a lease expire before tofu
+ * starts (backend/tests/integration/test_distributed.py). Unset in any real
+ * deployment; start-up warns when it is set. */
+static void test_pause_after_claim(cp_workers *w)
+{
+    for (int64_t left = w->test_pause_ms; left > 0 && !atomic_load(&w->stopping); left -= 100) {
+        struct timespec ts = {0, (left < 100 ? left : 100) * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static job *job_new(cp_workers *w)
+{
+    job *j = cp_xcalloc(1, sizeof *j);
+    j->w = w;
+    j->a = cp_arena_new(16384);
+    j->planned = json_array();
+    pthread_mutex_init(&j->hb_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* cp_deadline_ts's clock */
+    pthread_cond_init(&j->hb_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return j;
+}
+
+static void job_free(job *j)
+{
+    json_decref(j->planned);
+    pthread_mutex_destroy(&j->hb_mu);
+    pthread_cond_destroy(&j->hb_cv);
+    cp_arena_free(j->a);
+    free(j);
+}
+
+/* Runs the claimed job with its heartbeat beside it; on the running list
+ * meanwhile, so stop can cancel it. */
+static void run_claimed(job *j)
+{
+    cp_workers *w = j->w;
+    cp_app *app = w->app;
+    if (app->events) j->sub = cp_events_subscribe(app->events, j->run.id, cp_worker__on_notice, j);
+    /* No subscription (NULL): cancels still arrive by the heartbeat's poll. */
+    pthread_mutex_lock(&w->mu);
+    j->next = w->running;
+    w->running = j;
+    pthread_mutex_unlock(&w->mu);
+
+    pthread_t hb;
+    bool hb_ok = !j->lost && pthread_create(&hb, NULL, cp_worker__heartbeat, j) == 0;
+    if (hb_ok)
+        execute(j);
+    else if (!j->lost) /* no lease renewal, so no tofu: the reaper queues the run again */
+        cp_log_error("run %s: cannot start its heartbeat thread; left for the reaper", j->run.id);
+    pthread_mutex_lock(&j->hb_mu);
+    atomic_store(&j->done, true);
+    pthread_cond_signal(&j->hb_cv);
+    pthread_mutex_unlock(&j->hb_mu);
+    if (hb_ok) pthread_join(hb, NULL);
+
+    if (j->sub) cp_events_unsubscribe(app->events, j->sub);
+    pthread_mutex_lock(&w->mu);
+    for (job **pp = &w->running; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void cp_worker__process(cp_workers *w, const char *run_id)
+{
+    cp_app *app = w->app;
+    job *j = job_new(w);
+    cp_error e;
+    cp_result r = cp_store_run_claim(app->store, j->a, run_id, w->id, app->cfg->lease_seconds * 1000, &j->run, &e);
+    if (r != CP_OK) {
+        /* Not claimable (taken, waiting its turn, ended) or unknown: not ours. */
+        if (r != CP_ECONFLICT && r != CP_ENOTFOUND) cp_log_warn("claim of run %s failed: %s", run_id, e.message);
+        job_free(j);
+        return;
+    }
+    cp_log(CP_LOG_INFO, "run claimed",
+           json_pack("{s:s, s:s, s:s, s:I}", "run_id", j->run.id, "operation", cp_run_operation_name(j->run.operation),
+                     "worker", w->id, "attempt", (json_int_t)j->run.attempt));
+    test_pause_after_claim(w);
+    /* A worker that stalled since its claim may have lost the run to the
+     * reaper: one renewal tells, before anything is written for it. */
+    bool ignored;
+    r = cp_store_run_heartbeat(app->store, &j->run, app->cfg->lease_seconds * 1000, &ignored, &e);
+    if (r != CP_OK && e.reason == CP_REASON_LEASE_LOST) {
+        j->lost = true;
+        cp_log_warn("run %s: lease lost before the run started; leaving it to its new owner", j->run.id);
+    } else {
+        /* Any other failure: the heartbeat renews again within a beat. */
+        if (r != CP_OK) cp_log_warn("run %s: first lease renewal failed (retrying): %s", j->run.id, e.message);
+        cp_worker__status_event(j, j->run.status);
+    }
+    run_claimed(j);
+    cp_log(CP_LOG_INFO, "run done", json_pack("{s:s, s:b}", "run_id", j->run.id, "fenced", j->lost));
+    cp_worker__push_next_of(w, j->a, j->run.resource_id);
+    job_free(j);
+}

@@ -1,0 +1,263 @@
+/* pool.c: the worker pool. Start resolves what runs need (the tofu binary,
+ * the modules, the runner config), sweeps run dirs left by a crash, and
+ * starts the worker threads (each pops run ids from the queue and processes
+ * them: job.c) and the reconciler; stop drains or cancels them and joins. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/self.h"
+#include "core/timeutil.h"
+#include "core/xalloc.h"
+#include "engine/sandbox.h"
+#include "engine/workspace.h"
+#include "queue/queue.h"
+#include "worker/worker_int.h"
+
+/* ---- setup ---- */
+
+static bool executable(const char *p)
+{
+    return access(p, X_OK) == 0;
+}
+
+static void resolve_tofu(cp_workers *w)
+{
+    const cp_config *cfg = w->app->cfg;
+    if (cfg->tf_binary[0]) {
+        snprintf(w->tofu, sizeof w->tofu, "%s", cfg->tf_binary);
+        return;
+    }
+    const char *home = getenv("HOME");
+    char p[PATH_MAX];
+    if (home && snprintf(p, sizeof p, "%s/.cache/cloudplane/tofu/" CP_TOFU_VERSION "/tofu", home) < (int)sizeof p &&
+        executable(p)) {
+        snprintf(w->tofu, sizeof w->tofu, "%s", p);
+        return;
+    }
+    const char *dirs[] = {"/usr/local/bin/tofu", "/usr/bin/tofu"};
+    for (size_t i = 0; i < CP_ARRAY_LEN(dirs); i++)
+        if (executable(dirs[i])) {
+            snprintf(w->tofu, sizeof w->tofu, "%s", dirs[i]);
+            return;
+        }
+    snprintf(w->tofu, sizeof w->tofu, "tofu");
+}
+
+static void resolve_modules(cp_workers *w)
+{
+    const cp_config *cfg = w->app->cfg;
+    if (cfg->modules_dir[0]) snprintf(w->modules, sizeof w->modules, "%s", cfg->modules_dir);
+    /* Not found beside the binary: "terraform/modules" under the working dir. */
+    else if (!cp_self_near_exe("terraform/modules", 5, w->modules, sizeof w->modules))
+        cp_log_debug("modules: none beside the executable; using %s", w->modules);
+}
+
+static void runner_config(cp_workers *w)
+{
+    const cp_config *cfg = w->app->cfg;
+    snprintf(w->runs_dir, sizeof w->runs_dir, "%s/runs", cfg->data_dir);
+    snprintf(w->init_cache, sizeof w->init_cache, "%s/init-cache", cfg->data_dir);
+    snprintf(w->state_dir, sizeof w->state_dir, "%s/state", cfg->data_dir);
+    cp_runner_config *rc = &w->rc;
+    memset(rc, 0, sizeof *rc);
+    rc->tofu = w->tofu;
+    rc->modules_dir = w->modules;
+    rc->runs_dir = w->runs_dir;
+    rc->init_cache_dir = w->init_cache;
+    rc->use_bwrap = cfg->sandbox_bwrap;
+    rc->fast_apply = true;
+    rc->phase_timeout_s = (int)cfg->run_timeout_seconds;
+    rc->cancel_grace_s = cfg->cancel_grace_seconds > 0 ? (int)cfg->cancel_grace_seconds : -1;
+    rc->lock_timeout_s = 30;
+    cp_state_config *sc = &rc->state;
+    if (!strcmp(cfg->state_backend, "s3")) {
+        sc->kind = CP_STATE_S3;
+        sc->s3_bucket = cfg->state_s3_bucket;
+        sc->s3_region = cfg->state_s3_region;
+        sc->s3_key_prefix = cfg->state_s3_key_prefix;
+        sc->s3_endpoint = cfg->state_s3_endpoint;
+        sc->s3_dynamodb_endpoint = cfg->state_s3_dynamodb_endpoint;
+        sc->s3_dynamodb_table = cfg->state_s3_dynamodb_table;
+        sc->s3_use_lockfile = cfg->state_s3_use_lockfile;
+        sc->s3_path_style = cfg->state_s3_path_style;
+        sc->s3_skip_checks = cfg->state_s3_skip_checks;
+        sc->s3_access_key_id = cfg->state_s3_access_key_id;
+        sc->s3_secret_access_key = cfg->state_s3_secret_access_key;
+    } else {
+        sc->kind = CP_STATE_LOCAL;
+        sc->local_dir = w->state_dir;
+    }
+}
+
+static void read_test_pause(cp_workers *w)
+{
+    const char *pause = getenv("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS");
+    if (!pause || !*pause) return;
+    char *end;
+    long long ms = strtoll(pause, &end, 10);
+    w->test_pause_ms = *end == '\0' && ms > 0 && ms <= 600000 ? ms : 0;
+    cp_log_warn("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS=%s: test hook active, every claim stalls %lld ms", pause,
+                (long long)w->test_pause_ms);
+}
+
+/* Says once which tofu runs will use, and whether bubblewrap isolates them. */
+static void log_engine(cp_workers *w, int n)
+{
+    const cp_config *cfg = w->app->cfg;
+    char version[64];
+    cp_error e;
+    if (cp_runner_probe_tofu(w->tofu, version, sizeof version, &e) != CP_OK)
+        cp_log_warn("OpenTofu is not usable (%s): runs will fail until it is installed (scripts/install-tofu.sh)",
+                    e.message);
+    else
+        cp_log(CP_LOG_INFO, "engine ready",
+               json_pack("{s:s, s:s, s:s, s:i, s:s}", "tofu", w->tofu, "version", version, "modules", w->modules,
+                         "workers", n, "state_backend", cfg->state_backend));
+    if (cfg->sandbox_bwrap)
+        cp_sandbox_log_status();
+    else
+        cp_log_warn("bubblewrap disabled by configuration: OpenTofu runs without a sandbox");
+}
+
+/* Run dirs left by a crash of this process (runs/<run_id>.<rnd>): removed once
+ * their run has ended or is unknown. Runs still in progress keep theirs, and
+ * so does any run the store cannot tell about now. */
+static void sweep_leftovers(cp_workers *w)
+{
+    DIR *d = opendir(w->runs_dir);
+    if (!d) return;
+    cp_arena *a = cp_arena_new(4096);
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char id[CP_ID_LEN + 1], path[PATH_MAX * 2];
+        if (strlen(de->d_name) <= CP_ID_LEN || de->d_name[CP_ID_LEN] != '.') continue;
+        memcpy(id, de->d_name, CP_ID_LEN);
+        id[CP_ID_LEN] = '\0';
+        if (!cp_id_valid(id)) continue;
+        cp_run run;
+        cp_error e;
+        cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
+        if (r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status))) {
+            snprintf(path, sizeof path, "%s/%s", w->runs_dir, de->d_name);
+            if (cp_workspace_remove(path) == CP_OK)
+                removed++;
+            else
+                cp_log_warn("could not remove the leftover run dir %s", path);
+        }
+    }
+    closedir(d);
+    cp_arena_free(a);
+    if (removed) cp_log_info("removed %d run dir(s) left by an earlier crash", removed);
+}
+
+/* ---- the worker threads ---- */
+
+static void *worker_main(void *arg)
+{
+    cp_workers *w = arg;
+    bool failing = false;
+    while (!atomic_load(&w->stopping)) {
+        char run_id[CP_QUEUE_ID_MAX], token[CP_QUEUE_ID_MAX];
+        cp_error e;
+        cp_result r = cp_queue_pop(w->app->queue, 1000, run_id, token, &e);
+        if (r == CP_EAGAIN) continue;
+        if (r != CP_OK) {
+            if (!failing) cp_log_warn("queue: pop failed (retrying every second): %s", e.message);
+            failing = true;
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        failing = false;
+        if (atomic_load(&w->stopping)) break; /* unacked: another worker gets it */
+        cp_worker__process(w, run_id);
+        /* An item left unacked comes back later; the claim turns it away. */
+        if (cp_queue_ack(w->app->queue, token, &e) != CP_OK)
+            cp_log_warn("queue: ack of run %s failed: %s", run_id, e.message);
+    }
+    return NULL;
+}
+
+/* Stops and joins the threads started so far (w->n workers, the reconciler). */
+static void join_all(cp_workers *w)
+{
+    for (int i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
+    if (w->reconciler_started) pthread_join(w->reconciler, NULL);
+}
+
+static void free_pool(cp_workers *w)
+{
+    json_decref(w->pushed);
+    pthread_mutex_destroy(&w->mu);
+    free(w->threads);
+    free(w);
+}
+
+cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
+{
+    cp_workers *w = cp_xcalloc(1, sizeof *w);
+    w->app = app;
+    if (app->cfg->worker_id[0])
+        snprintf(w->id, sizeof w->id, "%s", app->cfg->worker_id);
+    else
+        cp_self_host_id(w->id, sizeof w->id);
+    pthread_mutex_init(&w->mu, NULL);
+    w->pushed = json_object();
+    read_test_pause(w);
+    resolve_tofu(w);
+    resolve_modules(w);
+    runner_config(w);
+    sweep_leftovers(w);
+    log_engine(w, n);
+    w->threads = cp_xcalloc((size_t)(n > 0 ? n : 1), sizeof *w->threads);
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++)
+        if ((ok = pthread_create(&w->threads[i], NULL, worker_main, w) == 0)) w->n++;
+    if (ok) ok = w->reconciler_started = pthread_create(&w->reconciler, NULL, cp_worker__reconciler_main, w) == 0;
+    if (!ok) {
+        atomic_store(&w->stopping, true);
+        cp_queue_wake(app->queue);
+        join_all(w);
+        free_pool(w);
+        return cp_error_set(err, CP_ERR, NULL, NULL, "cannot start the worker threads");
+    }
+    *out = w;
+    return CP_OK;
+}
+
+void cp_workers_stop(cp_workers *w, int64_t grace_ms)
+{
+    if (!w) return;
+    atomic_store(&w->stopping, true);
+    cp_queue_wake(w->app->queue);
+    int64_t deadline = cp_mono_ms() + grace_ms;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        bool busy = w->running != NULL;
+        if (busy && cp_mono_ms() >= deadline) {
+            for (job *j = w->running; j; j = j->next) {
+                j->canceled = true;
+                if (j->runner) cp_runner_cancel(j->runner);
+            }
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (!busy) break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (cp_mono_ms() > deadline + 120000) break;
+    }
+    join_all(w);
+    free_pool(w);
+}
+
+const char *cp_workers_tofu(const cp_workers *w)
+{
+    return w->tofu;
+}

@@ -1,0 +1,87 @@
+/* worker_int.h: what the files of worker/ share and nothing outside reads:
+ * the pool (cp_workers), one run in progress (job), and the calls between
+ * pool.c, job.c, heartbeat.c, run_events.c and reconcile.c. */
+#ifndef CP_WORKER_INT_H
+#define CP_WORKER_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/arena.h"
+#include "engine/runner.h"
+#include "queue/events.h"
+#include "worker/worker.h"
+
+typedef struct job job;
+
+struct cp_workers {
+    cp_app *app;
+    char id[128];
+    char tofu[PATH_MAX];
+    char modules[PATH_MAX];
+    char runs_dir[PATH_MAX + 16];
+    char init_cache[PATH_MAX + 16];
+    char state_dir[PATH_MAX + 16];
+    cp_runner_config rc;
+    int n; /* worker threads started */
+    pthread_t *threads;
+    pthread_t reconciler;
+    bool reconciler_started;
+    atomic_bool stopping;
+    pthread_mutex_t mu;
+    job *running;          /* guarded by mu */
+    json_t *pushed;        /* reconciler: run id -> last push ms */
+    int64_t test_pause_ms; /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
+};
+
+/* One run in progress on one worker thread. */
+struct job {
+    cp_workers *w;
+    cp_arena *a;
+    cp_run run;
+    cp_resource res;
+    cp_runner *runner; /* guarded by w->mu while set */
+    json_t *planned;   /* [{address, action}] from planned_change events */
+    bool approval;
+    bool lost; /* fenced out: never write again */
+    bool canceled;
+    bool failed; /* a write the run depends on failed mid-phase: fail holds why */
+    cp_error fail;
+    bool event_warned; /* one warning per job for dropped events */
+    atomic_bool done;
+    pthread_mutex_t hb_mu;
+    pthread_cond_t hb_cv; /* on CLOCK_MONOTONIC (cp_deadline_ts) */
+    cp_events_sub *sub;
+    job *next;
+};
+
+/* job.c: claims run_id and, when it is ours, runs it to its end. */
+void cp_worker__process(cp_workers *w, const char *run_id);
+
+/* heartbeat.c: the lease renewal thread of one job (arg: the job). */
+void *cp_worker__heartbeat(void *arg);
+/* Event-hub notice (cp_events_subscribe): a cancel stops the job's tofu. */
+void cp_worker__on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq);
+/* Lease lost: another owner may run it now. Stop tofu, write nothing more. */
+void cp_worker__fence(job *j);
+/* A write the run depends on failed: stop tofu; the run fails with *why
+ * (the first one kept). */
+void cp_worker__abort(job *j, const cp_error *why);
+
+/* run_events.c: what a job records about its run. */
+void cp_worker__store_event(job *j, const char *type, json_t *data);
+void cp_worker__log_line(job *j, const char *stream, const char *level, const char *line);
+void cp_worker__status_event(job *j, cp_run_status run_status);
+/* Moves the run on (fenced). A lost lease fences the job; any failure is
+ * logged and returned. */
+cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err) CP_MUST_CHECK;
+/* The runner's event callback (cp_runner_spec.on_event; ctx: the job). */
+void cp_worker__on_event(void *ctx, const cp_tfev *ev);
+
+/* reconcile.c: the reconciler thread (arg: the pool). */
+void *cp_worker__reconciler_main(void *arg);
+/* Queues the run of resource_id that waited behind the one that ended. */
+void cp_worker__push_next_of(cp_workers *w, cp_arena *a, const char *resource_id);
+
+#endif
