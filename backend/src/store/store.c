@@ -145,7 +145,7 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err)
 {
     bool pg = cp_db_kind_of(s->db) == CP_DB_PG;
     const char *prefix = pg ? "src/store/migrations/postgres/" : "src/store/migrations/sqlite/";
-    const cp_embedded_file *files[128];
+    const cp_embedded_file *files[128] = {0};
     size_t nfiles = 0;
     for (size_t i = 0; i < cp_embedded_count && nfiles < CP_ARRAY_LEN(files); i++)
         if (!strncmp(cp_embedded_files[i].name, prefix, strlen(prefix))) files[nfiles++] = &cp_embedded_files[i];
@@ -170,10 +170,11 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err)
         cp_dbrows_free(rows);
         if (r == CP_OK && !done) {
             r = cp_db_exec_script(c, (const char *)files[i]->data, err);
-            cp_param q[] = {CP_PINT(version), CP_PTEXT(base), CP_PINT(cp_now_ms())};
-            if (r == CP_OK)
+            if (r == CP_OK) {
+                cp_param q[] = {CP_PINT(version), CP_PTEXT(base), CP_PINT(cp_now_ms())};
                 r = cp_db_exec(c, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", q, 3,
                                NULL, err);
+            }
             if (r == CP_OK) (*applied)++;
         }
         if (r == CP_OK) r = cp_db_commit(c, err);

@@ -136,7 +136,7 @@ static void sweep_leftovers(cp_workers *w)
     int removed = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        char id[CP_ID_LEN + 1], path[PATH_MAX * 2];
+        char id[CP_ID_LEN + 1];
         if (strlen(de->d_name) <= CP_ID_LEN || de->d_name[CP_ID_LEN] != '.') continue;
         memcpy(id, de->d_name, CP_ID_LEN);
         id[CP_ID_LEN] = '\0';
@@ -145,6 +145,7 @@ static void sweep_leftovers(cp_workers *w)
         cp_error e;
         cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
         if (r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status))) {
+            char path[PATH_MAX * 2];
             snprintf(path, sizeof path, "%s/%s", w->runs_dir, de->d_name);
             if (cp_workspace_remove(path) == CP_OK)
                 removed++;
@@ -218,9 +219,14 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
     log_engine(w, n);
     w->threads = cp_xcalloc((size_t)(n > 0 ? n : 1), sizeof *w->threads);
     bool ok = true;
-    for (int i = 0; i < n && ok; i++)
-        if ((ok = pthread_create(&w->threads[i], NULL, worker_main, w) == 0)) w->n++;
-    if (ok) ok = w->reconciler_started = pthread_create(&w->reconciler, NULL, cp_worker__reconciler_main, w) == 0;
+    for (int i = 0; i < n && ok; i++) {
+        ok = pthread_create(&w->threads[i], NULL, worker_main, w) == 0;
+        if (ok) w->n++;
+    }
+    if (ok) {
+        w->reconciler_started = pthread_create(&w->reconciler, NULL, cp_worker__reconciler_main, w) == 0;
+        ok = w->reconciler_started;
+    }
     if (!ok) {
         atomic_store(&w->stopping, true);
         cp_queue_wake(app->queue);
