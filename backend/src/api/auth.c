@@ -92,7 +92,8 @@ static void audit_login(cp_req *req, const char *user_id, const char *action)
     json_t *d = json_pack("{s:s}", "ip", req->client_ip);
     char *text = json_dumps(d, JSON_COMPACT);
     json_decref(d);
-    cp_store_audit_add(CP_APP(req)->store, user_id, NULL, action, user_id, text, &e);
+    /* Best effort: the store logs a failed audit write; the login itself is done. */
+    CP_IGNORE(cp_store_audit_add(CP_APP(req)->store, user_id, NULL, action, user_id, text, &e));
     free(text);
 }
 

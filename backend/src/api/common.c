@@ -54,7 +54,8 @@ void cp_api_audit(cp_req *req, const char *project_id, const char *action, const
     char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
     json_decref(detail);
     cp_error e;
-    cp_store_audit_add(CP_APP(req)->store, req->user_id, project_id, action, target, d, &e);
+    /* Best effort: the store logs a failed audit write; the action itself is done. */
+    CP_IGNORE(cp_store_audit_add(CP_APP(req)->store, req->user_id, project_id, action, target, d, &e));
     free(d);
 }
 

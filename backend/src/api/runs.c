@@ -102,7 +102,8 @@ cp_result cp_api_runs_cancel(cp_req *req)
         json_decref(ev);
         /* Best effort, as the worker's events: the run's final status is committed. */
         if (ev_text)
-            cp_store_event_append(app->store, run.id, "status", ev_text, app->cfg->run_log_max_events, NULL, &e);
+            CP_IGNORE(
+                cp_store_event_append(app->store, run.id, "status", ev_text, app->cfg->run_log_max_events, NULL, &e));
         free(ev_text);
         if (app->events) cp_events_publish(app->events, run.id, CP_NOTICE_EVENTS, 0);
         /* The next run of this resource may now go. */

@@ -28,7 +28,7 @@ typedef struct cp_app {
 
 /* Creates the data dir, loads or generates keys, opens the store (migrating
  * when `migrate`). Returns a clear message in err on any failure. */
-cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err);
+cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err) CP_MUST_CHECK;
 void cp_app_close(cp_app *app);
 /* The database URL the config selects (PostgreSQL URL or SQLite path); static buffer. */
 const char *cp_app_database_url(const cp_config *cfg, char *buf, size_t cap);

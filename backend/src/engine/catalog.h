@@ -15,7 +15,7 @@
 
 /* Loads and checks the catalog (also done lazily by every other call).
  * CP_ERR only if the embedded file is broken, which is a build defect. */
-cp_result cp_catalog_init(cp_error *err);
+cp_result cp_catalog_init(cp_error *err) CP_MUST_CHECK;
 
 /* How a credential field is entered in the web form. */
 typedef enum { CP_CRED_TEXT, CP_CRED_PASSWORD, CP_CRED_FILE } cp_cred_input;
@@ -70,7 +70,7 @@ const char *const *cp_catalog_credential_env(const char *cloud, size_t *n);
  * storage config: expected_gb (1..1000000, default 100).
  * sandbox kinds also take simulate_seconds (0..600) and simulate_failure (bool). */
 cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *name, const char *region,
-                              const char *size, json_t *config, cp_error *err);
+                              const char *size, json_t *config, cp_error *err) CP_MUST_CHECK;
 
 /* Estimated monthly cost in USD: hourly price x 730 for a vm, gb_month price x
  * expected_gb (default 100) for storage. -1 if cloud/kind/size is unknown.

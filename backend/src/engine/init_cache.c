@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "core/log.h"
 #include "engine/runner_int.h"
 #include "engine/workspace.h"
 
@@ -66,7 +67,8 @@ static cp_result init_shared(cp_runner *r, cp_error *err)
         }
         if (rc == CP_OK && rename(staging, r->cache_dir) != 0)
             rc = cp_error_set(err, CP_ERR, "workspace", NULL, "cannot rename init cache: %s", strerror(errno));
-        if (rc != CP_OK) cp_workspace_remove(staging);
+        if (rc != CP_OK && cp_workspace_remove(staging) != CP_OK)
+            cp_log_warn("could not remove the init staging dir %s", staging);
     }
     flock(lfd, LOCK_UN);
     close(lfd);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/secretfile.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
@@ -216,7 +217,8 @@ fail:
 void cp_runner_close(cp_runner *r)
 {
     if (!r) return;
-    if (r->dir[0] && !r->cfg.keep_workdir) cp_workspace_remove(r->dir);
+    if (r->dir[0] && !r->cfg.keep_workdir && cp_workspace_remove(r->dir) != CP_OK)
+        cp_log_warn("could not remove the run dir %s", r->dir); /* the worker's start-up sweep retries */
     if (r->creds_fd >= 0) close(r->creds_fd);
     cp_strv_free(&r->env);
     cp_redact_free(r->redact);

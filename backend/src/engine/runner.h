@@ -104,7 +104,7 @@ cp_result cp_runner_apply(cp_runner *r, const void *plan, size_t plan_len, json_
 /* Fast path: init (shared) + one `apply [-destroy] -auto-approve -json`. */
 cp_result cp_runner_apply_auto(cp_runner *r, cp_run_op op, json_t **outputs, cp_error *err) CP_MUST_CHECK;
 /* `output -json` for the resource's current state. */
-cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err);
+cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err) CP_MUST_CHECK;
 
 /* Stops the running tofu process (SIGINT, grace, SIGKILL) and every later
  * phase of this handle. Any thread. The phase fails with code "canceled"

@@ -26,7 +26,7 @@ cp_result cp_workspace_write_json(const char *dir, const char *name, json_t *j, 
 /* Reads a whole file of at most max bytes; *data is NUL-terminated, caller frees. */
 cp_result cp_workspace_read(const char *path, size_t max, char **data, size_t *len, cp_error *err) CP_MUST_CHECK;
 /* rm -rf that never follows symlinks. Missing is fine. */
-cp_result cp_workspace_remove(const char *path);
+cp_result cp_workspace_remove(const char *path) CP_MUST_CHECK;
 /* SHA-256 (hex, 64 chars + NUL) over the module's files (names and bytes, in
  * name order) followed by extra. */
 cp_result cp_workspace_hash(const char *module_dir, const char *extra, char out[65], cp_error *err) CP_MUST_CHECK;

@@ -34,7 +34,7 @@ static inline cp_param cp_ptext(const char *s)
 
 /* url: "postgres://..." / "postgresql://..." selects PostgreSQL, anything else
  * is a SQLite file path. pool_size connections are opened lazily. */
-cp_result cp_db_open(const char *url, int pool_size, cp_db **out, cp_error *err);
+cp_result cp_db_open(const char *url, int pool_size, cp_db **out, cp_error *err) CP_MUST_CHECK;
 void cp_db_close(cp_db *db);
 cp_db_kind cp_db_kind_of(cp_db *db);
 
@@ -44,11 +44,11 @@ void cp_db_release(cp_db *db, cp_dbconn *c);
 
 /* Runs a statement; *changes (may be NULL) gets the affected row count.
  * Unique violations map to CP_ECONFLICT, a busy/locked database to CP_EAGAIN. */
-cp_result cp_db_exec(cp_dbconn *c, const char *sql, const cp_param *p, int n, int64_t *changes, cp_error *err);
+cp_result cp_db_exec(cp_dbconn *c, const char *sql, const cp_param *p, int n, int64_t *changes, cp_error *err) CP_MUST_CHECK;
 /* Runs a query; rows are read with cp_dbrows_next and freed with cp_dbrows_free. */
-cp_result cp_db_query(cp_dbconn *c, const char *sql, const cp_param *p, int n, cp_dbrows **rows, cp_error *err);
+cp_result cp_db_query(cp_dbconn *c, const char *sql, const cp_param *p, int n, cp_dbrows **rows, cp_error *err) CP_MUST_CHECK;
 /* Runs a script of several statements without parameters (migrations). */
-cp_result cp_db_exec_script(cp_dbconn *c, const char *sql, cp_error *err);
+cp_result cp_db_exec_script(cp_dbconn *c, const char *sql, cp_error *err) CP_MUST_CHECK;
 
 bool cp_dbrows_next(cp_dbrows *r);
 bool cp_dbrows_isnull(cp_dbrows *r, int col);
@@ -61,8 +61,8 @@ void cp_dbrows_free(cp_dbrows *r);
 char *cp_dbrows_dup(cp_dbrows *r, int col, cp_arena *a);
 
 /* Transactions. begin_write takes the write lock up front (SQLite BEGIN IMMEDIATE). */
-cp_result cp_db_begin(cp_dbconn *c, bool write, cp_error *err);
-cp_result cp_db_commit(cp_dbconn *c, cp_error *err);
+cp_result cp_db_begin(cp_dbconn *c, bool write, cp_error *err) CP_MUST_CHECK;
+cp_result cp_db_commit(cp_dbconn *c, cp_error *err) CP_MUST_CHECK;
 void cp_db_rollback(cp_dbconn *c);
 
 /* Driver vtable, implemented by db_sqlite.c and db_pg.c. */

@@ -185,7 +185,9 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err)
             cp_error_set(err, r, "migration", NULL, "migration %s failed: %s", base, msg);
         }
     }
-    if (pg) cp_db_exec(c, "SELECT pg_advisory_unlock(727274)", NULL, 0, NULL, NULL);
+    /* The connection goes back to the pool: a lock left on it would stall every later migrator. */
+    if (pg && cp_db_exec(c, "SELECT pg_advisory_unlock(727274)", NULL, 0, NULL, NULL) != CP_OK)
+        cp_log_error("could not release the migration lock");
     cp_db_release(s->db, c);
     return r;
 }

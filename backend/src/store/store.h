@@ -13,13 +13,13 @@
 typedef struct cp_store cp_store;
 
 /* Opens (and, if migrate is true, migrates) the database at url. */
-cp_result cp_store_open(const char *url, int pool_size, bool migrate, cp_store **out, cp_error *err);
+cp_result cp_store_open(const char *url, int pool_size, bool migrate, cp_store **out, cp_error *err) CP_MUST_CHECK;
 void cp_store_close(cp_store *s);
 cp_db *cp_store_db(cp_store *s);
 /* Applies pending migrations; *applied gets how many ran. */
-cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err);
+cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err) CP_MUST_CHECK;
 /* Cheap round trip, for /readyz. */
-cp_result cp_store_ping(cp_store *s, cp_error *err);
+cp_result cp_store_ping(cp_store *s, cp_error *err) CP_MUST_CHECK;
 
 typedef struct {
     char *id;
@@ -31,13 +31,13 @@ typedef struct {
 
 /* CP_ECONFLICT when the (lower-cased) email exists. */
 cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name,
-                               const char *password_hash, cp_user *out, cp_error *err);
-cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out, cp_error *err);
-cp_result cp_store_user_by_id(cp_store *s, cp_arena *a, const char *id, cp_user *out, cp_error *err);
+                               const char *password_hash, cp_user *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_user_by_id(cp_store *s, cp_arena *a, const char *id, cp_user *out, cp_error *err) CP_MUST_CHECK;
 
 /* The data version: moves on every change a resource list can show (triggers
  * in migration 0002). CP_OK with *v set. */
-cp_result cp_store_data_version(cp_store *s, int64_t *v, cp_error *err);
+cp_result cp_store_data_version(cp_store *s, int64_t *v, cp_error *err) CP_MUST_CHECK;
 
 /* ---- projects and memberships (store_projects.c) ---- */
 
@@ -64,30 +64,30 @@ typedef struct {
 } cp_member;
 
 cp_result cp_store_project_create(cp_store *s, cp_arena *a, const char *owner_id, const char *name,
-                                  bool require_approval, const double *budget, cp_project *out, cp_error *err);
+                                  bool require_approval, const double *budget, cp_project *out, cp_error *err) CP_MUST_CHECK;
 /* CP_ENOTFOUND unless user_id is a member. */
 cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id,
-                               cp_project *out, cp_error *err);
+                               cp_project *out, cp_error *err) CP_MUST_CHECK;
 /* The project's require_approval; true when it cannot be read (fail safe). */
 bool cp_store_project_requires_approval(cp_store *s, const char *project_id);
 /* Keyset page of the user's projects, newest first; *next is NULL on the last page. */
 cp_result cp_store_projects_list(cp_store *s, cp_arena *a, const char *user_id, int limit, const char *cursor,
-                                 cp_project **items, size_t *n, char **next, cp_error *err);
+                                 cp_project **items, size_t *n, char **next, cp_error *err) CP_MUST_CHECK;
 /* name NULL = unchanged; budget_set false = unchanged; budget NULL with budget_set = clear. */
 cp_result cp_store_project_update(cp_store *s, const char *id, const char *name, const bool *require_approval,
-                                  bool budget_set, const double *budget, cp_error *err);
+                                  bool budget_set, const double *budget, cp_error *err) CP_MUST_CHECK;
 /* CP_ECONFLICT while any resource is not destroyed. */
-cp_result cp_store_project_delete(cp_store *s, const char *id, cp_error *err);
+cp_result cp_store_project_delete(cp_store *s, const char *id, cp_error *err) CP_MUST_CHECK;
 
 cp_result cp_store_members_list(cp_store *s, cp_arena *a, const char *project_id, cp_member **items, size_t *n,
-                                cp_error *err);
+                                cp_error *err) CP_MUST_CHECK;
 /* CP_ENOTFOUND (field email) for an unknown user, CP_ECONFLICT if already a member. */
 cp_result cp_store_member_add(cp_store *s, cp_arena *a, const char *project_id, const char *email, cp_role role,
-                              cp_member *out, cp_error *err);
+                              cp_member *out, cp_error *err) CP_MUST_CHECK;
 /* Both refuse (CP_ECONFLICT) to leave the project without an owner. */
 cp_result cp_store_member_set_role(cp_store *s, const char *project_id, const char *user_id, cp_role role,
-                                   cp_error *err);
-cp_result cp_store_member_remove(cp_store *s, const char *project_id, const char *user_id, cp_error *err);
+                                   cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_member_remove(cp_store *s, const char *project_id, const char *user_id, cp_error *err) CP_MUST_CHECK;
 cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *user_id);
 
 /* ---- cloud accounts (store_projects.c) ---- */
@@ -105,17 +105,17 @@ typedef struct {
 } cp_account;
 
 /* id must be pre-generated: the vault binds the ciphertext to it. */
-cp_result cp_store_account_create(cp_store *s, const cp_account *acc, cp_error *err);
-cp_result cp_store_account_get(cp_store *s, cp_arena *a, const char *id, cp_account *out, cp_error *err);
+cp_result cp_store_account_create(cp_store *s, const cp_account *acc, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_account_get(cp_store *s, cp_arena *a, const char *id, cp_account *out, cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_accounts_list(cp_store *s, cp_arena *a, const char *project_id, cp_account **items, size_t *n,
-                                 cp_error *err);
+                                 cp_error *err) CP_MUST_CHECK;
 /* CP_ECONFLICT while resources that are not destroyed use it. */
-cp_result cp_store_account_delete(cp_store *s, const char *id, cp_error *err);
+cp_result cp_store_account_delete(cp_store *s, const char *id, cp_error *err) CP_MUST_CHECK;
 /* Every account, for key rotation. */
-cp_result cp_store_accounts_all(cp_store *s, cp_arena *a, cp_account **items, size_t *n, cp_error *err);
+cp_result cp_store_accounts_all(cp_store *s, cp_arena *a, cp_account **items, size_t *n, cp_error *err) CP_MUST_CHECK;
 /* Re-seal: conditional on the old key id, so a concurrent rotation cannot clobber. */
 cp_result cp_store_account_reseal(cp_store *s, const char *id, const char *old_key_id, const char *key_id,
-                                  const char *nonce, const char *ciphertext, cp_error *err);
+                                  const char *nonce, const char *ciphertext, cp_error *err) CP_MUST_CHECK;
 
 /* ---- audit (store_projects.c) ---- */
 
@@ -132,12 +132,12 @@ typedef struct {
 
 /* Best effort by design of the callers: a failed audit write is logged. */
 cp_result cp_store_audit_add(cp_store *s, const char *actor_id, const char *project_id, const char *action,
-                             const char *target, const char *detail_json, cp_error *err);
+                             const char *target, const char *detail_json, cp_error *err) CP_MUST_CHECK;
 /* The events of one actor that belong to no project (logins). */
 cp_result cp_store_audit_list_actor(cp_store *s, cp_arena *a, const char *actor_id, int limit, const char *cursor,
-                                    cp_audit **items, size_t *n, char **next, cp_error *err);
+                                    cp_audit **items, size_t *n, char **next, cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_audit_list(cp_store *s, cp_arena *a, const char *project_id, int limit, const char *cursor,
-                              cp_audit **items, size_t *n, char **next, cp_error *err);
+                              cp_audit **items, size_t *n, char **next, cp_error *err) CP_MUST_CHECK;
 
 /* ---- resources and the runs queued against them (store_resources.c) ---- */
 
@@ -192,29 +192,29 @@ typedef struct {
 /* Inserts the resource (pending) and its create run (queued) atomically,
  * refusing with budget_exceeded when the project budget would be passed. */
 cp_result cp_store_resource_create(cp_store *s, cp_arena *a, const cp_resource *res, const char *run_params,
-                                   cp_resource *out, cp_run *run, cp_error *err);
+                                   cp_resource *out, cp_run *run, cp_error *err) CP_MUST_CHECK;
 /* The resource if user_id is a member of its project (role in *role). */
 cp_result cp_store_resource_get(cp_store *s, cp_arena *a, const char *id, const char *user_id, cp_resource *out,
-                                cp_role *role, cp_error *err);
+                                cp_role *role, cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f,
                                   int limit, const char *cursor, cp_resource **items, size_t *n, char **next,
-                                  cp_error *err);
+                                  cp_error *err) CP_MUST_CHECK;
 /* The resource regardless of membership (workers only). */
-cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out, cp_error *err);
+cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out, cp_error *err) CP_MUST_CHECK;
 /* Queues an update or destroy run. CP_ECONFLICT when the resource is destroyed
  * or a destroy is already queued. For updates, budget is checked as for create. */
 cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
-                               cp_error *err);
+                               cp_error *err) CP_MUST_CHECK;
 
 /* ---- runs: reads (store_runs.c) ---- */
 
-cp_result cp_store_run_get(cp_store *s, cp_arena *a, const char *run_id, cp_run *out, cp_error *err);
+cp_result cp_store_run_get(cp_store *s, cp_arena *a, const char *run_id, cp_run *out, cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_runs_list(cp_store *s, cp_arena *a, const char *resource_id, int limit, const char *cursor,
-                             cp_run **items, size_t *n, char **next, cp_error *err);
+                             cp_run **items, size_t *n, char **next, cp_error *err) CP_MUST_CHECK;
 /* Recent runs across the user's projects (dashboard). */
 cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_run **items, size_t *n,
-                               cp_error *err);
+                               cp_error *err) CP_MUST_CHECK;
 
 /* ---- runs, worker side (store_runs.c): claim, lease, transitions, fenced by owner + attempt ---- */
 
@@ -222,22 +222,22 @@ cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, in
  * awaiting apply), no earlier unfinished run of the same resource, and no live
  * lease. CP_ECONFLICT when it is not claimable (taken, waiting its turn, ended). */
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
-                             cp_run *out, cp_error *err);
+                             cp_run *out, cp_error *err) CP_MUST_CHECK;
 /* Ids of queued runs with no live lease (for the reconciler), oldest first. */
-cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err);
+cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err) CP_MUST_CHECK;
 /* Fenced calls (heartbeat, transition, mark_tofu_started, set_plan, finish)
  * return CP_ECONFLICT with reason CP_REASON_LEASE_LOST (code "lease_lost")
  * when, and only when, the caller's lease is lost: another owner may have the
  * run now, so write nothing more. */
 cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_ms, bool *cancel_requested,
-                                 cp_error *err);
+                                 cp_error *err) CP_MUST_CHECK;
 /* Moves the run (and its resource) along the state machine; every write is
  * conditional on lease owner + attempt. Illegal transitions are refused and
  * logged (CP_ERR, code illegal_transition). */
-cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err);
-cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id, cp_error *err);
+cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id, cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const char *plan_blob,
-                                cp_error *err);
+                                cp_error *err) CP_MUST_CHECK;
 /* What a create or update that succeeded writes to its resource. */
 typedef struct {
     const char *size;        /* NULL = unchanged */
@@ -247,13 +247,13 @@ typedef struct {
 /* Final states. outputs_json and spec only on success; spec is required for
  * a create or update that succeeded (CP_ERR without it). */
 cp_result cp_store_run_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
-                              const char *outputs_json, const cp_resource_spec *spec, cp_error *err);
+                              const char *outputs_json, const cp_resource_spec *spec, cp_error *err) CP_MUST_CHECK;
 
 /* ---- runs: user actions and lease expiry (store_runs.c) ---- */
 
-cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user_id, cp_error *err);
+cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user_id, cp_error *err) CP_MUST_CHECK;
 /* Queued or approval-waiting runs end at once (*immediate); running ones get cancel_requested. */
-cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, cp_error *err);
+cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, cp_error *err) CP_MUST_CHECK;
 
 /* Runs whose lease expired. Before tofu started: back to queued. During
  * plan/apply: failed "worker lost"; lock ids of those are returned so the
@@ -266,21 +266,21 @@ typedef struct {
     char *run_id, *resource_id, *lock_id, *cloud, *account_id;
 } cp_lost_run;
 cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
-                             size_t *nlost, cp_error *err);
+                             size_t *nlost, cp_error *err) CP_MUST_CHECK;
 
 /* ---- run events (store_events.c) ---- */
 
 /* Appends one event; past max_events per run it is dropped and counted (the
  * reader reports the count as truncation). *seq gets the stored seq or 0. */
 cp_result cp_store_event_append(cp_store *s, const char *run_id, const char *type, const char *data_json,
-                                int64_t max_events, int64_t *seq, cp_error *err);
+                                int64_t max_events, int64_t *seq, cp_error *err) CP_MUST_CHECK;
 typedef struct {
     int64_t seq, ts;
     char *type;
     char *data;
 } cp_event;
 cp_result cp_store_events_list(cp_store *s, cp_arena *a, const char *run_id, int64_t after_seq, int limit,
-                               cp_event **items, size_t *n, cp_error *err);
+                               cp_event **items, size_t *n, cp_error *err) CP_MUST_CHECK;
 
 /* ---- costs (store_costs.c) ---- */
 
@@ -292,13 +292,13 @@ typedef struct {
 } cp_cost_group;
 /* group_by: "cloud", "project", "kind" or "region" (checked by the caller). */
 cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, const char *group_by,
-                                 cp_cost_group **items, size_t *n, cp_error *err);
+                                 cp_cost_group **items, size_t *n, cp_error *err) CP_MUST_CHECK;
 typedef struct {
     char *project_id, *cloud;
     double monthly_usd;
     int64_t started_at, ended_at;  /* ended_at 0 = still running */
 } cp_cost_period;
 cp_result cp_store_cost_periods(cp_store *s, cp_arena *a, const char *user_id, int64_t since, cp_cost_period **items,
-                                size_t *n, cp_error *err);
+                                size_t *n, cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -259,8 +259,9 @@ cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *us
 {
     cp_role role = CP_ROLE_NONE;
     cp_param p[] = {CP_PTEXT(project_id), CP_PTEXT(user_id)};
-    cp_store_one(s, NULL, "SELECT role FROM memberships WHERE project_id = ? AND user_id = ?", p, 2, fill_role, &role,
-                 "member", NULL);
+    /* Not a member, or the read failed: CP_ROLE_NONE either way, which refuses (fails closed). */
+    CP_IGNORE(cp_store_one(s, NULL, "SELECT role FROM memberships WHERE project_id = ? AND user_id = ?", p, 2,
+                           fill_role, &role, "member", NULL));
     return role;
 }
 

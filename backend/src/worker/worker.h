@@ -13,7 +13,7 @@
 typedef struct cp_workers cp_workers;
 
 /* Starts n worker threads and the reconciler. */
-cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err);
+cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err) CP_MUST_CHECK;
 /* Stops taking runs, lets running ones finish for up to grace_ms, cancels
  * the rest, and joins every thread. */
 void cp_workers_stop(cp_workers *w, int64_t grace_ms);

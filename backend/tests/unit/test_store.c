@@ -17,7 +17,8 @@ static void reset_pg(const char *url)
     cp_error e;
     if (cp_db_open(url, 1, &db, &e) != CP_OK) return;
     cp_dbconn *c = cp_db_acquire(db);
-    cp_db_exec_script(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", &e);
+    if (cp_db_exec_script(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", &e) != CP_OK)
+        fprintf(stderr, "cannot reset the PostgreSQL schema: %s\n", e.message);
     cp_db_release(db, c);
     cp_db_close(db);
 }
