@@ -81,8 +81,10 @@ static void close_dispatch(cp_app *app)
 
 static void consumer_name(const cp_config *cfg, char *out, size_t cap)
 {
-    if (cfg->worker_id[0]) snprintf(out, cap, "%s", cfg->worker_id);
-    else cp_self_host_id(out, cap);
+    if (cfg->worker_id[0])
+        snprintf(out, cap, "%s", cfg->worker_id);
+    else
+        cp_self_host_id(out, cap);
 }
 
 static sigset_t block_signals(void)
@@ -218,8 +220,8 @@ static int cmd_worker(int argc, char **argv)
     }
     char consumer[128];
     consumer_name(&cfg, consumer, sizeof consumer);
-    cp_log(CP_LOG_INFO, "worker started", json_pack("{s:s, s:I}", "consumer", consumer, "slots",
-                                                     (json_int_t)cfg.workers));
+    cp_log(CP_LOG_INFO, "worker started",
+           json_pack("{s:s, s:I}", "consumer", consumer, "slots", (json_int_t)cfg.workers));
     int sig = 0;
     sigwait(&sigs, &sig);
     cp_log_info("received %s, finishing runs (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
@@ -238,8 +240,10 @@ static int cmd_migrate(int argc, char **argv)
     cp_error err;
     cp_error_clear(&err);
     rc = 0;
-    if (cp_app_init(&app, &cfg, true, &err) != CP_OK) rc = fail_start("migrate", &err);
-    else printf("database is up to date\n");
+    if (cp_app_init(&app, &cfg, true, &err) != CP_OK)
+        rc = fail_start("migrate", &err);
+    else
+        printf("database is up to date\n");
     cp_app_close(&app);
     cp_config_free(&cfg);
     return rc;
@@ -281,8 +285,8 @@ static int cmd_rotate(int argc, char **argv)
         if (cp_vault_open(app.vault, x->key_id, x->nonce, x->ciphertext, x->id, x->project_id, &plain, &len, &e) !=
                 CP_OK ||
             cp_vault_seal(app.vault, a, plain, len, x->id, x->project_id, &sealed, &e) != CP_OK ||
-            cp_store_account_reseal(app.store, x->id, x->key_id, sealed.key_id, sealed.nonce_b64,
-                                    sealed.ciphertext_b64, &e) != CP_OK) {
+            cp_store_account_reseal(app.store, x->id, x->key_id, sealed.key_id, sealed.nonce_b64, sealed.ciphertext_b64,
+                                    &e) != CP_OK) {
             fprintf(stderr, "account %s: %s\n", x->id, e.message);
             failed++;
         } else {
@@ -340,7 +344,8 @@ static int cmd_admin(int argc, char **argv)
         if (cp_password_hash(pw, hash) != CP_OK ||
             cp_store_user_create(app.store, a, lower, name, hash, &u, &err) != CP_OK)
             rc = fail_start("admin", &err);
-        else printf("created user %s (%s)\n", u.email, u.id);
+        else
+            printf("created user %s (%s)\n", u.email, u.id);
         cp_app_close(&app);
     }
     cp_arena_free(a);

@@ -18,8 +18,9 @@ static cp_result check_gcp_key(cp_req *req, const char *text)
     const char *pk = json_string_value(json_object_get(k, "private_key"));
     const char *email = json_string_value(json_object_get(k, "client_email"));
     cp_result r = CP_OK;
-    if (!k) r = cp_req_fail(req, CP_EUNPROC, "invalid_credentials", "credentials.service_account_json",
-                            "service_account_json is not valid JSON");
+    if (!k)
+        r = cp_req_fail(req, CP_EUNPROC, "invalid_credentials", "credentials.service_account_json",
+                        "service_account_json is not valid JSON");
     else if (!type || strcmp(type, "service_account") != 0 || !pk || !strstr(pk, "PRIVATE KEY") || !email)
         r = cp_req_fail(req, CP_EUNPROC, "invalid_credentials", "credentials.service_account_json",
                         "service_account_json must be a service-account key (type service_account, with private_key"
@@ -37,7 +38,8 @@ static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred,
     const cp_cred_field *fs = cp_catalog_credentials(cloud, &n);
     const char *key;
     json_t *v;
-    json_object_foreach(cred, key, v) {
+    json_object_foreach(cred, key, v)
+    {
         bool known = false;
         for (size_t i = 0; i < n && !known; i++) known = !strcmp(fs[i].name, key);
         if (!known)
@@ -52,13 +54,13 @@ static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred,
                 return cp_req_fail(req, CP_EUNPROC, "missing_field", field, "%s is required for %s", fs[i].name, cloud);
             continue;
         }
-        if (!json_is_string(v)) return cp_req_fail(req, CP_EUNPROC, "invalid_type", field, "%s must be a string",
-                                                   fs[i].name);
+        if (!json_is_string(v))
+            return cp_req_fail(req, CP_EUNPROC, "invalid_type", field, "%s must be a string", fs[i].name);
         size_t len = json_string_length(v);
         const char *s = json_string_value(v);
         if (len < fs[i].min || len > fs[i].max)
-            return cp_req_fail(req, CP_EUNPROC, "invalid_length", field, "%s must be %zu to %zu characters",
-                               fs[i].name, fs[i].min, fs[i].max);
+            return cp_req_fail(req, CP_EUNPROC, "invalid_length", field, "%s must be %zu to %zu characters", fs[i].name,
+                               fs[i].min, fs[i].max);
         if (!cp_catalog_credential_matches(&fs[i], s))
             return cp_req_fail(req, CP_EUNPROC, "invalid_format", field, "%s must be %s", fs[i].name, fs[i].rule);
     }
@@ -98,8 +100,11 @@ cp_result cp_api_accounts_create(cp_req *req)
     char *hint;
     if ((r = check_credentials(req, cloud, cred, &hint)) != CP_OK) return r;
 
-    cp_account acc = {.project_id = p.id, .cloud = (char *)cloud, .name = (char *)cp_json_str(b, "name", ""),
-                      .hint = hint, .created_at = cp_now_ms()};
+    cp_account acc = {.project_id = p.id,
+                      .cloud = (char *)cloud,
+                      .name = (char *)cp_json_str(b, "name", ""),
+                      .hint = hint,
+                      .created_at = cp_now_ms()};
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
     acc.id = id;

@@ -21,15 +21,15 @@ typedef enum {
 
 typedef struct {
     cp_result result;
-    cp_reason reason;            /* CP_REASON_NONE unless set by cp_error_set_reason */
-    char code[48];               /* e.g. "validation_failed" */
+    cp_reason reason; /* CP_REASON_NONE unless set by cp_error_set_reason */
+    char code[48];    /* e.g. "validation_failed" */
     char message[CP_ERR_MSG_MAX];
-    char field[64];              /* empty when not about one field */
+    char field[64]; /* empty when not about one field */
 } cp_error;
 
 /* Sets err (if not NULL) and returns result, so callers can `return cp_error_set(...)`. */
-cp_result cp_error_set(cp_error *err, cp_result result, const char *code, const char *field,
-                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+cp_result cp_error_set(cp_error *err, cp_result result, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* cp_error_set with a reason; the code is the reason's (cp_reason_code). */
 cp_result cp_error_set_reason(cp_error *err, cp_result result, cp_reason reason, const char *field, const char *fmt,
                               ...) __attribute__((format(printf, 5, 6)));

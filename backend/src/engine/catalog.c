@@ -28,9 +28,9 @@ typedef struct {
 
 typedef struct {
     const cloud_ent *cloud;
-    const char *kind;   /* "vm" | "storage" */
+    const char *kind; /* "vm" | "storage" */
     const char *module;
-    json_t *obj;        /* the kind object inside the catalog document */
+    json_t *obj; /* the kind object inside the catalog document */
     regex_t name_re;
     size_t name_min, name_max;
     const char *name_desc;
@@ -42,8 +42,8 @@ static struct {
     size_t n_clouds;
     kind_ent kinds[MAX_KINDS];
     size_t n_kinds;
-    regex_t ssh_re_all;    /* ed25519, rsa, ecdsa-p256 */
-    regex_t ssh_re_azure;  /* Azure takes no ECDSA keys */
+    regex_t ssh_re_all;   /* ed25519, rsa, ecdsa-p256 */
+    regex_t ssh_re_azure; /* Azure takes no ECDSA keys */
     regex_t cidr_re;
     regex_t project_re;
     bool ok;
@@ -53,7 +53,8 @@ static struct {
 static pthread_once_t cat_once = PTHREAD_ONCE_INIT;
 
 /* The same patterns as the modules' validation blocks, in POSIX ERE. */
-#define SSH_PREFIX_ALL "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5|ssh-rsa AAAAB3NzaC1yc2E|ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY"
+#define SSH_PREFIX_ALL                                                                                                 \
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5|ssh-rsa AAAAB3NzaC1yc2E|ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY"
 #define SSH_PREFIX_AZURE "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5|ssh-rsa AAAAB3NzaC1yc2E"
 #define SSH_TAIL ")[A-Za-z0-9+/]+={0,3}( [ -~]*)?$"
 
@@ -84,12 +85,13 @@ static bool env_name_ok(const char *s)
 /* Loads one cloud's "credentials" array into ce; NULL or why it is wrong. */
 static const char *load_credentials(cloud_ent *ce, json_t *arr)
 {
-    static const char *const inputs[] = {[CP_CRED_TEXT] = "text", [CP_CRED_PASSWORD] = "password",
-                                         [CP_CRED_FILE] = "file"};
+    static const char *const inputs[] = {
+        [CP_CRED_TEXT] = "text", [CP_CRED_PASSWORD] = "password", [CP_CRED_FILE] = "file"};
     if (!json_is_array(arr)) return "cloud without credentials array";
     size_t i;
     json_t *o;
-    json_array_foreach(arr, i, o) {
+    json_array_foreach(arr, i, o)
+    {
         if (ce->n_creds == MAX_CREDS) return "too many credential fields";
         cp_cred_field *f = &ce->creds[ce->n_creds];
         bool bad = !json_is_object(o);
@@ -142,7 +144,8 @@ static void load(void)
 
     size_t ci;
     json_t *c;
-    json_array_foreach(json_object_get(cat.doc, "clouds"), ci, c) {
+    json_array_foreach(json_object_get(cat.doc, "clouds"), ci, c)
+    {
         if (cat.n_clouds == MAX_CLOUDS) return load_fail("too many clouds");
         cloud_ent *ce = &cat.clouds[cat.n_clouds++];
         ce->id = json_string_value(json_object_get(c, "id"));
@@ -153,7 +156,8 @@ static void load(void)
         if (ce->simulated != (ce->n_creds == 0)) return load_fail("only the simulated cloud has no credentials");
         size_t ki;
         json_t *k;
-        json_array_foreach(json_object_get(c, "kinds"), ki, k) {
+        json_array_foreach(json_object_get(c, "kinds"), ki, k)
+        {
             if (cat.n_kinds == MAX_KINDS) return load_fail("too many kinds");
             kind_ent *ke = &cat.kinds[cat.n_kinds];
             json_t *rule = json_object_get(k, "name_rule");
@@ -167,7 +171,8 @@ static void load(void)
             const char *pat = json_string_value(json_object_get(rule, "pattern"));
             if (!ke->kind || !ke->module || !pat || !ke->name_desc || ke->name_max == 0)
                 return load_fail("kind without id, module or name_rule");
-            if (regcomp(&ke->name_re, pat, REG_EXTENDED | REG_NOSUB) != 0) return load_fail("name pattern does not compile");
+            if (regcomp(&ke->name_re, pat, REG_EXTENDED | REG_NOSUB) != 0)
+                return load_fail("name pattern does not compile");
             cat.n_kinds++;
         }
     }
@@ -204,10 +209,12 @@ json_t *cp_catalog_json(void)
     json_t *out = json_deep_copy(cat.doc);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(out, "clouds"), i, c) {
+    json_array_foreach(json_object_get(out, "clouds"), i, c)
+    {
         size_t j;
         json_t *f;
-        json_array_foreach(json_object_get(c, "credentials"), j, f) {
+        json_array_foreach(json_object_get(c, "credentials"), j, f)
+        {
             json_object_del(f, "env");
             json_object_del(f, "tfvar");
         }
@@ -259,7 +266,10 @@ const char *const *cp_catalog_credential_env(const char *cloud, size_t *n)
 
 /* ---------------------------------------------------------------- validation */
 
-static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
 
 static bool has_suffix(const char *s, const char *x)
 {
@@ -293,8 +303,7 @@ static bool in_list(json_t *arr, const char *id)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(arr, i, e)
-        if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0) return true;
+    json_array_foreach(arr, i, e) if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0) return true;
     return false;
 }
 
@@ -304,7 +313,8 @@ static void list_ids(json_t *arr, char *out, size_t cap)
     size_t i, used = 0;
     json_t *e;
     out[0] = '\0';
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         int n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", json_string_value(json_object_get(e, "id")));
         if (n < 0 || (size_t)n >= cap - used) break;
         used += (size_t)n;
@@ -315,8 +325,8 @@ static json_t *find_size(const kind_ent *k, const char *size)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(k->obj, "sizes"), i, e)
-        if (size && strcmp(json_string_value(json_object_get(e, "id")), size) == 0) return e;
+    json_array_foreach(json_object_get(k->obj, "sizes"), i,
+                       e) if (size && strcmp(json_string_value(json_object_get(e, "id")), size) == 0) return e;
     return NULL;
 }
 
@@ -354,15 +364,17 @@ static cp_result check_vm_config(const kind_ent *k, json_t *config, cp_error *er
 {
     json_t *key = json_object_get(config, "ssh_public_key");
     if (!key || json_is_null(key))
-        return cp_error_set(err, CP_EUNPROC, "missing_field", "config.ssh_public_key", "config.ssh_public_key is required");
+        return cp_error_set(err, CP_EUNPROC, "missing_field", "config.ssh_public_key",
+                            "config.ssh_public_key is required");
     bool azure = strcmp(k->cloud->id, "azure") == 0;
     if (!clean_string(key) || json_string_length(key) > SSH_KEY_MAX ||
         regexec(azure ? &cat.ssh_re_azure : &cat.ssh_re_all, json_string_value(key), 0, NULL, 0) != 0)
-        return cp_error_set(err, CP_EUNPROC, "invalid_ssh_key", "config.ssh_public_key",
-                            "config.ssh_public_key must be a single-line OpenSSH public key of type %s (at most %d characters)",
-                            azure ? "ssh-ed25519 or ssh-rsa (Azure takes no ECDSA keys)"
-                                  : "ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256",
-                            SSH_KEY_MAX);
+        return cp_error_set(
+            err, CP_EUNPROC, "invalid_ssh_key", "config.ssh_public_key",
+            "config.ssh_public_key must be a single-line OpenSSH public key of type %s (at most %d characters)",
+            azure ? "ssh-ed25519 or ssh-rsa (Azure takes no ECDSA keys)"
+                  : "ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256",
+            SSH_KEY_MAX);
 
     json_t *cidrs = json_object_get(config, "allowed_cidrs");
     if (!cidrs || json_is_null(cidrs)) return CP_OK;
@@ -372,7 +384,8 @@ static cp_result check_vm_config(const kind_ent *k, json_t *config, cp_error *er
                             MAX_CIDRS);
     size_t i;
     json_t *c;
-    json_array_foreach(cidrs, i, c) {
+    json_array_foreach(cidrs, i, c)
+    {
         int rc = 1;
         if (clean_string(c) && regexec(&cat.cidr_re, json_string_value(c), 0, NULL, 0) == 0)
             rc = check_cidr(json_string_value(c));
@@ -390,7 +403,8 @@ static cp_result check_vm_config(const kind_ent *k, json_t *config, cp_error *er
 
 static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
 {
-    if (!config || json_is_null(config)) config = NULL;
+    if (!config || json_is_null(config))
+        config = NULL;
     else if (!json_is_object(config))
         return cp_error_set(err, CP_EINVAL, "bad_request", "config", "config must be a JSON object");
 
@@ -400,7 +414,8 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
     static const char *const sandbox_keys[] = {"simulate_seconds", "simulate_failure"};
     const char *key;
     json_t *v;
-    json_object_foreach(config, key, v) {
+    json_object_foreach(config, key, v)
+    {
         bool known = false;
         const char *const *keys = vm ? vm_keys : storage_keys;
         size_t n = vm ? CP_ARRAY_LEN(vm_keys) : CP_ARRAY_LEN(storage_keys);
@@ -428,8 +443,7 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
     }
     if (k->cloud->simulated) {
         v = json_object_get(config, "simulate_seconds");
-        if (v && !json_is_null(v) &&
-            (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600))
+        if (v && !json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600))
             return cp_error_set(err, CP_EUNPROC, "out_of_range", "config.simulate_seconds",
                                 "config.simulate_seconds must be a whole number from 0 to 600");
         v = json_object_get(config, "simulate_failure");
@@ -446,7 +460,8 @@ cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *n
     cp_result r = cp_catalog_init(err);
     if (r != CP_OK) return r;
     if (!find_cloud(cloud))
-        return cp_error_set(err, CP_EUNPROC, "invalid_cloud", "cloud", "cloud must be one of: aws, azure, gcp, sandbox");
+        return cp_error_set(err, CP_EUNPROC, "invalid_cloud", "cloud",
+                            "cloud must be one of: aws, azure, gcp, sandbox");
     const kind_ent *k = find_kind(cloud, kind);
     if (!k) return cp_error_set(err, CP_EUNPROC, "invalid_kind", "kind", "kind must be vm or storage");
 
@@ -525,7 +540,8 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
                           const char *region, const char *size, json_t *config, json_t *extra, cp_error *err)
 {
     if (!valid_resource_id(resource_id)) {
-        cp_error_set(err, CP_EINVAL, "bad_request", "resource_id", "resource_id must be 26 lower-case letters or digits");
+        cp_error_set(err, CP_EINVAL, "bad_request", "resource_id",
+                     "resource_id must be 26 lower-case letters or digits");
         return NULL;
     }
     if (cp_catalog_validate(cloud, kind, name, region, size, config, err) != CP_OK) return NULL;
@@ -540,8 +556,9 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
     }
     const char *project = cp_json_str(extra, "project_id", NULL);
     if ((vars & V_PROJECT) && (!project || regexec(&cat.project_re, project, 0, NULL, 0) != 0)) {
-        cp_error_set(err, CP_EUNPROC, "invalid_project", "project_id",
-                     "a GCP project_id is required: 6-30 lower-case letters, digits or hyphens, starting with a letter");
+        cp_error_set(
+            err, CP_EUNPROC, "invalid_project", "project_id",
+            "a GCP project_id is required: 6-30 lower-case letters, digits or hyphens, starting with a letter");
         return NULL;
     }
 

@@ -31,8 +31,8 @@ typedef struct {
     const char *rule;        /* the pattern in words ("a UUID"); set iff pattern is */
     const char *placeholder; /* form placeholder, or NULL */
     bool required;
-    bool secret;             /* never displayed back */
-    size_t min, max;         /* length bounds in bytes */
+    bool secret;     /* never displayed back */
+    size_t min, max; /* length bounds in bytes */
     cp_cred_input input;
 } cp_cred_field;
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 struct cp_dbconn {
-    void *h;          /* driver handle; NULL until first use */
+    void *h; /* driver handle; NULL until first use */
     cp_dbconn *next_free;
     cp_db *db;
 };
@@ -126,11 +126,26 @@ cp_result cp_db_exec_script(cp_dbconn *c, const char *sql, cp_error *err)
     return r;
 }
 
-bool cp_dbrows_next(cp_dbrows *r) { return r->drv->next(r); }
-bool cp_dbrows_isnull(cp_dbrows *r, int col) { return r->drv->isnull(r, col); }
-const char *cp_dbrows_text(cp_dbrows *r, int col) { return r->drv->text(r, col); }
-int64_t cp_dbrows_int(cp_dbrows *r, int col) { return r->drv->integer(r, col); }
-double cp_dbrows_real(cp_dbrows *r, int col) { return r->drv->real(r, col); }
+bool cp_dbrows_next(cp_dbrows *r)
+{
+    return r->drv->next(r);
+}
+bool cp_dbrows_isnull(cp_dbrows *r, int col)
+{
+    return r->drv->isnull(r, col);
+}
+const char *cp_dbrows_text(cp_dbrows *r, int col)
+{
+    return r->drv->text(r, col);
+}
+int64_t cp_dbrows_int(cp_dbrows *r, int col)
+{
+    return r->drv->integer(r, col);
+}
+double cp_dbrows_real(cp_dbrows *r, int col)
+{
+    return r->drv->real(r, col);
+}
 
 void cp_dbrows_free(cp_dbrows *r)
 {

@@ -44,9 +44,11 @@ void cp_db_release(cp_db *db, cp_dbconn *c);
 
 /* Runs a statement; *changes (may be NULL) gets the affected row count.
  * Unique violations map to CP_ECONFLICT, a busy/locked database to CP_EAGAIN. */
-cp_result cp_db_exec(cp_dbconn *c, const char *sql, const cp_param *p, int n, int64_t *changes, cp_error *err) CP_MUST_CHECK;
+cp_result cp_db_exec(cp_dbconn *c, const char *sql, const cp_param *p, int n, int64_t *changes,
+                     cp_error *err) CP_MUST_CHECK;
 /* Runs a query; rows are read with cp_dbrows_next and freed with cp_dbrows_free. */
-cp_result cp_db_query(cp_dbconn *c, const char *sql, const cp_param *p, int n, cp_dbrows **rows, cp_error *err) CP_MUST_CHECK;
+cp_result cp_db_query(cp_dbconn *c, const char *sql, const cp_param *p, int n, cp_dbrows **rows,
+                      cp_error *err) CP_MUST_CHECK;
 /* Runs a script of several statements without parameters (migrations). */
 cp_result cp_db_exec_script(cp_dbconn *c, const char *sql, cp_error *err) CP_MUST_CHECK;
 

@@ -26,14 +26,13 @@ typedef struct {
 static cp_result fail_res(pg *c, PGresult *res, const char *what, cp_error *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (state && !strcmp(state, "23505"))
-        return cp_error_set(err, CP_ECONFLICT, "conflict", NULL, "already exists");
+    if (state && !strcmp(state, "23505")) return cp_error_set(err, CP_ECONFLICT, "conflict", NULL, "already exists");
     if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")))
         return cp_error_set(err, CP_EAGAIN, "unavailable", NULL, "database is busy, try again");
     bool broken = PQstatus(c->conn) != CONNECTION_OK;
     cp_log(CP_LOG_ERROR, "postgres error",
-           json_pack("{s:s, s:s, s:s}", "op", what, "sqlstate", state ? state : "",
-                     "detail", res ? PQresultErrorMessage(res) : PQerrorMessage(c->conn)));
+           json_pack("{s:s, s:s, s:s}", "op", what, "sqlstate", state ? state : "", "detail",
+                     res ? PQresultErrorMessage(res) : PQerrorMessage(c->conn)));
     if (broken) return cp_error_set(err, CP_EAGAIN, "unavailable", NULL, "database connection lost, try again");
     return cp_error_set(err, CP_ERR, "internal", NULL, "database error");
 }
@@ -134,10 +133,20 @@ static PGresult *run(pg *c, const char *sql, const cp_param *p, int n, cp_error 
     char tmp[MAX_PARAMS][32];
     for (int i = 0; i < n; i++) {
         switch (p[i].t) {
-        case CP_P_TEXT: vals[i] = p[i].s; break;
-        case CP_P_INT: snprintf(tmp[i], sizeof tmp[i], "%lld", (long long)p[i].i); vals[i] = tmp[i]; break;
-        case CP_P_REAL: snprintf(tmp[i], sizeof tmp[i], "%.17g", p[i].d); vals[i] = tmp[i]; break;
-        default: vals[i] = NULL; break;
+        case CP_P_TEXT:
+            vals[i] = p[i].s;
+            break;
+        case CP_P_INT:
+            snprintf(tmp[i], sizeof tmp[i], "%lld", (long long)p[i].i);
+            vals[i] = tmp[i];
+            break;
+        case CP_P_REAL:
+            snprintf(tmp[i], sizeof tmp[i], "%.17g", p[i].d);
+            vals[i] = tmp[i];
+            break;
+        default:
+            vals[i] = NULL;
+            break;
         }
     }
     if (*stmt) {

@@ -19,7 +19,7 @@ typedef struct {
     cp_dbrows base;
     sqlite3_stmt *st;
     lite *l;
-    bool owned;  /* not from the cache: finalize on free */
+    bool owned; /* not from the cache: finalize on free */
 } lite_rows;
 
 static cp_result fail(lite *l, int rc, const char *what, cp_error *err)
@@ -114,10 +114,18 @@ static int bind_all(sqlite3_stmt *st, const cp_param *p, int n)
     for (int i = 0; i < n; i++) {
         int rc;
         switch (p[i].t) {
-        case CP_P_TEXT: rc = sqlite3_bind_text(st, i + 1, p[i].s, -1, SQLITE_TRANSIENT); break;
-        case CP_P_INT: rc = sqlite3_bind_int64(st, i + 1, p[i].i); break;
-        case CP_P_REAL: rc = sqlite3_bind_double(st, i + 1, p[i].d); break;
-        default: rc = sqlite3_bind_null(st, i + 1); break;
+        case CP_P_TEXT:
+            rc = sqlite3_bind_text(st, i + 1, p[i].s, -1, SQLITE_TRANSIENT);
+            break;
+        case CP_P_INT:
+            rc = sqlite3_bind_int64(st, i + 1, p[i].i);
+            break;
+        case CP_P_REAL:
+            rc = sqlite3_bind_double(st, i + 1, p[i].d);
+            break;
+        default:
+            rc = sqlite3_bind_null(st, i + 1);
+            break;
         }
         if (rc != SQLITE_OK) return rc;
     }
@@ -137,8 +145,10 @@ static cp_result lite_exec(void *h, const char *sql, const cp_param *p, int n, i
         while (rc == SQLITE_ROW);
     }
     cp_result r = CP_OK;
-    if (rc != SQLITE_DONE) r = fail(l, rc, "exec", err);
-    else if (changes) *changes = sqlite3_changes64(l->db);
+    if (rc != SQLITE_DONE)
+        r = fail(l, rc, "exec", err);
+    else if (changes)
+        *changes = sqlite3_changes64(l->db);
     finish(st, owned);
     return r;
 }

@@ -7,8 +7,7 @@ char *cp_run_params_encode(const cp_run_params *p)
 {
     json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:f}", "name", p->name, "region", p->region, "size",
                           p->size ? json_string(p->size) : json_null(), "config",
-                          p->config ? json_incref(p->config) : json_object(), "monthly_cost_usd",
-                          p->monthly_cost_usd);
+                          p->config ? json_incref(p->config) : json_object(), "monthly_cost_usd", p->monthly_cost_usd);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     return text;

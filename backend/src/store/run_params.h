@@ -10,10 +10,10 @@
 typedef struct {
     const char *name;
     const char *region;
-    const char *size;          /* NULL: none (storage), or absent */
-    json_t *config;            /* object; NULL when absent (borrowed) */
-    double monthly_cost_usd;   /* 0 when absent */
-    json_t *doc;               /* decode only: owns the values above */
+    const char *size;        /* NULL: none (storage), or absent */
+    json_t *config;          /* object; NULL when absent (borrowed) */
+    double monthly_cost_usd; /* 0 when absent */
+    json_t *doc;             /* decode only: owns the values above */
 } cp_run_params;
 
 /* JSON text (compact, sorted keys); a NULL config is written as {}. Returns

@@ -6,15 +6,15 @@
 #include "core/cp.h"
 
 static const char *const run_names[CP_RUN_STATUS_COUNT] = {
-    [CP_RUN_QUEUED] = "queued",       [CP_RUN_PLANNING] = "planning",
-    [CP_RUN_PLANNED] = "planned",     [CP_RUN_AWAITING_APPROVAL] = "awaiting_approval",
-    [CP_RUN_APPLYING] = "applying",   [CP_RUN_SUCCEEDED] = "succeeded",
-    [CP_RUN_FAILED] = "failed",       [CP_RUN_CANCELED] = "canceled",
+    [CP_RUN_QUEUED] = "queued",     [CP_RUN_PLANNING] = "planning",
+    [CP_RUN_PLANNED] = "planned",   [CP_RUN_AWAITING_APPROVAL] = "awaiting_approval",
+    [CP_RUN_APPLYING] = "applying", [CP_RUN_SUCCEEDED] = "succeeded",
+    [CP_RUN_FAILED] = "failed",     [CP_RUN_CANCELED] = "canceled",
 };
 
 static const char *const resource_names[CP_RES_STATUS_COUNT] = {
-    [CP_RES_PENDING] = "pending",       [CP_RES_PROVISIONING] = "provisioning", [CP_RES_ACTIVE] = "active",
-    [CP_RES_UPDATING] = "updating",     [CP_RES_DESTROYING] = "destroying",     [CP_RES_DESTROYED] = "destroyed",
+    [CP_RES_PENDING] = "pending",   [CP_RES_PROVISIONING] = "provisioning", [CP_RES_ACTIVE] = "active",
+    [CP_RES_UPDATING] = "updating", [CP_RES_DESTROYING] = "destroying",     [CP_RES_DESTROYED] = "destroyed",
     [CP_RES_FAILED] = "failed",
 };
 
@@ -78,10 +78,10 @@ bool cp_run_status_is_final(cp_run_status s)
 bool cp_run_transition_legal(cp_run_status from, cp_run_status to)
 {
     static const cp_run_status edges[][2] = {
-        {CP_RUN_QUEUED, CP_RUN_PLANNING},    {CP_RUN_PLANNING, CP_RUN_PLANNED},
+        {CP_RUN_QUEUED, CP_RUN_PLANNING},           {CP_RUN_PLANNING, CP_RUN_PLANNED},
         {CP_RUN_PLANNED, CP_RUN_AWAITING_APPROVAL}, {CP_RUN_PLANNED, CP_RUN_APPLYING},
-        {CP_RUN_PLANNED, CP_RUN_SUCCEEDED},  {CP_RUN_AWAITING_APPROVAL, CP_RUN_APPLYING},
-        {CP_RUN_APPLYING, CP_RUN_SUCCEEDED}, {CP_RUN_PLANNING, CP_RUN_APPLYING},
+        {CP_RUN_PLANNED, CP_RUN_SUCCEEDED},         {CP_RUN_AWAITING_APPROVAL, CP_RUN_APPLYING},
+        {CP_RUN_APPLYING, CP_RUN_SUCCEEDED},        {CP_RUN_PLANNING, CP_RUN_APPLYING},
     };
     if (cp_run_status_is_final(from)) return false;
     if (to == CP_RUN_FAILED || to == CP_RUN_CANCELED) return true;

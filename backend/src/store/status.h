@@ -53,8 +53,7 @@ cp_resource_status cp_resource_status_busy(cp_run_operation op);
 /* The resource once a run of operation op ended in final. untouched: the run
  * was canceled before it changed anything; existed: the resource had a cost
  * period open (it exists in the cloud). */
-cp_resource_status cp_resource_status_after(cp_run_operation op, cp_run_status final, bool untouched,
-                                            bool existed);
+cp_resource_status cp_resource_status_after(cp_run_operation op, cp_run_status final, bool untouched, bool existed);
 
 /* SQL fragments over the same sets (statuses are text columns). The unit
  * tests check them against the table: IN_PROGRESS is every status that is

@@ -18,15 +18,17 @@ cp_result cp_store_exec(cp_store *s, const char *sql, const cp_param *p, int n, 
     return r;
 }
 
-cp_result cp_store_one(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
-                       void *out, const char *what, cp_error *err)
+cp_result cp_store_one(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill, void *out,
+                       const char *what, cp_error *err)
 {
     cp_dbconn *c = cp_db_acquire(s->db);
     cp_dbrows *rows;
     cp_result r = cp_db_query(c, sql, p, n, &rows, err);
     if (r == CP_OK) {
-        if (cp_dbrows_next(rows)) fill(rows, a, out);
-        else r = cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "%s not found", what);
+        if (cp_dbrows_next(rows))
+            fill(rows, a, out);
+        else
+            r = cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "%s not found", what);
         cp_dbrows_free(rows);
     }
     cp_db_release(s->db, c);
@@ -75,14 +77,16 @@ cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err)
     return r;
 }
 
-cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
-                      void *out, cp_error *err)
+cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill, void *out,
+                      cp_error *err)
 {
     cp_dbrows *rows;
     cp_result r = cp_db_query(c, sql, p, n, &rows, err);
     if (r != CP_OK) return r;
-    if (cp_dbrows_next(rows)) fill(rows, a, out);
-    else r = cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "not found");
+    if (cp_dbrows_next(rows))
+        fill(rows, a, out);
+    else
+        r = cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "not found");
     cp_dbrows_free(rows);
     return r;
 }
@@ -177,8 +181,10 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err)
             }
             if (r == CP_OK) (*applied)++;
         }
-        if (r == CP_OK) r = cp_db_commit(c, err);
-        else cp_db_rollback(c);
+        if (r == CP_OK)
+            r = cp_db_commit(c, err);
+        else
+            cp_db_rollback(c);
         if (r != CP_OK && err) {
             char msg[CP_ERR_MSG_MAX];
             memcpy(msg, err->message, sizeof msg);
@@ -221,8 +227,8 @@ static void fill_user(cp_dbrows *r, cp_arena *a, void *out)
     u->created_at = cp_dbrows_int(r, 4);
 }
 
-cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name,
-                               const char *password_hash, cp_user *out, cp_error *err)
+cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name, const char *password_hash,
+                               cp_user *out, cp_error *err)
 {
     char id[CP_ID_LEN + 1];
     cp_id_new(id);

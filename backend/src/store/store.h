@@ -30,9 +30,10 @@ typedef struct {
 } cp_user;
 
 /* CP_ECONFLICT when the (lower-cased) email exists. */
-cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name,
-                               const char *password_hash, cp_user *out, cp_error *err) CP_MUST_CHECK;
-cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name, const char *password_hash,
+                               cp_user *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out,
+                                 cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_user_by_id(cp_store *s, cp_arena *a, const char *id, cp_user *out, cp_error *err) CP_MUST_CHECK;
 
 /* The data version: moves on every change a resource list can show (triggers
@@ -51,8 +52,8 @@ typedef struct {
     bool require_approval;
     bool has_budget;
     double monthly_budget_usd;
-    double budget_used_usd;  /* monthly run-rate of resources that exist or are being created */
-    cp_role role;            /* the asking user's role */
+    double budget_used_usd; /* monthly run-rate of resources that exist or are being created */
+    cp_role role;           /* the asking user's role */
     int64_t created_at;
 } cp_project;
 
@@ -64,10 +65,11 @@ typedef struct {
 } cp_member;
 
 cp_result cp_store_project_create(cp_store *s, cp_arena *a, const char *owner_id, const char *name,
-                                  bool require_approval, const double *budget, cp_project *out, cp_error *err) CP_MUST_CHECK;
+                                  bool require_approval, const double *budget, cp_project *out,
+                                  cp_error *err) CP_MUST_CHECK;
 /* CP_ENOTFOUND unless user_id is a member. */
-cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id,
-                               cp_project *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id, cp_project *out,
+                               cp_error *err) CP_MUST_CHECK;
 /* The project's require_approval; true when it cannot be read (fail safe). */
 bool cp_store_project_requires_approval(cp_store *s, const char *project_id);
 /* Keyset page of the user's projects, newest first; *next is NULL on the last page. */
@@ -127,7 +129,7 @@ typedef struct {
     char *project_id;
     char *action;
     char *target;
-    char *detail;  /* JSON text */
+    char *detail; /* JSON text */
 } cp_audit;
 
 /* Best effort by design of the callers: a failed audit write is logged. */
@@ -151,13 +153,13 @@ typedef struct {
     char *name;
     char *region;
     char *size;
-    char *config;   /* JSON text */
+    char *config; /* JSON text */
     cp_resource_status status;
-    char *outputs;  /* JSON text */
+    char *outputs; /* JSON text */
     double monthly_cost_usd;
     char *created_by;
     int64_t created_at, updated_at;
-    char *run_id;  /* current run: the latest one; NULL when none (then the two below mean nothing) */
+    char *run_id; /* current run: the latest one; NULL when none (then the two below mean nothing) */
     cp_run_operation run_operation;
     cp_run_status run_status;
 } cp_resource;
@@ -170,14 +172,14 @@ typedef struct {
     cp_run_operation operation;
     cp_run_status status;
     int64_t attempt;
-    char *params;        /* JSON text, store/run_params.h: what this run wants; the store only keeps it */
+    char *params; /* JSON text, store/run_params.h: what this run wants; the store only keeps it */
     char *lease_owner;
     int64_t lease_expires_at;
     char *lock_id;
     bool tofu_started;
     bool cancel_requested;
-    char *plan_summary;  /* JSON text or NULL */
-    char *plan_blob;     /* base64 saved plan, while awaiting approval */
+    char *plan_summary; /* JSON text or NULL */
+    char *plan_blob;    /* base64 saved plan, while awaiting approval */
     char *approved_by;
     char *error;
     int64_t event_count, events_dropped;
@@ -186,7 +188,7 @@ typedef struct {
 } cp_run;
 
 typedef struct {
-    const char *project_id, *cloud, *kind, *status;  /* as given in the query; NULL = any */
+    const char *project_id, *cloud, *kind, *status; /* as given in the query; NULL = any */
 } cp_resource_filter;
 
 /* Inserts the resource (pending) and its create run (queued) atomically,
@@ -196,11 +198,12 @@ cp_result cp_store_resource_create(cp_store *s, cp_arena *a, const cp_resource *
 /* The resource if user_id is a member of its project (role in *role). */
 cp_result cp_store_resource_get(cp_store *s, cp_arena *a, const char *id, const char *user_id, cp_resource *out,
                                 cp_role *role, cp_error *err) CP_MUST_CHECK;
-cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f,
-                                  int limit, const char *cursor, cp_resource **items, size_t *n, char **next,
+cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource **items, size_t *n, char **next,
                                   cp_error *err) CP_MUST_CHECK;
 /* The resource regardless of membership (workers only). */
-cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out,
+                                  cp_error *err) CP_MUST_CHECK;
 /* Queues an update or destroy run. CP_ECONFLICT when the resource is destroyed
  * or a destroy is already queued. For updates, budget is checked as for create. */
 cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
@@ -224,7 +227,8 @@ cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, in
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
                              cp_run *out, cp_error *err) CP_MUST_CHECK;
 /* Ids of queued runs with no live lease (for the reconciler), oldest first. */
-cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n,
+                                  cp_error *err) CP_MUST_CHECK;
 /* Fenced calls (heartbeat, transition, mark_tofu_started, set_plan, finish)
  * return CP_ECONFLICT with reason CP_REASON_LEASE_LOST (code "lease_lost")
  * when, and only when, the caller's lease is lost: another owner may have the
@@ -235,7 +239,8 @@ cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_m
  * conditional on lease owner + attempt. Illegal transitions are refused and
  * logged (CP_ERR, code illegal_transition). */
 cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err) CP_MUST_CHECK;
-cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id,
+                                         cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const char *plan_blob,
                                 cp_error *err) CP_MUST_CHECK;
 /* What a create or update that succeeded writes to its resource. */
@@ -286,7 +291,7 @@ cp_result cp_store_events_list(cp_store *s, cp_arena *a, const char *run_id, int
 
 typedef struct {
     char *key;
-    char *label;  /* project name when grouped by project, else the key */
+    char *label; /* project name when grouped by project, else the key */
     double monthly_usd;
     int64_t count;
 } cp_cost_group;
@@ -296,7 +301,7 @@ cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, 
 typedef struct {
     char *project_id, *cloud;
     double monthly_usd;
-    int64_t started_at, ended_at;  /* ended_at 0 = still running */
+    int64_t started_at, ended_at; /* ended_at 0 = still running */
 } cp_cost_period;
 cp_result cp_store_cost_periods(cp_store *s, cp_arena *a, const char *user_id, int64_t since, cp_cost_period **items,
                                 size_t *n, cp_error *err) CP_MUST_CHECK;

@@ -7,14 +7,15 @@
 cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate, int64_t now, cp_error *err)
 {
     cp_param p[] = {CP_PINT(now), CP_PTEXT(resource_id)};
-    cp_result r = cp_db_exec(c, "UPDATE cost_periods SET ended_at = ? WHERE resource_id = ? AND ended_at IS NULL", p,
-                             2, NULL, err);
+    cp_result r = cp_db_exec(c, "UPDATE cost_periods SET ended_at = ? WHERE resource_id = ? AND ended_at IS NULL", p, 2,
+                             NULL, err);
     if (r != CP_OK || rate <= 0) return r;
     cp_param q[] = {CP_PREAL(rate), CP_PINT(now), CP_PTEXT(resource_id)};
-    return cp_db_exec(c,
-                      "INSERT INTO cost_periods (resource_id, project_id, cloud, monthly_cost_usd, started_at)"
-                      " SELECT id, project_id, cloud, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT) FROM resources WHERE id = ?",
-                      q, 3, NULL, err);
+    return cp_db_exec(
+        c,
+        "INSERT INTO cost_periods (resource_id, project_id, cloud, monthly_cost_usd, started_at)"
+        " SELECT id, project_id, cloud, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT) FROM resources WHERE id = ?",
+        q, 3, NULL, err);
 }
 
 static void fill_group(cp_dbrows *r, cp_arena *a, void *out)
@@ -26,21 +27,23 @@ static void fill_group(cp_dbrows *r, cp_arena *a, void *out)
     g->count = cp_dbrows_int(r, 3);
 }
 
-#define COST_FROM                                                                                                \
-    " FROM resources r JOIN memberships m ON m.project_id = r.project_id AND m.user_id = ?"                      \
+#define COST_FROM                                                                                                      \
+    " FROM resources r JOIN memberships m ON m.project_id = r.project_id AND m.user_id = ?"                            \
     " JOIN projects p ON p.id = r.project_id WHERE r.status IN ('active', 'updating', 'destroying')"
 
 cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, const char *group_by,
                                  cp_cost_group **items, size_t *n, cp_error *err)
 {
     /* One static statement per grouping: the column is never spliced from input. */
-    static const struct { const char *by, *sql; } q[] = {
-        {"cloud", "SELECT r.cloud, r.cloud, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM
-                  " GROUP BY r.cloud ORDER BY 3 DESC, 1"},
+    static const struct {
+        const char *by, *sql;
+    } q[] = {
+        {"cloud",
+         "SELECT r.cloud, r.cloud, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM " GROUP BY r.cloud ORDER BY 3 DESC, 1"},
         {"project", "SELECT p.id, p.name, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM
                     " GROUP BY p.id, p.name ORDER BY 3 DESC, 1"},
-        {"kind", "SELECT r.kind, r.kind, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM
-                 " GROUP BY r.kind ORDER BY 3 DESC, 1"},
+        {"kind",
+         "SELECT r.kind, r.kind, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM " GROUP BY r.kind ORDER BY 3 DESC, 1"},
         {"region", "SELECT r.region, r.region, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM
                    " GROUP BY r.region ORDER BY 3 DESC, 1"},
     };
@@ -49,7 +52,8 @@ cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, 
         cp_param p[] = {CP_PTEXT(user_id)};
         return cp_store_many(s, a, q[i].sql, p, 1, fill_group, sizeof(cp_cost_group), 10000, (void **)items, n, err);
     }
-    return cp_error_set(err, CP_EUNPROC, "invalid_value", "group_by", "group_by must be cloud, project, kind or region");
+    return cp_error_set(err, CP_EUNPROC, "invalid_value", "group_by",
+                        "group_by must be cloud, project, kind or region");
 }
 
 static void fill_period(cp_dbrows *r, cp_arena *a, void *out)

@@ -51,7 +51,8 @@ cp_result cp_store_events_list(cp_store *s, cp_arena *a, const char *run_id, int
 {
     if (limit < 1 || limit > 1000) limit = 1000;
     cp_param p[] = {CP_PTEXT(run_id), CP_PINT(after_seq), CP_PINT(limit)};
-    return cp_store_many(s, a, "SELECT seq, ts, type, data FROM run_events WHERE run_id = ? AND seq > ?"
-                               " ORDER BY seq LIMIT ?", p, 3, fill_event, sizeof(cp_event), (size_t)limit,
-                         (void **)items, n, err);
+    return cp_store_many(s, a,
+                         "SELECT seq, ts, type, data FROM run_events WHERE run_id = ? AND seq > ?"
+                         " ORDER BY seq LIMIT ?",
+                         p, 3, fill_event, sizeof(cp_event), (size_t)limit, (void **)items, n, err);
 }

@@ -11,10 +11,11 @@ struct cp_store {
 typedef void (*cp_row_fn)(cp_dbrows *r, cp_arena *a, void *out);
 
 /* One statement on a pooled connection. */
-cp_result cp_store_exec(cp_store *s, const char *sql, const cp_param *p, int n, int64_t *changes, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_exec(cp_store *s, const char *sql, const cp_param *p, int n, int64_t *changes,
+                        cp_error *err) CP_MUST_CHECK;
 /* First row through fill; CP_ENOTFOUND (with err set to what) when there is none. */
-cp_result cp_store_one(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
-                       void *out, const char *what, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_one(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill, void *out,
+                       const char *what, cp_error *err) CP_MUST_CHECK;
 
 /* Every row through fill into an arena array of elem_size items (at most max). */
 cp_result cp_store_many(cp_store *s, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
@@ -24,25 +25,27 @@ cp_result cp_store_many(cp_store *s, cp_arena *a, const char *sql, const cp_para
 typedef cp_result (*cp_tx_fn)(cp_dbconn *c, void *ctx, cp_error *err);
 cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err) CP_MUST_CHECK;
 /* Single-row query on a connection already held (inside a transaction). */
-cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill,
-                      void *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param *p, int n, cp_row_fn fill, void *out,
+                      cp_error *err) CP_MUST_CHECK;
 /* First column of the first row as a number (0 when no row). */
-cp_result cp_conn_scalar(cp_dbconn *c, const char *sql, const cp_param *p, int n, double *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_conn_scalar(cp_dbconn *c, const char *sql, const cp_param *p, int n, double *out,
+                         cp_error *err) CP_MUST_CHECK;
 /* Keyset pages: rows are fetched limit+1; the extra one only signals a next page. */
 int cp_store_page_limit(int limit);
 /* Trims a limit+1 page to limit items and sets *next to the last id shown. */
-#define FINISH_PAGE(items, n, next, limit, idfield)                                                              \
-    do {                                                                                                         \
-        *(next) = NULL;                                                                                          \
-        if (*(n) > (size_t)(limit)) {                                                                            \
-            *(n) = (size_t)(limit);                                                                              \
-            *(next) = (*(items))[*(n) - 1].idfield;                                                              \
-        }                                                                                                        \
+#define FINISH_PAGE(items, n, next, limit, idfield)                                                                    \
+    do {                                                                                                               \
+        *(next) = NULL;                                                                                                \
+        if (*(n) > (size_t)(limit)) {                                                                                  \
+            *(n) = (size_t)(limit);                                                                                    \
+            *(next) = (*(items))[*(n)-1].idfield;                                                                      \
+        }                                                                                                              \
     } while (0)
 
 /* Ends the resource's open cost period at now and, when rate > 0, opens one
  * at that monthly rate (store_costs.c). Inside a transaction. */
-cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate, int64_t now, cp_error *err) CP_MUST_CHECK;
+cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate, int64_t now,
+                              cp_error *err) CP_MUST_CHECK;
 
 /* One run the reap scan saw with an expired lease (seen), in its own
  * transaction: taken over only if seen's owner still holds seen's attempt

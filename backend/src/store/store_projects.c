@@ -22,13 +22,12 @@ const char *cp_role_name(cp_role r)
 
 /* A resource counts against the budget while it exists or is being created:
  * not destroyed, and not a create that failed before it ever became active. */
-#define BUDGET_USED_SQL                                                                                          \
-    "(SELECT COALESCE(SUM(r.monthly_cost_usd), 0) FROM resources r WHERE r.project_id = p.id"                   \
-    " AND r.status <> 'destroyed' AND (r.status <> 'failed' OR EXISTS (SELECT 1 FROM cost_periods c"             \
+#define BUDGET_USED_SQL                                                                                                \
+    "(SELECT COALESCE(SUM(r.monthly_cost_usd), 0) FROM resources r WHERE r.project_id = p.id"                          \
+    " AND r.status <> 'destroyed' AND (r.status <> 'failed' OR EXISTS (SELECT 1 FROM cost_periods c"                   \
     " WHERE c.resource_id = r.id AND c.ended_at IS NULL)))"
 
-#define PROJECT_COLS                                                                                             \
-    "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL
+#define PROJECT_COLS "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL
 
 static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -62,23 +61,23 @@ static cp_result tx_project_create(cp_dbconn *c, void *ctx, cp_error *err)
                              p, 5, NULL, err);
     if (r != CP_OK) return r;
     cp_param m[] = {CP_PTEXT(pn->id), CP_PTEXT(pn->owner_id), CP_PINT(pn->now)};
-    return cp_db_exec(c, "INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)",
-                      m, 3, NULL, err);
+    return cp_db_exec(c, "INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)", m,
+                      3, NULL, err);
 }
 
 cp_result cp_store_project_create(cp_store *s, cp_arena *a, const char *owner_id, const char *name,
                                   bool require_approval, const double *budget, cp_project *out, cp_error *err)
 {
-    project_new pn = {.owner_id = owner_id, .name = name, .require_approval = require_approval, .budget = budget,
-                      .now = cp_now_ms()};
+    project_new pn = {
+        .owner_id = owner_id, .name = name, .require_approval = require_approval, .budget = budget, .now = cp_now_ms()};
     cp_id_new(pn.id);
     cp_result r = cp_store_tx(s, tx_project_create, &pn, err);
     if (r != CP_OK) return r;
     return cp_store_project_get(s, a, pn.id, owner_id, out, err);
 }
 
-cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id,
-                               cp_project *out, cp_error *err)
+cp_result cp_store_project_get(cp_store *s, cp_arena *a, const char *project_id, const char *user_id, cp_project *out,
+                               cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(project_id)};
     return cp_store_one(s, a,
@@ -119,11 +118,8 @@ cp_result cp_store_projects_list(cp_store *s, cp_arena *a, const char *user_id, 
 cp_result cp_store_project_update(cp_store *s, const char *id, const char *name, const bool *require_approval,
                                   bool budget_set, const double *budget, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(name),
-                    require_approval ? CP_PINT(*require_approval) : CP_PNULL,
-                    CP_PINT(budget_set),
-                    budget ? CP_PREAL(*budget) : CP_PNULL,
-                    CP_PTEXT(id)};
+    cp_param p[] = {CP_PTEXT(name), require_approval ? CP_PINT(*require_approval) : CP_PNULL, CP_PINT(budget_set),
+                    budget ? CP_PREAL(*budget) : CP_PNULL, CP_PTEXT(id)};
     int64_t changed = 0;
     cp_result r = cp_store_exec(s,
                                 "UPDATE projects SET name = COALESCE(?, name),"
@@ -140,8 +136,8 @@ static cp_result tx_project_delete(cp_dbconn *c, void *ctx, cp_error *err)
     const char *id = ctx;
     cp_param p[] = {CP_PTEXT(id)};
     double live = 0;
-    cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE project_id = ? AND status <> 'destroyed'",
-                                 p, 1, &live, err);
+    cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE project_id = ? AND status <> 'destroyed'", p,
+                                 1, &live, err);
     if (r != CP_OK) return r;
     if (live > 0)
         return cp_error_set(err, CP_ECONFLICT, "project_not_empty", NULL,
@@ -217,8 +213,10 @@ static cp_result tx_member_change(cp_dbconn *c, void *ctx, cp_error *err)
     member_change *mc = ctx;
     cp_param who[] = {CP_PTEXT(mc->project_id), CP_PTEXT(mc->user_id)};
     double is_owner = 0, owners = 0;
-    cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM memberships WHERE project_id = ? AND user_id = ?"
-                                    " AND role = 'owner'", who, 2, &is_owner, err);
+    cp_result r = cp_conn_scalar(c,
+                                 "SELECT COUNT(*) FROM memberships WHERE project_id = ? AND user_id = ?"
+                                 " AND role = 'owner'",
+                                 who, 2, &is_owner, err);
     if (r == CP_OK)
         r = cp_conn_scalar(c, "SELECT COUNT(*) FROM memberships WHERE project_id = ? AND role = 'owner'", who, 1,
                            &owners, err);
@@ -285,9 +283,9 @@ static void fill_account(cp_dbrows *r, cp_arena *a, void *out)
 
 cp_result cp_store_account_create(cp_store *s, const cp_account *x, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(x->id),     CP_PTEXT(x->project_id), CP_PTEXT(x->cloud),
-                    CP_PTEXT(x->name),   CP_PTEXT(x->hint),       CP_PTEXT(x->key_id),
-                    CP_PTEXT(x->nonce),  CP_PTEXT(x->ciphertext), CP_PINT(x->created_at)};
+    cp_param p[] = {CP_PTEXT(x->id),    CP_PTEXT(x->project_id), CP_PTEXT(x->cloud),
+                    CP_PTEXT(x->name),  CP_PTEXT(x->hint),       CP_PTEXT(x->key_id),
+                    CP_PTEXT(x->nonce), CP_PTEXT(x->ciphertext), CP_PINT(x->created_at)};
     return cp_store_exec(s, "INSERT INTO cloud_accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 9,
                          NULL, err);
 }
@@ -317,8 +315,8 @@ static cp_result tx_account_delete(cp_dbconn *c, void *ctx, cp_error *err)
 {
     cp_param p[] = {CP_PTEXT((const char *)ctx)};
     double used = 0;
-    cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE account_id = ? AND status <> 'destroyed'",
-                                 p, 1, &used, err);
+    cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE account_id = ? AND status <> 'destroyed'", p,
+                                 1, &used, err);
     if (r != CP_OK) return r;
     if (used > 0)
         return cp_error_set(err, CP_ECONFLICT, "account_in_use", NULL,
@@ -328,8 +326,7 @@ static cp_result tx_account_delete(cp_dbconn *c, void *ctx, cp_error *err)
     r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE account_id = ?", p, 1, &history, err);
     if (r != CP_OK) return r;
     int64_t changed = 0;
-    if (history > 0)
-        /* Keep the row for the history's foreign key, but drop the sealed secret. */
+    if (history > 0) /* Keep the row for the history's foreign key, but drop the sealed secret. */
         r = cp_db_exec(c,
                        "UPDATE cloud_accounts SET deleted_at = 1, ciphertext = '', nonce = '' WHERE id = ?"
                        " AND deleted_at IS NULL",
@@ -350,8 +347,10 @@ cp_result cp_store_account_reseal(cp_store *s, const char *id, const char *old_k
 {
     cp_param p[] = {CP_PTEXT(key_id), CP_PTEXT(nonce), CP_PTEXT(ciphertext), CP_PTEXT(id), CP_PTEXT(old_key_id)};
     int64_t changed = 0;
-    cp_result r = cp_store_exec(s, "UPDATE cloud_accounts SET key_id = ?, nonce = ?, ciphertext = ?"
-                                   " WHERE id = ? AND key_id = ?", p, 5, &changed, err);
+    cp_result r = cp_store_exec(s,
+                                "UPDATE cloud_accounts SET key_id = ?, nonce = ?, ciphertext = ?"
+                                " WHERE id = ? AND key_id = ?",
+                                p, 5, &changed, err);
     if (r == CP_OK && changed == 0)
         return cp_error_set(err, CP_ECONFLICT, "conflict", NULL, "account changed during rotation");
     return r;
@@ -364,9 +363,9 @@ cp_result cp_store_audit_add(cp_store *s, const char *actor_id, const char *proj
 {
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
-    cp_param p[] = {CP_PTEXT(id), CP_PINT(cp_now_ms()), CP_PTEXT(actor_id), CP_PTEXT(actor_id),
-                    CP_PTEXT(project_id), CP_PTEXT(action), CP_PTEXT(target),
-                    CP_PTEXT(detail_json ? detail_json : "{}")};
+    cp_param p[] = {
+        CP_PTEXT(id),         CP_PINT(cp_now_ms()), CP_PTEXT(actor_id), CP_PTEXT(actor_id),
+        CP_PTEXT(project_id), CP_PTEXT(action),     CP_PTEXT(target),   CP_PTEXT(detail_json ? detail_json : "{}")};
     cp_result r = cp_store_exec(s,
                                 "INSERT INTO audit_events (id, ts, actor_id, actor_email, project_id, action, target,"
                                 " detail) VALUES (?, ?, ?, (SELECT email FROM users WHERE id = ?), ?, ?, ?, ?)",

@@ -10,10 +10,10 @@
 /* ---- budget ---- */
 
 /* Same definition as the project's budget_used_usd (store_projects.c). */
-#define BUDGET_SQL                                                                                               \
-    "SELECT p.monthly_budget_usd IS NOT NULL, COALESCE(p.monthly_budget_usd, 0),"                                \
-    " (SELECT COALESCE(SUM(r.monthly_cost_usd), 0) FROM resources r WHERE r.project_id = p.id"                   \
-    " AND r.status <> 'destroyed' AND r.id <> ? AND (r.status <> 'failed' OR EXISTS (SELECT 1 FROM cost_periods c" \
+#define BUDGET_SQL                                                                                                     \
+    "SELECT p.monthly_budget_usd IS NOT NULL, COALESCE(p.monthly_budget_usd, 0),"                                      \
+    " (SELECT COALESCE(SUM(r.monthly_cost_usd), 0) FROM resources r WHERE r.project_id = p.id"                         \
+    " AND r.status <> 'destroyed' AND r.id <> ? AND (r.status <> 'failed' OR EXISTS (SELECT 1 FROM cost_periods c"     \
     " WHERE c.resource_id = r.id AND c.ended_at IS NULL))) FROM projects p WHERE p.id = ?"
 
 typedef struct {
@@ -97,9 +97,9 @@ static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, 
     char id[CP_ID_LEN + 1];
     cp_result r = new_run_id(c, resource_id, id, err);
     if (r != CP_OK) return r;
-    cp_param p[] = {CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id),
-                    CP_PTEXT(cp_run_operation_name(operation)),
-                    CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms())};
+    cp_param p[] = {
+        CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(cp_run_operation_name(operation)),
+        CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms())};
     r = cp_db_exec(c,
                    "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
                    " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
@@ -125,9 +125,18 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
     cp_result r = check_budget(c, x->project_id, NULL, x->monthly_cost_usd, err);
     if (r != CP_OK) return r;
     int64_t now = cp_now_ms();
-    cp_param p[] = {CP_PTEXT(x->id),     CP_PTEXT(x->project_id), CP_PTEXT(x->account_id), CP_PTEXT(x->cloud),
-                    CP_PTEXT(x->kind),   CP_PTEXT(x->name),       CP_PTEXT(x->region),     CP_PTEXT(x->size),
-                    CP_PTEXT(x->config), CP_PREAL(x->monthly_cost_usd), CP_PTEXT(x->created_by), CP_PINT(now),
+    cp_param p[] = {CP_PTEXT(x->id),
+                    CP_PTEXT(x->project_id),
+                    CP_PTEXT(x->account_id),
+                    CP_PTEXT(x->cloud),
+                    CP_PTEXT(x->kind),
+                    CP_PTEXT(x->name),
+                    CP_PTEXT(x->region),
+                    CP_PTEXT(x->size),
+                    CP_PTEXT(x->config),
+                    CP_PREAL(x->monthly_cost_usd),
+                    CP_PTEXT(x->created_by),
+                    CP_PINT(now),
                     CP_PINT(now)};
     r = cp_db_exec(c,
                    "INSERT INTO resources (id, project_id, account_id, cloud, kind, name, region, size, config,"
@@ -172,24 +181,24 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
                         "resource", err);
 }
 
-cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f,
-                                  int limit, const char *cursor, cp_resource **items, size_t *n, char **next,
-                                  cp_error *err)
+cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource **items, size_t *n, char **next, cp_error *err)
 {
     limit = cp_store_page_limit(limit);
-    cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(f->project_id), CP_PTEXT(f->cloud), CP_PTEXT(f->kind),
+    cp_param p[] = {CP_PTEXT(user_id),   CP_PTEXT(f->project_id),         CP_PTEXT(f->cloud), CP_PTEXT(f->kind),
                     CP_PTEXT(f->status), CP_PTEXT(cursor ? cursor : "~"), CP_PINT(limit + 1)};
-    cp_result r = cp_store_many(s, a,
-                                /* Page the ids first, then join the details for those rows only. */
-                                "SELECT " RESOURCE_COLS " FROM (SELECT p.* FROM resources p"
-                                " JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ?"
-                                " WHERE p.project_id = COALESCE(?, p.project_id) AND p.cloud = COALESCE(?, p.cloud)"
-                                " AND p.kind = COALESCE(?, p.kind) AND p.status = COALESCE(?, p.status)"
-                                " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"
-                                " JOIN cloud_accounts a ON a.id = r.account_id"
-                                " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
-                                " ORDER BY r.id DESC",
-                                p, 7, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items, n, err);
+    cp_result r =
+        cp_store_many(s, a,
+                      /* Page the ids first, then join the details for those rows only. */
+                      "SELECT " RESOURCE_COLS " FROM (SELECT p.* FROM resources p"
+                      " JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ?"
+                      " WHERE p.project_id = COALESCE(?, p.project_id) AND p.cloud = COALESCE(?, p.cloud)"
+                      " AND p.kind = COALESCE(?, p.kind) AND p.status = COALESCE(?, p.status)"
+                      " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"
+                      " JOIN cloud_accounts a ON a.id = r.account_id"
+                      " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
+                      " ORDER BY r.id DESC",
+                      p, 7, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items, n, err);
     if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
     return r;
 }
@@ -221,14 +230,16 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     run_new *rn = ctx;
     status_row row;
     cp_param p[] = {CP_PTEXT(rn->resource_id)};
-    cp_result r = cp_conn_one(c, rn->a, "SELECT status, project_id FROM resources WHERE id = ?", p, 1, fill_status,
-                              &row, err);
+    cp_result r =
+        cp_conn_one(c, rn->a, "SELECT status, project_id FROM resources WHERE id = ?", p, 1, fill_status, &row, err);
     if (r != CP_OK) return r;
     if (row.status == CP_RES_DESTROYED)
         return cp_error_set(err, CP_ECONFLICT, "resource_destroyed", NULL, "the resource is already destroyed");
     double pending = 0;
-    r = cp_conn_scalar(c, "SELECT COUNT(*) FROM runs WHERE resource_id = ? AND operation = 'destroy' AND status IN "
-                          CP_RUN_SQL_IN_PROGRESS, p, 1, &pending, err);
+    r = cp_conn_scalar(c,
+                       "SELECT COUNT(*) FROM runs WHERE resource_id = ? AND operation = 'destroy' AND status "
+                       "IN " CP_RUN_SQL_IN_PROGRESS,
+                       p, 1, &pending, err);
     if (r != CP_OK) return r;
     if (pending > 0)
         return cp_error_set(err, CP_ECONFLICT, "destroy_pending", NULL, "a destroy of this resource is already queued");

@@ -63,8 +63,14 @@ static cp_result fenced_status(cp_dbconn *c, const cp_run *run, cp_run_status fr
                                const char *error, cp_error *err)
 {
     int64_t now = cp_now_ms();
-    cp_param p[] = {CP_PTEXT(cp_run_status_name(to)), CP_PINT(final), CP_PINT(now), CP_PTEXT(error), CP_PINT(final),
-                    CP_PTEXT(run->id), CP_PTEXT(run->lease_owner), CP_PINT(run->attempt),
+    cp_param p[] = {CP_PTEXT(cp_run_status_name(to)),
+                    CP_PINT(final),
+                    CP_PINT(now),
+                    CP_PTEXT(error),
+                    CP_PINT(final),
+                    CP_PTEXT(run->id),
+                    CP_PTEXT(run->lease_owner),
+                    CP_PINT(run->attempt),
                     CP_PTEXT(cp_run_status_name(from))};
     int64_t changed = 0;
     cp_result r = cp_db_exec(c,
@@ -73,13 +79,11 @@ static cp_result fenced_status(cp_dbconn *c, const cp_run *run, cp_run_status fr
                              " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END"
                              " WHERE id = ? AND lease_owner = ? AND attempt = ? AND status = ?",
                              p, 9, &changed, err);
-    if (r == CP_OK && changed == 0)
-        return lease_lost(err, "lease lost or status changed", run);
+    if (r == CP_OK && changed == 0) return lease_lost(err, "lease lost or status changed", run);
     return r;
 }
 
-static cp_result set_resource_status(cp_dbconn *c, const char *resource_id, cp_resource_status status,
-                                     cp_error *err)
+static cp_result set_resource_status(cp_dbconn *c, const char *resource_id, cp_resource_status status, cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(cp_resource_status_name(status)), CP_PINT(cp_now_ms()), CP_PTEXT(resource_id)};
     return cp_db_exec(c, "UPDATE resources SET status = ?, updated_at = ? WHERE id = ?", p, 3, NULL, err);
@@ -99,15 +103,15 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
     cp_param p[] = {CP_PTEXT(cc->worker), CP_PINT(now + cc->lease_ms), CP_PINT(now), CP_PTEXT(cc->run_id),
                     CP_PINT(now)};
     int64_t changed = 0;
-    cp_result r = cp_db_exec(
-        c,
-        "UPDATE runs SET status = CASE WHEN status = 'queued' THEN 'planning' ELSE 'applying' END,"
-        " lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?)"
-        " WHERE id = ? AND (status = 'queued' OR (status = 'awaiting_approval' AND approved_by IS NOT NULL))"
-        " AND (lease_owner IS NULL OR lease_expires_at < ?)"
-        " AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.resource_id = runs.resource_id AND o.id < runs.id"
-        " AND o.status IN " CP_RUN_SQL_IN_PROGRESS ")",
-        p, 5, &changed, err);
+    cp_result r =
+        cp_db_exec(c,
+                   "UPDATE runs SET status = CASE WHEN status = 'queued' THEN 'planning' ELSE 'applying' END,"
+                   " lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?)"
+                   " WHERE id = ? AND (status = 'queued' OR (status = 'awaiting_approval' AND approved_by IS NOT NULL))"
+                   " AND (lease_owner IS NULL OR lease_expires_at < ?)"
+                   " AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.resource_id = runs.resource_id AND o.id < runs.id"
+                   " AND o.status IN " CP_RUN_SQL_IN_PROGRESS ")",
+                   p, 5, &changed, err);
     if (r != CP_OK) return r;
     if (changed == 0) return cp_error_set(err, CP_ECONFLICT, "not_claimable", NULL, "run is not claimable now");
     if ((r = cp_conn_run_by_id(c, cc->a, cc->run_id, cc->out, err)) != CP_OK) return r;
@@ -149,14 +153,16 @@ cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_m
     cp_param p[] = {CP_PINT(cp_now_ms() + lease_ms), CP_PTEXT(run->id), CP_PTEXT(run->lease_owner),
                     CP_PINT(run->attempt)};
     int64_t changed = 0;
-    cp_result r = cp_store_exec(s, "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?"
-                                   " AND attempt = ? AND status IN " CP_RUN_SQL_LEASED, p, 4, &changed, err);
+    cp_result r = cp_store_exec(s,
+                                "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?"
+                                " AND attempt = ? AND status IN " CP_RUN_SQL_LEASED,
+                                p, 4, &changed, err);
     if (r != CP_OK) return r;
     if (changed == 0) return lease_lost(err, NULL, run);
     *cancel_requested = false;
     cp_param q[] = {CP_PTEXT(run->id)};
-    return cp_store_one(s, NULL, "SELECT cancel_requested FROM runs WHERE id = ?", q, 1, fill_cancel,
-                        cancel_requested, "run", err);
+    return cp_store_one(s, NULL, "SELECT cancel_requested FROM runs WHERE id = ?", q, 1, fill_cancel, cancel_requested,
+                        "run", err);
 }
 
 typedef struct {
@@ -204,8 +210,10 @@ cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const c
 {
     cp_param p[] = {CP_PTEXT(lock_id), CP_PTEXT(run->id), CP_PTEXT(run->lease_owner), CP_PINT(run->attempt)};
     int64_t changed = 0;
-    cp_result r = cp_store_exec(s, "UPDATE runs SET tofu_started = 1, lock_id = COALESCE(?, lock_id)"
-                                   " WHERE id = ? AND lease_owner = ? AND attempt = ?", p, 4, &changed, err);
+    cp_result r = cp_store_exec(s,
+                                "UPDATE runs SET tofu_started = 1, lock_id = COALESCE(?, lock_id)"
+                                " WHERE id = ? AND lease_owner = ? AND attempt = ?",
+                                p, 4, &changed, err);
     if (r == CP_OK && changed == 0) return lease_lost(err, NULL, run);
     return r;
 }
@@ -216,12 +224,13 @@ cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summ
     cp_param p[] = {CP_PTEXT(summary_json), CP_PTEXT(plan_blob), CP_PTEXT(run->id), CP_PTEXT(run->lease_owner),
                     CP_PINT(run->attempt)};
     int64_t changed = 0;
-    cp_result r = cp_store_exec(s, "UPDATE runs SET plan_summary = ?, plan_blob = ? WHERE id = ? AND lease_owner = ?"
-                                   " AND attempt = ?", p, 5, &changed, err);
+    cp_result r = cp_store_exec(s,
+                                "UPDATE runs SET plan_summary = ?, plan_blob = ? WHERE id = ? AND lease_owner = ?"
+                                " AND attempt = ?",
+                                p, 5, &changed, err);
     if (r == CP_OK && changed == 0) return lease_lost(err, NULL, run);
     return r;
 }
-
 
 typedef struct {
     const cp_run *run;
@@ -263,8 +272,12 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
     }
     /* create/update: the spec the caller read from the run becomes the resource's. */
     const cp_resource_spec *sp = fc->spec;
-    cp_param p[] = {CP_PTEXT(cp_resource_status_name(next)), CP_PTEXT(fc->outputs ? fc->outputs : "{}"),
-                    CP_PTEXT(sp->size), CP_PTEXT(sp->config), CP_PREAL(sp->monthly_cost_usd), CP_PINT(now),
+    cp_param p[] = {CP_PTEXT(cp_resource_status_name(next)),
+                    CP_PTEXT(fc->outputs ? fc->outputs : "{}"),
+                    CP_PTEXT(sp->size),
+                    CP_PTEXT(sp->config),
+                    CP_PREAL(sp->monthly_cost_usd),
+                    CP_PINT(now),
                     CP_PTEXT(run->resource_id)};
     r = cp_db_exec(c,
                    "UPDATE resources SET status = ?, outputs = ?, size = COALESCE(?, size),"
@@ -286,8 +299,10 @@ cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user
 {
     cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(run_id)};
     int64_t changed = 0;
-    cp_result r = cp_store_exec(s, "UPDATE runs SET approved_by = ? WHERE id = ? AND status = 'awaiting_approval'"
-                                   " AND approved_by IS NULL", p, 2, &changed, err);
+    cp_result r = cp_store_exec(s,
+                                "UPDATE runs SET approved_by = ? WHERE id = ? AND status = 'awaiting_approval'"
+                                " AND approved_by IS NULL",
+                                p, 2, &changed, err);
     if (r == CP_OK && changed == 0)
         return cp_error_set(err, CP_ECONFLICT, "not_awaiting_approval", NULL, "the run is not awaiting approval");
     return r;
@@ -307,8 +322,7 @@ static cp_result tx_cancel(cp_dbconn *c, void *ctx, cp_error *err)
     if (r == CP_OK && cp_run_status_is_final(run.status))
         r = cp_error_set(err, CP_ECONFLICT, "run_finished", NULL, "the run has already finished (%s)",
                          cp_run_status_name(run.status));
-    if (r == CP_OK && (run.status == CP_RUN_QUEUED || run.status == CP_RUN_AWAITING_APPROVAL) &&
-        !run.lease_owner) {
+    if (r == CP_OK && (run.status == CP_RUN_QUEUED || run.status == CP_RUN_AWAITING_APPROVAL) && !run.lease_owner) {
         /* Nobody is running it: end it here, as its owner would. */
         cc->immediate = true;
         cp_param p[] = {CP_PTEXT(run.id)};

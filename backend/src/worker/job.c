@@ -42,8 +42,8 @@ static cp_result credentials(job *j, cp_strv *env, json_t *extra, cp_error *err)
     /* jansson does not wipe on free; overwrite the values we held. */
     const char *k;
     json_t *v;
-    json_object_foreach(c, k, v) if (json_is_string(v)) sodium_memzero((void *)json_string_value(v),
-                                                                       json_string_length(v));
+    json_object_foreach(c, k, v) if (json_is_string(v))
+        sodium_memzero((void *)json_string_value(v), json_string_length(v));
     json_decref(c);
     return CP_OK;
 }

@@ -47,12 +47,14 @@ TEST(loads_and_serves_the_public_document)
     CHECK_EQ(json_array_size(clouds), 4u);
     size_t i;
     json_t *c;
-    json_array_foreach(clouds, i, c) {
+    json_array_foreach(clouds, i, c)
+    {
         CHECK(json_object_get(c, "credential_env") == NULL);
         size_t j;
         json_t *f;
         CHECK(json_is_array(json_object_get(c, "credentials")));
-        json_array_foreach(json_object_get(c, "credentials"), j, f) {
+        json_array_foreach(json_object_get(c, "credentials"), j, f)
+        {
             CHECK(json_is_string(json_object_get(f, "name")));
             CHECK(json_is_string(json_object_get(f, "input")));
             CHECK(json_object_get(f, "env") == NULL);
@@ -159,14 +161,26 @@ TEST(s3_bucket_names)
     cp_error e;
     CHECK_EQ(st("aws", "my-bucket-01", "us-east-1", &e), CP_OK);
     CHECK_EQ(st("aws", "abc", "us-east-1", &e), CP_OK);
-    const char *bad[] = {"ab", "My-Bucket", "my.bucket", "-bucket", "bucket-", "my_bucket", "xn--bucket",
-                         "sthree-bucket", "amzn-s3-demo-x", "bucket-s3alias", "bucket--ol-s3", "bucket--x-s3", ""};
+    const char *bad[] = {"ab",
+                         "My-Bucket",
+                         "my.bucket",
+                         "-bucket",
+                         "bucket-",
+                         "my_bucket",
+                         "xn--bucket",
+                         "sthree-bucket",
+                         "amzn-s3-demo-x",
+                         "bucket-s3alias",
+                         "bucket--ol-s3",
+                         "bucket--x-s3",
+                         ""};
     for (size_t i = 0; i < CP_ARRAY_LEN(bad); i++) {
         CHECK_EQ(st("aws", bad[i], "us-east-1", &e), CP_EUNPROC);
         CHECK_STR(e.field, "name");
     }
     /* 64 characters is one too many. */
-    CHECK_EQ(st("aws", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "us-east-1", &e), CP_EUNPROC);
+    CHECK_EQ(st("aws", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "us-east-1", &e),
+             CP_EUNPROC);
     CHECK(strstr(e.message, "3-63 characters") != NULL);
     CHECK_EQ(st("aws", "xn--bucket", "us-east-1", &e), CP_EUNPROC);
     CHECK(strstr(e.message, "xn--") != NULL);
@@ -203,7 +217,7 @@ TEST(vm_names)
     cp_error e;
     CHECK_EQ(vm("aws", "web-1", "us-east-1", "t3.micro", &e), CP_OK);
     CHECK_EQ(vm("aws", "w", "us-east-1", "t3.micro", &e), CP_EUNPROC); /* aws: 2-63 */
-    CHECK_EQ(vm("azure", "w", "eastus", "Standard_B1s", &e), CP_OK);  /* azure: 1-64 */
+    CHECK_EQ(vm("azure", "w", "eastus", "Standard_B1s", &e), CP_OK);   /* azure: 1-64 */
     CHECK_EQ(vm("gcp", "w", "us-central1", "e2-micro", &e), CP_OK);
     const char *bad[] = {"1web", "web-", "Web-1", "web_1", "web.1", "web 1", "-web"};
     for (size_t i = 0; i < CP_ARRAY_LEN(bad); i++) {
@@ -239,19 +253,26 @@ TEST(regions_and_sizes)
 TEST(ssh_keys)
 {
     cp_error e;
-    CHECK_EQ(check("aws", "vm", "web-1", "us-east-1", "t3.micro", json_pack("{s:s}", "ssh_public_key", RSA), &e), CP_OK);
-    CHECK_EQ(check("aws", "vm", "web-1", "us-east-1", "t3.micro", json_pack("{s:s}", "ssh_public_key", ECDSA), &e), CP_OK);
+    CHECK_EQ(check("aws", "vm", "web-1", "us-east-1", "t3.micro", json_pack("{s:s}", "ssh_public_key", RSA), &e),
+             CP_OK);
+    CHECK_EQ(check("aws", "vm", "web-1", "us-east-1", "t3.micro", json_pack("{s:s}", "ssh_public_key", ECDSA), &e),
+             CP_OK);
     CHECK_EQ(check("azure", "vm", "web-1", "eastus", "Standard_B1s", json_pack("{s:s}", "ssh_public_key", ECDSA), &e),
              CP_EUNPROC);
     CHECK_STR(e.field, "config.ssh_public_key");
     CHECK(strstr(e.message, "ECDSA") != NULL);
     CHECK_EQ(check("azure", "vm", "web-1", "eastus", "Standard_B1s", json_pack("{s:s}", "ssh_public_key", ED25519), &e),
              CP_OK);
-    const char *bad[] = {"ssh-dss AAAAB3NzaC1kc3MAAACBAP8= me@host", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA\nxyz",
-                         "ssh-ed25519 AAAAAAAA", "hello", "", "ssh-rsa AAAAB3NzaC1yc2E!!!"};
+    const char *bad[] = {"ssh-dss AAAAB3NzaC1kc3MAAACBAP8= me@host",
+                         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA\nxyz",
+                         "ssh-ed25519 AAAAAAAA",
+                         "hello",
+                         "",
+                         "ssh-rsa AAAAB3NzaC1yc2E!!!"};
     for (size_t i = 0; i < CP_ARRAY_LEN(bad); i++) {
-        CHECK_EQ(check("gcp", "vm", "web-1", "us-central1", "e2-micro", json_pack("{s:s}", "ssh_public_key", bad[i]), &e),
-                 CP_EUNPROC);
+        CHECK_EQ(
+            check("gcp", "vm", "web-1", "us-central1", "e2-micro", json_pack("{s:s}", "ssh_public_key", bad[i]), &e),
+            CP_EUNPROC);
         CHECK_STR(e.field, "config.ssh_public_key");
     }
     CHECK_EQ(check("gcp", "vm", "web-1", "us-central1", "e2-micro", json_object(), &e), CP_EUNPROC);
@@ -280,8 +301,8 @@ TEST(allowed_cidrs)
     cp_error e;
     CHECK_EQ(cidrs(json_pack("[s,s,s]", "203.0.113.0/24", "0.0.0.0/0", "10.1.2.3/32"), &e), CP_OK);
     CHECK_EQ(cidrs(json_array(), &e), CP_OK);
-    const char *bad[] = {"10.0.0.0/33", "2001:db8::/32", "256.1.1.0/24", "10.0.0/8", "010.0.0.0/8", "10.0.0.0",
-                         "10.0.0.0/08", " 10.0.0.0/8", "a.b.c.d/8"};
+    const char *bad[] = {"10.0.0.0/33", "2001:db8::/32", "256.1.1.0/24", "10.0.0/8", "010.0.0.0/8",
+                         "10.0.0.0",    "10.0.0.0/08",   " 10.0.0.0/8",  "a.b.c.d/8"};
     for (size_t i = 0; i < CP_ARRAY_LEN(bad); i++) {
         CHECK_EQ(cidrs(json_pack("[s]", bad[i]), &e), CP_EUNPROC);
         CHECK_STR(e.field, "config.allowed_cidrs");
@@ -310,24 +331,26 @@ TEST(unknown_and_sandbox_config_keys)
     CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL,
                    json_pack("{s:i,s:b}", "simulate_seconds", 600, "simulate_failure", 1), &e),
              CP_OK);
-    CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL, json_pack("{s:i}", "simulate_seconds", 601),
-                   &e),
+    CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL,
+                   json_pack("{s:i}", "simulate_seconds", 601), &e),
              CP_EUNPROC);
-    CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL, json_pack("{s:f}", "simulate_seconds", 1.5),
-                   &e),
+    CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL,
+                   json_pack("{s:f}", "simulate_seconds", 1.5), &e),
              CP_EUNPROC);
-    CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL, json_pack("{s:s}", "simulate_failure", "y"),
-                   &e),
+    CHECK_EQ(check("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL,
+                   json_pack("{s:s}", "simulate_failure", "y"), &e),
              CP_EUNPROC);
     CHECK_STR(e.field, "config.simulate_failure");
     /* Storage keys are not VM keys and vice versa. */
     CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_pack("{s:s}", "ssh_public_key", ED25519), &e),
              CP_EINVAL);
-    CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_pack("{s:i}", "expected_gb", 0), &e), CP_EUNPROC);
+    CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_pack("{s:i}", "expected_gb", 0), &e),
+             CP_EUNPROC);
     CHECK_STR(e.field, "config.expected_gb");
     CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_pack("{s:i}", "expected_gb", 1000001), &e),
              CP_EUNPROC);
-    CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_pack("{s:f}", "expected_gb", 12.5), &e), CP_OK);
+    CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_pack("{s:f}", "expected_gb", 12.5), &e),
+             CP_OK);
     CHECK_EQ(check("aws", "storage", "my-bucket", "us-east-1", NULL, json_string("x"), &e), CP_EINVAL);
     CHECK_STR(e.field, "config");
 }
@@ -387,8 +410,8 @@ TEST(tfvars_have_exactly_each_modules_variables)
         json_t *cfg = isvm ? json_pack("{s:s,s:[s]}", "ssh_public_key", ED25519, "allowed_cidrs", "203.0.113.0/24")
                            : json_pack("{s:i}", "expected_gb", 10);
         cp_error e;
-        json_t *tv = cp_catalog_tfvars(RID, cases[i].cloud, cases[i].kind, cases[i].name, cases[i].region, cases[i].size,
-                                       cfg, extra, &e);
+        json_t *tv = cp_catalog_tfvars(RID, cases[i].cloud, cases[i].kind, cases[i].name, cases[i].region,
+                                       cases[i].size, cfg, extra, &e);
         const char *module = cp_catalog_module(cases[i].cloud, cases[i].kind);
         json_t *want = module_vars(module);
         CHECK(tv != NULL);
@@ -396,11 +419,13 @@ TEST(tfvars_have_exactly_each_modules_variables)
         if (tv && want) {
             const char *k;
             json_t *v;
-            json_object_foreach(tv, k, v) if (!json_object_get(want, k)) {
+            json_object_foreach(tv, k, v) if (!json_object_get(want, k))
+            {
                 fprintf(stderr, "  %s: tfvars key %s is not a module variable\n", module, k);
                 CHECK(0);
             }
-            json_object_foreach(want, k, v) if (!json_object_get(tv, k)) {
+            json_object_foreach(want, k, v) if (!json_object_get(tv, k))
+            {
                 fprintf(stderr, "  %s: module variable %s is not set\n", module, k);
                 CHECK(0);
             }
@@ -422,7 +447,8 @@ TEST(tfvars_rejects_before_anything)
 {
     cp_error e;
     json_t *cfg = vm_cfg();
-    CHECK(cp_catalog_tfvars("../../etc", "sandbox", "vm", "web-1", "sandbox-east-1", "sandbox.small", cfg, NULL, &e) == NULL);
+    CHECK(cp_catalog_tfvars("../../etc", "sandbox", "vm", "web-1", "sandbox-east-1", "sandbox.small", cfg, NULL, &e) ==
+          NULL);
     CHECK_STR(e.field, "resource_id");
     CHECK(cp_catalog_tfvars(RID, "sandbox", "vm", "Web", "sandbox-east-1", "sandbox.small", cfg, NULL, &e) == NULL);
     CHECK_STR(e.field, "name");

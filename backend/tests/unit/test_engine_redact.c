@@ -200,7 +200,8 @@ static cp_tfev_parsed parse(const cp_redact *r, const char *line)
 
 TEST(version_from_tofu_or_terraform)
 {
-    cp_tfev_parsed p = parse(NULL, "{\"@level\":\"info\",\"@message\":\"OpenTofu " CP_TOFU_VERSION "\",\"tofu\":\"" CP_TOFU_VERSION "\",\"type\":\"version\",\"ui\":\"1.2\"}");
+    cp_tfev_parsed p = parse(NULL, "{\"@level\":\"info\",\"@message\":\"OpenTofu " CP_TOFU_VERSION
+                                   "\",\"tofu\":\"" CP_TOFU_VERSION "\",\"type\":\"version\",\"ui\":\"1.2\"}");
     CHECK_EQ(p.ev.type, CP_TFEV_LOG);
     CHECK_STR(p.version, CP_TOFU_VERSION);
     CHECK_STR(p.ev.message, "OpenTofu " CP_TOFU_VERSION);

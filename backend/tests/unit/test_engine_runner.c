@@ -35,8 +35,12 @@ static bool octet_ok(const char *s)
 
 static cp_runner_spec spec_for(const char *run_id, const char *rid, const char *module, json_t *tfvars, eu_events *ev)
 {
-    cp_runner_spec s = {.run_id = run_id, .resource_id = rid, .module = module, .tfvars = tfvars,
-                        .on_event = ev ? eu_on_event : NULL, .ctx = ev};
+    cp_runner_spec s = {.run_id = run_id,
+                        .resource_id = rid,
+                        .module = module,
+                        .tfvars = tfvars,
+                        .on_event = ev ? eu_on_event : NULL,
+                        .ctx = ev};
     return s;
 }
 
@@ -218,7 +222,8 @@ TEST(validation_rejects_before_any_process)
     eu_new_id(rid);
     eu_new_id(run_id);
     json_t *cfgj = json_pack("{s:s}", "ssh_public_key", ED25519);
-    CHECK(cp_catalog_tfvars(rid, "sandbox", "vm", "Bad_Name", "sandbox-east-1", "sandbox.small", cfgj, NULL, &e) == NULL);
+    CHECK(cp_catalog_tfvars(rid, "sandbox", "vm", "Bad_Name", "sandbox-east-1", "sandbox.small", cfgj, NULL, &e) ==
+          NULL);
     CHECK_STR(e.field, "name");
     CHECK(cp_catalog_tfvars(rid, "sandbox", "vm", "web-1", "mars-1", "sandbox.small", cfgj, NULL, &e) == NULL);
     CHECK_STR(e.field, "region");
@@ -269,7 +274,8 @@ static const char LEAKY_MODULE[] =
 
 #define SECRET "Zx9-very-secret-client-value-42"
 #define SA_JSON                                                                                                        \
-    "{\n  \"type\": \"service_account\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEF\\n" \
+    "{\n  \"type\": \"service_account\",\n  \"private_key\": \"-----BEGIN PRIVATE "                                    \
+    "KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEF\\n"                                                                       \
     "-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"deployer@cloudplane-test.iam.gserviceaccount.com\"\n}"
 
 TEST(credentials_never_leave_the_child_env)

@@ -32,7 +32,8 @@ static int http_get(const char *path, char *out, size_t cap)
         return -1;
     }
     char req[1024];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nAuthorization: AWS4-HMAC-SHA256 "
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nAuthorization: AWS4-HMAC-SHA256 "
                      "Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0\r\n\r\n",
                      path, port);
     if (write(fd, req, (size_t)n) != n) {
@@ -78,8 +79,12 @@ static json_t *vm_tfvars(const char *rid, int simulate_seconds)
 
 static cp_runner_spec spec_for(const char *run_id, const char *rid, json_t *tfvars, eu_events *ev)
 {
-    cp_runner_spec s = {.run_id = run_id, .resource_id = rid, .module = "sandbox_vm", .tfvars = tfvars,
-                        .on_event = ev ? eu_on_event : NULL, .ctx = ev};
+    cp_runner_spec s = {.run_id = run_id,
+                        .resource_id = rid,
+                        .module = "sandbox_vm",
+                        .tfvars = tfvars,
+                        .on_event = ev ? eu_on_event : NULL,
+                        .ctx = ev};
     return s;
 }
 
@@ -299,7 +304,8 @@ static bool put_lock(const cp_runner_config *cfg, const char *rid, const char *i
              "d=boto3.client(\"dynamodb\",endpoint_url=u,aws_access_key_id=\"test\",aws_secret_access_key=\"test\","
              "region_name=\"us-east-1\"); "
              "info=json.dumps({\"ID\":i,\"Operation\":\"init\",\"Info\":\"\",\"Who\":sys.argv[6],"
-             "\"Version\":\"" CP_TOFU_VERSION "\",\"Created\":\"2026-01-01T00:00:00Z\",\"Path\":b+\"/\"+k},separators=(\",\",\":\")); "
+             "\"Version\":\"" CP_TOFU_VERSION
+             "\",\"Created\":\"2026-01-01T00:00:00Z\",\"Path\":b+\"/\"+k},separators=(\",\",\":\")); "
              "d.put_item(TableName=t,Item={\"LockID\":{\"S\":b+\"/\"+k},\"Info\":{\"S\":info}})' "
              "%s %s %s %s/%s/terraform.tfstate %s %s",
              moto_url, cfg->state.s3_dynamodb_table, cfg->state.s3_bucket, prefix, rid, id, who);

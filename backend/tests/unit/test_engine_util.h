@@ -23,8 +23,11 @@ static char eu_tmp[256];
 static inline bool eu_find_tofu(void)
 {
     const char *t = getenv("CP_TOFU");
-    if (t && *t) snprintf(eu_tofu, sizeof eu_tofu, "%s", t);
-    else snprintf(eu_tofu, sizeof eu_tofu, "%s/.cache/cloudplane/tofu/" CP_TOFU_VERSION "/tofu", getenv("HOME") ? getenv("HOME") : "/root");
+    if (t && *t)
+        snprintf(eu_tofu, sizeof eu_tofu, "%s", t);
+    else
+        snprintf(eu_tofu, sizeof eu_tofu, "%s/.cache/cloudplane/tofu/" CP_TOFU_VERSION "/tofu",
+                 getenv("HOME") ? getenv("HOME") : "/root");
     return access(eu_tofu, X_OK) == 0;
 }
 
@@ -84,7 +87,7 @@ static inline cp_runner_config eu_config(void)
 /* ---- event capture (thread-safe: a cancel test reads it from another thread) */
 typedef struct {
     pthread_mutex_t mu;
-    json_t *events;      /* array of cp_tfev_to_json */
+    json_t *events; /* array of cp_tfev_to_json */
     char lock_id[40];
     bool locked;
 } eu_events;

@@ -69,11 +69,26 @@ TEST(run_lifecycle_is_fenced)
     char acc_id[CP_ID_LEN + 1], res_id[CP_ID_LEN + 1];
     cp_id_new(acc_id);
     cp_id_new(res_id);
-    cp_account acc = {.id = acc_id, .project_id = p.id, .cloud = "sandbox", .name = "sb", .hint = "", .key_id = "k1",
-                      .nonce = "n", .ciphertext = "c", .created_at = 1};
+    cp_account acc = {.id = acc_id,
+                      .project_id = p.id,
+                      .cloud = "sandbox",
+                      .name = "sb",
+                      .hint = "",
+                      .key_id = "k1",
+                      .nonce = "n",
+                      .ciphertext = "c",
+                      .created_at = 1};
     CHECK_EQ(cp_store_account_create(st, &acc, &e), CP_OK);
-    cp_resource in = {.id = res_id, .project_id = p.id, .account_id = acc_id, .cloud = "sandbox", .kind = "vm",
-                      .name = "vm1", .region = "local", .size = "small", .config = "{}", .monthly_cost_usd = 5,
+    cp_resource in = {.id = res_id,
+                      .project_id = p.id,
+                      .account_id = acc_id,
+                      .cloud = "sandbox",
+                      .kind = "vm",
+                      .name = "vm1",
+                      .region = "local",
+                      .size = "small",
+                      .config = "{}",
+                      .monthly_cost_usd = 5,
                       .created_by = u.id};
     cp_resource res;
     cp_run run, cur;

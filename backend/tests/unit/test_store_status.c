@@ -112,16 +112,15 @@ TEST(sql_fragments_match_the_table)
     for (int i = 0; i < CP_RUN_STATUS_COUNT; i++) {
         cp_run_status s = (cp_run_status)i;
         CHECK_EQ(sql_lists(CP_RUN_SQL_IN_PROGRESS, s), !cp_run_status_is_final(s));
-        CHECK_EQ(sql_lists(CP_RUN_SQL_LEASED, s),
-                 s == CP_RUN_PLANNING || s == CP_RUN_PLANNED || s == CP_RUN_APPLYING);
+        CHECK_EQ(sql_lists(CP_RUN_SQL_LEASED, s), s == CP_RUN_PLANNING || s == CP_RUN_PLANNED || s == CP_RUN_APPLYING);
     }
 }
 
 TEST(run_params_round_trip)
 {
     json_t *config = json_pack("{s:s, s:b}", "zone", "b", "public_ip", 1);
-    cp_run_params in = {.name = "web-1", .region = "eu-west-1", .size = "t3.small", .config = config,
-                        .monthly_cost_usd = 15.18};
+    cp_run_params in = {
+        .name = "web-1", .region = "eu-west-1", .size = "t3.small", .config = config, .monthly_cost_usd = 15.18};
     char *text = cp_run_params_encode(&in);
     /* the stored text: compact, sorted keys (what the API always wrote) */
     CHECK_STR(text, "{\"config\":{\"public_ip\":true,\"zone\":\"b\"},\"monthly_cost_usd\":15.18,\"name\":\"web-1\","
