@@ -8,8 +8,7 @@
 # checks' SKIP lines). With CI=true, where everything is installed, any skip
 # fails the run, except the one known skip listed in KNOWN_SKIPS below.
 #
-# C lint (scripts/lint-c.sh) runs in report-only mode until the code is
-# formatted and cppcheck-clean; CP_LINT_STRICT=1 makes it a failing step.
+# C lint (scripts/lint-c.sh: clang-format and cppcheck) fails the run on any finding.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -95,10 +94,6 @@ modules_check() {
   return "$rc"
 }
 
-lint_c() {
-  if [ "${CP_LINT_STRICT:-0}" = 1 ]; then scripts/lint-c.sh; else scripts/lint-c.sh --report; fi
-}
-
 failed=()
 passed=()
 step() {
@@ -111,11 +106,7 @@ step() {
 }
 
 step "banned C functions (checksrc)" scripts/checksrc.sh
-if [ "${CP_LINT_STRICT:-0}" = 1 ]; then
-  step "C lint (clang-format, cppcheck)" lint_c
-else
-  step "C lint, report only (CP_LINT_STRICT=1 to enforce)" lint_c
-fi
+step "C lint (clang-format, cppcheck)" scripts/lint-c.sh
 step "unit tests (ctest)" ctest_in build 300 "unit tests"
 step "unit tests, ASan+UBSan (ctest)" ctest_in build-asan 600 "unit tests, ASan+UBSan"
 step "integration tests" pytest_with "$root/build/cloudplane" "integration tests"
