@@ -340,6 +340,35 @@ static void supervise(const cp_proc_spec *s, reader rd[2], pid_t pid, int pidfd,
     }
 }
 
+/* The child's stdout, stderr and exec-failure pipes, and /dev/null for its
+ * stdin. On failure the caller closes whatever was opened (fds stay -1 or valid). */
+static cp_result open_pipes(int out[2], int errp[2], int fail[2], int *in, cp_error *err)
+{
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(fail, O_CLOEXEC) != 0)
+        return cp_error_set(err, CP_ERR, "spawn", NULL, "pipe: %s", strerror(errno));
+    /* Keep the failure pipe clear of fds 0-3, which the child overwrites. */
+    int hi = fcntl(fail[1], F_DUPFD_CLOEXEC, 10);
+    if (hi < 0) return cp_error_set(err, CP_ERR, "spawn", NULL, "fcntl: %s", strerror(errno));
+    close(fail[1]);
+    fail[1] = hi;
+    *in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (*in < 0) return cp_error_set(err, CP_ERR, "spawn", NULL, "/dev/null: %s", strerror(errno));
+    return CP_OK;
+}
+
+/* Reaps the child and records how it ended. */
+static void collect_exit(pid_t pid, int64_t start, cp_proc_result *res)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status))
+        res->exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        res->term_signal = WTERMSIG(status);
+    res->duration_ms = cp_mono_ms() - start;
+}
+
 cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -355,23 +384,7 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
     cp_buf_init(&rd[0].line, max_line);
     cp_buf_init(&rd[1].line, max_line);
 
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(fail, O_CLOEXEC) != 0) {
-        cp_error_set(err, CP_ERR, "spawn", NULL, "pipe: %s", strerror(errno));
-        goto out;
-    }
-    /* Keep the failure pipe clear of fds 0-3, which the child overwrites. */
-    int hi = fcntl(fail[1], F_DUPFD_CLOEXEC, 10);
-    if (hi < 0) {
-        cp_error_set(err, CP_ERR, "spawn", NULL, "fcntl: %s", strerror(errno));
-        goto out;
-    }
-    close(fail[1]);
-    fail[1] = hi;
-    in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        cp_error_set(err, CP_ERR, "spawn", NULL, "/dev/null: %s", strerror(errno));
-        goto out;
-    }
+    if (open_pipes(out, errp, fail, &in, err) != CP_OK) goto out;
 
     int64_t start = cp_mono_ms();
     atomic_fetch_add(&spawned, 1);
@@ -415,14 +428,7 @@ cp_result cp_proc_run(const cp_proc_spec *s, cp_proc_result *res, cp_error *err)
     for (int i = 0; i < 2; i++)
         if (rd[i].line.len && !rd[i].skipping) emit_line(s, &rd[i], false);
 
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status))
-        res->exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status))
-        res->term_signal = WTERMSIG(status);
-    res->duration_ms = cp_mono_ms() - start;
+    collect_exit(pid, start, res);
     rc = CP_OK;
 
 out:
