@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # C lint: clang-format (the repo's .clang-format) over backend/src and
-# backend/tests, cppcheck over backend/src. Prints the findings and a count
+# backend/tests, cppcheck over backend/src, and functions over 80 lines with
+# no reason written above them. Prints the findings and a count
 # per tool.
 #
 #   scripts/lint-c.sh            strict: exits 1 on any finding
-#   scripts/lint-c.sh --report   the same output, exits 0 (make test uses this
-#                                until CP_LINT_STRICT=1 is the default)
+#   scripts/lint-c.sh --report   the same output, exits 0
 #   --full                       also prints every clang-format diagnostic
 #
 # Exits 2 if a tool is missing (scripts/bootstrap.sh test installs both).
@@ -68,6 +68,13 @@ if [ "$cpp_rc" -ne 0 ]; then
   exit 2
 fi
 
+# ---------------------------------------------------------------- long functions
 echo
-echo "lint-c: clang-format $fmt_files file(s), cppcheck $cpp_n finding(s)$([ "$strict" -eq 0 ] && echo " (report only)")"
-[ "$strict" -eq 0 ] || [ $((fmt_files + cpp_n)) -eq 0 ]
+echo "== functions over 80 lines without a reason above them"
+long_out=$(python3 scripts/lint/long_functions.py $(find backend/src backend/tools -name '*.c' | sort))
+echo "$long_out"
+long_n=$(printf '%s\n' "$long_out" | grep -c ': no reason written above it$' || true)
+
+echo
+echo "lint-c: clang-format $fmt_files file(s), cppcheck $cpp_n finding(s), long functions $long_n$([ "$strict" -eq 0 ] && echo " (report only)")"
+[ "$strict" -eq 0 ] || [ $((fmt_files + cpp_n + long_n)) -eq 0 ]

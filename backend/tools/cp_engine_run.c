@@ -62,7 +62,6 @@ static cp_result one(const cp_runner_config *cfg, const char *rid, const char *s
 
 /* Over 80 lines: flag parsing, then each command, read top to bottom. */
 int main(int argc, char **argv)
-
 {
     cp_json_init();
     const char *tofu = getenv("CP_TOFU"), *modules = "terraform/modules", *data = "./var/engine-run";
