@@ -309,18 +309,24 @@ static bool lock_id_ok(const char *id)
     return strcmp(id, NIL_LOCK_ID) != 0;
 }
 
-cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *lock_id,
-                                 cp_error *err)
+/* A handle of its own for lock work on spec's state: its own run id, since
+ * the dead run's may still name a leftover dir or staging area. */
+static cp_result open_for_lock(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_runner **out, cp_error *err)
 {
-    if (!lock_id_ok(lock_id)) return cp_error_set(err, CP_EINVAL, "bad_request", "lock_id", "not a lock id");
-    /* Its own run id: the dead run's may still name a leftover dir or staging area. */
     char own_id[CP_ID_LEN + 1];
     cp_id_new(own_id);
     cp_runner_spec s = *spec;
     s.run_id = own_id;
     s.tfvars = NULL;
+    return cp_runner_open(cfg, &s, out, err);
+}
+
+cp_result cp_runner_force_unlock(const cp_runner_config *cfg, const cp_runner_spec *spec, const char *lock_id,
+                                 cp_error *err)
+{
+    if (!lock_id_ok(lock_id)) return cp_error_set(err, CP_EINVAL, "bad_request", "lock_id", "not a lock id");
     cp_runner *r;
-    cp_result rc = cp_runner_open(cfg, &s, &r, err);
+    cp_result rc = open_for_lock(cfg, spec, &r, err);
     if (rc != CP_OK) return rc;
     rc = unlock_id(r, lock_id, err);
     cp_runner_close(r);
@@ -331,13 +337,8 @@ cp_result cp_runner_free_lock_of(const cp_runner_config *cfg, const cp_runner_sp
                                  bool *freed, cp_error *err)
 {
     *freed = false;
-    char own_id[CP_ID_LEN + 1];
-    cp_id_new(own_id);
-    cp_runner_spec s = *spec;
-    s.run_id = own_id;
-    s.tfvars = NULL;
     cp_runner *r;
-    cp_result rc = cp_runner_open(cfg, &s, &r, err);
+    cp_result rc = open_for_lock(cfg, spec, &r, err);
     if (rc != CP_OK) return rc;
     lock_info li;
     char mark[64];
