@@ -29,6 +29,22 @@ void cp_id_new(char out[CP_ID_LEN + 1])
     out[CP_ID_LEN] = '\0';
 }
 
+bool cp_id_new_after(const char *last, char out[CP_ID_LEN + 1])
+{
+    cp_id_new(out);
+    if (!last || strlen(last) != CP_ID_LEN || strcmp(out, last) > 0) return true;
+    memcpy(out, last, CP_ID_LEN + 1);
+    for (int i = CP_ID_LEN - 1; i >= 0; i--) {
+        const char *d = strchr(alphabet, out[i]);
+        if (d && d[1]) {
+            out[i] = d[1];
+            return cp_id_valid(out); /* past the largest id the first digit leaves the range */
+        }
+        out[i] = '0';
+    }
+    return false;
+}
+
 bool cp_id_valid(const char *s)
 {
     if (!s || strlen(s) != CP_ID_LEN) return false;

@@ -65,29 +65,16 @@ static void fill_id_buf(cp_dbrows *r, cp_arena *a, void *out)
     if (t && strlen(t) == CP_ID_LEN) memcpy(out, t, CP_ID_LEN + 1);
 }
 
-/* The runs of a resource claim in id order (store_runs.c), but two ids made
- * in the same millisecond, or on hosts whose clocks differ, sort either way.
- * So a new run's id is made to sort after the resource's latest run: when a
- * fresh id does not, it is the latest id plus one (base32, with carry). */
+/* The runs of a resource claim in id order (store_runs.c), so a new run's
+ * id must sort after the resource's latest run. */
 static cp_result new_run_id(cp_dbconn *c, const char *resource_id, char id[CP_ID_LEN + 1], cp_error *err)
 {
-    static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
     char last[CP_ID_LEN + 1] = "";
     cp_param p[] = {CP_PTEXT(resource_id)};
     cp_result r = cp_conn_one(c, NULL, "SELECT MAX(id) FROM runs WHERE resource_id = ?", p, 1, fill_id_buf, last, err);
     if (r != CP_OK) return r;
-    cp_id_new(id);
-    if (!*last || strcmp(id, last) > 0) return CP_OK;
-    memcpy(id, last, CP_ID_LEN + 1);
-    for (int i = CP_ID_LEN - 1; i >= 0; i--) {
-        const char *d = strchr(alphabet, id[i]);
-        if (d && d[1]) {
-            id[i] = d[1];
-            return CP_OK;
-        }
-        id[i] = '0';
-    }
-    return cp_error_set(err, CP_ERR, NULL, NULL, "no run id after %s", last);
+    if (!cp_id_new_after(last, id)) return cp_error_set(err, CP_ERR, NULL, NULL, "no run id after %s", last);
+    return CP_OK;
 }
 
 static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,

@@ -72,6 +72,18 @@ TEST(ids_are_valid_unique_and_time_ordered)
     CHECK(!cp_id_valid("../../etc/passwd0000000000"));
 }
 
+TEST(id_new_after_sorts_after_the_last)
+{
+    char id[CP_ID_LEN + 1], late[CP_ID_LEN + 1] = "7zzzzzzzzzzzzzzzzzzzzzzzzy";
+    CHECK(cp_id_new_after(NULL, id));
+    CHECK(cp_id_valid(id));
+    CHECK(cp_id_new_after(late, id)); /* a fresh id sorts before it: last plus one */
+    CHECK_STR(id, "7zzzzzzzzzzzzzzzzzzzzzzzzz");
+    CHECK(cp_id_new_after("01jabcdefghjkmnpqrstvwxyzz", id)); /* carry into the next digit, or a fresh later id */
+    CHECK(strcmp(id, "01jabcdefghjkmnpqrstvwxyzz") > 0);
+    CHECK(!cp_id_new_after("7zzzzzzzzzzzzzzzzzzzzzzzzz", id));
+}
+
 TEST(time_iso_round_trip)
 {
     char buf[40];
@@ -386,6 +398,7 @@ int main(void)
     RUN(buf_respects_max);
     RUN(arena_allocates_and_cleans_up);
     RUN(ids_are_valid_unique_and_time_ordered);
+    RUN(id_new_after_sorts_after_the_last);
     RUN(time_iso_round_trip);
     RUN(deadline_is_monotonic_now_plus_ms);
     RUN(self_host_id_is_host_dash_pid);
