@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all build asan web tofu run test clean bench
+.PHONY: all build asan web tofu run test clean bench check-modules
 
 all: build
 
@@ -34,6 +34,15 @@ run:
 
 test:
 	@scripts/test.sh
+
+# The modules alone: provider-schema check of the cloud modules (and its tests),
+# then tests/modules/check_modules.sh (catalog, fmt, inputs, sandbox apply).
+check-modules:
+	@rc=0; \
+	  python3 tests/modules/schema/check_schema.py || rc=1; \
+	  python3 -m pytest -q -p no:cacheprovider tests/modules || rc=1; \
+	  tofu=$$(scripts/install-tofu.sh) && tests/modules/check_modules.sh "$$tofu" || rc=1; \
+	  exit $$rc
 
 bench: build
 	@bench/api.sh

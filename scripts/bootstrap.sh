@@ -37,5 +37,16 @@ if [ "$mode" = test ]; then
     python3 -m pip install -q pytest requests boto3 'moto[server]'
   fi
   command -v moto_server >/dev/null 2>&1 || python3 -m pip install -q 'moto[server]'
+  # The provider-schema check (tests/modules/schema) pins its packages in requirements.txt.
+  schema_reqs="$(dirname "$0")/../tests/modules/schema/requirements.txt"
+  if ! python3 - "$schema_reqs" 2>/dev/null <<'PY'
+import importlib.metadata as md, sys
+pins = [l.split("#", 1)[0].strip().split("==") for l in open(sys.argv[1])]
+sys.exit(any(md.version(p[0]) != p[1] for p in pins if p != [""]))
+PY
+  then
+    echo "bootstrap: installing the provider-schema check's Python packages" >&2
+    python3 -m pip install -q -r "$schema_reqs"
+  fi
 fi
 exit 0

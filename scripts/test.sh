@@ -81,11 +81,20 @@ pytest_with() { # binary label
   return "$rc"
 }
 
+# The cloud modules against the providers' schemas (tests/modules/schema), the
+# check's own tests, then check_modules.sh; fails if any of the three fails.
 modules_check() {
-  local out rc line
+  local out rc=0 line
   out=$(mktemp)
+  python3 tests/modules/schema/check_schema.py || rc=1
+  python3 -m pytest -q -rs -p no:cacheprovider tests/modules 2>&1 | tee "$out"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+  while IFS= read -r line; do # "<count> <where>: <reason>"
+    skips+=("OpenTofu modules: ${line#* } (${line%% *} test(s))")
+    skipped_cases=$((skipped_cases + ${line%% *}))
+  done < <(sed -nE 's/^SKIPPED \[([0-9]+)\] (.*)$/\1 \2/p' "$out")
   tests/modules/check_modules.sh "$CP_TOFU" 2>&1 | tee "$out"
-  rc=${PIPESTATUS[0]}
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
   while IFS= read -r line; do
     if echo "$line" | grep -qE "$KNOWN_SKIPS"; then known_skips+=("OpenTofu modules: $line")
     else skips+=("OpenTofu modules: $line"); skipped_cases=$((skipped_cases + 1)); fi
