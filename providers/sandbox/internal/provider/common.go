@@ -156,4 +156,3 @@ func keepSimulate(seconds types.Int64, failure types.Bool) (types.Int64, types.B
 func apiErr(diags *diag.Diagnostics, summary string, err error) {
 	diags.AddError(summary, err.Error())
 }
-
