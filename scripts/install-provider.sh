@@ -17,15 +17,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SRC="$ROOT/providers/sandbox"
 
+# The pin lives in versions.env; SANDBOX_PROVIDER_VERSION in the environment overrides it.
 if [ -z "${SANDBOX_PROVIDER_VERSION:-}" ]; then
-  if [ -f "$ROOT/versions.env" ]; then
-    SANDBOX_PROVIDER_VERSION="$(sed -n 's/^SANDBOX_PROVIDER_VERSION=\([0-9A-Za-z.+-]*\).*/\1/p' "$ROOT/versions.env" | tail -1)"
-  fi
-  if [ -z "${SANDBOX_PROVIDER_VERSION:-}" ] && [ -f "$SRC/VERSION" ]; then
-    SANDBOX_PROVIDER_VERSION="$(tr -d ' \n' <"$SRC/VERSION")"
-  fi
+  SANDBOX_PROVIDER_VERSION="$(sed -n 's/^SANDBOX_PROVIDER_VERSION=\([0-9A-Za-z.+-]*\).*/\1/p' "$ROOT/versions.env" | tail -1)"
 fi
-VERSION="${SANDBOX_PROVIDER_VERSION:?install-provider: no SANDBOX_PROVIDER_VERSION (versions.env or providers/sandbox/VERSION)}"
+VERSION="${SANDBOX_PROVIDER_VERSION:?install-provider: no SANDBOX_PROVIDER_VERSION (versions.env)}"
 
 CACHE="${CLOUDPLANE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudplane}"
 DEST="$CACHE/providers/sandbox/$VERSION"

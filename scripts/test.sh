@@ -121,6 +121,7 @@ step "unit tests, ASan+UBSan (ctest)" ctest_in build-asan 600 "unit tests, ASan+
 step "integration tests" pytest_with "$root/build/cloudplane" "integration tests"
 step "integration tests, ASan+UBSan" pytest_with "$root/build-asan/cloudplane" "integration tests, ASan+UBSan"
 step "OpenTofu modules" modules_check
+step "sandbox provider (go test)" bash -c "cd providers/sandbox && go test -count=1 ./..."
 if [ -f frontend/package.json ]; then
   step "web UI: build, lint, typecheck, unit tests" scripts/test-web.sh
 fi
