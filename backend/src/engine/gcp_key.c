@@ -41,8 +41,7 @@ static json_t *fail(json_t *k, json_t *out, cp_error *err, const char *prefix, c
 json_t *cp_gcp_key_rebuild(const char *text, const char *field_prefix, cp_error *err)
 {
     json_t *k = json_loads(text ? text : "", JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(k))
-        return fail(k, NULL, err, field_prefix, NULL, "service_account_json is not valid JSON");
+    if (!json_is_object(k)) return fail(k, NULL, err, field_prefix, NULL, "service_account_json is not valid JSON");
     json_t *out = json_object();
     for (size_t i = 0; i < CP_ARRAY_LEN(fields); i++) {
         json_t *v = json_object_get(k, fields[i].name);
@@ -58,7 +57,8 @@ json_t *cp_gcp_key_rebuild(const char *text, const char *field_prefix, cp_error 
     }
     const char *type = json_string_value(json_object_get(out, "type"));
     const char *pk = json_string_value(json_object_get(out, "private_key"));
-    if (!type || strcmp(type, "service_account") != 0 || !pk || !strstr(pk, "PRIVATE KEY") || !json_object_get(out, "client_email"))
+    if (!type || strcmp(type, "service_account") != 0 || !pk || !strstr(pk, "PRIVATE KEY") ||
+        !json_object_get(out, "client_email"))
         return fail(k, out, err, field_prefix, NULL,
                     "service_account_json must be a service-account key (type service_account, with private_key and"
                     " client_email)");
