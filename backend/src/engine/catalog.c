@@ -222,11 +222,6 @@ json_t *cp_catalog_json(void)
     return out;
 }
 
-bool cp_catalog_has(const char *cloud, const char *kind)
-{
-    return find_kind(cloud, kind) != NULL;
-}
-
 const char *cp_catalog_module(const char *cloud, const char *kind)
 {
     const kind_ent *k = find_kind(cloud, kind);

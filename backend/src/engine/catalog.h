@@ -44,8 +44,6 @@ typedef struct {
  * A credential's env and tfvar are internal and left out. Caller owns the reference. */
 json_t *cp_catalog_json(void);
 
-/* True if cloud/kind is offered. */
-bool cp_catalog_has(const char *cloud, const char *kind);
 /* Module directory name (e.g. "sandbox_vm"); NULL if unknown. Static storage. */
 const char *cp_catalog_module(const char *cloud, const char *kind);
 /* True for the simulated sandbox cloud. */

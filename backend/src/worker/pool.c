@@ -263,8 +263,3 @@ void cp_workers_stop(cp_workers *w, int64_t grace_ms)
     join_all(w);
     free_pool(w);
 }
-
-const char *cp_workers_tofu(const cp_workers *w)
-{
-    return w->tofu;
-}
