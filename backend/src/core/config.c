@@ -101,6 +101,8 @@ static const cfg_entry table[] = {
     SEC("state-s3-secret-access-key", "CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY", state_s3_secret_access_key,
         "secret key for the state backend"),
     B("sandbox-bwrap", "CLOUDPLANE_SANDBOX_BWRAP", "true", sandbox_bwrap, "run tofu inside bubblewrap when available"),
+    I("sandbox-rate", "CLOUDPLANE_SANDBOX_RATE", "50", 0, 100000, sandbox_rate,
+      "sandbox cloud API: requests per second per API key, burst twice that (0 = unlimited)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

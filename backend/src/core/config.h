@@ -44,6 +44,7 @@ typedef struct {
     char *state_s3_access_key_id;
     char *state_s3_secret_access_key;
     bool sandbox_bwrap;
+    long sandbox_rate;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).
