@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +10,12 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/sandbox_cloud.h"
 #include "app/app.h"
 #include "auth/password.h"
 #include "core/log.h"
 #include "core/self.h"
+#include "core/timeutil.h"
 #include "http/server.h"
 #include "queue/events.h"
 #include "queue/queue.h"
@@ -29,7 +32,7 @@ static void usage(FILE *f)
             "  serve      HTTP API and web UI (embedded mode also runs workers)\n"
             "  worker     run jobs from Redis Streams (distributed mode)\n"
             "  migrate    apply database migrations\n"
-            "  admin      administration: create-user\n"
+            "  admin      administration: create-user, rotate-vault-key, sandbox-key\n"
             "  version    print the version\n\n"
             "`cloudplane <command> --help` lists every setting.\n",
             CP_VERSION);
@@ -160,6 +163,7 @@ static int cmd_serve(int argc, char **argv)
         .nroutes = cp_api_nroutes,
         .app = &app,
         .authenticate = cp_api_authenticate,
+        .authenticate_sandbox = cp_api_sandbox_authenticate,
     };
     cp_server *srv;
     if (cp_server_start(&sc, &srv, &err) != CP_OK) {
@@ -302,16 +306,45 @@ static int cmd_rotate(int argc, char **argv)
     return failed ? 1 : 0;
 }
 
-/* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key */
+/* A new sandbox cloud API key, registered and printed (alone, on stdout): for
+ * tofu runs outside the platform and for tests. Only its hash is stored. */
+static int cmd_sandbox_key(int argc, char **argv)
+{
+    cp_config cfg;
+    int rc = load_config(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+    cp_app app;
+    cp_error err;
+    cp_error_clear(&err);
+    char key[CP_SANDBOX_KEY_LEN + 1], hash[CP_SANDBOX_HASH_LEN + 1];
+    cp_sandbox_key_new(key);
+    cp_sandbox_key_hash(key, hash);
+    if (cp_app_init(&app, &cfg, true, &err) != CP_OK ||
+        cp_store_sandbox_key_register(app.store, hash, cp_now_ms(), &err) != CP_OK) {
+        rc = fail_start("admin sandbox-key", &err);
+    } else {
+        printf("%s\n", key);
+        rc = fflush(stdout) == 0 ? 0 : 1;
+    }
+    sodium_memzero(key, sizeof key);
+    cp_app_close(&app);
+    cp_config_free(&cfg);
+    return rc;
+}
+
+/* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key | admin sandbox-key */
 static int cmd_admin(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("usage: cloudplane admin create-user EMAIL NAME [flags]   (password read from stdin)\n"
                "       cloudplane admin rotate-vault-key [flags]         (re-seal all credentials under the first"
-               " vault key)\n");
+               " vault key)\n"
+               "       cloudplane admin sandbox-key [flags]              (register a new sandbox cloud API key and"
+               " print it)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "rotate-vault-key")) return cmd_rotate(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "sandbox-key")) return cmd_sandbox_key(argc - 1, argv + 1);
     if (strcmp(argv[1], "create-user") != 0 || argc < 4) {
         fprintf(stderr, "cloudplane admin: unknown or incomplete command (see cloudplane admin --help)\n");
         return 2;

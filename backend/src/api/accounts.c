@@ -4,7 +4,10 @@
  * messages name fields, never values. */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/common.h"
+#include "api/sandbox_cloud.h"
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
@@ -64,6 +67,31 @@ static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred,
     return CP_OK;
 }
 
+/* A sandbox account's API key: the one given, or a new one set into creds.
+ * Its hash goes to the sandbox cloud's key registry, its last four to the hint. */
+static void sandbox_key(cp_req *req, json_t *creds, char hash[CP_SANDBOX_HASH_LEN + 1], char **hint)
+{
+    const char *key = json_string_value(json_object_get(creds, "api_key"));
+    if (!key) {
+        char fresh[CP_SANDBOX_KEY_LEN + 1];
+        cp_sandbox_key_new(fresh);
+        json_object_set_new(creds, "api_key", json_string(fresh));
+        sodium_memzero(fresh, sizeof fresh);
+        key = json_string_value(json_object_get(creds, "api_key"));
+    }
+    cp_sandbox_key_hash(key, hash);
+    *hint = cp_arena_printf(req->arena, "sbx_…%s", key + strlen(key) - 4);
+}
+
+/* jansson does not wipe on free; overwrite the values we held. */
+static void wipe_strings(json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) if (json_is_string(v))
+        sodium_memzero((void *)json_string_value(v), json_string_length(v));
+}
+
 cp_result cp_api_accounts_create(cp_req *req)
 {
     static const cp_json_field fields[] = {
@@ -93,9 +121,13 @@ cp_result cp_api_accounts_create(cp_req *req)
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
     acc.id = id;
-    json_t *empty = json_object();
-    char *plain = json_dumps(cred ? cred : empty, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(empty);
+    bool sandbox = !strcmp(cloud, "sandbox");
+    char key_hash[CP_SANDBOX_HASH_LEN + 1];
+    json_t *creds = cred ? json_deep_copy(cred) : json_object();
+    if (sandbox) sandbox_key(req, creds, key_hash, &acc.hint);
+    char *plain = json_dumps(creds, JSON_COMPACT | JSON_SORT_KEYS);
+    wipe_strings(creds);
+    json_decref(creds);
     cp_vault_sealed sealed;
     r = cp_vault_seal(app->vault, req->arena, plain, strlen(plain), id, p.id, &sealed, &req->err);
     cp_vault_wipe(plain, strlen(plain));
@@ -103,7 +135,10 @@ cp_result cp_api_accounts_create(cp_req *req)
     acc.key_id = sealed.key_id;
     acc.nonce = sealed.nonce_b64;
     acc.ciphertext = sealed.ciphertext_b64;
-    if ((r = cp_store_account_create(app->store, &acc, &req->err)) != CP_OK) return r;
+    /* A sandbox key is usable the moment its account exists, and not before. */
+    r = sandbox ? cp_store_sandbox_account_create(app->store, &acc, key_hash, &req->err)
+                : cp_store_account_create(app->store, &acc, &req->err);
+    if (r != CP_OK) return r;
     cp_api_audit(req, p.id, "account.add", id, json_pack("{s:s, s:s}", "name", acc.name, "cloud", cloud));
     return cp_reply(req, 201, cp_api_account_json(&acc));
 }

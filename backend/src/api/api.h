@@ -11,6 +11,9 @@ extern const cp_route cp_api_routes[];
 extern const size_t cp_api_nroutes;
 /* The auth guard used by the server for CP_ROUTE_AUTH routes. */
 cp_result cp_api_authenticate(cp_req *req, bool allow_query_token);
+/* The guard of CP_ROUTE_SANDBOX_KEY routes: a registered sandbox API key
+ * (401 otherwise) within its request rate (429 otherwise). */
+cp_result cp_api_sandbox_authenticate(cp_req *req);
 
 #define CP_APP(req) ((cp_app *)(req)->app)
 
@@ -50,5 +53,14 @@ cp_result cp_api_runs_cancel(cp_req *req);
 cp_result cp_api_runs_events(cp_req *req);
 cp_result cp_api_costs_summary(cp_req *req);
 cp_result cp_api_costs_daily(cp_req *req);
+/* The sandbox cloud (sandbox_cloud.c), under /sandbox/v1. */
+cp_result cp_api_sandbox_instance_create(cp_req *req);
+cp_result cp_api_sandbox_instance_get(cp_req *req);
+cp_result cp_api_sandbox_instance_update(cp_req *req);
+cp_result cp_api_sandbox_instance_delete(cp_req *req);
+cp_result cp_api_sandbox_bucket_create(cp_req *req);
+cp_result cp_api_sandbox_bucket_get(cp_req *req);
+cp_result cp_api_sandbox_bucket_update(cp_req *req);
+cp_result cp_api_sandbox_bucket_delete(cp_req *req);
 
 #endif

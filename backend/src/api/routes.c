@@ -38,6 +38,14 @@ const cp_route cp_api_routes[] = {
     {"GET", "/api/v1/runs/{id}/events", cp_api_runs_events, CP_ROUTE_AUTH | CP_ROUTE_TOKEN_QUERY},
     {"GET", "/api/v1/costs/summary", cp_api_costs_summary, CP_ROUTE_AUTH},
     {"GET", "/api/v1/costs/daily", cp_api_costs_daily, CP_ROUTE_AUTH},
+    {"POST", "/sandbox/v1/instances", cp_api_sandbox_instance_create, CP_ROUTE_SANDBOX_KEY},
+    {"GET", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_get, CP_ROUTE_SANDBOX_KEY},
+    {"PATCH", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_update, CP_ROUTE_SANDBOX_KEY},
+    {"DELETE", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_delete, CP_ROUTE_SANDBOX_KEY},
+    {"POST", "/sandbox/v1/buckets", cp_api_sandbox_bucket_create, CP_ROUTE_SANDBOX_KEY},
+    {"GET", "/sandbox/v1/buckets/{id}", cp_api_sandbox_bucket_get, CP_ROUTE_SANDBOX_KEY},
+    {"PATCH", "/sandbox/v1/buckets/{id}", cp_api_sandbox_bucket_update, CP_ROUTE_SANDBOX_KEY},
+    {"DELETE", "/sandbox/v1/buckets/{id}", cp_api_sandbox_bucket_delete, CP_ROUTE_SANDBOX_KEY},
 };
 
 const size_t cp_api_nroutes = CP_ARRAY_LEN(cp_api_routes);

@@ -103,6 +103,8 @@ static const cfg_entry table[] = {
     B("sandbox-bwrap", "CLOUDPLANE_SANDBOX_BWRAP", "true", sandbox_bwrap, "run tofu inside bubblewrap when available"),
     B("insecure-no-sandbox", "CLOUDPLANE_INSECURE_NO_SANDBOX", "false", insecure_no_sandbox,
       "INSECURE: let runs on real clouds go without bubblewrap"),
+    I("sandbox-rate", "CLOUDPLANE_SANDBOX_RATE", "50", 0, 100000, sandbox_rate,
+      "sandbox cloud API: requests per second per API key, burst twice that (0 = unlimited)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

@@ -45,6 +45,7 @@ typedef struct {
     char *state_s3_secret_access_key;
     bool sandbox_bwrap;
     bool insecure_no_sandbox;
+    long sandbox_rate;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

@@ -103,6 +103,7 @@ static const char *load_credentials(cloud_ent *ce, json_t *arr)
         f->rule = opt_str(o, "rule", &bad);
         f->placeholder = opt_str(o, "placeholder", &bad);
         json_t *req = json_object_get(o, "required"), *sec = json_object_get(o, "secret");
+        json_t *gen = json_object_get(o, "generated");
         json_t *mn = json_object_get(o, "min"), *mx = json_object_get(o, "max");
         const char *input = opt_str(o, "input", &bad);
         if (bad || !f->name || !f->label || !input || !json_is_boolean(req) || !json_is_boolean(sec) ||
@@ -110,6 +111,11 @@ static const char *load_credentials(cloud_ent *ce, json_t *arr)
             json_integer_value(mx) < json_integer_value(mn) || json_integer_value(mx) == 0)
             return "credential field without name, label, input, required, secret or min/max";
         if (!f->pattern != !f->rule) return "credential pattern and rule come together";
+        if (gen && !json_is_boolean(gen)) return "credential generated must be a boolean";
+        f->generated = json_is_true(gen);
+        /* Only a cloud the platform runs can have a value made up for it. */
+        if (f->generated && (!ce->simulated || json_is_true(req)))
+            return "only optional fields of the simulated cloud are generated";
         if (!env_name_ok(f->env)) return "credential env is not an env var name";
         f->required = json_is_true(req);
         f->secret = json_is_true(sec);
@@ -153,7 +159,7 @@ static void load(void)
         if (!ce->id) return load_fail("cloud without id");
         const char *why = load_credentials(ce, json_object_get(c, "credentials"));
         if (why) return load_fail(why);
-        if (ce->simulated != (ce->n_creds == 0)) return load_fail("only the simulated cloud has no credentials");
+        if (!ce->simulated && ce->n_creds == 0) return load_fail("a real cloud needs credential fields");
         size_t ki;
         json_t *k;
         json_array_foreach(json_object_get(c, "kinds"), ki, k)
@@ -217,6 +223,7 @@ json_t *cp_catalog_json(void)
         {
             json_object_del(f, "env");
             json_object_del(f, "tfvar");
+            json_object_set_new(f, "generated", json_boolean(json_is_true(json_object_get(f, "generated"))));
         }
     }
     return out;

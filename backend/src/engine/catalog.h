@@ -32,13 +32,14 @@ typedef struct {
     const char *placeholder; /* form placeholder, or NULL */
     bool required;
     bool secret;     /* never displayed back */
+    bool generated;  /* may be left empty: the platform makes one (only the sandbox's api_key) */
     size_t min, max; /* length bounds in bytes */
     cp_cred_input input;
 } cp_cred_field;
 
 /* The document served at GET /api/v1/catalog: {version, clouds:[{id, name,
- * simulated, credentials:[{name, label, required, secret, min, max, pattern?,
- * rule?, placeholder?, input}], kinds:[{id, label, module, name_rule{pattern,min,max,description},
+ * simulated, credentials:[{name, label, required, secret, generated, min, max,
+ * pattern?, rule?, placeholder?, input}], kinds:[{id, label, module, name_rule{pattern,min,max,description},
  * regions[{id,name}], sizes[{id,vcpu,memory_gib,hourly_usd,source,retrieved,
  * price_region}] (vm) | gb_month_usd, source, retrieved, price_region (storage)}]}]}.
  * A credential's env and tfvar are internal and left out. Caller owns the reference. */
@@ -51,7 +52,7 @@ bool cp_catalog_simulated(const char *cloud);
 /* True if module belongs to a simulated cloud; false for real clouds and unknown modules. */
 bool cp_catalog_module_simulated(const char *module);
 /* The credential fields of a cloud, in catalog order. Sets *n; static storage;
- * NULL with *n = 0 for an unknown cloud (the sandbox has none). */
+ * NULL with *n = 0 for an unknown cloud. */
 const cp_cred_field *cp_catalog_credentials(const char *cloud, size_t *n);
 /* True if value matches f's pattern (always true without one). f must come
  * from cp_catalog_credentials. */

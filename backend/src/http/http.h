@@ -21,8 +21,9 @@ typedef cp_result (*cp_handler)(cp_req *req);
 
 enum {
     CP_ROUTE_PUBLIC = 0,
-    CP_ROUTE_AUTH = 1 << 0,       /* Bearer token required */
-    CP_ROUTE_TOKEN_QUERY = 1 << 1 /* also accept ?access_token= (EventSource cannot set headers) */
+    CP_ROUTE_AUTH = 1 << 0,        /* Bearer token required */
+    CP_ROUTE_TOKEN_QUERY = 1 << 1, /* also accept ?access_token= (EventSource cannot set headers) */
+    CP_ROUTE_SANDBOX_KEY = 1 << 2  /* the sandbox cloud's API key required (Bearer sbx_...) */
 };
 
 typedef struct {
@@ -51,6 +52,7 @@ struct cp_req {
     const char *param_values[CP_MAX_PARAMS];
     int nparams;
     const char *user_id; /* set by the auth guard */
+    const char *tenant;  /* set by the sandbox key guard: the key's hash, never the key */
 
     int status; /* reply */
     json_t *reply;

@@ -212,6 +212,14 @@ static enum MHD_Result serve_static(cp_server *s, cp_req *req)
 
 /* ---- dispatch ---- */
 
+/* Paths of the JSON APIs (the platform's and the sandbox cloud's): an unknown
+ * one is a JSON 404, never the web UI. */
+static bool api_path(const char *path)
+{
+    return !strncmp(path, "/api/", 5) || !strcmp(path, "/api") || !strncmp(path, "/sandbox/", 9) ||
+           !strcmp(path, "/sandbox");
+}
+
 static enum MHD_Result dispatch(cp_server *s, cp_req *req)
 {
     if (req->body_too_big) {
@@ -220,8 +228,7 @@ static enum MHD_Result dispatch(cp_server *s, cp_req *req)
     }
     char allow[128];
     cp_result r = cp_router_match(s->cfg.routes, s->cfg.nroutes, req->method, req->path, req, allow, sizeof allow);
-    if (r == CP_ENOTFOUND && strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0)
-        return serve_static(s, req);
+    if (r == CP_ENOTFOUND && !api_path(req->path)) return serve_static(s, req);
     if (r == CP_ENOTFOUND) {
         cp_req_fail(req, r, NULL, NULL, "no route for %s", req->path);
         return queue_error(req, r);
@@ -234,6 +241,12 @@ static enum MHD_Result dispatch(cp_server *s, cp_req *req)
     }
     if (req->route->flags & CP_ROUTE_AUTH) {
         r = s->cfg.authenticate(req, (req->route->flags & CP_ROUTE_TOKEN_QUERY) != 0);
+        if (r != CP_OK) return queue_error(req, r);
+    }
+    if (req->route->flags & CP_ROUTE_SANDBOX_KEY) {
+        /* No guard configured: refuse rather than serve the route open. */
+        r = s->cfg.authenticate_sandbox ? s->cfg.authenticate_sandbox(req)
+                                        : cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "no API key guard");
         if (r != CP_OK) return queue_error(req, r);
     }
     r = req->route->fn(req);

@@ -19,6 +19,9 @@ typedef struct {
     void *app;
     /* Authenticates req (sets req->user_id) or fails with CP_EAUTH. */
     cp_result (*authenticate)(cp_req *req, bool allow_query_token);
+    /* For CP_ROUTE_SANDBOX_KEY routes: checks the sandbox cloud's API key
+     * (sets req->tenant) or fails (CP_EAUTH, CP_ERATE). */
+    cp_result (*authenticate_sandbox)(cp_req *req);
 } cp_server_config;
 
 cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error *err) CP_MUST_CHECK;

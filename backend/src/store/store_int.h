@@ -42,6 +42,9 @@ int cp_store_page_limit(int limit);
         }                                                                                                              \
     } while (0)
 
+/* Inserts a cloud account row (store_projects.c); inside a transaction or not. */
+cp_result cp_conn_account_insert(cp_dbconn *c, const cp_account *acc, cp_error *err) CP_MUST_CHECK;
+
 /* Ends the resource's open cost period at now and, when rate > 0, opens one
  * at that monthly rate (store_costs.c). Inside a transaction. */
 cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate, int64_t now,

@@ -281,13 +281,21 @@ static void fill_account(cp_dbrows *r, cp_arena *a, void *out)
     x->created_at = cp_dbrows_int(r, 8);
 }
 
-cp_result cp_store_account_create(cp_store *s, const cp_account *x, cp_error *err)
+cp_result cp_conn_account_insert(cp_dbconn *c, const cp_account *x, cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(x->id),    CP_PTEXT(x->project_id), CP_PTEXT(x->cloud),
                     CP_PTEXT(x->name),  CP_PTEXT(x->hint),       CP_PTEXT(x->key_id),
                     CP_PTEXT(x->nonce), CP_PTEXT(x->ciphertext), CP_PINT(x->created_at)};
-    return cp_store_exec(s, "INSERT INTO cloud_accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 9,
-                         NULL, err);
+    return cp_db_exec(c, "INSERT INTO cloud_accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 9, NULL,
+                      err);
+}
+
+cp_result cp_store_account_create(cp_store *s, const cp_account *x, cp_error *err)
+{
+    cp_dbconn *c = cp_db_acquire(s->db);
+    cp_result r = cp_conn_account_insert(c, x, err);
+    cp_db_release(s->db, c);
+    return r;
 }
 
 cp_result cp_store_account_get(cp_store *s, cp_arena *a, const char *id, cp_account *out, cp_error *err)

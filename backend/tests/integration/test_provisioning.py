@@ -3,6 +3,7 @@ PostgreSQL), real OpenTofu on the sandbox modules."""
 import ipaddress
 import json
 import os
+import re
 import threading
 import time
 
@@ -40,7 +41,7 @@ def test_full_flow(make_server, store_env):
     u = Api(s)
     p = u.project(name="demo")
     acct = u.sandbox_account(p["id"])
-    assert acct["cloud"] == "sandbox" and acct["hint"] is None
+    assert acct["cloud"] == "sandbox" and re.match(r"^sbx_…[0-9a-f]{4}$", acct["hint"])
 
     created = u.create_vm(p["id"], acct["id"], name="web-1")
     res, run = created["resource"], created["run"]

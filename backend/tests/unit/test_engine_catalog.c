@@ -59,6 +59,7 @@ TEST(loads_and_serves_the_public_document)
             CHECK(json_is_string(json_object_get(f, "input")));
             CHECK(json_object_get(f, "env") == NULL);
             CHECK(json_object_get(f, "tfvar") == NULL);
+            CHECK(json_is_boolean(json_object_get(f, "generated")));
         }
         CHECK(json_is_boolean(json_object_get(c, "simulated")));
         CHECK_EQ(json_array_size(json_object_get(c, "kinds")), 2u);
@@ -78,8 +79,9 @@ TEST(loads_and_serves_the_public_document)
     const char *const *env = cp_catalog_credential_env("aws", &n);
     CHECK_EQ(n, 3u);
     CHECK_STR(env[0], "AWS_ACCESS_KEY_ID");
-    cp_catalog_credential_env("sandbox", &n);
-    CHECK_EQ(n, 0u);
+    env = cp_catalog_credential_env("sandbox", &n);
+    CHECK_EQ(n, 1u);
+    CHECK_STR(env[0], "SANDBOX_API_KEY");
 }
 
 static const cp_cred_field *cred(const char *cloud, const char *name)
@@ -133,8 +135,13 @@ TEST(credential_fields)
     CHECK(cp_catalog_credential_matches(proj, "my-project-1"));
     CHECK(!cp_catalog_credential_matches(proj, "1-project"));
 
-    CHECK(cp_catalog_credentials("sandbox", &n) != NULL);
-    CHECK_EQ(n, 0u);
+    /* The sandbox's one field, its API key, may be left empty: the platform makes one. */
+    const cp_cred_field *sbx = cp_catalog_credentials("sandbox", &n);
+    CHECK_EQ(n, 1u);
+    CHECK(sbx != NULL && sbx->generated && !sbx->required && sbx->secret);
+    CHECK(sbx != NULL && cp_catalog_credential_matches(sbx, "sbx_0123456789abcdef0123456789abcdef"));
+    CHECK(sbx != NULL && !cp_catalog_credential_matches(sbx, "sbx_0123456789ABCDEF0123456789ABCDEF"));
+    CHECK(!cred("aws", "secret_access_key")->generated);
     CHECK(cp_catalog_credentials("oracle", &n) == NULL);
     CHECK_EQ(n, 0u);
     CHECK(cp_catalog_credentials(NULL, &n) == NULL);

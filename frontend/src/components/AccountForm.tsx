@@ -118,8 +118,8 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
 
       {entry?.simulated && (
         <p className="rounded-md bg-violet-50 p-3 text-sm text-violet-900">
-          The sandbox needs no credentials. Its resources are simulated: nothing is created in a real cloud and nothing
-          is billed.
+          The sandbox needs no credentials of yours: leave its API key empty and one is generated. Its resources are
+          simulated: nothing is created in a real cloud and nothing is billed.
         </p>
       )}
 
@@ -183,7 +183,12 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
               );
             }
             return (
-              <Field key={f.name} label={f.required ? f.label : `${f.label} (optional)`} error={err}>
+              <Field
+                key={f.name}
+                label={f.required && !f.generated ? f.label : `${f.label} (optional)`}
+                error={err}
+                hint={f.generated ? 'Leave empty to have one generated, or enter a key you already use.' : undefined}
+              >
                 {(p) => (
                   <input
                     {...p}

@@ -263,6 +263,21 @@ describe('credentials', () => {
     expect(pickCredentials(fieldsOf('sandbox'), values)).toEqual({});
   });
 
+  it('lets a generated field be left empty, and checks it when given', () => {
+    const key = fieldsOf('sandbox').find((f) => f.name === 'api_key');
+    expect(key?.generated).toBe(true);
+    expect(key?.placeholder).toBe('leave empty to generate one');
+    const sandbox = credentialSchema(fieldsOf('sandbox'));
+    expect(sandbox.safeParse({ api_key: '' }).success).toBe(true);
+    expect(sandbox.safeParse({}).success).toBe(true);
+    expect(sandbox.safeParse({ api_key: 'sbx_0123456789abcdef0123456789abcdef' }).success).toBe(true);
+    expect(sandbox.safeParse({ api_key: 'sbx_0123' }).success).toBe(false);
+    expect(pickCredentials(fieldsOf('sandbox'), { api_key: '  ' })).toEqual({});
+    expect(pickCredentials(fieldsOf('sandbox'), { api_key: 'sbx_0123456789abcdef0123456789abcdef' })).toEqual({
+      api_key: 'sbx_0123456789abcdef0123456789abcdef',
+    });
+  });
+
   it('validates azure GUIDs and gcp key files', () => {
     const guid = '0d2a6c1e-9d8f-4b7a-a3c2-1e5f6a7b8c9d';
     const s = 'secret-8'; // the catalog's client_secret is 8 to 1024 characters

@@ -361,7 +361,8 @@ function credentialProblem(f: CredentialField, raw: string): string | null {
     return serviceAccountProblem(raw);
   }
   const v = raw.trim();
-  if (v === '') return f.required ? `Enter the ${lowerFirst(f.label)}` : null;
+  // A generated field may be left empty: the server makes the value.
+  if (v === '') return f.required && !f.generated ? `Enter the ${lowerFirst(f.label)}` : null;
   if (f.pattern) {
     const re = compileNamePattern(f.pattern);
     if (re && !re.test(v)) return `${f.label} must be ${f.rule ?? `like ${f.pattern}`}`;
@@ -389,7 +390,7 @@ export function credentialSchema(fields: readonly CredentialField[]) {
   return z.object(shape);
 }
 
-/** Only the given fields; empty optional ones are left out; a key file is sent as is. */
+/** Only the given fields; empty optional (or generated) ones are left out; a key file is sent as is. */
 export function pickCredentials(
   fields: readonly CredentialField[],
   values: Record<string, string | undefined>,
@@ -398,7 +399,7 @@ export function pickCredentials(
   for (const f of fields) {
     const raw = values[f.name] ?? '';
     const v = raw.trim();
-    if (v === '' && !f.required) continue;
+    if (v === '' && (!f.required || f.generated)) continue;
     out[f.name] = f.input === 'file' ? raw : v;
   }
   return out;
