@@ -139,8 +139,10 @@ def test_worker_killed_mid_apply(cluster):
         # The reaper (a surviving worker) frees the lock right after it fails the run: tofu died by SIGKILL and
         # never released it.
         wait_for(lambda: cluster.lock_item(res_id) is None, 30, "the DynamoDB lock of %s to be freed" % res_id)
-        freed = [e for w in workers if w is not victim for e in w.events()
-                 if e.get("msg") == "state lock of a lost run" and e.get("run_id") == run_id]
+        # The reaper logs once force-unlock has returned, a moment after the lock item is gone.
+        freed = wait_for(lambda: [e for w in workers if w is not victim for e in w.events()
+                                  if e.get("msg") == "state lock of a lost run" and e.get("run_id") == run_id],
+                         10, "the reaper's log line for %s" % run_id)
         assert freed and freed[0]["freed"] and freed[0]["lock_id"] == row["lock_id"], freed
         events = run_events(u, run_id)
         statuses = [e["data"]["run_status"] for e in events if e["type"] == "status"]
