@@ -101,6 +101,16 @@ static const cfg_entry table[] = {
     SEC("state-s3-secret-access-key", "CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY", state_s3_secret_access_key,
         "secret key for the state backend"),
     B("sandbox-bwrap", "CLOUDPLANE_SANDBOX_BWRAP", "true", sandbox_bwrap, "run tofu inside bubblewrap when available"),
+    S("provider-mirror", "CLOUDPLANE_PROVIDER_MIRROR", "", provider_mirror,
+      "providers come from this filesystem mirror dir or https:// network mirror URL (default: the mirror "
+      "scripts/install-provider.sh fills, ${CLOUDPLANE_CACHE_DIR:-~/.cache/cloudplane}/mirror, when it exists)"),
+    B("provider-direct", "CLOUDPLANE_PROVIDER_DIRECT", "false", provider_direct,
+      "also let tofu download providers from their registries (direct installation)"),
+    S("plugin-cache-dir", "CLOUDPLANE_PLUGIN_CACHE_DIR", "", plugin_cache_dir,
+      "shared provider plugin cache, read-only to runs (default: <data-dir>/plugin-cache)"),
+    S("sandbox-endpoint", "CLOUDPLANE_SANDBOX_ENDPOINT", "", sandbox_endpoint,
+      "URL the sandbox cloud's provider calls (SANDBOX_ENDPOINT; default in serve: http://<listen>; "
+      "required for sandbox runs in worker)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

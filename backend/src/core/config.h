@@ -44,6 +44,10 @@ typedef struct {
     char *state_s3_access_key_id;
     char *state_s3_secret_access_key;
     bool sandbox_bwrap;
+    char *provider_mirror;
+    bool provider_direct;
+    char *plugin_cache_dir;
+    char *sandbox_endpoint;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "core/arena.h"
+#include "engine/proc.h"
 #include "engine/runner.h"
 #include "queue/events.h"
 #include "worker/worker.h"
@@ -23,6 +24,9 @@ struct cp_workers {
     char runs_dir[PATH_MAX + 16];
     char init_cache[PATH_MAX + 16];
     char state_dir[PATH_MAX + 16];
+    char mirror[PATH_MAX];       /* provider mirror dir or URL, "" for none */
+    char plugin_cache[PATH_MAX]; /* absolute */
+    cp_strv extra_env;           /* rc.extra_env */
     cp_runner_config rc;
     int n; /* worker threads started */
     pthread_t *threads;
