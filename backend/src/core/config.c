@@ -101,6 +101,8 @@ static const cfg_entry table[] = {
     SEC("state-s3-secret-access-key", "CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY", state_s3_secret_access_key,
         "secret key for the state backend"),
     B("sandbox-bwrap", "CLOUDPLANE_SANDBOX_BWRAP", "true", sandbox_bwrap, "run tofu inside bubblewrap when available"),
+    B("insecure-no-sandbox", "CLOUDPLANE_INSECURE_NO_SANDBOX", "false", insecure_no_sandbox,
+      "INSECURE: let runs on real clouds go without bubblewrap"),
     S("provider-mirror", "CLOUDPLANE_PROVIDER_MIRROR", "", provider_mirror,
       "providers come from this filesystem mirror dir or https:// network mirror URL (default: the mirror "
       "scripts/install-provider.sh fills, ${CLOUDPLANE_CACHE_DIR:-~/.cache/cloudplane}/mirror, when it exists)"),

@@ -44,6 +44,7 @@ typedef struct {
     char *state_s3_access_key_id;
     char *state_s3_secret_access_key;
     bool sandbox_bwrap;
+    bool insecure_no_sandbox;
     char *provider_mirror;
     bool provider_direct;
     char *plugin_cache_dir;

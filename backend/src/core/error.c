@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void copy_str(char *dst, size_t cap, const char *src)
+static void set_text(char *dst, size_t cap, const char *src)
 {
     if (!src) src = "";
     size_t n = strnlen(src, cap - 1);
@@ -19,8 +19,8 @@ static void set_v(cp_error *err, cp_result result, cp_reason reason, const char 
 {
     err->result = result;
     err->reason = reason;
-    copy_str(err->code, sizeof err->code, code ? code : cp_result_code(result));
-    copy_str(err->field, sizeof err->field, field);
+    set_text(err->code, sizeof err->code, code ? code : cp_result_code(result));
+    set_text(err->field, sizeof err->field, field);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
 }
 

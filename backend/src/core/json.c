@@ -119,12 +119,6 @@ const char *cp_json_str(json_t *obj, const char *key, const char *def)
     return json_is_string(v) ? json_string_value(v) : def;
 }
 
-int64_t cp_json_int(json_t *obj, const char *key, int64_t def)
-{
-    json_t *v = json_object_get(obj, key);
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
-}
-
 double cp_json_num(json_t *obj, const char *key, double def)
 {
     json_t *v = json_object_get(obj, key);

@@ -32,7 +32,6 @@ cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_e
 
 /* Typed getters that return a default when the key is absent or null. */
 const char *cp_json_str(json_t *obj, const char *key, const char *def);
-int64_t cp_json_int(json_t *obj, const char *key, int64_t def);
 double cp_json_num(json_t *obj, const char *key, double def);
 bool cp_json_bool(json_t *obj, const char *key, bool def);
 /* json_string() that turns NULL into JSON null. */

@@ -64,3 +64,12 @@ bool cp_time_parse_iso(const char *s, int64_t *ms)
     *ms = (int64_t)timegm(&tm) * 1000 + frac;
     return true;
 }
+
+void cp_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}

@@ -222,11 +222,6 @@ json_t *cp_catalog_json(void)
     return out;
 }
 
-bool cp_catalog_has(const char *cloud, const char *kind)
-{
-    return find_kind(cloud, kind) != NULL;
-}
-
 const char *cp_catalog_module(const char *cloud, const char *kind)
 {
     const kind_ent *k = find_kind(cloud, kind);
@@ -237,6 +232,14 @@ bool cp_catalog_simulated(const char *cloud)
 {
     const cloud_ent *c = find_cloud(cloud);
     return c && c->simulated;
+}
+
+bool cp_catalog_module_simulated(const char *module)
+{
+    if (cp_catalog_init(NULL) != CP_OK || !module) return false;
+    for (size_t i = 0; i < cat.n_kinds; i++)
+        if (strcmp(cat.kinds[i].module, module) == 0) return cat.kinds[i].cloud->simulated;
+    return false;
 }
 
 const cp_cred_field *cp_catalog_credentials(const char *cloud, size_t *n)

@@ -44,12 +44,12 @@ typedef struct {
  * A credential's env and tfvar are internal and left out. Caller owns the reference. */
 json_t *cp_catalog_json(void);
 
-/* True if cloud/kind is offered. */
-bool cp_catalog_has(const char *cloud, const char *kind);
 /* Module directory name (e.g. "sandbox_vm"); NULL if unknown. Static storage. */
 const char *cp_catalog_module(const char *cloud, const char *kind);
 /* True for the simulated sandbox cloud. */
 bool cp_catalog_simulated(const char *cloud);
+/* True if module belongs to a simulated cloud; false for real clouds and unknown modules. */
+bool cp_catalog_module_simulated(const char *module);
 /* The credential fields of a cloud, in catalog order. Sets *n; static storage;
  * NULL with *n = 0 for an unknown cloud (the sandbox has none). */
 const cp_cred_field *cp_catalog_credentials(const char *cloud, size_t *n);

@@ -223,6 +223,14 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     if ((rc = cp_runner__creds_fd(r, err)) != CP_OK) goto fail;
 
     r->sandboxed = cfg->use_bwrap && cp_sandbox_available();
+    /* A real cloud's credentials and provider never run unconfined unless the operator says so by name. */
+    if (!r->sandboxed && !cfg->insecure_no_sandbox && !cp_catalog_module_simulated(r->module)) {
+        rc = cp_error_set(err, CP_ECONFLICT, "sandbox_required", NULL,
+                          "runs on real clouds need bubblewrap (%s); an operator may set "
+                          "CLOUDPLANE_INSECURE_NO_SANDBOX=true to run them without it",
+                          cfg->use_bwrap ? "not usable on this host" : "disabled by CLOUDPLANE_SANDBOX_BWRAP=false");
+        goto fail;
+    }
     /* Go reserves address space freely (tofu needs ~1 GiB of it to start, providers more). */
     if (r->cfg.rlimit_as_bytes == 0) r->cfg.rlimit_as_bytes = 8L << 30;
     if (r->cfg.rlimit_cpu_s == 0) r->cfg.rlimit_cpu_s = 4 * 3600;

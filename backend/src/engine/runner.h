@@ -55,15 +55,16 @@ typedef struct {
     const char *const *extra_env; /* operator settings for tofu and providers, "NAME=value",
                                    * NULL-terminated; NOT secret (never redacted): no credential names */
     cp_state_config state;
-    bool use_bwrap;       /* run tofu inside bubblewrap when it works here */
-    bool fast_apply;      /* cp_runner_run: one apply -auto-approve when no approval is needed */
-    int phase_timeout_s;  /* per tofu process; 0 -> 3600 */
-    int cancel_grace_s;   /* SIGINT -> SIGKILL; 0 -> 60, < 0 -> none */
-    int lock_timeout_s;   /* -lock-timeout; 0 -> 0s (fail at once), < 0 -> 0 */
-    long rlimit_as_bytes; /* 0 -> 8 GiB (Go reserves address space freely) */
-    long rlimit_cpu_s;    /* 0 -> 4 h */
-    long rlimit_nofile;   /* 0 -> 4096 */
-    bool keep_workdir;    /* debugging: leave the run dir in place */
+    bool use_bwrap;           /* run tofu inside bubblewrap when it works here */
+    bool insecure_no_sandbox; /* let real-cloud runs go without bubblewrap (operator opt-out) */
+    bool fast_apply;          /* cp_runner_run: one apply -auto-approve when no approval is needed */
+    int phase_timeout_s;      /* per tofu process; 0 -> 3600 */
+    int cancel_grace_s;       /* SIGINT -> SIGKILL; 0 -> 60, < 0 -> none */
+    int lock_timeout_s;       /* -lock-timeout; 0 -> 0s (fail at once), < 0 -> 0 */
+    long rlimit_as_bytes;     /* 0 -> 8 GiB (Go reserves address space freely) */
+    long rlimit_cpu_s;        /* 0 -> 4 h */
+    long rlimit_nofile;       /* 0 -> 4096 */
+    bool keep_workdir;        /* debugging: leave the run dir in place */
 } cp_runner_config;
 
 typedef struct {

@@ -390,11 +390,7 @@ cp_result cp_events_open(const char *redis_url, cp_events **out, cp_error *err)
     cp_rand_hex(ev->origin, ORIGIN_BYTES);
     pthread_mutex_init(&ev->pub_mu, NULL);
     pthread_mutex_init(&ev->ready_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ev->ready_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cp_cond_init_monotonic(&ev->ready_cv);
     ev->wake_fd[0] = ev->wake_fd[1] = -1;
     if (pipe2(ev->wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) {
         events_free(ev);

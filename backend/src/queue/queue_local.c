@@ -141,11 +141,7 @@ cp_result cp_queue_local_open(cp_queue **out, cp_error *err)
     q->base.ops = &local_ops;
     q->base.redis = false;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cp_cond_init_monotonic(&q->cv);
     *out = &q->base;
     return CP_OK;
 }

@@ -727,11 +727,7 @@ cp_result cp_queue_redis_open(const char *redis_url, const char *consumer, cp_qu
         cp_self_host_id(q->consumer, sizeof q->consumer);
     }
     pthread_mutex_init(&q->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cp_cond_init_monotonic(&q->cv);
     /* Connect now so a wrong URL or a missing server fails at start-up. */
     rconn *rc = conn_new(q, 0, err);
     if (!rc) {

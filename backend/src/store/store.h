@@ -265,10 +265,9 @@ cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, 
  * caller can free the state locks the platform itself took. Each run is
  * reaped in its own transaction, fenced like a worker's write: a run whose
  * owner renewed, moved or finished it first is left alone, and a run that
- * cannot be reaped now is logged and left for the next call. cloud and
- * account_id are not filled. */
+ * cannot be reaped now is logged and left for the next call. */
 typedef struct {
-    char *run_id, *resource_id, *lock_id, *cloud, *account_id;
+    char *run_id, *resource_id, *lock_id;
 } cp_lost_run;
 cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
                              size_t *nlost, cp_error *err) CP_MUST_CHECK;

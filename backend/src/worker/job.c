@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/proc.h"
@@ -267,11 +268,7 @@ static job *job_new(cp_workers *w)
     j->a = cp_arena_new(16384);
     j->planned = json_array();
     pthread_mutex_init(&j->hb_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* cp_deadline_ts's clock */
-    pthread_cond_init(&j->hb_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cp_cond_init_monotonic(&j->hb_cv);
     return j;
 }
 

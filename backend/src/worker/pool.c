@@ -105,6 +105,7 @@ static void runner_config(cp_workers *w)
     rc->runs_dir = w->runs_dir;
     rc->init_cache_dir = w->init_cache;
     rc->use_bwrap = cfg->sandbox_bwrap;
+    rc->insecure_no_sandbox = cfg->insecure_no_sandbox;
     rc->fast_apply = true;
     rc->phase_timeout_s = (int)cfg->run_timeout_seconds;
     rc->cancel_grace_s = cfg->cancel_grace_seconds > 0 ? (int)cfg->cancel_grace_seconds : -1;
@@ -306,9 +307,4 @@ void cp_workers_stop(cp_workers *w, int64_t grace_ms)
     }
     join_all(w);
     free_pool(w);
-}
-
-const char *cp_workers_tofu(const cp_workers *w)
-{
-    return w->tofu;
 }

@@ -19,7 +19,5 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err) 
 void cp_workers_stop(cp_workers *w, int64_t grace_ms);
 /* The tofu binary and the modules dir the config selects (also for admin commands). */
 void cp_workers_engine_paths(const cp_config *cfg, char *tofu, size_t tcap, char *modules, size_t mcap);
-/* The tofu binary the workers use (resolved at start). */
-const char *cp_workers_tofu(const cp_workers *w);
 
 #endif

@@ -105,3 +105,29 @@ def test_vault_key_rotation(make_server, tmp_path):
     # It fails on the missing cloud provider, not on the vault.
     assert "vault" not in (done["error"] or "")
     assert AWS_SECRET not in s2.logs()
+
+
+def test_gcp_key_naming_another_endpoint_is_refused(server):
+    """A service-account key whose endpoint fields name anything but Google's own is refused (422, the field
+    named, the value not echoed): the provider's auth library would send signed requests there."""
+    u = Api(server)
+    p = u.project(name="gcp-endpoints")
+    good = json.loads(GCP_KEY)
+    for field, value in [("token_uri", "http://169.254.169.254/computeMetadata/v1/token"),
+                         ("universe_domain", "internal.example"),
+                         ("auth_uri", "https://127.0.0.1:8080/auth"),
+                         ("client_x509_cert_url", "https://attacker.example/robot/v1/metadata/x509/x")]:
+        key = dict(good, **{field: value})
+        r = u.call("POST", "/projects/%s/accounts" % p["id"], {
+            "name": "bad-gcp", "cloud": "gcp",
+            "credentials": {"service_account_json": json.dumps(key), "project_id": "cp-test-project"}})
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["error"]["field"] == "credentials.service_account_json." + field, r.text
+        assert value not in r.text
+    # Google's own values pass; fields a key file does not have are dropped, not refused.
+    key = dict(good, token_uri="https://oauth2.googleapis.com/token", universe_domain="googleapis.com",
+               extra_endpoint="http://10.0.0.1/")
+    r = u.call("POST", "/projects/%s/accounts" % p["id"], {
+        "name": "good-gcp", "cloud": "gcp",
+        "credentials": {"service_account_json": json.dumps(key), "project_id": "cp-test-project"}})
+    assert r.status_code == 201, r.text

@@ -259,6 +259,35 @@ TEST(validation_rejects_before_any_process)
     json_decref(cfgj);
 }
 
+/* Without bubblewrap a real cloud's run refuses to start, unless the operator
+ * opted out by the setting that says it is insecure; the sandbox cloud may go. */
+TEST(real_cloud_runs_need_the_sandbox)
+{
+    uint64_t before = cp_proc_spawned();
+    cp_error e;
+    char rid[CP_ID_LEN + 1], run_id[CP_ID_LEN + 1];
+    eu_new_id(rid);
+    eu_new_id(run_id);
+    cp_runner_config cfg = eu_config();
+    if (!have_tofu) cfg.tofu = "/bin/true"; /* nothing is spawned */
+    cfg.use_bwrap = false;
+    cp_runner *h = NULL;
+    cp_runner_spec s = spec_for(run_id, rid, "aws_vm", NULL, NULL);
+    CHECK_EQ(cp_runner_open(&cfg, &s, &h, &e), CP_ECONFLICT);
+    CHECK_STR(e.code, "sandbox_required");
+    CHECK(strstr(e.message, "CLOUDPLANE_INSECURE_NO_SANDBOX") != NULL);
+    CHECK(h == NULL);
+    cfg.insecure_no_sandbox = true;
+    CHECK_EQ(cp_runner_open(&cfg, &s, &h, &e), CP_OK);
+    cp_runner_close(h);
+    cfg.insecure_no_sandbox = false;
+    s = spec_for(run_id, rid, "sandbox_vm", NULL, NULL);
+    CHECK_EQ(cp_runner_open(&cfg, &s, &h, &e), CP_OK);
+    cp_runner_close(h);
+    CHECK_EQ(cp_proc_spawned(), before);
+    CHECK(runs_dir_empty());
+}
+
 /* A module that echoes its credentials: only the env carries them. */
 static const char LEAKY_MODULE[] =
     "variable \"resource_id\" {\n  type = string\n}\n"
@@ -588,6 +617,7 @@ int main(void)
     RUN_IF(have_tofu, why, vm_lifecycle_saved_plan_path);
     RUN_IF(have_tofu, why, storage_fast_path_with_shared_init);
     RUN(validation_rejects_before_any_process);
+    RUN(real_cloud_runs_need_the_sandbox);
     RUN_IF(have_tofu, why, credentials_never_leave_the_child_env);
     RUN_IF(have_tofu, why, bwrap_is_used_when_present);
     RUN_IF(have_tofu, why, cancel_during_apply);
