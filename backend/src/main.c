@@ -132,11 +132,10 @@ static const char *default_web_dir(char *buf, size_t cap)
     return buf;
 }
 
-/* The sandbox cloud's API is this process: its listen address, with a
- * wildcard host turned into loopback. */
-static void default_sandbox_endpoint(cp_config *cfg)
+/* The sandbox cloud's API is this process: http://<listen host>:<port>, a
+ * wildcard host turned into loopback; port < 0: the configured one. */
+static void default_sandbox_endpoint(cp_config *cfg, int port)
 {
-    if (cfg->sandbox_endpoint[0]) return;
     const char *l = cfg->listen, *colon = strrchr(l, ':');
     if (!colon) return;
     int hl = (int)(colon - l);
@@ -144,7 +143,10 @@ static void default_sandbox_endpoint(cp_config *cfg)
     if (hl == 0 || (hl == 7 && !strncmp(l, "0.0.0.0", 7)) || (hl == 1 && l[0] == '*')) host = "127.0.0.1", hl = 9;
     if (hl == 4 && !strncmp(l, "[::]", 4)) host = "[::1]", hl = 5;
     char url[512];
-    snprintf(url, sizeof url, "http://%.*s:%s", hl, host, colon + 1);
+    if (port >= 0)
+        snprintf(url, sizeof url, "http://%.*s:%d", hl, host, port);
+    else
+        snprintf(url, sizeof url, "http://%.*s:%s", hl, host, colon + 1);
     free(cfg->sandbox_endpoint);
     cfg->sandbox_endpoint = strdup(url);
     if (!cfg->sandbox_endpoint) abort();
@@ -155,7 +157,8 @@ static int cmd_serve(int argc, char **argv)
     cp_config cfg;
     int rc = load_config(&cfg, argc, argv);
     if (rc >= 0) return rc;
-    default_sandbox_endpoint(&cfg);
+    bool own_endpoint = !cfg.sandbox_endpoint[0];
+    if (own_endpoint) default_sandbox_endpoint(&cfg, -1);
 
     /* Signals are taken synchronously by sigwait below; block them before any thread starts. */
     sigset_t sigs = block_signals();
@@ -188,6 +191,10 @@ static int cmd_serve(int argc, char **argv)
         stop_runtime(&app, workers, 0);
         cp_config_free(&cfg);
         return rc;
+    }
+    if (own_endpoint) { /* the port is known now (--listen host:0) */
+        default_sandbox_endpoint(&cfg, cp_server_port(srv));
+        cp_workers_set_sandbox_endpoint(workers, cfg.sandbox_endpoint);
     }
     char url[128];
     const char *host = cfg.listen;

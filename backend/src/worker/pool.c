@@ -87,9 +87,30 @@ static void provider_config(cp_workers *w)
     if (cp_mkdirs(w->plugin_cache, 0700, &e) == CP_OK && realpath(w->plugin_cache, abs))
         snprintf(w->plugin_cache, sizeof w->plugin_cache, "%s", abs);
     rc->plugin_cache_dir = w->plugin_cache;
-    cp_strv_init(&w->extra_env);
-    if (cfg->sandbox_endpoint[0]) cp_strv_addf(&w->extra_env, "SANDBOX_ENDPOINT=%s", cfg->sandbox_endpoint);
-    rc->extra_env = (const char *const *)w->extra_env.v;
+    snprintf(w->sandbox_endpoint, sizeof w->sandbox_endpoint, "%s", cfg->sandbox_endpoint);
+}
+
+const char *const *cp_worker__extra_env(cp_workers *w, cp_arena *a, const char *cloud)
+{
+    const char **env = cp_arena_alloc(a, 2 * sizeof *env);
+    env[0] = env[1] = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (!strcmp(cloud, "sandbox") && w->sandbox_endpoint[0]) {
+        size_t n = strlen(w->sandbox_endpoint) + sizeof "SANDBOX_ENDPOINT=";
+        char *s = cp_arena_alloc(a, n);
+        snprintf(s, n, "SANDBOX_ENDPOINT=%s", w->sandbox_endpoint);
+        env[0] = s;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return env;
+}
+
+void cp_workers_set_sandbox_endpoint(cp_workers *w, const char *url)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->sandbox_endpoint, sizeof w->sandbox_endpoint, "%s", url);
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void runner_config(cp_workers *w)
@@ -241,7 +262,6 @@ static void join_all(cp_workers *w)
 
 static void free_pool(cp_workers *w)
 {
-    cp_strv_free(&w->extra_env);
     json_decref(w->pushed);
     pthread_mutex_destroy(&w->mu);
     free(w->threads);
