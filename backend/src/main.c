@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "core/self.h"
 #include "core/timeutil.h"
+#include "engine/proc.h"
+#include "engine/provider_mirror.h"
 #include "http/server.h"
 #include "queue/events.h"
 #include "queue/queue.h"
@@ -133,11 +135,33 @@ static const char *default_web_dir(char *buf, size_t cap)
     return buf;
 }
 
+/* The sandbox cloud's API is this process: http://<listen host>:<port>, a
+ * wildcard host turned into loopback; port < 0: the configured one. */
+static void default_sandbox_endpoint(cp_config *cfg, int port)
+{
+    const char *l = cfg->listen, *colon = strrchr(l, ':');
+    if (!colon) return;
+    int hl = (int)(colon - l);
+    const char *host = l;
+    if (hl == 0 || (hl == 7 && !strncmp(l, "0.0.0.0", 7)) || (hl == 1 && l[0] == '*')) host = "127.0.0.1", hl = 9;
+    if (hl == 4 && !strncmp(l, "[::]", 4)) host = "[::1]", hl = 5;
+    char url[512];
+    if (port >= 0)
+        snprintf(url, sizeof url, "http://%.*s:%d", hl, host, port);
+    else
+        snprintf(url, sizeof url, "http://%.*s:%s", hl, host, colon + 1);
+    free(cfg->sandbox_endpoint);
+    cfg->sandbox_endpoint = strdup(url);
+    if (!cfg->sandbox_endpoint) abort();
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     cp_config cfg;
     int rc = load_config(&cfg, argc, argv);
     if (rc >= 0) return rc;
+    bool own_endpoint = !cfg.sandbox_endpoint[0];
+    if (own_endpoint) default_sandbox_endpoint(&cfg, -1);
 
     /* Signals are taken synchronously by sigwait below; block them before any thread starts. */
     sigset_t sigs = block_signals();
@@ -171,6 +195,10 @@ static int cmd_serve(int argc, char **argv)
         stop_runtime(&app, workers, 0);
         cp_config_free(&cfg);
         return rc;
+    }
+    if (own_endpoint) { /* the port is known now (--listen host:0) */
+        default_sandbox_endpoint(&cfg, cp_server_port(srv));
+        cp_workers_set_sandbox_endpoint(workers, cfg.sandbox_endpoint);
     }
     char url[128];
     const char *host = cfg.listen;
@@ -332,7 +360,61 @@ static int cmd_sandbox_key(int argc, char **argv)
     return rc;
 }
 
-/* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key | admin sandbox-key */
+static void print_progress(const char *line)
+{
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+/* admin providers mirror DIR [--platform P]... [flags] */
+static int cmd_providers(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[1], "mirror") != 0 || argv[2][0] == '-') {
+        fprintf(stderr, "usage: cloudplane admin providers mirror DIR [--platform linux_amd64]... [flags]\n");
+        return 2;
+    }
+    const char *dest = argv[2];
+    cp_strv plats, rest;
+    cp_strv_init(&plats);
+    cp_strv_init(&rest);
+    cp_strv_add(&rest, "admin providers mirror");
+    for (int i = 3; i < argc; i++) {
+        if (!strncmp(argv[i], "--platform=", 11))
+            cp_strv_add(&plats, argv[i] + 11);
+        else if (!strcmp(argv[i], "--platform") && i + 1 < argc)
+            cp_strv_add(&plats, argv[++i]);
+        else
+            cp_strv_add(&rest, argv[i]);
+    }
+    cp_config cfg;
+    int rc = load_config(&cfg, (int)rest.n, rest.v);
+    if (rc < 0) {
+        char tofu[PATH_MAX], modules[PATH_MAX];
+        cp_workers_engine_paths(&cfg, tofu, sizeof tofu, modules, sizeof modules);
+        cp_provider_mirror_spec spec = {.tofu = tofu,
+                                        .modules_dir = modules,
+                                        .dest = dest,
+                                        .platforms = (const char *const *)plats.v,
+                                        .progress = print_progress};
+        cp_error err;
+        cp_error_clear(&err);
+        printf("filling the provider mirror %s from %s\n", dest, modules);
+        if (cp_provider_mirror_fill(&spec, &err) == CP_OK) {
+            printf("done: point CLOUDPLANE_PROVIDER_MIRROR at %s\n", dest);
+            rc = 0;
+        } else {
+            fprintf(stderr, "cloudplane admin providers mirror: %s\n", err.message);
+            rc = 1;
+        }
+        cp_config_free(&cfg);
+    }
+    cp_strv_free(&plats);
+    cp_strv_free(&rest);
+    return rc;
+}
+
+/* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key | admin sandbox-key |
+ * admin providers mirror DIR */
 static int cmd_admin(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -340,11 +422,13 @@ static int cmd_admin(int argc, char **argv)
                "       cloudplane admin rotate-vault-key [flags]         (re-seal all credentials under the first"
                " vault key)\n"
                "       cloudplane admin sandbox-key [flags]              (register a new sandbox cloud API key and"
-               " print it)\n");
+               " print it)\n"
+               "       cloudplane admin providers mirror DIR [--platform P]... (fill a provider mirror)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "rotate-vault-key")) return cmd_rotate(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sandbox-key")) return cmd_sandbox_key(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "providers")) return cmd_providers(argc - 1, argv + 1);
     if (strcmp(argv[1], "create-user") != 0 || argc < 4) {
         fprintf(stderr, "cloudplane admin: unknown or incomplete command (see cloudplane admin --help)\n");
         return 2;

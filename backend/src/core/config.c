@@ -105,6 +105,16 @@ static const cfg_entry table[] = {
       "INSECURE: let runs on real clouds go without bubblewrap"),
     I("sandbox-rate", "CLOUDPLANE_SANDBOX_RATE", "50", 0, 100000, sandbox_rate,
       "sandbox cloud API: requests per second per API key, burst twice that (0 = unlimited)"),
+    S("provider-mirror", "CLOUDPLANE_PROVIDER_MIRROR", "", provider_mirror,
+      "providers come from this filesystem mirror dir or https:// network mirror URL (default: the mirror "
+      "scripts/install-provider.sh fills, ${CLOUDPLANE_CACHE_DIR:-~/.cache/cloudplane}/mirror, when it exists)"),
+    B("provider-direct", "CLOUDPLANE_PROVIDER_DIRECT", "false", provider_direct,
+      "also let tofu download providers from their registries (direct installation)"),
+    S("plugin-cache-dir", "CLOUDPLANE_PLUGIN_CACHE_DIR", "", plugin_cache_dir,
+      "shared provider plugin cache, read-only to runs (default: <data-dir>/plugin-cache)"),
+    S("sandbox-endpoint", "CLOUDPLANE_SANDBOX_ENDPOINT", "", sandbox_endpoint,
+      "URL the sandbox cloud's provider calls (SANDBOX_ENDPOINT; default in serve: http://<listen>; "
+      "required for sandbox runs in worker)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

@@ -46,6 +46,10 @@ typedef struct {
     bool sandbox_bwrap;
     bool insecure_no_sandbox;
     long sandbox_rate;
+    char *provider_mirror;
+    bool provider_direct;
+    char *plugin_cache_dir;
+    char *sandbox_endpoint;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

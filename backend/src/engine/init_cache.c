@@ -3,6 +3,7 @@
  * and reused by every run of that module). */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -10,18 +11,57 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/secretfile.h"
 #include "engine/runner_int.h"
 #include "engine/workspace.h"
+
+/* The lock of the provider set that cwd's lock file pins ("" when it has
+ * none): every init that may write the shared plugin cache holds it, so one
+ * step per provider set fills the cache while other runs only read it. It
+ * sits beside the cache, not in it (tofu scans the cache's entries). Returns
+ * the locked fd, or -1 with err set. */
+static int lock_provider_set(const cp_runner *r, const char *cwd, cp_error *err)
+{
+    char path[PATH_MAX + 64], dir[PATH_MAX + 8], *lockfile = NULL;
+    size_t len = 0;
+    pathf(path, sizeof path, "%s/.terraform.lock.hcl", cwd);
+    if (cp_workspace_read(path, 1 << 20, &lockfile, &len, NULL) != CP_OK) len = 0;
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    EVP_Digest(lockfile ? lockfile : "", len, dig, &dl, EVP_sha256(), NULL);
+    free(lockfile);
+    char hex[17];
+    for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+    pathf(dir, sizeof dir, "%s.locks", r->cfg.plugin_cache_dir);
+    if (cp_mkdirs(dir, 0700, err) != CP_OK) return -1;
+    pathf(path, sizeof path, "%s/%s.lock", dir, hex);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        cp_error_set(err, CP_ERR, "workspace", NULL, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    return fd;
+}
 
 cp_result cp_runner__init_here(cp_runner *r, const char *cwd, const char *data_dir, bool staging, cp_error *err)
 {
     static const char *const init_args[] = {"init", "-input=false", "-no-color", NULL};
+    int lfd = -1;
+    if (is_set(r->cfg.plugin_cache_dir) && (lfd = lock_provider_set(r, cwd, err)) < 0) return CP_ERR;
     cp_strv a;
     cp_runner__args(&a, init_args);
-    phase_opts o = {.phase = "init", .cwd = cwd, .data_dir = data_dir, .staging_init = staging, .ok_codes = {-1}};
+    phase_opts o = {.phase = "init",
+                    .cwd = cwd,
+                    .data_dir = data_dir,
+                    .staging_init = staging,
+                    .fill_cache = lfd >= 0,
+                    .ok_codes = {-1}};
     int code;
     cp_result rc = cp_runner__run_phase(r, &o, &a, &code, err);
     cp_strv_free(&a);
+    if (lfd >= 0) close(lfd); /* releases the lock */
     return rc;
 }
 

@@ -57,6 +57,27 @@ static cp_result absolute(const char *in, char *out, size_t cap, const char *wha
     return CP_OK;
 }
 
+/* The operator's non-secret variables: NAME=value with a plain name that
+ * neither shadows what the runner sets itself (PATH, HOME, TMPDIR, TF_*)
+ * nor names a credential, whose value would then escape redaction. */
+static cp_result check_extra_env(const char *const *env, cp_error *err)
+{
+    static const char *const reserved[] = {"PATH", "HOME", "TMPDIR", "CHECKPOINT_DISABLE"};
+    for (; env && *env; env++) {
+        const char *e = *env, *eq = strchr(e, '=');
+        size_t n = eq ? (size_t)(eq - e) : 0;
+        bool ok = n > 0 && n < 128 && strspn(e, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n &&
+                  !(e[0] >= '0' && e[0] <= '9') && strncmp(e, "TF_", 3) != 0 && !credential_name_ok(e, n) &&
+                  !strpbrk(eq, "\n");
+        for (size_t i = 0; ok && i < CP_ARRAY_LEN(reserved); i++)
+            ok = !(strlen(reserved[i]) == n && strncmp(reserved[i], e, n) == 0);
+        if (!ok)
+            return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "'%.*s' cannot be set for tofu by the operator",
+                                eq ? (int)(n < 64 ? n : 64) : 32, e);
+    }
+    return CP_OK;
+}
+
 /* What cp_runner_open checks before it allocates anything. */
 static cp_result check_open(const cp_runner_config *cfg, const cp_runner_spec *spec, cp_error *err)
 {
@@ -71,14 +92,19 @@ static cp_result check_open(const cp_runner_config *cfg, const cp_runner_spec *s
         return cp_error_set(err, CP_EINVAL, "bad_request", NULL, "unknown module '%.64s'", or_empty(spec->module));
     const cp_state_config *st = &cfg->state;
     const char *dirs[] = {cfg->tofu,           cfg->modules_dir,      cfg->runs_dir,
-                          cfg->init_cache_dir, cfg->plugin_cache_dir, cfg->plugin_mirror_dir,
+                          cfg->init_cache_dir, cfg->plugin_cache_dir, cfg->provider_mirror,
                           st->local_dir};
     for (size_t i = 0; i < CP_ARRAY_LEN(dirs); i++)
         if (dirs[i] && strlen(dirs[i]) >= DIR_MAX)
             return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "path too long: %.64s...", dirs[i]);
     if (st->kind == CP_STATE_S3 && !is_set(st->s3_bucket))
         return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "the s3 state backend needs a bucket");
-    return CP_OK;
+    const char *m = cfg->provider_mirror;
+    if (is_set(m) && !cp_runner__mirror_is_url(m) && m[0] != '/')
+        return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "the provider mirror must be an absolute dir or a URL");
+    if (is_set(cfg->plugin_cache_dir) && cfg->plugin_cache_dir[0] != '/')
+        return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "the plugin cache dir must be absolute");
+    return check_extra_env(cfg->extra_env, err);
 }
 
 /* The binary, the modules, and the dirs the run needs (runs, shared init, local state). */
@@ -96,6 +122,11 @@ static cp_result resolve_dirs(cp_runner *r, cp_error *err)
         return rc;
     if ((rc = cp_mkdirs(or_empty(cfg->runs_dir), 0700, err)) != CP_OK) return rc;
     if (is_set(cfg->init_cache_dir) && (rc = cp_mkdirs(cfg->init_cache_dir, 0700, err)) != CP_OK) return rc;
+    if (is_set(cfg->plugin_cache_dir) && (rc = cp_mkdirs(cfg->plugin_cache_dir, 0700, err)) != CP_OK) return rc;
+    /* bwrap cannot bind a missing dir; say which setting is wrong instead. */
+    const char *m = cfg->provider_mirror;
+    if (is_set(m) && !cp_runner__mirror_is_url(m) && access(m, R_OK | X_OK) != 0)
+        return cp_error_set(err, CP_EINVAL, "bad_config", NULL, "provider mirror %s: %s", m, strerror(errno));
     if (st->kind == CP_STATE_LOCAL) {
         if ((rc = cp_mkdirs(or_empty(st->local_dir), 0700, err)) != CP_OK) return rc;
         if ((rc = absolute(st->local_dir, r->state_root, sizeof r->state_root, "state dir", err)) != CP_OK) return rc;
@@ -137,6 +168,8 @@ static void base_env(cp_runner *r, const cp_runner_spec *spec)
     cp_strv_add(&r->env, "CHECKPOINT_DISABLE=1");
     cp_strv_addf(&r->env, "TF_CLI_CONFIG_FILE=%s/cli.tfrc.json", r->dir);
     if (is_set(r->cfg.plugin_cache_dir)) cp_strv_addf(&r->env, "TF_PLUGIN_CACHE_DIR=%s", r->cfg.plugin_cache_dir);
+    /* Not secret, so not redacted: an endpoint URL must read as itself in the logs. */
+    for (const char *const *e = r->cfg.extra_env; e && *e; e++) cp_strv_add(&r->env, *e);
     for (const char *const *e = spec->env; e && *e; e++) cp_strv_add(&r->env, *e);
 }
 

@@ -43,12 +43,17 @@ typedef struct {
 } cp_state_config;
 
 typedef struct {
-    const char *tofu;              /* absolute path of the tofu (or terraform) binary */
-    const char *modules_dir;       /* terraform/modules */
-    const char *runs_dir;          /* run dirs are created below it */
-    const char *init_cache_dir;    /* fast path: initialized data dirs live here; NULL/"" = init every run */
-    const char *plugin_cache_dir;  /* TF_PLUGIN_CACHE_DIR; NULL/"" = none */
-    const char *plugin_mirror_dir; /* providers only from this filesystem mirror; NULL/"" = registry */
+    const char *tofu;             /* absolute path of the tofu (or terraform) binary */
+    const char *modules_dir;      /* terraform/modules */
+    const char *runs_dir;         /* run dirs are created below it */
+    const char *init_cache_dir;   /* fast path: initialized data dirs live here; NULL/"" = init every run */
+    const char *plugin_cache_dir; /* shared TF_PLUGIN_CACHE_DIR; NULL/"" = none. Read-only to runs (in
+                                   * bwrap); only init writes it, under a lock per provider set */
+    const char *provider_mirror;  /* absolute filesystem mirror dir, or an http(s):// network mirror
+                                   * URL; NULL/"" = none */
+    bool provider_direct;         /* also allow `direct` installation from the registries */
+    const char *const *extra_env; /* operator settings for tofu and providers, "NAME=value",
+                                   * NULL-terminated; NOT secret (never redacted): no credential names */
     cp_state_config state;
     bool use_bwrap;           /* run tofu inside bubblewrap when it works here */
     bool insecure_no_sandbox; /* let real-cloud runs go without bubblewrap (operator opt-out) */

@@ -67,15 +67,29 @@ json_t *cp_runner__backend_json(const cp_runner *r, bool explicit_key)
     return json_pack("{s:{s:{s:o}}}", "terraform", "backend", "s3", b);
 }
 
+bool cp_runner__mirror_is_url(const char *mirror)
+{
+    return mirror && (strncmp(mirror, "https://", 8) == 0 || strncmp(mirror, "http://", 7) == 0);
+}
+
+/* The CLI config: the shared plugin cache and where providers come from. The
+ * installation block is always written, so tofu never falls back to its
+ * implicit `direct` from the registries: with no mirror and no direct, only
+ * providers already in the plugin cache (or built in) can be used. */
 json_t *cp_runner__cli_json(const cp_runner *r)
 {
     json_t *c = json_object();
     json_object_set_new(c, "disable_checkpoint", json_true());
     if (is_set(r->cfg.plugin_cache_dir))
         json_object_set_new(c, "plugin_cache_dir", json_string(r->cfg.plugin_cache_dir));
-    if (is_set(r->cfg.plugin_mirror_dir))
-        json_object_set_new(c, "provider_installation",
-                            json_pack("[{s:[{s:s}]}]", "filesystem_mirror", "path", r->cfg.plugin_mirror_dir));
+    json_t *inst = json_object();
+    const char *m = r->cfg.provider_mirror;
+    if (cp_runner__mirror_is_url(m))
+        json_object_set_new(inst, "network_mirror", json_pack("[{s:s}]", "url", m));
+    else if (is_set(m))
+        json_object_set_new(inst, "filesystem_mirror", json_pack("[{s:s}]", "path", m));
+    if (r->cfg.provider_direct) json_object_set_new(inst, "direct", json_pack("[{}]"));
+    json_object_set_new(c, "provider_installation", json_pack("[o]", inst));
     return c;
 }
 

@@ -107,6 +107,7 @@ typedef struct {
     const char *data_dir; /* default: r->data_dir */
     bool workspace;       /* set TF_WORKSPACE */
     bool staging_init;    /* making the shared init: its dir is not there yet, so not mounted */
+    bool fill_cache;      /* init under the provider-set lock: the plugin cache is mounted writable */
     const char *lock_op;  /* lock this phase takes ("OperationTypePlan"/"...Apply"), NULL for none */
     bool json_outputs;
     cp_buf *capture; /* stdout captured whole */
@@ -119,8 +120,9 @@ void cp_runner__emit(cp_runner *r, cp_tfev *ev);
 void cp_runner__emit_system(cp_runner *r, cp_tfev_type type, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void cp_runner__build_env(cp_runner *r, cp_strv *env, const char *data_dir, bool workspace);
-/* cache_dir: the shared init to mount read-only, NULL/"" for none. */
-void cp_runner__build_argv(cp_runner *r, cp_strv *argv, const char *cwd, const char *cache_dir);
+/* cache_dir: the shared init to mount read-only, NULL/"" for none. fill_cache:
+ * the plugin cache is mounted writable (an init under the provider-set lock). */
+void cp_runner__build_argv(cp_runner *r, cp_strv *argv, const char *cwd, const char *cache_dir, bool fill_cache);
 /* Runs one tofu command; CP_OK when it exited with an accepted code, which
  * goes to *code. Errors name the phase; lock conflicts are CP_ECONFLICT. */
 cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args, int *code,
@@ -140,6 +142,8 @@ cp_result cp_runner__run_locked(cp_runner *r, const phase_opts *o, cp_strv *args
 /* runner_config.c: files tofu reads besides the module. */
 /* The backend block; the caller owns the result. See runner_config.c for explicit_key. */
 json_t *cp_runner__backend_json(const cp_runner *r, bool explicit_key);
+/* True when the mirror setting is a network mirror URL (else a directory). */
+bool cp_runner__mirror_is_url(const char *mirror);
 /* The CLI config; the caller owns the result. */
 json_t *cp_runner__cli_json(const cp_runner *r);
 /* Writes r->backend_json and r->cli_json into dir. */

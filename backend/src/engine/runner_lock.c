@@ -113,7 +113,7 @@ static bool read_lock_at(cp_runner *r, const char *cwd, const char *data_dir, bo
     cp_strv argv, env;
     cp_strv_init(&argv);
     cp_strv_init(&env);
-    cp_runner__build_argv(r, &argv, cwd, r->cache_dir);
+    cp_runner__build_argv(r, &argv, cwd, r->cache_dir, false);
     cp_strv_add(&argv, "force-unlock");
     cp_strv_add(&argv, "-force");
     cp_strv_add(&argv, "-no-color");

@@ -101,7 +101,10 @@ static bool under_usr(const char *p)
     return strncmp(p, "/usr/", 5) == 0;
 }
 
-void cp_runner__build_argv(cp_runner *r, cp_strv *argv, const char *cwd, const char *cache_dir)
+/* fill_cache: this is an init under the provider-set lock, the one kind of
+ * step that may write the shared plugin cache; every other process sees it
+ * read-only. */
+void cp_runner__build_argv(cp_runner *r, cp_strv *argv, const char *cwd, const char *cache_dir, bool fill_cache)
 {
     if (r->sandboxed) {
         cp_sandbox_mount m[8];
@@ -112,8 +115,9 @@ void cp_runner__build_argv(cp_runner *r, cp_strv *argv, const char *cwd, const c
         if (strcmp(cwd, r->dir) != 0) m[n++] = (cp_sandbox_mount){cwd, true};
         if (is_set(cache_dir)) m[n++] = (cp_sandbox_mount){cache_dir, false};
         if (r->state_dir[0]) m[n++] = (cp_sandbox_mount){r->state_dir, true};
-        if (is_set(r->cfg.plugin_cache_dir)) m[n++] = (cp_sandbox_mount){r->cfg.plugin_cache_dir, true};
-        if (is_set(r->cfg.plugin_mirror_dir)) m[n++] = (cp_sandbox_mount){r->cfg.plugin_mirror_dir, false};
+        if (is_set(r->cfg.plugin_cache_dir)) m[n++] = (cp_sandbox_mount){r->cfg.plugin_cache_dir, fill_cache};
+        if (is_set(r->cfg.provider_mirror) && !cp_runner__mirror_is_url(r->cfg.provider_mirror))
+            m[n++] = (cp_sandbox_mount){r->cfg.provider_mirror, false};
         cp_sandbox_argv(argv, r->hostname, cwd, m, n);
     }
     cp_strv_add(argv, r->tofu);
@@ -163,7 +167,7 @@ cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args,
     cp_strv_init(&argv);
     cp_strv_init(&env);
     const char *cwd = o->cwd ? o->cwd : r->dir;
-    cp_runner__build_argv(r, &argv, cwd, o->staging_init ? NULL : r->cache_dir);
+    cp_runner__build_argv(r, &argv, cwd, o->staging_init ? NULL : r->cache_dir, o->fill_cache);
     for (size_t i = 0; i < args->n; i++) cp_strv_add(&argv, args->v[i]);
     cp_runner__build_env(r, &env, o->data_dir ? o->data_dir : r->data_dir, o->workspace);
 

@@ -177,7 +177,9 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
                            .env = (const char *const *)env->v,
                            .on_event = cp_worker__on_event,
                            .ctx = j};
-    if ((r = cp_runner_open(&j->w->rc, &spec, runner, e)) != CP_OK) return r;
+    cp_runner_config rc = j->w->rc;
+    rc.extra_env = cp_worker__extra_env(j->w, j->a, j->res.cloud);
+    if ((r = cp_runner_open(&rc, &spec, runner, e)) != CP_OK) return r;
     set_runner(j, *runner);
     /* The point of no return: from here an expired lease fails the run
      * instead of re-queuing it. If the lease is gone already, the reaper

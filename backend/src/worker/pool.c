@@ -14,6 +14,8 @@
 #include "core/self.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "core/secretfile.h"
+#include "engine/provider_mirror.h"
 #include "engine/sandbox.h"
 #include "engine/workspace.h"
 #include "queue/queue.h"
@@ -26,36 +28,89 @@ static bool executable(const char *p)
     return access(p, X_OK) == 0;
 }
 
-static void resolve_tofu(cp_workers *w)
+static void resolve_tofu(const cp_config *cfg, char *out, size_t cap)
 {
-    const cp_config *cfg = w->app->cfg;
     if (cfg->tf_binary[0]) {
-        snprintf(w->tofu, sizeof w->tofu, "%s", cfg->tf_binary);
+        snprintf(out, cap, "%s", cfg->tf_binary);
         return;
     }
     const char *home = getenv("HOME");
     char p[PATH_MAX];
     if (home && snprintf(p, sizeof p, "%s/.cache/cloudplane/tofu/" CP_TOFU_VERSION "/tofu", home) < (int)sizeof p &&
         executable(p)) {
-        snprintf(w->tofu, sizeof w->tofu, "%s", p);
+        snprintf(out, cap, "%s", p);
         return;
     }
     const char *dirs[] = {"/usr/local/bin/tofu", "/usr/bin/tofu"};
     for (size_t i = 0; i < CP_ARRAY_LEN(dirs); i++)
         if (executable(dirs[i])) {
-            snprintf(w->tofu, sizeof w->tofu, "%s", dirs[i]);
+            snprintf(out, cap, "%s", dirs[i]);
             return;
         }
-    snprintf(w->tofu, sizeof w->tofu, "tofu");
+    snprintf(out, cap, "tofu");
 }
 
-static void resolve_modules(cp_workers *w)
+static void resolve_modules(const cp_config *cfg, char *out, size_t cap)
+{
+    if (cfg->modules_dir[0]) snprintf(out, cap, "%s", cfg->modules_dir);
+    /* Not found beside the binary: "terraform/modules" under the working dir. */
+    else if (!cp_self_near_exe("terraform/modules", 5, out, cap))
+        cp_log_debug("modules: none beside the executable; using %s", out);
+}
+
+void cp_workers_engine_paths(const cp_config *cfg, char *tofu, size_t tcap, char *modules, size_t mcap)
+{
+    resolve_tofu(cfg, tofu, tcap);
+    resolve_modules(cfg, modules, mcap);
+}
+
+/* Where providers come from: the configured mirror, else the default one
+ * when scripts/install-provider.sh made it; the shared plugin cache; and
+ * what the sandbox cloud's provider needs to find it. */
+static void provider_config(cp_workers *w)
 {
     const cp_config *cfg = w->app->cfg;
-    if (cfg->modules_dir[0]) snprintf(w->modules, sizeof w->modules, "%s", cfg->modules_dir);
-    /* Not found beside the binary: "terraform/modules" under the working dir. */
-    else if (!cp_self_near_exe("terraform/modules", 5, w->modules, sizeof w->modules))
-        cp_log_debug("modules: none beside the executable; using %s", w->modules);
+    cp_runner_config *rc = &w->rc;
+    if (cfg->provider_mirror[0])
+        snprintf(w->mirror, sizeof w->mirror, "%s", cfg->provider_mirror);
+    else if (!cp_provider_default_mirror(w->mirror, sizeof w->mirror))
+        w->mirror[0] = '\0';
+    rc->provider_mirror = w->mirror;
+    rc->provider_direct = cfg->provider_direct;
+    if (cfg->plugin_cache_dir[0])
+        snprintf(w->plugin_cache, sizeof w->plugin_cache, "%s", cfg->plugin_cache_dir);
+    else
+        snprintf(w->plugin_cache, sizeof w->plugin_cache, "%s/plugin-cache", cfg->data_dir);
+    /* Runs see it at this path (bwrap binds it in place): make it absolute. */
+    char abs[PATH_MAX];
+    cp_error e;
+    if (cp_mkdirs(w->plugin_cache, 0700, &e) == CP_OK && realpath(w->plugin_cache, abs))
+        snprintf(w->plugin_cache, sizeof w->plugin_cache, "%s", abs);
+    rc->plugin_cache_dir = w->plugin_cache;
+    snprintf(w->sandbox_endpoint, sizeof w->sandbox_endpoint, "%s", cfg->sandbox_endpoint);
+}
+
+const char *const *cp_worker__extra_env(cp_workers *w, cp_arena *a, const char *cloud)
+{
+    const char **env = cp_arena_alloc(a, 2 * sizeof *env);
+    env[0] = env[1] = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (!strcmp(cloud, "sandbox") && w->sandbox_endpoint[0]) {
+        size_t n = strlen(w->sandbox_endpoint) + sizeof "SANDBOX_ENDPOINT=";
+        char *s = cp_arena_alloc(a, n);
+        snprintf(s, n, "SANDBOX_ENDPOINT=%s", w->sandbox_endpoint);
+        env[0] = s;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return env;
+}
+
+void cp_workers_set_sandbox_endpoint(cp_workers *w, const char *url)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->sandbox_endpoint, sizeof w->sandbox_endpoint, "%s", url);
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void runner_config(cp_workers *w)
@@ -76,6 +131,7 @@ static void runner_config(cp_workers *w)
     rc->phase_timeout_s = (int)cfg->run_timeout_seconds;
     rc->cancel_grace_s = cfg->cancel_grace_seconds > 0 ? (int)cfg->cancel_grace_seconds : -1;
     rc->lock_timeout_s = 30;
+    provider_config(w);
     cp_state_config *sc = &rc->state;
     if (!strcmp(cfg->state_backend, "s3")) {
         sc->kind = CP_STATE_S3;
@@ -124,6 +180,16 @@ static void log_engine(cp_workers *w, int n)
         cp_sandbox_log_status();
     else
         cp_log_warn("bubblewrap disabled by configuration: OpenTofu runs without a sandbox");
+    cp_log(CP_LOG_INFO, "providers",
+           json_pack("{s:s, s:s, s:b, s:s}", "mirror", w->mirror[0] ? w->mirror : "(none)", "plugin_cache",
+                     w->plugin_cache, "direct", cfg->provider_direct, "sandbox_endpoint",
+                     cfg->sandbox_endpoint[0] ? cfg->sandbox_endpoint : "(none)"));
+    if (!w->mirror[0] && !cfg->provider_direct)
+        cp_log_warn("no provider mirror (CLOUDPLANE_PROVIDER_MIRROR) and direct installation is off "
+                    "(CLOUDPLANE_PROVIDER_DIRECT): only providers already in the plugin cache can be used");
+    if (!cfg->sandbox_endpoint[0])
+        cp_log_warn("CLOUDPLANE_SANDBOX_ENDPOINT is not set: runs on the sandbox cloud will fail (set it to the URL "
+                    "of a cloudplane serve, e.g. http://api-host:8080)");
 }
 
 /* Run dirs left by a crash of this process (runs/<run_id>.<rnd>): removed once
@@ -213,8 +279,7 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
     pthread_mutex_init(&w->mu, NULL);
     w->pushed = json_object();
     read_test_pause(w);
-    resolve_tofu(w);
-    resolve_modules(w);
+    cp_workers_engine_paths(app->cfg, w->tofu, sizeof w->tofu, w->modules, sizeof w->modules);
     runner_config(w);
     sweep_leftovers(w);
     log_engine(w, n);

@@ -17,5 +17,9 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err) 
 /* Stops taking runs, lets running ones finish for up to grace_ms, cancels
  * the rest, and joins every thread. */
 void cp_workers_stop(cp_workers *w, int64_t grace_ms);
+/* The sandbox cloud's URL for runs from now on (serve: once its port is known). NULL w: nothing. */
+void cp_workers_set_sandbox_endpoint(cp_workers *w, const char *url);
+/* The tofu binary and the modules dir the config selects (also for admin commands). */
+void cp_workers_engine_paths(const cp_config *cfg, char *tofu, size_t tcap, char *modules, size_t mcap);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "core/arena.h"
+#include "engine/proc.h"
 #include "engine/runner.h"
 #include "queue/events.h"
 #include "worker/worker.h"
@@ -23,6 +24,9 @@ struct cp_workers {
     char runs_dir[PATH_MAX + 16];
     char init_cache[PATH_MAX + 16];
     char state_dir[PATH_MAX + 16];
+    char mirror[PATH_MAX];       /* provider mirror dir or URL, "" for none */
+    char plugin_cache[PATH_MAX]; /* absolute */
+    char sandbox_endpoint[1024]; /* guarded by mu: serve learns its port after the workers start */
     cp_runner_config rc;
     int n; /* worker threads started */
     pthread_t *threads;
@@ -55,6 +59,10 @@ struct job {
     cp_events_sub *sub;
     job *next;
 };
+
+/* pool.c: the operator's non-secret env for a run on cloud (SANDBOX_ENDPOINT
+ * for the sandbox cloud), NULL-terminated, allocated in a. */
+const char *const *cp_worker__extra_env(cp_workers *w, cp_arena *a, const char *cloud);
 
 /* job.c: claims run_id and, when it is ours, runs it to its end. */
 void cp_worker__process(cp_workers *w, const char *run_id);
