@@ -116,8 +116,10 @@ for c in clouds:
     sim = c.get("id") == "sandbox"
     if c.get("simulated") is not sim:
         p.append(f"{w}: simulated must be {sim}")
-    if sim and (c.get("credentials") != [] or c.get("name") != "Sandbox (simulated cloud)"):
-        p.append(f"{w}: sandbox needs name 'Sandbox (simulated cloud)' and credentials []")
+    if sim and c.get("name") != "Sandbox (simulated cloud)":
+        p.append(f"{w}: sandbox needs name 'Sandbox (simulated cloud)'")
+    if sim and [f.get("name") for f in c.get("credentials", [])] != ["api_key"]:
+        p.append(f"{w}: the sandbox takes one credential, its api_key")
     if not sim and not c.get("credentials"):
         p.append(f"{w}: credentials is empty")
     for f in c.get("credentials", []):
@@ -125,8 +127,10 @@ for c in clouds:
         if not {"name", "label", "required", "secret", "min", "max", "input"} <= set(f):
             p.append(f"{fw}: needs name, label, required, secret, min, max, input")
         if set(f) - {"name", "label", "env", "tfvar", "required", "secret", "min", "max", "pattern", "rule",
-                     "placeholder", "input"}:
+                     "placeholder", "input", "generated"}:
             p.append(f"{fw}: unknown keys")
+        if f.get("generated") and (not sim or f.get("required")):
+            p.append(f"{fw}: only an optional field of the simulated cloud may be generated")
         if f.get("input") not in ("text", "password", "file"):
             p.append(f"{fw}: input must be text, password or file")
         if ("pattern" in f) != ("rule" in f):
