@@ -137,4 +137,5 @@ fi
 echo
 echo "== summary: ${#passed[@]} suites ok, ${#failed[@]} suites failed"
 for f in "${failed[@]}"; do echo "   failed: $f"; done
+echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"
 [ ${#failed[@]} -eq 0 ]
