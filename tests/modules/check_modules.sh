@@ -37,10 +37,11 @@ skip() { skipped=$((skipped + 1)); echo "SKIP: $*"; }
 show() { sed 's/^/    | /' "$1" | tail -n 25; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cloudplane-modules.XXXXXX")
-SBX_PID=
+# shellcheck source=scripts/sandbox-cloud.sh
+. "$ROOT/scripts/sandbox-cloud.sh"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-  if [ -n "$SBX_PID" ]; then kill "$SBX_PID" 2>/dev/null; wait "$SBX_PID" 2>/dev/null; fi
+  sandbox_cloud_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -78,26 +79,7 @@ flat() { tr -s ' \n' ' ' <"$1"; }
 echo "== OpenTofu: $("$TOFU" version | head -n 1)"
 
 # The sandbox cloud the sandbox modules' provider talks to.
-start_sandbox_cloud() {
-  local bin=${CP_BINARY:-$ROOT/build/cloudplane} data="$WORK/sandbox-cloud" url="" i
-  [ -x "$bin" ] || { echo "no cloudplane binary at $bin (make build, or set CP_BINARY)"; return 1; }
-  mkdir -p "$data"
-  env -i PATH="$PATH" HOME="$data" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
-    "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --web-dir "$data/no-web" >"$WORK/sbx.out" 2>"$WORK/sbx.log" &
-  SBX_PID=$!
-  for i in $(seq 1 100); do
-    url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$WORK/sbx.out" | head -n 1)
-    [ -n "$url" ] && break
-    kill -0 "$SBX_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$url" ] || { echo "the sandbox cloud did not start:"; tail -n 20 "$WORK/sbx.log"; return 1; }
-  local key
-  key=$(env -i PATH="$PATH" HOME="$data" "$bin" admin sandbox-key --data-dir "$data" 2>>"$WORK/sbx.log") &&
-    [[ $key == sbx_* ]] || { echo "admin sandbox-key failed:"; tail -n 20 "$WORK/sbx.log"; return 1; }
-  export SANDBOX_ENDPOINT=$url SANDBOX_API_KEY=$key
-}
-if start_sandbox_cloud; then
+if sandbox_cloud_start "$WORK"; then
   pass "sandbox cloud started at $SANDBOX_ENDPOINT"
 else
   fail "sandbox cloud started"
