@@ -72,7 +72,7 @@ static inline void eu_new_id(char out[CP_ID_LEN + 1])
  * `cloudplane admin sandbox-key`. The sandbox modules' provider talks to it. */
 static pid_t eu_sbx_pid = -1;
 static char eu_sbx_endpoint[128] = "";    /* "SANDBOX_ENDPOINT=http://127.0.0.1:N" (extra_env) */
-static char eu_sbx_key[128] = "";         /* "SANDBOX_API_KEY=sbx_..." (the spec's env) */
+static char eu_sbx_key[160] = "";         /* "SANDBOX_API_KEY=sbx_..." (the spec's env) */
 static const char *eu_sbx_extra[2] = {0}; /* {eu_sbx_endpoint, NULL} once started */
 static const char *eu_sbx_env[2] = {0};   /* {eu_sbx_key, NULL} once started */
 
