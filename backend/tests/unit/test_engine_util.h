@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ static inline void eu_new_id(char out[CP_ID_LEN + 1])
  * port with its own data dir under the scratch dir, and a key from
  * `cloudplane admin sandbox-key`. The sandbox modules' provider talks to it. */
 static pid_t eu_sbx_pid = -1;
+static int eu_sbx_out = -1;               /* serve's stdout, open while it runs (a closed pipe would be a SIGPIPE) */
 static char eu_sbx_endpoint[128] = "";    /* "SANDBOX_ENDPOINT=http://127.0.0.1:N" (extra_env) */
 static char eu_sbx_key[160] = "";         /* "SANDBOX_API_KEY=sbx_..." (the spec's env) */
 static const char *eu_sbx_extra[2] = {0}; /* {eu_sbx_endpoint, NULL} once started */
@@ -84,6 +86,7 @@ static inline pid_t eu_spawn(char *const argv[], char *const envp[], const char 
     if (pipe(p) != 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a crashed test leaves no server behind */
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd >= 0) dup2(fd, 2);
         dup2(p[1], 1);
@@ -143,7 +146,7 @@ static inline bool eu_sandbox_start(void)
     if (eu_sbx_pid < 0) return false;
     /* Its first stdout line names its URL ("... http://127.0.0.1:N/ ..."). */
     bool ok = eu_read_line(fd, line, sizeof line) && (url = strstr(line, "http://")) != NULL;
-    close(fd); /* serve prints nothing more on stdout */
+    eu_sbx_out = fd;
     if (ok) {
         size_t n = 7 + strcspn(url + 7, "/ \t");
         snprintf(eu_sbx_endpoint, sizeof eu_sbx_endpoint, "SANDBOX_ENDPOINT=%.*s", (int)n, url);
@@ -173,6 +176,8 @@ static inline void eu_sandbox_stop(void)
 {
     if (eu_sbx_pid <= 0) return;
     kill(eu_sbx_pid, SIGTERM);
+    if (eu_sbx_out >= 0) close(eu_sbx_out);
+    eu_sbx_out = -1;
     int st;
     /* Its exit status does not matter to the tests it served. */
     (void)waitpid(eu_sbx_pid, &st, 0);
