@@ -28,8 +28,9 @@ tofu:
 run:
 	@scripts/bootstrap.sh run
 	@$(MAKE) --no-print-directory build web
-	@tofu=$$(scripts/install-tofu.sh) && \
+	@tofu=$$(scripts/install-tofu.sh) && mirror=$$(scripts/install-provider.sh) && \
 	  export CLOUDPLANE_TF_BINARY="$${CLOUDPLANE_TF_BINARY:-$$tofu}" && \
+	  export CLOUDPLANE_PROVIDER_MIRROR="$${CLOUDPLANE_PROVIDER_MIRROR:-$$mirror}" && \
 	  exec ./$(BUILD)/cloudplane serve
 
 test:
@@ -41,7 +42,8 @@ check-modules:
 	@rc=0; \
 	  python3 tests/modules/schema/check_schema.py || rc=1; \
 	  python3 -m pytest -q -p no:cacheprovider tests/modules || rc=1; \
-	  tofu=$$(scripts/install-tofu.sh) && tests/modules/check_modules.sh "$$tofu" || rc=1; \
+	  tofu=$$(scripts/install-tofu.sh) && $(MAKE) --no-print-directory build && \
+	    tests/modules/check_modules.sh "$$tofu" || rc=1; \
 	  exit $$rc
 
 bench: build

@@ -7,6 +7,10 @@
 #
 #   bench/run_overhead.sh [N]        N cycles per variant (default 5)
 #
+# The sandbox_vm module's provider talks to a sandbox cloud started here
+# (scripts/sandbox-cloud.sh: `cloudplane serve` on a free loopback port) and
+# comes from the mirror of scripts/install-provider.sh.
+#
 # Env: CP_TOFU (default: scripts/install-tofu.sh), BUILD (default: build).
 set -euo pipefail
 
@@ -23,7 +27,14 @@ fi
 DRIVER=$BUILD/cp-engine-run
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cloudplane-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=scripts/sandbox-cloud.sh
+. "$ROOT/scripts/sandbox-cloud.sh"
+trap 'sandbox_cloud_stop; rm -rf "$WORK"' EXIT
+export CP_BINARY=${CP_BINARY:-$BUILD/cloudplane}
+[ -x "$CP_BINARY" ] || ninja -C "$BUILD" cloudplane >/dev/null
+MIRROR=${CLOUDPLANE_PROVIDER_MIRROR:-$("$ROOT/scripts/install-provider.sh")}
+export CLOUDPLANE_PROVIDER_MIRROR=$MIRROR
+sandbox_cloud_start "$WORK" >&2 || exit 1
 
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%d\n", (a[NR/2]+a[NR/2+1])/2}'; }
@@ -31,8 +42,9 @@ rid() { python3 -c 'import random,string; print("".join(random.choice(string.dig
 
 # The hand-typed baseline gets a clean environment too, so both sides pay the same.
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
-: >"$WORK/empty.tfrc"
-export TF_CLI_CONFIG_FILE=$WORK/empty.tfrc
+# Providers only from the mirror, as the platform installs them.
+printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\n' "$MIRROR" >"$WORK/mirror.tfrc"
+export TF_CLI_CONFIG_FILE=$WORK/mirror.tfrc
 unset TF_PLUGIN_CACHE_DIR TF_DATA_DIR TF_WORKSPACE TF_LOG
 
 ED25519="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench@cloudplane"
@@ -46,7 +58,7 @@ echo "== run_overhead: $N create+destroy cycles of sandbox_vm; $("$TOFU" version
 hand_cycle() { # -> ms
   local d="$WORK/hand-$1"
   mkdir -p "$d"
-  cp "$ROOT"/terraform/modules/sandbox_vm/*.tf "$d/"
+  cp "$ROOT"/terraform/modules/sandbox_vm/*.tf "$ROOT"/terraform/modules/sandbox_vm/.terraform.lock.hcl "$d/"
   tfvars "$(rid)" >"$d/terraform.tfvars.json"
   local t0
   t0=$(now_ms)
@@ -106,7 +118,7 @@ init_times() { # label, extra env...
   for i in $(seq 1 "$N"); do
     d="$WORK/init-$label-$i"
     mkdir -p "$d"
-    cp "$ROOT"/terraform/modules/sandbox_vm/*.tf "$d/"
+    cp "$ROOT"/terraform/modules/sandbox_vm/*.tf "$ROOT"/terraform/modules/sandbox_vm/.terraform.lock.hcl "$d/"
     t0=$(now_ms)
     (cd "$d" && env "$@" "$TOFU" init -input=false -no-color >/dev/null)
     t+=($(($(now_ms) - t0)))
@@ -114,7 +126,6 @@ init_times() { # label, extra env...
   printf '%-58s median %5d ms  [%s]\n' "tofu init, $label:" "$(printf '%s\n' "${t[@]}" | median)" "${t[*]}"
 }
 mkdir -p "$WORK/plugin-cache"
-init_times "fresh data dir, no plugin cache" TF_PLUGIN_CACHE_DIR=
+init_times "fresh data dir, no plugin cache (from the mirror)" TF_PLUGIN_CACHE_DIR=
 init_times "fresh data dir, warm TF_PLUGIN_CACHE_DIR" TF_PLUGIN_CACHE_DIR="$WORK/plugin-cache"
 echo "runner shared init cache (--init-cache): init runs once per module+backend+binary; later runs start no init process"
-echo "(the sandbox modules need no provider, so a plugin cache cannot help them; with cloud providers it saves the download)"

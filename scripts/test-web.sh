@@ -13,10 +13,13 @@ npm run --silent lint
 npm run --silent typecheck
 npm test --silent
 
+# The sandbox cloud's provider from its mirror (HOME below is a temp dir).
+mirror=${CLOUDPLANE_PROVIDER_MIRROR:-$("$root/scripts/install-provider.sh")}
 work=$(mktemp -d /tmp/cp-e2e.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$work" \
   CLOUDPLANE_TF_BINARY="${CP_TOFU:-}" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" \
+  CLOUDPLANE_PROVIDER_MIRROR="$mirror" \
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --web-dir "$root/frontend/dist" \
   >"$work/out" 2>"$work/server.log" &
 pid=$!

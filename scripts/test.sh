@@ -17,6 +17,12 @@ scripts/bootstrap.sh test || exit 1
 CP_TOFU=$(scripts/install-tofu.sh) || exit 1
 export CP_TOFU
 echo "== tofu: $("$CP_TOFU" version | head -1)"
+# The sandbox cloud's provider, built once per version into the cache; every
+# suite (and every serve/worker the integration tests start, whose HOME is a
+# temp dir) installs it from this filesystem mirror.
+CLOUDPLANE_PROVIDER_MIRROR=$(scripts/install-provider.sh) || exit 1
+export CLOUDPLANE_PROVIDER_MIRROR
+echo "== provider mirror: $CLOUDPLANE_PROVIDER_MIRROR"
 
 make --no-print-directory build asan || exit 1
 

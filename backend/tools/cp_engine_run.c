@@ -9,7 +9,11 @@
  * local state below it), --fast (single apply -auto-approve), --init-cache
  * (share init under DATA/initcache), --no-bwrap, --size SIZE, -v (events),
  * --s3 (state in the moto S3/DynamoDB of CP_TEST_MOTO_URL, CP_TEST_S3_BUCKET,
- * CP_TEST_DDB_TABLE as scripts/services.sh sets them). */
+ * CP_TEST_DDB_TABLE as scripts/services.sh sets them).
+ *
+ * The sandbox cloud: SANDBOX_ENDPOINT and SANDBOX_API_KEY from the environment
+ * reach the provider (the endpoint as operator env, the key as the run's
+ * credential); providers come from CLOUDPLANE_PROVIDER_MIRROR. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +48,9 @@ static int usage(void)
     return 2;
 }
 
+static char sbx_key[256];
+static const char *sbx_env[2];
+
 static cp_result one(const cp_runner_config *cfg, const char *rid, const char *size, cp_run_op op, json_t **out,
                      cp_error *err)
 {
@@ -54,7 +61,7 @@ static cp_result one(const cp_runner_config *cfg, const char *rid, const char *s
     json_decref(c);
     if (!tv) return err->result;
     cp_runner_spec spec = {
-        .run_id = run_id, .resource_id = rid, .module = "sandbox_vm", .tfvars = tv, .on_event = on_event};
+        .run_id = run_id, .resource_id = rid, .module = "sandbox_vm", .tfvars = tv, .env = sbx_env, .on_event = on_event};
     cp_result r = cp_runner_run(cfg, &spec, op, NULL, out, NULL, err);
     json_decref(tv);
     return r;
@@ -106,6 +113,19 @@ int main(int argc, char **argv)
                             .phase_timeout_s = 600};
     cfg.state.kind = CP_STATE_LOCAL;
     cfg.state.local_dir = state;
+    static char sbx_endpoint[4096];
+    static const char *extra[2];
+    const char *ep = getenv("SANDBOX_ENDPOINT"), *key = getenv("SANDBOX_API_KEY");
+    if (ep && *ep) {
+        snprintf(sbx_endpoint, sizeof sbx_endpoint, "SANDBOX_ENDPOINT=%.4000s", ep);
+        extra[0] = sbx_endpoint;
+        cfg.extra_env = extra;
+    }
+    if (key && *key) {
+        snprintf(sbx_key, sizeof sbx_key, "SANDBOX_API_KEY=%.200s", key);
+        sbx_env[0] = sbx_key;
+    }
+    cfg.provider_mirror = getenv("CLOUDPLANE_PROVIDER_MIRROR");
     if (s3) {
         const char *url = getenv("CP_TEST_MOTO_URL");
         if (!url) return usage();

@@ -8,7 +8,10 @@
 # (CLOUDPLANE_TF_PLUGIN_DIR, default ~/.cache/cloudplane/tofu/plugins, laid out as
 # <dir>/registry.opentofu.org/hashicorp/<name>/<version>/<os_arch>/); with no
 # mirror the cloud modules' `validate` is skipped and said so. Nothing here
-# reaches the network. The sandbox modules are applied for real with local state.
+# reaches the network. The sandbox modules are applied for real with local state,
+# their provider (cloudplane/sandbox, from scripts/install-provider.sh's mirror)
+# talking to a sandbox cloud: `cloudplane serve` (CP_BINARY, default build/cloudplane)
+# on a free loopback port with a temp data dir, stopped at the end.
 # Ends with the line "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 
@@ -34,14 +37,29 @@ skip() { skipped=$((skipped + 1)); echo "SKIP: $*"; }
 show() { sed 's/^/    | /' "$1" | tail -n 25; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cloudplane-modules.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# shellcheck source=scripts/sandbox-cloud.sh
+. "$ROOT/scripts/sandbox-cloud.sh"
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+  sandbox_cloud_stop
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
-# A CLI config of our own: providers only from the local mirror, never a registry.
+# A CLI config of our own: providers only from the local mirrors, never a registry.
+# Cloud providers from PLUGIN_DIR; cloudplane/sandbox from the mirror install-provider.sh fills.
 PLUGIN_DIR=${CLOUDPLANE_TF_PLUGIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cloudplane/tofu/plugins}
+SBX_MIRROR=${CLOUDPLANE_PROVIDER_MIRROR:-$("$ROOT/scripts/install-provider.sh")} ||
+  { echo "cannot build the sandbox provider"; echo "0 passed, 1 failed"; exit 1; }
 cat >"$WORK/tofurc" <<EOF
 provider_installation {
   filesystem_mirror {
-    path = "$PLUGIN_DIR"
+    path    = "$SBX_MIRROR"
+    include = ["registry.opentofu.org/cloudplane/*"]
+  }
+  filesystem_mirror {
+    path    = "$PLUGIN_DIR"
+    exclude = ["registry.opentofu.org/cloudplane/*"]
   }
 }
 EOF
@@ -59,6 +77,13 @@ tf() {
 flat() { tr -s ' \n' ' ' <"$1"; }
 
 echo "== OpenTofu: $("$TOFU" version | head -n 1)"
+
+# The sandbox cloud the sandbox modules' provider talks to.
+if sandbox_cloud_start "$WORK"; then
+  pass "sandbox cloud started at $SANDBOX_ENDPOINT"
+else
+  fail "sandbox cloud started"
+fi
 
 # ---------------------------------------------------------------- catalog
 echo "== catalog"
@@ -346,18 +371,20 @@ expect_rejected "$WORK/azure_vm-inputs" "azure_vm" \
 # ---------------------------------------------------------------- sandbox modules
 echo "== sandbox modules"
 
-# Expected outputs, recomputed independently of the module.
-expected_outputs() { # module tfvars
+# Expected outputs: what the sandbox cloud itself says about the object (GET
+# /sandbox/v1/instances|buckets/<id>), independently of the module.
+expected_outputs() { # module output-json-file
   python3 - "$1" "$2" <<'PY'
-import hashlib, json, sys
-mod, v = sys.argv[1], json.load(open(sys.argv[2]))
-h = hashlib.sha256(v["resource_id"].encode()).hexdigest()
-b = lambda i: int(h[i:i + 2], 16)
+import json, os, sys, urllib.request
+mod, o = sys.argv[1], {k: v["value"] for k, v in json.load(open(sys.argv[2])).items()}
+kind = "instances" if mod == "sandbox_vm" else "buckets"
+req = urllib.request.Request("%s/sandbox/v1/%s/%s" % (os.environ["SANDBOX_ENDPOINT"], kind, o["id"][len("sbx-"):]),
+                             headers={"Authorization": "Bearer " + os.environ["SANDBOX_API_KEY"]})
+api = json.load(urllib.request.urlopen(req, timeout=10))
 if mod == "sandbox_vm":
-    out = {"id": "sbx-i-" + h[:17], "public_ip": "203.0.113.%d" % (b(17) % 254 + 1),
-           "private_ip": "10.%d.%d.%d" % (b(19), b(21), b(23) % 254 + 1)}
+    out = {"id": "sbx-" + api["id"], "public_ip": api["public_ip"], "private_ip": api["private_ip"]}
 else:
-    out = {"id": "sbx-b-" + h[:17], "name": v["name"], "url": "sandbox://" + v["name"]}
+    out = {"id": "sbx-" + api["id"], "name": api["name"], "url": api["url"]}
 print(json.dumps(out, sort_keys=True))
 PY
 }
@@ -369,13 +396,13 @@ import ipaddress, json, re, sys
 mod, o = sys.argv[1], {k: v["value"] for k, v in json.load(open(sys.argv[2])).items()}
 if mod == "sandbox_vm":
     assert set(o) == {"id", "public_ip", "private_ip"}, o
-    assert re.fullmatch(r"sbx-i-[0-9a-f]{17}", o["id"]), o
+    assert re.fullmatch(r"sbx-i-[0-9a-f]{16}", o["id"]), o
     pub = ipaddress.ip_address(o["public_ip"])
     assert pub in ipaddress.ip_network("203.0.113.0/24") and 1 <= int(pub) & 255 <= 254, o
     assert ipaddress.ip_address(o["private_ip"]) in ipaddress.ip_network("10.0.0.0/8"), o
 else:
     assert set(o) == {"id", "name", "url"}, o
-    assert re.fullmatch(r"sbx-b-[0-9a-f]{17}", o["id"]) and o["url"] == "sandbox://" + o["name"], o
+    assert re.fullmatch(r"sbx-b-[0-9a-f]{16}", o["id"]) and o["url"] == "sandbox://" + o["name"], o
 print(json.dumps(o, sort_keys=True))
 PY
 }
@@ -391,7 +418,7 @@ for mod in $SANDBOX_MODULES; do
   dir="$WORK/$mod"
   cp -r "$MODULES/$mod" "$dir"
   kind=$(kind_of "$mod")
-  if [ "$kind" = vm ]; then main=terraform_data.instance; update_var="size=sandbox.large"; else main=terraform_data.bucket; update_var='tags={"team":"qa"}'; fi
+  if [ "$kind" = vm ]; then main=sandbox_instance.this; update_var="size=sandbox.large"; else main=sandbox_bucket.this; update_var='tags={"team":"qa"}'; fi
 
   if tf "$dir" init -backend=false -input=false >"$WORK/out" 2>&1 && tf "$dir" validate >>"$WORK/out" 2>&1; then
     pass "$mod: init -backend=false and validate"
@@ -414,11 +441,11 @@ for mod in $SANDBOX_MODULES; do
   if tf "$dir" output -json >"$WORK/outputs.json" 2>"$WORK/out" &&
     got=$(outputs_ok "$mod" "$WORK/outputs.json" 2>"$WORK/out"); then
     pass "$mod: outputs have the shared shape"
-    want=$(expected_outputs "$mod" "$dir/terraform.tfvars.json")
+    want=$(expected_outputs "$mod" "$WORK/outputs.json" 2>&1)
     if [ "$got" = "$want" ]; then
-      pass "$mod: outputs are the deterministic values for resource_id"
+      pass "$mod: outputs are the sandbox cloud's values for the object"
     else
-      fail "$mod: outputs are deterministic (got $got, want $want)"
+      fail "$mod: outputs are the sandbox cloud's values (got $got, want $want)"
     fi
   else
     fail "$mod: outputs have the shared shape"; show "$WORK/out"
@@ -449,7 +476,7 @@ for mod in $SANDBOX_MODULES; do
   fi
   if tf "$dir" apply -auto-approve -input=false -var simulate_failure=true >"$WORK/out" 2>&1; then
     fail "$mod: apply with simulate_failure=true fails"
-  elif flat "$WORK/out" | grep -qF "sandbox: simulated failure"; then
+  elif flat "$WORK/out" | grep -qF "simulated failure (simulate_failure = true)"; then
     pass "$mod: apply with simulate_failure=true fails with its message"
   else
     fail "$mod: simulate_failure message"; show "$WORK/out"

@@ -269,7 +269,15 @@ static cp_result mirror_module(const cp_provider_mirror_spec *s, const char *mod
     int code = -1;
     cp_strv_add(&args, "providers");
     cp_strv_add(&args, "-no-color");
+    /* `tofu providers` refuses a lock file whose providers are not installed
+     * yet; it only lists requirements, so it runs without it (put back for
+     * `providers mirror`, which follows the locked versions). */
+    char lock[PATH_MAX + 32], kept[PATH_MAX + 32];
+    bool has_lock = pathf(lock, sizeof lock, "%s/.terraform.lock.hcl", work) &&
+                    pathf(kept, sizeof kept, "%s/.terraform.lock.hcl.kept", work) && rename(lock, kept) == 0;
     rc = run_tofu(s, work, tmp, &args, &out, &code, err);
+    if (has_lock && rename(kept, lock) != 0 && rc == CP_OK)
+        rc = cp_error_set(err, CP_ERR, "mirror", NULL, "rename %s: %s", kept, strerror(errno));
     if (rc == CP_OK && code != 0)
         rc = cp_error_set(err, CP_ERR, "mirror", NULL, "module %s: tofu providers failed: %.300s", module,
                           cp_buf_cstr(&out));

@@ -162,7 +162,16 @@ static void base_env(cp_runner *r, const cp_runner_spec *spec)
 {
     cp_strv_add(&r->env, "PATH=/usr/local/bin:/usr/bin:/bin");
     cp_strv_addf(&r->env, "HOME=%s", r->dir);
-    cp_strv_addf(&r->env, "TMPDIR=%s/tmp", r->dir);
+    /* Providers put their plugin socket in TMPDIR ($TMPDIR/pluginNNNNNNNNNN), and a
+     * unix socket path has at most 107 bytes: a deep data dir made every provider
+     * fail its handshake ("Unrecognized remote plugin message"). In bwrap /tmp is a
+     * private tmpfs per run; outside it, a short private dir when the run dir's is too long. */
+    if (r->sandboxed)
+        cp_strv_add(&r->env, "TMPDIR=/tmp");
+    else if (r->tmp_dir[0])
+        cp_strv_addf(&r->env, "TMPDIR=%s", r->tmp_dir);
+    else
+        cp_strv_addf(&r->env, "TMPDIR=%s/tmp", r->dir);
     cp_strv_add(&r->env, "TF_IN_AUTOMATION=1");
     cp_strv_add(&r->env, "TF_INPUT=0");
     cp_strv_add(&r->env, "CHECKPOINT_DISABLE=1");
@@ -241,6 +250,14 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     if ((rc = cp_workspace_mkdir(cfg->runs_dir, name, dir, sizeof dir, err)) != CP_OK) goto fail;
     if (!realpath(dir, r->dir)) copy_str(r->dir, sizeof r->dir, dir);
     pathf(r->data_dir, sizeof r->data_dir, "%s/.tfdata", r->dir);
+    if (!r->sandboxed && strlen(r->dir) + sizeof "/tmp/plugin0123456789" > 100) {
+        copy_str(r->tmp_dir, sizeof r->tmp_dir, "/tmp/cp-run-XXXXXX");
+        if (!mkdtemp(r->tmp_dir)) {
+            r->tmp_dir[0] = '\0';
+            rc = cp_error_set(err, CP_ERR, "workspace", NULL, "cannot create a temp dir in /tmp: %s", strerror(errno));
+            goto fail;
+        }
+    }
     base_env(r, spec);
     if ((rc = fill_run_dir(r, spec, err)) != CP_OK) goto fail;
     if (cfg->use_bwrap && !r->sandboxed) {
@@ -260,6 +277,7 @@ void cp_runner_close(cp_runner *r)
     if (!r) return;
     if (r->dir[0] && !r->cfg.keep_workdir && cp_workspace_remove(r->dir) != CP_OK)
         cp_log_warn("could not remove the run dir %s", r->dir); /* the worker's start-up sweep retries */
+    if (r->tmp_dir[0] && cp_workspace_remove(r->tmp_dir) != CP_OK) cp_log_warn("could not remove %s", r->tmp_dir);
     if (r->creds_fd >= 0) close(r->creds_fd);
     cp_strv_free(&r->env);
     cp_redact_free(r->redact);

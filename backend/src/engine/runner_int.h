@@ -32,6 +32,7 @@ struct cp_runner {
     char tofu_dir[PATH_MAX];
     char modules_dir[PATH_MAX];
     char dir[PATH_MAX];        /* the run dir */
+    char tmp_dir[PATH_MAX];    /* TMPDIR outside bwrap when the run dir's is too long; "" otherwise */
     char data_dir[PATH_MAX];   /* TF_DATA_DIR */
     char cache_dir[PATH_MAX];  /* shared init in use, "" when init runs per run */
     char state_root[PATH_MAX]; /* local backend: workspace_dir */

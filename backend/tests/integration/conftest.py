@@ -18,6 +18,22 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 BINARY = os.environ.get("CP_BINARY", os.path.join(REPO, "build", "cloudplane"))
 
 
+def provider_mirror():
+    """The filesystem mirror with cloudplane/sandbox: CLOUDPLANE_PROVIDER_MIRROR as
+    `make test` exports it, else built here by scripts/install-provider.sh. Every
+    serve and worker gets it explicitly: their HOME is a temp data dir, so the
+    default mirror under ~/.cache is not theirs."""
+    global _MIRROR
+    if _MIRROR is None:
+        _MIRROR = os.environ.get("CLOUDPLANE_PROVIDER_MIRROR") or subprocess.run(
+            [os.path.join(REPO, "scripts", "install-provider.sh")], check=True, capture_output=True,
+            text=True).stdout.strip().splitlines()[-1]
+    return _MIRROR
+
+
+_MIRROR = None
+
+
 class Server:
     def __init__(self, data_dir, env=None, args=()):
         self.data_dir = data_dir
@@ -30,6 +46,7 @@ class Server:
         if tofu:
             base_env["CLOUDPLANE_TF_BINARY"] = tofu
         base_env["CLOUDPLANE_MODULES_DIR"] = os.path.join(REPO, "terraform", "modules")
+        base_env["CLOUDPLANE_PROVIDER_MIRROR"] = provider_mirror()
         base_env.update(env or {})
         self.env = base_env
         self.args = list(args)

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from conftest import BINARY, REPO, Server, fresh_pg_database
+from conftest import BINARY, REPO, Server, fresh_pg_database, provider_mirror
 
 SERVICE_VARS = ("CP_TEST_PG_ADMIN", "CP_TEST_REDIS_URL", "CP_TEST_REDIS_PORT", "CP_TEST_MOTO_URL",
                 "CP_TEST_S3_BUCKET", "CP_TEST_DDB_TABLE")
@@ -151,6 +151,7 @@ class Cluster:
             "CLOUDPLANE_HEARTBEAT_SECONDS": str(heartbeat_seconds),
             "CLOUDPLANE_TF_BINARY": tofu_path(),
             "CLOUDPLANE_MODULES_DIR": os.path.join(REPO, "terraform", "modules"),
+            "CLOUDPLANE_PROVIDER_MIRROR": provider_mirror(),
             "CLOUDPLANE_STATE_BACKEND": "s3",
             "CLOUDPLANE_STATE_S3_BUCKET": self.bucket,
             "CLOUDPLANE_STATE_S3_REGION": "us-east-1",
@@ -184,6 +185,10 @@ class Cluster:
                 base[k] = os.environ[k]
         base.update(self.env)
         base.update({"CLOUDPLANE_WORKER_ID": wid, "CLOUDPLANE_WORKERS": str(slots)})
+        # The sandbox cloud's API is served by the API instances (one database
+        # behind them all): the workers' provider calls the first one.
+        if self.servers:
+            base["CLOUDPLANE_SANDBOX_ENDPOINT"] = self.servers[0].url
         base.update(env)
         w = Worker(wid, d, base).start()
         self.workers.append(w)

@@ -257,7 +257,7 @@ def test_concurrent_creates_no_duplicate_apply(cluster):
         events = run_events(u, rid)
         assert phase_starts(events).count("apply") == 1 + own_lock_retries(events), (rid, phase_starts(events))
         started = [e["data"]["address"] for e in events if e["type"] == "progress" and e["data"]["state"] == "started"]
-        assert sorted(started) == ["terraform_data.instance"], (rid, started)
+        assert sorted(started) == ["sandbox_instance.this"], (rid, started)
     # Both workers took part.
     assert all(w.claims() for w in workers), [len(w.claims()) for w in workers]
     items = u.ok("GET", "/resources?project_id=%s&limit=100" % p["id"])["items"]

@@ -127,8 +127,7 @@ def test_approval_flow(server):
     run = owner.wait_run(created["run"]["id"], until=("awaiting_approval", "failed", "succeeded"))
     assert run["status"] == "awaiting_approval", run
     assert run["plan_summary"]["add"] >= 1
-    assert any(r["address"] == "terraform_data.vm" or r["address"].startswith("terraform_data")
-               for r in run["plan_summary"]["resources"])
+    assert any(r["address"] == "sandbox_instance.this" for r in run["plan_summary"]["resources"])
     time.sleep(1.0)
     assert owner.ok("GET", "/resources/" + created["resource"]["id"])["status"] == "provisioning"
     assert_error(member.call("POST", "/runs/%s/approve" % run["id"]), 403)

@@ -70,6 +70,41 @@ def test_credentials_never_leak(server):
     assert scan_tree(server.data_dir, needles) == []
 
 
+def test_sandbox_api_key_never_leaks(server):
+    """The sandbox cloud's key travels vault -> worker -> tofu -> provider in every sandbox run: it never
+    appears in run events (a create, a failing update, a destroy), the server's log or any file under the
+    data dir (state, run dirs, plugin cache, database)."""
+    import secrets
+    u = Api(server)
+    p = u.project(name="sbx-secrets")
+    key = "sbx_" + secrets.token_hex(16)
+    acct = u.ok("POST", "/projects/%s/accounts" % p["id"],
+                {"name": "sandbox", "cloud": "sandbox", "credentials": {"api_key": key}}, 201)
+    assert acct["hint"] == "sbx_…" + key[-4:]
+    runs = []
+    vm = u.create_vm(p["id"], acct["id"], name="keyed")
+    runs.append(vm["run"]["id"])
+    assert u.wait_run(runs[-1])["status"] == "succeeded"
+    bad = u.create_vm(p["id"], acct["id"], name="keyed-bad", simulate_failure=True)
+    runs.append(bad["run"]["id"])
+    assert u.wait_run(runs[-1])["status"] == "failed"
+    for res in (vm, bad):
+        runs.append(u.ok("DELETE", "/resources/" + res["resource"]["id"], status=202)["run"]["id"])
+        assert u.wait_run(runs[-1])["status"] == "succeeded"
+    needles = forms(key) | {key[4:]}
+    texts = [u.call("GET", "/runs/%s/events?format=json&limit=1000" % r).text for r in runs]
+    texts += [u.call("GET", "/runs/" + r).text for r in runs]
+    texts.append(u.call("GET", "/projects/%s/accounts" % p["id"]).text)
+    for text in texts:
+        for n in needles:
+            assert n not in text
+    assert any("sandbox_instance.this" in t for t in texts), "the runs went through the provider"
+    logs = server.logs()
+    for n in needles:
+        assert n not in logs
+    assert scan_tree(server.data_dir, needles) == []
+
+
 def test_vault_key_rotation(make_server, tmp_path):
     import subprocess
     from conftest import BINARY

@@ -39,6 +39,7 @@ static cp_runner_spec spec_for(const char *run_id, const char *rid, const char *
                         .resource_id = rid,
                         .module = module,
                         .tfvars = tfvars,
+                        .env = eu_sandbox_env(),
                         .on_event = ev ? eu_on_event : NULL,
                         .ctx = ev};
     return s;
@@ -141,7 +142,7 @@ TEST(vm_lifecycle_saved_plan_path)
     CHECK_EQ(json_integer_value(json_object_get(plan.summary, "add")), 0);
     CHECK_EQ(json_integer_value(json_object_get(plan.summary, "destroy")), 0);
     json_t *res0 = json_array_get(json_object_get(plan.summary, "resources"), 0);
-    CHECK_STR(json_string_value(json_object_get(res0, "address")), "terraform_data.instance");
+    CHECK_STR(json_string_value(json_object_get(res0, "address")), "sandbox_instance.this");
     CHECK_STR(json_string_value(json_object_get(res0, "action")), "update");
     cp_runner_close(h);
 
@@ -528,7 +529,7 @@ TEST(failure_reports_the_module_error)
     CHECK(strstr(e.message, "apply failed") != NULL);
     CHECK(eu_count(&ev, "apply_errored") >= 1);
     CHECK(eu_count(&ev, "diagnostic") >= 1);
-    CHECK(eu_contains(&ev, "sandbox: simulated failure"));
+    CHECK(eu_contains(&ev, "simulated failure (simulate_failure = true)"));
     json_t *ok = vm_tfvars(rid, "sandbox.small", 0);
     CHECK_EQ(destroy(&cfg, rid, ok, &e), CP_OK);
     json_decref(ok);
@@ -614,6 +615,8 @@ int main(void)
     have_tofu = eu_find_tofu();
     signal(SIGPIPE, SIG_IGN); /* the child must still get default SIGPIPE: proc resets it */
     eu_setup("engine-runner");
+    have_tofu = have_tofu && eu_sandbox_start();
+    why = "OpenTofu or the sandbox cloud not available (CP_TOFU, CP_BINARY)";
     RUN_IF(have_tofu, why, vm_lifecycle_saved_plan_path);
     RUN_IF(have_tofu, why, storage_fast_path_with_shared_init);
     RUN(validation_rejects_before_any_process);
@@ -624,6 +627,7 @@ int main(void)
     RUN_IF(have_tofu, why, timeout_fires);
     RUN_IF(have_tofu, why, failure_reports_the_module_error);
     RUN_IF(have_tofu, why, local_lock_is_recorded_and_a_second_run_is_refused);
+    eu_sandbox_stop();
     eu_teardown();
     TEST_END();
 }

@@ -83,6 +83,7 @@ static cp_runner_spec spec_for(const char *run_id, const char *rid, json_t *tfva
                         .resource_id = rid,
                         .module = "sandbox_vm",
                         .tfvars = tfvars,
+                        .env = eu_sandbox_env(),
                         .on_event = ev ? eu_on_event : NULL,
                         .ctx = ev};
     return s;
@@ -151,7 +152,7 @@ TEST(state_lands_at_the_resource_key)
         char path[512], *body = malloc(1 << 20);
         snprintf(path, sizeof path, "/%s/%s/%s/terraform.tfstate", cfg.state.s3_bucket, prefix, rid);
         CHECK_EQ(http_get(path, body, 1 << 20), 200);
-        CHECK(strstr(body, "terraform_data") != NULL && strstr(body, rid) != NULL);
+        CHECK(strstr(body, "sandbox_instance") != NULL && strstr(body, rid) != NULL);
         /* The backend's secret is in no state object (it only ever was in a memfd). */
         CHECK(strstr(body, "test-state-secret") == NULL);
 
@@ -395,6 +396,10 @@ int main(void)
     bool ok = why == NULL;
     signal(SIGPIPE, SIG_IGN);
     if (ok) eu_setup("engine-s3");
+    if (ok && !eu_sandbox_start()) {
+        ok = false;
+        why = "the sandbox cloud did not start (CP_BINARY)";
+    }
     char rnd[9];
     cp_rand_hex(rnd, 4);
     snprintf(prefix, sizeof prefix, "cp-test-%s", rnd);
@@ -404,6 +409,7 @@ int main(void)
     RUN_IF(ok, why, killed_run_lockfile_is_freed_with_the_recorded_id);
     RUN_IF(ok, why, lock_on_a_workspace_not_created_yet_is_freed);
     RUN_IF(ok, why, dead_run_lock_without_recorded_id_is_freed_by_holder);
+    eu_sandbox_stop();
     if (ok) eu_teardown();
     TEST_END();
 }

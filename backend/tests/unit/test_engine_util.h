@@ -3,15 +3,20 @@
 #ifndef CP_TEST_ENGINE_UTIL_H
 #define CP_TEST_ENGINE_UTIL_H
 
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "engine/provider_mirror.h"
 #include "engine/runner.h"
 #include "engine/workspace.h"
 
@@ -63,9 +68,139 @@ static inline void eu_new_id(char out[CP_ID_LEN + 1])
     cp_id_new(out);
 }
 
-/* A runner config over the scratch dir with local state. */
+/* ---- the sandbox cloud: `cloudplane serve` (CP_BINARY) on a free loopback
+ * port with its own data dir under the scratch dir, and a key from
+ * `cloudplane admin sandbox-key`. The sandbox modules' provider talks to it. */
+static pid_t eu_sbx_pid = -1;
+static int eu_sbx_out = -1;               /* serve's stdout, open while it runs (a closed pipe would be a SIGPIPE) */
+static char eu_sbx_endpoint[128] = "";    /* "SANDBOX_ENDPOINT=http://127.0.0.1:N" (extra_env) */
+static char eu_sbx_key[160] = "";         /* "SANDBOX_API_KEY=sbx_..." (the spec's env) */
+static const char *eu_sbx_extra[2] = {0}; /* {eu_sbx_endpoint, NULL} once started */
+static const char *eu_sbx_env[2] = {0};   /* {eu_sbx_key, NULL} once started */
+
+/* Runs `CP_BINARY args...` with env, stdout to a pipe and stderr to log;
+ * returns the pid and the pipe's read end in *out_fd, or -1. */
+static inline pid_t eu_spawn(char *const argv[], char *const envp[], const char *log, int *out_fd)
+{
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a crashed test leaves no server behind */
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) dup2(fd, 2);
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    *out_fd = p[0];
+    return pid;
+}
+
+/* Reads up to cap-1 bytes of fd's first line (without the newline). */
+static inline bool eu_read_line(int fd, char *out, size_t cap)
+{
+    size_t n = 0;
+    char c;
+    while (n + 1 < cap && read(fd, &c, 1) == 1 && c != '\n') out[n++] = c;
+    out[n] = '\0';
+    return n > 0;
+}
+
+/* Starts the sandbox cloud; false (with a note) when CP_BINARY is not set or it fails. */
+static inline bool eu_sandbox_start(void)
+{
+    const char *bin = getenv("CP_BINARY");
+    if (!bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "  no cloudplane binary (CP_BINARY) for the sandbox cloud\n");
+        return false;
+    }
+    static char binp[PATH_MAX], data[PATH_MAX], web[PATH_MAX + 8], log[PATH_MAX + 8], home[PATH_MAX + 8];
+    snprintf(binp, sizeof binp, "%s", bin);
+    snprintf(data, sizeof data, "%.200s/sandbox-cloud", eu_tmp);
+    snprintf(web, sizeof web, "%s/no-web", data);
+    snprintf(log, sizeof log, "%s.log", data);
+    snprintf(home, sizeof home, "HOME=%s", data);
+    if (mkdir(data, 0700) != 0) return false;
+    char *envp[8] = {"PATH=/usr/bin:/bin", home, NULL};
+    int ne = 2;
+    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    static char passed[3][512];
+    for (size_t i = 0; i < 3; i++)
+        if (getenv(pass[i])) {
+            snprintf(passed[i], sizeof passed[i], "%s=%s", pass[i], getenv(pass[i]));
+            envp[ne++] = passed[i];
+        }
+    envp[ne] = NULL;
+    char *serve[] = {binp, "serve", "--listen", "127.0.0.1:0", "--data-dir", data, "--web-dir", web, NULL};
+    int fd;
+    eu_sbx_pid = eu_spawn(serve, envp, log, &fd);
+    char line[512], *url;
+    if (eu_sbx_pid < 0) return false;
+    /* Its first stdout line names its URL ("... http://127.0.0.1:N/ ..."). */
+    bool ok = eu_read_line(fd, line, sizeof line) && (url = strstr(line, "http://")) != NULL;
+    eu_sbx_out = fd;
+    if (ok) {
+        size_t n = 7 + strcspn(url + 7, "/ \t");
+        snprintf(eu_sbx_endpoint, sizeof eu_sbx_endpoint, "SANDBOX_ENDPOINT=%.*s", (int)n, url);
+    }
+    char *keycmd[] = {binp, "admin", "sandbox-key", "--data-dir", data, NULL};
+    int kfd, st = 0;
+    pid_t kp = ok ? eu_spawn(keycmd, envp, log, &kfd) : -1;
+    char key[128] = "";
+    if (kp > 0) {
+        ok = eu_read_line(kfd, key, sizeof key) && strncmp(key, "sbx_", 4) == 0;
+        close(kfd);
+        ok = waitpid(kp, &st, 0) == kp && WIFEXITED(st) && WEXITSTATUS(st) == 0 && ok;
+    } else {
+        ok = false;
+    }
+    if (!ok) {
+        fprintf(stderr, "  the sandbox cloud did not start (see %s)\n", log);
+        return false;
+    }
+    snprintf(eu_sbx_key, sizeof eu_sbx_key, "SANDBOX_API_KEY=%s", key);
+    eu_sbx_extra[0] = eu_sbx_endpoint;
+    eu_sbx_env[0] = eu_sbx_key;
+    return true;
+}
+
+static inline void eu_sandbox_stop(void)
+{
+    if (eu_sbx_pid <= 0) return;
+    kill(eu_sbx_pid, SIGTERM);
+    if (eu_sbx_out >= 0) close(eu_sbx_out);
+    eu_sbx_out = -1;
+    int st;
+    /* Its exit status does not matter to the tests it served. */
+    (void)waitpid(eu_sbx_pid, &st, 0);
+    eu_sbx_pid = -1;
+}
+
+/* The spec env that gives a sandbox run its key (NULL before eu_sandbox_start). */
+static inline const char *const *eu_sandbox_env(void)
+{
+    return eu_sbx_env[0] ? eu_sbx_env : NULL;
+}
+
+/* A runner config over the scratch dir with local state; providers from the
+ * mirror (CLOUDPLANE_PROVIDER_MIRROR, else the default one) and, once
+ * started, the sandbox cloud's endpoint. */
 static inline cp_runner_config eu_config(void)
 {
+    static char mirror_dir[PATH_MAX];
+    const char *m = getenv("CLOUDPLANE_PROVIDER_MIRROR");
+    if (m && *m)
+        snprintf(mirror_dir, sizeof mirror_dir, "%s", m);
+    else if (!cp_provider_default_mirror(mirror_dir, sizeof mirror_dir))
+        mirror_dir[0] = '\0';
     static char modules[PATH_MAX], runs[PATH_MAX], state[PATH_MAX];
     snprintf(modules, sizeof modules, "%s/terraform/modules", eu_repo);
     snprintf(runs, sizeof runs, "%s/runs", eu_tmp);
@@ -81,6 +216,8 @@ static inline cp_runner_config eu_config(void)
     c.phase_timeout_s = 120;
     c.cancel_grace_s = 10;
     c.lock_timeout_s = 0;
+    c.provider_mirror = mirror_dir[0] ? mirror_dir : NULL;
+    c.extra_env = eu_sbx_extra[0] ? eu_sbx_extra : NULL;
     return c;
 }
 

@@ -1,14 +1,14 @@
 output "id" {
-  description = "Simulated bucket id (sbx-b-...)."
-  value       = terraform_data.bucket.output.id
+  description = "Sandbox bucket id (sbx-b-...)."
+  value       = "sbx-${sandbox_bucket.this.id}"
 }
 
 output "name" {
   description = "Bucket name."
-  value       = terraform_data.bucket.output.name
+  value       = sandbox_bucket.this.name
 }
 
 output "url" {
   description = "Bucket URL (sandbox://name)."
-  value       = terraform_data.bucket.output.url
+  value       = sandbox_bucket.this.url
 }
