@@ -76,6 +76,21 @@ def test_static_placeholder_and_spa_fallback(server):
     assert r.status_code == 200 and "<html" in r.text
 
 
+def test_ui_pages_carry_the_security_headers(server):
+    """Every UI response forbids framing and inline or foreign script; the Chromium end-to-end tests run the
+    built UI under this very policy, so a UI that needed inline script would fail there."""
+    for path in ["/", "/resources/some/client/route"]:
+        r = server.get(path)
+        csp = r.headers.get("Content-Security-Policy", "")
+        directives = {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
+        assert directives.get("frame-ancestors") == ["'none'"], csp
+        assert directives.get("script-src") == ["'self'"], csp
+        assert directives.get("object-src") == ["'none'"], csp
+        assert r.headers.get("X-Frame-Options") == "DENY"
+        assert r.headers.get("X-Content-Type-Options") == "nosniff"
+        assert r.headers.get("Referrer-Policy") == "no-referrer"
+
+
 def test_static_files_with_cache_headers(make_server, tmp_path):
     web = tmp_path / "web"
     (web / "assets").mkdir(parents=True)
