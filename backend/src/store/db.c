@@ -67,6 +67,11 @@ cp_db_kind cp_db_kind_of(cp_db *db)
     return db->kind;
 }
 
+cp_db_kind cp_dbconn_kind(cp_dbconn *c)
+{
+    return c->db->kind;
+}
+
 cp_dbconn *cp_db_acquire(cp_db *db)
 {
     pthread_mutex_lock(&db->mu);

@@ -37,6 +37,7 @@ static inline cp_param cp_ptext(const char *s)
 cp_result cp_db_open(const char *url, int pool_size, cp_db **out, cp_error *err) CP_MUST_CHECK;
 void cp_db_close(cp_db *db);
 cp_db_kind cp_db_kind_of(cp_db *db);
+cp_db_kind cp_dbconn_kind(cp_dbconn *c);
 
 /* Blocks until a connection is free. Never returns NULL; errors surface on use. */
 cp_dbconn *cp_db_acquire(cp_db *db);

@@ -102,6 +102,28 @@ cp_result cp_conn_scalar(cp_dbconn *c, const char *sql, const cp_param *p, int n
     return CP_OK;
 }
 
+/* FOR NO KEY UPDATE, not FOR UPDATE: it excludes every other locker and
+ * writer of the row, but not the FOR KEY SHARE a foreign key check takes when
+ * a child row (membership, run, cost period, event) is inserted, so locking a
+ * parent does not stall, or deadlock with, writers that only add children. */
+static const char *const lock_sql[] = {
+    [CP_LOCK_PROJECT] = "SELECT 1 FROM projects WHERE id = ? FOR NO KEY UPDATE",
+    [CP_LOCK_PROJECT_OF_RESOURCE] =
+        "SELECT 1 FROM projects WHERE id = (SELECT project_id FROM resources WHERE id = ?) FOR NO KEY UPDATE",
+    [CP_LOCK_RESOURCE] = "SELECT 1 FROM resources WHERE id = ? FOR NO KEY UPDATE",
+    [CP_LOCK_RUN] = "SELECT 1 FROM runs WHERE id = ? FOR NO KEY UPDATE",
+};
+
+cp_result cp_conn_lock(cp_dbconn *c, cp_lock_row what, const char *id, cp_error *err)
+{
+    if (cp_dbconn_kind(c) != CP_DB_PG) return CP_OK;
+    cp_dbrows *rows;
+    cp_param p[] = {CP_PTEXT(id)};
+    cp_result r = cp_db_query(c, lock_sql[what], p, 1, &rows, err);
+    cp_dbrows_free(rows);
+    return r;
+}
+
 int cp_store_page_limit(int limit)
 {
     return limit < 1 ? 50 : limit > 200 ? 200 : limit;

@@ -14,7 +14,9 @@ static cp_result tx_event(cp_dbconn *c, void *ctx, cp_error *err)
     event_ctx *ec = ctx;
     cp_param p[] = {CP_PTEXT(ec->run_id)};
     double count = 0;
-    cp_result r = cp_conn_scalar(c, "SELECT event_count FROM runs WHERE id = ?", p, 1, &count, err);
+    /* The next seq is event_count + 1: concurrent appenders take turns. */
+    cp_result r = cp_conn_lock(c, CP_LOCK_RUN, ec->run_id, err);
+    if (r == CP_OK) r = cp_conn_scalar(c, "SELECT event_count FROM runs WHERE id = ?", p, 1, &count, err);
     if (r != CP_OK) return r;
     if ((int64_t)count >= ec->max) {
         ec->seq = 0;

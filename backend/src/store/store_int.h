@@ -30,6 +30,20 @@ cp_result cp_conn_one(cp_dbconn *c, cp_arena *a, const char *sql, const cp_param
 /* First column of the first row as a number (0 when no row). */
 cp_result cp_conn_scalar(cp_dbconn *c, const char *sql, const cp_param *p, int n, double *out,
                          cp_error *err) CP_MUST_CHECK;
+/* Parent rows a write transaction can lock before its check-then-write. */
+typedef enum {
+    CP_LOCK_PROJECT,             /* id: a project id */
+    CP_LOCK_PROJECT_OF_RESOURCE, /* id: a resource id; locks the project it belongs to */
+    CP_LOCK_RESOURCE,
+    CP_LOCK_RUN,
+} cp_lock_row;
+/* Locks one row until the transaction ends, so a check (budget, last owner,
+ * next event seq, pending destroy) and the write it allows cannot interleave
+ * with another transaction's. Only PostgreSQL needs it: its transactions are
+ * READ COMMITTED, while SQLite's BEGIN IMMEDIATE already serialises writers
+ * (a no-op there). A missing row locks nothing; the caller's own read reports
+ * it. Always take locks in the order project, resource, run. */
+cp_result cp_conn_lock(cp_dbconn *c, cp_lock_row what, const char *id, cp_error *err) CP_MUST_CHECK;
 /* Keyset pages: rows are fetched limit+1; the extra one only signals a next page. */
 int cp_store_page_limit(int limit);
 /* Trims a limit+1 page to limit items and sets *next to the last id shown. */

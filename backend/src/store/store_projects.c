@@ -136,8 +136,12 @@ static cp_result tx_project_delete(cp_dbconn *c, void *ctx, cp_error *err)
     const char *id = ctx;
     cp_param p[] = {CP_PTEXT(id)};
     double live = 0;
-    cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE project_id = ? AND status <> 'destroyed'", p,
-                                 1, &live, err);
+    /* The project first, as every locker does (cp_conn_lock), and no resource
+     * created between the count and the deletes. */
+    cp_result r = cp_conn_lock(c, CP_LOCK_PROJECT, id, err);
+    if (r == CP_OK)
+        r = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE project_id = ? AND status <> 'destroyed'", p, 1,
+                           &live, err);
     if (r != CP_OK) return r;
     if (live > 0)
         return cp_error_set(err, CP_ECONFLICT, "project_not_empty", NULL,
@@ -213,10 +217,13 @@ static cp_result tx_member_change(cp_dbconn *c, void *ctx, cp_error *err)
     member_change *mc = ctx;
     cp_param who[] = {CP_PTEXT(mc->project_id), CP_PTEXT(mc->user_id)};
     double is_owner = 0, owners = 0;
-    cp_result r = cp_conn_scalar(c,
-                                 "SELECT COUNT(*) FROM memberships WHERE project_id = ? AND user_id = ?"
-                                 " AND role = 'owner'",
-                                 who, 2, &is_owner, err);
+    /* Two owners demoting each other must not both count two owners. */
+    cp_result r = cp_conn_lock(c, CP_LOCK_PROJECT, mc->project_id, err);
+    if (r == CP_OK)
+        r = cp_conn_scalar(c,
+                           "SELECT COUNT(*) FROM memberships WHERE project_id = ? AND user_id = ?"
+                           " AND role = 'owner'",
+                           who, 2, &is_owner, err);
     if (r == CP_OK)
         r = cp_conn_scalar(c, "SELECT COUNT(*) FROM memberships WHERE project_id = ? AND role = 'owner'", who, 1,
                            &owners, err);

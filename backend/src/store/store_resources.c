@@ -109,7 +109,9 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
 {
     resource_new *rn = ctx;
     const cp_resource *x = rn->res;
-    cp_result r = check_budget(c, x->project_id, NULL, x->monthly_cost_usd, err);
+    /* Two creates must not both pass the budget on the same used amount. */
+    cp_result r = cp_conn_lock(c, CP_LOCK_PROJECT, x->project_id, err);
+    if (r == CP_OK) r = check_budget(c, x->project_id, NULL, x->monthly_cost_usd, err);
     if (r != CP_OK) return r;
     int64_t now = cp_now_ms();
     cp_param p[] = {CP_PTEXT(x->id),
@@ -217,8 +219,12 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     run_new *rn = ctx;
     status_row row;
     cp_param p[] = {CP_PTEXT(rn->resource_id)};
-    cp_result r =
-        cp_conn_one(c, rn->a, "SELECT status, project_id FROM resources WHERE id = ?", p, 1, fill_status, &row, err);
+    /* The project for the budget check of updates, the resource for "one
+     * pending destroy": both read below, then written by the insert. */
+    cp_result r = cp_conn_lock(c, CP_LOCK_PROJECT_OF_RESOURCE, rn->resource_id, err);
+    if (r == CP_OK) r = cp_conn_lock(c, CP_LOCK_RESOURCE, rn->resource_id, err);
+    if (r != CP_OK) return r;
+    r = cp_conn_one(c, rn->a, "SELECT status, project_id FROM resources WHERE id = ?", p, 1, fill_status, &row, err);
     if (r != CP_OK) return r;
     if (row.status == CP_RES_DESTROYED)
         return cp_error_set(err, CP_ECONFLICT, "resource_destroyed", NULL, "the resource is already destroyed");
