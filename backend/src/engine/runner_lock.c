@@ -259,8 +259,9 @@ static cp_result unlock_place(cp_runner *r, const char **cwd, const char **data_
  * runs in a side dir with the state object named directly: tofu's workspace
  * path would first try to create a workspace that is not there yet, under a
  * lock of its own, which is exactly what a stray "init" lock blocks. */
-static cp_result unlock_id(cp_runner *r, const char *id, cp_error *err)
+static cp_result unlock_id_once(cp_runner *r, const char *id, bool *retry, cp_error *err)
 {
+    *retry = false;
     char dir[PATH_MAX], data[PATH_MAX + 16];
     const char *cwd, *data_dir;
     bool workspace;
@@ -289,7 +290,18 @@ static cp_result unlock_id(cp_runner *r, const char *id, cp_error *err)
             rc = CP_OK; /* already free; a local lock dies with its process ("not locked") */
         else if (err)
             *err = e2;
+        /* The conditional delete failed: the item changed under it, or the SDK
+         * retried a delete whose first attempt went through. Asking again tells. */
+        *retry = strstr(why, "ConditionalCheckFailed") != NULL;
     }
+    return rc;
+}
+
+static cp_result unlock_id(cp_runner *r, const char *id, cp_error *err)
+{
+    bool retry = false;
+    cp_result rc = unlock_id_once(r, id, &retry, err);
+    if (rc != CP_OK && retry) rc = unlock_id_once(r, id, &retry, err);
     return rc;
 }
 
