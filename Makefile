@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: all build asan web tofu run test clean bench check-modules
+.PHONY: all build asan fuzz web tofu run test clean bench check-modules
 
 all: build
 
@@ -18,6 +20,10 @@ build: $(BUILD)/build.ninja
 
 asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) --quiet
+
+# libFuzzer targets (backend/fuzz), FUZZ_SECONDS each; new corpus entries stay in a temp dir.
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh
 
 web:
 	@scripts/build-web.sh
@@ -50,4 +56,4 @@ bench: build
 	@bench/api.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) frontend/dist
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) frontend/dist

@@ -7,7 +7,7 @@ mode="${1:-run}"
 run_pkgs=(build-essential cmake ninja-build pkg-config git curl ca-certificates
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev libpq-dev libhiredis-dev
   bubblewrap)
-test_pkgs=(postgresql redis-server wrk chromium jq procps clang-format cppcheck)
+test_pkgs=(postgresql redis-server wrk chromium jq procps clang-format cppcheck clang)
 
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# C lint: clang-format (the repo's .clang-format) over backend/src and
-# backend/tests, cppcheck over backend/src, and functions over 80 lines with
+# C lint: clang-format (the repo's .clang-format) over backend/src,
+# backend/tests, backend/tools and backend/fuzz, cppcheck over backend/src and
+# backend/fuzz, and functions over 80 lines with
 # no reason written above them. Prints the findings and a count
 # per tool.
 #
@@ -30,8 +31,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cp-lint.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # ---------------------------------------------------------------- clang-format
-echo "== clang-format ($(clang-format --version | head -n 1)) over backend/src backend/tests"
-find backend/src backend/tests -name '*.[ch]' | sort >"$work/files"
+echo "== clang-format ($(clang-format --version | head -n 1)) over backend/src backend/tests backend/tools backend/fuzz"
+find backend/src backend/tests backend/tools backend/fuzz -name '*.[ch]' | sort >"$work/files"
 nfiles=$(wc -l <"$work/files")
 # One diagnostic file per source, two at a time; empty when the file is formatted.
 xargs -P 2 -I{} sh -c 'clang-format --dry-run --Werror "$1" >/dev/null 2>"$2/$(echo "$1" | tr / _).fmt"' _ {} "$work" <"$work/files"
@@ -51,12 +52,12 @@ echo "clang-format: $fmt_files of $nfiles files need formatting ($fmt_spots spot
 # One configuration (_GNU_SOURCE, as the build) keeps it fast; system headers
 # are not read, so jansson's foreach macros come from scripts/lint/jansson.cfg.
 echo
-echo "== cppcheck ($(cppcheck --version)) over backend/src"
+echo "== cppcheck ($(cppcheck --version)) over backend/src backend/fuzz"
 cppcheck -q -j 2 --std=c11 --enable=warning,style,performance,portability --inline-suppr \
   -D_GNU_SOURCE -I backend/src --suppress=missingIncludeSystem \
   --library=gnu --library=scripts/lint/jansson.cfg \
   --template='{file}:{line}: {severity}: {message} [{id}]' \
-  backend/src 2>"$work/cppcheck" >/dev/null
+  backend/src backend/fuzz 2>"$work/cppcheck" >/dev/null
 cpp_rc=$?
 sort "$work/cppcheck" | tee "$work/cppcheck.sorted"
 cpp_n=$(grep -c ' \[[A-Za-z0-9_]*\]$' "$work/cppcheck.sorted")
@@ -71,7 +72,7 @@ fi
 # ---------------------------------------------------------------- long functions
 echo
 echo "== functions over 80 lines without a reason above them"
-long_out=$(python3 scripts/lint/long_functions.py $(find backend/src backend/tools -name '*.c' | sort))
+long_out=$(python3 scripts/lint/long_functions.py $(find backend/src backend/tools backend/fuzz -name '*.c' | sort))
 echo "$long_out"
 long_n=$(printf '%s\n' "$long_out" | grep -c ': no reason written above it$' || true)
 

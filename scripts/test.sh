@@ -122,6 +122,8 @@ step() {
 
 step "banned C functions (checksrc)" scripts/checksrc.sh
 step "C lint (clang-format, cppcheck)" scripts/lint-c.sh
+# libFuzzer targets, 30 s each from the committed seeds; a crash prints its reproducer.
+step "fuzz targets (backend/fuzz, 30 s each)" env FUZZ_SECONDS=30 scripts/fuzz.sh --clean
 step "unit tests (ctest)" ctest_in build 300 "unit tests"
 step "unit tests, ASan+UBSan (ctest)" ctest_in build-asan 600 "unit tests, ASan+UBSan"
 step "integration tests" pytest_with "$root/build/cloudplane" "integration tests"

@@ -60,8 +60,12 @@ static cp_result one(const cp_runner_config *cfg, const char *rid, const char *s
     json_t *tv = cp_catalog_tfvars(rid, "sandbox", "vm", "bench-vm", "sandbox-east-1", size, c, NULL, err);
     json_decref(c);
     if (!tv) return err->result;
-    cp_runner_spec spec = {
-        .run_id = run_id, .resource_id = rid, .module = "sandbox_vm", .tfvars = tv, .env = sbx_env, .on_event = on_event};
+    cp_runner_spec spec = {.run_id = run_id,
+                           .resource_id = rid,
+                           .module = "sandbox_vm",
+                           .tfvars = tv,
+                           .env = sbx_env,
+                           .on_event = on_event};
     cp_result r = cp_runner_run(cfg, &spec, op, NULL, out, NULL, err);
     json_decref(tv);
     return r;

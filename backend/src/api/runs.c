@@ -123,11 +123,8 @@ cp_result cp_api_runs_cancel(cp_req *req)
 
 static cp_result parse_seq(cp_req *req, const char *s, const char *field, int64_t *out)
 {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < 0)
+    if (!cp_sse_parse_seq(s, out))
         return cp_req_fail(req, CP_EUNPROC, "invalid_value", field, "%s must be a non-negative integer", field);
-    *out = v;
     return CP_OK;
 }
 

@@ -230,7 +230,8 @@ cp_result cp_redact_add_json_values(cp_redact *r, const char *json_text)
     return CP_OK;
 }
 
-char *cp_redact_str(const cp_redact *r, const char *s, size_t len, size_t *out_len)
+/* One left-to-right pass; *hits counts the matches replaced. */
+static char *redact_pass(const cp_redact *r, const char *s, size_t len, size_t *out_len, size_t *hits)
 {
     cp_buf b;
     cp_buf_init(&b, REDACT_OUT_MAX);
@@ -255,14 +256,41 @@ char *cp_redact_str(const cp_redact *r, const char *s, size_t len, size_t *out_l
         CP_IGNORE(cp_buf_adds(&b, CP_REDACT_MASK));
         i += hit;
         copied = i;
+        (*hits)++;
     }
     cp_buf_add(&b, s + copied, len - copied);
     return cp_buf_steal(&b, out_len);
 }
 
+char *cp_redact_str(const cp_redact *r, const char *s, size_t len, size_t *out_len)
+{
+    size_t n, hits = 0;
+    char *out = redact_pass(r, s, len, &n, &hits);
+    /* A secret holding '*' can be spelled again by a mask and its
+     * neighbours ("z***" in "zz***" leaves "z" + "***"): pass again until
+     * nothing matches. Each match shrinks the text (patterns are longer than
+     * the mask), so this ends; lines without a match take one pass. */
+    while (hits) {
+        hits = 0;
+        char *again = redact_pass(r, out, n, &n, &hits);
+        free(out);
+        out = again;
+    }
+    if (out_len) *out_len = n;
+    return out;
+}
+
 static void redact_json(const cp_redact *r, json_t *j, int depth)
 {
-    if (depth > 64) return;
+    /* Deeper than this (jansson parses up to 2048 levels) a container is
+     * emptied, not left unread: its strings may hold an escaped secret. */
+    if (depth > 64 && (json_is_array(j) || json_is_object(j))) {
+        if (json_is_array(j))
+            json_array_clear(j);
+        else
+            json_object_clear(j);
+        return;
+    }
     if (json_is_string(j)) {
         size_t n;
         char *red = cp_redact_str(r, json_string_value(j), json_string_length(j), &n);

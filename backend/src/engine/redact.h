@@ -11,6 +11,9 @@
  * "1" would mangle every log line, and the holes themselves would spell out the
  * secret. Credentials that short are not credentials.
  *
+ * Redacting repeats until no form matches, so masks never spell a secret
+ * again; JSON nested past 64 levels is emptied rather than left unread.
+ *
  * Adding is not thread-safe; once built, redacting is read-only and may be
  * called from any thread. */
 #ifndef CP_REDACT_H

@@ -132,6 +132,12 @@ cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args,
 void cp_runner__args(cp_strv *a, const char *const *list);
 
 /* runner_lock.c: the state lock. */
+/* Value of "Name:" in tofu's "Lock Info:" block into out (truncated to cap);
+ * false when text has no such line. */
+bool cp_runner__lock_field(const char *text, const char *name, char *out, size_t cap);
+/* "2026-11-25T21:08:18.038208688Z" (lock file) or "2026-11-25 21:08:18.038208688 +0000 UTC"
+ * (tofu's text); both UTC. Milliseconds since the epoch, -1 if unreadable. */
+int64_t cp_runner__parse_created(const char *s);
 /* Notes what an error diagnostic says about the state lock (holder, stray). */
 void cp_runner__lock_diag(cp_runner *r, const cp_tfev *ev);
 /* Reads the lock now and records it if it is this phase's own. */

@@ -18,8 +18,7 @@
 
 static cp_result unlock_stray(cp_runner *r, const char *id);
 
-/* Value of "Name:" in tofu's "Lock Info:" block. */
-static bool lock_field(const char *text, const char *name, char *out, size_t cap)
+bool cp_runner__lock_field(const char *text, const char *name, char *out, size_t cap)
 {
     size_t nl = strlen(name);
     for (const char *p = text; p && *p;) {
@@ -38,9 +37,7 @@ static bool lock_field(const char *text, const char *name, char *out, size_t cap
     return false;
 }
 
-/* "2026-11-25T21:08:18.038208688Z" (lock file) or "2026-11-25 21:08:18.038208688 +0000 UTC"
- * (tofu's text); both UTC. Milliseconds since the epoch, -1 if unreadable. */
-static int64_t parse_created(const char *s)
+int64_t cp_runner__parse_created(const char *s)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
@@ -71,7 +68,7 @@ static void consider_lock(cp_runner *r, const char *id, const char *op, const ch
 {
     if (r->lock_id[0] || !r->lock_op || !id || strlen(id) != 36) return;
     if (!op || strcmp(op, r->lock_op) != 0) return;
-    int64_t c = parse_created(or_empty(created));
+    int64_t c = cp_runner__parse_created(or_empty(created));
     if (c < 0 || c + 1 < r->phase_wall) return;
     if (r->sandboxed) {
         size_t hl = strlen(r->hostname), wl = strlen(or_empty(who));
@@ -137,9 +134,10 @@ static bool read_lock_at(cp_runner *r, const char *cwd, const char *data_dir, bo
     bool found = false;
     if (cp_proc_run(&spec, &res, NULL) == CP_OK && strstr(cp_buf_cstr(&out), "Lock Info:")) {
         const char *t = strstr(cp_buf_cstr(&out), "Lock Info:");
-        found = lock_field(t, "ID", li->id, sizeof li->id) && lock_field(t, "Operation", li->op, sizeof li->op) &&
-                lock_field(t, "Who", li->who, sizeof li->who) &&
-                lock_field(t, "Created", li->created, sizeof li->created);
+        found = cp_runner__lock_field(t, "ID", li->id, sizeof li->id) &&
+                cp_runner__lock_field(t, "Operation", li->op, sizeof li->op) &&
+                cp_runner__lock_field(t, "Who", li->who, sizeof li->who) &&
+                cp_runner__lock_field(t, "Created", li->created, sizeof li->created);
     }
     cp_buf_free(&out);
     cp_strv_free(&argv);
@@ -172,10 +170,10 @@ void cp_runner__lock_diag(cp_runner *r, const cp_tfev *ev)
         (strstr(or_empty(ev->summary), "failed to lock") && strstr(or_empty(ev->summary), "Lock Info:"))) {
         char id[64] = "?", who[256] = "?", op[64] = "?", created[80] = "?";
         const char *d = strstr(or_empty(ev->detail), "Lock Info:") ? ev->detail : or_empty(ev->summary);
-        lock_field(d, "ID", id, sizeof id);
-        lock_field(d, "Who", who, sizeof who);
-        lock_field(d, "Operation", op, sizeof op);
-        lock_field(d, "Created", created, sizeof created);
+        cp_runner__lock_field(d, "ID", id, sizeof id);
+        cp_runner__lock_field(d, "Who", who, sizeof who);
+        cp_runner__lock_field(d, "Operation", op, sizeof op);
+        cp_runner__lock_field(d, "Created", created, sizeof created);
         snprintf(r->lock_holder, sizeof r->lock_holder, "state is locked by %s since %s (lock id %s, %s)", who, created,
                  id, op);
     }
@@ -184,8 +182,8 @@ void cp_runner__lock_diag(cp_runner *r, const cp_tfev *ev)
     if (!li) li = strstr(or_empty(ev->summary), "Lock Info:");
     if (li) {
         char id[64] = "", who[256] = "";
-        lock_field(li, "ID", id, sizeof id);
-        lock_field(li, "Who", who, sizeof who);
+        cp_runner__lock_field(li, "ID", id, sizeof id);
+        cp_runner__lock_field(li, "Who", who, sizeof who);
         bool release = strstr(or_empty(ev->summary), "Error releasing the state lock") != NULL;
         r->release_failed |= release;
         if (own_lock(r, who) || (release && r->lock_id[0] && strcmp(id, r->lock_id) == 0))

@@ -23,6 +23,15 @@ struct cp_sse {
     cp_sse *prev, *next;
 };
 
+bool cp_sse_parse_seq(const char *s, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < 0) return false;
+    *out = v;
+    return true;
+}
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_sse *streams;
 static bool stopping;

@@ -22,6 +22,11 @@ cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *
 void cp_sse_wake(cp_sse *s);
 /* Ends every stream (server shutdown). */
 void cp_sse_shutdown(void);
+/* An event id as the client sends it back (Last-Event-ID, ?after=, also
+ * ?limit=): a non-negative decimal integer. strtoll's syntax, so leading
+ * blanks and a '+' pass; values past INT64_MAX clamp to it. False (out
+ * untouched) for an empty or malformed value. */
+bool cp_sse_parse_seq(const char *s, int64_t *out);
 /* Seconds between ticker wake-ups (poll + heartbeat opportunities). */
 #define CP_SSE_POLL_MS 2000
 

@@ -326,6 +326,38 @@ TEST(events_are_redacted)
     cp_redact_free(r);
 }
 
+/* Found by fuzz_redact: the mask and its neighbours spelled the secret again. */
+TEST(mask_never_spells_a_secret)
+{
+    cp_redact *r = cp_redact_new();
+    cp_redact_add(r, "z***", 4);
+    char *out = red(r, "zz*** and z**** and zzz***");
+    CHECK(strstr(out, "z***") == NULL);
+    free(out);
+    cp_redact_free(r);
+}
+
+/* Found by fuzz_tfevent: an escaped secret nested past the redactor's depth
+ * limit came through decoded. */
+TEST(json_too_deep_is_emptied)
+{
+    cp_redact *r = cp_redact_new();
+    cp_redact_add(r, "hunter2-secret", 14);
+    char open[71], close[71], text[256];
+    memset(open, '[', 70);
+    memset(close, ']', 70);
+    open[70] = close[70] = '\0';
+    snprintf(text, sizeof text, "%s\"\\u0068unter2-secret\"%s", open, close);
+    json_t *j = json_loads(text, 0, NULL);
+    CHECK(j != NULL);
+    cp_redact_json(r, j);
+    char *s = json_dumps(j, JSON_COMPACT);
+    CHECK(strstr(s, "hunter2") == NULL);
+    free(s);
+    json_decref(j);
+    cp_redact_free(r);
+}
+
 int main(void)
 {
     cp_json_init(); /* as main.c does */
@@ -339,5 +371,7 @@ int main(void)
     RUN(typed_events);
     RUN(plain_unknown_and_broken_lines_are_logs);
     RUN(events_are_redacted);
+    RUN(mask_never_spells_a_secret);
+    RUN(json_too_deep_is_emptied);
     TEST_END();
 }
