@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/self.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "engine/proc.h"
 #include "engine/provider_mirror.h"
 #include "http/server.h"
@@ -281,6 +282,50 @@ static int cmd_migrate(int argc, char **argv)
     return rc;
 }
 
+/* Re-seals the saved plans awaiting approval that are not under the current
+ * key (plans stored in the clear before plans were sealed are sealed now).
+ * Adds to *done and *failed. */
+static void rotate_plans(cp_app *app, cp_arena *a, const char *current, size_t *done, size_t *failed)
+{
+    cp_run_plan_row *rows;
+    size_t n;
+    cp_error e;
+    if (cp_store_run_plans_not_under(app->store, a, current, &rows, &n, &e) != CP_OK) {
+        fprintf(stderr, "saved plans: %s\n", e.message);
+        (*failed)++;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cp_run_plan_row *x = &rows[i];
+        char *plain = NULL;
+        size_t len = 0, cap = 0;
+        cp_vault_sealed sealed = {0};
+        cp_result r;
+        if (x->plan.key_id) {
+            r = cp_vault_open_plan(app->vault, x->plan.key_id, x->plan.nonce, x->plan.ciphertext, x->run_id,
+                                   x->project_id, &plain, &len, &e);
+            cap = len;
+        } else { /* in the clear: base64 */
+            cap = strlen(x->plan.ciphertext) + 1;
+            plain = cp_xmalloc(cap);
+            r = sodium_base642bin((unsigned char *)plain, cap, x->plan.ciphertext, cap - 1, NULL, &len, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) == 0
+                    ? CP_OK
+                    : cp_error_set(&e, CP_ERR, NULL, NULL, "a plan stored in the clear is not base64");
+        }
+        if (r == CP_OK) r = cp_vault_seal_plan(app->vault, a, plain, len, x->run_id, x->project_id, &sealed, &e);
+        cp_sealed_plan sp = {sealed.key_id, sealed.nonce_b64, sealed.ciphertext_b64};
+        if (r == CP_OK) r = cp_store_run_plan_reseal(app->store, x->run_id, x->plan.ciphertext, &sp, &e);
+        if (r == CP_OK) {
+            (*done)++;
+        } else {
+            fprintf(stderr, "run %s (saved plan): %s\n", x->run_id, e.message);
+            (*failed)++;
+        }
+        cp_vault_wipe(plain, cap);
+    }
+}
+
 /* Re-seals every credential under the current (first) vault key. Instances
  * keep working throughout: records stay readable under any key in the ring,
  * so roll the new key out to every instance (as a non-first key, then first)
@@ -328,6 +373,10 @@ static int cmd_rotate(int argc, char **argv)
     }
     printf("re-sealed %zu account(s) under vault key %s; %zu already current; %zu failed\n", done, current, skipped,
            failed);
+    size_t plans = 0, plans_failed = 0;
+    rotate_plans(&app, a, current, &plans, &plans_failed);
+    printf("re-sealed %zu saved plan(s) awaiting approval; %zu failed\n", plans, plans_failed);
+    failed += plans_failed;
     cp_arena_free(a);
     cp_app_close(&app);
     cp_config_free(&cfg);

@@ -63,7 +63,8 @@ void cp_strv_free(cp_strv *s)
 
 struct cp_proc_cancel {
     atomic_bool requested;
-    int pipe[2]; /* a byte in it wakes a waiting poll() */
+    atomic_bool hard; /* no grace: SIGKILL at once */
+    int pipe[2];      /* a byte in it wakes a waiting poll() */
 };
 
 cp_proc_cancel *cp_proc_cancel_new(void)
@@ -71,6 +72,7 @@ cp_proc_cancel *cp_proc_cancel_new(void)
     cp_proc_cancel *c = cp_xcalloc(1, sizeof *c);
 
     atomic_init(&c->requested, false);
+    atomic_init(&c->hard, false);
     if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK) != 0) c->pipe[0] = c->pipe[1] = -1;
     return c;
 }
@@ -91,6 +93,18 @@ void cp_proc_cancel_request(cp_proc_cancel *c)
         ssize_t w = write(c->pipe[1], "x", 1);
         (void)w; /* full pipe: already signalled */
     }
+}
+
+void cp_proc_cancel_kill(cp_proc_cancel *c)
+{
+    if (!c) return;
+    atomic_store(&c->hard, true);
+    cp_proc_cancel_request(c);
+}
+
+static bool cancel_hard(const cp_proc_cancel *c)
+{
+    return c && atomic_load(&((cp_proc_cancel *)c)->hard);
 }
 
 bool cp_proc_cancel_requested(const cp_proc_cancel *c)
@@ -300,6 +314,8 @@ static void supervise(const cp_proc_spec *s, reader rd[2], pid_t pid, int pidfd,
                 kill_at = now + (s->grace_ms > 0 ? s->grace_ms : 0);
             }
         }
+        /* A kill without grace, also one that comes during a graceful cancel. */
+        if (interrupted && cancel_hard(s->cancel)) kill_at = now;
         if (interrupted && !exited && !res->killed && now >= kill_at) {
             res->killed = true;
             signal_group(pid, SIGKILL);

@@ -33,6 +33,8 @@ typedef struct cp_proc_cancel cp_proc_cancel;
 cp_proc_cancel *cp_proc_cancel_new(void);
 void cp_proc_cancel_free(cp_proc_cancel *c);
 void cp_proc_cancel_request(cp_proc_cancel *c);
+/* As request, but without the grace period: SIGKILL to the group at once. */
+void cp_proc_cancel_kill(cp_proc_cancel *c);
 bool cp_proc_cancel_requested(const cp_proc_cancel *c);
 
 /* ---- running */

@@ -294,6 +294,11 @@ void cp_runner_cancel(cp_runner *r)
     cp_proc_cancel_request(r->cancel);
 }
 
+void cp_runner_kill(cp_runner *r)
+{
+    cp_proc_cancel_kill(r->cancel);
+}
+
 const char *cp_runner_lock_id(const cp_runner *r)
 {
     return r->lock_id;

@@ -116,6 +116,9 @@ cp_result cp_runner_outputs(cp_runner *r, json_t **outputs, cp_error *err) CP_MU
  * phase of this handle. Any thread. The phase fails with code "canceled"
  * (reason CP_REASON_CANCELED). */
 void cp_runner_cancel(cp_runner *r);
+/* As cp_runner_cancel, without the grace period: SIGKILL to tofu's whole
+ * process group at once (a worker whose lease is running out). */
+void cp_runner_kill(cp_runner *r);
 /* The state lock id this run held ("" when none was seen). The platform
  * stores it (the CP_TFEV_LOCK event says when) to free a dead run's lock. */
 const char *cp_runner_lock_id(const cp_runner *r);

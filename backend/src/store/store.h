@@ -178,8 +178,7 @@ typedef struct {
     char *lock_id;
     bool tofu_started;
     bool cancel_requested;
-    char *plan_summary; /* JSON text or NULL */
-    char *plan_blob;    /* base64 saved plan, while awaiting approval */
+    char *plan_summary; /* JSON text or NULL; the plan itself is never read with the run (cp_store_run_plan_load) */
     char *approved_by;
     char *error;
     int64_t event_count, events_dropped;
@@ -241,8 +240,32 @@ cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_m
 cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id,
                                          cp_error *err) CP_MUST_CHECK;
-cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const char *plan_blob,
+/* A saved plan as the vault sealed it (vault/vault.h, cp_vault_seal_plan):
+ * the store keeps it, never reads it with a run, and clears it when the run
+ * ends (finish, cancel, reap). key_id NULL on a row written before plans
+ * were sealed: ciphertext is then the plan in base64, in the clear. */
+typedef struct {
+    const char *key_id, *nonce, *ciphertext;
+} cp_sealed_plan;
+/* plan: NULL when no person must approve (nothing is kept). */
+cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const cp_sealed_plan *plan,
                                 cp_error *err) CP_MUST_CHECK;
+/* The sealed plan of the run this worker claimed for its apply (fenced like
+ * the writes). CP_ENOTFOUND (plan_missing) when the run holds none. */
+cp_result cp_store_run_plan_load(cp_store *s, cp_arena *a, const cp_run *run, cp_sealed_plan *out,
+                                 cp_error *err) CP_MUST_CHECK;
+/* For key rotation: runs holding a sealed plan under a key other than
+ * key_id (legacy plans in the clear included: key_id NULL). */
+typedef struct {
+    char *run_id, *project_id;
+    cp_sealed_plan plan;
+} cp_run_plan_row;
+cp_result cp_store_run_plans_not_under(cp_store *s, cp_arena *a, const char *key_id, cp_run_plan_row **items, size_t *n,
+                                       cp_error *err) CP_MUST_CHECK;
+/* Re-seal: conditional on the ciphertext seen, so a plan cleared or replaced
+ * meanwhile is left alone (CP_ECONFLICT). */
+cp_result cp_store_run_plan_reseal(cp_store *s, const char *run_id, const char *old_ciphertext,
+                                   const cp_sealed_plan *plan, cp_error *err) CP_MUST_CHECK;
 /* What a create or update that succeeded writes to its resource. */
 typedef struct {
     const char *size;        /* NULL = unchanged */
@@ -260,7 +283,9 @@ cp_result cp_store_run_approve(cp_store *s, const char *run_id, const char *user
 /* Queued or approval-waiting runs end at once (*immediate); running ones get cancel_requested. */
 cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, cp_error *err) CP_MUST_CHECK;
 
-/* Runs whose lease expired. Before tofu started: back to queued. During
+/* Runs whose lease expired more than grace_ms ago (the window in which a
+ * worker that could not renew kills its own tofu: see worker/heartbeat.c).
+ * Before tofu started: back to queued. During
  * plan/apply: failed "worker lost"; lock ids of those are returned so the
  * caller can free the state locks the platform itself took. Each run is
  * reaped in its own transaction, fenced like a worker's write: a run whose
@@ -269,8 +294,8 @@ cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, 
 typedef struct {
     char *run_id, *resource_id, *lock_id;
 } cp_lost_run;
-cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
-                             size_t *nlost, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, int64_t grace_ms, char ***requeued, size_t *nrequeued,
+                             cp_lost_run **lost, size_t *nlost, cp_error *err) CP_MUST_CHECK;
 
 /* ---- run events (store_events.c) ---- */
 

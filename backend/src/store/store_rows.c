@@ -74,15 +74,14 @@ void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)
     x->tofu_started = cp_dbrows_int(r, 11) != 0;
     x->cancel_requested = cp_dbrows_int(r, 12) != 0;
     x->plan_summary = cp_dbrows_dup(r, 13, a);
-    x->plan_blob = cp_dbrows_dup(r, 14, a);
-    x->approved_by = cp_dbrows_dup(r, 15, a);
-    x->error = cp_dbrows_dup(r, 16, a);
-    x->event_count = cp_dbrows_int(r, 17);
-    x->events_dropped = cp_dbrows_int(r, 18);
-    x->created_by = cp_dbrows_dup(r, 19, a);
-    x->queued_at = cp_dbrows_int(r, 20);
-    x->started_at = cp_dbrows_int(r, 21);
-    x->finished_at = cp_dbrows_int(r, 22);
+    x->approved_by = cp_dbrows_dup(r, 14, a);
+    x->error = cp_dbrows_dup(r, 15, a);
+    x->event_count = cp_dbrows_int(r, 16);
+    x->events_dropped = cp_dbrows_int(r, 17);
+    x->created_by = cp_dbrows_dup(r, 18, a);
+    x->queued_at = cp_dbrows_int(r, 19);
+    x->started_at = cp_dbrows_int(r, 20);
+    x->finished_at = cp_dbrows_int(r, 21);
 }
 
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err)

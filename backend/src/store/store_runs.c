@@ -3,6 +3,8 @@
  * and cancel, and reaping of expired leases. Every worker-side write is
  * fenced: it only applies while the writer still holds the run's lease
  * (owner + attempt). */
+#include <string.h>
+
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/store_rows.h"
@@ -68,6 +70,9 @@ static cp_result fenced_status(cp_dbconn *c, const cp_run *run, cp_run_status fr
                     CP_PINT(now),
                     CP_PTEXT(error),
                     CP_PINT(final),
+                    CP_PINT(final),
+                    CP_PINT(final),
+                    CP_PINT(final),
                     CP_PTEXT(run->id),
                     CP_PTEXT(run->lease_owner),
                     CP_PINT(run->attempt),
@@ -76,9 +81,13 @@ static cp_result fenced_status(cp_dbconn *c, const cp_run *run, cp_run_status fr
     cp_result r = cp_db_exec(c,
                              "UPDATE runs SET status = ?, finished_at = CASE WHEN ? = 1 THEN ? ELSE finished_at END,"
                              " error = COALESCE(?, error),"
-                             " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END"
+                             " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END,"
+                             /* An ended run's plan is of no use: keep no copy. */
+                             " plan_blob = CASE WHEN ? = 1 THEN NULL ELSE plan_blob END,"
+                             " plan_nonce = CASE WHEN ? = 1 THEN NULL ELSE plan_nonce END,"
+                             " plan_key_id = CASE WHEN ? = 1 THEN NULL ELSE plan_key_id END"
                              " WHERE id = ? AND lease_owner = ? AND attempt = ? AND status = ?",
-                             p, 9, &changed, err);
+                             p, 12, &changed, err);
     if (r == CP_OK && changed == 0) return lease_lost(err, "lease lost or status changed", run);
     return r;
 }
@@ -218,17 +227,83 @@ cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const c
     return r;
 }
 
-cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const char *plan_blob,
+cp_result cp_store_run_set_plan(cp_store *s, const cp_run *run, const char *summary_json, const cp_sealed_plan *plan,
                                 cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(summary_json), CP_PTEXT(plan_blob), CP_PTEXT(run->id), CP_PTEXT(run->lease_owner),
+    cp_param p[] = {CP_PTEXT(summary_json),
+                    CP_PTEXT(plan ? plan->ciphertext : NULL),
+                    CP_PTEXT(plan ? plan->nonce : NULL),
+                    CP_PTEXT(plan ? plan->key_id : NULL),
+                    CP_PTEXT(run->id),
+                    CP_PTEXT(run->lease_owner),
                     CP_PINT(run->attempt)};
     int64_t changed = 0;
     cp_result r = cp_store_exec(s,
-                                "UPDATE runs SET plan_summary = ?, plan_blob = ? WHERE id = ? AND lease_owner = ?"
-                                " AND attempt = ?",
-                                p, 5, &changed, err);
+                                "UPDATE runs SET plan_summary = ?, plan_blob = ?, plan_nonce = ?, plan_key_id = ?"
+                                " WHERE id = ? AND lease_owner = ? AND attempt = ?",
+                                p, 7, &changed, err);
     if (r == CP_OK && changed == 0) return lease_lost(err, NULL, run);
+    return r;
+}
+
+/* key id, nonce, ciphertext from column col on. */
+static void fill_plan_at(cp_dbrows *r, cp_arena *a, int col, cp_sealed_plan *x)
+{
+    x->key_id = cp_dbrows_dup(r, col, a);
+    x->nonce = cp_dbrows_dup(r, col + 1, a);
+    x->ciphertext = cp_dbrows_dup(r, col + 2, a);
+}
+
+static void fill_plan(cp_dbrows *r, cp_arena *a, void *out)
+{
+    fill_plan_at(r, a, 0, out);
+}
+
+cp_result cp_store_run_plan_load(cp_store *s, cp_arena *a, const cp_run *run, cp_sealed_plan *out, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(run->id), CP_PTEXT(run->lease_owner), CP_PINT(run->attempt)};
+    memset(out, 0, sizeof *out);
+    cp_result r = cp_store_one(s, a,
+                               "SELECT plan_key_id, plan_nonce, plan_blob FROM runs WHERE id = ? AND lease_owner = ?"
+                               " AND attempt = ?",
+                               p, 3, fill_plan, out, "run", err);
+    if (r == CP_ENOTFOUND) return lease_lost(err, NULL, run);
+    if (r == CP_OK && !out->ciphertext)
+        return cp_error_set(err, CP_ENOTFOUND, "plan_missing", NULL, "run %s holds no saved plan", run->id);
+    return r;
+}
+
+static void fill_plan_row(cp_dbrows *r, cp_arena *a, void *out)
+{
+    cp_run_plan_row *x = out;
+    x->run_id = cp_dbrows_dup(r, 0, a);
+    x->project_id = cp_dbrows_dup(r, 1, a);
+    fill_plan_at(r, a, 2, &x->plan);
+}
+
+cp_result cp_store_run_plans_not_under(cp_store *s, cp_arena *a, const char *key_id, cp_run_plan_row **items, size_t *n,
+                                       cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(key_id)};
+    return cp_store_many(
+        s, a,
+        "SELECT id, project_id, plan_key_id, plan_nonce, plan_blob FROM runs WHERE plan_blob IS NOT NULL"
+        " AND (plan_key_id IS NULL OR plan_key_id <> ?) ORDER BY id",
+        p, 1, fill_plan_row, sizeof(cp_run_plan_row), 100000, (void **)items, n, err);
+}
+
+cp_result cp_store_run_plan_reseal(cp_store *s, const char *run_id, const char *old_ciphertext,
+                                   const cp_sealed_plan *plan, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(plan->ciphertext), CP_PTEXT(plan->nonce), CP_PTEXT(plan->key_id), CP_PTEXT(run_id),
+                    CP_PTEXT(old_ciphertext)};
+    int64_t changed = 0;
+    cp_result r = cp_store_exec(s,
+                                "UPDATE runs SET plan_blob = ?, plan_nonce = ?, plan_key_id = ? WHERE id = ?"
+                                " AND plan_blob = ?",
+                                p, 5, &changed, err);
+    if (r == CP_OK && changed == 0)
+        return cp_error_set(err, CP_ECONFLICT, "conflict", NULL, "the plan changed or was cleared during rotation");
     return r;
 }
 
@@ -399,15 +474,16 @@ cp_result cp_store_run_reap_one(cp_store *s, cp_arena *a, const cp_run *seen, in
     return r;
 }
 
-cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, char ***requeued, size_t *nrequeued, cp_lost_run **lost,
-                             size_t *nlost, cp_error *err)
+cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, int64_t grace_ms, char ***requeued, size_t *nrequeued,
+                             cp_lost_run **lost, size_t *nlost, cp_error *err)
 {
     *nrequeued = *nlost = 0;
     *requeued = NULL;
     *lost = NULL;
     cp_run *expired;
     size_t n;
-    int64_t now = cp_now_ms();
+    /* "now" for the fence is grace_ms back: only leases expired that long ago. */
+    int64_t now = cp_now_ms() - (grace_ms > 0 ? grace_ms : 0);
     cp_param p[] = {CP_PINT(now)};
     cp_result r =
         cp_store_many(s, a,

@@ -93,10 +93,13 @@ static const vkey *find_key(const cp_vault *v, const char *id)
     return NULL;
 }
 
-/* AAD = "cloudplane/v1|" account_id "|" project_id. Caller frees. */
-static char *make_aad(const char *account_id, const char *project_id, int *len)
+/* AAD = domain "|" owner_id "|" project_id. The domain keeps a credential
+ * and a plan apart even if their ids collided. Caller frees. */
+#define AAD_CREDENTIALS "cloudplane/v1"
+#define AAD_PLAN "cloudplane/plan/v1"
+static char *make_aad(const char *domain, const char *owner_id, const char *project_id, int *len)
 {
-    char *aad = cp_xasprintf("cloudplane/v1|%s|%s", account_id, project_id);
+    char *aad = cp_xasprintf("%s|%s|%s", domain, owner_id, project_id);
     *len = (int)strlen(aad);
     return aad;
 }
@@ -109,14 +112,14 @@ static char *b64enc(cp_arena *a, const unsigned char *bin, size_t len)
     return out;
 }
 
-cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, size_t len, const char *account_id,
-                        const char *project_id, cp_vault_sealed *out, cp_error *err)
+static cp_result seal(const cp_vault *v, cp_arena *a, const char *plaintext, size_t len, const char *domain,
+                      const char *account_id, const char *project_id, cp_vault_sealed *out, cp_error *err)
 {
     const vkey *k = &v->keys[0];
     unsigned char nonce[NONCE_LEN];
     randombytes_buf(nonce, sizeof nonce);
     int aadlen = 0;
-    char *aad = make_aad(account_id, project_id, &aadlen);
+    char *aad = make_aad(domain, account_id, project_id, &aadlen);
     unsigned char *ct = cp_xmalloc(len + TAG_LEN);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int outl = 0, finl = 0;
@@ -138,14 +141,15 @@ cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, s
     return ok ? CP_OK : cp_error_set(err, CP_ERR, "vault", NULL, "encryption failed");
 }
 
-cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
-                        const char *account_id, const char *project_id, char **plaintext, size_t *len, cp_error *err)
+static cp_result open_sealed(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
+                             const char *domain, const char *account_id, const char *project_id, char **plaintext,
+                             size_t *len, cp_error *err)
 {
     *plaintext = NULL;
     const vkey *k = find_key(v, key_id);
     if (!k)
         return cp_error_set(err, CP_ERR, "vault_key_unknown", NULL,
-                            "credentials are sealed with vault key '%.32s', which is not configured", key_id);
+                            "a record is sealed with vault key '%.32s', which is not configured", key_id);
     cp_result res;
     unsigned char nonce[NONCE_LEN];
     size_t nlen = 0, clen = 0, ptlen = 0;
@@ -157,11 +161,11 @@ cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce
     if (sodium_base642bin(nonce, sizeof nonce, nonce_b64, strlen(nonce_b64), NULL, &nlen, NULL, B64) != 0 ||
         nlen != NONCE_LEN ||
         sodium_base642bin(ct, clen_b64 + 1, ciphertext_b64, clen_b64, NULL, &clen, NULL, B64) != 0 || clen < TAG_LEN) {
-        res = cp_error_set(err, CP_ERR, "vault_corrupt", NULL, "stored credentials are corrupt (bad encoding)");
+        res = cp_error_set(err, CP_ERR, "vault_corrupt", NULL, "a sealed record is corrupt (bad encoding)");
         goto out;
     }
     ptlen = clen - TAG_LEN;
-    aad = make_aad(account_id, project_id, &aadlen);
+    aad = make_aad(domain, account_id, project_id, &aadlen);
     pt = cp_xmalloc(ptlen + 1);
     ctx = EVP_CIPHER_CTX_new();
     bool ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
@@ -173,7 +177,7 @@ cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce
               EVP_DecryptFinal_ex(ctx, (unsigned char *)pt + outl, &finl) == 1;
     if (!ok) {
         res = cp_error_set(err, CP_ERR, "vault_decrypt_failed", NULL,
-                           "stored credentials failed authentication: wrong key, tampered data or moved record");
+                           "a sealed record failed authentication: wrong key, tampered data or moved record");
         goto out;
     }
     pt[ptlen] = '\0';
@@ -187,6 +191,31 @@ out:
     free(aad);
     free(ct);
     return res;
+}
+
+cp_result cp_vault_seal(const cp_vault *v, cp_arena *a, const char *plaintext, size_t len, const char *account_id,
+                        const char *project_id, cp_vault_sealed *out, cp_error *err)
+{
+    return seal(v, a, plaintext, len, AAD_CREDENTIALS, account_id, project_id, out, err);
+}
+
+cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
+                        const char *account_id, const char *project_id, char **plaintext, size_t *len, cp_error *err)
+{
+    return open_sealed(v, key_id, nonce_b64, ciphertext_b64, AAD_CREDENTIALS, account_id, project_id, plaintext, len,
+                       err);
+}
+
+cp_result cp_vault_seal_plan(const cp_vault *v, cp_arena *a, const void *plan, size_t len, const char *run_id,
+                             const char *project_id, cp_vault_sealed *out, cp_error *err)
+{
+    return seal(v, a, plan, len, AAD_PLAN, run_id, project_id, out, err);
+}
+
+cp_result cp_vault_open_plan(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
+                             const char *run_id, const char *project_id, char **plan, size_t *len, cp_error *err)
+{
+    return open_sealed(v, key_id, nonce_b64, ciphertext_b64, AAD_PLAN, run_id, project_id, plan, len, err);
 }
 
 void cp_vault_wipe(char *plaintext, size_t len)

@@ -37,4 +37,14 @@ cp_result cp_vault_open(const cp_vault *v, const char *key_id, const char *nonce
                         cp_error *err) CP_MUST_CHECK;
 void cp_vault_wipe(char *plaintext, size_t len);
 
+/* A saved plan awaiting approval (it embeds prior state and sensitive
+ * values), sealed like a credential but with its own AAD domain bound to
+ * the run and project ids: a sealed plan copied to another run, or into a
+ * credential row, does not open. *plan as for cp_vault_open (wipe it). */
+cp_result cp_vault_seal_plan(const cp_vault *v, cp_arena *a, const void *plan, size_t len, const char *run_id,
+                             const char *project_id, cp_vault_sealed *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_vault_open_plan(const cp_vault *v, const char *key_id, const char *nonce_b64, const char *ciphertext_b64,
+                             const char *run_id, const char *project_id, char **plan, size_t *len,
+                             cp_error *err) CP_MUST_CHECK;
+
 #endif

@@ -1,8 +1,10 @@
 /* heartbeat.c: what stops a job from outside its own thread. The heartbeat
  * renews the job's lease and polls for cancel requests stored in the
  * database; event-hub notices bring cancels sooner; fence and abort stop the
- * job's tofu when its lease is lost or a write it depends on failed. */
+ * job's tofu when its lease is lost or a write it depends on failed; the
+ * watchdog kills the tofu of a job that could not renew its lease in time. */
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -45,6 +47,28 @@ void cp_worker__on_notice(void *ctx, const char *run_id, cp_notice_kind kind, in
     pthread_mutex_unlock(&j->w->mu);
 }
 
+void cp_worker__lease_taken(job *j, int64_t mono_ms)
+{
+    const cp_config *cfg = j->w->app->cfg;
+    atomic_store(&j->stop_by_ms, mono_ms + (cfg->lease_seconds - cfg->heartbeat_seconds) * 1000);
+}
+
+cp_result cp_worker__renew(job *j, bool *cancel_requested, cp_error *err)
+{
+    cp_workers *w = j->w;
+    int64_t start = cp_mono_ms();
+    cp_result r;
+    if (w->test_fail_hb_ms > 0 && start - j->claimed_ms >= w->test_fail_hb_ms)
+        r = cp_error_set(err, CP_ERR, "test_hook", NULL,
+                         "test hook CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS: renewal fails as if the database were"
+                         " unreachable");
+    else
+        r = cp_store_run_heartbeat(w->app->store, &j->run, w->app->cfg->lease_seconds * 1000, cancel_requested, err);
+    /* The store computes the new expiry after start: counting from start errs early. */
+    if (r == CP_OK) cp_worker__lease_taken(j, start);
+    return r;
+}
+
 /* One beat: renew the lease when due, else look for a cancel request. */
 static void beat(job *j, bool renew)
 {
@@ -52,11 +76,15 @@ static void beat(job *j, bool renew)
     bool cancel = false;
     cp_error e;
     cp_error_clear(&e);
+    pthread_mutex_lock(&w->mu);
+    bool lost = j->lost;
+    pthread_mutex_unlock(&w->mu);
+    if (lost) return; /* fenced: no more writes, renewals included */
     if (renew) {
         /* A renewal that fails for any other reason than a lost lease is
          * retried at the next beat: the lease outlasts several beats. */
-        if (cp_store_run_heartbeat(w->app->store, &j->run, w->app->cfg->lease_seconds * 1000, &cancel, &e) != CP_OK &&
-            e.reason != CP_REASON_LEASE_LOST)
+        /* The watchdog kills tofu if no renewal works before the lease runs out. */
+        if (cp_worker__renew(j, &cancel, &e) != CP_OK && e.reason != CP_REASON_LEASE_LOST)
             cp_log_warn("run %s: lease renewal failed (retrying): %s", j->run.id, e.message);
     } else {
         cp_run cur;
@@ -99,5 +127,40 @@ void *cp_worker__heartbeat(void *arg)
         pthread_mutex_lock(&j->hb_mu);
     }
     pthread_mutex_unlock(&j->hb_mu);
+    return NULL;
+}
+
+/* A job whose lease could not be renewed: its tofu dies at once, without
+ * the cancel grace, and the job writes nothing more. The reaper frees the
+ * state only a grace after the lease expired (reconcile.c), so by then this
+ * tofu is gone: two applies never touch one state. Caller holds w->mu. */
+static void overdue(job *j)
+{
+    j->lost = true;
+    if (j->runner) cp_runner_kill(j->runner);
+    cp_log(
+        CP_LOG_ERROR, "lease not renewed in time: tofu killed, run left to the reaper",
+        json_pack("{s:s, s:s, s:I}", "run_id", j->run.id, "worker", j->w->id, "attempt", (json_int_t)j->run.attempt));
+}
+
+#define WATCHDOG_TICK_MS 200
+
+/* Its own thread, with no database call in it: a renewal that hangs on an
+ * unreachable database cannot delay the kill. Runs until the pool stops and
+ * its last job has ended. */
+void *cp_worker__watchdog_main(void *arg)
+{
+    cp_workers *w = arg;
+    for (;;) {
+        int64_t now = cp_mono_ms();
+        pthread_mutex_lock(&w->mu);
+        for (job *j = w->running; j; j = j->next)
+            if (!j->lost && now >= atomic_load(&j->stop_by_ms)) overdue(j);
+        bool idle = w->running == NULL;
+        pthread_mutex_unlock(&w->mu);
+        if (idle && atomic_load(&w->stopping)) break;
+        struct timespec ts = {0, WATCHDOG_TICK_MS * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     return NULL;
 }

@@ -80,7 +80,10 @@ static void set_runner(job *j, cp_runner *r)
 {
     pthread_mutex_lock(&j->w->mu);
     j->runner = r;
-    if (r && (j->canceled || j->lost || j->failed || atomic_load(&j->w->stopping))) cp_runner_cancel(r);
+    if (r && j->lost)
+        cp_runner_kill(r);
+    else if (r && (j->canceled || j->failed || atomic_load(&j->w->stopping)))
+        cp_runner_cancel(r);
     pthread_mutex_unlock(&j->w->mu);
 }
 
@@ -93,19 +96,22 @@ static cp_result path_fast_apply(job *j, cp_runner *runner, cp_run_op op, json_t
     return cp_runner_apply_auto(runner, op, op == CP_RUN_DESTROY ? NULL : outputs, e);
 }
 
-/* Records a saved plan: its summary, and its bytes when a person must
- * approve it (the apply is then a later claim, maybe on another worker). */
+/* Records a saved plan: its summary, and its bytes, sealed in the vault
+ * (bound to this run and project), when a person must approve it (the apply
+ * is then a later claim, maybe on another worker). */
 static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_plan, cp_error *e)
 {
-    char *sum = json_dumps(pr->summary, JSON_COMPACT), *b64 = NULL;
+    char *sum = json_dumps(pr->summary, JSON_COMPACT);
     if (!sum) return cp_error_set(e, CP_ERR, NULL, NULL, "out of memory");
+    cp_vault_sealed sealed;
+    cp_sealed_plan plan = {0};
+    cp_result r = CP_OK;
     if (keep_plan) {
-        size_t b64cap = sodium_base64_ENCODED_LEN(pr->plan_len, sodium_base64_VARIANT_ORIGINAL);
-        b64 = cp_xmalloc(b64cap);
-        sodium_bin2base64(b64, b64cap, pr->plan, pr->plan_len, sodium_base64_VARIANT_ORIGINAL);
+        r = cp_vault_seal_plan(j->w->app->vault, j->a, pr->plan, pr->plan_len, j->run.id, j->run.project_id, &sealed,
+                               e);
+        plan = (cp_sealed_plan){sealed.key_id, sealed.nonce_b64, sealed.ciphertext_b64};
     }
-    cp_result r = cp_store_run_set_plan(j->w->app->store, &j->run, sum, b64, e);
-    free(b64);
+    if (r == CP_OK) r = cp_store_run_set_plan(j->w->app->store, &j->run, sum, keep_plan ? &plan : NULL, e);
     free(sum);
     if (r == CP_OK && j->run.status != CP_RUN_PLANNED) {
         cp_worker__store_event(j, "plan", json_incref(pr->summary));
@@ -139,18 +145,36 @@ static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t
     return r;
 }
 
-/* Approved: apply exactly the plan that was approved. */
+/* A plan stored in the clear before plans were sealed (migration 0004):
+ * base64. Caller wipes *plan (cp_vault_wipe). */
+static cp_result legacy_plan(const char *b64, char **plan, size_t *len, cp_error *e)
+{
+    size_t cap = strlen(b64) + 1;
+    *plan = cp_xmalloc(cap);
+    if (sodium_base642bin((unsigned char *)*plan, cap, b64, cap - 1, NULL, len, NULL, sodium_base64_VARIANT_ORIGINAL) ==
+        0)
+        return CP_OK;
+    cp_vault_wipe(*plan, cap);
+    *plan = NULL;
+    return cp_error_set(e, CP_ERR, "plan_missing", NULL, "the approved plan could not be read");
+}
+
+/* Approved: apply exactly the plan that was approved, loaded now (never with
+ * the run) and opened only if it was sealed for this run and project. */
 static cp_result path_apply_approved(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, cp_error *e)
 {
-    const char *blob = j->run.plan_blob ? j->run.plan_blob : "";
-    size_t cap = strlen(blob) + 1, len = 0;
-    unsigned char *plan = cp_xmalloc(cap);
-    cp_result r;
-    if (sodium_base642bin(plan, cap, blob, cap - 1, NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
-        r = cp_error_set(e, CP_ERR, "plan_missing", NULL, "the approved plan could not be read");
-    else
-        r = cp_runner_apply(runner, plan, len, op == CP_RUN_DESTROY ? NULL : outputs, e);
-    free(plan);
+    cp_sealed_plan sp;
+    char *plan = NULL;
+    size_t len = 0;
+    cp_result r = cp_store_run_plan_load(j->w->app->store, j->a, &j->run, &sp, e);
+    if (r != CP_OK && e->reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
+    if (r == CP_OK && !sp.key_id)
+        r = legacy_plan(sp.ciphertext, &plan, &len, e);
+    else if (r == CP_OK)
+        r = cp_vault_open_plan(j->w->app->vault, sp.key_id, sp.nonce, sp.ciphertext, j->run.id, j->run.project_id,
+                               &plan, &len, e);
+    if (r == CP_OK) r = cp_runner_apply(runner, plan, len, op == CP_RUN_DESTROY ? NULL : outputs, e);
+    cp_vault_wipe(plan, len);
     return r;
 }
 
@@ -181,6 +205,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
     rc.extra_env = cp_worker__extra_env(j->w, j->a, j->res.cloud);
     if ((r = cp_runner_open(&rc, &spec, runner, e)) != CP_OK) return r;
     set_runner(j, *runner);
+    if (j->lost) return cp_error_set_reason(e, CP_ECONFLICT, CP_REASON_LEASE_LOST, NULL, "lease not renewed in time");
     /* The point of no return: from here an expired lease fails the run
      * instead of re-queuing it. If the lease is gone already, the reaper
      * has re-queued the run and another worker may be running it: start
@@ -323,6 +348,7 @@ void cp_worker__process(cp_workers *w, const char *run_id)
     cp_app *app = w->app;
     job *j = job_new(w);
     cp_error e;
+    j->claimed_ms = cp_mono_ms();
     cp_result r = cp_store_run_claim(app->store, j->a, run_id, w->id, app->cfg->lease_seconds * 1000, &j->run, &e);
     if (r != CP_OK) {
         /* Not claimable (taken, waiting its turn, ended) or unknown: not ours. */
@@ -337,7 +363,8 @@ void cp_worker__process(cp_workers *w, const char *run_id)
     /* A worker that stalled since its claim may have lost the run to the
      * reaper: one renewal tells, before anything is written for it. */
     bool ignored;
-    r = cp_store_run_heartbeat(app->store, &j->run, app->cfg->lease_seconds * 1000, &ignored, &e);
+    cp_worker__lease_taken(j, j->claimed_ms);
+    r = cp_worker__renew(j, &ignored, &e);
     if (r != CP_OK && e.reason == CP_REASON_LEASE_LOST) {
         j->lost = true;
         cp_log_warn("run %s: lease lost before the run started; leaving it to its new owner", j->run.id);

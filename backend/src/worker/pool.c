@@ -152,15 +152,23 @@ static void runner_config(cp_workers *w)
     }
 }
 
-static void read_test_pause(cp_workers *w)
+/* A test hook's milliseconds (0 when unset or malformed), said loudly when set. */
+static int64_t read_test_ms(const char *name, const char *what)
 {
-    const char *pause = getenv("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS");
-    if (!pause || !*pause) return;
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
     char *end;
-    long long ms = strtoll(pause, &end, 10);
-    w->test_pause_ms = *end == '\0' && ms > 0 && ms <= 600000 ? ms : 0;
-    cp_log_warn("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS=%s: test hook active, every claim stalls %lld ms", pause,
-                (long long)w->test_pause_ms);
+    long long ms = strtoll(v, &end, 10);
+    int64_t out = *end == '\0' && ms > 0 && ms <= 600000 ? ms : 0;
+    cp_log_warn("%s=%s: test hook active, %s %lld ms", name, v, what, (long long)out);
+    return out;
+}
+
+static void read_test_hooks(cp_workers *w)
+{
+    w->test_pause_ms = read_test_ms("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS", "every claim stalls");
+    w->test_fail_hb_ms = read_test_ms("CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS",
+                                      "every lease renewal fails once its run was claimed this long ago:");
 }
 
 /* Says once which tofu runs will use, and whether bubblewrap isolates them. */
@@ -258,6 +266,7 @@ static void join_all(cp_workers *w)
 {
     for (int i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
     if (w->reconciler_started) pthread_join(w->reconciler, NULL);
+    if (w->watchdog_started) pthread_join(w->watchdog, NULL);
 }
 
 static void free_pool(cp_workers *w)
@@ -278,7 +287,7 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
         cp_self_host_id(w->id, sizeof w->id);
     pthread_mutex_init(&w->mu, NULL);
     w->pushed = json_object();
-    read_test_pause(w);
+    read_test_hooks(w);
     cp_workers_engine_paths(app->cfg, w->tofu, sizeof w->tofu, w->modules, sizeof w->modules);
     runner_config(w);
     sweep_leftovers(w);
@@ -292,6 +301,10 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
     if (ok) {
         w->reconciler_started = pthread_create(&w->reconciler, NULL, cp_worker__reconciler_main, w) == 0;
         ok = w->reconciler_started;
+    }
+    if (ok) {
+        w->watchdog_started = pthread_create(&w->watchdog, NULL, cp_worker__watchdog_main, w) == 0;
+        ok = w->watchdog_started;
     }
     if (!ok) {
         atomic_store(&w->stopping, true);

@@ -13,6 +13,11 @@
 
 #define RECONCILE_MS 2000
 #define REPUSH_AFTER_MS 15000
+/* After the heartbeat interval a worker that could not renew has killed its
+ * tofu (it gives up one interval before its lease ends, the watchdog ticks
+ * every 200 ms, and SIGKILL leaves tofu no time to write); this margin covers
+ * the kill itself and clock skew between workers. */
+#define KILL_MARGIN_MS 3000
 
 static void push(cp_workers *w, const char *run_id)
 {
@@ -75,7 +80,11 @@ static void reap(cp_workers *w, cp_arena *a)
     cp_lost_run *lost;
     size_t nr, nl;
     cp_error e;
-    if (cp_store_runs_reap(w->app->store, a, &requeued, &nr, &lost, &nl, &e) != CP_OK) {
+    /* A lease that just expired may still have its tofu running: wait until
+     * its worker has certainly killed it before failing the run and freeing
+     * its state lock. */
+    int64_t grace_ms = w->app->cfg->heartbeat_seconds * 1000 + KILL_MARGIN_MS;
+    if (cp_store_runs_reap(w->app->store, a, grace_ms, &requeued, &nr, &lost, &nl, &e) != CP_OK) {
         cp_log_warn("reconciler: could not reap expired leases (next pass retries): %s", e.message);
         return;
     }

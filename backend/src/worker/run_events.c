@@ -13,7 +13,7 @@
 void cp_worker__store_event(job *j, const char *type, json_t *data)
 {
     cp_app *app = j->w->app;
-    char *text = json_dumps(data, JSON_COMPACT);
+    char *text = j->lost ? NULL : json_dumps(data, JSON_COMPACT); /* fenced: write nothing more */
     json_decref(data);
     if (!text) return;
     int64_t seq = 0;

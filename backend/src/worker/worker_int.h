@@ -34,9 +34,12 @@ struct cp_workers {
     bool reconciler_started;
     atomic_bool stopping;
     pthread_mutex_t mu;
-    job *running;          /* guarded by mu */
-    json_t *pushed;        /* reconciler: run id -> last push ms */
-    int64_t test_pause_ms; /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
+    job *running;   /* guarded by mu */
+    json_t *pushed; /* reconciler: run id -> last push ms */
+    pthread_t watchdog;
+    bool watchdog_started;
+    int64_t test_pause_ms;   /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
+    int64_t test_fail_hb_ms; /* test only: CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS */
 };
 
 /* One run in progress on one worker thread. */
@@ -54,6 +57,8 @@ struct job {
     cp_error fail;
     bool event_warned; /* one warning per job for dropped events */
     atomic_bool done;
+    int64_t claimed_ms;         /* monotonic, just before the claim */
+    _Atomic int64_t stop_by_ms; /* monotonic: kill tofu unless renewed by then (cp_worker__renewed) */
     pthread_mutex_t hb_mu;
     pthread_cond_t hb_cv; /* on CLOCK_MONOTONIC (cp_deadline_ts) */
     cp_events_sub *sub;
@@ -69,6 +74,15 @@ void cp_worker__process(cp_workers *w, const char *run_id);
 
 /* heartbeat.c: the lease renewal thread of one job (arg: the job). */
 void *cp_worker__heartbeat(void *arg);
+/* Renews the job's lease (cp_store_run_heartbeat) and, when that worked,
+ * moves the job's stop-by time on. */
+cp_result cp_worker__renew(job *j, bool *cancel_requested, cp_error *err) CP_MUST_CHECK;
+/* A lease taken or renewed by a call that started at mono_ms runs until
+ * mono_ms + lease; the job must have stopped its tofu one heartbeat before. */
+void cp_worker__lease_taken(job *j, int64_t mono_ms);
+/* The watchdog thread (arg: the pool): kills the tofu of any job past its
+ * stop-by time and fences the job. */
+void *cp_worker__watchdog_main(void *arg);
 /* Event-hub notice (cp_events_subscribe): a cancel stops the job's tofu. */
 void cp_worker__on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq);
 /* Lease lost: another owner may run it now. Stop tofu, write nothing more. */

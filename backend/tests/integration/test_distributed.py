@@ -198,6 +198,65 @@ def test_lease_expires_before_tofu_starts(cluster):
     assert cluster.run_row(run_id)["attempt"] == 2
 
 
+def test_worker_that_cannot_renew_kills_its_tofu_first(cluster):
+    """A worker whose lease renewals fail (test hook: as if its database were unreachable) kills its own tofu before
+    its lease runs out and writes nothing more; the reaper fails the run "worker lost" and frees the state lock only
+    after that tofu is gone, so no second apply overlaps it; the next run of the resource succeeds."""
+    api = cluster.api()
+    hooked = cluster.worker("nohb", slots=1, CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS="10000")
+    assert any("CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS" in e.get("msg", "") and e.get("level") in ("warn", "warning")
+               for e in hooked.events()) or "CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS" in hooked.logs()
+    u, p, acct = setup_user(api)
+    c = u.create_vm(p["id"], acct["id"], name="no-heartbeat", simulate_seconds=40)
+    res_id, run_id = c["resource"]["id"], c["run"]["id"]
+    row = wait_for(lambda: (lambda r: r if r and r["status"] == "applying" and r["lock_id"] else None)(
+        cluster.run_row(run_id)), 60, "run %s to be applying with a recorded lock" % run_id)
+    assert row["lease_owner"] == hooked.id
+    applying = set(tofu_processes_under(hooked.data_dir))
+    assert applying, "no tofu process found in the hooked worker's run dirs"
+
+    # Watch until the lock is freed: the applying tofu must be gone before the run is failed and before the lock
+    # goes. (Only the processes seen applying: the reaper's own force-unlock may run in this worker's dirs too.)
+    tofu_gone_at = failed_at = freed_at = None
+    deadline = time.time() + 60
+    while time.time() < deadline and freed_at is None:
+        now = time.time()
+        alive = bool(applying & set(tofu_processes_under(hooked.data_dir)))
+        if not alive and tofu_gone_at is None:
+            tofu_gone_at = now
+        st = cluster.run_row(run_id)["status"]
+        if st == "failed" and failed_at is None:
+            failed_at = now
+            assert not alive, "the run was reaped while the lost worker's tofu still ran"
+        if failed_at is not None and cluster.lock_item(res_id) is None:
+            freed_at = now
+            assert not alive, "the state lock was freed while the lost worker's tofu still ran"
+        time.sleep(0.1)
+    assert tofu_gone_at and failed_at and freed_at, (tofu_gone_at, failed_at, freed_at, cluster.run_row(run_id),
+                                                      cluster.lock_item(res_id))
+    assert tofu_gone_at < failed_at <= freed_at
+    assert any(e.get("msg", "").startswith("lease not renewed in time") and e.get("run_id") == run_id
+               for e in hooked.events())
+
+    done = u.wait_run(run_id, timeout=30)
+    assert done["status"] == "failed" and "worker lost" in done["error"], done
+    assert done["attempt"] == 1  # never re-applied
+    events = run_events(u, run_id)
+    assert phase_starts(events).count("apply") == 1 + own_lock_retries(events), phase_starts(events)
+    statuses = [e["data"]["run_status"] for e in events if e["type"] == "status"]
+    assert statuses[-1] == "failed", statuses
+    assert [e["fenced"] for e in hooked.events() if e.get("msg") == "run done" and e.get("run_id") == run_id] == [True]
+
+    # The next run of the resource, on a healthy worker, succeeds.
+    hooked.stop()
+    cluster.worker("healthy", slots=1)
+    retry = u.ok("DELETE", "/resources/" + res_id, status=202)["run"]
+    done = u.wait_run(retry["id"], timeout=90)
+    assert done["status"] == "succeeded", (done, run_events(u, retry["id"])[-5:])
+    assert u.ok("GET", "/resources/" + res_id)["status"] == "destroyed"
+    assert cluster.lock_item(res_id) is None
+
+
 def test_redis_restart_loses_no_run(cluster):
     """Redis restarts without persistence while 20 runs are queued or running: the stream, the pending lists and
     the consumer group are gone, yet every run ends succeeded (the reconciler re-enqueues from the database)."""

@@ -15,6 +15,26 @@ static cp_store *st;
 static const char *backend_name;
 static int fixtures;
 
+static void fill_count(cp_dbrows *r, cp_arena *a, void *out)
+{
+    CP_UNUSED(a);
+    *(int64_t *)out = cp_dbrows_int(r, 0);
+}
+
+/* Whether the runs row holds a saved plan (cp_run never carries it). */
+static bool plan_stored(const char *run_id)
+{
+    cp_param p[] = {CP_PTEXT(run_id)};
+    int64_t n = -1;
+    cp_error e;
+    CHECK_EQ(cp_store_one(st, NULL,
+                          "SELECT COUNT(*) FROM runs WHERE id = ? AND (plan_blob IS NOT NULL"
+                          " OR plan_nonce IS NOT NULL OR plan_key_id IS NOT NULL)",
+                          p, 1, fill_count, &n, "run", &e),
+             CP_OK);
+    return n != 0;
+}
+
 static void reset_pg(const char *url)
 {
     /* A clean schema per run: drop everything the migrations created. */
@@ -137,7 +157,7 @@ typedef struct {
 static void reap(cp_arena *a, reaped *out)
 {
     cp_error e;
-    CHECK_EQ(cp_store_runs_reap(st, a, &out->requeued, &out->nrequeued, &out->lost, &out->nlost, &e), CP_OK);
+    CHECK_EQ(cp_store_runs_reap(st, a, 0, &out->requeued, &out->nrequeued, &out->lost, &out->nlost, &e), CP_OK);
 }
 
 /* ---- claim order ---- */
@@ -243,7 +263,8 @@ static void check_all_writes_fenced(cp_arena *a, const cp_run *stale)
     CHECK_STR(e.code, "lease_lost");
     CHECK_EQ(cp_store_run_mark_tofu_started(st, stale, "stale-lock", &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
-    CHECK_EQ(cp_store_run_set_plan(st, stale, "{\"add\":1}", "c3RhbGU=", &e), CP_ECONFLICT);
+    cp_sealed_plan stale_plan = {"k1", "bm9uY2U=", "c3RhbGU="};
+    CHECK_EQ(cp_store_run_set_plan(st, stale, "{\"add\":1}", &stale_plan, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
     CHECK_EQ(cp_store_run_finish(st, stale, CP_RUN_FAILED, "stale", NULL, NULL, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "lease_lost");
@@ -256,7 +277,7 @@ static void check_all_writes_fenced(cp_arena *a, const cp_run *stale)
     CHECK_EQ(after.lease_expires_at, before.lease_expires_at);
     CHECK_EQ(after.attempt, before.attempt);
     CHECK_EQ(after.tofu_started, before.tofu_started);
-    CHECK(!after.lock_id && !after.plan_summary && !after.plan_blob && !after.error);
+    CHECK(!after.lock_id && !after.plan_summary && !plan_stored(stale->id) && !after.error);
     CHECK_EQ(after.finished_at, 0);
     CHECK_EQ(cp_store_resource_by_id(st, a, stale->resource_id, &res_after, &e), CP_OK);
     CHECK_EQ(res_after.status, res_before.status);
@@ -370,6 +391,86 @@ TEST(reap_during_apply_fails_and_returns_lock)
     CHECK_STR(e.code, "lease_lost");
     reap(a, &rp);
     CHECK(!lost_of(rp.lost, rp.nlost, create.id));
+    CHECK_EQ(run_status(a, create.id), CP_RUN_FAILED);
+    cp_arena_free(a);
+}
+
+/* The saved plan: stored sealed by the planning worker, never read with the
+ * run, loaded only by the owner of the apply claim, cleared when the run ends
+ * (finish, immediate cancel, reap). */
+TEST(saved_plan_loaded_by_its_claim_and_cleared_at_end)
+{
+    cp_arena *a = cp_arena_new(8192);
+    cp_error e;
+    fixture f;
+    fixture_new(a, NULL, &f);
+    cp_sealed_plan in = {"k1", "bm9uY2U=", "Y2lwaGVydGV4dA=="}, out;
+    bool immediate = false;
+    /* three runs: one finishes, one is canceled while waiting, one is reaped */
+    for (int i = 0; i < 3; i++) {
+        cp_resource res;
+        cp_run create, held, applying, cur;
+        CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+        CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 60000, &held, &e), CP_OK);
+        CHECK_EQ(cp_store_run_mark_tofu_started(st, &held, NULL, &e), CP_OK);
+        CHECK_EQ(cp_store_run_transition(st, &held, CP_RUN_PLANNED, &e), CP_OK);
+        CHECK_EQ(cp_store_run_set_plan(st, &held, "{\"add\":1}", &in, &e), CP_OK);
+        CHECK(plan_stored(create.id));
+        CHECK_EQ(cp_store_run_transition(st, &held, CP_RUN_AWAITING_APPROVAL, &e), CP_OK);
+        CHECK_EQ(cp_store_run_get(st, a, create.id, &cur, &e), CP_OK);
+        CHECK_STR(cur.plan_summary, "{\"add\":1}");
+        if (i == 1) {
+            CHECK_EQ(cp_store_run_cancel(st, create.id, &immediate, &e), CP_OK);
+            CHECK(immediate);
+            CHECK(!plan_stored(create.id));
+            continue;
+        }
+        CHECK_EQ(cp_store_run_approve(st, create.id, f.user_id, &e), CP_OK);
+        CHECK_EQ(cp_store_run_claim(st, a, create.id, "w2", i == 2 ? 1 : 60000, &applying, &e), CP_OK);
+        CHECK_EQ(applying.status, CP_RUN_APPLYING);
+        /* The planning claim's owner cannot read it any more. */
+        CHECK_EQ(cp_store_run_plan_load(st, a, &held, &out, &e), CP_ECONFLICT);
+        CHECK_STR(e.code, "lease_lost");
+        CHECK_EQ(cp_store_run_plan_load(st, a, &applying, &out, &e), CP_OK);
+        CHECK_STR(out.key_id, "k1");
+        CHECK_STR(out.nonce, "bm9uY2U=");
+        CHECK_STR(out.ciphertext, "Y2lwaGVydGV4dA==");
+        if (i == 0) {
+            CHECK_EQ(cp_store_run_finish(st, &applying, CP_RUN_SUCCEEDED, NULL, "{}", &small_spec, &e), CP_OK);
+        } else {
+            usleep(20 * 1000);
+            reaped rp;
+            reap(a, &rp);
+            CHECK(lost_of(rp.lost, rp.nlost, create.id) != NULL);
+        }
+        CHECK(!plan_stored(create.id));
+        CHECK_EQ(cp_store_run_plan_load(st, a, &applying, &out, &e), CP_ECONFLICT);
+    }
+    cp_arena_free(a);
+}
+
+/* A lease that expired less than the grace ago is not reaped yet: its worker
+ * may still be killing its tofu. */
+TEST(reap_waits_out_the_grace)
+{
+    cp_arena *a = cp_arena_new(8192);
+    cp_error e;
+    fixture f;
+    fixture_new(a, NULL, &f);
+    cp_resource res;
+    cp_run create, held;
+    CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 1, &held, &e), CP_OK);
+    CHECK_EQ(cp_store_run_mark_tofu_started(st, &held, "lock-7", &e), CP_OK);
+    usleep(20 * 1000);
+    char **rq;
+    cp_lost_run *lost;
+    size_t nrq, nlost;
+    CHECK_EQ(cp_store_runs_reap(st, a, 60000, &rq, &nrq, &lost, &nlost, &e), CP_OK);
+    CHECK(!lost_of(lost, nlost, create.id));
+    CHECK_EQ(run_status(a, create.id), CP_RUN_PLANNING);
+    CHECK_EQ(cp_store_runs_reap(st, a, 10, &rq, &nrq, &lost, &nlost, &e), CP_OK);
+    CHECK(lost_of(lost, nlost, create.id) != NULL);
     CHECK_EQ(run_status(a, create.id), CP_RUN_FAILED);
     cp_arena_free(a);
 }
@@ -604,6 +705,8 @@ static int run_suite(const char *name, const char *url, const char *skip_reason)
     RUN_IF(url, skip_reason, reap_before_tofu_requeues);
     RUN_IF(url, skip_reason, reap_during_apply_fails_and_returns_lock);
     RUN_IF(url, skip_reason, live_lease_is_never_reaped);
+    RUN_IF(url, skip_reason, saved_plan_loaded_by_its_claim_and_cleared_at_end);
+    RUN_IF(url, skip_reason, reap_waits_out_the_grace);
     RUN_IF(url, skip_reason, reap_is_decided_inside_its_transaction);
     RUN_IF(url, skip_reason, reap_one_bad_row_spares_the_others);
     RUN_IF(url, skip_reason, event_sequence_and_cap);

@@ -85,6 +85,35 @@ TEST(tampering_wrong_key_and_swapped_rows_fail_cleanly)
     cp_vault_free(v);
 }
 
+/* A sealed plan opens only for the run and project it was sealed for, and
+ * never as a credential (its own AAD domain). */
+TEST(plan_opens_only_for_its_run_and_project)
+{
+    cp_vault *v = make(line_a);
+    CHECK(v != NULL);
+    cp_arena *a = cp_arena_new(1024);
+    cp_vault_sealed s;
+    cp_error e;
+    const unsigned char plan[] = {'P', 'K', 3, 4, 0, 's', 'e', 'c', 'r', 'e', 't', '-', 's', 't', 'a', 't', 'e'};
+    CHECK_EQ(cp_vault_seal_plan(v, a, plan, sizeof plan, "run1", "proj1", &s, &e), CP_OK);
+    CHECK_STR(s.key_id, "a");
+    char *pt = NULL;
+    size_t len = 0;
+    CHECK_EQ(cp_vault_open_plan(v, s.key_id, s.nonce_b64, s.ciphertext_b64, "run1", "proj1", &pt, &len, &e), CP_OK);
+    CHECK_EQ(len, sizeof plan);
+    CHECK(pt && memcmp(pt, plan, sizeof plan) == 0);
+    cp_vault_wipe(pt, len);
+    CHECK_EQ(cp_vault_open_plan(v, s.key_id, s.nonce_b64, s.ciphertext_b64, "run2", "proj1", &pt, &len, &e), CP_ERR);
+    CHECK_STR(e.code, "vault_decrypt_failed");
+    CHECK(pt == NULL);
+    CHECK_EQ(cp_vault_open_plan(v, s.key_id, s.nonce_b64, s.ciphertext_b64, "run1", "proj2", &pt, &len, &e), CP_ERR);
+    CHECK_EQ(cp_vault_open_plan(v, s.key_id, s.nonce_b64, s.ciphertext_b64, "proj1", "run1", &pt, &len, &e), CP_ERR);
+    /* the same ids as a credential record: refused */
+    CHECK_EQ(cp_vault_open(v, s.key_id, s.nonce_b64, s.ciphertext_b64, "run1", "proj1", &pt, &len, &e), CP_ERR);
+    cp_arena_free(a);
+    cp_vault_free(v);
+}
+
 TEST(rotation_keyring)
 {
     cp_vault *old = make(line_a);
@@ -132,6 +161,7 @@ int main(void)
     cp_vault_generate_key_line("b", line_b, sizeof line_b);
     RUN(seal_and_open);
     RUN(tampering_wrong_key_and_swapped_rows_fail_cleanly);
+    RUN(plan_opens_only_for_its_run_and_project);
     RUN(rotation_keyring);
     RUN(bad_key_specs);
     TEST_END();
