@@ -6,22 +6,10 @@
 #include "core/ids.h"
 #include "store/store.h"
 #include "test.h"
+#include "test_store_util.h"
 
 static cp_store *st;
 static const char *backend_name;
-
-static void reset_pg(const char *url)
-{
-    /* A clean schema per run: drop everything the migrations created. */
-    cp_db *db;
-    cp_error e;
-    if (cp_db_open(url, 1, &db, &e) != CP_OK) return;
-    cp_dbconn *c = cp_db_acquire(db);
-    if (cp_db_exec_script(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", &e) != CP_OK)
-        fprintf(stderr, "cannot reset the PostgreSQL schema: %s\n", e.message);
-    cp_db_release(db, c);
-    cp_db_close(db);
-}
 
 TEST(migrations_apply_once)
 {
@@ -183,18 +171,6 @@ static int run_suite(const char *name, const char *url, const char *skip_reason)
 
 int main(void)
 {
-    if (sodium_init() < 0) return 1;
-    char path[] = "/tmp/cp-store-test-XXXXXX";
-    if (!mkdtemp(path)) return 1;
-    char db[128];
-    snprintf(db, sizeof db, "%s/t.db", path);
-    if (run_suite("sqlite", db, NULL)) t_failed++;
-    const char *pg = getenv("CP_TEST_PG_URL");
-    if (pg && !*pg) pg = NULL;
-    if (pg) reset_pg(pg);
-    if (run_suite("postgres", pg, "CP_TEST_PG_URL not set (make test starts PostgreSQL)")) t_failed++;
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", path);
-    if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    if (tsu_run_backends("store", run_suite) != 0) return 1;
     TEST_END();
 }

@@ -1,0 +1,48 @@
+/* Shared by the store suites: each runs every case on SQLite (a fresh file)
+ * and on PostgreSQL (CP_TEST_PG_URL, a clean schema), and records the
+ * PostgreSQL cases as skipped when no server is configured. */
+#ifndef CP_TEST_STORE_UTIL_H
+#define CP_TEST_STORE_UTIL_H
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store/db.h"
+#include "test.h"
+
+/* A clean schema per run: drop everything the migrations created. */
+static inline void tsu_reset_pg(const char *url)
+{
+    cp_db *db;
+    cp_error e;
+    if (cp_db_open(url, 1, &db, &e) != CP_OK) return;
+    cp_dbconn *c = cp_db_acquire(db);
+    if (cp_db_exec_script(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", &e) != CP_OK)
+        fprintf(stderr, "cannot reset the PostgreSQL schema: %s\n", e.message);
+    cp_db_release(db, c);
+    cp_db_close(db);
+}
+
+/* run_suite(name, url, skip_reason) runs every case on one backend (url NULL: skips them).
+ * Returns 0, or 1 if the test process could not set up. */
+static inline int tsu_run_backends(const char *tag, int (*run_suite)(const char *, const char *, const char *))
+{
+    if (sodium_init() < 0) return 1;
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/cp-%s-test-XXXXXX", tag);
+    if (!mkdtemp(path)) return 1;
+    char db[192];
+    snprintf(db, sizeof db, "%s/t.db", path);
+    if (run_suite("sqlite", db, NULL)) t_failed++;
+    const char *pg = getenv("CP_TEST_PG_URL");
+    if (pg && !*pg) pg = NULL;
+    if (pg) tsu_reset_pg(pg);
+    if (run_suite("postgres", pg, "CP_TEST_PG_URL not set (make test starts PostgreSQL)")) t_failed++;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", path);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    return 0;
+}
+
+#endif
