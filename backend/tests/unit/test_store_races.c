@@ -89,18 +89,7 @@ static void fixture_new(cp_arena *a, const double *budget, fixture *f)
     cp_project p;
     cp_user u = user_new(a);
     CHECK_EQ(cp_store_project_create(st, a, u.id, "p", false, budget, &p, &e), CP_OK);
-    char *acc_id = cp_arena_alloc(a, CP_ID_LEN + 1);
-    cp_id_new(acc_id);
-    cp_account acc = {.id = acc_id,
-                      .project_id = p.id,
-                      .cloud = "sandbox",
-                      .name = "sb",
-                      .hint = "",
-                      .key_id = "k1",
-                      .nonce = "n",
-                      .ciphertext = "c",
-                      .created_at = 1};
-    CHECK_EQ(cp_store_account_create(st, &acc, &e), CP_OK);
+    char *acc_id = tsu_account_new(st, a, p.id);
     f->user_id = u.id;
     f->project_id = p.id;
     f->account_id = acc_id;

@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "store/db.h"
+#include "core/ids.h"
+#include "store/store.h"
 #include "test.h"
 
 /* A clean schema per run: drop everything the migrations created. */
@@ -22,6 +23,25 @@ static inline void tsu_reset_pg(const char *url)
         fprintf(stderr, "cannot reset the PostgreSQL schema: %s\n", e.message);
     cp_db_release(db, c);
     cp_db_close(db);
+}
+
+/* A sandbox account in project_id (the sealed fields are placeholders); its id, in a. */
+static inline char *tsu_account_new(cp_store *s, cp_arena *a, const char *project_id)
+{
+    char *id = cp_arena_alloc(a, CP_ID_LEN + 1);
+    cp_id_new(id);
+    cp_account acc = {.id = id,
+                      .project_id = (char *)project_id,
+                      .cloud = "sandbox",
+                      .name = "sb",
+                      .hint = "",
+                      .key_id = "k1",
+                      .nonce = "n",
+                      .ciphertext = "c",
+                      .created_at = 1};
+    cp_error e;
+    CHECK_EQ(cp_store_account_create(s, &acc, &e), CP_OK);
+    return id;
 }
 
 /* run_suite(name, url, skip_reason) runs every case on one backend (url NULL: skips them).
