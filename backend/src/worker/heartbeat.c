@@ -58,7 +58,8 @@ cp_result cp_worker__renew(job *j, bool *cancel_requested, cp_error *err)
     cp_workers *w = j->w;
     int64_t start = cp_mono_ms();
     cp_result r;
-    if (w->test_fail_hb_ms > 0 && start - j->claimed_ms >= w->test_fail_hb_ms)
+    int64_t applying = atomic_load(&j->applying_ms);
+    if (w->test_fail_hb_ms > 0 && applying > 0 && start - applying >= w->test_fail_hb_ms)
         r = cp_error_set(err, CP_ERR, "test_hook", NULL,
                          "test hook CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS: renewal fails as if the database were"
                          " unreachable");

@@ -168,7 +168,7 @@ static void read_test_hooks(cp_workers *w)
 {
     w->test_pause_ms = read_test_ms("CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS", "every claim stalls");
     w->test_fail_hb_ms = read_test_ms("CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS",
-                                      "every lease renewal fails once its run was claimed this long ago:");
+                                      "every lease renewal fails once its run has been applying for");
 }
 
 /* Says once which tofu runs will use, and whether bubblewrap isolates them. */

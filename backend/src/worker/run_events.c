@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "queue/events.h"
 #include "worker/worker_int.h"
 
@@ -56,6 +57,7 @@ cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err)
     cp_result r = cp_store_run_transition(j->w->app->store, &j->run, to, err);
     if (r == CP_OK) {
         j->run.status = to;
+        if (to == CP_RUN_APPLYING) atomic_store(&j->applying_ms, cp_mono_ms());
         cp_worker__status_event(j, to);
         return CP_OK;
     }

@@ -52,15 +52,17 @@ def require_services():
         pytest.skip("boto3 not installed (needed to inspect the DynamoDB lock table on moto)")
 
 
-def wait_for(pred, timeout, what, every=0.2):
-    """Polls pred() until it returns a truthy value; that value, or AssertionError naming what."""
+def wait_for(pred, timeout, what, every=0.2, explain=None):
+    """Polls pred() until it returns a truthy value; that value, or AssertionError naming what (and what explain()
+    returns then, to say where things stood)."""
     deadline = time.time() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.time() >= deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+            raise AssertionError("timed out after %ss waiting for %s%s"
+                                 % (timeout, what, "; " + repr(explain()) if explain else ""))
         time.sleep(every)
 
 

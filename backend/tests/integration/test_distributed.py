@@ -119,7 +119,8 @@ def test_worker_killed_mid_apply(cluster):
         res_id, run_id = c["resource"]["id"], c["run"]["id"]
         # Applying, with the lock id recorded: tofu holds the state lock in DynamoDB now.
         row = wait_for(lambda: (lambda r: r if r and r["status"] == "applying" and r["lock_id"] else None)(
-            cluster.run_row(run_id)), 60, "run %s to be applying with a recorded lock" % run_id)
+            cluster.run_row(run_id)), 60, "run %s to be applying with a recorded lock" % run_id,
+        explain=lambda: (cluster.run_row(run_id), run_events(u, run_id)[-12:]))
         victim = cluster.worker_by_id(row["lease_owner"])
         item = cluster.lock_item(res_id)
         assert item is not None, "tofu holds no lock on %s" % cluster.state_path(res_id)
@@ -203,14 +204,16 @@ def test_worker_that_cannot_renew_kills_its_tofu_first(cluster):
     its lease runs out and writes nothing more; the reaper fails the run "worker lost" and frees the state lock only
     after that tofu is gone, so no second apply overlaps it; the next run of the resource succeeds."""
     api = cluster.api()
-    hooked = cluster.worker("nohb", slots=1, CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS="10000")
+    # Renewals start failing 5 s into the apply, however long init and plan took on this machine.
+    hooked = cluster.worker("nohb", slots=1, CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS="5000")
     assert any("CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS" in e.get("msg", "") and e.get("level") in ("warn", "warning")
                for e in hooked.events()) or "CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS" in hooked.logs()
     u, p, acct = setup_user(api)
     c = u.create_vm(p["id"], acct["id"], name="no-heartbeat", simulate_seconds=40)
     res_id, run_id = c["resource"]["id"], c["run"]["id"]
     row = wait_for(lambda: (lambda r: r if r and r["status"] == "applying" and r["lock_id"] else None)(
-        cluster.run_row(run_id)), 60, "run %s to be applying with a recorded lock" % run_id)
+        cluster.run_row(run_id)), 60, "run %s to be applying with a recorded lock" % run_id,
+        explain=lambda: (cluster.run_row(run_id), run_events(u, run_id)[-12:]))
     assert row["lease_owner"] == hooked.id
     applying = set(tofu_processes_under(hooked.data_dir))
     assert applying, "no tofu process found in the hooked worker's run dirs"
