@@ -1,7 +1,6 @@
 /* store_invitations.c: sign-up tokens and project invitations. Every
  * single-use step is one conditional UPDATE (still unused, unexpired), so two
  * concurrent uses of one token cannot both succeed on either backend. */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/ids.h"
@@ -190,25 +189,32 @@ cp_result cp_store_invitation_revoke(cp_store *s, const char *project_id, const 
     return r;
 }
 
+/* Statements are literals: the SQLite driver caches prepared statements by
+ * the address of their text. [0] by token hash, [1] by id. */
+static const char *const end_sql[] = {
+    "UPDATE invitations SET status = ?, ended_at = ? WHERE token_hash = ? AND email = ? AND status = 'pending'"
+    " AND expires_at > ?",
+    "UPDATE invitations SET status = ?, ended_at = ? WHERE id = ? AND email = ? AND status = 'pending'"
+    " AND expires_at > ?",
+};
+static const char *const get_sql[] = {
+    "SELECT " INV_COLS INV_FROM " WHERE i.token_hash = ?",
+    "SELECT " INV_COLS INV_FROM " WHERE i.id = ?",
+};
+
 /* Ends the pending, unexpired invitation key names with status to; the
  * one row that moved is read back into *out. */
 static cp_result conn_inv_end(cp_dbconn *c, cp_arena *a, const cp_inv_key *key, cp_inv_status to, int64_t now,
                               cp_invitation *out, cp_error *err)
 {
-    const char *by = key->token_hash ? "token_hash" : "id";
+    int by_id = key->token_hash ? 0 : 1;
     const char *val = key->token_hash ? key->token_hash : key->id;
     cp_param p[] = {CP_PTEXT(cp_inv_status_name(to)), CP_PINT(now), CP_PTEXT(val), CP_PTEXT(key->email), CP_PINT(now)};
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "UPDATE invitations SET status = ?, ended_at = ? WHERE %s = ? AND email = ?"
-             " AND status = 'pending' AND expires_at > ?",
-             by);
     int64_t changed = 0;
-    cp_result r = cp_db_exec(c, sql, p, 5, &changed, err);
+    cp_result r = cp_db_exec(c, end_sql[by_id], p, 5, &changed, err);
     if (r != CP_OK) return r;
     if (changed != 1) return cp_error_set(err, CP_ENOTFOUND, "invalid_invitation", NULL, "invalid invitation");
-    snprintf(sql, sizeof sql, "SELECT " INV_COLS INV_FROM " WHERE i.%s = ?", by);
-    return cp_conn_one(c, a, sql, &p[2], 1, fill_inv, out, err);
+    return cp_conn_one(c, a, get_sql[by_id], &p[2], 1, fill_inv, out, err);
 }
 
 static cp_result conn_join(cp_dbconn *c, const cp_invitation *inv, const char *user_id, int64_t now, cp_error *err)
