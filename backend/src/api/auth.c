@@ -136,13 +136,16 @@ cp_result cp_api_signup_complete(cp_req *req)
     if (policy == CP_SIGNUP_OFF || (policy == CP_SIGNUP_INVITE && !invitation))
         return cp_api_signup_closed(req, policy);
 
+    int64_t now = cp_now_ms();
+    r = cp_store_token_live(app->store, invitation, hash, now, &req->err);
+    if (r == CP_ENOTFOUND) return cp_api_invalid_link(req);
+    if (r != CP_OK) return r;
     char pw[CP_PASSWORD_HASH_MAX];
     if (cp_password_hash(cp_json_str(body, "password", ""), pw) != CP_OK)
         return cp_req_fail(req, CP_ERR, NULL, NULL, "password hashing failed");
     const char *name = cp_json_str(body, "name", "");
     cp_user u;
     cp_invitation inv;
-    int64_t now = cp_now_ms();
     if (invitation)
         r = cp_store_invitation_signup(app->store, req->arena, hash, now, name, pw, &u, &inv, &req->err);
     else

@@ -102,6 +102,11 @@ cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *us
 /* Records a sign-up request for email. */
 cp_result cp_store_signup_token_add(cp_store *s, const char *token_hash, const char *email, int64_t now,
                                     int64_t expires_at, cp_error *err) CP_MUST_CHECK;
+/* CP_OK while a sign-up (invitation false) or invitation token hash is
+ * unused and unexpired, else CP_ENOTFOUND: a cheap check before the caller
+ * spends an argon2id hash on a sign-up that cannot succeed. */
+cp_result cp_store_token_live(cp_store *s, bool invitation, const char *token_hash, int64_t now,
+                              cp_error *err) CP_MUST_CHECK;
 /* In one transaction: marks the token used and creates the user with its
  * email. CP_ENOTFOUND for an unknown, used or expired token; CP_ECONFLICT
  * (email_taken) when the email got an account meanwhile. */

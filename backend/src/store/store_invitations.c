@@ -40,6 +40,24 @@ static void fill_text(cp_dbrows *r, cp_arena *a, void *out)
     *(char **)out = cp_dbrows_dup(r, 0, a);
 }
 
+static void fill_none(cp_dbrows *r, cp_arena *a, void *out)
+{
+    CP_UNUSED(r);
+    CP_UNUSED(a);
+    CP_UNUSED(out);
+}
+
+cp_result cp_store_token_live(cp_store *s, bool invitation, const char *token_hash, int64_t now, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(token_hash), CP_PINT(now)};
+    return cp_store_one(s, NULL,
+                        invitation ? "SELECT 1 FROM invitations WHERE token_hash = ? AND status = 'pending'"
+                                     " AND expires_at > ?"
+                                   : "SELECT 1 FROM signup_tokens WHERE token_hash = ? AND used_at IS NULL"
+                                     " AND expires_at > ?",
+                        p, 2, fill_none, NULL, "token", err);
+}
+
 typedef struct {
     cp_arena *a;
     const char *token_hash, *name, *password_hash;

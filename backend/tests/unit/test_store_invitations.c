@@ -53,12 +53,16 @@ TEST(signup_token_single_use_and_expiry)
     token(taken, "cps_");
     CHECK_EQ(cp_store_signup_token_add(st, h, "new@example.com", NOW, NOW + DAY, &e), CP_OK);
     CHECK_EQ(cp_store_signup_token_add(st, old, "old@example.com", NOW - 2 * DAY, NOW - DAY, &e), CP_OK);
+    CHECK_EQ(cp_store_token_live(st, false, h, NOW, &e), CP_OK);
+    CHECK_EQ(cp_store_token_live(st, true, h, NOW, &e), CP_ENOTFOUND); /* not an invitation's */
+    CHECK_EQ(cp_store_token_live(st, false, old, NOW, &e), CP_ENOTFOUND);
     CHECK_EQ(cp_store_signup_complete(st, a, old, NOW, "O", "h", &u, &e), CP_ENOTFOUND);
     CHECK_EQ(cp_store_user_by_email(st, a, "old@example.com", &u, &e), CP_ENOTFOUND);
     CHECK_EQ(cp_store_signup_complete(st, a, h, NOW + 1, "New", "hash", &u, &e), CP_OK);
     CHECK_STR(u.email, "new@example.com");
     CHECK_STR(u.name, "New");
     CHECK_EQ(cp_store_signup_complete(st, a, h, NOW + 2, "Again", "hash", &u, &e), CP_ENOTFOUND);
+    CHECK_EQ(cp_store_token_live(st, false, h, NOW + 2, &e), CP_ENOTFOUND);
     /* A token whose email got an account: refused, and the token stays unused
      * (the rollback), which does not matter: it can never succeed. */
     CHECK_EQ(cp_store_signup_token_add(st, taken, "new@example.com", NOW, NOW + DAY, &e), CP_OK);
@@ -185,7 +189,10 @@ TEST(invitation_signup)
              CP_OK);
     cp_user u;
     cp_invitation got;
+    CHECK_EQ(cp_store_token_live(st, true, h, NOW, &e), CP_OK);
+    CHECK_EQ(cp_store_token_live(st, true, h, NOW + DAY, &e), CP_ENOTFOUND); /* expired */
     CHECK_EQ(cp_store_invitation_signup(st, a, h, NOW, "Carol", "hash", &u, &got, &e), CP_OK);
+    CHECK_EQ(cp_store_token_live(st, true, h, NOW, &e), CP_ENOTFOUND); /* used */
     CHECK_STR(u.email, "carol-sig@example.com");
     CHECK_EQ(cp_store_member_role(st, f.p.id, u.id), CP_ROLE_MEMBER);
     CHECK_EQ(cp_store_invitation_signup(st, a, h, NOW, "Carol", "hash", &u, &got, &e), CP_ENOTFOUND);
