@@ -107,10 +107,16 @@ cp_result cp_api_invitations_revoke(cp_req *req)
     if (r != CP_OK) return r;
     const char *id;
     if ((r = cp_api_id(req, "invitation_id", &id)) != CP_OK) return r;
-    r = cp_store_invitation_revoke(CP_APP(req)->store, p.id, id, cp_now_ms(), &req->err);
+    cp_invitation inv;
+    int64_t now = cp_now_ms();
+    r = cp_store_invitation_get(CP_APP(req)->store, req->arena, p.id, id, now, &inv, &req->err);
+    /* Only owners take back what only owners may grant. */
+    if (r == CP_OK) r = cp_api_may_assign(req, &p, inv.role, CP_ROLE_NONE);
+    if (r == CP_OK) r = cp_store_invitation_revoke(CP_APP(req)->store, p.id, id, now, &req->err);
     if (r == CP_ENOTFOUND) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "invitation not found");
     if (r != CP_OK) return r;
-    cp_api_audit(req, p.id, "invitation.revoke", id, NULL);
+    cp_api_audit(req, p.id, "invitation.revoke", id,
+                 json_pack("{s:s, s:s}", "email", inv.email, "role", cp_role_name(inv.role)));
     return cp_reply(req, 204, NULL);
 }
 
@@ -182,8 +188,11 @@ cp_result cp_api_invitations_decline(cp_req *req)
     cp_result r = cp_api_id(req, "id", &key.id);
     if (r == CP_OK) r = my_email(req, &key.email);
     if (r != CP_OK) return r;
-    r = cp_store_invitation_decline(CP_APP(req)->store, &key, cp_now_ms(), &req->err);
+    cp_invitation inv;
+    r = cp_store_invitation_decline(CP_APP(req)->store, req->arena, &key, cp_now_ms(), &inv, &req->err);
     if (r == CP_ENOTFOUND) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "invitation not found");
     if (r != CP_OK) return r;
+    cp_api_audit(req, inv.project_id, "invitation.decline", inv.id,
+                 json_pack("{s:s, s:s}", "email", inv.email, "role", cp_role_name(inv.role)));
     return cp_reply(req, 204, NULL);
 }

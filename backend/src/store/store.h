@@ -141,6 +141,9 @@ cp_result cp_store_invitations_list(cp_store *s, cp_arena *a, const char *projec
 /* Pending, unexpired invitations addressed to email, newest first. */
 cp_result cp_store_invitations_for_email(cp_store *s, cp_arena *a, const char *email, int64_t now,
                                          cp_invitation **items, size_t *n, cp_error *err) CP_MUST_CHECK;
+/* A pending, unexpired invitation of the project; CP_ENOTFOUND otherwise. */
+cp_result cp_store_invitation_get(cp_store *s, cp_arena *a, const char *project_id, const char *id, int64_t now,
+                                  cp_invitation *out, cp_error *err) CP_MUST_CHECK;
 /* CP_ENOTFOUND unless the invitation is pending in that project. */
 cp_result cp_store_invitation_revoke(cp_store *s, const char *project_id, const char *id, int64_t now,
                                      cp_error *err) CP_MUST_CHECK;
@@ -158,7 +161,9 @@ typedef struct {
  * *out (may be NULL) gets the invitation. */
 cp_result cp_store_invitation_accept(cp_store *s, cp_arena *a, const cp_inv_key *key, const char *user_id, int64_t now,
                                      cp_invitation *out, cp_error *err) CP_MUST_CHECK;
-cp_result cp_store_invitation_decline(cp_store *s, const cp_inv_key *key, int64_t now, cp_error *err) CP_MUST_CHECK;
+/* Ends the invitation as declined; *out (may be NULL) gets it. */
+cp_result cp_store_invitation_decline(cp_store *s, cp_arena *a, const cp_inv_key *key, int64_t now, cp_invitation *out,
+                                      cp_error *err) CP_MUST_CHECK;
 /* Sign-up through an invitation link: creates the user with the invited
  * email, the membership, and ends the invitation, in one transaction.
  * CP_ENOTFOUND for an unknown, ended or expired token; CP_ECONFLICT

@@ -195,6 +195,16 @@ cp_result cp_store_invitations_for_email(cp_store *s, cp_arena *a, const char *e
                          p, 2, fill_inv, sizeof(cp_invitation), 1000, (void **)items, n, err);
 }
 
+cp_result cp_store_invitation_get(cp_store *s, cp_arena *a, const char *project_id, const char *id, int64_t now,
+                                  cp_invitation *out, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(id), CP_PTEXT(project_id), CP_PINT(now)};
+    return cp_store_one(s, a,
+                        "SELECT " INV_COLS INV_FROM " WHERE i.id = ? AND i.project_id = ? AND i.status = 'pending'"
+                        " AND i.expires_at > ?",
+                        p, 3, fill_inv, out, "invitation", err);
+}
+
 cp_result cp_store_invitation_revoke(cp_store *s, const char *project_id, const char *id, int64_t now, cp_error *err)
 {
     cp_param p[] = {CP_PINT(now), CP_PTEXT(id), CP_PTEXT(project_id)};
@@ -269,14 +279,12 @@ static cp_result tx_invitation_decline(cp_dbconn *c, void *ctx, cp_error *err)
     return conn_inv_end(c, t->a, t->key, CP_INV_DECLINED, t->now, t->inv, err);
 }
 
-cp_result cp_store_invitation_decline(cp_store *s, const cp_inv_key *key, int64_t now, cp_error *err)
+cp_result cp_store_invitation_decline(cp_store *s, cp_arena *a, const cp_inv_key *key, int64_t now, cp_invitation *out,
+                                      cp_error *err)
 {
-    cp_arena *a = cp_arena_new(1024);
     cp_invitation tmp = {0};
-    inv_tx t = {.a = a, .key = key, .now = now, .inv = &tmp};
-    cp_result r = cp_store_tx(s, tx_invitation_decline, &t, err);
-    cp_arena_free(a);
-    return r;
+    inv_tx t = {.a = a, .key = key, .now = now, .inv = out ? out : &tmp};
+    return cp_store_tx(s, tx_invitation_decline, &t, err);
 }
 
 static cp_result tx_invitation_signup(cp_dbconn *c, void *ctx, cp_error *err)

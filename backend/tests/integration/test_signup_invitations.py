@@ -292,6 +292,7 @@ def test_accept_and_decline_from_my_list(server):
     assert_error(other.call("POST", "/invitations/%s/decline" % mine[p1["id"]]["id"]), 404)
     assert invitee.ok("POST", "/invitations/%s/accept" % mine[p1["id"]]["id"], status=200)["role"] == "member"
     invitee.ok("POST", "/invitations/%s/decline" % mine[p2["id"]]["id"], status=204)
+    assert "invitation.decline" in [e["action"] for e in owner.ok("GET", "/projects/%s/audit" % p2["id"])["items"]]
     assert_error(invitee.call("POST", "/invitations/%s/accept" % mine[p2["id"]]["id"]), 404)
     assert invitee.ok("GET", "/invitations")["items"] == []
     assert [x["id"] for x in invitee.ok("GET", "/projects")["items"]] == [p1["id"]]
@@ -353,7 +354,11 @@ def test_only_admins_invite_and_only_owners_invite_owners(server):
     inv = admin.invite(pid, "y@example.com", "admin")
     assert_error(member.call("DELETE", "/projects/%s/invitations/%s" % (pid, inv["id"])), 403)
     assert_error(outsider.call("DELETE", "/projects/%s/invitations/%s" % (pid, inv["id"])), 404)
-    owner.invite(pid, "z@example.com", "owner")
+    owner_inv = owner.invite(pid, "z@example.com", "owner")
+    # Only owners take back an owner invitation, as only they may grant it.
+    assert_error(admin.call("DELETE", "/projects/%s/invitations/%s" % (pid, owner_inv["id"])), 403)
+    admin.ok("DELETE", "/projects/%s/invitations/%s" % (pid, inv["id"]), status=204)
+    owner.ok("DELETE", "/projects/%s/invitations/%s" % (pid, owner_inv["id"]), status=204)
     # Invalid input.
     assert_error(owner.call("POST", "/projects/%s/invitations" % pid, {"email": "nope", "role": "viewer"}), 422,
                  "invalid_email", "email")
@@ -362,7 +367,7 @@ def test_only_admins_invite_and_only_owners_invite_owners(server):
     for bad in ("nope", "01abcdefghjkmnpqrstvwxyz00"):
         assert_error(owner.call("DELETE", "/projects/%s/invitations/%s" % (pid, bad)), 404)
     audit = [e["action"] for e in owner.ok("GET", "/projects/%s/audit" % pid)["items"]]
-    assert "invitation.create" in audit and "invitation.accept" in audit
+    assert {"invitation.create", "invitation.accept", "invitation.revoke"} <= set(audit)
 
 
 def test_deleting_a_project_drops_its_invitations(server):

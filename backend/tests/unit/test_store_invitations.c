@@ -165,9 +165,16 @@ TEST(invitation_refusals)
         cp_store_invitation_create(st, a, f.p.id, f.bob.email, CP_ROLE_VIEWER, h3, f.owner.id, NOW, NOW + DAY, &i3, &e),
         CP_OK);
     cp_inv_key by_id_wrong = {.id = i3.id, .email = f.owner.email};
-    CHECK_EQ(cp_store_invitation_decline(st, &by_id_wrong, NOW, &e), CP_ENOTFOUND);
+    CHECK_EQ(cp_store_invitation_decline(st, a, &by_id_wrong, NOW, NULL, &e), CP_ENOTFOUND);
+    cp_invitation got;
+    CHECK_EQ(cp_store_invitation_get(st, a, f.p.id, i3.id, NOW, &got, &e), CP_OK);
+    CHECK_EQ(got.role, CP_ROLE_VIEWER);
+    CHECK_EQ(cp_store_invitation_get(st, a, "01abcdefghjkmnpqrstvwxyz00", i3.id, NOW, &got, &e), CP_ENOTFOUND);
     cp_inv_key by_id = {.id = i3.id, .email = f.bob.email};
-    CHECK_EQ(cp_store_invitation_decline(st, &by_id, NOW, &e), CP_OK);
+    CHECK_EQ(cp_store_invitation_decline(st, a, &by_id, NOW, &got, &e), CP_OK);
+    CHECK_EQ(got.status, CP_INV_DECLINED);
+    CHECK_STR(got.project_id, f.p.id);
+    CHECK_EQ(cp_store_invitation_get(st, a, f.p.id, i3.id, NOW, &got, &e), CP_ENOTFOUND);
     cp_inv_key k3 = {.token_hash = h3, .email = f.bob.email};
     CHECK_EQ(cp_store_invitation_accept(st, a, &k3, f.bob.id, NOW, NULL, &e), CP_ENOTFOUND);
     CHECK_EQ(cp_store_member_role(st, f.p.id, f.bob.id), CP_ROLE_NONE);
