@@ -117,4 +117,44 @@ describe('invitations', () => {
       await user.context.close();
     }
   });
+
+  test('(k) signed out, an existing user logs in from the invitation page and accepts', { skip: SKIP, timeout: 120_000 }, async () => {
+    const owner = await openPage(browser, 'k-login-owner', DESKTOP);
+    const user = await openPage(browser, 'k-login-user', DESKTOP);
+    try {
+      const userEmail = uniqueEmail('returning');
+      await signup(user.page, { name: 'Rita Returning', email: userEmail, password: PASSWORD });
+      await user.page.getByTestId('dashboard-empty').waitFor();
+      await user.page.getByRole('button', { name: 'Log out' }).click();
+      await user.page.waitForURL(/\/login$/);
+
+      await signup(owner.page, { name: 'Otto Owner', email: uniqueEmail('owner3'), password: PASSWORD });
+      await owner.page.getByTestId('dashboard-empty').waitFor();
+      const pid = await newProject(owner.page, uniqueName('infra'));
+      await owner.page.goto(`/projects/${pid}/members`);
+      await owner.page.getByTestId('invite-form').getByLabel('Email').fill(userEmail);
+      await owner.page.getByRole('button', { name: 'Invite' }).click();
+      await owner.page.getByTestId('invite-sent').waitFor();
+
+      await user.page.goto(await mailedLink(userEmail, 'invitation'));
+      await user.page.getByRole('link', { name: 'Log in to accept' }).click();
+      await user.page.getByLabel('Email').fill(userEmail);
+      await user.page.getByLabel('Password').fill(PASSWORD);
+      await user.page.getByRole('button', { name: 'Log in' }).click();
+      // Back on the invitation page, the token kept for this tab.
+      await user.page.getByTestId('invite-accept').waitFor();
+      await user.shot('signed-in-accept');
+      await user.page.getByRole('button', { name: 'Accept invitation' }).click();
+      await user.page.waitForURL(new RegExp(`/projects/${pid}`));
+      await user.shot('accepted');
+      assert.equal(await user.page.evaluate(() => window.sessionStorage.length), 0);
+    } catch (e) {
+      await owner.shot('FAILED').catch(() => {});
+      await user.shot('FAILED').catch(() => {});
+      throw e;
+    } finally {
+      await owner.context.close();
+      await user.context.close();
+    }
+  });
 });
