@@ -70,20 +70,28 @@ def test_signup_taken_and_new_email_answer_identically(server):
     assert n["link"] in n["text"]
 
 
-def test_signup_timing_does_not_tell(server):
-    """Neither path hashes a password: both answer in about the same time
-    (loose bound; this catches an argon2id on one path, not jitter)."""
-    server.signup("timed@example.com")
+def test_signup_does_the_same_work_either_way(server):
+    """A taken and a new email cost the same: each stores one sign-up token and writes one mail; neither hashes a
+    password (the users table is untouched). No timing is measured here: the work is counted."""
+    server.signup("counted@example.com")
 
-    def best(email):
-        times = []
-        for _ in range(5):
-            t = time.perf_counter()
-            assert server.post(SIGNUP, {"email": email}).status_code == 202
-            times.append(time.perf_counter() - t)
-        return min(times)
+    def counts():
+        db = sqlite3.connect(os.path.join(server.data_dir, "cloudplane.db"))
+        try:
+            return [db.execute(q).fetchone()[0] for q in ("SELECT count(*) FROM signup_tokens",
+                                                          "SELECT count(*) FROM users",
+                                                          "SELECT group_concat(password_hash) FROM users")]
+        finally:
+            db.close()
 
-    assert abs(best("timed@example.com") - best("untimed@example.com")) < 0.03
+    before = counts()
+    assert server.post(SIGNUP, {"email": "counted@example.com"}).status_code == 202
+    after_taken = counts()
+    assert server.post(SIGNUP, {"email": "uncounted@example.com"}).status_code == 202
+    after_new = counts()
+    assert after_taken[0] - before[0] == 1 and after_new[0] - after_taken[0] == 1
+    assert before[1:] == after_taken[1:] == after_new[1:]
+    assert len(server.mails("counted@example.com", "signup")) == 2 and server.mails("uncounted@example.com", "signup")
 
 
 def test_signup_link_works_once(store_env, make_server):
