@@ -76,9 +76,9 @@ cp_result cp_api_signup(cp_req *req)
     for (const char *p = name; *p && blank; p++) blank = isspace((unsigned char)*p) != 0;
     if (blank) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name is required");
 
+    if ((r = cp_api_limit(req, CP_LIMIT_SIGNUP, email)) != CP_OK) return r;
     char hash[CP_PASSWORD_HASH_MAX];
-    if (cp_password_hash(password, hash) != CP_OK)
-        return cp_req_fail(req, CP_ERR, NULL, NULL, "password hashing failed");
+    if ((r = cp_api_password_hash(req, password, hash)) != CP_OK) return r;
     cp_user u;
     r = cp_store_user_create(CP_APP(req)->store, req->arena, email, name, hash, &u, &req->err);
     if (r != CP_OK) return r;
@@ -118,12 +118,15 @@ cp_result cp_api_login(cp_req *req)
     const char *raw = cp_json_str(body, "email", "");
     char *email = normalize_email(req->arena, raw);
     const char *ekey = cp_arena_printf(req->arena, "e:%s", email ? email : raw);
-    const char *ikey = cp_arena_printf(req->arena, "i:%s", req->client_ip);
+    const char *ikey = cp_arena_printf(req->arena, "i:%s", req->client_key);
     int64_t now = cp_now_ms();
     int wait = 0;
     if (cp_ratelimit_blocked(app->login_by_ip, ikey, now, &wait) ||
         cp_ratelimit_blocked(app->login_by_email, ekey, now, &wait))
         return rate_limited(req, wait);
+    /* Every attempt counts, successful ones too: a stolen password list is
+     * tried at this pace at most. */
+    if ((r = cp_api_limit(req, CP_LIMIT_LOGIN, ekey)) != CP_OK) return r;
 
     const char *password = cp_json_str(body, "password", "");
     cp_user u;
@@ -134,13 +137,10 @@ cp_result cp_api_login(cp_req *req)
         req->err = lookup;
         return r;
     }
-    bool ok;
-    if (r == CP_OK) {
-        ok = cp_password_verify(u.password_hash, password);
-    } else {
-        cp_password_dummy_verify(password);
-        ok = false;
-    }
+    bool found = r == CP_OK, ok = false;
+    /* An unknown email costs a verification too, so timing tells nothing. */
+    if ((r = cp_api_password_verify(req, found ? u.password_hash : NULL, password, &ok)) != CP_OK) return r;
+    r = found ? CP_OK : CP_ENOTFOUND;
     if (!ok) {
         cp_ratelimit_fail(app->login_by_email, ekey, now);
         cp_ratelimit_fail(app->login_by_ip, ikey, now);
