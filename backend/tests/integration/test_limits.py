@@ -1,0 +1,301 @@
+"""Abuse limits against the real binary: the password hashing pool under a
+sign-up flood, request rates on sign-up and login, per-IP connections and slow
+clients, and trusted proxies (X-Forwarded-For, IPv6 by /64)."""
+import concurrent.futures
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import assert_error
+
+SIGNUP = "/api/v1/auth/signup"
+LOGIN = "/api/v1/auth/login"
+PASSWORD = "correct horse battery"
+
+
+def host_port(server):
+    host, port = server.url.split("//")[1].split(":")
+    return host, int(port)
+
+
+def raw_post(server, path, body, headers=None, source=None):
+    """One POST over its own connection, optionally from a given source address."""
+    host, port = host_port(server)
+    conn = http.client.HTTPConnection(host, port, timeout=30,
+                                      source_address=(source, 0) if source else None)
+    try:
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        conn.request("POST", path, json.dumps(body), hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, dict(r.getheaders()), json.loads(data) if data else None
+    finally:
+        conn.close()
+
+
+def signup_body(email):
+    return {"email": email, "password": PASSWORD, "name": "Limit Test"}
+
+
+def check_429(status, headers, body):
+    assert status == 429, (status, body)
+    assert int(headers["Retry-After"]) >= 1
+    assert body["error"]["code"] == "rate_limited", body
+
+
+def can_bind(addr):
+    s = socket.socket()
+    try:
+        s.bind((addr, 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- hashing pool
+
+# Polls a URL every 20 ms on one keep-alive connection until stdin has a
+# line; prints the latencies (seconds) as JSON. Any answer but 200 fails it.
+PROBE = """
+import http.client, json, sys, threading, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+lat = []
+while not stop.is_set():
+    t0 = time.monotonic()
+    conn.request("GET", u.path)
+    r = conn.getresponse()
+    r.read()
+    lat.append(time.monotonic() - t0)
+    if r.status != 200:
+        sys.exit("status %d" % r.status)
+    time.sleep(0.02)
+print(json.dumps(lat))
+"""
+
+def test_signup_flood_keeps_healthz_fast(make_server):
+    """60 sign-ups at once: argon2id runs on the pool, so /healthz keeps
+    answering within 100 ms; the requests the queue cannot hold get 503 with
+    Retry-After, and nothing else fails."""
+    server = make_server(env={"CLOUDPLANE_HASH_QUEUE": "8"})
+    # The probe runs in its own process, so the 60 client threads here
+    # (and their GIL) do not count against the server.
+    probe = subprocess.Popen([sys.executable, "-c", PROBE, server.url + "/healthz"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=60) as ex:
+            results = list(ex.map(lambda i: raw_post(server, SIGNUP, signup_body("flood%d@example.com" % i)),
+                                  range(60)))
+    finally:
+        time.sleep(0.2)
+        out, _ = probe.communicate("stop\n", timeout=30)
+    latencies = json.loads(out)
+    statuses = [s for s, _, _ in results]
+    assert set(statuses) <= {201, 503}, statuses
+    assert statuses.count(201) >= 8, statuses
+    busy = [(h, b) for s, h, b in results if s == 503]
+    assert busy, "a queue of 8 held 60 sign-ups at once"
+    for h, b in busy:
+        assert int(h["Retry-After"]) >= 1
+        assert b["error"]["code"] == "busy", b
+    assert len(latencies) >= 5
+    assert max(latencies) < 0.1, sorted(latencies)[-5:]
+    # Those accepted are real accounts: they log in.
+    ok = [i for i, (s, _, _) in enumerate(results) if s == 201]
+    r = server.post(LOGIN, {"email": "flood%d@example.com" % ok[0], "password": PASSWORD})
+    assert r.status_code == 200, r.text
+
+
+def test_login_flood_on_pool(make_server):
+    """Logins verify on the pool too: a flood gets 200 or 503, never a stall or a 500."""
+    server = make_server(env={"CLOUDPLANE_HASH_QUEUE": "4"})
+    server.signup("pool@example.com")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=30) as ex:
+        results = list(ex.map(lambda i: raw_post(server, LOGIN, {"email": "pool@example.com",
+                                                                  "password": PASSWORD if i % 2 else "wrong pass"}),
+                              range(30)))
+    statuses = [s for s, _, _ in results]
+    assert set(statuses) <= {200, 401, 503}, statuses
+    assert 200 in statuses and 401 in statuses and 503 in statuses, statuses
+
+
+# ---------------------------------------------------------------- request rates
+
+def test_signup_rate_per_ip_and_per_account(make_server):
+    server = make_server(env={"CLOUDPLANE_SIGNUP_IP_PER_HOUR": "3", "CLOUDPLANE_SIGNUP_ACCOUNT_PER_HOUR": "2"})
+    assert raw_post(server, SIGNUP, signup_body("a1@example.com"))[0] == 201
+    # The same email twice more: the second is the account's last try.
+    assert raw_post(server, SIGNUP, signup_body("a1@example.com"))[0] in (201, 202, 409)
+    status, headers, body = raw_post(server, SIGNUP, signup_body("a1@example.com"))
+    assert status == 429, (status, body)  # the address's third, and the account's third
+    check_429(status, headers, body)
+    # The address is spent too: a new email from it is refused.
+    check_429(*raw_post(server, SIGNUP, signup_body("a2@example.com")))
+
+
+def test_login_rate_counts_successful_logins(make_server):
+    server = make_server(env={"CLOUDPLANE_LOGIN_ACCOUNT_PER_MINUTE": "3", "CLOUDPLANE_LOGIN_IP_PER_MINUTE": "5"})
+    server.signup("l1@example.com")
+    server.signup("l2@example.com")
+    for _ in range(3):
+        assert raw_post(server, LOGIN, {"email": "l1@example.com", "password": PASSWORD})[0] == 200
+    # The right password, but the account's limit is spent.
+    check_429(*raw_post(server, LOGIN, {"email": "l1@example.com", "password": PASSWORD}))
+    # Another account from the same address: its own limit, but the address's is nearly spent.
+    assert raw_post(server, LOGIN, {"email": "l2@example.com", "password": PASSWORD})[0] == 200
+    check_429(*raw_post(server, LOGIN, {"email": "l2@example.com", "password": PASSWORD}))
+    r = requests.post(server.url + LOGIN, json={"email": "l2@example.com", "password": PASSWORD}, timeout=10)
+    assert_error(r, 429, "rate_limited")
+
+
+# ---------------------------------------------------------------- trusted proxies
+
+def test_trusted_proxy_separates_clients(make_server):
+    server = make_server(env={"CLOUDPLANE_TRUSTED_PROXIES": "127.0.0.1/32, ::1",
+                              "CLOUDPLANE_SIGNUP_IP_PER_HOUR": "2"})
+    n = [0]
+
+    def signup(xff, source=None):
+        n[0] += 1
+        return raw_post(server, SIGNUP, signup_body("p%d@example.com" % n[0]), {"X-Forwarded-For": xff}, source)
+
+    a = "198.51.100.1"
+    assert signup(a)[0] == 201
+    # The client cannot escape by prepending addresses: the proxy's entry is the rightmost.
+    assert signup("203.0.113.99, " + a)[0] == 201
+    check_429(*signup(a))
+    # Another client behind the same proxy has its own limit.
+    assert signup("198.51.100.2")[0] == 201
+    # IPv6 clients share their /64.
+    assert signup("2001:db8:1:2::1")[0] == 201
+    assert signup("2001:db8:1:2:ffff::2")[0] == 201
+    check_429(*signup("2001:db8:1:2::3"))
+    assert signup("2001:db8:1:3::1")[0] == 201
+    if not can_bind("127.0.0.2"):
+        pytest.skip("cannot bind 127.0.0.2 for an untrusted peer")
+    # 127.0.0.2 is no proxy: its X-Forwarded-For is ignored, so fresh
+    # addresses in it do not buy fresh limits.
+    assert signup("192.0.2.1", "127.0.0.2")[0] == 201
+    assert signup("192.0.2.2", "127.0.0.2")[0] == 201
+    check_429(*signup("192.0.2.3", "127.0.0.2"))
+
+
+def test_untrusted_forwarded_for_is_ignored(make_server):
+    server = make_server(env={"CLOUDPLANE_SIGNUP_IP_PER_HOUR": "1"})
+    assert raw_post(server, SIGNUP, signup_body("u1@example.com"), {"X-Forwarded-For": "198.51.100.1"})[0] == 201
+    check_429(*raw_post(server, SIGNUP, signup_body("u2@example.com"), {"X-Forwarded-For": "198.51.100.2"}))
+
+
+@pytest.mark.parametrize("spec", ["10.0.0.1/8", "10.0.0.0/33", "proxy.example.com", "fd00::/129", "1.2.3.4,,x"])
+def test_bad_trusted_proxies_fail_startup(make_server, spec):
+    with pytest.raises(RuntimeError) as e:
+        make_server(env={"CLOUDPLANE_TRUSTED_PROXIES": spec})
+    assert "trusted proxy" in str(e.value), str(e.value)
+
+
+# ---------------------------------------------------------------- connections
+
+def wait_closed(sock, limit):
+    """Seconds until the server closes sock (recv gives EOF or a reset), or None."""
+    t0 = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - t0 < limit:
+        try:
+            if sock.recv(4096) == b"":
+                return time.monotonic() - t0
+        except socket.timeout:
+            continue
+        except OSError:
+            return time.monotonic() - t0
+    return None
+
+
+def test_slow_client_is_disconnected(make_server):
+    """A client sending its headers one byte a second is cut off after the
+    read timeout, while a normal client is served meanwhile."""
+    server = make_server(env={"CLOUDPLANE_READ_TIMEOUT": "3"})
+    host, port = host_port(server)
+    slow = socket.create_connection((host, port))
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100
+    t0 = time.monotonic()
+    cut_after = None
+    served = []
+    for b in request:
+        try:
+            slow.send(bytes([b]))
+        except OSError:
+            cut_after = time.monotonic() - t0
+            break
+        served.append(requests.get(server.url + "/healthz", timeout=5).status_code)
+        slow.settimeout(1.0)
+        try:
+            if slow.recv(4096) == b"":
+                cut_after = time.monotonic() - t0
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            cut_after = time.monotonic() - t0
+            break
+    slow.close()
+    assert cut_after is not None, "the slow client was never disconnected"
+    assert 2.5 <= cut_after <= 6, cut_after
+    assert served and set(served) == {200}, served
+
+
+def test_slow_body_is_disconnected(make_server):
+    server = make_server(env={"CLOUDPLANE_READ_TIMEOUT": "2"})
+    host, port = host_port(server)
+    s = socket.create_connection((host, port))
+    s.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n{")
+    took = wait_closed(s, 8)
+    s.close()
+    assert took is not None and took < 5, took
+
+
+def test_keepalive_connection_serves_in_time_requests(make_server):
+    """The deadline is per request: a kept-alive connection that asks promptly keeps working."""
+    server = make_server(env={"CLOUDPLANE_READ_TIMEOUT": "2"})
+    s = requests.Session()
+    for _ in range(4):
+        assert s.get(server.url + "/healthz", timeout=5).status_code == 200
+        time.sleep(0.8)
+
+
+def test_connection_limit_per_ip(make_server):
+    if not can_bind("127.0.0.2"):
+        pytest.skip("cannot bind 127.0.0.2 as a second client address")
+    server = make_server(env={"CLOUDPLANE_CONN_PER_IP": "3", "CLOUDPLANE_READ_TIMEOUT": "60"})
+    host, port = host_port(server)
+    held = [socket.create_connection((host, port)) for _ in range(3)]
+    time.sleep(0.3)
+    extra = socket.create_connection((host, port))
+    extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert wait_closed(extra, 5) is not None, "connection 4 from one address was served"
+    extra.close()
+    # Another address is served meanwhile.
+    status, _, body = None, None, None
+    conn = http.client.HTTPConnection(host, port, timeout=5, source_address=("127.0.0.2", 0))
+    conn.request("GET", "/healthz")
+    status = conn.getresponse().status
+    conn.close()
+    assert status == 200
+    # A freed slot is usable again.
+    held.pop().close()
+    time.sleep(0.3)
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    for s in held:
+        s.close()
