@@ -36,6 +36,11 @@ cp_result cp_api_password_hash(cp_req *req, const char *password, char out[CP_PA
 /* Verifies password against hash; hash NULL burns the same time (unknown
  * account) and gives false. Same calling convention as cp_api_password_hash. */
 cp_result cp_api_password_verify(cp_req *req, const char *hash, const char *password, bool *ok) CP_MUST_CHECK;
+/* The operator's sandbox cloud policy for an order or account on cloud
+ * (config may be NULL): with CLOUDPLANE_SANDBOX_CLOUD=off a simulated cloud is
+ * 422 cloud_disabled; simulate_seconds above the configured maximum is 422
+ * out_of_range. CP_OK for real clouds. */
+cp_result cp_api_sandbox_policy(cp_req *req, const char *cloud, json_t *config) CP_MUST_CHECK;
 
 /* Handlers */
 cp_result cp_api_signup(cp_req *req);

@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "core/timeutil.h"
+#include "engine/catalog.h"
 
 static const char *const limit_what[CP_LIMIT_COUNT] = {
     [CP_LIMIT_SIGNUP] = "sign-ups",
@@ -85,5 +86,20 @@ cp_result cp_api_password_verify(cp_req *req, const char *hash, const char *pass
     cp_result r = run_job(req, hash ? CP_HASHJOB_VERIFY : CP_HASHJOB_DUMMY, hash, password, &job);
     if (r != CP_OK) return r;
     *ok = job->ok;
+    return CP_OK;
+}
+
+cp_result cp_api_sandbox_policy(cp_req *req, const char *cloud, json_t *config)
+{
+    const cp_config *cfg = CP_APP(req)->cfg;
+    if (!cp_catalog_simulated(cloud)) return CP_OK;
+    if (!cfg->sandbox_cloud)
+        return cp_req_fail(req, CP_EUNPROC, "cloud_disabled", "cloud",
+                           "the simulated sandbox cloud is turned off on this server");
+    json_t *v = config ? json_object_get(config, "simulate_seconds") : NULL;
+    if (json_is_integer(v) && json_integer_value(v) > cfg->sandbox_max_simulate_seconds)
+        return cp_req_fail(req, CP_EUNPROC, "out_of_range", "config.simulate_seconds",
+                           "config.simulate_seconds must be a whole number from 0 to %ld",
+                           cfg->sandbox_max_simulate_seconds);
     return CP_OK;
 }

@@ -49,6 +49,7 @@ cp_result cp_api_resources_create(cp_req *req)
     const char *region = cp_json_str(b, "region", ""), *size = cp_json_str(b, "size", NULL);
     json_t *config = json_object_get(b, "config");
     if (json_is_null(config)) config = NULL;
+    if ((r = cp_api_sandbox_policy(req, acc.cloud, config)) != CP_OK) return r;
     if ((r = cp_catalog_validate(acc.cloud, kind, name, region, size, config, &req->err)) != CP_OK) return r;
     double cost = cp_catalog_monthly_cost(acc.cloud, kind, size, config);
 
@@ -230,6 +231,8 @@ cp_result cp_api_resources_update(cp_req *req)
     double cost = cp_catalog_monthly_cost(res.cloud, res.kind, size, config);
     json_decref(config);
     if (r != CP_OK) return r;
+    /* Not the simulate_seconds cap: the order that set it was within the cap of its day. */
+    if ((r = cp_api_sandbox_policy(req, res.cloud, NULL)) != CP_OK) return r;
     if (res.size && !strcmp(res.size, size))
         return cp_req_fail(req, CP_EUNPROC, "unchanged", "size", "the resource already has size %s", size);
     return enqueue(req, &res, CP_OP_UPDATE, size, cost);

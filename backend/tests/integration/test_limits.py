@@ -4,6 +4,7 @@ clients, and trusted proxies (X-Forwarded-For, IPv6 by /64)."""
 import concurrent.futures
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -299,3 +300,72 @@ def test_connection_limit_per_ip(make_server):
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
     for s in held:
         s.close()
+
+
+# ---------------------------------------------------------------- sandbox cloud
+
+def test_sandbox_simulate_seconds_capped(make_server):
+    from conftest import Api
+    server = make_server(env={"CLOUDPLANE_WORKERS": "0", "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS": "5"})
+    api = Api(server)
+    p = api.project()
+    acc = api.sandbox_account(p["id"])
+    r = api.call("POST", "/resources", {"project_id": p["id"], "account_id": acc["id"], "kind": "storage",
+                                        "name": "slow-bucket", "region": "sandbox-east-1",
+                                        "config": {"simulate_seconds": 6}})
+    err = assert_error(r, 422, "out_of_range", "config.simulate_seconds")
+    assert "0 to 5" in err["message"], err
+    r = api.call("POST", "/resources", {"project_id": p["id"], "account_id": acc["id"], "kind": "storage",
+                                        "name": "ok-bucket", "region": "sandbox-east-1",
+                                        "config": {"simulate_seconds": 5}})
+    assert r.status_code == 202, r.text
+
+
+def test_sandbox_simulate_seconds_default_cap(make_server):
+    from conftest import Api
+    # The default, not the functional suites' relaxed value.
+    server = make_server(env={"CLOUDPLANE_WORKERS": "0", "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS": None})
+    api = Api(server)
+    p = api.project()
+    acc = api.sandbox_account(p["id"])
+    r = api.call("POST", "/resources", {"project_id": p["id"], "account_id": acc["id"], "kind": "storage",
+                                        "name": "slow-bucket", "region": "sandbox-east-1",
+                                        "config": {"simulate_seconds": 31}})
+    assert_error(r, 422, "out_of_range", "config.simulate_seconds")
+
+
+def test_sandbox_cloud_off(make_server, tmp_path):
+    from conftest import Api
+    data = str(tmp_path / "data-sbx")
+    os.makedirs(data)
+    on = make_server(env={"CLOUDPLANE_WORKERS": "0"}, data_dir=data)
+    api = Api(on, "owner@example.com")
+    p = api.project()
+    acc = api.sandbox_account(p["id"])
+    key = acc.get("api_key") or acc.get("credentials", {}).get("api_key")
+    on.stop()
+    off = make_server(env={"CLOUDPLANE_WORKERS": "0", "CLOUDPLANE_SANDBOX_CLOUD": "off"}, data_dir=data)
+    api.s = off
+    clouds = [c["id"] for c in api.ok("GET", "/catalog")["clouds"]]
+    assert "sandbox" not in clouds and "aws" in clouds, clouds
+    assert_error(api.call("POST", "/projects/%s/accounts" % p["id"], {"name": "s2", "cloud": "sandbox"}),
+                 422, "cloud_disabled", "cloud")
+    r = api.call("POST", "/resources", {"project_id": p["id"], "account_id": acc["id"], "kind": "storage",
+                                        "name": "b1", "region": "sandbox-east-1"})
+    assert_error(r, 422, "cloud_disabled", "cloud")
+    # The sandbox cloud's own API is gone too, with or without a key.
+    r = requests.post(off.url + "/sandbox/v1/buckets", json={}, timeout=10,
+                      headers={"Authorization": "Bearer " + (key or "sbx_x")})
+    assert_error(r, 404, "cloud_disabled")
+    # Real clouds are unaffected.
+    r = api.call("POST", "/projects/%s/accounts" % p["id"], {"name": "a", "cloud": "aws", "credentials": {}})
+    assert r.status_code in (201, 422) and "cloud_disabled" not in r.text, r.text
+
+
+def test_default_signup_limit_per_ip(make_server):
+    """The shipped default: 20 sign-ups an hour from one address."""
+    server = make_server(env={"CLOUDPLANE_SIGNUP_IP_PER_HOUR": None})
+    for i in range(20):
+        status, _, body = raw_post(server, SIGNUP, signup_body("d%d@example.com" % i))
+        assert status == 201, (i, body)
+    check_429(*raw_post(server, SIGNUP, signup_body("d20@example.com")))
