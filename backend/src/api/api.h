@@ -24,6 +24,10 @@ cp_result cp_api_sandbox_authenticate(cp_req *req);
  * `r = cp_api_limit(req, CP_LIMIT_INVITE, req->user_id); if (r != CP_OK) return r;`
  * before anything is written. */
 cp_result cp_api_limit(cp_req *req, cp_limit_kind kind, const char *account) CP_MUST_CHECK;
+/* Sets the Retry-After header of a 429 or 503 reply. */
+void cp_api_retry_after(cp_req *req, int seconds);
+/* How long a client refused with too_many_runs is told to wait. */
+#define CP_RUNS_RETRY_AFTER_S 30
 /* argon2id on the hashing pool, never on the HTTP thread. The handler calls
  * it as if it were synchronous and returns any result but CP_OK as is: the
  * first call queues the job and returns CP_EDECLINED (the server suspends the

@@ -13,10 +13,15 @@ static const char *const limit_what[CP_LIMIT_COUNT] = {
     [CP_LIMIT_INVITE] = "invitations",
 };
 
-static cp_result too_many(cp_req *req, cp_limit_kind kind, int retry_after)
+void cp_api_retry_after(cp_req *req, int seconds)
 {
     req->extra_header[0] = "Retry-After";
-    req->extra_header[1] = cp_arena_printf(req->arena, "%d", retry_after);
+    req->extra_header[1] = cp_arena_printf(req->arena, "%d", seconds);
+}
+
+static cp_result too_many(cp_req *req, cp_limit_kind kind, int retry_after)
+{
+    cp_api_retry_after(req, retry_after);
     return cp_req_fail(req, CP_ERATE, "rate_limited", NULL, "too many %s; try again in %d seconds", limit_what[kind],
                        retry_after);
 }
@@ -62,8 +67,7 @@ static cp_result run_job(cp_req *req, cp_hashjob_kind kind, const char *hash, co
     if (!cp_hashpool_submit(app->hashpool, job)) {
         req->await_ctx = NULL; /* the server stops waiting: this returns other than CP_EDECLINED */
         int wait = cp_hashpool_retry_after(app->hashpool);
-        req->extra_header[0] = "Retry-After";
-        req->extra_header[1] = cp_arena_printf(req->arena, "%d", wait);
+        cp_api_retry_after(req, wait);
         return cp_req_fail(req, CP_EAGAIN, "busy", NULL, "the server is busy; try again in %d seconds", wait);
     }
     return CP_EDECLINED;

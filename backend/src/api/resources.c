@@ -74,6 +74,7 @@ cp_result cp_api_resources_create(cp_req *req)
     cp_resource res;
     cp_run run;
     r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
+    if (r == CP_ERATE) cp_api_retry_after(req, CP_RUNS_RETRY_AFTER_S); /* too_many_runs */
     free(config_text);
     free(params_text);
     if (r != CP_OK) return r;
@@ -203,6 +204,7 @@ static cp_result enqueue(cp_req *req, cp_resource *res, cp_run_operation operati
     cp_result r = cp_store_run_enqueue(CP_APP(req)->store, req->arena, res->id, operation, text, cost, req->user_id,
                                        &run, &req->err);
     free(text);
+    if (r == CP_ERATE) cp_api_retry_after(req, CP_RUNS_RETRY_AFTER_S); /* too_many_runs */
     if (r != CP_OK) return r;
     cp_api_dispatch(req, run.id);
     cp_api_audit(req, res->project_id, operation == CP_OP_UPDATE ? "resource.update" : "resource.destroy", res->id,

@@ -126,6 +126,10 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     /* HTTP threads, each worker and its heartbeat, the reconciler, and spare. */
     int pool = (int)(cfg->http_threads > 0 ? cfg->http_threads : 2) + 2 * (int)cfg->workers + 2;
     if ((r = cp_store_open(url, pool, migrate, &app->store, err)) != CP_OK) return r;
+    cp_store_limits limits = {.project_runs = cfg->project_max_runs,
+                              .project_resources = cfg->project_max_resources,
+                              .project_active_runs = cfg->project_active_runs};
+    cp_store_set_limits(app->store, &limits);
 
     app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
     app->login_by_ip = cp_ratelimit_new(20, 60 * 1000, 100000);

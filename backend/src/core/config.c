@@ -139,6 +139,13 @@ static const cfg_entry table[] = {
       "seconds a client has to send a whole request (headers and body); slower ones are disconnected"),
     I("idle-timeout", "CLOUDPLANE_IDLE_TIMEOUT", "120", 1, 86400, idle_timeout_seconds,
       "seconds an idle keep-alive connection stays open"),
+    I("project-max-runs", "CLOUDPLANE_PROJECT_MAX_RUNS", "20", 0, 1000000, project_max_runs,
+      "unfinished create/update runs a project may have; more answer 429 (0 = unlimited)"),
+    I("project-max-resources", "CLOUDPLANE_PROJECT_MAX_RESOURCES", "100", 0, 1000000, project_max_resources,
+      "resources (not destroyed) a project may have; more answer 409 (0 = unlimited)"),
+    I("project-active-runs", "CLOUDPLANE_PROJECT_ACTIVE_RUNS", "1", 0, 1000, project_active_runs,
+      "runs of one project that may execute at once, across all workers; the rest wait their turn while "
+      "other projects' runs go (0 = unlimited)"),
     B("sandbox-cloud", "CLOUDPLANE_SANDBOX_CLOUD", "on", sandbox_cloud,
       "offer the simulated sandbox cloud (its API, accounts and orders); off in a deployment for real clouds"),
     I("sandbox-max-simulate-seconds", "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS", "30", 0, 600,

@@ -63,6 +63,9 @@ typedef struct {
     long conn_per_ip;
     long read_timeout_seconds;
     long idle_timeout_seconds;
+    long project_max_runs;
+    long project_max_resources;
+    long project_active_runs;
     bool sandbox_cloud;
     long sandbox_max_simulate_seconds;
 } cp_config;
