@@ -462,3 +462,35 @@ def test_fair_queueing_distributed(tmp_path):
         fair_queue_scenario(api)
     finally:
         cluster.close()
+
+
+def test_event_stream_outlives_read_timeout(make_server):
+    """The read deadline ends when a request is read: a long-lived event
+    stream stays open past it, while a slow client is still cut off."""
+    from conftest import Api
+    server = make_server(env={"CLOUDPLANE_WORKERS": "0", "CLOUDPLANE_READ_TIMEOUT": "2"})
+    api = Api(server)
+    p = api.project()
+    acc = api.sandbox_account(p["id"])
+    run = api.create_vm(p["id"], acc["id"], name="waits")["run"]  # no workers: stays queued, its stream open
+    host, port = host_port(server)
+    s = socket.create_connection((host, port))
+    s.sendall(("GET /api/v1/runs/%s/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+               "Authorization: Bearer %s\r\n\r\n" % (run["id"], api.token)).encode())
+    s.settimeout(5)
+    head = s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert b"text/event-stream" in head, head
+    slow = socket.create_connection((host, port))
+    slow.sendall(b"GET /healthz HTTP/1.1\r\n")
+    assert wait_closed(slow, 6) is not None, "the slow client was not cut off"
+    slow.close()
+    # Three times the read timeout later the stream is still open.
+    s.settimeout(0.5)
+    t_end = time.monotonic() + 4
+    while time.monotonic() < t_end:
+        try:
+            assert s.recv(4096) != b"", "the event stream was closed by the read timeout"
+        except socket.timeout:
+            pass
+    s.close()
