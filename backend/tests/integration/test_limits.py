@@ -494,3 +494,24 @@ def test_event_stream_outlives_read_timeout(make_server):
         except socket.timeout:
             pass
     s.close()
+
+
+def test_shutdown_during_signup_flood(make_server):
+    """SIGTERM while sign-ups wait on the hashing pool: the suspended requests
+    are finished within the grace, and the server exits cleanly."""
+    server = make_server(env={"CLOUDPLANE_HASH_QUEUE": "16"})
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=20)
+
+    def attempt(i):
+        try:
+            return raw_post(server, SIGNUP, signup_body("sd%d@example.com" % i))[0]
+        except OSError:
+            return None  # the server went away
+
+    futures = [ex.submit(attempt, i) for i in range(20)]
+    time.sleep(0.3)
+    assert server.stop() == 0, server.logs()[-3000:]
+    statuses = [f.result(timeout=60) for f in futures]
+    ex.shutdown()
+    assert set(statuses) <= {201, 503, None}, statuses
+    assert "panic" not in server.logs()
