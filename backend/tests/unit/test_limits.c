@@ -37,6 +37,9 @@ TEST(proxies_parse_good)
     CHECK(!cp_proxies_contains(p, "fe80::1"));
     CHECK(!cp_proxies_contains(p, "11.0.0.1"));
     CHECK(!cp_proxies_contains(p, "not-an-ip"));
+    /* A dual-stack socket shows IPv4 peers as IPv4-mapped IPv6: same address. */
+    CHECK(cp_proxies_contains(p, "::ffff:10.1.2.3"));
+    CHECK_STR(client(p, "::ffff:10.0.0.2", "198.51.100.1"), "198.51.100.1");
     /* An IPv4 CIDR never matches an IPv6 address that merely shares bits. */
     CHECK(!cp_proxies_contains(p, "a00::1"));
     cp_proxies_free(p);
