@@ -396,14 +396,19 @@ def test_project_run_and_resource_caps(make_server, store_env):
     # Another project is unaffected.
     api.create_vm(other["id"], other_acc["id"], name="vm-o")
     # Finish the two creates by hand (no workers here): the run cap frees, the resource quota holds.
+    finish = ["UPDATE runs SET status = 'succeeded' WHERE operation <> 'destroy'",
+              "UPDATE resources SET status = 'active'"]
     if store_env:
-        return  # the rows are written through SQL only on SQLite below
-    import sqlite3
-    db = sqlite3.connect(os.path.join(server.data_dir, "cloudplane.db"))
-    db.execute("UPDATE runs SET status = 'succeeded' WHERE operation <> 'destroy'")
-    db.execute("UPDATE resources SET status = 'active'")
-    db.commit()
-    db.close()
+        for q in finish:
+            subprocess.run(["psql", store_env["CLOUDPLANE_DATABASE_URL"], "-q", "-c", q], check=True,
+                           capture_output=True)
+    else:
+        import sqlite3
+        db = sqlite3.connect(os.path.join(server.data_dir, "cloudplane.db"))
+        for q in finish:
+            db.execute(q)
+        db.commit()
+        db.close()
     api.create_vm(p["id"], acc["id"], name="vm-3")
     r = api.call("POST", "/resources", {"project_id": p["id"], "account_id": acc["id"], "kind": "storage",
                                         "name": "bucket-4", "region": "sandbox-east-1"})
