@@ -1,6 +1,7 @@
 /* limits.c: the API's abuse limits: request rates per client and account,
  * and password hashing on the bounded pool (auth/hashpool.h). */
 #include <sodium.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -21,6 +22,7 @@ void cp_api_retry_after(cp_req *req, int seconds)
 
 static cp_result too_many(cp_req *req, cp_limit_kind kind, int retry_after)
 {
+    atomic_fetch_add(&CP_APP(req)->limited[kind], 1);
     cp_api_retry_after(req, retry_after);
     return cp_req_fail(req, CP_ERATE, "rate_limited", NULL, "too many %s; try again in %d seconds", limit_what[kind],
                        retry_after);
@@ -66,6 +68,7 @@ static cp_result run_job(cp_req *req, cp_hashjob_kind kind, const char *hash, co
     cp_req_await(req);
     if (!cp_hashpool_submit(app->hashpool, job)) {
         req->await_ctx = NULL; /* the server stops waiting: this returns other than CP_EDECLINED */
+        atomic_fetch_add(&app->hash_busy, 1);
         int wait = cp_hashpool_retry_after(app->hashpool);
         cp_api_retry_after(req, wait);
         return cp_req_fail(req, CP_EAGAIN, "busy", NULL, "the server is busy; try again in %d seconds", wait);

@@ -33,6 +33,8 @@ typedef struct cp_app {
     cp_throttle *limit_ip[CP_LIMIT_COUNT];      /* keyed by cp_req.client_key */
     cp_throttle *limit_account[CP_LIMIT_COUNT]; /* keyed by email or user id */
     cp_hashpool *hashpool;                      /* argon2id off the HTTP threads */
+    _Atomic uint64_t limited[CP_LIMIT_COUNT];   /* requests refused by each rate limit (/metrics) */
+    _Atomic uint64_t hash_busy;                 /* requests refused by a full hashing pool */
     int64_t started_at_ms;
 } cp_app;
 

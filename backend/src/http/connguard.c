@@ -14,6 +14,14 @@
 
 #define TICK_MS 200
 
+static atomic_uint_fast64_t total_refused, total_cut;
+
+void cp_connguard_totals(uint64_t *refused, uint64_t *cut)
+{
+    *refused = atomic_load(&total_refused);
+    *cut = atomic_load(&total_cut);
+}
+
 struct cp_guarded {
     cp_guarded *prev, *next;
     int fd;
@@ -55,6 +63,7 @@ static void *tick(void *arg)
             if (c->cut || !c->deadline_ms || now < c->deadline_ms) continue;
             c->cut = true;
             shutdown(c->fd, SHUT_RDWR);
+            atomic_fetch_add(&total_cut, 1);
             cp_log(CP_LOG_INFO, "slow client disconnected", json_pack("{s:s}", "ip", c->key));
         }
         pthread_mutex_unlock(&g->mu);
@@ -91,6 +100,7 @@ bool cp_connguard_admit(cp_connguard *g, const char *key, bool exempt)
     pthread_mutex_lock(&g->mu);
     bool ok = count_locked(g, key) < g->per_ip;
     pthread_mutex_unlock(&g->mu);
+    if (!ok) atomic_fetch_add(&total_refused, 1);
     /* Debug only: a flood of refused connections must not become a flood of log lines. */
     if (!ok) cp_log(CP_LOG_DEBUG, "connection refused: per-IP limit", json_pack("{s:s}", "ip", key));
     return ok;

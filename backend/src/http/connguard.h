@@ -28,5 +28,8 @@ void cp_connguard_close(cp_connguard *g, cp_guarded *c);
  * request is read; writing the response is not bounded by it). */
 void cp_connguard_arm(cp_connguard *g, cp_guarded *c);
 void cp_connguard_disarm(cp_connguard *g, cp_guarded *c);
+/* Since start, across every guard of the process (for /metrics): connections
+ * refused by the per-IP limit, and slow clients cut off at their deadline. */
+void cp_connguard_totals(uint64_t *refused, uint64_t *cut);
 
 #endif

@@ -45,6 +45,14 @@ def signup_body(email):
     return {"email": email, "password": PASSWORD, "name": "Limit Test"}
 
 
+def metric(server, name):
+    """A counter from /metrics (labels included in name), as an int."""
+    for line in requests.get(server.url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[-1])
+    raise AssertionError("no metric " + name)
+
+
 def check_429(status, headers, body):
     assert status == 429, (status, body)
     assert int(headers["Retry-After"]) >= 1
@@ -108,6 +116,7 @@ def test_signup_flood_keeps_healthz_fast(make_server):
     assert statuses.count(201) >= 8, statuses
     busy = [(h, b) for s, h, b in results if s == 503]
     assert busy, "a queue of 8 held 60 sign-ups at once"
+    assert metric(server, "cloudplane_hash_busy_total") == len(busy)
     for h, b in busy:
         assert int(h["Retry-After"]) >= 1
         assert b["error"]["code"] == "busy", b
@@ -144,6 +153,8 @@ def test_signup_rate_per_ip_and_per_account(make_server):
     check_429(status, headers, body)
     # The address is spent too: a new email from it is refused.
     check_429(*raw_post(server, SIGNUP, signup_body("a2@example.com")))
+    assert metric(server, 'cloudplane_rate_limited_total{kind="signup"}') == 2
+    assert metric(server, 'cloudplane_rate_limited_total{kind="login"}') == 0
 
 
 def test_login_rate_counts_successful_logins(make_server):
@@ -253,6 +264,7 @@ def test_slow_client_is_disconnected(make_server):
     slow.close()
     assert cut_after is not None, "the slow client was never disconnected"
     assert 2.5 <= cut_after <= 6, cut_after
+    assert metric(server, "cloudplane_slow_clients_cut_total") >= 1
     assert served and set(served) == {200}, served
 
 
@@ -300,6 +312,7 @@ def test_connection_limit_per_ip(make_server):
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
     for s in held:
         s.close()
+    assert metric(server, "cloudplane_connections_refused_total") >= 1
 
 
 # ---------------------------------------------------------------- sandbox cloud
