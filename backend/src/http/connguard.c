@@ -100,9 +100,11 @@ bool cp_connguard_admit(cp_connguard *g, const char *key, bool exempt)
     pthread_mutex_lock(&g->mu);
     bool ok = count_locked(g, key) < g->per_ip;
     pthread_mutex_unlock(&g->mu);
-    if (!ok) atomic_fetch_add(&total_refused, 1);
-    /* Debug only: a flood of refused connections must not become a flood of log lines. */
-    if (!ok) cp_log(CP_LOG_DEBUG, "connection refused: per-IP limit", json_pack("{s:s}", "ip", key));
+    if (!ok) {
+        atomic_fetch_add(&total_refused, 1);
+        /* Debug only: a flood of refused connections must not become a flood of log lines. */
+        cp_log(CP_LOG_DEBUG, "connection refused: per-IP limit", json_pack("{s:s}", "ip", key));
+    }
     return ok;
 }
 
