@@ -2,9 +2,14 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+
+#define HASH_NICE 10
 
 struct cp_hashpool {
     pthread_mutex_t mu;
@@ -37,6 +42,10 @@ static void run(cp_hashjob *j)
 static void *worker(void *arg)
 {
     cp_hashpool *p = arg;
+    /* On Linux nice is per thread: a hash yields the CPU to this process's
+     * HTTP threads, so a flood slows the sign-ups, not /healthz. Best effort:
+     * the bounded queue is what caps the work. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HASH_NICE);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
