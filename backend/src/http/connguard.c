@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -113,7 +114,7 @@ cp_guarded *cp_connguard_open(cp_connguard *g, const char *key, bool exempt, int
     cp_guarded *c = cp_xcalloc(1, sizeof *c);
     c->fd = fd;
     c->counted = !exempt;
-    strncpy(c->key, key, sizeof c->key - 1);
+    snprintf(c->key, sizeof c->key, "%s", key);
     c->deadline_ms = cp_mono_ms() + g->read_ms;
     pthread_mutex_lock(&g->mu);
     c->next = g->conns;
