@@ -187,6 +187,9 @@ static int cmd_serve(int argc, char **argv)
         .routes = cp_api_routes,
         .nroutes = cp_api_nroutes,
         .app = &app,
+        .trusted_proxies = cfg.trusted_proxies,
+        .conn_per_ip = (int)cfg.conn_per_ip,
+        .read_timeout_s = (int)cfg.read_timeout_seconds,
         .authenticate = cp_api_authenticate,
         .authenticate_sandbox = cp_api_sandbox_authenticate,
     };

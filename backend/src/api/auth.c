@@ -71,6 +71,7 @@ cp_result cp_api_signup(cp_req *req)
     char *email = cp_api_normalize_email(req->arena, cp_json_str(body, "email", ""));
     if (!email) return cp_req_fail(req, CP_EUNPROC, "invalid_email", "email", "enter a valid email address");
 
+    if ((r = cp_api_limit(req, CP_LIMIT_SIGNUP, email)) != CP_OK) return r;
     cp_user u;
     r = cp_store_user_by_email(app->store, req->arena, email, &u, &req->err);
     if (r != CP_OK && r != CP_ENOTFOUND) return r;
@@ -141,8 +142,7 @@ cp_result cp_api_signup_complete(cp_req *req)
     if (r == CP_ENOTFOUND) return cp_api_invalid_link(req);
     if (r != CP_OK) return r;
     char pw[CP_PASSWORD_HASH_MAX];
-    if (cp_password_hash(cp_json_str(body, "password", ""), pw) != CP_OK)
-        return cp_req_fail(req, CP_ERR, NULL, NULL, "password hashing failed");
+    if ((r = cp_api_password_hash(req, cp_json_str(body, "password", ""), pw)) != CP_OK) return r;
     const char *name = cp_json_str(body, "name", "");
     cp_user u;
     cp_invitation inv;
@@ -193,12 +193,15 @@ cp_result cp_api_login(cp_req *req)
     const char *raw = cp_json_str(body, "email", "");
     char *email = cp_api_normalize_email(req->arena, raw);
     const char *ekey = cp_arena_printf(req->arena, "e:%s", email ? email : raw);
-    const char *ikey = cp_arena_printf(req->arena, "i:%s", req->client_ip);
+    const char *ikey = cp_arena_printf(req->arena, "i:%s", req->client_key);
     int64_t now = cp_now_ms();
     int wait = 0;
     if (cp_ratelimit_blocked(app->login_by_ip, ikey, now, &wait) ||
         cp_ratelimit_blocked(app->login_by_email, ekey, now, &wait))
         return rate_limited(req, wait);
+    /* Every attempt counts, successful ones too: a stolen password list is
+     * tried at this pace at most. */
+    if ((r = cp_api_limit(req, CP_LIMIT_LOGIN, ekey)) != CP_OK) return r;
 
     const char *password = cp_json_str(body, "password", "");
     cp_user u;
@@ -209,13 +212,10 @@ cp_result cp_api_login(cp_req *req)
         req->err = lookup;
         return r;
     }
-    bool ok;
-    if (r == CP_OK) {
-        ok = cp_password_verify(u.password_hash, password);
-    } else {
-        cp_password_dummy_verify(password);
-        ok = false;
-    }
+    bool found = r == CP_OK, ok = false;
+    /* An unknown email costs a verification too, so timing tells nothing. */
+    if ((r = cp_api_password_verify(req, found ? u.password_hash : NULL, password, &ok)) != CP_OK) return r;
+    r = found ? CP_OK : CP_ENOTFOUND;
     if (!ok) {
         cp_ratelimit_fail(app->login_by_email, ekey, now);
         cp_ratelimit_fail(app->login_by_ip, ikey, now);

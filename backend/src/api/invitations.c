@@ -68,6 +68,7 @@ cp_result cp_api_invitations_create(cp_req *req)
     if ((r = cp_api_may_assign(req, &p, CP_ROLE_NONE, role)) != CP_OK) return r;
     char *email = cp_api_normalize_email(req->arena, cp_json_str(b, "email", ""));
     if (!email) return cp_req_fail(req, CP_EUNPROC, "invalid_email", "email", "enter a valid email address");
+    if ((r = cp_api_limit(req, CP_LIMIT_INVITE, req->user_id)) != CP_OK) return r;
 
     cp_user u;
     r = cp_store_user_by_email(app->store, req->arena, email, &u, &req->err);

@@ -127,6 +127,41 @@ static const cfg_entry table[] = {
     S("sandbox-endpoint", "CLOUDPLANE_SANDBOX_ENDPOINT", "", sandbox_endpoint,
       "URL the sandbox cloud's provider calls (SANDBOX_ENDPOINT; default in serve: http://<listen>; "
       "required for sandbox runs in worker)"),
+    S("trusted-proxies", "CLOUDPLANE_TRUSTED_PROXIES", "", trusted_proxies,
+      "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty = none)"),
+    I("hash-threads", "CLOUDPLANE_HASH_THREADS", "0", 0, 64, hash_threads,
+      "password hashing (argon2id) threads (0 = cores - 1, at least 1)"),
+    I("hash-queue", "CLOUDPLANE_HASH_QUEUE", "32", 1, 10000, hash_queue,
+      "password hashes that may wait for a thread; beyond that sign-up and login answer 503"),
+    I("signup-ip-per-hour", "CLOUDPLANE_SIGNUP_IP_PER_HOUR", "20", 1, 1000000, signup_ip_per_hour,
+      "sign-ups a client address (IPv6: its /64) may make per hour, all at once at most"),
+    I("signup-account-per-hour", "CLOUDPLANE_SIGNUP_ACCOUNT_PER_HOUR", "3", 1, 1000000, signup_account_per_hour,
+      "sign-up attempts per email address per hour"),
+    I("login-ip-per-minute", "CLOUDPLANE_LOGIN_IP_PER_MINUTE", "30", 1, 1000000, login_ip_per_minute,
+      "login attempts (successful ones too) a client address may make per minute"),
+    I("login-account-per-minute", "CLOUDPLANE_LOGIN_ACCOUNT_PER_MINUTE", "10", 1, 1000000, login_account_per_minute,
+      "login attempts (successful ones too) per email address per minute"),
+    I("invite-ip-per-hour", "CLOUDPLANE_INVITE_IP_PER_HOUR", "60", 1, 1000000, invite_ip_per_hour,
+      "invitations a client address may send per hour"),
+    I("invite-account-per-hour", "CLOUDPLANE_INVITE_ACCOUNT_PER_HOUR", "30", 1, 1000000, invite_account_per_hour,
+      "invitations a user may send per hour"),
+    I("conn-per-ip", "CLOUDPLANE_CONN_PER_IP", "64", 0, 100000, conn_per_ip,
+      "open connections per client address (IPv6: its /64; trusted proxies exempt; 0 = unlimited)"),
+    I("read-timeout", "CLOUDPLANE_READ_TIMEOUT", "10", 1, 3600, read_timeout_seconds,
+      "seconds a client has to send a whole request (headers and body); slower ones are disconnected"),
+    I("idle-timeout", "CLOUDPLANE_IDLE_TIMEOUT", "120", 1, 86400, idle_timeout_seconds,
+      "seconds an idle keep-alive connection stays open"),
+    I("project-max-runs", "CLOUDPLANE_PROJECT_MAX_RUNS", "20", 0, 1000000, project_max_runs,
+      "unfinished create/update runs a project may have; more answer 429 (0 = unlimited)"),
+    I("project-max-resources", "CLOUDPLANE_PROJECT_MAX_RESOURCES", "100", 0, 1000000, project_max_resources,
+      "resources (not destroyed) a project may have; more answer 409 (0 = unlimited)"),
+    I("project-active-runs", "CLOUDPLANE_PROJECT_ACTIVE_RUNS", "1", 0, 1000, project_active_runs,
+      "runs of one project that may execute at once, across all workers; the rest wait their turn while "
+      "other projects' runs go (0 = unlimited)"),
+    B("sandbox-cloud", "CLOUDPLANE_SANDBOX_CLOUD", "on", sandbox_cloud,
+      "offer the simulated sandbox cloud (its API, accounts and orders); off in a deployment for real clouds"),
+    I("sandbox-max-simulate-seconds", "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS", "30", 0, 600,
+      sandbox_max_simulate_seconds, "largest simulate_seconds a sandbox order may ask for"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)
@@ -161,13 +196,13 @@ static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, 
     }
     case T_BOOL: {
         bool v;
-        if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes"))
+        if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes") || !strcmp(val, "on"))
             v = true;
-        else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no"))
+        else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no") || !strcmp(val, "off"))
             v = false;
         else {
-            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want true or false", shown, e->flag,
-                     e->env, origin);
+            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want true or false (on or off)", shown,
+                     e->flag, e->env, origin);
             return CP_EINVAL;
         }
         *(bool *)((char *)cfg + e->off) = v;

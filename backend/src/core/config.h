@@ -55,6 +55,24 @@ typedef struct {
     bool provider_direct;
     char *plugin_cache_dir;
     char *sandbox_endpoint;
+    /* Abuse limits */
+    char *trusted_proxies;
+    long hash_threads;
+    long hash_queue;
+    long signup_ip_per_hour;
+    long signup_account_per_hour;
+    long login_ip_per_minute;
+    long login_account_per_minute;
+    long invite_ip_per_hour;
+    long invite_account_per_hour;
+    long conn_per_ip;
+    long read_timeout_seconds;
+    long idle_timeout_seconds;
+    long project_max_runs;
+    long project_max_resources;
+    long project_active_runs;
+    bool sandbox_cloud;
+    long sandbox_max_simulate_seconds;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

@@ -21,6 +21,17 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err) CP_MUST_CHE
 /* Cheap round trip, for /readyz. */
 cp_result cp_store_ping(cp_store *s, cp_error *err) CP_MUST_CHECK;
 
+/* Per-project caps, so one tenant cannot take what others need (0 = none).
+ * Checked in the same transaction as the write they guard, after the project
+ * row is locked, so concurrent requests cannot both pass (store_limits.c). */
+typedef struct {
+    long project_runs;        /* unfinished runs (create and update; destroys always go): 429 too_many_runs */
+    long project_resources;   /* resources not destroyed: 409 resource_quota */
+    long project_active_runs; /* runs a project may have executing at once: a claim past it waits */
+} cp_store_limits;
+/* Call once at start, before the store is shared. */
+void cp_store_set_limits(cp_store *s, const cp_store_limits *l);
+
 typedef struct {
     char *id;
     char *email;
@@ -302,10 +313,16 @@ cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, in
 /* ---- runs, worker side (store_runs.c): claim, lease, transitions, fenced by owner + attempt ---- */
 
 /* Claims run_id for worker if it is runnable now: queued (or approved and
- * awaiting apply), no earlier unfinished run of the same resource, and no live
- * lease. CP_ECONFLICT when it is not claimable (taken, waiting its turn, ended). */
+ * awaiting apply), no earlier unfinished run of the same resource, no live
+ * lease, and its project below project_active_runs executing runs (fair
+ * queueing: a project with a backlog cannot take every worker). CP_ECONFLICT
+ * when it is not claimable (taken, waiting its turn, ended, project busy). */
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
                              cp_run *out, cp_error *err) CP_MUST_CHECK;
+/* Ids of a project's runs that are claimable now, oldest first: after one of
+ * its runs ends, the next may take the freed slot (project_active_runs). */
+cp_result cp_store_runs_claimable_in_project(cp_store *s, cp_arena *a, const char *project_id, int limit, char ***ids,
+                                             size_t *n, cp_error *err) CP_MUST_CHECK;
 /* Ids of queued runs with no live lease (for the reconciler), oldest first. */
 cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n,
                                   cp_error *err) CP_MUST_CHECK;

@@ -106,5 +106,6 @@ void cp_worker__on_event(void *ctx, const cp_tfev *ev);
 void *cp_worker__reconciler_main(void *arg);
 /* Queues the run of resource_id that waited behind the one that ended. */
 void cp_worker__push_next_of(cp_workers *w, cp_arena *a, const char *resource_id);
+void cp_worker__push_next_in_project(cp_workers *w, cp_arena *a, const char *project_id);
 
 #endif

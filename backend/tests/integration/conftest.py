@@ -34,6 +34,25 @@ def provider_mirror():
 _MIRROR = None
 
 
+# Functional suites sign up and log in many users from one address, and
+# simulate slow clouds to cancel or kill runs midway; the abuse limits would
+# refuse them. test_limits.py runs each limit with its own values (and the
+# defaults where it tests them).
+RELAXED_LIMITS = {
+    "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS": "600",
+    "CLOUDPLANE_SIGNUP_IP_PER_HOUR": "100000",
+    "CLOUDPLANE_SIGNUP_ACCOUNT_PER_HOUR": "100000",
+    "CLOUDPLANE_LOGIN_IP_PER_MINUTE": "100000",
+    "CLOUDPLANE_LOGIN_ACCOUNT_PER_MINUTE": "100000",
+    "CLOUDPLANE_INVITE_IP_PER_HOUR": "100000",
+    "CLOUDPLANE_INVITE_ACCOUNT_PER_HOUR": "100000",
+    "CLOUDPLANE_HASH_QUEUE": "1000",
+    "CLOUDPLANE_PROJECT_MAX_RUNS": "0",
+    "CLOUDPLANE_PROJECT_MAX_RESOURCES": "0",
+    "CLOUDPLANE_PROJECT_ACTIVE_RUNS": "0",
+}
+
+
 class Server:
     def __init__(self, data_dir, env=None, args=()):
         self.data_dir = data_dir
@@ -49,7 +68,10 @@ class Server:
         base_env["CLOUDPLANE_PROVIDER_MIRROR"] = provider_mirror()
         # Mails (sign-up and invitation links) land here, one JSON file each.
         base_env["CLOUDPLANE_MAIL_OUTBOX"] = os.path.join(data_dir, "outbox")
+        base_env.update(RELAXED_LIMITS)
         base_env.update(env or {})
+        # None unsets: a test of a default says so, e.g. {"CLOUDPLANE_SIGNUP_IP_PER_HOUR": None}.
+        base_env = {k: v for k, v in base_env.items() if v is not None}
         self.env = base_env
         self.args = list(args)
         self.proc = None
