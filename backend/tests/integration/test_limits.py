@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from conftest import assert_error
+from conftest import Api, assert_error
 
 SIGNUP = "/api/v1/auth/signup"
 SIGNUP_COMPLETE = "/api/v1/auth/signup/complete"
@@ -548,3 +548,24 @@ def test_shutdown_during_signup_flood(make_server):
     ex.shutdown()
     assert set(statuses) <= {201, 503, None}, statuses
     assert "panic" not in server.logs()
+
+
+def test_invitation_rate_per_inviter_and_address(make_server):
+    """Invitations are rate-limited per inviter and per address: the third of an inviter's hour answers 429 with
+    Retry-After, and writes no invitation and sends no mail."""
+    server = make_server(env={"CLOUDPLANE_INVITE_ACCOUNT_PER_HOUR": "2", "CLOUDPLANE_INVITE_IP_PER_HOUR": "100"})
+    owner = Api(server)
+    p = owner.project(name="inv-rate")
+    owner.invite(p["id"], "i1@example.com", "member")
+    owner.invite(p["id"], "i2@example.com", "member")
+    r = owner.call("POST", "/projects/%s/invitations" % p["id"], {"email": "i3@example.com", "role": "member"})
+    assert_error(r, 429, "rate_limited")
+    assert int(r.headers["Retry-After"]) >= 1
+    assert server.mails("i3@example.com") == []
+    pending = owner.ok("GET", "/projects/%s/invitations" % p["id"])["items"]
+    assert sorted(i["email"] for i in pending) == ["i1@example.com", "i2@example.com"]
+    # Another inviter has their own allowance.
+    other = Api(server)
+    q = other.project(name="inv-rate-2")
+    other.invite(q["id"], "i4@example.com", "member")
+    assert metric(server, 'cloudplane_rate_limited_total{kind="invite"}') == 1
