@@ -10,7 +10,7 @@
 extern const cp_route cp_api_routes[];
 extern const size_t cp_api_nroutes;
 /* The auth guard used by the server for CP_ROUTE_AUTH routes. */
-cp_result cp_api_authenticate(cp_req *req, bool allow_query_token);
+cp_result cp_api_authenticate(cp_req *req, bool allow_ticket);
 /* The guard of CP_ROUTE_SANDBOX_KEY routes: a registered sandbox API key
  * (401 otherwise) within its request rate (429 otherwise). */
 cp_result cp_api_sandbox_authenticate(cp_req *req);
@@ -21,6 +21,12 @@ cp_result cp_api_sandbox_authenticate(cp_req *req);
 cp_result cp_api_signup(cp_req *req);
 cp_result cp_api_login(cp_req *req);
 cp_result cp_api_me(cp_req *req);
+cp_result cp_api_refresh(cp_req *req);
+cp_result cp_api_logout(cp_req *req);
+cp_result cp_api_sessions_list(cp_req *req);
+cp_result cp_api_sessions_revoke(cp_req *req);
+cp_result cp_api_sessions_revoke_all(cp_req *req);
+cp_result cp_api_password_change(cp_req *req);
 cp_result cp_api_healthz(cp_req *req);
 cp_result cp_api_readyz(cp_req *req);
 cp_result cp_api_metrics(cp_req *req);
@@ -51,6 +57,7 @@ cp_result cp_api_runs_get(cp_req *req);
 cp_result cp_api_runs_approve(cp_req *req);
 cp_result cp_api_runs_cancel(cp_req *req);
 cp_result cp_api_runs_events(cp_req *req);
+cp_result cp_api_runs_stream_ticket(cp_req *req);
 cp_result cp_api_costs_summary(cp_req *req);
 cp_result cp_api_costs_daily(cp_req *req);
 /* The sandbox cloud (sandbox_cloud.c), under /sandbox/v1. */

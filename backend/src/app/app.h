@@ -7,6 +7,7 @@
 
 #include "auth/jwt.h"
 #include "auth/ratelimit.h"
+#include "auth/slots.h"
 #include "auth/throttle.h"
 #include "core/config.h"
 #include "store/store.h"
@@ -24,6 +25,7 @@ typedef struct cp_app {
     cp_jwt_key jwt;
     cp_ratelimit *login_by_email;
     cp_ratelimit *login_by_ip;
+    cp_slots *streams_by_user;     /* open run event streams */
     cp_throttle *sandbox_throttle; /* per sandbox API key; NULL = unlimited */
     int64_t started_at_ms;
 } cp_app;
