@@ -17,6 +17,7 @@ import type {
   Role,
   Run,
   RunEventRecord,
+  StreamTicket,
   User,
 } from './types';
 
@@ -27,6 +28,8 @@ export const api = {
     post<AuthResponse>('/auth/signup', body),
   login: (body: { email: string; password: string }) => post<AuthResponse>('/auth/login', body),
   me: () => get<User>('/auth/me'),
+  logout: () => post<void>('/auth/logout'),
+  streamTicket: (runId: string) => post<StreamTicket>(`/runs/${enc(runId)}/stream-ticket`),
 
   listProjects: (cursor?: string) =>
     get<Page<Project>>('/projects', { params: { limit: 100, cursor: cursor || undefined } }),
