@@ -196,8 +196,9 @@ cp_result cp_store_sessions_list(cp_store *s, cp_arena *a, const char *user_id, 
                                  size_t *n, cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(user_id), CP_PINT(now)};
-    return cp_store_many(s, a,
-                         "SELECT id, user_agent, created_at, last_used_at, expires_at FROM sessions"
-                         " WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY id DESC",
-                         p, 2, fill_session, sizeof(cp_session), 200, (void **)items, n, err);
+    return cp_store_many(
+        s, a,
+        "SELECT id, user_agent, created_at, last_used_at, expires_at FROM sessions"
+        " WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id DESC",
+        p, 2, fill_session, sizeof(cp_session), 200, (void **)items, n, err);
 }
