@@ -72,6 +72,18 @@ def test_refresh_rotates_and_reuse_revokes_the_family(make_server, store_env):
     assert me(s, other_access).status_code == 200
 
 
+def test_refresh_cookie_is_secure_behind_https(make_server):
+    s = make_server(env={"CLOUDPLANE_PUBLIC_URL": "https://cloud.example.com"})
+    r = s.post("/api/v1/auth/signup", {"email": "tls@example.com", "password": "correct horse battery", "name": "T"})
+    assert r.status_code == 201
+    parts = [p.strip() for p in r.headers["Set-Cookie"].split(";")]
+    assert parts[0].startswith("cp_refresh=") and len(parts[0]) > len("cp_refresh=") + 40
+    assert {"Path=/api/v1/auth", "HttpOnly", "SameSite=Strict", "Secure"} <= set(parts)
+    assert "Max-Age=1209600" in parts
+    r = refresh(s, refresh_cookie(r))
+    assert r.status_code == 200 and "Secure" in r.headers["Set-Cookie"]
+
+
 def test_refresh_refuses_junk(server):
     for cookie in ("", "x", "A" * 43, "A" * 2000, "%00%ff", "a;b"):
         r = server.post("/api/v1/auth/refresh", headers={"Cookie": "cp_refresh=" + cookie})
