@@ -105,6 +105,33 @@ describe('auth', () => {
       await page.getByRole('heading', { name: 'Resources', exact: true }).waitFor();
       await shot('back-to-resources');
 
+      // The access token stops working (as it does when it expires): the
+      // calls that got 401 share one refresh through the cookie, then retry.
+      let stale = null;
+      const refreshes = [];
+      page.on('response', (r) => {
+        if (r.url().endsWith('/api/v1/auth/refresh')) refreshes.push(r.status());
+      });
+      await page.route('**/api/v1/**', (route) => {
+        const auth = route.request().headers().authorization;
+        stale ??= auth;
+        if (auth && auth === stale) {
+          return route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer no-longer-valid' } });
+        }
+        return route.continue();
+      });
+      const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh'));
+      const listed = page.waitForResponse((r) => r.url().includes('/api/v1/projects') && r.status() === 200);
+      await page.getByRole('link', { name: 'Projects' }).first().click();
+      assert.equal((await refreshed).status(), 200);
+      await listed;
+      await page.getByRole('heading', { name: 'Projects', exact: true }).waitFor();
+      assert.ok(refreshes.length >= 1, 'no refresh happened');
+      assert.deepEqual(refreshes.filter((s) => s !== 200), [], 'a refresh failed (a refresh token sent twice?)');
+      assert.match(page.url(), /\/projects$/);
+      await page.unroute('**/api/v1/**');
+      await shot('renewed');
+
       // Every session of the user is revoked from elsewhere: the next call gets
       // 401, the one refresh it tries fails too, and the UI signs out.
       const other = await context.request.post('/api/v1/auth/login', { data: { email, password: PASSWORD } });
@@ -114,7 +141,7 @@ describe('auth', () => {
         headers: { Authorization: `Bearer ${otherToken}` },
       });
       assert.equal(revoked.status(), 200);
-      await page.getByRole('link', { name: 'Projects' }).first().click();
+      await page.getByRole('link', { name: 'Resources' }).first().click();
       await page.waitForURL(/\/login$/);
       await page.getByText('Your session expired. Please log in again.').waitFor();
       await shot('session-expired');

@@ -63,12 +63,15 @@ http.interceptors.response.use(
   async (err: unknown) => {
     if (axios.isAxiosError(err) && err.response?.status === 401 && err.config) {
       const config = err.config as RetriableConfig;
-      const sentToken = Boolean(config.headers?.get?.('Authorization'));
+      const sent = String(config.headers?.get?.('Authorization') ?? '');
       const url = config.url ?? '';
-      if (sentToken && !NO_REFRESH.some((p) => url.startsWith(p))) {
-        // The access token is short-lived: renew it once, then retry the call once.
+      if (sent && !NO_REFRESH.some((p) => url.startsWith(p))) {
+        // The access token is short-lived: renew it once, then retry the call
+        // once. A call sent before another one's renewal just retries.
         if (!config._retried) {
           config._retried = true;
+          const now = getToken();
+          if (now && sent !== `Bearer ${now}`) return http.request(config);
           if (await refreshSession()) return http.request(config);
         }
         onUnauthorized?.();
