@@ -22,9 +22,18 @@ typedef struct {
     char *id;
 } session_new;
 
+/* Sessions that ended (revoked or expired) this long ago are dropped, their
+ * tokens with them, when their user next signs in; until then an operator
+ * can still see them after an incident. */
+#define ENDED_KEEP_MS (7LL * 24 * 3600 * 1000)
+
 static cp_result tx_session_create(cp_dbconn *c, void *ctx, cp_error *err)
 {
     session_new *sn = ctx;
+    cp_param old[] = {CP_PTEXT(sn->user_id), CP_PINT(sn->now - ENDED_KEEP_MS), CP_PINT(sn->now - ENDED_KEEP_MS)};
+    cp_result pr = cp_db_exec(c, "DELETE FROM sessions WHERE user_id = ? AND (revoked_at < ? OR expires_at < ?)", old,
+                              3, NULL, err);
+    if (pr != CP_OK) return pr;
     cp_param p[] = {CP_PTEXT(sn->id), CP_PTEXT(sn->user_id), CP_PTEXT(sn->user_agent),
                     CP_PINT(sn->now), CP_PINT(sn->now),      CP_PINT(sn->expires_at)};
     cp_result r = cp_db_exec(c,

@@ -107,6 +107,43 @@ TEST(session_revoke_list_and_password)
     cp_arena_free(a);
 }
 
+static int64_t rows_of(const char *sql, const char *id)
+{
+    cp_db *db = cp_store_db(st);
+    cp_dbconn *c = cp_db_acquire(db);
+    cp_dbrows *rows;
+    cp_error e;
+    cp_param p[] = {CP_PTEXT(id)};
+    int64_t n = -1;
+    if (cp_db_query(c, sql, p, 1, &rows, &e) == CP_OK) {
+        if (cp_dbrows_next(rows)) n = cp_dbrows_int(rows, 0);
+        cp_dbrows_free(rows);
+    }
+    cp_db_release(db, c);
+    return n;
+}
+
+TEST(ended_sessions_are_dropped_at_the_next_sign_in)
+{
+    cp_arena *a = cp_arena_new(1024);
+    cp_error e;
+    char *uid = new_user(a, "purge@example.com");
+    const int64_t day = 24LL * 3600 * 1000;
+    char gone[CP_ID_LEN + 1], recent[CP_ID_LEN + 1], live[CP_ID_LEN + 1], fresh[CP_ID_LEN + 1];
+    CHECK_EQ(cp_store_session_create(st, uid, "", "p1", 1000, 2 * day, gone, &e), CP_OK);
+    CHECK_EQ(cp_store_session_create(st, uid, "", "p2", 1000, 40 * day, recent, &e), CP_OK);
+    CHECK_EQ(cp_store_session_create(st, uid, "", "p3", 1000, 40 * day, live, &e), CP_OK);
+    CHECK_EQ(cp_store_session_revoke(st, recent, uid, "logout", 5 * day, &e), CP_OK);
+    /* day 10: the first expired 8 days ago, the second was revoked 5 days ago */
+    CHECK_EQ(cp_store_session_create(st, uid, "", "p4", 10 * day, 40 * day, fresh, &e), CP_OK);
+    CHECK_EQ(rows_of("SELECT COUNT(*) FROM sessions WHERE id = ?", gone), 0);
+    CHECK_EQ(rows_of("SELECT COUNT(*) FROM refresh_tokens WHERE session_id = ?", gone), 0);
+    CHECK_EQ(rows_of("SELECT COUNT(*) FROM sessions WHERE id = ?", recent), 1);
+    CHECK_EQ(rows_of("SELECT COUNT(*) FROM sessions WHERE id = ?", live), 1);
+    CHECK_EQ(cp_store_session_check(st, live, uid, 10 * day, &e), CP_OK);
+    cp_arena_free(a);
+}
+
 static int run_suite(const char *name, const char *url, const char *skip_reason)
 {
     cp_error e;
@@ -118,6 +155,7 @@ static int run_suite(const char *name, const char *url, const char *skip_reason)
     RUN_IF(url, skip_reason, session_rotation_and_reuse);
     RUN_IF(url, skip_reason, session_expiry_slides_on_refresh);
     RUN_IF(url, skip_reason, session_revoke_list_and_password);
+    RUN_IF(url, skip_reason, ended_sessions_are_dropped_at_the_next_sign_in);
     if (url) cp_store_close(st);
     return 0;
 }
