@@ -28,6 +28,10 @@ typedef struct cp_app {
     cp_slots *streams_by_user;     /* open run event streams */
     cp_throttle *sandbox_throttle; /* per sandbox API key; NULL = unlimited */
     int64_t started_at_ms;
+    /* Base of links in mails when CLOUDPLANE_PUBLIC_URL is unset: the listen
+     * address. serve writes it once, before it announces the port (so before
+     * any request can read it). */
+    char public_url[256];
 } cp_app;
 
 /* Creates the data dir, loads or generates keys, opens the store (migrating

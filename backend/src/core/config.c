@@ -62,8 +62,6 @@ static const cfg_entry table[] = {
       "lifetime of a run event stream ticket in seconds"),
     I("max-streams-per-user", "CLOUDPLANE_MAX_STREAMS_PER_USER", "10", 1, 10000, max_streams_per_user,
       "concurrent run event streams one user may hold on one API instance"),
-    S("public-url", "CLOUDPLANE_PUBLIC_URL", "", public_url,
-      "the URL users reach the server at; https://... marks the refresh cookie Secure"),
     SEC("jwt-secret", "CLOUDPLANE_JWT_SECRET", jwt_secret, "JWT signing key (>= 32 bytes); prefer the _FILE form"),
     S("jwt-secret-file", "CLOUDPLANE_JWT_SECRET_FILE", "", jwt_secret_file,
       "file holding the JWT signing key (default: <data-dir>/keys/jwt.key, generated)"),
@@ -72,6 +70,19 @@ static const cfg_entry table[] = {
     S("vault-keys-file", "CLOUDPLANE_VAULT_KEYS_FILE", "", vault_keys_file,
       "file with vault master keys, one id:base64key per line; first is current (default: <data-dir>/keys/vault.keys, "
       "generated)"),
+    S("signup", "CLOUDPLANE_SIGNUP", "open", signup,
+      "who may create an account: open (anyone, by an emailed link), invite (only through a project invitation) "
+      "or off (no new accounts; invitations reach existing users only)"),
+    S("public-url", "CLOUDPLANE_PUBLIC_URL", "", public_url,
+      "the URL users reach the UI at, for links in mails (default: http://<listen address>); https://... also marks "
+      "the refresh cookie Secure"),
+    S("mail-outbox", "CLOUDPLANE_MAIL_OUTBOX", "", mail_outbox,
+      "no mail server is supported yet: mails go to the log and, when this is set, one JSON file per mail in this "
+      "dir"),
+    I("signup-token-ttl", "CLOUDPLANE_SIGNUP_TOKEN_TTL", "86400", 60, 2592000, signup_token_ttl_seconds,
+      "lifetime of an emailed sign-up link, seconds"),
+    I("invitation-ttl", "CLOUDPLANE_INVITATION_TTL", "604800", 60, 7776000, invitation_ttl_seconds,
+      "lifetime of a project invitation, seconds"),
     S("log-level", "CLOUDPLANE_LOG_LEVEL", "info", log_level, "debug, info, warn or error"),
     B("access-log", "CLOUDPLANE_ACCESS_LOG", "true", access_log, "log one JSON line per HTTP request"),
     I("shutdown-grace", "CLOUDPLANE_SHUTDOWN_GRACE", "10", 0, 600, shutdown_grace_seconds,
@@ -223,12 +234,26 @@ cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char
         }
         if ((r = set_value(cfg, e, val, "command line", err, errlen)) != CP_OK) return r;
     }
+    if (cp_config_signup_policy(cfg) == CP_SIGNUP_INVALID) {
+        snprintf(err, errlen, "invalid value '%s' for --signup (CLOUDPLANE_SIGNUP): want open, invite or off",
+                 cfg->signup);
+        return CP_EINVAL;
+    }
     if (cfg->heartbeat_seconds >= cfg->lease_seconds) {
         snprintf(err, errlen, "--heartbeat-seconds (%ld) must be shorter than --lease-seconds (%ld)",
                  cfg->heartbeat_seconds, cfg->lease_seconds);
         return CP_EINVAL;
     }
     return CP_OK;
+}
+
+cp_signup_policy cp_config_signup_policy(const cp_config *cfg)
+{
+    static const char *const names[] = {
+        [CP_SIGNUP_OPEN] = "open", [CP_SIGNUP_INVITE] = "invite", [CP_SIGNUP_OFF] = "off"};
+    for (size_t i = 0; cfg->signup && i < CP_ARRAY_LEN(names); i++)
+        if (!strcmp(cfg->signup, names[i])) return (cp_signup_policy)i;
+    return CP_SIGNUP_INVALID;
 }
 
 void cp_config_free(cp_config *cfg)

@@ -19,11 +19,15 @@ typedef struct {
     long refresh_ttl_seconds;
     long stream_ticket_ttl_seconds;
     long max_streams_per_user;
-    char *public_url;
     char *jwt_secret;
     char *jwt_secret_file;
     char *vault_keys;
     char *vault_keys_file;
+    char *signup;
+    char *public_url;
+    char *mail_outbox;
+    long signup_token_ttl_seconds;
+    long invitation_ttl_seconds;
     char *log_level;
     bool access_log;
     long shutdown_grace_seconds;
@@ -61,6 +65,10 @@ typedef struct {
  * CP_EINVAL. Sets *help when --help was given. Strings are heap-owned by cfg. */
 cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen) CP_MUST_CHECK;
 void cp_config_free(cp_config *cfg);
+
+/* CLOUDPLANE_SIGNUP: who may create an account. */
+typedef enum { CP_SIGNUP_OPEN, CP_SIGNUP_INVITE, CP_SIGNUP_OFF, CP_SIGNUP_INVALID } cp_signup_policy;
+cp_signup_policy cp_config_signup_policy(const cp_config *cfg);
 /* Prints the table: flag, env, default, bounds, help. */
 void cp_config_print_help(const char *prog, const char *cmd);
 

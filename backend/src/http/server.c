@@ -314,11 +314,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->start_mono_ms = cp_mono_ms();
         cp_rand_hex(req->id, 8);
         client_ip(conn, req->client_ip, sizeof req->client_ip);
-        cp_buf_init(&req->body, s->cfg.max_body);
         *con_cls = req;
         atomic_fetch_add(&s->inflight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+        unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
+        /* Bodies carry passwords and cloud credentials: wiped when freed. */
+        cp_buf_init_wiped(&req->body, s->cfg.max_body, clen <= s->cfg.max_body ? (size_t)clen : 0);
+        if (clen > s->cfg.max_body) {
             req->body_too_big = true;
             return dispatch(s, req);
         }

@@ -56,6 +56,11 @@ int cp_store_page_limit(int limit);
         }                                                                                                              \
     } while (0)
 
+/* Inserts a user row (store.c); inside a transaction or not. CP_ECONFLICT
+ * (email_taken) when the email has an account. */
+cp_result cp_conn_user_insert(cp_dbconn *c, cp_arena *a, const char *email, const char *name, const char *password_hash,
+                              int64_t now, cp_user *out, cp_error *err) CP_MUST_CHECK;
+
 /* Inserts a cloud account row (store_projects.c); inside a transaction or not. */
 cp_result cp_conn_account_insert(cp_dbconn *c, const cp_account *acc, cp_error *err) CP_MUST_CHECK;
 

@@ -57,9 +57,9 @@ struct job {
     cp_error fail;
     bool event_warned; /* one warning per job for dropped events */
     atomic_bool done;
-    int64_t claimed_ms;         /* monotonic, just before the claim */
+    int64_t claimed_ms;          /* monotonic, just before the claim */
     _Atomic int64_t applying_ms; /* monotonic, when the run became applying; 0 before */
-    _Atomic int64_t stop_by_ms; /* monotonic: kill tofu unless renewed by then (cp_worker__renewed) */
+    _Atomic int64_t stop_by_ms;  /* monotonic: kill tofu unless renewed by then (cp_worker__renewed) */
     pthread_mutex_t hb_mu;
     pthread_cond_t hb_cv; /* on CLOCK_MONOTONIC (cp_deadline_ts) */
     cp_events_sub *sub;

@@ -22,6 +22,13 @@ def refresh_cookie(r):
     return raw.split(";", 1)[0].split("=", 1)[1]
 
 
+def signup_raw(s, email, password="correct horse battery"):
+    """Sign-up through the mailed link; the completing response (which signs in)."""
+    assert s.post("/api/v1/auth/signup", {"email": email}).status_code == 202
+    return s.post("/api/v1/auth/signup/complete",
+                  {"token": s.mailed_token(email, "signup"), "password": password, "name": "U"})
+
+
 def refresh(s, cookie):
     return s.post("/api/v1/auth/refresh", headers={"Cookie": "cp_refresh=" + cookie})
 
@@ -75,8 +82,8 @@ def test_refresh_rotates_and_reuse_revokes_the_family(make_server, store_env):
 
 def test_refresh_cookie_is_secure_behind_https(make_server):
     s = make_server(env={"CLOUDPLANE_PUBLIC_URL": "https://cloud.example.com"})
-    r = s.post("/api/v1/auth/signup", {"email": "tls@example.com", "password": "correct horse battery", "name": "T"})
-    assert r.status_code == 201
+    r = signup_raw(s, "tls@example.com")
+    assert r.status_code == 201, r.text
     parts = [p.strip() for p in r.headers["Set-Cookie"].split(";")]
     assert parts[0].startswith("cp_refresh=") and len(parts[0]) > len("cp_refresh=") + 40
     assert {"Path=/api/v1/auth", "HttpOnly", "SameSite=Strict", "Secure"} <= set(parts)
@@ -173,8 +180,7 @@ def test_wrong_current_password_is_rate_limited(server):
 
 def test_token_of_a_deleted_user_is_refused(make_server, store_env):
     server = make_server(env=store_env)
-    r = server.post("/api/v1/auth/signup", {"email": "gone@example.com", "password": "correct horse battery",
-                                            "name": "Gone"})
+    r = signup_raw(server, "gone@example.com")
     u, cookie = r.json(), refresh_cookie(r)
     token = u["access_token"]
     assert me(server, token).status_code == 200
@@ -320,7 +326,7 @@ def test_removed_member_stream_closes(make_server, store_env):
     s = make_server(env=dict(store_env, **FAST_CANCEL))
     owner, member = Api(s), Api(s)
     p, run_id = slow_run(owner, "shared")
-    owner.ok("POST", "/projects/%s/members" % p["id"], {"email": member.user["email"], "role": "viewer"}, 201)
+    owner.add_member(p["id"], member, "viewer")
     st = Stream(s, run_id, ticket=ticket_for(member, run_id))
     assert st.resp.status_code == 200
     time.sleep(1)
