@@ -1,5 +1,6 @@
-// Sign-up, validation errors from the server, log out / log in, and an
-// expired session. Needs CLOUDPLANE_URL (the served UI and API).
+// Sign-up, validation errors from the server, a reload that keeps the
+// session, log out / log in, and a session revoked from elsewhere. Needs
+// CLOUDPLANE_URL (the served UI and API).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DESKTOP, PHONE, SKIP, launch, openPage, signup, uniqueEmail } from './helpers.mjs';
@@ -42,9 +43,20 @@ describe('auth', () => {
       await shot('dashboard-empty-phone');
       await page.setViewportSize(DESKTOP);
       await shot('dashboard-empty-desktop');
-      // Only the token is kept in storage.
+      // Nothing is kept in storage: the access token lives in memory, the
+      // refresh token in an HttpOnly cookie scripts cannot read.
       const keys = await page.evaluate(() => Object.keys(window.localStorage));
-      assert.deepEqual(keys, ['cloudplane.access_token']);
+      assert.deepEqual(keys, []);
+      const refresh = (await context.cookies()).find((c) => c.name === 'cp_refresh');
+      assert.ok(refresh, 'no refresh cookie');
+      assert.equal(refresh.httpOnly, true);
+      assert.equal(refresh.sameSite, 'Strict');
+      assert.equal(refresh.path, '/api/v1/auth');
+      assert.equal(await page.evaluate(() => document.cookie.includes('cp_refresh')), false);
+      // A reload loses the in-memory token; the cookie restores the session.
+      await page.reload();
+      await page.getByTestId('dashboard-empty').waitFor();
+      assert.equal(new URL(page.url()).pathname, '/');
       assert.deepEqual(problems.filter((p) => !/status of 4\d\d/.test(p)), []);
     } catch (e) {
       await shot('FAILED').catch(() => {});
@@ -64,9 +76,15 @@ describe('auth', () => {
       await page.getByTestId('dashboard-empty').waitFor();
       await shot('logged-in');
 
+      // Log out ends the session on the server: the refresh cookie is gone, and a reload stays signed out.
+      const loggedOut = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/logout'));
       await page.getByRole('button', { name: 'Log out' }).click();
+      assert.equal((await loggedOut).status(), 204);
       await page.waitForURL(/\/login$/);
-      assert.equal(await page.evaluate(() => window.localStorage.getItem('cloudplane.access_token')), null);
+      assert.equal((await context.cookies()).find((c) => c.name === 'cp_refresh'), undefined);
+      await page.reload();
+      await page.getByLabel('Email').waitFor();
+      assert.match(page.url(), /\/login$/);
       await shot('logged-out');
 
       // Protected pages send you back to log in.
@@ -87,12 +105,45 @@ describe('auth', () => {
       await page.getByRole('heading', { name: 'Resources', exact: true }).waitFor();
       await shot('back-to-resources');
 
-      // The server no longer accepts the token: any 401 ends the session.
-      await page.evaluate(() => window.localStorage.setItem('cloudplane.access_token', 'expired-or-revoked'));
-      await page.goto('/projects');
+      // The access token stops working (as it does when it expires): the
+      // calls that got 401 share one refresh through the cookie, then retry.
+      let stale = null;
+      const refreshes = [];
+      page.on('response', (r) => {
+        if (r.url().endsWith('/api/v1/auth/refresh')) refreshes.push(r.status());
+      });
+      await page.route('**/api/v1/**', (route) => {
+        const auth = route.request().headers().authorization;
+        stale ??= auth;
+        if (auth && auth === stale) {
+          return route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer no-longer-valid' } });
+        }
+        return route.continue();
+      });
+      const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh'));
+      const listed = page.waitForResponse((r) => r.url().includes('/api/v1/projects') && r.status() === 200);
+      await page.getByRole('link', { name: 'Projects' }).first().click();
+      assert.equal((await refreshed).status(), 200);
+      await listed;
+      await page.getByRole('heading', { name: 'Projects', exact: true }).waitFor();
+      assert.ok(refreshes.length >= 1, 'no refresh happened');
+      assert.deepEqual(refreshes.filter((s) => s !== 200), [], 'a refresh failed (a refresh token sent twice?)');
+      assert.match(page.url(), /\/projects$/);
+      await page.unroute('**/api/v1/**');
+      await shot('renewed');
+
+      // Every session of the user is revoked from elsewhere: the next call gets
+      // 401, the one refresh it tries fails too, and the UI signs out.
+      const other = await context.request.post('/api/v1/auth/login', { data: { email, password: PASSWORD } });
+      assert.equal(other.status(), 200);
+      const { access_token: otherToken } = await other.json();
+      const revoked = await context.request.post('/api/v1/auth/sessions/revoke-all', {
+        headers: { Authorization: `Bearer ${otherToken}` },
+      });
+      assert.equal(revoked.status(), 200);
+      await page.getByRole('link', { name: 'Resources' }).first().click();
       await page.waitForURL(/\/login$/);
       await page.getByText('Your session expired. Please log in again.').waitFor();
-      assert.equal(await page.evaluate(() => window.localStorage.getItem('cloudplane.access_token')), null);
       await shot('session-expired');
     } catch (e) {
       await shot('FAILED').catch(() => {});

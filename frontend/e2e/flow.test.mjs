@@ -39,6 +39,10 @@ describe('resource flow', () => {
 
   test('(c) sandbox VM: create, watch it become active, see its cost, destroy it', { skip: SKIP, timeout: RUN_TIMEOUT * 2 + 120_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'c-flow', DESKTOP);
+    const streamUrls = [];
+    page.on('request', (r) => {
+      if (/\/api\/v1\/runs\/[^/]+\/events/.test(r.url()) && !r.url().includes('format=json')) streamUrls.push(r.url());
+    });
     try {
       await signup(page, { name: 'Flo Flow', email: uniqueEmail('flow'), password: 'correct horse battery' });
       await page.getByTestId('dashboard-empty').waitFor();
@@ -67,6 +71,12 @@ describe('resource flow', () => {
       assert.match(ip, /^203\.0\.113\.\d{1,3}$/);
       const logText = await page.getByTestId('run-log').innerText();
       assert.ok(logText.split('\n').length > 1, 'the log is empty');
+      // The live stream opened with a run ticket, never the access token in the URL.
+      assert.ok(streamUrls.length > 0, 'no event stream was opened');
+      for (const u of streamUrls) {
+        assert.match(u, /[?&]ticket=/);
+        assert.doesNotMatch(u, /access_token/);
+      }
       await shot('active');
       await page.setViewportSize(PHONE);
       await shot('active-phone');

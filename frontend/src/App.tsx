@@ -21,17 +21,27 @@ const ResourcesPage = lazy(() => import('./pages/ResourcesPage').then((m) => ({ 
 const NewResourcePage = lazy(() => import('./pages/NewResourcePage').then((m) => ({ default: m.NewResourcePage })));
 const ResourceDetailPage = lazy(() => import('./pages/ResourceDetailPage').then((m) => ({ default: m.ResourceDetailPage })));
 
+function Restoring() {
+  return (
+    <p className="p-6 text-sm text-slate-600" role="status" data-testid="restoring">
+      Loading…
+    </p>
+  );
+}
+
 function RequireAuth() {
-  const { signedIn } = useAuth();
+  const { signedIn, restoring } = useAuth();
   const location = useLocation();
+  if (restoring) return <Restoring />;
   if (!signedIn) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
   return <Layout />;
 }
 
 /** Login and sign-up; once signed in, go where the user was headed (or home). */
 function PublicOnly({ children }: { children: React.ReactNode }) {
-  const { signedIn } = useAuth();
+  const { signedIn, restoring } = useAuth();
   const location = useLocation();
+  if (restoring) return <Restoring />;
   if (signedIn) {
     const from = (location.state as { from?: unknown } | null)?.from;
     const to = typeof from === 'string' && from.startsWith('/') && !from.startsWith('//') ? from : '/';

@@ -10,7 +10,7 @@
 extern const cp_route cp_api_routes[];
 extern const size_t cp_api_nroutes;
 /* The auth guard used by the server for CP_ROUTE_AUTH routes. */
-cp_result cp_api_authenticate(cp_req *req, bool allow_query_token);
+cp_result cp_api_authenticate(cp_req *req, bool allow_ticket);
 /* The guard of CP_ROUTE_SANDBOX_KEY routes: a registered sandbox API key
  * (401 otherwise) within its request rate (429 otherwise). */
 cp_result cp_api_sandbox_authenticate(cp_req *req);
@@ -40,6 +40,10 @@ cp_result cp_api_password_hash(cp_req *req, const char *password, char out[CP_PA
 /* Verifies password against hash; hash NULL burns the same time (unknown
  * account) and gives false. Same calling convention as cp_api_password_hash. */
 cp_result cp_api_password_verify(cp_req *req, const char *hash, const char *password, bool *ok) CP_MUST_CHECK;
+/* A password change in one trip to the pool (a handler awaits at most once):
+ * verifies current against hash (*ok), and only then hashes fresh into out. */
+cp_result cp_api_password_rehash(cp_req *req, const char *hash, const char *current, const char *fresh, bool *ok,
+                                 char out[CP_PASSWORD_HASH_MAX]) CP_MUST_CHECK;
 /* The operator's sandbox cloud policy for an order or account on cloud
  * (config may be NULL): with CLOUDPLANE_SANDBOX_CLOUD=off a simulated cloud is
  * 422 cloud_disabled; simulate_seconds above the configured maximum is 422
@@ -50,6 +54,12 @@ cp_result cp_api_sandbox_policy(cp_req *req, const char *cloud, json_t *config) 
 cp_result cp_api_signup(cp_req *req);
 cp_result cp_api_login(cp_req *req);
 cp_result cp_api_me(cp_req *req);
+cp_result cp_api_refresh(cp_req *req);
+cp_result cp_api_logout(cp_req *req);
+cp_result cp_api_sessions_list(cp_req *req);
+cp_result cp_api_sessions_revoke(cp_req *req);
+cp_result cp_api_sessions_revoke_all(cp_req *req);
+cp_result cp_api_password_change(cp_req *req);
 cp_result cp_api_signup_complete(cp_req *req);
 /* Project invitations (invitations.c). */
 cp_result cp_api_invitations_create(cp_req *req);
@@ -88,6 +98,7 @@ cp_result cp_api_runs_get(cp_req *req);
 cp_result cp_api_runs_approve(cp_req *req);
 cp_result cp_api_runs_cancel(cp_req *req);
 cp_result cp_api_runs_events(cp_req *req);
+cp_result cp_api_runs_stream_ticket(cp_req *req);
 cp_result cp_api_costs_summary(cp_req *req);
 cp_result cp_api_costs_daily(cp_req *req);
 /* The sandbox cloud (sandbox_cloud.c), under /sandbox/v1. */

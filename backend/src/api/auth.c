@@ -28,12 +28,14 @@ static json_t *user_json(const cp_user *u)
     return json_pack("{s:s, s:s, s:s}", "id", u->id, "email", u->email, "name", u->name);
 }
 
+/* The one place a sign-in issues tokens: a new session, its refresh cookie,
+ * and an access token bound to it (api/sessions.c). */
 static cp_result token_reply(cp_req *req, int status, const cp_user *u)
 {
     cp_app *app = CP_APP(req);
     char token[CP_JWT_MAX];
-    if (cp_jwt_sign(&app->jwt, u->id, cp_now_ms(), app->cfg->token_ttl_seconds, token, NULL) != CP_OK)
-        return cp_req_fail(req, CP_ERR, NULL, NULL, "token signing failed");
+    cp_result r = cp_api_session_start(req, u->id, token);
+    if (r != CP_OK) return r;
     return cp_reply(req, status,
                     json_pack("{s:o, s:s, s:s, s:I}", "user", user_json(u), "access_token", token, "token_type",
                               "bearer", "expires_in", (json_int_t)app->cfg->token_ttl_seconds));
@@ -236,20 +238,42 @@ cp_result cp_api_me(cp_req *req)
     return cp_reply(req, 200, user_json(&u));
 }
 
-cp_result cp_api_authenticate(cp_req *req, bool allow_query_token)
+static cp_result bad_token(cp_req *req)
 {
-    const char *token = NULL;
+    return cp_req_fail(req, CP_EAUTH, "invalid_token", NULL, "the access token is invalid or expired");
+}
+
+/* The bearer token, or (on stream routes) a stream ticket for the run in the
+ * path; then the session either belongs to must still be live. */
+cp_result cp_api_authenticate(cp_req *req, bool allow_ticket)
+{
+    cp_app *app = CP_APP(req);
+    /* Proxies and browsers log URLs: a token there is refused, not used. */
+    if (cp_req_query(req, "access_token"))
+        return cp_req_fail(
+            req, CP_EAUTH, "token_in_url", NULL,
+            "access tokens are not accepted in the URL; use the Authorization header or a stream ticket");
     const char *h = cp_req_header(req, "Authorization");
-    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-        token = h + 7;
-        while (*token == ' ') token++;
-    } else if (allow_query_token) {
-        token = cp_req_query(req, "access_token");
-    }
-    if (!token || !*token) return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "missing bearer token");
+    const char *ticket = allow_ticket ? cp_req_query(req, "ticket") : NULL;
+    int64_t now = cp_now_ms();
     cp_jwt_claims c;
-    if (cp_jwt_verify(&CP_APP(req)->jwt, token, cp_now_ms(), &c) != CP_OK)
-        return cp_req_fail(req, CP_EAUTH, "invalid_token", NULL, "the access token is invalid or expired");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        const char *token = h + 7;
+        while (*token == ' ') token++;
+        if (cp_jwt_verify(&app->jwt, token, CP_JWT_AUD_API, now, &c) != CP_OK) return bad_token(req);
+    } else if (ticket) {
+        const char *run = cp_req_param(req, "id");
+        if (cp_jwt_verify(&app->jwt, ticket, CP_JWT_AUD_STREAM, now, &c) != CP_OK || !run || strcmp(c.run, run) != 0)
+            return cp_req_fail(req, CP_EAUTH, "invalid_ticket", NULL,
+                               "the stream ticket is invalid, expired, or for another run");
+    } else {
+        return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "missing bearer token");
+    }
+    cp_result r = cp_store_session_check(app->store, c.sid, c.sub, now, &req->err);
+    if (r == CP_EAUTH)
+        return cp_req_fail(req, CP_EAUTH, "session_ended", NULL, "this sign-in has ended; sign in again");
+    if (r != CP_OK) return r;
     req->user_id = cp_arena_strdup(req->arena, c.sub);
+    req->session_id = cp_arena_strdup(req->arena, c.sid);
     return CP_OK;
 }

@@ -40,6 +40,10 @@ json_t *cp_api_run_json(const cp_run *r);
 json_t *cp_api_member_json(const cp_member *m);
 json_t *cp_api_page_json(json_t *items, const char *next);
 
+/* Starts a session for user_id (api/sessions.c): stores it, sets the refresh
+ * cookie on the reply and signs an access token bound to it into access. */
+cp_result cp_api_session_start(cp_req *req, const char *user_id, char access[CP_JWT_MAX]) CP_MUST_CHECK;
+
 /* After a run is queued (or may now run): wake a worker. */
 void cp_api_dispatch(cp_req *req, const char *run_id);
 

@@ -48,7 +48,8 @@ static void job_done(cp_hashjob *job, void *cls)
 }
 
 /* The first call queues (CP_EDECLINED) and the second finds the job done. */
-static cp_result run_job(cp_req *req, cp_hashjob_kind kind, const char *hash, const char *password, cp_hashjob **done)
+static cp_result run_job(cp_req *req, cp_hashjob_kind kind, const char *hash, const char *password, const char *fresh,
+                         cp_hashjob **done)
 {
     cp_hashjob *job = req->await_ctx;
     if (job) {
@@ -62,6 +63,7 @@ static cp_result run_job(cp_req *req, cp_hashjob_kind kind, const char *hash, co
     job->kind = kind;
     job->hash = hash;
     job->password = password;
+    job->fresh = fresh;
     job->done = job_done;
     job->cls = req;
     req->await_ctx = job;
@@ -79,7 +81,7 @@ static cp_result run_job(cp_req *req, cp_hashjob_kind kind, const char *hash, co
 cp_result cp_api_password_hash(cp_req *req, const char *password, char out[CP_PASSWORD_HASH_MAX])
 {
     cp_hashjob *job = NULL;
-    cp_result r = run_job(req, CP_HASHJOB_HASH, NULL, password, &job);
+    cp_result r = run_job(req, CP_HASHJOB_HASH, NULL, password, NULL, &job);
     if (r != CP_OK) return r;
     if (job->result != CP_OK) return cp_req_fail(req, CP_ERR, NULL, NULL, "password hashing failed");
     memcpy(out, job->out, CP_PASSWORD_HASH_MAX);
@@ -90,9 +92,22 @@ cp_result cp_api_password_hash(cp_req *req, const char *password, char out[CP_PA
 cp_result cp_api_password_verify(cp_req *req, const char *hash, const char *password, bool *ok)
 {
     cp_hashjob *job = NULL;
-    cp_result r = run_job(req, hash ? CP_HASHJOB_VERIFY : CP_HASHJOB_DUMMY, hash, password, &job);
+    cp_result r = run_job(req, hash ? CP_HASHJOB_VERIFY : CP_HASHJOB_DUMMY, hash, password, NULL, &job);
     if (r != CP_OK) return r;
     *ok = job->ok;
+    return CP_OK;
+}
+
+cp_result cp_api_password_rehash(cp_req *req, const char *hash, const char *current, const char *fresh, bool *ok,
+                                 char out[CP_PASSWORD_HASH_MAX])
+{
+    cp_hashjob *job = NULL;
+    cp_result r = run_job(req, CP_HASHJOB_REHASH, hash, current, fresh, &job);
+    if (r != CP_OK) return r;
+    *ok = job->ok;
+    if (job->ok && job->result != CP_OK) return cp_req_fail(req, CP_ERR, NULL, NULL, "password hashing failed");
+    memcpy(out, job->out, CP_PASSWORD_HASH_MAX);
+    sodium_memzero(job->out, sizeof job->out);
     return CP_OK;
 }
 

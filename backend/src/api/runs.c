@@ -1,5 +1,6 @@
 /* runs.c: run history, approval, cancel, and the live event stream (SSE with
- * Last-Event-ID replay, or a JSON page with ?format=json). */
+ * Last-Event-ID replay, or a JSON page with ?format=json), opened with a
+ * stream ticket, re-authorised while open, and capped per user. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,13 @@
 #include "queue/events.h"
 
 #define HEARTBEAT_MS 15000
+/* An open stream re-checks its session and the membership behind it on
+ * every wake-up at least this far apart; wake-ups come every CP_SSE_POLL_MS,
+ * so a revocation ends a stream within about 2 s, well under 5 s. */
+#define RECHECK_MS 1500
+/* A run parked for approval whose status event this stream has not seen (it
+ * resumed past it) ends after this long with nothing new. */
+#define PARKED_GRACE_MS 3000
 
 /* The run if the caller is a member of its project (404 otherwise). */
 static cp_result load_run(cp_req *req, cp_run *run, cp_role *role)
@@ -131,11 +139,17 @@ static cp_result parse_seq(cp_req *req, const char *s, const char *field, int64_
 typedef struct {
     cp_app *app;
     char run_id[CP_ID_LEN + 1];
+    char project_id[CP_ID_LEN + 1];
+    char user_id[64];
+    char session_id[32];
     int64_t last_seq;
     int64_t last_write;
+    int64_t last_check;
+    int64_t parked_since; /* mono ms this stream first saw the run parked; 0 when not */
     cp_sse *sse;
     cp_events_sub *sub;
-    bool saw_final; /* streamed the status event that ends the run */
+    bool saw_final;  /* streamed the status event that ends the run */
+    bool saw_parked; /* the last status event streamed was awaiting_approval */
 } run_stream;
 
 static void on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq)
@@ -146,40 +160,92 @@ static void on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_
     if (kind == CP_NOTICE_EVENTS && rs->sse) cp_sse_wake(rs->sse);
 }
 
+/* Why the stream's reader may no longer read it, or NULL. A read that fails
+ * counts as a refusal: the stream fails closed and the client may reopen. */
+static const char *access_lost(run_stream *rs)
+{
+    cp_error e;
+    if (cp_store_session_check(rs->app->store, rs->session_id, rs->user_id, cp_now_ms(), &e) != CP_OK)
+        return "session_ended";
+    if (cp_store_member_role(rs->app->store, rs->project_id, rs->user_id) == CP_ROLE_NONE) return "access_revoked";
+    return NULL;
+}
+
+static void end_event(cp_buf *out, const char *reason)
+{
+    /* out holds at most one page of events: far below its cap. */
+    CP_IGNORE(cp_buf_printf(out, "event: end\ndata: {\"reason\":\"%s\"}\n\n", reason));
+}
+
+static void note_status(run_stream *rs, const char *data)
+{
+    json_t *d = json_loads(data, 0, NULL);
+    cp_run_status st;
+    bool known = cp_run_status_parse(cp_json_str(d, "run_status", ""), &st);
+    json_decref(d);
+    rs->saw_final = known && cp_run_status_is_final(st);
+    rs->saw_parked = known && st == CP_RUN_AWAITING_APPROVAL;
+}
+
+/* Appends the events after rs->last_seq; how many in *n. */
+static void stream_events(run_stream *rs, cp_arena *a, cp_buf *out, size_t *n)
+{
+    cp_error e;
+    cp_event *items;
+    *n = 0;
+    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, 200, &items, n, &e) != CP_OK) return;
+    for (size_t i = 0; i < *n; i++) {
+        if (cp_buf_printf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)items[i].seq, items[i].type,
+                          items[i].data) != CP_OK)
+            break;
+        rs->last_seq = items[i].seq;
+        if (!strcmp(items[i].type, "status")) note_status(rs, items[i].data);
+    }
+}
+
+/* True when the run waits for approval and this stream has said so. */
+static bool parked_done(run_stream *rs, const cp_run *run, bool read_ok)
+{
+    if (!read_ok || run->status != CP_RUN_AWAITING_APPROVAL) {
+        rs->parked_since = 0;
+        return false;
+    }
+    if (!rs->parked_since) rs->parked_since = cp_mono_ms();
+    return rs->saw_parked || cp_mono_ms() - rs->parked_since >= PARKED_GRACE_MS;
+}
+
 static cp_result stream_fill(void *ctx, cp_buf *out)
 {
     run_stream *rs = ctx;
+    if (cp_mono_ms() - rs->last_check >= RECHECK_MS) {
+        rs->last_check = cp_mono_ms();
+        const char *why = access_lost(rs);
+        if (why) {
+            end_event(out, why);
+            return CP_EDECLINED;
+        }
+    }
     cp_arena *a = cp_arena_new(16384);
     cp_error e;
     cp_run run;
     cp_result result = CP_OK;
     /* Status before events: events are committed before a run's final status,
      * so "final, and nothing newer" means the stream is complete. */
-    bool final =
-        cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK && cp_run_status_is_final(run.status);
-    cp_event *items;
-    size_t n = 0;
-    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, 200, &items, &n, &e) == CP_OK) {
-        for (size_t i = 0; i < n; i++) {
-            if (cp_buf_printf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)items[i].seq, items[i].type,
-                              items[i].data) != CP_OK)
-                break;
-            rs->last_seq = items[i].seq;
-            if (!strcmp(items[i].type, "status")) {
-                json_t *d = json_loads(items[i].data, 0, NULL);
-                cp_run_status st;
-                rs->saw_final =
-                    cp_run_status_parse(cp_json_str(d, "run_status", ""), &st) && cp_run_status_is_final(st);
-                json_decref(d);
-            }
-        }
-    }
+    bool read_ok = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK;
+    bool final = read_ok && cp_run_status_is_final(run.status);
+    size_t n;
+    stream_events(rs, a, out, &n);
     /* The final status event is written just after the final status commits;
      * wait for it, unless the run ended a while ago (then nothing more comes). */
     if (final && !rs->saw_final && cp_now_ms() - run.finished_at < 5000) final = false;
     if (n == 0 && final) {
         if (run.events_dropped > 0)
             cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
+        end_event(out, "run_finished");
+        result = CP_EDECLINED;
+    } else if (n == 0 && parked_done(rs, &run, read_ok)) {
+        /* Nothing happens until someone approves: the client reopens then. */
+        end_event(out, "awaiting_approval");
         result = CP_EDECLINED;
     } else if (out->len == 0 && cp_mono_ms() - rs->last_write >= HEARTBEAT_MS) {
         CP_IGNORE(cp_buf_adds(out, ": heartbeat\n\n")); /* out is empty here: it fits */
@@ -193,7 +259,36 @@ static void stream_free(void *ctx)
 {
     run_stream *rs = ctx;
     if (rs->sub) cp_events_unsubscribe(rs->app->events, rs->sub);
+    cp_slots_release(rs->app->streams_by_user, rs->user_id);
     free(rs);
+}
+
+cp_result cp_api_runs_stream_ticket(cp_req *req)
+{
+    cp_app *app = CP_APP(req);
+    cp_run run;
+    cp_role role;
+    cp_result r = load_run(req, &run, &role);
+    if (r != CP_OK) return r;
+    /* A signed ticket, not a stored one: it is good for one run, for this
+     * user's session, for a minute, and opening a stream with it re-checks
+     * the session and membership as every request does; the open stream
+     * re-checks both every few seconds. Nothing to store or clean up, and it
+     * works on every API instance. A ticket that leaks from a URL log is
+     * worth at most what its user could see of that one run while their
+     * session lives; it is never accepted as an access token (aud "stream"). */
+    cp_jwt_claims c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.sub, sizeof c.sub, "%s", req->user_id);
+    snprintf(c.sid, sizeof c.sid, "%s", req->session_id);
+    snprintf(c.aud, sizeof c.aud, "%s", CP_JWT_AUD_STREAM);
+    snprintf(c.run, sizeof c.run, "%s", run.id);
+    char ticket[CP_JWT_MAX];
+    if (cp_jwt_sign(&app->jwt, &c, cp_now_ms(), app->cfg->stream_ticket_ttl_seconds, ticket) != CP_OK)
+        return cp_req_fail(req, CP_ERR, NULL, NULL, "ticket signing failed");
+    return cp_reply(
+        req, 200,
+        json_pack("{s:s, s:I}", "ticket", ticket, "expires_in", (json_int_t)app->cfg->stream_ticket_ttl_seconds));
 }
 
 cp_result cp_api_runs_events(cp_req *req)
@@ -234,13 +329,25 @@ cp_result cp_api_runs_events(cp_req *req)
     if (format && strcmp(format, "sse") != 0)
         return cp_req_fail(req, CP_EUNPROC, "invalid_value", "format", "format must be sse or json");
 
+    cp_app *app = CP_APP(req);
+    if (!cp_slots_acquire(app->streams_by_user, req->user_id, app->cfg->max_streams_per_user)) {
+        req->extra_header[0] = "Retry-After";
+        req->extra_header[1] = "5";
+        return cp_req_fail(req, CP_ERATE, "too_many_streams", NULL,
+                           "at most %ld event streams may be open at once; close one first",
+                           app->cfg->max_streams_per_user);
+    }
     run_stream *rs = cp_xcalloc(1, sizeof *rs);
 
-    rs->app = CP_APP(req);
+    rs->app = app;
     snprintf(rs->run_id, sizeof rs->run_id, "%s", run.id);
+    snprintf(rs->project_id, sizeof rs->project_id, "%s", run.project_id);
+    snprintf(rs->user_id, sizeof rs->user_id, "%s", req->user_id);
+    snprintf(rs->session_id, sizeof rs->session_id, "%s", req->session_id);
     rs->last_seq = after;
-    rs->last_write = cp_mono_ms();
+    rs->last_write = rs->last_check = cp_mono_ms();
     if ((r = cp_sse_begin(req, stream_fill, stream_free, rs, &rs->sse)) != CP_OK) {
+        cp_slots_release(app->streams_by_user, rs->user_id);
         free(rs);
         return r;
     }

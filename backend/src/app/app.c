@@ -135,6 +135,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
 
     app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
     app->login_by_ip = cp_ratelimit_new(20, 60 * 1000, 100000);
+    app->streams_by_user = cp_slots_new();
     if (cfg->sandbox_rate > 0)
         app->sandbox_throttle = cp_throttle_new((double)cfg->sandbox_rate, 2.0 * (double)cfg->sandbox_rate, 100000);
     return init_limits(app, cfg, err);
@@ -151,6 +152,7 @@ void cp_app_close(cp_app *app)
     cp_vault_free(app->vault);
     cp_ratelimit_free(app->login_by_email);
     cp_ratelimit_free(app->login_by_ip);
+    cp_slots_free(app->streams_by_user);
     cp_throttle_free(app->sandbox_throttle);
     sodium_memzero(&app->jwt, sizeof app->jwt);
 }

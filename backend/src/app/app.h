@@ -8,6 +8,7 @@
 #include "auth/hashpool.h"
 #include "auth/jwt.h"
 #include "auth/ratelimit.h"
+#include "auth/slots.h"
 #include "auth/throttle.h"
 #include "core/config.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ typedef struct cp_app {
     cp_hashpool *hashpool;                      /* argon2id off the HTTP threads */
     _Atomic uint64_t limited[CP_LIMIT_COUNT];   /* requests refused by each rate limit (/metrics) */
     _Atomic uint64_t hash_busy;                 /* requests refused by a full hashing pool */
+    cp_slots *streams_by_user;                  /* open run event streams */
     int64_t started_at_ms;
     /* Base of links in mails when CLOUDPLANE_PUBLIC_URL is unset: the listen
      * address. serve writes it once, before it announces the port (so before

@@ -36,6 +36,10 @@ static void run(cp_hashjob *j)
         j->ok = false;
         j->result = CP_OK;
         break;
+    case CP_HASHJOB_REHASH:
+        j->ok = cp_password_verify(j->hash, j->password);
+        j->result = j->ok ? cp_password_hash(j->fresh, j->out) : CP_OK;
+        break;
     }
 }
 

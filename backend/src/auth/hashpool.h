@@ -12,15 +12,17 @@ typedef enum {
     CP_HASHJOB_HASH,   /* password -> out */
     CP_HASHJOB_VERIFY, /* hash + password -> ok */
     CP_HASHJOB_DUMMY,  /* burn one verification's time (unknown account) */
+    CP_HASHJOB_REHASH, /* hash + password -> ok; when ok, fresh -> out (a password change) */
 } cp_hashjob_kind;
 
 typedef struct cp_hashjob {
     cp_hashjob_kind kind;
     const char *password; /* caller-owned until done runs */
-    const char *hash;     /* CP_HASHJOB_VERIFY */
+    const char *hash;     /* CP_HASHJOB_VERIFY, REHASH */
+    const char *fresh;    /* CP_HASHJOB_REHASH: the new password; caller-owned */
     char out[CP_PASSWORD_HASH_MAX];
-    bool ok;          /* VERIFY: matched */
-    cp_result result; /* HASH: CP_ERR when out of memory */
+    bool ok;          /* VERIFY, REHASH: matched */
+    cp_result result; /* HASH, REHASH: CP_ERR when out of memory */
     /* Called on a pool thread when the job is done; the job is the caller's again. */
     void (*done)(struct cp_hashjob *job, void *cls);
     void *cls;

@@ -22,14 +22,15 @@ static bool hmac256(const cp_jwt_key *k, const char *data, size_t len, unsigned 
 /* Fixed header: {"alg":"HS256","typ":"JWT"} */
 static const char header_b64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
-cp_result cp_jwt_sign(const cp_jwt_key *k, const char *sub, int64_t now, int64_t ttl, char out[CP_JWT_MAX],
-                      cp_jwt_claims *claims)
+cp_result cp_jwt_sign(const cp_jwt_key *k, cp_jwt_claims *c, int64_t now, int64_t ttl, char out[CP_JWT_MAX])
 {
-    char jti[33];
-    cp_rand_hex(jti, 16);
-    json_t *payload = json_pack("{s:s, s:I, s:I, s:s}", "sub", sub, "iat", (json_int_t)(now / 1000), "exp",
-                                (json_int_t)(now / 1000 + ttl), "jti", jti);
-    char *pj = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    cp_rand_hex(c->jti, 16);
+    c->iat = now / 1000;
+    c->exp = now / 1000 + ttl;
+    json_t *payload = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "sub", c->sub, "sid", c->sid, "aud", c->aud, "iat",
+                                (json_int_t)c->iat, "exp", (json_int_t)c->exp, "jti", c->jti);
+    if (payload && c->run[0]) json_object_set_new(payload, "run", json_string(c->run));
+    char *pj = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(payload);
     if (!pj) return CP_ERR;
     size_t plen = strlen(pj);
@@ -45,12 +46,35 @@ cp_result cp_jwt_sign(const cp_jwt_key *k, const char *sub, int64_t now, int64_t
     if (!hmac256(k, out, pos, mac)) return CP_ERR;
     out[pos++] = '.';
     sodium_bin2base64(out + pos, CP_JWT_MAX - pos, mac, sizeof mac, B64);
-    if (claims) {
-        snprintf(claims->sub, sizeof claims->sub, "%s", sub);
-        memcpy(claims->jti, jti, sizeof jti);
-        claims->iat = now / 1000;
-        claims->exp = now / 1000 + ttl;
-    }
+    return CP_OK;
+}
+
+/* Copies a string claim into dst; false when missing or too long. An absent
+ * optional claim leaves dst empty. */
+static bool str_claim(json_t *p, const char *name, bool required, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(p, name);
+    dst[0] = '\0';
+    if (!v) return !required;
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) >= cap || (required && !*s)) return false;
+    memcpy(dst, s, strlen(s) + 1);
+    return true;
+}
+
+static cp_result claims_from(json_t *p, const char *aud, int64_t now, cp_jwt_claims *out)
+{
+    json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
+    if (!json_is_object(p) || !str_claim(p, "sub", true, out->sub, sizeof out->sub) ||
+        !str_claim(p, "sid", true, out->sid, sizeof out->sid) ||
+        !str_claim(p, "aud", true, out->aud, sizeof out->aud) ||
+        !str_claim(p, "jti", true, out->jti, sizeof out->jti) || !str_claim(p, "run", false, out->run, sizeof out->run))
+        return CP_EAUTH;
+    if (strcmp(out->aud, aud) != 0 || !json_is_integer(exp) || !json_is_integer(iat) ||
+        json_integer_value(exp) <= now / 1000)
+        return CP_EAUTH;
+    out->exp = json_integer_value(exp);
+    out->iat = json_integer_value(iat);
     return CP_OK;
 }
 
@@ -62,7 +86,7 @@ static json_t *decode_json(const char *b64, size_t len)
     return json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
 }
 
-cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, int64_t now, cp_jwt_claims *out)
+cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, const char *aud, int64_t now, cp_jwt_claims *out)
 {
     size_t tlen = strnlen(token, CP_JWT_MAX);
     if (tlen == 0 || tlen >= CP_JWT_MAX) return CP_EAUTH;
@@ -87,18 +111,7 @@ cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, int64_t now, cp_
     if (!hmac256(k, token, (size_t)(d2 - token), mac) || CRYPTO_memcmp(mac, sig, 32) != 0) return CP_EAUTH;
 
     json_t *p = decode_json(d1 + 1, (size_t)(d2 - d1 - 1));
-    const char *sub = json_string_value(json_object_get(p, "sub"));
-    const char *jti = json_string_value(json_object_get(p, "jti"));
-    json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
-    cp_result r = CP_EAUTH;
-    if (sub && jti && json_is_integer(exp) && json_is_integer(iat) && strlen(sub) < sizeof out->sub &&
-        strlen(jti) < sizeof out->jti && json_integer_value(exp) > now / 1000) {
-        snprintf(out->sub, sizeof out->sub, "%s", sub);
-        snprintf(out->jti, sizeof out->jti, "%s", jti);
-        out->exp = json_integer_value(exp);
-        out->iat = json_integer_value(iat);
-        r = CP_OK;
-    }
+    cp_result r = claims_from(p, aud, now, out);
     json_decref(p);
     return r;
 }

@@ -54,7 +54,14 @@ static const cfg_entry table[] = {
     I("workers", "CLOUDPLANE_WORKERS", "2", 0, 64, workers, "run workers (threads in serve, slots in worker)"),
     I("max-body-bytes", "CLOUDPLANE_MAX_BODY_BYTES", "1048576", 1024, 67108864, max_body_bytes,
       "largest accepted request body"),
-    I("token-ttl", "CLOUDPLANE_TOKEN_TTL", "3600", 60, 2592000, token_ttl_seconds, "access token lifetime in seconds"),
+    I("token-ttl", "CLOUDPLANE_TOKEN_TTL", "900", 60, 86400, token_ttl_seconds,
+      "access token lifetime in seconds (sessions last longer through the refresh token)"),
+    I("refresh-ttl", "CLOUDPLANE_REFRESH_TTL", "1209600", 300, 31536000, refresh_ttl_seconds,
+      "a session ends when unused (not refreshed) this many seconds"),
+    I("stream-ticket-ttl", "CLOUDPLANE_STREAM_TICKET_TTL", "60", 5, 600, stream_ticket_ttl_seconds,
+      "lifetime of a run event stream ticket in seconds"),
+    I("max-streams-per-user", "CLOUDPLANE_MAX_STREAMS_PER_USER", "10", 1, 10000, max_streams_per_user,
+      "concurrent run event streams one user may hold on one API instance"),
     SEC("jwt-secret", "CLOUDPLANE_JWT_SECRET", jwt_secret, "JWT signing key (>= 32 bytes); prefer the _FILE form"),
     S("jwt-secret-file", "CLOUDPLANE_JWT_SECRET_FILE", "", jwt_secret_file,
       "file holding the JWT signing key (default: <data-dir>/keys/jwt.key, generated)"),
@@ -67,7 +74,8 @@ static const cfg_entry table[] = {
       "who may create an account: open (anyone, by an emailed link), invite (only through a project invitation) "
       "or off (no new accounts; invitations reach existing users only)"),
     S("public-url", "CLOUDPLANE_PUBLIC_URL", "", public_url,
-      "the URL users reach the UI at, for links in mails (default: http://<listen address>)"),
+      "the URL users reach the UI at, for links in mails (default: http://<listen address>); https://... also marks "
+      "the refresh cookie Secure"),
     S("mail-outbox", "CLOUDPLANE_MAIL_OUTBOX", "", mail_outbox,
       "no mail server is supported yet: mails go to the log and, when this is set, one JSON file per mail in this "
       "dir"),

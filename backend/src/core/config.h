@@ -16,6 +16,9 @@ typedef struct {
     long workers;
     long max_body_bytes;
     long token_ttl_seconds;
+    long refresh_ttl_seconds;
+    long stream_ticket_ttl_seconds;
+    long max_streams_per_user;
     char *jwt_secret;
     char *jwt_secret_file;
     char *vault_keys;

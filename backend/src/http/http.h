@@ -21,9 +21,9 @@ typedef cp_result (*cp_handler)(cp_req *req);
 
 enum {
     CP_ROUTE_PUBLIC = 0,
-    CP_ROUTE_AUTH = 1 << 0,        /* Bearer token required */
-    CP_ROUTE_TOKEN_QUERY = 1 << 1, /* also accept ?access_token= (EventSource cannot set headers) */
-    CP_ROUTE_SANDBOX_KEY = 1 << 2  /* the sandbox cloud's API key required (Bearer sbx_...) */
+    CP_ROUTE_AUTH = 1 << 0,          /* Bearer token required */
+    CP_ROUTE_STREAM_TICKET = 1 << 1, /* also accept ?ticket= (EventSource cannot set headers) */
+    CP_ROUTE_SANDBOX_KEY = 1 << 2    /* the sandbox cloud's API key required (Bearer sbx_...) */
 };
 
 typedef struct {
@@ -52,13 +52,15 @@ struct cp_req {
     const char *param_names[CP_MAX_PARAMS];
     const char *param_values[CP_MAX_PARAMS];
     int nparams;
-    const char *user_id; /* set by the auth guard */
-    const char *tenant;  /* set by the sandbox key guard: the key's hash, never the key */
+    const char *user_id;    /* set by the auth guard */
+    const char *session_id; /* set by the auth guard: the session the token belongs to */
+    const char *tenant;     /* set by the sandbox key guard: the key's hash, never the key */
 
     int status; /* reply */
     json_t *reply;
     struct MHD_Response *raw;    /* a prepared response (files, SSE) instead of reply */
     const char *extra_header[2]; /* one extra header name/value, e.g. Retry-After */
+    const char *set_cookie;      /* a Set-Cookie value for the reply (JSON replies and errors) */
     cp_error err;
 
     /* Waiting for another thread (cp_req_await); guarded by the server. */
@@ -73,6 +75,8 @@ const char *cp_req_param(cp_req *req, const char *name);
 /* Query string argument (NULL if absent). */
 const char *cp_req_query(cp_req *req, const char *name);
 const char *cp_req_header(cp_req *req, const char *name);
+/* A cookie the request carries (NULL if absent). */
+const char *cp_req_cookie(cp_req *req, const char *name);
 /* Parses the body as a JSON object (415 for a non-JSON content type, 400 for
  * malformed JSON) and checks it against the given fields. */
 cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t **out) CP_MUST_CHECK;

@@ -53,6 +53,11 @@ const char *cp_req_header(cp_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *cp_req_cookie(cp_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 static void json_decref_cb(void *p)
 {
     json_decref(p);
@@ -179,6 +184,7 @@ static enum MHD_Result queue_json(cp_req *req, int status, json_t *j)
     MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     add_common_headers(res, req);
     if (req->extra_header[0]) MHD_add_response_header(res, req->extra_header[0], req->extra_header[1]);
+    if (req->set_cookie) MHD_add_response_header(res, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie);
     req->status = status;
     enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)status, res);
     MHD_destroy_response(res);
@@ -313,7 +319,7 @@ static enum MHD_Result dispatch(cp_server *s, cp_req *req)
         return queue_error(req, r);
     }
     if (req->route->flags & CP_ROUTE_AUTH) {
-        r = s->cfg.authenticate(req, (req->route->flags & CP_ROUTE_TOKEN_QUERY) != 0);
+        r = s->cfg.authenticate(req, (req->route->flags & CP_ROUTE_STREAM_TICKET) != 0);
         if (r != CP_OK) return queue_error(req, r);
     }
     if (req->route->flags & CP_ROUTE_SANDBOX_KEY) {

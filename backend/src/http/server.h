@@ -21,7 +21,7 @@ typedef struct {
     int conn_per_ip;             /* 0 = unlimited */
     int read_timeout_s;          /* a request must be read in full within this */
     /* Authenticates req (sets req->user_id) or fails with CP_EAUTH. */
-    cp_result (*authenticate)(cp_req *req, bool allow_query_token);
+    cp_result (*authenticate)(cp_req *req, bool allow_ticket);
     /* For CP_ROUTE_SANDBOX_KEY routes: checks the sandbox cloud's API key
      * (sets req->tenant) or fails (CP_EAUTH, CP_ERATE). */
     cp_result (*authenticate_sandbox)(cp_req *req);

@@ -39,8 +39,11 @@ def test_signup_login_me(server):
     assert body["user"]["email"] == "alice@example.com"
     assert body["user"]["name"] == "Alice"
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 3600
+    assert body["expires_in"] == 900  # short-lived; the session lives on through the refresh cookie
     assert "password" not in r.text and "argon2" not in r.text
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("cp_refresh=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Path=/api/v1/auth;" in cookie and "Secure" not in cookie
 
     r = server.post("/api/v1/auth/login", {"email": "ALICE@example.com", "password": "0123456789"})
     assert r.status_code == 200, r.text
@@ -83,11 +86,17 @@ def test_login_failures_look_identical(server):
     assert e1 == e2
 
 
+def claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 def test_me_requires_valid_token(server):
     u = server.signup()
     key = jwt_key(server)
     now = int(time.time())
-    good = {"sub": u["user"]["id"], "iat": now, "exp": now + 600, "jti": "abc"}
+    sid = claims(u["access_token"])["sid"]
+    good = {"sub": u["user"]["id"], "sid": sid, "aud": "api", "iat": now, "exp": now + 600, "jti": "abc"}
     # A token we forge with the real key is accepted: proves the negative cases below are meaningful.
     assert server.get("/api/v1/auth/me", make_token(key, {"alg": "HS256", "typ": "JWT"}, good)).status_code == 200
 
@@ -107,6 +116,13 @@ def test_me_requires_valid_token(server):
     assert_error(server.get("/api/v1/auth/me", wrong_key), 401)
     r = server.req("GET", "/api/v1/auth/me", headers={"Authorization": "Basic abc"})
     assert_error(r, 401)
+    # Well signed, but without a session, for another audience, or for someone else's session.
+    for bad in ({k: v for k, v in good.items() if k != "sid"}, dict(good, sid="01" + "a" * 24),
+                dict(good, aud="stream"), {k: v for k, v in good.items() if k != "aud"}):
+        assert_error(server.get("/api/v1/auth/me", make_token(key, {"alg": "HS256", "typ": "JWT"}, bad)), 401)
+    other = server.signup()
+    stolen_sid = dict(good, sid=claims(other["access_token"])["sid"])
+    assert_error(server.get("/api/v1/auth/me", make_token(key, {"alg": "HS256", "typ": "JWT"}, stolen_sid)), 401)
 
 
 def test_token_expiry_setting(make_server):

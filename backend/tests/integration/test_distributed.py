@@ -336,14 +336,18 @@ def test_any_api_streams_any_run(cluster):
     c = u.create_vm(p["id"], acct["id"], name="streamed", simulate_seconds=4)
     run_id = c["run"]["id"]
 
-    got, status_at_applying = [], []
-    headers = {"Authorization": "Bearer " + u.token, "Accept": "text/event-stream"}
-    with requests.get(api2.url + "/api/v1/runs/%s/events" % run_id, headers=headers, stream=True, timeout=90) as r:
+    got, status_at_applying, ended = [], [], []
+    # The ticket comes from one instance and opens the stream on the other.
+    ticket = u.ok("POST", "/runs/%s/stream-ticket" % run_id)["ticket"]
+    url = api2.url + "/api/v1/runs/%s/events?ticket=%s" % (run_id, ticket)
+    with requests.get(url, headers={"Accept": "text/event-stream"}, stream=True, timeout=90) as r:
         assert r.status_code == 200, r.text
         cur = {}
         for raw in r.iter_lines(decode_unicode=True):
             if raw == "":
-                if "event" in cur:
+                if cur.get("event") == "end":
+                    ended.append(json.loads(cur.get("data", "null")))
+                elif "event" in cur:
                     data = json.loads(cur.get("data", "null"))
                     got.append((int(cur["id"]), cur["event"], data))
                     if cur["event"] == "status" and data["run_status"] == "applying" and not status_at_applying:
@@ -355,6 +359,7 @@ def test_any_api_streams_any_run(cluster):
                 cur[k] = v
     statuses = [d["run_status"] for _, kind, d in got if kind == "status"]
     assert statuses[0] == "planning" and statuses[-1] == "succeeded", statuses
+    assert ended == [{"reason": "run_finished"}]
     assert "applying" in statuses
     assert status_at_applying and status_at_applying[0] not in FINAL, status_at_applying
     seqs = [s for s, _, _ in got]

@@ -204,9 +204,13 @@ def test_sse_resume_with_last_event_id(api):
     assert [e for e in full if e[0] and int(e[0]) > cut] == [e for e in rest if e[0]]
     page = api.ok("GET", "/runs/%s/events?format=json&after=%d" % (c["run"]["id"], cut))
     assert [e["seq"] for e in page["items"]] == [i for i in ids if i > cut]
-    # EventSource cannot send headers: the token may come as a query parameter on this route only.
-    r = requests.get(api.s.url + "/api/v1/runs/%s/events?access_token=%s" % (c["run"]["id"], api.token), timeout=30)
+    # EventSource cannot send headers: it opens the stream with a run-scoped ticket, never the access token.
+    ticket = api.ok("POST", "/runs/%s/stream-ticket" % c["run"]["id"])["ticket"]
+    r = requests.get(api.s.url + "/api/v1/runs/%s/events?ticket=%s" % (c["run"]["id"], ticket), timeout=30)
     assert r.status_code == 200 and "event: status" in r.text
+    assert r.text.rstrip().endswith('event: end\ndata: {"reason":"run_finished"}')
+    r = requests.get(api.s.url + "/api/v1/runs/%s/events?access_token=%s" % (c["run"]["id"], api.token), timeout=30)
+    assert_error(r, 401, "token_in_url")
     assert_error(requests.get(api.s.url + "/api/v1/auth/me?access_token=" + api.token, timeout=10), 401)
 
 
@@ -231,7 +235,8 @@ def test_event_cap_reports_truncation(make_server):
     assert page["dropped"] > 0
     events = sse_events(s, u.token, done["id"])
     assert len([e for e in events if e[0]]) == 10
-    assert events[-1][1] == "truncated" and events[-1][2]["dropped"] == page["dropped"]
+    assert events[-2][1] == "truncated" and events[-2][2]["dropped"] == page["dropped"]
+    assert events[-1][1:] == ("end", {"reason": "run_finished"})
     assert u.ok("GET", "/resources/" + c["resource"]["id"])["status"] == "active"
 
 

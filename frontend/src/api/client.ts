@@ -1,6 +1,6 @@
-import axios, { AxiosError, type AxiosRequestConfig } from 'axios';
-import type { ApiErrorBody } from './types';
-import { getToken } from '../lib/token';
+import axios, { AxiosError, type AxiosRequestConfig, type InternalAxiosRequestConfig } from 'axios';
+import type { ApiErrorBody, AuthResponse } from './types';
+import { clearToken, getToken, setToken } from '../lib/token';
 
 export const API_BASE = '/api/v1';
 
@@ -25,14 +25,57 @@ http.interceptors.request.use((config) => {
   return config;
 });
 
+let refreshing: Promise<AuthResponse | null> | null = null;
+
+/**
+ * Trades the refresh cookie for a new access token (and the next cookie). One
+ * exchange at a time: the server treats a refresh token used twice as stolen
+ * and ends the session, so concurrent callers share the one in flight.
+ */
+export function refreshSession(): Promise<AuthResponse | null> {
+  if (!refreshing) {
+    refreshing = axios
+      .post<AuthResponse>(`${API_BASE}/auth/refresh`, undefined, { timeout: 30_000, headers: { Accept: 'application/json' } })
+      .then(
+        (r) => {
+          setToken(r.data.access_token);
+          return r.data;
+        },
+        () => {
+          clearToken();
+          return null;
+        },
+      )
+      .finally(() => {
+        refreshing = null;
+      });
+  }
+  return refreshing;
+}
+
+type RetriableConfig = InternalAxiosRequestConfig & { _retried?: boolean };
+
+// Calls that must not trigger a refresh: they are how a session starts or renews.
+const NO_REFRESH = ['/auth/login', '/auth/signup', '/auth/refresh'];
+
 http.interceptors.response.use(
   (r) => r,
-  (err: unknown) => {
-    if (axios.isAxiosError(err) && err.response?.status === 401) {
-      const sentToken = Boolean(err.config?.headers?.get?.('Authorization'));
-      const url = err.config?.url ?? '';
-      const isAuthCall = url.startsWith('/auth/login') || url.startsWith('/auth/signup');
-      if (sentToken && !isAuthCall) onUnauthorized?.();
+  async (err: unknown) => {
+    if (axios.isAxiosError(err) && err.response?.status === 401 && err.config) {
+      const config = err.config as RetriableConfig;
+      const sent = String(config.headers?.get?.('Authorization') ?? '');
+      const url = config.url ?? '';
+      if (sent && !NO_REFRESH.some((p) => url.startsWith(p))) {
+        // The access token is short-lived: renew it once, then retry the call
+        // once. A call sent before another one's renewal just retries.
+        if (!config._retried) {
+          config._retried = true;
+          const now = getToken();
+          if (now && sent !== `Bearer ${now}`) return http.request(config);
+          if (await refreshSession()) return http.request(config);
+        }
+        onUnauthorized?.();
+      }
     }
     return Promise.reject(err);
   },

@@ -19,6 +19,7 @@ import type {
   Run,
   RunEventRecord,
   SignupSent,
+  StreamTicket,
   User,
 } from './types';
 
@@ -32,6 +33,8 @@ export const api = {
     post<AuthResponse>('/auth/signup/complete', body),
   login: (body: { email: string; password: string }) => post<AuthResponse>('/auth/login', body),
   me: () => get<User>('/auth/me'),
+  logout: () => post<void>('/auth/logout'),
+  streamTicket: (runId: string) => post<StreamTicket>(`/runs/${enc(runId)}/stream-ticket`),
 
   listProjects: (cursor?: string) =>
     get<Page<Project>>('/projects', { params: { limit: 100, cursor: cursor || undefined } }),

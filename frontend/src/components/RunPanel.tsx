@@ -113,6 +113,7 @@ const CONNECTION_LABEL: Record<Connection, string> = {
   live: 'Live',
   reconnecting: 'Connection lost, reconnecting…',
   replay: 'Loading events…',
+  paused: 'Waiting for approval',
   ended: '',
 };
 

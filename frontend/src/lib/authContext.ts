@@ -5,8 +5,10 @@ export const SESSION_EXPIRED_MESSAGE = 'Your session expired. Please log in agai
 
 export interface AuthContextValue {
   user: User | null;
-  /** True while the stored token is being checked at start-up. */
+  /** True while the session is being restored or checked at start-up. */
   checking: boolean;
+  /** True until the refresh cookie has been tried at start-up. */
+  restoring: boolean;
   signedIn: boolean;
   /** Why the user is on the login page, e.g. the session expired. */
   notice: string | null;

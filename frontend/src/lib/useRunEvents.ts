@@ -2,18 +2,27 @@ import { useEffect, useReducer, useRef, useState } from 'react';
 import { API_BASE } from '../api/client';
 import { api } from '../api/endpoints';
 import type { RunEvent } from '../api/types';
-import { getToken } from './token';
 import { initialRunView, isFinalRunStatus, parseRunEvent, runEventsReducer, type RunViewState } from './runEvents';
 
-export type Connection = 'connecting' | 'live' | 'reconnecting' | 'replay' | 'ended';
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'replay' | 'paused' | 'ended';
 
 const EVENT_TYPES = ['log', 'plan', 'progress', 'status', 'outputs', 'truncated'] as const;
 
-function eventsUrl(runId: string): string {
-  // EventSource cannot send an Authorization header; the events endpoint (and
-  // only it) accepts the token as a query parameter.
-  const token = getToken() ?? '';
-  return `${API_BASE}/runs/${encodeURIComponent(runId)}/events?access_token=${encodeURIComponent(token)}`;
+function eventsUrl(runId: string, ticket: string, after: number): string {
+  // EventSource cannot send an Authorization header: the stream opens with a
+  // short-lived ticket for this run only, never the access token.
+  const from = after > 0 ? `&after=${after}` : '';
+  return `${API_BASE}/runs/${encodeURIComponent(runId)}/events?ticket=${encodeURIComponent(ticket)}${from}`;
+}
+
+/** Why the server ended a stream (its last event, `end`). */
+function endReason(data: string): string {
+  try {
+    const d = JSON.parse(data) as { reason?: unknown };
+    return typeof d.reason === 'string' ? d.reason : '';
+  } catch {
+    return '';
+  }
 }
 
 /** Reads the stored events of a run after `after`, page by page. */
@@ -34,10 +43,14 @@ async function replay(runId: string, after: number, dispatch: (e: RunEvent) => v
 
 /**
  * Follows one run's events. A finished run is read once from the JSON form;
- * a live one through EventSource, which reconnects by itself with
- * Last-Event-ID. When the browser gives up (an HTTP error), the run is checked
- * and either read to its end or followed again after a back-off; events seen
- * twice are dropped by the reducer.
+ * a live one through EventSource (opened with a stream ticket), which
+ * reconnects by itself with Last-Event-ID. When the browser gives up (an HTTP
+ * error, e.g. the ticket expired), the run is checked and either read to its
+ * end or followed again, with a fresh ticket, after a back-off; events seen
+ * twice are dropped by the reducer. The server ends a stream with an `end`
+ * event: a finished run stays ended, a run parked for approval is followed
+ * again once it moves on, an ended session is renewed (or signs the user out)
+ * before reopening, and lost access stops here.
  */
 export function useRunEvents(
   runId: string,
@@ -98,14 +111,62 @@ export function useRunEvents(
       }
       if (!alive) return;
       setConnection('reconnecting');
-      retryTimer = window.setTimeout(open, backoff);
+      retryTimer = window.setTimeout(() => void open(), backoff);
       backoff = Math.min(backoff * 2, 15_000);
     };
 
-    function open() {
+    // Parked for approval: nothing streams until someone approves (or cancels).
+    const waitForApproval = () => {
+      setConnection('paused');
+      retryTimer = window.setTimeout(async () => {
+        try {
+          const run = await api.getRun(runId);
+          if (!alive) return;
+          if (run.status === 'awaiting_approval') {
+            waitForApproval();
+            return;
+          }
+        } catch {
+          // retried through open() and check() below
+        }
+        void open();
+      }, 3000);
+    };
+
+    const onEnd = (source: EventSource, msg: MessageEvent<string>) => {
+      source.close();
+      if (es === source) es = null;
       if (!alive) return;
-      es = new EventSource(eventsUrl(runId));
+      switch (endReason(msg.data)) {
+        case 'run_finished':
+          setConnection('ended');
+          break;
+        case 'awaiting_approval':
+          waitForApproval();
+          break;
+        case 'access_revoked':
+          setError('You no longer have access to this run.');
+          setConnection('ended');
+          break;
+        default:
+          // session_ended: check() renews the token (or signs out) and reopens.
+          void check();
+      }
+    };
+
+    async function open() {
+      if (!alive) return;
+      let ticket: string;
+      try {
+        ticket = (await api.streamTicket(runId)).ticket;
+      } catch {
+        if (alive) void check();
+        return;
+      }
+      if (!alive) return;
+      es = new EventSource(eventsUrl(runId, ticket, lastSeqRef.current));
       const source = es;
+      source.addEventListener('end', (msg: MessageEvent<string>) => onEnd(source, msg));
       source.onopen = () => {
         if (!alive) return;
         setConnection('live');
@@ -140,7 +201,7 @@ export function useRunEvents(
     }
 
     if (finishedAtStart) void finishFromJson();
-    else open();
+    else void open();
 
     return () => {
       alive = false;
