@@ -32,14 +32,6 @@ static char *normalize_email(cp_arena *a, const char *in)
     return e;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
-}
-
 static json_t *user_json(const cp_user *u)
 {
     return json_pack("{s:s, s:s, s:s}", "id", u->id, "email", u->email, "name", u->name);
@@ -69,7 +61,7 @@ cp_result cp_api_signup(cp_req *req)
     char *email = normalize_email(req->arena, cp_json_str(body, "email", ""));
     if (!email) return cp_req_fail(req, CP_EUNPROC, "invalid_email", "email", "enter a valid email address");
     const char *password = cp_json_str(body, "password", "");
-    if (utf8_chars(password) < 10)
+    if (cp_utf8_len(password, strlen(password)) < 10)
         return cp_req_fail(req, CP_EUNPROC, "weak_password", "password", "password must be at least 10 characters");
     const char *name = cp_json_str(body, "name", "");
     bool blank = true;

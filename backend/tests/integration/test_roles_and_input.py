@@ -99,7 +99,7 @@ def test_member_management_rules(world):
     assert_error(owner.call("POST", "/projects/%s/members" % pid, {"email": viewer.user["email"], "role": "viewer"}),
                  409, "already_member")
     assert_error(owner.call("POST", "/projects/%s/members" % pid, {"email": "nobody@nowhere.io", "role": "viewer"}),
-                 404, field="email")
+                 422, field="email")
     assert_error(owner.call("POST", "/projects/%s/members" % pid, {"email": viewer.user["email"], "role": "god"}),
                  422, field="role")
     # With a second owner, the first may leave.

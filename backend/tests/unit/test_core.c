@@ -189,6 +189,17 @@ TEST(json_check_rules)
     CHECK_EQ(check_text("[1,2]", &e), CP_EINVAL);
     CHECK_EQ(check_text("{\"name\":\"ab\",\"name\":\"cd\"}", &e), CP_EINVAL);
     CHECK_EQ(check_text("", &e), CP_EINVAL);
+    /* Lengths count characters as JSON Schema's maxLength does, not bytes: five
+     * two-byte and four-byte characters fit max_len 5, six do not, one is too short. */
+    CHECK_EQ(check_text("{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}", &e), CP_OK);
+    CHECK_EQ(check_text("{\"name\":\"\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\"}", &e),
+             CP_OK);
+    CHECK_EQ(check_text("{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}", &e), CP_EUNPROC);
+    CHECK_STR(e.code, "too_long");
+    CHECK_EQ(check_text("{\"name\":\"\\ud83d\\ude00\"}", &e), CP_EUNPROC);
+    CHECK_STR(e.code, "too_short");
+    CHECK_EQ(cp_utf8_len("a\xc3\xa9\xf0\x9f\x98\x80", 7), 3);
+    CHECK_EQ(cp_utf8_len("a\xc3\xa9", 2), 2); /* counts only the first len bytes */
 }
 
 TEST(error_maps_to_http)
