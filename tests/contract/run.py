@@ -139,9 +139,9 @@ def main():
         st_env = dict(os.environ, CP_CONTRACT_TOKEN=login["access_token"], CP_CONTRACT_SANDBOX_KEY=sandbox_key)
         cmd = ["schemathesis", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run",
                url + "/api/v1/openapi.yaml", "--checks", "all", "--seed", str(args.seed),
-               "--max-time", str(args.max_time), "--phases", "examples,coverage,fuzzing,stateful",
+               "--max-time", str(args.max_time), "--phases", os.environ.get("CONTRACT_PHASES", "examples,coverage,fuzzing,stateful"),
                "--workers", args.workers,
-               "--report", "ndjson,junit", "--report-dir", reports]
+               "--report", os.environ.get("CONTRACT_REPORTS", "ndjson,junit"), "--report-dir", reports]
         if args.max_examples:
             cmd += ["--max-examples", str(args.max_examples)]
         print("contract: schemathesis against %s (seed %d, budget %ds)" % (url, args.seed, args.max_time),

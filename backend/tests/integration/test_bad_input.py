@@ -1,7 +1,7 @@
 """Bad input gets a JSON error and the server keeps serving."""
 import socket
 
-from conftest import assert_error
+from conftest import Api, assert_error
 
 SIGNUP = "/api/v1/auth/signup"
 
@@ -120,3 +120,32 @@ def test_garbage_on_the_socket(server):
         finally:
             s.close()
     alive(server)
+
+
+def test_error_naming_a_long_non_ascii_key_keeps_its_body(server):
+    """The message quotes at most 40 bytes of an unknown key: a cut through a
+    multi-byte character must not lose the JSON error body (it answered {})."""
+    api = Api(server)
+    pid = api.project()["id"]
+    key = "O" + "\u00e9" * 30  # 61 bytes: the 40-byte cut lands inside an é
+    r = api.call("POST", "/projects/%s/accounts" % pid, {"name": "a", "cloud": "aws", "credentials": {key: "x"}})
+    assert_error(r, 400, "unknown_field")
+    assert r.json()["error"]["message"].startswith("aws credentials take no field 'O\u00e9")
+    r = server.post(SIGNUP, {"email": "a@x.io", "password": "0123456789", "name": "A", "\u00e9" * 40: 1})
+    assert_error(r, 400, "unknown_field")
+    alive(server)
+
+
+def test_lengths_count_characters(server):
+    """maxLength in the spec counts characters; so does the server (it counted bytes)."""
+    r = server.post(SIGNUP, {"email": "u@x.io", "password": "0123456789", "name": "\u00e9" * 100})
+    assert r.status_code == 201, r.text
+    r = server.post(SIGNUP, {"email": "v@x.io", "password": "0123456789", "name": "\u00e9" * 101})
+    assert_error(r, 422, "too_long", "name")
+
+
+def test_cost_summary_group_by_is_one_of_the_enum(server):
+    api = Api(server)
+    assert api.call("GET", "/costs/summary").json()["group_by"] == "cloud"
+    assert_error(api.call("GET", "/costs/summary?group_by="), 422, "invalid_value", "group_by")
+    assert_error(api.call("GET", "/costs/summary?group_by=zone"), 422, "invalid_value", "group_by")
