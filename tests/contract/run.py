@@ -95,29 +95,77 @@ def start(binary, env, data_dir, log):
     return proc, m.group(1)
 
 
-def summarize(report_path):
-    """Counts from the ndjson event stream: failures, errors, and the stateful
-    phase's link coverage. Returns the dict printed as the step's summary."""
-    out = {}
-    if not os.path.exists(report_path):
-        return out
-    with open(report_path) as f:
-        for line in f:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            for name, body in ev.items():
-                if name == "EngineFinished" and isinstance(body, dict):
-                    out["engine_finished"] = True
+def ancestors():
+    """This process and its parents, up to init."""
+    out, pid = set(), os.getpid()
+    while pid > 1 and pid not in out:
+        out.add(pid)
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
     return out
+
+
+def leftovers(data_dir):
+    """Processes still running in or on the data dir (a tofu or provider the
+    server should have stopped on shutdown): (pid, command line) pairs."""
+    pids = []
+    mine = ancestors()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in mine:
+            continue
+        try:
+            cwd = os.readlink("/proc/%s/cwd" % d)
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if cwd.startswith(data_dir) or data_dir in cmd:
+            pids.append((int(d), cmd.strip()))
+    return pids
+
+
+def schemathesis(url, cfg, phases, max_time, args, reports, env, cwd):
+    """One `schemathesis run`; returns (exit code, its output)."""
+    cmd = ["schemathesis", "--config-file", cfg, "run", url + "/api/v1/openapi.yaml", "--checks", "all",
+           "--seed", str(args.seed), "--max-time", str(max_time), "--phases", phases, "--workers", args.workers,
+           "--report", os.environ.get("CONTRACT_REPORTS", "ndjson,junit"), "--report-dir", reports]
+    if args.max_examples:
+        cmd += ["--max-examples", str(args.max_examples)]
+    print("contract: schemathesis %s against %s (seed %d, budget %ds)" % (phases, url, args.seed, max_time),
+          flush=True)
+    t0 = time.time()
+    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = []
+    for line in p.stdout:
+        sys.stdout.write(line)
+        out.append(line)
+    rc = p.wait()
+    print("contract: schemathesis %s exited %d after %.0fs" % (phases, rc, time.time() - t0), flush=True)
+    return rc, "".join(out)
+
+
+def summary_line(name, out):
+    """The one-line summary of a schemathesis run: its last line, and for the
+    stateful phase the links it followed."""
+    last = [l.strip("= \n") for l in out.splitlines() if l.startswith("====")]
+    links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", out)
+    scen = re.search(r"Scenarios:\s+(\d+)", out)
+    text = "%s: %s" % (name, last[-1] if last else "no summary (schemathesis did not finish)")
+    if links:
+        text += "; links covered %s of %s in %s scenarios" % (links.group(1), links.group(2),
+                                                              scen.group(1) if scen else "?")
+    return text
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.environ.get("CP_BINARY", os.path.join(REPO, "build", "cloudplane")))
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--max-time", type=int, default=150, help="schemathesis time budget in seconds")
+    ap.add_argument("--max-time", type=int, default=165, help="schemathesis time budget in seconds, all phases")
+    ap.add_argument("--stateful-share", type=float, default=0.45, help="part of the budget for the stateful phase")
     ap.add_argument("--max-examples", type=int, default=0, help="test cases per operation (0: schemathesis' default)")
     ap.add_argument("--workers", default="2")
     ap.add_argument("--keep", help="keep the data dir, log and reports here")
@@ -137,18 +185,27 @@ def main():
     try:
         login = http("POST", url + "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD})
         st_env = dict(os.environ, CP_CONTRACT_TOKEN=login["access_token"], CP_CONTRACT_SANDBOX_KEY=sandbox_key)
-        cmd = ["schemathesis", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run",
-               url + "/api/v1/openapi.yaml", "--checks", "all", "--seed", str(args.seed),
-               "--max-time", str(args.max_time), "--phases", os.environ.get("CONTRACT_PHASES", "examples,coverage,fuzzing,stateful"),
-               "--workers", args.workers,
-               "--report", os.environ.get("CONTRACT_REPORTS", "ndjson,junit"), "--report-dir", reports]
-        if args.max_examples:
-            cmd += ["--max-examples", str(args.max_examples)]
-        print("contract: schemathesis against %s (seed %d, budget %ds)" % (url, args.seed, args.max_time),
-              flush=True)
-        t0 = time.time()
-        rc = subprocess.run(cmd, env=st_env, cwd=work).returncode
-        print("contract: schemathesis exited %d after %.0fs" % (rc, time.time() - t0), flush=True)
+        cfg = os.path.join(HERE, "schemathesis.toml")
+        # Two runs with their own budgets: in one run the fuzzing phase, which
+        # repeats until the budget is spent, leaves the stateful phase too little
+        # time to get from a project to a run.
+        stateful_time = max(1, int(args.max_time * args.stateful_share))
+        phases = os.environ.get("CONTRACT_PHASES", "examples,coverage,fuzzing,stateful").split(",")
+        runs = []
+        stateless = ",".join(p for p in phases if p != "stateful")
+        if stateless:
+            runs.append(("examples, coverage and fuzzing phases",
+                         schemathesis(url, cfg, stateless, args.max_time - stateful_time if "stateful" in phases
+                                      else args.max_time, args, reports + "/stateless", st_env, work)))
+        if "stateful" in phases:
+            runs.append(("stateful phase", schemathesis(url, cfg, "stateful", stateful_time if stateless
+                                                        else args.max_time, args, reports + "/stateful", st_env,
+                                                        work)))
+        rc = max(r[1][0] for r in runs)
+        print("\ncontract: summary")
+        for name, (code, out) in runs:
+            print("  " + summary_line(name, out))
+        print("contract: %s" % ("ok" if rc == 0 else "FAILED (schemathesis reported failures or errors above)"))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -157,6 +214,15 @@ def main():
             proc.kill()
             code = proc.wait()
         log.close()
+    left = leftovers(data_dir)
+    for pid, cmd in left:
+        print("contract: still running after the server stopped: %d %s" % (pid, cmd))
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if left:
+        rc = rc or 1
     if code != 0:
         print("contract: the server exited with %s; its log ends:" % code)
         with open(log_path, "rb") as f:
