@@ -12,8 +12,11 @@ Exits non-zero if schemathesis reports any failure or error, or if the server
 did not exit cleanly at the end (a crash, a sanitizer report, a leak).
 
 Usage: run.py [--binary PATH] [--seed N] [--max-time SECONDS] [--keep DIR]
-Environment: CP_BINARY (default build/cloudplane), CP_TOFU (the OpenTofu binary;
-runs fail without it but the API is still checked), CLOUDPLANE_PROVIDER_MIRROR.
+Environment: CP_BINARY (default build/cloudplane), CP_TOFU and
+CLOUDPLANE_PROVIDER_MIRROR (else scripts/install-tofu.sh and install-provider.sh
+provide them), CONTRACT_PHASES (a subset of the phases), CONTRACT_REPORTS
+(schemathesis report formats, default ndjson,junit), CONTRACT_ENV_<NAME>=value
+(extra server settings, e.g. for limits other features add).
 """
 import argparse
 import json
@@ -34,6 +37,14 @@ EMAIL = "contract@example.com"
 PASSWORD = "contract-check-password"
 
 
+def script_output(name):
+    """The last line a scripts/ installer prints: the path it installed."""
+    p = subprocess.run([os.path.join(REPO, "scripts", name)], capture_output=True, text=True)
+    if p.returncode != 0 or not p.stdout.strip():
+        sys.exit("contract: scripts/%s failed: %s" % (name, p.stderr.strip()))
+    return p.stdout.strip().splitlines()[-1]
+
+
 def server_env(data_dir):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": data_dir,
            "CLOUDPLANE_DATA_DIR": data_dir,
@@ -49,10 +60,11 @@ def server_env(data_dir):
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if k in os.environ:
             env[k] = os.environ[k]
-    if os.environ.get("CP_TOFU"):
-        env["CLOUDPLANE_TF_BINARY"] = os.environ["CP_TOFU"]
-    if os.environ.get("CLOUDPLANE_PROVIDER_MIRROR"):
-        env["CLOUDPLANE_PROVIDER_MIRROR"] = os.environ["CLOUDPLANE_PROVIDER_MIRROR"]
+    # OpenTofu and the sandbox provider's mirror as `make test` exports them, else
+    # from the install scripts (which reuse their caches): runs are real.
+    env["CLOUDPLANE_TF_BINARY"] = os.environ.get("CP_TOFU") or script_output("install-tofu.sh")
+    env["CLOUDPLANE_PROVIDER_MIRROR"] = (os.environ.get("CLOUDPLANE_PROVIDER_MIRROR")
+                                         or script_output("install-provider.sh"))
     # Overrides for limits other parts of the server add (CONTRACT_ENV_<NAME>=v).
     for k, v in os.environ.items():
         if k.startswith("CONTRACT_ENV_"):
