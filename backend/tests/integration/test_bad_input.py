@@ -149,3 +149,15 @@ def test_cost_summary_group_by_is_one_of_the_enum(server):
     assert api.call("GET", "/costs/summary").json()["group_by"] == "cloud"
     assert_error(api.call("GET", "/costs/summary?group_by="), 422, "invalid_value", "group_by")
     assert_error(api.call("GET", "/costs/summary?group_by=zone"), 422, "invalid_value", "group_by")
+
+
+def test_credential_lengths_count_characters(server):
+    api = Api(server)
+    pid = api.project()["id"]
+
+    def aws(secret):
+        return api.call("POST", "/projects/%s/accounts" % pid, {"name": "a", "cloud": "aws", "credentials": {
+            "access_key_id": "AKIAEXAMPLE12345", "secret_access_key": secret}})
+    # 8 two-byte characters are 16 bytes but 8 characters: under the minimum of 16.
+    assert_error(aws("\u00e9" * 8), 422, "invalid_length", "credentials.secret_access_key")
+    assert aws("\u00e9" * 16).status_code == 201
