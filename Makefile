@@ -47,6 +47,7 @@ run:
 	@tofu=$$(scripts/install-tofu.sh) && mirror=$$(scripts/install-provider.sh) && \
 	  export CLOUDPLANE_TF_BINARY="$${CLOUDPLANE_TF_BINARY:-$$tofu}" && \
 	  export CLOUDPLANE_PROVIDER_MIRROR="$${CLOUDPLANE_PROVIDER_MIRROR:-$$mirror}" && \
+	  export CLOUDPLANE_MAIL_OUTBOX="$${CLOUDPLANE_MAIL_OUTBOX:-$$PWD/var/outbox}" && \
 	  exec ./$(BUILD)/cloudplane serve
 
 test:

@@ -27,17 +27,17 @@ start_server() { # label [database-url]
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   # No workers: the resources stay queued, which is all a list needs.
-  env CLOUDPLANE_DATABASE_URL="${2:-}" CLOUDPLANE_WORKERS=0 "$BIN" serve --listen "127.0.0.1:$port" \
+  env CLOUDPLANE_DATABASE_URL="${2:-}" CLOUDPLANE_WORKERS=0 CLOUDPLANE_MAIL_OUTBOX="$work/outbox" "$BIN" serve --listen "127.0.0.1:$port" \
     --data-dir "$work/data-$1" --web-dir "$work/none" >"$work/out" 2>"$work/log-$1" &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   url="http://127.0.0.1:$port"
-  token=$(python3 - "$url" <<'PY'
+  token=$(CLOUDPLANE_MAIL_OUTBOX="$work/outbox" PYTHONPATH="bench" python3 - "$url" <<'PY'
 import sys, requests
+from signup import signup
 url = sys.argv[1]
 s = requests.Session()
-tok = s.post(url + "/api/v1/auth/signup", json={"email": "bench@example.com", "password": "bench-password",
-                                                 "name": "Bench"}).json()["access_token"]
+tok = signup(s, url)  # bench/signup.py: through the mailed link
 s.headers["Authorization"] = "Bearer " + tok
 p = s.post(url + "/api/v1/projects", json={"name": "bench"}).json()
 a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"], json={"name": "sb", "cloud": "sandbox"}).json()

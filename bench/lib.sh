@@ -27,6 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 export CLOUDPLANE_TF_BINARY="$TOFU" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" CLOUDPLANE_ACCESS_LOG=false
+# Sign-up links are mailed: bench/signup.py reads them from this outbox.
+export CLOUDPLANE_MAIL_OUTBOX="$work/outbox" PYTHONPATH="$root/bench${PYTHONPATH:+:$PYTHONPATH}"
 export CLOUDPLANE_JWT_SECRET="$(head -c 33 /dev/urandom | base64)"
 export CLOUDPLANE_VAULT_KEYS="k1:$(head -c 32 /dev/urandom | base64)"
 

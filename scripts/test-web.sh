@@ -19,14 +19,15 @@ work=$(mktemp -d /tmp/cp-e2e.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$work" \
   CLOUDPLANE_TF_BINARY="${CP_TOFU:-}" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" \
-  CLOUDPLANE_PROVIDER_MIRROR="$mirror" \
+  CLOUDPLANE_PROVIDER_MIRROR="$mirror" CLOUDPLANE_MAIL_OUTBOX="$work/outbox" \
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --web-dir "$root/frontend/dist" \
   >"$work/out" 2>"$work/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 status=0
-CLOUDPLANE_URL="http://127.0.0.1:$port" node --test e2e/auth.test.mjs e2e/flow.test.mjs || status=$?
+CLOUDPLANE_URL="http://127.0.0.1:$port" CLOUDPLANE_E2E_OUTBOX="$work/outbox" \
+  node --test e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs || status=$?
 if [ $status -ne 0 ]; then
   echo "--- server log (tail)"; tail -40 "$work/server.log"
 fi

@@ -129,7 +129,8 @@ step "unit tests, ASan+UBSan (ctest)" ctest_in build-asan 600 "unit tests, ASan+
 step "integration tests" pytest_with "$root/build/cloudplane" "integration tests"
 step "integration tests, ASan+UBSan" pytest_with "$root/build-asan/cloudplane" "integration tests, ASan+UBSan"
 # schemathesis over the served spec against the real binary (tests/contract/run.py):
-# --checks all, seed 11, 150 s budget; fails on any failure or an unclean server exit.
+# every check (as --checks all), seed 11, 165 s budget; fails on any failure, an unclean
+# server exit or a tofu left running.
 step "API contract (schemathesis)" python3 tests/contract/run.py --binary "$root/build/cloudplane"
 step "OpenTofu modules" modules_check
 step "sandbox provider (go test)" bash -c "cd providers/sandbox && go test -count=1 ./..."

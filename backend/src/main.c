@@ -187,6 +187,9 @@ static int cmd_serve(int argc, char **argv)
         .routes = cp_api_routes,
         .nroutes = cp_api_nroutes,
         .app = &app,
+        .trusted_proxies = cfg.trusted_proxies,
+        .conn_per_ip = (int)cfg.conn_per_ip,
+        .read_timeout_s = (int)cfg.read_timeout_seconds,
         .authenticate = cp_api_authenticate,
         .authenticate_sandbox = cp_api_sandbox_authenticate,
     };
@@ -207,10 +210,16 @@ static int cmd_serve(int argc, char **argv)
     snprintf(url, sizeof url, "http://%.*s:%d/", (int)(colon - host), colon == host ? "127.0.0.1" : host,
              cp_server_port(srv));
     if (colon == host) snprintf(url, sizeof url, "http://127.0.0.1:%d/", cp_server_port(srv));
+    snprintf(app.public_url, sizeof app.public_url, "%.*s", (int)strlen(url) - 1, url);
     cp_log(CP_LOG_INFO, "listening",
            json_pack("{s:s, s:I, s:s, s:s}", "url", url, "http_threads", (json_int_t)cfg.http_threads, "data_dir",
                      cfg.data_dir, "database", cfg.database_url[0] ? "postgres" : "sqlite"));
     printf("cloudplane is running at %s\n", url);
+    if (cfg.mail_outbox[0])
+        printf("mails (sign-up and invitation links) are written to %s\n", cfg.mail_outbox);
+    else
+        printf("mails (sign-up and invitation links) are written to the log (set CLOUDPLANE_MAIL_OUTBOX=DIR for "
+               "files)\n");
     fflush(stdout);
 
     int sig = 0;

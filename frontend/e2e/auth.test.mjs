@@ -31,11 +31,11 @@ describe('auth', () => {
       const describedBy = (await password.getAttribute('aria-describedby')) ?? '';
       const errId = await err.getAttribute('id');
       assert.ok(describedBy.split(' ').includes(errId), 'password field is not described by the error');
-      assert.match(page.url(), /\/signup$/);
+      assert.match(page.url(), /\/signup\/complete#token=/);
       await shot('short-password');
 
       await password.fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign up' }).click();
+      await page.getByRole('button', { name: 'Create account' }).click();
       await page.getByTestId('dashboard-empty').waitFor();
       assert.equal(new URL(page.url()).pathname, '/');
       await page.getByRole('link', { name: 'Add a cloud account' }).waitFor();

@@ -9,7 +9,13 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const OUTPUT_DIR = path.join(here, 'output');
 export const BASE_URL = (process.env.CLOUDPLANE_URL ?? '').replace(/\/+$/, '');
-export const SKIP = BASE_URL ? false : 'CLOUDPLANE_URL is not set (point it at `cloudplane serve`)';
+/** The server's CLOUDPLANE_MAIL_OUTBOX: sign-up and invitation links are read there. */
+export const OUTBOX = process.env.CLOUDPLANE_E2E_OUTBOX ?? '';
+export const SKIP = !BASE_URL
+  ? 'CLOUDPLANE_URL is not set (point it at `cloudplane serve`)'
+  : !OUTBOX
+    ? 'CLOUDPLANE_E2E_OUTBOX is not set (the CLOUDPLANE_MAIL_OUTBOX dir of that server)'
+    : false;
 
 /** How long a run may take to reach a final state. */
 export const RUN_TIMEOUT = Number(process.env.CLOUDPLANE_E2E_RUN_TIMEOUT_MS ?? 180_000);
@@ -57,12 +63,38 @@ export function uniqueName(prefix) {
   return `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
-export async function signup(page, { name, email, password }) {
+/** The path and fragment of the link in the newest mail of `kind` to `to`, polled from the outbox. */
+export async function mailedLink(to, kind, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const names = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((n) => n.endsWith('.json')).sort() : [];
+    for (const name of names.reverse()) {
+      const m = JSON.parse(fs.readFileSync(path.join(OUTBOX, name), 'utf8'));
+      if (m.to === to.toLowerCase() && m.kind === kind && m.link) {
+        const u = new URL(m.link);
+        return u.pathname + u.hash;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${kind} mail with a link to ${to} in ${OUTBOX}`);
+}
+
+/** Step 1 of sign-up: ask for the link; waits for the "check your email" screen. */
+export async function requestSignup(page, email) {
   await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
   await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Email me a link' }).click();
+  await page.getByTestId('signup-sent').waitFor();
+}
+
+/** The whole sign-up: ask for the link, open it from the outbox, set name and password. */
+export async function signup(page, { name, email, password }) {
+  await requestSignup(page, email);
+  await page.goto(await mailedLink(email, 'signup'));
+  await page.getByLabel('Name').fill(name);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('button', { name: 'Create account' }).click();
 }
 
 /** The status value of a badge (data-status), e.g. "active". */

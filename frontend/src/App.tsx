@@ -4,6 +4,8 @@ import { Layout } from './components/Layout';
 import { useAuth } from './lib/authContext';
 import { LoginPage } from './pages/LoginPage';
 import { SignupPage } from './pages/SignupPage';
+import { SignupCompletePage } from './pages/SignupCompletePage';
+import { InvitePage } from './pages/InvitePage';
 import { DashboardPage } from './pages/DashboardPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 
@@ -14,6 +16,7 @@ const MembersPage = lazy(() => import('./pages/project/MembersPage').then((m) =>
 const AccountsPage = lazy(() => import('./pages/project/AccountsPage').then((m) => ({ default: m.AccountsPage })));
 const AuditPage = lazy(() => import('./pages/project/AuditPage').then((m) => ({ default: m.AuditPage })));
 const AddAccountPage = lazy(() => import('./pages/AddAccountPage').then((m) => ({ default: m.AddAccountPage })));
+const InvitationsPage = lazy(() => import('./pages/InvitationsPage').then((m) => ({ default: m.InvitationsPage })));
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage').then((m) => ({ default: m.ResourcesPage })));
 const NewResourcePage = lazy(() => import('./pages/NewResourcePage').then((m) => ({ default: m.NewResourcePage })));
 const ResourceDetailPage = lazy(() => import('./pages/ResourceDetailPage').then((m) => ({ default: m.ResourceDetailPage })));
@@ -56,6 +59,16 @@ export function App() {
           </PublicOnly>
         }
       />
+      <Route
+        path="/signup/complete"
+        element={
+          <PublicOnly>
+            <SignupCompletePage />
+          </PublicOnly>
+        }
+      />
+      {/* Signed in or not: the page offers accepting, signing in or signing up. */}
+      <Route path="/invite" element={<InvitePage />} />
       <Route element={<RequireAuth />}>
         <Route index element={<DashboardPage />} />
         <Route path="projects" element={<ProjectsPage />} />
@@ -65,6 +78,7 @@ export function App() {
           <Route path="accounts" element={<AccountsPage />} />
           <Route path="audit" element={<AuditPage />} />
         </Route>
+        <Route path="invitations" element={<InvitationsPage />} />
         <Route path="accounts/new" element={<AddAccountPage />} />
         <Route path="resources" element={<ResourcesPage />} />
         <Route path="resources/new" element={<NewResourcePage />} />

@@ -5,8 +5,9 @@ Starts `cloudplane serve` on SQLite in a fresh data dir with the sandbox cloud
 and one small worker, seeds a user with `cloudplane admin create-user`, signs
 in over HTTP and registers a sandbox cloud key, then runs `schemathesis run`
 over the served spec (/api/v1/openapi.yaml, so every route the spec lists is
-covered, new ones included) with --checks all, a fixed seed and a time budget,
-in the examples, coverage, fuzzing and stateful phases.
+covered, new ones included) with every check, a fixed seed and a time budget,
+in the examples, coverage, fuzzing and stateful phases. Every check runs (all
+enabled in schemathesis.toml, the equivalent of --checks all).
 
 Exits non-zero if schemathesis reports any failure or error, or if the server
 did not exit cleanly at the end (a crash, a sanitizer report, a leak).
@@ -56,6 +57,10 @@ def server_env(data_dir):
            # Generous limits: the check is about the contract, not the throttles
            # (their 429 answers are still in the spec and accepted there).
            "CLOUDPLANE_SANDBOX_RATE": "100000",
+           "CLOUDPLANE_SIGNUP_IP_PER_HOUR": "1000000", "CLOUDPLANE_SIGNUP_ACCOUNT_PER_HOUR": "1000000",
+           "CLOUDPLANE_LOGIN_IP_PER_MINUTE": "1000000", "CLOUDPLANE_LOGIN_ACCOUNT_PER_MINUTE": "1000000",
+           "CLOUDPLANE_INVITE_IP_PER_HOUR": "1000000", "CLOUDPLANE_INVITE_ACCOUNT_PER_HOUR": "1000000",
+           "CLOUDPLANE_PROJECT_MAX_RESOURCES": "1000000",
            "CLOUDPLANE_ACCESS_LOG": "false"}
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if k in os.environ:
@@ -140,8 +145,11 @@ def leftovers(data_dir):
 
 
 def schemathesis(url, cfg, phases, max_time, args, reports, env, cwd):
-    """One `schemathesis run`; returns (exit code, its output)."""
-    cmd = ["schemathesis", "--config-file", cfg, "run", url + "/api/v1/openapi.yaml", "--checks", "all",
+    """One `schemathesis run`; returns (exit code, its output). Every check runs:
+    schemathesis.toml enables them all, as `--checks all` would; the flag itself
+    is not passed because on the command line it also overrides the checks
+    turned off for single operations there."""
+    cmd = ["schemathesis", "--config-file", cfg, "run", url + "/api/v1/openapi.yaml",
            "--seed", str(args.seed), "--max-time", str(max_time), "--phases", phases, "--workers", args.workers,
            "--report", os.environ.get("CONTRACT_REPORTS", "ndjson,junit"), "--report-dir", reports]
     if args.max_examples:

@@ -109,6 +109,7 @@ cp_result cp_api_accounts_create(cp_req *req)
     const char *cloud = cp_json_str(b, "cloud", "");
     if (strcmp(cloud, "aws") && strcmp(cloud, "azure") && strcmp(cloud, "gcp") && strcmp(cloud, "sandbox"))
         return cp_req_fail(req, CP_EUNPROC, "invalid_value", "cloud", "cloud must be aws, azure, gcp or sandbox");
+    if ((r = cp_api_sandbox_policy(req, cloud, NULL)) != CP_OK) return r;
     json_t *cred = json_object_get(b, "credentials");
     char *hint;
     if ((r = check_credentials(req, cloud, cred, &hint)) != CP_OK) return r;

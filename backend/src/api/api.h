@@ -17,10 +17,48 @@ cp_result cp_api_sandbox_authenticate(cp_req *req);
 
 #define CP_APP(req) ((cp_app *)(req)->app)
 
+/* Rate limits of one kind of request (api/limits.c), charged once per
+ * request: a token from the client address's bucket (IPv6: its /64) and one
+ * from account's (an email, a user id; NULL skips it). CP_OK, or CP_ERATE
+ * with a 429 reply, its Retry-After and a JSON error set. Invitations:
+ * `r = cp_api_limit(req, CP_LIMIT_INVITE, req->user_id); if (r != CP_OK) return r;`
+ * before anything is written. */
+cp_result cp_api_limit(cp_req *req, cp_limit_kind kind, const char *account) CP_MUST_CHECK;
+/* Sets the Retry-After header of a 429 or 503 reply. */
+void cp_api_retry_after(cp_req *req, int seconds);
+/* How long a client refused with too_many_runs is told to wait. */
+#define CP_RUNS_RETRY_AFTER_S 30
+/* argon2id on the hashing pool, never on the HTTP thread. The handler calls
+ * it as if it were synchronous and returns any result but CP_OK as is: the
+ * first call queues the job and returns CP_EDECLINED (the server suspends the
+ * request and calls the handler again when the job is done); the second
+ * returns CP_OK with the result. A full pool: CP_EAGAIN, 503 with Retry-After.
+ * The handler must be safe to run twice up to this call (no writes before it;
+ * cp_api_limit charges once). password must outlive the request (the parsed
+ * body does). */
+cp_result cp_api_password_hash(cp_req *req, const char *password, char out[CP_PASSWORD_HASH_MAX]) CP_MUST_CHECK;
+/* Verifies password against hash; hash NULL burns the same time (unknown
+ * account) and gives false. Same calling convention as cp_api_password_hash. */
+cp_result cp_api_password_verify(cp_req *req, const char *hash, const char *password, bool *ok) CP_MUST_CHECK;
+/* The operator's sandbox cloud policy for an order or account on cloud
+ * (config may be NULL): with CLOUDPLANE_SANDBOX_CLOUD=off a simulated cloud is
+ * 422 cloud_disabled; simulate_seconds above the configured maximum is 422
+ * out_of_range. CP_OK for real clouds. */
+cp_result cp_api_sandbox_policy(cp_req *req, const char *cloud, json_t *config) CP_MUST_CHECK;
+
 /* Handlers */
 cp_result cp_api_signup(cp_req *req);
 cp_result cp_api_login(cp_req *req);
 cp_result cp_api_me(cp_req *req);
+cp_result cp_api_signup_complete(cp_req *req);
+/* Project invitations (invitations.c). */
+cp_result cp_api_invitations_create(cp_req *req);
+cp_result cp_api_invitations_list(cp_req *req);
+cp_result cp_api_invitations_revoke(cp_req *req);
+cp_result cp_api_my_invitations(cp_req *req);
+cp_result cp_api_invitations_accept_token(cp_req *req);
+cp_result cp_api_invitations_accept(cp_req *req);
+cp_result cp_api_invitations_decline(cp_req *req);
 cp_result cp_api_healthz(cp_req *req);
 cp_result cp_api_readyz(cp_req *req);
 cp_result cp_api_metrics(cp_req *req);
@@ -31,7 +69,6 @@ cp_result cp_api_projects_get(cp_req *req);
 cp_result cp_api_projects_update(cp_req *req);
 cp_result cp_api_projects_delete(cp_req *req);
 cp_result cp_api_members_list(cp_req *req);
-cp_result cp_api_members_add(cp_req *req);
 cp_result cp_api_members_update(cp_req *req);
 cp_result cp_api_members_remove(cp_req *req);
 cp_result cp_api_audit_list(cp_req *req);

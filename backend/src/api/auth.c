@@ -5,32 +5,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/api.h"
+#include <sodium.h>
+
+#include "api/common.h"
+#include "auth/onetime.h"
+#include "core/mail.h"
 #include "auth/password.h"
 #include "core/timeutil.h"
 
 #define BAD_LOGIN "invalid email or password"
-
-/* Lower-cases and checks the shape local@domain.tld; NULL when invalid. */
-static char *normalize_email(cp_arena *a, const char *in)
-{
-    size_t len = strlen(in);
-    if (len < 3 || len > 254) return NULL;
-    char *e = cp_arena_strndup(a, in, len);
-    int ats = 0;
-    for (char *p = e; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= ' ' || c >= 0x7f || strchr("()<>,;:\\\"[]", c)) return NULL;
-        if (c == '@') ats++;
-        *p = (char)tolower(c);
-    }
-    const char *at = strchr(e, '@');
-    if (ats != 1 || at == e || at - e > 64) return NULL;
-    const char *dom = at + 1;
-    const char *dot = strrchr(dom, '.');
-    if (!dot || dot == dom || !dot[1] || strstr(dom, "..") || dom[0] == '-') return NULL;
-    return e;
-}
 
 static json_t *user_json(const cp_user *u)
 {
@@ -48,32 +31,125 @@ static cp_result token_reply(cp_req *req, int status, const cp_user *u)
                               "bearer", "expires_in", (json_int_t)app->cfg->token_ttl_seconds));
 }
 
+/* What POST /auth/signup answers, for a new email and a taken one alike. */
+#define SIGNUP_SENT "if this address can sign up, a link to finish is on its way: check your email"
+
+cp_result cp_api_signup_closed(cp_req *req, cp_signup_policy policy)
+{
+    if (policy == CP_SIGNUP_INVITE)
+        return cp_req_fail(req, CP_EFORBIDDEN, "signup_invite_only", NULL,
+                           "sign-up is by invitation only: ask a project owner to invite you");
+    return cp_req_fail(req, CP_EFORBIDDEN, "signup_disabled", NULL,
+                       "sign-up is turned off on this server: ask its administrator for an account");
+}
+
+cp_result cp_api_invalid_link(cp_req *req)
+{
+    return cp_req_fail(req, CP_ENOTFOUND, "invalid_token", "token", "this link is invalid, used or expired");
+}
+
+/* Both answers take the same path: one lookup, one token stored, one mail;
+ * only the mail's words differ. The token of a taken email is stored but
+ * never mailed, so nobody holds it. No password is hashed here. */
 cp_result cp_api_signup(cp_req *req)
 {
-    static const cp_json_field fields[] = {
-        {.name = "email", .type = CP_JF_STRING, .required = true, .max_len = 254},
-        {.name = "password", .type = CP_JF_STRING, .required = true, .max_len = 1024},
-        {.name = "name", .type = CP_JF_STRING, .required = true, .min_len = 1, .max_len = 100},
-    };
+    static const cp_json_field fields[] = {{.name = "email", .type = CP_JF_STRING, .required = true, .max_len = 254}};
+    cp_app *app = CP_APP(req);
     json_t *body;
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &body);
     if (r != CP_OK) return r;
-    char *email = normalize_email(req->arena, cp_json_str(body, "email", ""));
+    cp_signup_policy policy = cp_config_signup_policy(app->cfg);
+    if (policy != CP_SIGNUP_OPEN) return cp_api_signup_closed(req, policy);
+    char *email = cp_api_normalize_email(req->arena, cp_json_str(body, "email", ""));
     if (!email) return cp_req_fail(req, CP_EUNPROC, "invalid_email", "email", "enter a valid email address");
-    const char *password = cp_json_str(body, "password", "");
+
+    if ((r = cp_api_limit(req, CP_LIMIT_SIGNUP, email)) != CP_OK) return r;
+    cp_user u;
+    r = cp_store_user_by_email(app->store, req->arena, email, &u, &req->err);
+    if (r != CP_OK && r != CP_ENOTFOUND) return r;
+    bool taken = r == CP_OK;
+    cp_error_clear(&req->err);
+    char token[CP_ONETIME_MAX + 1], hash[CP_ONETIME_HASH_LEN + 1];
+    cp_onetime_new("cps_", token, hash);
+    int64_t now = cp_now_ms();
+    r = cp_store_signup_token_add(app->store, hash, email, now, now + app->cfg->signup_token_ttl_seconds * 1000,
+                                  &req->err);
+    if (r != CP_OK) return r;
+    cp_mail m = {.to = email, .kind = "signup"};
+    if (taken) {
+        m.subject = "Your cloudplane account";
+        m.text = "Someone asked to sign up with this email, which already has a cloudplane account. Sign in with "
+                 "it, or reset its password with the server's administrator. If this was not you, ignore this mail.";
+    } else {
+        m.subject = "Finish signing up to cloudplane";
+        m.link = cp_api_link(req, "/signup/complete", token);
+        m.text = cp_arena_printf(req->arena,
+                                 "Open this link to choose your name and password (it works once, for %ld hours):"
+                                 "\n\n%s\n\nIf this was not you, ignore this mail.",
+                                 app->cfg->signup_token_ttl_seconds / 3600, m.link);
+    }
+    sodium_memzero(token, sizeof token);
+    if ((r = cp_mail_send(app->cfg->mail_outbox, &m, &req->err)) != CP_OK) return r;
+    return cp_reply(req, 202, json_pack("{s:s, s:s}", "status", "check_email", "message", SIGNUP_SENT));
+}
+
+static cp_result signup_fields(cp_req *req, json_t **body)
+{
+    static const cp_json_field fields[] = {
+        {.name = "token", .type = CP_JF_STRING, .required = true, .max_len = 256},
+        {.name = "password", .type = CP_JF_STRING, .required = true, .max_len = 1024},
+        {.name = "name", .type = CP_JF_STRING, .required = true, .min_len = 1, .max_len = 100},
+    };
+    cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), body);
+    if (r != CP_OK) return r;
+    const char *password = cp_json_str(*body, "password", "");
     if (cp_utf8_len(password, strlen(password)) < 10)
         return cp_req_fail(req, CP_EUNPROC, "weak_password", "password", "password must be at least 10 characters");
-    const char *name = cp_json_str(body, "name", "");
     bool blank = true;
-    for (const char *p = name; *p && blank; p++) blank = isspace((unsigned char)*p) != 0;
+    for (const char *p = cp_json_str(*body, "name", ""); *p && blank; p++) blank = isspace((unsigned char)*p) != 0;
     if (blank) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name is required");
+    return CP_OK;
+}
 
-    char hash[CP_PASSWORD_HASH_MAX];
-    if (cp_password_hash(password, hash) != CP_OK)
-        return cp_req_fail(req, CP_ERR, NULL, NULL, "password hashing failed");
-    cp_user u;
-    r = cp_store_user_create(CP_APP(req)->store, req->arena, email, name, hash, &u, &req->err);
+/* A sign-up token (cps_) works under `open`; an invitation token (cpi_)
+ * under `open` and `invite`. `off` means no new accounts at all: an
+ * invitation then reaches existing users only (an operator creates accounts
+ * with `cloudplane admin`). */
+cp_result cp_api_signup_complete(cp_req *req)
+{
+    cp_app *app = CP_APP(req);
+    json_t *body;
+    cp_result r = signup_fields(req, &body);
     if (r != CP_OK) return r;
+    const char *token = cp_json_str(body, "token", "");
+    char hash[CP_ONETIME_HASH_LEN + 1];
+    bool invitation = !strncmp(token, "cpi_", 4);
+    if ((!invitation && strncmp(token, "cps_", 4) != 0) || !cp_onetime_hash(token, hash))
+        return cp_api_invalid_link(req);
+    cp_signup_policy policy = cp_config_signup_policy(app->cfg);
+    if (policy == CP_SIGNUP_OFF || (policy == CP_SIGNUP_INVITE && !invitation))
+        return cp_api_signup_closed(req, policy);
+
+    int64_t now = cp_now_ms();
+    r = cp_store_token_live(app->store, invitation, hash, now, &req->err);
+    if (r == CP_ENOTFOUND) return cp_api_invalid_link(req);
+    if (r != CP_OK) return r;
+    char pw[CP_PASSWORD_HASH_MAX];
+    if ((r = cp_api_password_hash(req, cp_json_str(body, "password", ""), pw)) != CP_OK) return r;
+    const char *name = cp_json_str(body, "name", "");
+    cp_user u;
+    cp_invitation inv;
+    if (invitation)
+        r = cp_store_invitation_signup(app->store, req->arena, hash, now, name, pw, &u, &inv, &req->err);
+    else
+        r = cp_store_signup_complete(app->store, req->arena, hash, now, name, pw, &u, &req->err);
+    /* A sign-up link whose email got an account meanwhile is just a dead link. */
+    if (r == CP_ENOTFOUND || (r == CP_ECONFLICT && !invitation)) return cp_api_invalid_link(req);
+    if (r != CP_OK) return r;
+    req->user_id = u.id;
+    if (invitation)
+        cp_api_audit(req, inv.project_id, "invitation.accept", inv.id,
+                     json_pack("{s:s, s:s}", "email", inv.email, "role", cp_role_name(inv.role)));
     return token_reply(req, 201, &u);
 }
 
@@ -108,14 +184,17 @@ cp_result cp_api_login(cp_req *req)
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &body);
     if (r != CP_OK) return r;
     const char *raw = cp_json_str(body, "email", "");
-    char *email = normalize_email(req->arena, raw);
+    char *email = cp_api_normalize_email(req->arena, raw);
     const char *ekey = cp_arena_printf(req->arena, "e:%s", email ? email : raw);
-    const char *ikey = cp_arena_printf(req->arena, "i:%s", req->client_ip);
+    const char *ikey = cp_arena_printf(req->arena, "i:%s", req->client_key);
     int64_t now = cp_now_ms();
     int wait = 0;
     if (cp_ratelimit_blocked(app->login_by_ip, ikey, now, &wait) ||
         cp_ratelimit_blocked(app->login_by_email, ekey, now, &wait))
         return rate_limited(req, wait);
+    /* Every attempt counts, successful ones too: a stolen password list is
+     * tried at this pace at most. */
+    if ((r = cp_api_limit(req, CP_LIMIT_LOGIN, ekey)) != CP_OK) return r;
 
     const char *password = cp_json_str(body, "password", "");
     cp_user u;
@@ -126,13 +205,10 @@ cp_result cp_api_login(cp_req *req)
         req->err = lookup;
         return r;
     }
-    bool ok;
-    if (r == CP_OK) {
-        ok = cp_password_verify(u.password_hash, password);
-    } else {
-        cp_password_dummy_verify(password);
-        ok = false;
-    }
+    bool found = r == CP_OK, ok = false;
+    /* An unknown email costs a verification too, so timing tells nothing. */
+    if ((r = cp_api_password_verify(req, found ? u.password_hash : NULL, password, &ok)) != CP_OK) return r;
+    r = found ? CP_OK : CP_ENOTFOUND;
     if (!ok) {
         cp_ratelimit_fail(app->login_by_email, ekey, now);
         cp_ratelimit_fail(app->login_by_ip, ikey, now);

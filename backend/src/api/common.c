@@ -1,5 +1,6 @@
 #include "api/common.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,51 @@ cp_result cp_api_project(cp_req *req, const char *project_id, cp_role min, cp_pr
     cp_result r = cp_store_project_get(CP_APP(req)->store, req->arena, project_id, req->user_id, out, &req->err);
     if (r != CP_OK) return r;
     return cp_api_need_role(req, out->role, min);
+}
+
+char *cp_api_normalize_email(cp_arena *a, const char *in)
+{
+    size_t len = strlen(in);
+    if (len < 3 || len > 254) return NULL;
+    char *e = cp_arena_strndup(a, in, len);
+    int ats = 0;
+    for (char *p = e; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c >= 0x7f || strchr("()<>,;:\\\"[]", c)) return NULL;
+        if (c == '@') ats++;
+        *p = (char)tolower(c);
+    }
+    const char *at = strchr(e, '@');
+    if (ats != 1 || at == e || at - e > 64) return NULL;
+    const char *dom = at + 1;
+    const char *dot = strrchr(dom, '.');
+    if (!dot || dot == dom || !dot[1] || strstr(dom, "..") || dom[0] == '-') return NULL;
+    return e;
+}
+
+cp_result cp_api_parse_role(cp_req *req, json_t *b, cp_role *out)
+{
+    *out = cp_role_parse(cp_json_str(b, "role", ""));
+    if (*out == CP_ROLE_NONE)
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "role", "role must be owner, admin, member or viewer");
+    return CP_OK;
+}
+
+cp_result cp_api_may_assign(cp_req *req, const cp_project *p, cp_role target_now, cp_role wanted)
+{
+    cp_result r = cp_api_need_role(req, p->role, CP_ROLE_ADMIN);
+    if (r == CP_OK && (target_now == CP_ROLE_OWNER || wanted == CP_ROLE_OWNER))
+        r = cp_api_need_role(req, p->role, CP_ROLE_OWNER);
+    return r;
+}
+
+const char *cp_api_link(cp_req *req, const char *path, const char *token)
+{
+    const cp_app *app = CP_APP(req);
+    const char *base = app->cfg->public_url[0] ? app->cfg->public_url : app->public_url;
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    return cp_arena_printf(req->arena, "%.*s%s#token=%s", (int)n, base, path, token);
 }
 
 void cp_api_audit(cp_req *req, const char *project_id, const char *action, const char *target, json_t *detail)

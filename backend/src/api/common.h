@@ -13,6 +13,21 @@ cp_result cp_api_id(cp_req *req, const char *name, const char **out) CP_MUST_CHE
  * revealed), and 403 if the caller's role is below min. */
 cp_result cp_api_project(cp_req *req, const char *project_id, cp_role min, cp_project *out) CP_MUST_CHECK;
 cp_result cp_api_need_role(cp_req *req, cp_role have, cp_role min) CP_MUST_CHECK;
+/* Lower-cases and checks the shape local@domain.tld; NULL when invalid. */
+char *cp_api_normalize_email(cp_arena *a, const char *in);
+/* The body's "role" (422 when it is not one). */
+cp_result cp_api_parse_role(cp_req *req, json_t *b, cp_role *out) CP_MUST_CHECK;
+/* Admins manage members below owner; only owners grant or take owner. */
+cp_result cp_api_may_assign(cp_req *req, const cp_project *p, cp_role target_now, cp_role wanted) CP_MUST_CHECK;
+/* A link for a mail: <public URL><path>#token=<token>. The token rides in
+ * the fragment, which browsers never send, so it stays out of access logs
+ * and Referer headers. In the request arena. */
+const char *cp_api_link(cp_req *req, const char *path, const char *token);
+/* 403 for a sign-up the policy refuses (auth.c). */
+cp_result cp_api_signup_closed(cp_req *req, cp_signup_policy policy) CP_MUST_CHECK;
+/* The one answer for an unknown, used, expired, revoked or someone else's
+ * mailed token (404 invalid_token), so a token reveals nothing (auth.c). */
+cp_result cp_api_invalid_link(cp_req *req) CP_MUST_CHECK;
 /* Records who did what; failures are logged, never fatal to the request. */
 void cp_api_audit(cp_req *req, const char *project_id, const char *action, const char *target, json_t *detail);
 

@@ -10,6 +10,10 @@ cp_result cp_api_catalog(cp_req *req)
 {
     json_t *c = cp_catalog_json();
     if (!c) return cp_req_fail(req, CP_ERR, NULL, NULL, "catalog unavailable");
+    /* Turned off by the operator: not offered at all. */
+    json_t *clouds = json_object_get(c, "clouds");
+    for (size_t i = json_array_size(clouds); !CP_APP(req)->cfg->sandbox_cloud && i-- > 0;)
+        if (json_is_true(json_object_get(json_array_get(clouds, i), "simulated"))) json_array_remove(clouds, i);
     return cp_reply(req, 200, c);
 }
 

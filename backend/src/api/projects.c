@@ -107,47 +107,6 @@ cp_result cp_api_members_list(cp_req *req)
     return cp_reply(req, 200, cp_api_page_json(arr, NULL));
 }
 
-static cp_result parse_role(cp_req *req, json_t *b, cp_role *out)
-{
-    *out = cp_role_parse(cp_json_str(b, "role", ""));
-    if (*out == CP_ROLE_NONE)
-        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "role", "role must be owner, admin, member or viewer");
-    return CP_OK;
-}
-
-/* Admins manage members below owner; only owners grant or take owner. */
-static cp_result may_assign(cp_req *req, const cp_project *p, cp_role target_now, cp_role wanted)
-{
-    cp_result r = cp_api_need_role(req, p->role, CP_ROLE_ADMIN);
-    if (r == CP_OK && (target_now == CP_ROLE_OWNER || wanted == CP_ROLE_OWNER))
-        r = cp_api_need_role(req, p->role, CP_ROLE_OWNER);
-    return r;
-}
-
-cp_result cp_api_members_add(cp_req *req)
-{
-    static const cp_json_field fields[] = {
-        {.name = "email", .type = CP_JF_STRING, .required = true, .max_len = 254},
-        {.name = "role", .type = CP_JF_STRING, .required = true, .max_len = 16},
-    };
-    cp_project p;
-    cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_VIEWER, &p);
-    if (r != CP_OK) return r;
-    json_t *b;
-    cp_role role;
-    if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
-    if ((r = parse_role(req, b, &role)) != CP_OK) return r;
-    if ((r = may_assign(req, &p, CP_ROLE_NONE, role)) != CP_OK) return r;
-    char *email = cp_arena_strdup(req->arena, cp_json_str(b, "email", ""));
-    for (char *c = email; *c; c++)
-        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
-    cp_member m;
-    if ((r = cp_store_member_add(CP_APP(req)->store, req->arena, p.id, email, role, &m, &req->err)) != CP_OK) return r;
-    cp_api_audit(req, p.id, "member.add", m.user_id,
-                 json_pack("{s:s, s:s}", "email", m.email, "role", cp_role_name(role)));
-    return cp_reply(req, 201, cp_api_member_json(&m));
-}
-
 cp_result cp_api_members_update(cp_req *req)
 {
     static const cp_json_field fields[] = {{.name = "role", .type = CP_JF_STRING, .required = true, .max_len = 16}};
@@ -160,8 +119,8 @@ cp_result cp_api_members_update(cp_req *req)
     json_t *b;
     cp_role role;
     if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
-    if ((r = parse_role(req, b, &role)) != CP_OK) return r;
-    if ((r = may_assign(req, &p, now, role)) != CP_OK) return r;
+    if ((r = cp_api_parse_role(req, b, &role)) != CP_OK) return r;
+    if ((r = cp_api_may_assign(req, &p, now, role)) != CP_OK) return r;
     if ((r = cp_store_member_set_role(CP_APP(req)->store, p.id, uid, role, &req->err)) != CP_OK) return r;
     cp_api_audit(req, p.id, "member.update", uid,
                  json_pack("{s:s, s:s}", "from", cp_role_name(now), "to", cp_role_name(role)));
@@ -182,7 +141,7 @@ cp_result cp_api_members_remove(cp_req *req)
     cp_role now = cp_store_member_role(CP_APP(req)->store, p.id, uid);
     if (now == CP_ROLE_NONE) return cp_req_fail(req, CP_ENOTFOUND, "not_found", NULL, "member not found");
     /* Anyone may leave; removing others needs admin (owner for owners). */
-    if (strcmp(uid, req->user_id) != 0 && (r = may_assign(req, &p, now, CP_ROLE_NONE)) != CP_OK) return r;
+    if (strcmp(uid, req->user_id) != 0 && (r = cp_api_may_assign(req, &p, now, CP_ROLE_NONE)) != CP_OK) return r;
     if ((r = cp_store_member_remove(CP_APP(req)->store, p.id, uid, &req->err)) != CP_OK) return r;
     cp_api_audit(req, p.id, "member.remove", uid, json_pack("{s:s}", "role", cp_role_name(now)));
     return cp_reply(req, 204, NULL);

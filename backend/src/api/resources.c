@@ -49,6 +49,7 @@ cp_result cp_api_resources_create(cp_req *req)
     const char *region = cp_json_str(b, "region", ""), *size = cp_json_str(b, "size", NULL);
     json_t *config = json_object_get(b, "config");
     if (json_is_null(config)) config = NULL;
+    if ((r = cp_api_sandbox_policy(req, acc.cloud, config)) != CP_OK) return r;
     if ((r = cp_catalog_validate(acc.cloud, kind, name, region, size, config, &req->err)) != CP_OK) return r;
     double cost = cp_catalog_monthly_cost(acc.cloud, kind, size, config);
 
@@ -73,6 +74,7 @@ cp_result cp_api_resources_create(cp_req *req)
     cp_resource res;
     cp_run run;
     r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
+    if (r == CP_ERATE) cp_api_retry_after(req, CP_RUNS_RETRY_AFTER_S); /* too_many_runs */
     free(config_text);
     free(params_text);
     if (r != CP_OK) return r;
@@ -202,6 +204,7 @@ static cp_result enqueue(cp_req *req, cp_resource *res, cp_run_operation operati
     cp_result r = cp_store_run_enqueue(CP_APP(req)->store, req->arena, res->id, operation, text, cost, req->user_id,
                                        &run, &req->err);
     free(text);
+    if (r == CP_ERATE) cp_api_retry_after(req, CP_RUNS_RETRY_AFTER_S); /* too_many_runs */
     if (r != CP_OK) return r;
     cp_api_dispatch(req, run.id);
     cp_api_audit(req, res->project_id, operation == CP_OP_UPDATE ? "resource.update" : "resource.destroy", res->id,
@@ -230,6 +233,8 @@ cp_result cp_api_resources_update(cp_req *req)
     double cost = cp_catalog_monthly_cost(res.cloud, res.kind, size, config);
     json_decref(config);
     if (r != CP_OK) return r;
+    /* Not the simulate_seconds cap: the order that set it was within the cap of its day. */
+    if ((r = cp_api_sandbox_policy(req, res.cloud, NULL)) != CP_OK) return r;
     if (res.size && !strcmp(res.size, size))
         return cp_req_fail(req, CP_EUNPROC, "unchanged", "size", "the resource already has size %s", size);
     return enqueue(req, &res, CP_OP_UPDATE, size, cost);

@@ -58,6 +58,9 @@ void cp_sandbox_key_hash(const char *key, char out[CP_SANDBOX_HASH_LEN + 1])
 cp_result cp_api_sandbox_authenticate(cp_req *req)
 {
     cp_app *app = CP_APP(req);
+    if (!app->cfg->sandbox_cloud)
+        return cp_req_fail(req, CP_ENOTFOUND, "cloud_disabled", NULL,
+                           "the simulated sandbox cloud is turned off on this server");
     const char *h = cp_req_header(req, "Authorization");
     const char *key = NULL;
     if (h && strncasecmp(h, "Bearer ", 7) == 0)

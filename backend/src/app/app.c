@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/secretfile.h"
@@ -78,6 +79,30 @@ static cp_result load_vault(cp_app *app, const char *keydir, cp_error *err)
     return r;
 }
 
+/* A limit of n a period: a bucket of n that refills over the period, so a
+ * burst of n is allowed and then one per period/n. */
+static cp_throttle *per_period(long n, double period_s)
+{
+    return cp_throttle_new((double)n / period_s, (double)n, 100000);
+}
+
+static cp_result init_limits(cp_app *app, const cp_config *cfg, cp_error *err)
+{
+    app->limit_ip[CP_LIMIT_SIGNUP] = per_period(cfg->signup_ip_per_hour, 3600);
+    app->limit_account[CP_LIMIT_SIGNUP] = per_period(cfg->signup_account_per_hour, 3600);
+    app->limit_ip[CP_LIMIT_LOGIN] = per_period(cfg->login_ip_per_minute, 60);
+    app->limit_account[CP_LIMIT_LOGIN] = per_period(cfg->login_account_per_minute, 60);
+    app->limit_ip[CP_LIMIT_INVITE] = per_period(cfg->invite_ip_per_hour, 3600);
+    app->limit_account[CP_LIMIT_INVITE] = per_period(cfg->invite_account_per_hour, 3600);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* One core stays for the HTTP threads: a flood of sign-ups and logins
+     * then slows hashing, never the rest of the API. */
+    long threads = cfg->hash_threads > 0 ? cfg->hash_threads : cores > 1 ? cores - 1 : 1;
+    app->hashpool = cp_hashpool_new((int)threads, (int)cfg->hash_queue);
+    if (!app->hashpool) return cp_error_set(err, CP_ERR, NULL, NULL, "cannot start the password hashing threads");
+    return CP_OK;
+}
+
 cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
 {
     memset(app, 0, sizeof *app);
@@ -103,16 +128,25 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     /* HTTP threads, each worker and its heartbeat, the reconciler, and spare. */
     int pool = (int)(cfg->http_threads > 0 ? cfg->http_threads : 2) + 2 * (int)cfg->workers + 2;
     if ((r = cp_store_open(url, pool, migrate, &app->store, err)) != CP_OK) return r;
+    cp_store_limits limits = {.project_runs = cfg->project_max_runs,
+                              .project_resources = cfg->project_max_resources,
+                              .project_active_runs = cfg->project_active_runs};
+    cp_store_set_limits(app->store, &limits);
 
     app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
     app->login_by_ip = cp_ratelimit_new(20, 60 * 1000, 100000);
     if (cfg->sandbox_rate > 0)
         app->sandbox_throttle = cp_throttle_new((double)cfg->sandbox_rate, 2.0 * (double)cfg->sandbox_rate, 100000);
-    return CP_OK;
+    return init_limits(app, cfg, err);
 }
 
 void cp_app_close(cp_app *app)
 {
+    cp_hashpool_free(app->hashpool);
+    for (int i = 0; i < CP_LIMIT_COUNT; i++) {
+        cp_throttle_free(app->limit_ip[i]);
+        cp_throttle_free(app->limit_account[i]);
+    }
     cp_store_close(app->store);
     cp_vault_free(app->vault);
     cp_ratelimit_free(app->login_by_email);

@@ -5,6 +5,7 @@
 #ifndef CP_APP_H
 #define CP_APP_H
 
+#include "auth/hashpool.h"
 #include "auth/jwt.h"
 #include "auth/ratelimit.h"
 #include "auth/throttle.h"
@@ -15,6 +16,10 @@
 struct cp_queue;
 struct cp_events;
 
+/* Request kinds with their own rate limits, per client address and per
+ * account (api.h: cp_api_limit). */
+typedef enum { CP_LIMIT_SIGNUP, CP_LIMIT_LOGIN, CP_LIMIT_INVITE, CP_LIMIT_COUNT } cp_limit_kind;
+
 typedef struct cp_app {
     cp_config *cfg;
     cp_store *store;
@@ -24,8 +29,17 @@ typedef struct cp_app {
     cp_jwt_key jwt;
     cp_ratelimit *login_by_email;
     cp_ratelimit *login_by_ip;
-    cp_throttle *sandbox_throttle; /* per sandbox API key; NULL = unlimited */
+    cp_throttle *sandbox_throttle;              /* per sandbox API key; NULL = unlimited */
+    cp_throttle *limit_ip[CP_LIMIT_COUNT];      /* keyed by cp_req.client_key */
+    cp_throttle *limit_account[CP_LIMIT_COUNT]; /* keyed by email or user id */
+    cp_hashpool *hashpool;                      /* argon2id off the HTTP threads */
+    _Atomic uint64_t limited[CP_LIMIT_COUNT];   /* requests refused by each rate limit (/metrics) */
+    _Atomic uint64_t hash_busy;                 /* requests refused by a full hashing pool */
     int64_t started_at_ms;
+    /* Base of links in mails when CLOUDPLANE_PUBLIC_URL is unset: the listen
+     * address. serve writes it once, before it announces the port (so before
+     * any request can read it). */
+    char public_url[256];
 } cp_app;
 
 /* Creates the data dir, loads or generates keys, opens the store (migrating

@@ -13,6 +13,31 @@ void cp_buf_init(cp_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->wipe = false;
+}
+
+void cp_buf_init_wiped(cp_buf *b, size_t max, size_t hint)
+{
+    cp_buf_init(b, max);
+    b->wipe = true;
+    if (hint > 0 && hint <= max) {
+        b->data = cp_xmalloc(hint + 1);
+        b->data[0] = '\0';
+        b->cap = hint + 1;
+    }
+}
+
+/* realloc may leave the old block's bytes in freed memory; a wiped buffer
+ * copies and zeroes instead. */
+static void *move_wiped(cp_buf *b, size_t ncap)
+{
+    char *n = cp_xmalloc(ncap);
+    if (b->data) {
+        memcpy(n, b->data, b->len + 1); /* NUL-terminated whenever allocated */
+        explicit_bzero(b->data, b->cap);
+        free(b->data);
+    }
+    return n;
 }
 
 static cp_result grow(cp_buf *b, size_t need)
@@ -22,7 +47,7 @@ static cp_result grow(cp_buf *b, size_t need)
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < need + 1) ncap *= 2;
     if (ncap > b->max + 1) ncap = b->max + 1;
-    b->data = cp_xrealloc(b->data, ncap);
+    b->data = b->wipe ? move_wiped(b, ncap) : cp_xrealloc(b->data, ncap);
     b->cap = ncap;
     return CP_OK;
 }
@@ -73,6 +98,7 @@ void cp_buf_reset(cp_buf *b)
 
 void cp_buf_free(cp_buf *b)
 {
+    if (b->wipe && b->data) explicit_bzero(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

@@ -10,9 +10,13 @@ typedef struct {
     size_t len;
     size_t cap;
     size_t max; /* hard limit on len */
+    bool wipe;  /* secret bytes: zeroed on growth and on free */
 } cp_buf;
 
 void cp_buf_init(cp_buf *b, size_t max);
+/* A buffer for bytes that may be secret (request bodies): no copy survives
+ * it. hint, when known (Content-Length), sizes it once so it never moves. */
+void cp_buf_init_wiped(cp_buf *b, size_t max, size_t hint);
 /* Appends n bytes; CP_ETOOBIG when len would exceed max (buffer unchanged). */
 cp_result cp_buf_add(cp_buf *b, const void *p, size_t n);
 cp_result cp_buf_adds(cp_buf *b, const char *s) CP_MUST_CHECK;

@@ -63,6 +63,18 @@ static const cfg_entry table[] = {
     S("vault-keys-file", "CLOUDPLANE_VAULT_KEYS_FILE", "", vault_keys_file,
       "file with vault master keys, one id:base64key per line; first is current (default: <data-dir>/keys/vault.keys, "
       "generated)"),
+    S("signup", "CLOUDPLANE_SIGNUP", "open", signup,
+      "who may create an account: open (anyone, by an emailed link), invite (only through a project invitation) "
+      "or off (no new accounts; invitations reach existing users only)"),
+    S("public-url", "CLOUDPLANE_PUBLIC_URL", "", public_url,
+      "the URL users reach the UI at, for links in mails (default: http://<listen address>)"),
+    S("mail-outbox", "CLOUDPLANE_MAIL_OUTBOX", "", mail_outbox,
+      "no mail server is supported yet: mails go to the log and, when this is set, one JSON file per mail in this "
+      "dir"),
+    I("signup-token-ttl", "CLOUDPLANE_SIGNUP_TOKEN_TTL", "86400", 60, 2592000, signup_token_ttl_seconds,
+      "lifetime of an emailed sign-up link, seconds"),
+    I("invitation-ttl", "CLOUDPLANE_INVITATION_TTL", "604800", 60, 7776000, invitation_ttl_seconds,
+      "lifetime of a project invitation, seconds"),
     S("log-level", "CLOUDPLANE_LOG_LEVEL", "info", log_level, "debug, info, warn or error"),
     B("access-log", "CLOUDPLANE_ACCESS_LOG", "true", access_log, "log one JSON line per HTTP request"),
     I("shutdown-grace", "CLOUDPLANE_SHUTDOWN_GRACE", "10", 0, 600, shutdown_grace_seconds,
@@ -115,6 +127,41 @@ static const cfg_entry table[] = {
     S("sandbox-endpoint", "CLOUDPLANE_SANDBOX_ENDPOINT", "", sandbox_endpoint,
       "URL the sandbox cloud's provider calls (SANDBOX_ENDPOINT; default in serve: http://<listen>; "
       "required for sandbox runs in worker)"),
+    S("trusted-proxies", "CLOUDPLANE_TRUSTED_PROXIES", "", trusted_proxies,
+      "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty = none)"),
+    I("hash-threads", "CLOUDPLANE_HASH_THREADS", "0", 0, 64, hash_threads,
+      "password hashing (argon2id) threads (0 = cores - 1, at least 1)"),
+    I("hash-queue", "CLOUDPLANE_HASH_QUEUE", "32", 1, 10000, hash_queue,
+      "password hashes that may wait for a thread; beyond that sign-up and login answer 503"),
+    I("signup-ip-per-hour", "CLOUDPLANE_SIGNUP_IP_PER_HOUR", "20", 1, 1000000, signup_ip_per_hour,
+      "sign-ups a client address (IPv6: its /64) may make per hour, all at once at most"),
+    I("signup-account-per-hour", "CLOUDPLANE_SIGNUP_ACCOUNT_PER_HOUR", "3", 1, 1000000, signup_account_per_hour,
+      "sign-up attempts per email address per hour"),
+    I("login-ip-per-minute", "CLOUDPLANE_LOGIN_IP_PER_MINUTE", "30", 1, 1000000, login_ip_per_minute,
+      "login attempts (successful ones too) a client address may make per minute"),
+    I("login-account-per-minute", "CLOUDPLANE_LOGIN_ACCOUNT_PER_MINUTE", "10", 1, 1000000, login_account_per_minute,
+      "login attempts (successful ones too) per email address per minute"),
+    I("invite-ip-per-hour", "CLOUDPLANE_INVITE_IP_PER_HOUR", "60", 1, 1000000, invite_ip_per_hour,
+      "invitations a client address may send per hour"),
+    I("invite-account-per-hour", "CLOUDPLANE_INVITE_ACCOUNT_PER_HOUR", "30", 1, 1000000, invite_account_per_hour,
+      "invitations a user may send per hour"),
+    I("conn-per-ip", "CLOUDPLANE_CONN_PER_IP", "64", 0, 100000, conn_per_ip,
+      "open connections per client address (IPv6: its /64; trusted proxies exempt; 0 = unlimited)"),
+    I("read-timeout", "CLOUDPLANE_READ_TIMEOUT", "10", 1, 3600, read_timeout_seconds,
+      "seconds a client has to send a whole request (headers and body); slower ones are disconnected"),
+    I("idle-timeout", "CLOUDPLANE_IDLE_TIMEOUT", "120", 1, 86400, idle_timeout_seconds,
+      "seconds an idle keep-alive connection stays open"),
+    I("project-max-runs", "CLOUDPLANE_PROJECT_MAX_RUNS", "20", 0, 1000000, project_max_runs,
+      "unfinished create/update runs a project may have; more answer 429 (0 = unlimited)"),
+    I("project-max-resources", "CLOUDPLANE_PROJECT_MAX_RESOURCES", "100", 0, 1000000, project_max_resources,
+      "resources (not destroyed) a project may have; more answer 409 (0 = unlimited)"),
+    I("project-active-runs", "CLOUDPLANE_PROJECT_ACTIVE_RUNS", "1", 0, 1000, project_active_runs,
+      "runs of one project that may execute at once, across all workers; the rest wait their turn while "
+      "other projects' runs go (0 = unlimited)"),
+    B("sandbox-cloud", "CLOUDPLANE_SANDBOX_CLOUD", "on", sandbox_cloud,
+      "offer the simulated sandbox cloud (its API, accounts and orders); off in a deployment for real clouds"),
+    I("sandbox-max-simulate-seconds", "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS", "30", 0, 600,
+      sandbox_max_simulate_seconds, "largest simulate_seconds a sandbox order may ask for"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)
@@ -149,13 +196,13 @@ static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, 
     }
     case T_BOOL: {
         bool v;
-        if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes"))
+        if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes") || !strcmp(val, "on"))
             v = true;
-        else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no"))
+        else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no") || !strcmp(val, "off"))
             v = false;
         else {
-            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want true or false", shown, e->flag,
-                     e->env, origin);
+            snprintf(err, errlen, "invalid value '%s' for --%s (%s, from %s): want true or false (on or off)", shown,
+                     e->flag, e->env, origin);
             return CP_EINVAL;
         }
         *(bool *)((char *)cfg + e->off) = v;
@@ -214,12 +261,26 @@ cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char
         }
         if ((r = set_value(cfg, e, val, "command line", err, errlen)) != CP_OK) return r;
     }
+    if (cp_config_signup_policy(cfg) == CP_SIGNUP_INVALID) {
+        snprintf(err, errlen, "invalid value '%s' for --signup (CLOUDPLANE_SIGNUP): want open, invite or off",
+                 cfg->signup);
+        return CP_EINVAL;
+    }
     if (cfg->heartbeat_seconds >= cfg->lease_seconds) {
         snprintf(err, errlen, "--heartbeat-seconds (%ld) must be shorter than --lease-seconds (%ld)",
                  cfg->heartbeat_seconds, cfg->lease_seconds);
         return CP_EINVAL;
     }
     return CP_OK;
+}
+
+cp_signup_policy cp_config_signup_policy(const cp_config *cfg)
+{
+    static const char *const names[] = {
+        [CP_SIGNUP_OPEN] = "open", [CP_SIGNUP_INVITE] = "invite", [CP_SIGNUP_OFF] = "off"};
+    for (size_t i = 0; cfg->signup && i < CP_ARRAY_LEN(names); i++)
+        if (!strcmp(cfg->signup, names[i])) return (cp_signup_policy)i;
+    return CP_SIGNUP_INVALID;
 }
 
 void cp_config_free(cp_config *cfg)

@@ -20,6 +20,11 @@ typedef struct {
     char *jwt_secret_file;
     char *vault_keys;
     char *vault_keys_file;
+    char *signup;
+    char *public_url;
+    char *mail_outbox;
+    long signup_token_ttl_seconds;
+    long invitation_ttl_seconds;
     char *log_level;
     bool access_log;
     long shutdown_grace_seconds;
@@ -50,6 +55,24 @@ typedef struct {
     bool provider_direct;
     char *plugin_cache_dir;
     char *sandbox_endpoint;
+    /* Abuse limits */
+    char *trusted_proxies;
+    long hash_threads;
+    long hash_queue;
+    long signup_ip_per_hour;
+    long signup_account_per_hour;
+    long login_ip_per_minute;
+    long login_account_per_minute;
+    long invite_ip_per_hour;
+    long invite_account_per_hour;
+    long conn_per_ip;
+    long read_timeout_seconds;
+    long idle_timeout_seconds;
+    long project_max_runs;
+    long project_max_resources;
+    long project_active_runs;
+    bool sandbox_cloud;
+    long sandbox_max_simulate_seconds;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).
@@ -57,6 +80,10 @@ typedef struct {
  * CP_EINVAL. Sets *help when --help was given. Strings are heap-owned by cfg. */
 cp_result cp_config_load(cp_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen) CP_MUST_CHECK;
 void cp_config_free(cp_config *cfg);
+
+/* CLOUDPLANE_SIGNUP: who may create an account. */
+typedef enum { CP_SIGNUP_OPEN, CP_SIGNUP_INVITE, CP_SIGNUP_OFF, CP_SIGNUP_INVALID } cp_signup_policy;
+cp_signup_policy cp_config_signup_policy(const cp_config *cfg);
 /* Prints the table: flag, env, default, bounds, help. */
 void cp_config_print_help(const char *prog, const char *cmd);
 

@@ -1,5 +1,6 @@
 #include "core/json.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,19 @@ static void *json_xmalloc(size_t n)
     return cp_xmalloc(n);
 }
 
+/* Every block jansson frees is zeroed first: parsed request bodies carry
+ * passwords and cloud credentials, and jansson copies each string through
+ * its lexer's buffers, so wiping the values alone would leave copies behind. */
+static void json_wipe_free(void *p)
+{
+    if (!p) return;
+    explicit_bzero(p, malloc_usable_size(p));
+    free(p);
+}
+
 void cp_json_init(void)
 {
-    json_set_alloc_funcs(json_xmalloc, free);
+    json_set_alloc_funcs(json_xmalloc, json_wipe_free);
 }
 
 json_t *cp_json_parse(const char *data, size_t len, cp_error *err)

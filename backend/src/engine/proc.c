@@ -310,7 +310,11 @@ static void supervise(const cp_proc_spec *s, reader rd[2], pid_t pid, int pidfd,
                 interrupted = true;
                 res->canceled = cancel;
                 res->timed_out = !cancel;
-                signal_group(pid, SIGINT);
+                /* No SIGINT before a kill: an interrupted tofu at once
+                 * writes its state, and a SIGKILL landing between the s3
+                 * object and its DynamoDB digest leaves a state no tofu
+                 * reads again until an operator repairs the digest. */
+                if (!cancel_hard(s->cancel)) signal_group(pid, SIGINT);
                 kill_at = now + (s->grace_ms > 0 ? s->grace_ms : 0);
             }
         }

@@ -39,8 +39,9 @@ struct cp_req {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    char id[17]; /* request id, also sent as X-Request-Id */
-    char client_ip[64];
+    char id[17];         /* request id, also sent as X-Request-Id */
+    char client_ip[64];  /* the client (http/clientaddr.h): the peer, or X-Forwarded-For from a trusted proxy */
+    char client_key[64]; /* client_ip as rate limits key it (IPv6: its /64) */
     int64_t start_mono_ms;
 
     cp_buf body;
@@ -59,6 +60,12 @@ struct cp_req {
     struct MHD_Response *raw;    /* a prepared response (files, SSE) instead of reply */
     const char *extra_header[2]; /* one extra header name/value, e.g. Retry-After */
     cp_error err;
+
+    /* Waiting for another thread (cp_req_await); guarded by the server. */
+    void *await_ctx; /* the handler's: what it waits for */
+    int await_state;
+    bool suspended;
+    unsigned limits_taken; /* cp_api_limit kinds already charged to this request */
 };
 
 /* Path parameter by name (NULL if the route has none of that name). */
@@ -74,6 +81,17 @@ cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t
 cp_result cp_reply(cp_req *req, int status, json_t *j);
 /* A non-JSON reply (text, YAML, metrics); data is copied. */
 cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len);
+/* Work on another thread without holding an HTTP thread. A handler calls
+ * cp_req_await(req) before it hands the work over, then returns CP_EDECLINED;
+ * the server suspends the connection (the HTTP thread serves others). The
+ * other thread calls cp_req_wake(req) when done; the server then calls the
+ * handler again with the same request (body, arena, await_ctx), which finds
+ * the result in await_ctx and goes on. Waking before the handler returned is
+ * fine: the handler is then called again at once. A handler that calls
+ * cp_req_await but then returns anything but CP_EDECLINED waits for nothing. */
+void cp_req_await(cp_req *req);
+void cp_req_wake(cp_req *req);
+
 /* Sets req->err and returns r. */
 #define cp_req_fail(req, r, code, field, ...) cp_error_set(&(req)->err, (r), (code), (field), __VA_ARGS__)
 

@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,11 +20,15 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "http/clientaddr.h"
+#include "http/connguard.h"
 #include "http/sse.h"
 
 struct cp_server {
     struct MHD_Daemon *d;
     cp_server_config cfg;
+    cp_proxies *proxies; /* trusted proxies, NULL = none */
+    cp_connguard *guard;
     char *web_dir; /* realpath of cfg.web_dir, or NULL */
     atomic_int inflight;
     int port;
@@ -86,6 +92,58 @@ cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const
                             strncmp(content_type, "application/json", 16) == 0 ? "no-store" : "no-cache");
     req->status = status;
     return CP_OK;
+}
+
+/* ---- waiting for other threads (cp_req_await) ---- */
+
+enum { AWAIT_NONE, AWAIT_WAITING, AWAIT_DONE };
+
+/* One lock for every request's await state: taken twice per awaited job,
+ * never contended long. */
+static pthread_mutex_t await_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void cp_req_await(cp_req *req)
+{
+    pthread_mutex_lock(&await_mu);
+    req->await_state = AWAIT_WAITING;
+    pthread_mutex_unlock(&await_mu);
+}
+
+void cp_req_wake(cp_req *req)
+{
+    pthread_mutex_lock(&await_mu);
+    req->await_state = AWAIT_DONE;
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->conn);
+    }
+    pthread_mutex_unlock(&await_mu);
+}
+
+/* Whether the handler called cp_req_await and its work may still be running. */
+static bool await_pending(cp_req *req)
+{
+    pthread_mutex_lock(&await_mu);
+    bool pending = req->await_state != AWAIT_NONE;
+    pthread_mutex_unlock(&await_mu);
+    return pending;
+}
+
+/* After a handler returned: true when it waits (the connection is now
+ * suspended and the handler runs again on wake-up); false when it is done or
+ * its work is done already. */
+static bool suspend_if_waiting(cp_req *req)
+{
+    bool waiting = false;
+    pthread_mutex_lock(&await_mu);
+    if (req->await_state == AWAIT_WAITING) {
+        req->suspended = true;
+        MHD_suspend_connection(req->conn);
+        waiting = true;
+    }
+    req->await_state = waiting ? AWAIT_WAITING : AWAIT_NONE;
+    pthread_mutex_unlock(&await_mu);
+    return waiting;
 }
 
 /* ---- response rendering ---- */
@@ -264,7 +322,13 @@ static enum MHD_Result dispatch(cp_server *s, cp_req *req)
                                         : cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "no API key guard");
         if (r != CP_OK) return queue_error(req, r);
     }
-    r = req->route->fn(req);
+    for (;;) {
+        r = req->route->fn(req);
+        if (r != CP_EDECLINED || !await_pending(req)) break;
+        /* Resumed later on this connection's own thread: never re-entered meanwhile. */
+        if (suspend_if_waiting(req)) return MHD_YES;
+    }
+    req->await_state = AWAIT_NONE; /* gave up waiting (e.g. a full pool): nothing will wake it */
     if (r != CP_OK) return queue_error(req, r);
     if (req->raw) {
         add_common_headers(req->raw, req);
@@ -278,16 +342,78 @@ static enum MHD_Result dispatch(cp_server *s, cp_req *req)
     return queue_json(req, req->status ? req->status : 200, j ? j : json_object());
 }
 
-static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
+static void sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     out[0] = '\0';
-    if (!ci || !ci->client_addr) return;
-    const struct sockaddr *sa = ci->client_addr;
+    if (!sa) return;
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)cap);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+typedef struct {
+    cp_arena *arena;
+    char *joined; /* every X-Forwarded-For header, in order, comma-joined */
+} xff_acc;
+
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    CP_UNUSED(kind);
+    xff_acc *acc = cls;
+    if (strcasecmp(key, "X-Forwarded-For") != 0 || !value) return MHD_YES;
+    acc->joined =
+        acc->joined ? cp_arena_printf(acc->arena, "%s,%s", acc->joined, value) : cp_arena_strdup(acc->arena, value);
+    return MHD_YES;
+}
+
+/* The client behind the connection (http/clientaddr.h); X-Forwarded-For is
+ * read only when the peer is a trusted proxy. */
+static void client_ip(cp_server *s, cp_req *req)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char peer[CP_ADDR_MAX];
+    sockaddr_text(ci ? ci->client_addr : NULL, peer, sizeof peer);
+    xff_acc acc = {req->arena, NULL};
+    if (cp_proxies_contains(s->proxies, peer)) MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_xff, &acc);
+    cp_client_addr(s->proxies, peer, acc.joined, req->client_ip);
+    cp_client_key(req->client_ip, req->client_key);
+}
+
+static cp_guarded *guarded(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Accept policy: the per-IP connection limit, on the socket peer (a trusted
+ * proxy carries many clients and is exempt; it should limit them itself). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    CP_UNUSED(addrlen);
+    cp_server *s = cls;
+    char peer[CP_ADDR_MAX], key[CP_ADDR_MAX];
+    sockaddr_text(addr, peer, sizeof peer);
+    cp_client_key(peer, key);
+    return cp_connguard_admit(s->guard, key, cp_proxies_contains(s->proxies, peer)) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    cp_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        cp_connguard_close(s->guard, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char peer[CP_ADDR_MAX], key[CP_ADDR_MAX];
+    sockaddr_text(ai ? ai->client_addr : NULL, peer, sizeof peer);
+    cp_client_key(peer, key);
+    *socket_context =
+        cp_connguard_open(s->guard, key, cp_proxies_contains(s->proxies, peer), fi ? (int)fi->connect_fd : -1);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -307,12 +433,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->path = cp_arena_strdup(a, url);
         req->start_mono_ms = cp_mono_ms();
         cp_rand_hex(req->id, 8);
-        client_ip(conn, req->client_ip, sizeof req->client_ip);
-        cp_buf_init(&req->body, s->cfg.max_body);
+        client_ip(s, req);
         *con_cls = req;
         atomic_fetch_add(&s->inflight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+        unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
+        /* Bodies carry passwords and cloud credentials: wiped when freed. */
+        cp_buf_init_wiped(&req->body, s->cfg.max_body, clen <= s->cfg.max_body ? (size_t)clen : 0);
+        if (clen > s->cfg.max_body) {
             req->body_too_big = true;
             return dispatch(s, req);
         }
@@ -327,14 +455,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (req->status) return MHD_YES; /* already answered (early 413) */
+    /* Read in full: what follows (handler, response, an event stream) is not a slow read. */
+    cp_connguard_disarm(s->guard, guarded(conn));
     return dispatch(s, req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    CP_UNUSED(conn);
     cp_server *s = cls;
     cp_req *req = *con_cls;
+    /* Kept alive: the next request must arrive and be read within the deadline too. */
+    cp_connguard_arm(s->guard, guarded(conn));
     if (!req) return;
     if (s->cfg.access_log) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "request_id", req->id, "method", req->method, "path",
@@ -418,8 +549,18 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
     bool v6 = false;
     cp_result r = parse_listen(cfg->listen, &ss, &v6, err);
     if (r != CP_OK) return r;
+    cp_proxies *proxies = NULL;
+    r = cp_proxies_parse(cfg->trusted_proxies, &proxies, err);
+    if (r != CP_OK) return r;
     cp_server *s = cp_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
+    s->proxies = proxies;
+    s->guard = cp_connguard_new(cfg->conn_per_ip, cfg->read_timeout_s > 0 ? cfg->read_timeout_s : 10);
+    if (!s->guard) {
+        cp_proxies_free(s->proxies);
+        free(s);
+        return cp_error_set(err, CP_ERR, NULL, NULL, "cannot start the connection guard thread");
+    }
     if (cfg->web_dir && cfg->web_dir[0]) {
         char rp[PATH_MAX];
         if (realpath(cfg->web_dir, rp))
@@ -431,13 +572,16 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
     MHD_set_panic_func(mhd_panic, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
                             (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                            s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+                            s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
+        cp_connguard_free(s->guard);
+        cp_proxies_free(s->proxies);
         free(s->web_dir);
         free(s);
         return cp_error_set(err, CP_ERR, "listen", NULL, "cannot listen on %s: %s", cfg->listen,
@@ -466,6 +610,8 @@ void cp_server_stop(cp_server *s, int64_t grace_ms)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->d);
+    cp_connguard_free(s->guard);
+    cp_proxies_free(s->proxies);
     free(s->web_dir);
     free(s);
 }

@@ -17,6 +17,9 @@ typedef struct {
     const cp_route *routes;
     size_t nroutes;
     void *app;
+    const char *trusted_proxies; /* CIDR list (http/clientaddr.h); NULL/empty = none */
+    int conn_per_ip;             /* 0 = unlimited */
+    int read_timeout_s;          /* a request must be read in full within this */
     /* Authenticates req (sets req->user_id) or fails with CP_EAUTH. */
     cp_result (*authenticate)(cp_req *req, bool allow_query_token);
     /* For CP_ROUTE_SANDBOX_KEY routes: checks the sandbox cloud's API key
@@ -24,6 +27,7 @@ typedef struct {
     cp_result (*authenticate_sandbox)(cp_req *req);
 } cp_server_config;
 
+/* Fails with a clear message on a bad listen address or trusted proxy list. */
 cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error *err) CP_MUST_CHECK;
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
 void cp_server_stop(cp_server *s, int64_t grace_ms);

@@ -249,14 +249,13 @@ static void fill_user(cp_dbrows *r, cp_arena *a, void *out)
     u->created_at = cp_dbrows_int(r, 4);
 }
 
-cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name, const char *password_hash,
-                               cp_user *out, cp_error *err)
+cp_result cp_conn_user_insert(cp_dbconn *c, cp_arena *a, const char *email, const char *name, const char *password_hash,
+                              int64_t now, cp_user *out, cp_error *err)
 {
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
-    int64_t now = cp_now_ms();
     cp_param p[] = {CP_PTEXT(id), CP_PTEXT(email), CP_PTEXT(name), CP_PTEXT(password_hash), CP_PINT(now)};
-    cp_result r = cp_store_exec(s, "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?)", p, 5, NULL, err);
+    cp_result r = cp_db_exec(c, "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?)", p, 5, NULL, err);
     if (r == CP_ECONFLICT)
         return cp_error_set(err, CP_ECONFLICT, "email_taken", "email", "an account with this email already exists");
     if (r != CP_OK) return r;
@@ -266,6 +265,15 @@ cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, cons
     out->password_hash = cp_arena_strdup(a, password_hash);
     out->created_at = now;
     return CP_OK;
+}
+
+cp_result cp_store_user_create(cp_store *s, cp_arena *a, const char *email, const char *name, const char *password_hash,
+                               cp_user *out, cp_error *err)
+{
+    cp_dbconn *c = cp_db_acquire(s->db);
+    cp_result r = cp_conn_user_insert(c, a, email, name, password_hash, cp_now_ms(), out, err);
+    cp_db_release(s->db, c);
+    return r;
 }
 
 cp_result cp_store_user_by_email(cp_store *s, cp_arena *a, const char *email, cp_user *out, cp_error *err)

@@ -21,6 +21,17 @@ cp_result cp_store_migrate(cp_store *s, int *applied, cp_error *err) CP_MUST_CHE
 /* Cheap round trip, for /readyz. */
 cp_result cp_store_ping(cp_store *s, cp_error *err) CP_MUST_CHECK;
 
+/* Per-project caps, so one tenant cannot take what others need (0 = none).
+ * Checked in the same transaction as the write they guard, after the project
+ * row is locked, so concurrent requests cannot both pass (store_limits.c). */
+typedef struct {
+    long project_runs;        /* unfinished runs (create and update; destroys always go): 429 too_many_runs */
+    long project_resources;   /* resources not destroyed: 409 resource_quota */
+    long project_active_runs; /* runs a project may have executing at once: a claim past it waits */
+} cp_store_limits;
+/* Call once at start, before the store is shared. */
+void cp_store_set_limits(cp_store *s, const cp_store_limits *l);
+
 typedef struct {
     char *id;
     char *email;
@@ -91,6 +102,87 @@ cp_result cp_store_member_set_role(cp_store *s, const char *project_id, const ch
                                    cp_error *err) CP_MUST_CHECK;
 cp_result cp_store_member_remove(cp_store *s, const char *project_id, const char *user_id, cp_error *err) CP_MUST_CHECK;
 cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *user_id);
+
+/* ---- sign-up tokens and project invitations (store_invitations.c) ---- */
+
+/* Tokens are looked up by token_hash, the hex SHA-256 of the mailed token
+ * (api/invitations.c makes both); the store never sees a token. Emails are
+ * lower-cased by the caller. A token past expires_at, or already used, is
+ * simply not found: callers answer one identical error for all of them. */
+
+/* Records a sign-up request for email. */
+cp_result cp_store_signup_token_add(cp_store *s, const char *token_hash, const char *email, int64_t now,
+                                    int64_t expires_at, cp_error *err) CP_MUST_CHECK;
+/* CP_OK while a sign-up (invitation false) or invitation token hash is
+ * unused and unexpired, else CP_ENOTFOUND: a cheap check before the caller
+ * spends an argon2id hash on a sign-up that cannot succeed. */
+cp_result cp_store_token_live(cp_store *s, bool invitation, const char *token_hash, int64_t now,
+                              cp_error *err) CP_MUST_CHECK;
+/* In one transaction: marks the token used and creates the user with its
+ * email. CP_ENOTFOUND for an unknown, used or expired token; CP_ECONFLICT
+ * (email_taken) when the email got an account meanwhile. */
+cp_result cp_store_signup_complete(cp_store *s, cp_arena *a, const char *token_hash, int64_t now, const char *name,
+                                   const char *password_hash, cp_user *out, cp_error *err) CP_MUST_CHECK;
+
+typedef enum { CP_INV_PENDING, CP_INV_ACCEPTED, CP_INV_DECLINED, CP_INV_REVOKED } cp_inv_status;
+const char *cp_inv_status_name(cp_inv_status st);
+
+typedef struct {
+    char *id;
+    char *project_id;
+    char *project_name;
+    char *email;
+    char *invited_by;       /* user id; NULL once that user is gone */
+    char *invited_by_email; /* NULL likewise */
+    cp_role role;
+    cp_inv_status status;
+    int64_t created_at, expires_at;
+} cp_invitation;
+
+/* A pending invitation; older pending ones to the same email in the project
+ * are revoked (the newest link is the one that works). CP_ECONFLICT
+ * (already_member) when the email belongs to a member: the inviter sees the
+ * member list anyway, so this reveals nothing about other accounts. */
+cp_result cp_store_invitation_create(cp_store *s, cp_arena *a, const char *project_id, const char *email, cp_role role,
+                                     const char *token_hash, const char *invited_by, int64_t now, int64_t expires_at,
+                                     cp_invitation *out, cp_error *err) CP_MUST_CHECK;
+/* Pending, unexpired invitations of a project, newest first. */
+cp_result cp_store_invitations_list(cp_store *s, cp_arena *a, const char *project_id, int64_t now,
+                                    cp_invitation **items, size_t *n, cp_error *err) CP_MUST_CHECK;
+/* Pending, unexpired invitations addressed to email, newest first. */
+cp_result cp_store_invitations_for_email(cp_store *s, cp_arena *a, const char *email, int64_t now,
+                                         cp_invitation **items, size_t *n, cp_error *err) CP_MUST_CHECK;
+/* A pending, unexpired invitation of the project; CP_ENOTFOUND otherwise. */
+cp_result cp_store_invitation_get(cp_store *s, cp_arena *a, const char *project_id, const char *id, int64_t now,
+                                  cp_invitation *out, cp_error *err) CP_MUST_CHECK;
+/* CP_ENOTFOUND unless the invitation is pending in that project. */
+cp_result cp_store_invitation_revoke(cp_store *s, const char *project_id, const char *id, int64_t now,
+                                     cp_error *err) CP_MUST_CHECK;
+
+/* Which pending invitation an accept or decline names: by the mailed token's
+ * hash, or by id (from the invitee's own list). Either way it must be
+ * addressed to email and unexpired, else CP_ENOTFOUND. */
+typedef struct {
+    const char *token_hash; /* or NULL */
+    const char *id;         /* or NULL */
+    const char *email;
+} cp_inv_key;
+/* Makes user_id a member with the invitation's role (an existing member
+ * keeps the role they have) and ends the invitation, in one transaction.
+ * *out (may be NULL) gets the invitation. */
+cp_result cp_store_invitation_accept(cp_store *s, cp_arena *a, const cp_inv_key *key, const char *user_id, int64_t now,
+                                     cp_invitation *out, cp_error *err) CP_MUST_CHECK;
+/* Ends the invitation as declined; *out (may be NULL) gets it. */
+cp_result cp_store_invitation_decline(cp_store *s, cp_arena *a, const cp_inv_key *key, int64_t now, cp_invitation *out,
+                                      cp_error *err) CP_MUST_CHECK;
+/* Sign-up through an invitation link: creates the user with the invited
+ * email, the membership, and ends the invitation, in one transaction.
+ * CP_ENOTFOUND for an unknown, ended or expired token; CP_ECONFLICT
+ * (account_exists) when the email already has an account (only the holder
+ * of the mailed link can learn that). */
+cp_result cp_store_invitation_signup(cp_store *s, cp_arena *a, const char *token_hash, int64_t now, const char *name,
+                                     const char *password_hash, cp_user *user, cp_invitation *inv,
+                                     cp_error *err) CP_MUST_CHECK;
 
 /* ---- cloud accounts (store_projects.c) ---- */
 
@@ -221,10 +313,16 @@ cp_result cp_store_runs_recent(cp_store *s, cp_arena *a, const char *user_id, in
 /* ---- runs, worker side (store_runs.c): claim, lease, transitions, fenced by owner + attempt ---- */
 
 /* Claims run_id for worker if it is runnable now: queued (or approved and
- * awaiting apply), no earlier unfinished run of the same resource, and no live
- * lease. CP_ECONFLICT when it is not claimable (taken, waiting its turn, ended). */
+ * awaiting apply), no earlier unfinished run of the same resource, no live
+ * lease, and its project below project_active_runs executing runs (fair
+ * queueing: a project with a backlog cannot take every worker). CP_ECONFLICT
+ * when it is not claimable (taken, waiting its turn, ended, project busy). */
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
                              cp_run *out, cp_error *err) CP_MUST_CHECK;
+/* Ids of a project's runs that are claimable now, oldest first: after one of
+ * its runs ends, the next may take the freed slot (project_active_runs). */
+cp_result cp_store_runs_claimable_in_project(cp_store *s, cp_arena *a, const char *project_id, int limit, char ***ids,
+                                             size_t *n, cp_error *err) CP_MUST_CHECK;
 /* Ids of queued runs with no live lease (for the reconciler), oldest first. */
 cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n,
                                   cp_error *err) CP_MUST_CHECK;

@@ -6,6 +6,7 @@
 
 struct cp_store {
     cp_db *db;
+    cp_store_limits limits;
 };
 
 typedef void (*cp_row_fn)(cp_dbrows *r, cp_arena *a, void *out);
@@ -44,6 +45,14 @@ typedef enum {
  * (a no-op there). A missing row locks nothing; the caller's own read reports
  * it. Always take locks in the order project, resource, run. */
 cp_result cp_conn_lock(cp_dbconn *c, cp_lock_row what, const char *id, cp_error *err) CP_MUST_CHECK;
+/* The per-project caps (store_limits.c) for a write of a new resource
+ * (new_resource) and/or a new non-destroy run (new_run) in project_id. Call
+ * after locking the project. CP_ERATE too_many_runs, CP_ECONFLICT resource_quota. */
+cp_result cp_conn_check_quotas(cp_dbconn *c, const cp_store_limits *l, const char *project_id, bool new_resource,
+                               bool new_run, cp_error *err) CP_MUST_CHECK;
+/* CP_ECONFLICT project_busy when run_id's project already executes
+ * l->project_active_runs runs. Locks the project (call first in the claim). */
+cp_result cp_conn_check_active(cp_dbconn *c, const cp_store_limits *l, const char *run_id, cp_error *err) CP_MUST_CHECK;
 /* Keyset pages: rows are fetched limit+1; the extra one only signals a next page. */
 int cp_store_page_limit(int limit);
 /* Trims a limit+1 page to limit items and sets *next to the last id shown. */
@@ -55,6 +64,11 @@ int cp_store_page_limit(int limit);
             *(next) = (*(items))[*(n)-1].idfield;                                                                      \
         }                                                                                                              \
     } while (0)
+
+/* Inserts a user row (store.c); inside a transaction or not. CP_ECONFLICT
+ * (email_taken) when the email has an account. */
+cp_result cp_conn_user_insert(cp_dbconn *c, cp_arena *a, const char *email, const char *name, const char *password_hash,
+                              int64_t now, cp_user *out, cp_error *err) CP_MUST_CHECK;
 
 /* Inserts a cloud account row (store_projects.c); inside a transaction or not. */
 cp_result cp_conn_account_insert(cp_dbconn *c, const cp_account *acc, cp_error *err) CP_MUST_CHECK;

@@ -154,6 +154,7 @@ static cp_result tx_project_delete(cp_dbconn *c, void *ctx, cp_error *err)
         "DELETE FROM resources WHERE project_id = ?",
         "DELETE FROM cloud_accounts WHERE project_id = ?",
         "DELETE FROM memberships WHERE project_id = ?",
+        "DELETE FROM invitations WHERE project_id = ?",
         "DELETE FROM projects WHERE id = ?",
     };
     for (size_t i = 0; i < CP_ARRAY_LEN(deletes) && r == CP_OK; i++) r = cp_db_exec(c, deletes[i], p, 1, NULL, err);

@@ -103,14 +103,16 @@ typedef struct {
     const char *params;
     cp_resource *out;
     cp_run *run;
+    const cp_store_limits *limits;
 } resource_new;
 
 static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
 {
     resource_new *rn = ctx;
     const cp_resource *x = rn->res;
-    /* Two creates must not both pass the budget on the same used amount. */
+    /* Two creates must not both pass the budget (or a quota) on the same count. */
     cp_result r = cp_conn_lock(c, CP_LOCK_PROJECT, x->project_id, err);
+    if (r == CP_OK) r = cp_conn_check_quotas(c, rn->limits, x->project_id, true, true, err);
     if (r == CP_OK) r = check_budget(c, x->project_id, NULL, x->monthly_cost_usd, err);
     if (r != CP_OK) return r;
     int64_t now = cp_now_ms();
@@ -143,7 +145,7 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
 cp_result cp_store_resource_create(cp_store *s, cp_arena *a, const cp_resource *res, const char *run_params,
                                    cp_resource *out, cp_run *run, cp_error *err)
 {
-    resource_new rn = {a, res, run_params, out, run};
+    resource_new rn = {a, res, run_params, out, run, &s->limits};
     return cp_store_tx(s, tx_resource_create, &rn, err);
 }
 
@@ -200,6 +202,7 @@ typedef struct {
     cp_run_operation operation;
     double cost;
     cp_run *out;
+    const cp_store_limits *limits;
 } run_new;
 
 typedef struct {
@@ -237,6 +240,8 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     if (pending > 0)
         return cp_error_set(err, CP_ECONFLICT, "destroy_pending", NULL, "a destroy of this resource is already queued");
     if (rn->operation == CP_OP_UPDATE) {
+        /* Destroys are not capped: they end work, and one per resource at most is queued. */
+        if ((r = cp_conn_check_quotas(c, rn->limits, row.project_id, false, true, err)) != CP_OK) return r;
         if ((r = check_budget(c, row.project_id, rn->resource_id, rn->cost, err)) != CP_OK) return r;
     }
     return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->out, err);
@@ -246,6 +251,6 @@ cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
                                cp_error *err)
 {
-    run_new rn = {a, resource_id, run_params, user_id, operation, new_monthly_cost, out};
+    run_new rn = {a, resource_id, run_params, user_id, operation, new_monthly_cost, out, &s->limits};
     return cp_store_tx(s, tx_run_enqueue, &rn, err);
 }

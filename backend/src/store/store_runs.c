@@ -103,17 +103,19 @@ typedef struct {
     const char *run_id, *worker;
     int64_t lease_ms;
     cp_run *out;
+    const cp_store_limits *limits;
 } claim_ctx;
 
 static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
 {
     claim_ctx *cc = ctx;
+    cp_result r = cp_conn_check_active(c, cc->limits, cc->run_id, err);
+    if (r != CP_OK) return r;
     int64_t now = cp_now_ms();
     cp_param p[] = {CP_PTEXT(cc->worker), CP_PINT(now + cc->lease_ms), CP_PINT(now), CP_PTEXT(cc->run_id),
                     CP_PINT(now)};
     int64_t changed = 0;
-    cp_result r =
-        cp_db_exec(c,
+    r = cp_db_exec(c,
                    "UPDATE runs SET status = CASE WHEN status = 'queued' THEN 'planning' ELSE 'applying' END,"
                    " lease_owner = ?, lease_expires_at = ?, attempt = attempt + 1, started_at = COALESCE(started_at, ?)"
                    " WHERE id = ? AND (status = 'queued' OR (status = 'awaiting_approval' AND approved_by IS NOT NULL))"
@@ -130,7 +132,7 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
                              cp_run *out, cp_error *err)
 {
-    claim_ctx cc = {a, run_id, worker, lease_ms, out};
+    claim_ctx cc = {a, run_id, worker, lease_ms, out, &s->limits};
     return cp_store_tx(s, tx_claim, &cc, err);
 }
 

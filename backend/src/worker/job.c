@@ -376,5 +376,6 @@ void cp_worker__process(cp_workers *w, const char *run_id)
     run_claimed(j);
     cp_log(CP_LOG_INFO, "run done", json_pack("{s:s, s:b}", "run_id", j->run.id, "fenced", j->lost));
     cp_worker__push_next_of(w, j->a, j->run.resource_id);
+    cp_worker__push_next_in_project(w, j->a, j->run.project_id);
     job_free(j);
 }

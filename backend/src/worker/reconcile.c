@@ -49,6 +49,22 @@ void cp_worker__push_next_of(cp_workers *w, cp_arena *a, const char *resource_id
         }
 }
 
+/* After a run ends its project has a free slot (project_active_runs): the
+ * oldest claimable run of the project may take it. Its queue item may have
+ * been turned away while the project was busy. */
+void cp_worker__push_next_in_project(cp_workers *w, cp_arena *a, const char *project_id)
+{
+    if (w->app->cfg->project_active_runs <= 0 || !project_id) return;
+    char **ids;
+    size_t n;
+    cp_error e;
+    if (cp_store_runs_claimable_in_project(w->app->store, a, project_id, 1, &ids, &n, &e) != CP_OK) {
+        cp_log_warn("project %s: could not look for its next run (the reconciler will): %s", project_id, e.message);
+        return;
+    }
+    if (n) push(w, ids[0]);
+}
+
 static void free_lost_lock(cp_workers *w, cp_arena *a, const cp_lost_run *l)
 {
     cp_resource res;

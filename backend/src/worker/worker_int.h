@@ -57,9 +57,9 @@ struct job {
     cp_error fail;
     bool event_warned; /* one warning per job for dropped events */
     atomic_bool done;
-    int64_t claimed_ms;         /* monotonic, just before the claim */
+    int64_t claimed_ms;          /* monotonic, just before the claim */
     _Atomic int64_t applying_ms; /* monotonic, when the run became applying; 0 before */
-    _Atomic int64_t stop_by_ms; /* monotonic: kill tofu unless renewed by then (cp_worker__renewed) */
+    _Atomic int64_t stop_by_ms;  /* monotonic: kill tofu unless renewed by then (cp_worker__renewed) */
     pthread_mutex_t hb_mu;
     pthread_cond_t hb_cv; /* on CLOCK_MONOTONIC (cp_deadline_ts) */
     cp_events_sub *sub;
@@ -106,5 +106,6 @@ void cp_worker__on_event(void *ctx, const cp_tfev *ev);
 void *cp_worker__reconciler_main(void *arg);
 /* Queues the run of resource_id that waited behind the one that ended. */
 void cp_worker__push_next_of(cp_workers *w, cp_arena *a, const char *resource_id);
+void cp_worker__push_next_in_project(cp_workers *w, cp_arena *a, const char *project_id);
 
 #endif

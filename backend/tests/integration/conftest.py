@@ -34,6 +34,25 @@ def provider_mirror():
 _MIRROR = None
 
 
+# Functional suites sign up and log in many users from one address, and
+# simulate slow clouds to cancel or kill runs midway; the abuse limits would
+# refuse them. test_limits.py runs each limit with its own values (and the
+# defaults where it tests them).
+RELAXED_LIMITS = {
+    "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS": "600",
+    "CLOUDPLANE_SIGNUP_IP_PER_HOUR": "100000",
+    "CLOUDPLANE_SIGNUP_ACCOUNT_PER_HOUR": "100000",
+    "CLOUDPLANE_LOGIN_IP_PER_MINUTE": "100000",
+    "CLOUDPLANE_LOGIN_ACCOUNT_PER_MINUTE": "100000",
+    "CLOUDPLANE_INVITE_IP_PER_HOUR": "100000",
+    "CLOUDPLANE_INVITE_ACCOUNT_PER_HOUR": "100000",
+    "CLOUDPLANE_HASH_QUEUE": "1000",
+    "CLOUDPLANE_PROJECT_MAX_RUNS": "0",
+    "CLOUDPLANE_PROJECT_MAX_RESOURCES": "0",
+    "CLOUDPLANE_PROJECT_ACTIVE_RUNS": "0",
+}
+
+
 class Server:
     def __init__(self, data_dir, env=None, args=()):
         self.data_dir = data_dir
@@ -47,7 +66,12 @@ class Server:
             base_env["CLOUDPLANE_TF_BINARY"] = tofu
         base_env["CLOUDPLANE_MODULES_DIR"] = os.path.join(REPO, "terraform", "modules")
         base_env["CLOUDPLANE_PROVIDER_MIRROR"] = provider_mirror()
+        # Mails (sign-up and invitation links) land here, one JSON file each.
+        base_env["CLOUDPLANE_MAIL_OUTBOX"] = os.path.join(data_dir, "outbox")
+        base_env.update(RELAXED_LIMITS)
         base_env.update(env or {})
+        # None unsets: a test of a default says so, e.g. {"CLOUDPLANE_SIGNUP_IP_PER_HOUR": None}.
+        base_env = {k: v for k, v in base_env.items() if v is not None}
         self.env = base_env
         self.args = list(args)
         self.proc = None
@@ -96,9 +120,37 @@ class Server:
             kw["json"] = body
         return self.req("POST", path, token, **kw)
 
+    def mails(self, to=None, kind=None):
+        """Mails the server sent, oldest first (file names are time-ordered ids)."""
+        box = self.env.get("CLOUDPLANE_MAIL_OUTBOX")
+        out = []
+        if box and os.path.isdir(box):
+            for name in sorted(os.listdir(box)):
+                if name.endswith(".json"):
+                    with open(os.path.join(box, name)) as f:
+                        m = json.load(f)
+                    if (to is None or m["to"] == to.lower()) and (kind is None or m["kind"] == kind):
+                        out.append(m)
+        return out
+
+    def mailed_token(self, to, kind):
+        """The token in the link of the newest mail of kind to an address."""
+        mails = self.mails(to, kind)
+        assert mails, "no %s mail to %s" % (kind, to)
+        link = mails[-1]["link"]
+        assert link, "the newest %s mail to %s has no link: %r" % (kind, to, mails[-1])
+        m = re.search(r"#token=([A-Za-z0-9_-]+)$", link)
+        assert m, link
+        return m.group(1)
+
     def signup(self, email=None, password="correct horse battery", name="Test User"):
+        """Signs up through the mailed link: POST /auth/signup, read the link
+        from the outbox, POST /auth/signup/complete. The complete reply."""
         email = email or "user%d@example.com" % int(time.time() * 1e6)
-        r = self.post("/api/v1/auth/signup", {"email": email, "password": password, "name": name})
+        r = self.post("/api/v1/auth/signup", {"email": email})
+        assert r.status_code == 202, r.text
+        r = self.post("/api/v1/auth/signup/complete",
+                      {"token": self.mailed_token(email, "signup"), "password": password, "name": name})
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -179,6 +231,17 @@ class Api:
         r = self.call(method, path, body)
         assert r.status_code < 300 and (status is None or r.status_code == status), (method, path, r.status_code, r.text)
         return r.json() if r.content else None
+
+    def invite(self, project_id, email, role):
+        """Invites an email; the 202 reply (the invitation)."""
+        return self.ok("POST", "/projects/%s/invitations" % project_id, {"email": email, "role": role}, 202)
+
+    def add_member(self, project_id, other, role):
+        """Makes the signed-in user `other` a member the only way there is:
+        an invitation, accepted by them through the mailed link."""
+        self.invite(project_id, other.user["email"], role)
+        token = self.s.mailed_token(other.user["email"], "invitation")
+        return other.ok("POST", "/invitations/accept", {"token": token}, 200)
 
     def project(self, **kw):
         return self.ok("POST", "/projects", dict({"name": "proj"}, **kw), 201)

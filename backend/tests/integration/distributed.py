@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from conftest import BINARY, REPO, Server, fresh_pg_database, provider_mirror
+from conftest import BINARY, RELAXED_LIMITS, REPO, Server, fresh_pg_database, provider_mirror
 
 SERVICE_VARS = ("CP_TEST_PG_ADMIN", "CP_TEST_REDIS_URL", "CP_TEST_REDIS_PORT", "CP_TEST_MOTO_URL",
                 "CP_TEST_S3_BUCKET", "CP_TEST_DDB_TABLE")
@@ -185,6 +185,7 @@ class Cluster:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 base[k] = os.environ[k]
+        base.update(RELAXED_LIMITS)  # as the API servers get them (conftest.Server)
         base.update(self.env)
         base.update({"CLOUDPLANE_WORKER_ID": wid, "CLOUDPLANE_WORKERS": str(slots)})
         # The sandbox cloud's API is served by the API instances (one database

@@ -121,7 +121,7 @@ def test_approval_flow(server):
     owner = Api(server)
     member = Api(server)
     p = owner.project(name="guarded", require_approval=True)
-    owner.ok("POST", "/projects/%s/members" % p["id"], {"email": member.user["email"], "role": "member"}, 201)
+    owner.add_member(p["id"], member, "member")
     acct = owner.sandbox_account(p["id"])
     created = member.create_vm(p["id"], acct["id"], name="needs-ok")
     run = owner.wait_run(created["run"]["id"], until=("awaiting_approval", "failed", "succeeded"))
@@ -279,7 +279,7 @@ def test_resource_list_is_never_stale(make_server, store_env):
     after = owner.ok("GET", "/resources?limit=10")["items"][0]
     assert after["status"] == "active" and after["current_run"]["status"] == "succeeded"
     # Membership changes show up for the member at once.
-    owner.ok("POST", "/projects/%s/members" % p["id"], {"email": other.user["email"], "role": "viewer"}, 201)
+    owner.add_member(p["id"], other, "viewer")
     assert [r["id"] for r in other.ok("GET", "/resources?limit=10")["items"]] == [c["resource"]["id"]]
     owner.ok("DELETE", "/projects/%s/members/%s" % (p["id"], other.user["id"]), status=204)
     assert other.ok("GET", "/resources?limit=10")["items"] == []

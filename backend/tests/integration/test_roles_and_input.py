@@ -15,7 +15,7 @@ def world(server):
     p = owner.project(name="shared")
     for role in ("admin", "member", "viewer"):
         u = Api(server)
-        owner.ok("POST", "/projects/%s/members" % p["id"], {"email": u.user["email"], "role": role}, 201)
+        owner.add_member(p["id"], u, role)
         users[role] = u
     users["outsider"] = Api(server)
     acct = owner.sandbox_account(p["id"])
@@ -68,6 +68,10 @@ def test_role_matrix(world):
             assert_error(r, 422, "unchanged")  # allowed, but nothing to change
         else:
             expect(role, r, "member", 202)
+        r = u.call("POST", "/projects/%s/invitations" % pid, {"email": "inv-%s@example.com" % role, "role": "viewer"})
+        expect(role, r, "admin", 202)
+        r = u.call("GET", "/projects/%s/invitations" % pid)
+        expect(role, r, "admin", 200)
         r = u.call("POST", "/runs/%s/approve" % run["id"])
         if role in ("admin", "owner"):
             assert_error(r, 409)  # allowed, but nothing awaits approval
@@ -96,18 +100,18 @@ def test_member_management_rules(world):
     assert_error(admin.call("PATCH", "/projects/%s/members/%s" % (pid, viewer.user["id"]), {"role": "owner"}), 403)
     assert admin.ok("PATCH", "/projects/%s/members/%s" % (pid, viewer.user["id"]), {"role": "member"})["role"] == \
         "member"
+    inv = "/projects/%s/invitations" % pid
+    assert_error(owner.call("POST", inv, {"email": viewer.user["email"], "role": "viewer"}), 409, "already_member")
+    assert_error(owner.call("POST", inv, {"email": viewer.user["email"], "role": "god"}), 422, field="role")
+    # Members join only by accepting an invitation: the direct add is gone.
     assert_error(owner.call("POST", "/projects/%s/members" % pid, {"email": viewer.user["email"], "role": "viewer"}),
-                 409, "already_member")
-    assert_error(owner.call("POST", "/projects/%s/members" % pid, {"email": "nobody@nowhere.io", "role": "viewer"}),
-                 422, field="email")
-    assert_error(owner.call("POST", "/projects/%s/members" % pid, {"email": viewer.user["email"], "role": "god"}),
-                 422, field="role")
+                 405)
     # With a second owner, the first may leave.
     owner.ok("PATCH", "/projects/%s/members/%s" % (pid, admin.user["id"]), {"role": "owner"})
     assert owner.call("DELETE", "/projects/%s/members/%s" % (pid, owner.user["id"])).status_code == 204
     assert_error(owner.call("GET", "/projects/" + pid), 404)
     actions = [e["action"] for e in admin.ok("GET", "/projects/%s/audit" % pid)["items"]]
-    assert "member.add" in actions and "member.update" in actions and "member.remove" in actions
+    assert "invitation.create" in actions and "invitation.accept" in actions and "member.update" in actions and "member.remove" in actions
 
 
 def test_bad_input_everywhere(world):
@@ -115,7 +119,7 @@ def test_bad_input_everywhere(world):
     pid, vm, run, acct = world["p"]["id"], world["vm"]["id"], world["run"]["id"], world["acct"]["id"]
     posts = {
         "/projects": {"name": "ok"},
-        "/projects/%s/members" % pid: {"email": "a@b.io", "role": "viewer"},
+        "/projects/%s/invitations" % pid: {"email": "a@b.io", "role": "viewer"},
         "/projects/%s/accounts" % pid: {"name": "a", "cloud": "sandbox"},
         "/resources": {"project_id": pid, "account_id": acct, "kind": "vm", "name": "x", "region": "sandbox-east-1"},
     }

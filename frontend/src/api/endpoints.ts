@@ -7,6 +7,7 @@ import type {
   CloudId,
   CostSummary,
   DailyCosts,
+  Invitation,
   KindId,
   Member,
   Page,
@@ -17,14 +18,18 @@ import type {
   Role,
   Run,
   RunEventRecord,
+  SignupSent,
   User,
 } from './types';
 
 const enc = encodeURIComponent;
 
 export const api = {
-  signup: (body: { email: string; password: string; name: string }) =>
-    post<AuthResponse>('/auth/signup', body),
+  /** Step 1: the server mails a link (202, the same answer for any email). */
+  signup: (body: { email: string }) => post<SignupSent>('/auth/signup', body),
+  /** Step 2: a sign-up or invitation token from a mailed link. */
+  signupComplete: (body: { token: string; password: string; name: string }) =>
+    post<AuthResponse>('/auth/signup/complete', body),
   login: (body: { email: string; password: string }) => post<AuthResponse>('/auth/login', body),
   me: () => get<User>('/auth/me'),
 
@@ -40,8 +45,15 @@ export const api = {
   deleteProject: (id: string) => del<unknown>(`/projects/${enc(id)}`),
 
   listMembers: (projectId: string) => get<Page<Member>>(`/projects/${enc(projectId)}/members`),
-  addMember: (projectId: string, body: { email: string; role: Role }) =>
-    post<Member>(`/projects/${enc(projectId)}/members`, body),
+  invite: (projectId: string, body: { email: string; role: Role }) =>
+    post<Invitation>(`/projects/${enc(projectId)}/invitations`, body),
+  listInvitations: (projectId: string) => get<Page<Invitation>>(`/projects/${enc(projectId)}/invitations`),
+  revokeInvitation: (projectId: string, invitationId: string) =>
+    del<unknown>(`/projects/${enc(projectId)}/invitations/${enc(invitationId)}`),
+  myInvitations: () => get<Page<Invitation>>('/invitations'),
+  acceptInvitationToken: (token: string) => post<Project>('/invitations/accept', { token }),
+  acceptInvitation: (id: string) => post<Project>(`/invitations/${enc(id)}/accept`),
+  declineInvitation: (id: string) => post<unknown>(`/invitations/${enc(id)}/decline`),
   updateMember: (projectId: string, userId: string, role: Role) =>
     patch<Member>(`/projects/${enc(projectId)}/members/${enc(userId)}`, { role }),
   removeMember: (projectId: string, userId: string) =>

@@ -7,6 +7,7 @@ const NAV = [
   { to: '/', label: 'Dashboard', end: true },
   { to: '/projects', label: 'Projects', end: false },
   { to: '/resources', label: 'Resources', end: false },
+  { to: '/invitations', label: 'Invitations', end: false },
 ];
 
 function navClass({ isActive }: { isActive: boolean }) {

@@ -300,8 +300,12 @@ export const loginSchema = z.object({
 });
 
 export const signupSchema = z.object({
-  name: z.string().trim().min(1, { message: 'Enter your name' }).max(100, { message: 'At most 100 characters' }),
   email: z.string().trim().min(1, { message: 'Enter your email' }).max(254),
+});
+
+/** The second step, from the mailed link: who you are and your password. */
+export const completeSignupSchema = z.object({
+  name: z.string().trim().min(1, { message: 'Enter your name' }).max(100, { message: 'At most 100 characters' }),
   password: z.string().max(1024, { message: 'At most 1024 characters' }),
 });
 // The password length rule is the server's: its 422 answer is shown under the

@@ -4,7 +4,7 @@ import { zodResolver } from '@hookform/resolvers/zod';
 import type { z } from 'zod';
 import { api } from '../../api/endpoints';
 import { errorMessage } from '../../api/client';
-import { ROLES, type Member, type Role } from '../../api/types';
+import { ROLES, type Invitation, type Member, type Role } from '../../api/types';
 import { useAsync } from '../../lib/useAsync';
 import { useAuth } from '../../lib/authContext';
 import { applyApiError } from '../../lib/formErrors';
@@ -24,7 +24,7 @@ const ROLE_HELP: Record<Role, string> = {
   viewer: 'read only',
 };
 
-function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
+function InviteForm({ projectId, onInvited }: { projectId: string; onInvited: (email: string) => void }) {
   const [formError, setFormError] = useState('');
   const {
     register,
@@ -36,18 +36,18 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
   const onSubmit = handleSubmit(async (v) => {
     setFormError('');
     try {
-      await api.addMember(projectId, { email: v.email.trim(), role: v.role });
+      const inv = await api.invite(projectId, { email: v.email.trim(), role: v.role });
       reset({ email: '', role: v.role });
-      onAdded();
+      onInvited(inv.email);
     } catch (e) {
       const { message } = applyApiError(e, setError, ['email', 'role']);
       if (message) setFormError(message);
     }
   });
   return (
-    <form onSubmit={onSubmit} noValidate className="space-y-3" data-testid="add-member-form">
+    <form onSubmit={onSubmit} noValidate className="space-y-3" data-testid="invite-form">
       <div className="grid gap-3 sm:grid-cols-[1fr_10rem_auto] sm:items-start">
-        <Field label="Email" error={errors.email?.message} hint="They need a cloudplane account already.">
+        <Field label="Email" error={errors.email?.message} hint="They get a link to join, with or without an account.">
           {(p) => <input {...p} {...register('email')} type="email" autoComplete="off" className="input" />}
         </Field>
         <Field label="Role" error={errors.role?.message}>
@@ -62,11 +62,59 @@ function AddMemberForm({ projectId, onAdded }: { projectId: string; onAdded: () 
           )}
         </Field>
         <button type="submit" className="btn btn-primary sm:mt-6" disabled={isSubmitting}>
-          {isSubmitting ? 'Adding…' : 'Add member'}
+          {isSubmitting ? 'Inviting…' : 'Invite'}
         </button>
       </div>
       <ErrorAlert error={formError} />
     </form>
+  );
+}
+
+function PendingInvitations({ projectId, version }: { projectId: string; version: number }) {
+  const list = useAsync(() => api.listInvitations(projectId), `invitations:${projectId}:${version}`);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState('');
+  const revoke = async (inv: Invitation) => {
+    setError('');
+    setBusy(inv.id);
+    try {
+      await api.revokeInvitation(projectId, inv.id);
+      list.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+  if (list.loading && !list.data) return <Loading />;
+  return (
+    <div className="space-y-2">
+      <ErrorAlert error={list.error ?? error} onRetry={list.error ? list.reload : undefined} />
+      {list.data && list.data.items.length === 0 && <p className="text-sm text-slate-600">No pending invitations.</p>}
+      {list.data && list.data.items.length > 0 && (
+        <ul className="divide-y divide-slate-100" data-testid="pending-invitations">
+          {list.data.items.map((inv) => (
+            <li key={inv.id} className="flex items-center justify-between gap-3 py-2" data-testid={`pending-${inv.email}`}>
+              <div>
+                <div className="text-sm font-medium text-slate-900">{inv.email}</div>
+                <div className="text-xs text-slate-600">
+                  {humanize(inv.role)}, expires {new Date(inv.expires_at).toLocaleDateString()}
+                </div>
+              </div>
+              <button
+                type="button"
+                className="btn btn-ghost btn-sm text-red-700"
+                disabled={busy === inv.id}
+                onClick={() => void revoke(inv)}
+                aria-label={`Revoke the invitation of ${inv.email}`}
+              >
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
 
@@ -78,6 +126,8 @@ export function MembersPage() {
   const [rowError, setRowError] = useState<{ userId: string; message: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [removing, setRemoving] = useState<Member | null>(null);
+  const [invited, setInvited] = useState<string | null>(null);
+  const [invitations, setInvitations] = useState(0);
 
   const changeRole = async (m: Member, role: Role) => {
     setRowError(null);
@@ -110,12 +160,33 @@ export function MembersPage() {
   return (
     <div className="space-y-5">
       {manage ? (
-        <section className="card" aria-labelledby="add-member-title">
-          <h2 id="add-member-title" className="mb-3 text-base font-semibold">
-            Add a member
-          </h2>
-          <AddMemberForm projectId={project.id} onAdded={members.reload} />
-        </section>
+        <>
+          <section className="card" aria-labelledby="invite-title">
+            <h2 id="invite-title" className="mb-3 text-base font-semibold">
+              Invite someone
+            </h2>
+            <InviteForm
+              projectId={project.id}
+              onInvited={(email) => {
+                setInvited(email);
+                setInvitations((n) => n + 1);
+              }}
+            />
+            {invited && (
+              <div className="mt-3">
+                <Notice tone="success" testId="invite-sent">
+                  Invitation sent to {invited}. They join once they accept it.
+                </Notice>
+              </div>
+            )}
+          </section>
+          <section className="card" aria-labelledby="pending-title">
+            <h2 id="pending-title" className="mb-3 text-base font-semibold">
+              Pending invitations
+            </h2>
+            <PendingInvitations projectId={project.id} version={invitations} />
+          </section>
+        </>
       ) : (
         <Notice>Only owners and admins can change members.</Notice>
       )}
