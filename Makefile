@@ -5,7 +5,9 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build asan fuzz web tofu run test clean bench check-modules
+FUZZ_API_SECONDS ?= 900
+
+.PHONY: all build asan fuzz fuzz-api web tofu run test clean bench check-modules
 
 all: build
 
@@ -24,6 +26,14 @@ asan: $(ASAN_BUILD)/build.ninja
 # libFuzzer targets (backend/fuzz), FUZZ_SECONDS each; new corpus entries stay in a temp dir.
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh
+
+# The API contract check with a larger budget than make test's (FUZZ_API_SECONDS,
+# FUZZ_API_SEED); BINARY=build-asan/cloudplane runs it against the ASan build.
+fuzz-api: build
+	@scripts/bootstrap.sh test
+	@tofu=$$(scripts/install-tofu.sh) && mirror=$$(scripts/install-provider.sh) && \
+	  CP_TOFU="$$tofu" CLOUDPLANE_PROVIDER_MIRROR="$$mirror" python3 tests/contract/run.py \
+	    --binary "$${BINARY:-$(BUILD)/cloudplane}" --max-time $(FUZZ_API_SECONDS) --seed $${FUZZ_API_SEED:-11}
 
 web:
 	@scripts/build-web.sh

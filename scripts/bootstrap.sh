@@ -48,5 +48,16 @@ PY
     echo "bootstrap: installing the provider-schema check's Python packages" >&2
     python3 -m pip install -q -r "$schema_reqs"
   fi
+  # The API contract check (tests/contract) pins schemathesis in its requirements.txt.
+  contract_reqs="$(dirname "$0")/../tests/contract/requirements.txt"
+  if ! python3 - "$contract_reqs" 2>/dev/null <<'PY'
+import importlib.metadata as md, sys
+pins = [l.split("#", 1)[0].strip().split("==") for l in open(sys.argv[1])]
+sys.exit(any(md.version(p[0]) != p[1] for p in pins if p != [""]))
+PY
+  then
+    echo "bootstrap: installing the API contract check's Python packages" >&2
+    python3 -m pip install -q -r "$contract_reqs"
+  fi
 fi
 exit 0

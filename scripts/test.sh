@@ -128,6 +128,10 @@ step "unit tests (ctest)" ctest_in build 300 "unit tests"
 step "unit tests, ASan+UBSan (ctest)" ctest_in build-asan 600 "unit tests, ASan+UBSan"
 step "integration tests" pytest_with "$root/build/cloudplane" "integration tests"
 step "integration tests, ASan+UBSan" pytest_with "$root/build-asan/cloudplane" "integration tests, ASan+UBSan"
+# schemathesis over the served spec against the real binary (tests/contract/run.py):
+# every check (as --checks all), seed 11, 165 s budget; fails on any failure, an unclean
+# server exit or a tofu left running.
+step "API contract (schemathesis)" python3 tests/contract/run.py --binary "$root/build/cloudplane"
 step "OpenTofu modules" modules_check
 step "sandbox provider (go test)" bash -c "cd providers/sandbox && go test -count=1 ./..."
 if [ -f frontend/package.json ]; then

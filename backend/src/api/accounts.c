@@ -40,8 +40,8 @@ static cp_result check_credentials(cp_req *req, const char *cloud, json_t *cred,
         }
         if (!json_is_string(v))
             return cp_req_fail(req, CP_EUNPROC, "invalid_type", field, "%s must be a string", fs[i].name);
-        size_t len = json_string_length(v);
         const char *s = json_string_value(v);
+        size_t len = cp_utf8_len(s, json_string_length(v)); /* characters, as the message says */
         if (len < fs[i].min || len > fs[i].max)
             return cp_req_fail(req, CP_EUNPROC, "invalid_length", field, "%s must be %zu to %zu characters", fs[i].name,
                                fs[i].min, fs[i].max);

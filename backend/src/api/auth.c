@@ -15,14 +15,6 @@
 
 #define BAD_LOGIN "invalid email or password"
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
-}
-
 static json_t *user_json(const cp_user *u)
 {
     return json_pack("{s:s, s:s, s:s}", "id", u->id, "email", u->email, "name", u->name);
@@ -112,7 +104,8 @@ static cp_result signup_fields(cp_req *req, json_t **body)
     };
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), body);
     if (r != CP_OK) return r;
-    if (utf8_chars(cp_json_str(*body, "password", "")) < 10)
+    const char *password = cp_json_str(*body, "password", "");
+    if (cp_utf8_len(password, strlen(password)) < 10)
         return cp_req_fail(req, CP_EUNPROC, "weak_password", "password", "password must be at least 10 characters");
     bool blank = true;
     for (const char *p = cp_json_str(*body, "name", ""); *p && blank; p++) blank = isspace((unsigned char)*p) != 0;

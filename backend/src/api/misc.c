@@ -20,7 +20,8 @@ cp_result cp_api_catalog(cp_req *req)
 cp_result cp_api_costs_summary(cp_req *req)
 {
     const char *by = cp_req_query(req, "group_by");
-    if (!by || !*by) by = "cloud";
+    /* Absent means cloud; an empty value is not one of the documented ones and the store refuses it. */
+    if (!by) by = "cloud";
     cp_cost_group *items;
     size_t n;
     cp_result r = cp_store_costs_summary(CP_APP(req)->store, req->arena, req->user_id, by, &items, &n, &req->err);

@@ -163,7 +163,7 @@ cp_result cp_api_resources_list(cp_req *req)
     const char *names[] = {"project_id", "cloud", "kind", "status"};
     for (size_t i = 0; i < CP_ARRAY_LEN(fs); i++) {
         if (*fs[i] && !**fs[i]) *fs[i] = NULL;
-        if (*fs[i] && strlen(*fs[i]) > 64)
+        if (*fs[i] && cp_utf8_len(*fs[i], strlen(*fs[i])) > 64)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", names[i], "%s is too long", names[i]);
     }
     cp_app *app = CP_APP(req);

@@ -105,7 +105,13 @@ cp_result cp_api_runs_cancel(cp_req *req)
     if ((r = cp_store_run_cancel(app->store, run.id, &immediate, &req->err)) != CP_OK) return r;
     if (immediate) {
         cp_error e;
-        json_t *ev = json_pack("{s:s}", "run_status", cp_run_status_name(CP_RUN_CANCELED));
+        /* The same shape as the worker's status events: the resource's status too. */
+        cp_resource res;
+        cp_role res_role;
+        bool have_res =
+            cp_store_resource_get(app->store, req->arena, run.resource_id, req->user_id, &res, &res_role, &e) == CP_OK;
+        json_t *ev = json_pack("{s:s, s:o}", "run_status", cp_run_status_name(CP_RUN_CANCELED), "resource_status",
+                               have_res ? json_string(cp_resource_status_name(res.status)) : json_null());
         char *ev_text = json_dumps(ev, JSON_COMPACT);
         json_decref(ev);
         /* Best effort, as the worker's events: the run's final status is committed. */

@@ -113,8 +113,8 @@ static cp_result check_cidrs(cp_req *req, json_t *arr)
     json_t *v;
     json_array_foreach(arr, i, v)
     {
-        if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > CIDR_MAX ||
-            !clean_text(json_string_value(v)))
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            cp_utf8_len(json_string_value(v), json_string_length(v)) > CIDR_MAX || !clean_text(json_string_value(v)))
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", "allowed_cidrs",
                                "allowed_cidrs[%zu] must be a network of 1 to %d characters", i, CIDR_MAX);
     }
@@ -129,11 +129,12 @@ static cp_result check_tags(cp_req *req, json_t *obj)
     json_t *v;
     json_object_foreach(obj, k, v)
     {
-        size_t kl = strlen(k);
+        size_t kl = cp_utf8_len(k, strlen(k));
         if (kl == 0 || kl > TAG_KEY_MAX || !clean_text(k))
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", "tags",
                                "tag keys must be 1 to %d printable characters", TAG_KEY_MAX);
-        if (!json_is_string(v) || json_string_length(v) > TAG_VALUE_MAX || !clean_text(json_string_value(v)))
+        if (!json_is_string(v) || cp_utf8_len(json_string_value(v), json_string_length(v)) > TAG_VALUE_MAX ||
+            !clean_text(json_string_value(v)))
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", "tags",
                                "tag values must be strings of at most %d printable characters", TAG_VALUE_MAX);
     }

@@ -12,6 +12,51 @@ static void set_text(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* Bytes of the UTF-8 sequence at s (1 to 4), or 0 when it is not a valid one
+ * (a stray continuation, an overlong form, a surrogate, past U+10FFFF, cut short). */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return n;
+}
+
+/* Drops in place what is not valid UTF-8. Bounded copies ("%.40s", the fixed
+ * buffers) can cut a character of user input in two, and JSON cannot carry the
+ * half: the error body would be lost. */
+static void utf8_scrub(char *text)
+{
+    unsigned char *r = (unsigned char *)text, *w = r;
+    while (*r) {
+        size_t n = utf8_seq(r);
+        if (n == 0) {
+            r++;
+            continue;
+        }
+        memmove(w, r, n);
+        w += n;
+        r += n;
+    }
+    *w = '\0';
+}
+
 static void set_v(cp_error *err, cp_result result, cp_reason reason, const char *code, const char *field,
                   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 static void set_v(cp_error *err, cp_result result, cp_reason reason, const char *code, const char *field,
@@ -22,6 +67,8 @@ static void set_v(cp_error *err, cp_result result, cp_reason reason, const char 
     set_text(err->code, sizeof err->code, code ? code : cp_result_code(result));
     set_text(err->field, sizeof err->field, field);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
+    utf8_scrub(err->field);
+    utf8_scrub(err->message);
 }
 
 cp_result cp_error_set(cp_error *err, cp_result result, const char *code, const char *field, const char *fmt, ...)

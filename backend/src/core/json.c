@@ -102,7 +102,7 @@ cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_e
         if (!type_ok(v, f->type))
             return cp_error_set(err, CP_EUNPROC, "invalid_type", f->name, "%s must be %s", f->name, type_name(f->type));
         if (f->type == CP_JF_STRING) {
-            size_t len = json_string_length(v);
+            size_t len = cp_utf8_len(json_string_value(v), json_string_length(v));
             if (len < f->min_len)
                 return cp_error_set(err, CP_EUNPROC, "too_short", f->name, "%s must be at least %zu characters",
                                     f->name, f->min_len);
@@ -140,6 +140,14 @@ bool cp_json_bool(json_t *obj, const char *key, bool def)
 {
     json_t *v = json_object_get(obj, key);
     return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+size_t cp_utf8_len(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
 }
 
 json_t *cp_json_str_or_null(const char *s)

@@ -20,7 +20,7 @@ typedef struct {
     cp_jf_type type;
     bool required;
     bool nullable;   /* JSON null accepted (and treated as absent) */
-    size_t min_len;  /* strings: bytes; arrays: items */
+    size_t min_len;  /* strings: characters (code points, as JSON Schema counts); arrays: items */
     size_t max_len;  /* 0 = no limit */
     double min, max; /* numbers: inclusive bounds when min < max */
 } cp_json_field;
@@ -34,6 +34,8 @@ cp_result cp_json_check(json_t *obj, const cp_json_field *fields, size_t n, cp_e
 const char *cp_json_str(json_t *obj, const char *key, const char *def);
 double cp_json_num(json_t *obj, const char *key, double def);
 bool cp_json_bool(json_t *obj, const char *key, bool def);
+/* Characters (UTF-8 code points) in the first len bytes of s: what a length limit counts. */
+size_t cp_utf8_len(const char *s, size_t len);
 /* json_string() that turns NULL into JSON null. */
 json_t *cp_json_str_or_null(const char *s);
 

@@ -34,23 +34,36 @@ static bool match(const char *pattern, const char *path, cp_req *req)
     return true;
 }
 
+static int params_in(const char *pattern)
+{
+    int n = 0;
+    for (; *pattern; pattern++) n += *pattern == '{';
+    return n;
+}
+
+/* A literal segment beats a parameter: of the patterns that match path, only
+ * those with the fewest parameters count, so /sessions/revoke-all is never
+ * also /sessions/{id} (for its method or its Allow header). */
 cp_result cp_router_match(const cp_route *routes, size_t n, const char *method, const char *path, cp_req *req,
                           char *allow, size_t allow_len)
 {
-    bool path_known = false;
+    int fewest = -1;
+    for (size_t i = 0; i < n; i++)
+        if (match(routes[i].pattern, path, NULL) && (fewest < 0 || params_in(routes[i].pattern) < fewest))
+            fewest = params_in(routes[i].pattern);
     if (allow && allow_len) allow[0] = '\0';
+    if (fewest < 0) return CP_ENOTFOUND;
     for (size_t i = 0; i < n; i++) {
-        if (!match(routes[i].pattern, path, NULL)) continue;
+        if (params_in(routes[i].pattern) != fewest || !match(routes[i].pattern, path, NULL)) continue;
         if (strcmp(routes[i].method, method) == 0) {
             match(routes[i].pattern, path, req);
             req->route = &routes[i];
             return CP_OK;
         }
-        path_known = true;
         if (allow && allow_len) {
             size_t used = strlen(allow);
             snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
         }
     }
-    return path_known ? CP_EMETHOD : CP_ENOTFOUND;
+    return CP_EMETHOD;
 }

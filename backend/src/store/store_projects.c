@@ -192,8 +192,8 @@ cp_result cp_store_member_add(cp_store *s, cp_arena *a, const char *project_id, 
 {
     cp_user u;
     cp_result r = cp_store_user_by_email(s, a, email, &u, err);
-    if (r == CP_ENOTFOUND)
-        return cp_error_set(err, CP_ENOTFOUND, "user_not_found", "email", "no user with this email has signed up");
+    if (r == CP_ENOTFOUND) /* 422, not 404: the project exists; it is the email in the body that names nobody. */
+        return cp_error_set(err, CP_EUNPROC, "user_not_found", "email", "no user with this email has signed up");
     if (r != CP_OK) return r;
     cp_param p[] = {CP_PTEXT(project_id), CP_PTEXT(u.id), CP_PTEXT(cp_role_name(role)), CP_PINT(cp_now_ms())};
     r = cp_store_exec(s, "INSERT INTO memberships (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)", p, 4,

@@ -1,7 +1,7 @@
 """Bad input gets a JSON error and the server keeps serving."""
 import socket
 
-from conftest import assert_error
+from conftest import Api, assert_error
 
 SIGNUP = "/api/v1/auth/signup"
 COMPLETE = "/api/v1/auth/signup/complete"
@@ -127,3 +127,43 @@ def test_garbage_on_the_socket(server):
         finally:
             s.close()
     alive(server)
+
+
+def test_error_naming_a_long_non_ascii_key_keeps_its_body(server):
+    """The message quotes at most 40 bytes of an unknown key: a cut through a
+    multi-byte character must not lose the JSON error body (it answered {})."""
+    api = Api(server)
+    pid = api.project()["id"]
+    key = "O" + "\u00e9" * 30  # 61 bytes: the 40-byte cut lands inside an é
+    r = api.call("POST", "/projects/%s/accounts" % pid, {"name": "a", "cloud": "aws", "credentials": {key: "x"}})
+    assert_error(r, 400, "unknown_field")
+    assert r.json()["error"]["message"].startswith("aws credentials take no field 'O\u00e9")
+    r = server.post(SIGNUP, {"email": "a@x.io", "password": "0123456789", "name": "A", "\u00e9" * 40: 1})
+    assert_error(r, 400, "unknown_field")
+    alive(server)
+
+
+def test_lengths_count_characters(server):
+    """maxLength in the spec counts characters; so does the server (it counted bytes)."""
+    api = Api(server)
+    assert api.call("POST", "/projects", {"name": "\u00e9" * 100}).status_code == 201
+    assert_error(api.call("POST", "/projects", {"name": "\u00e9" * 101}), 422, "too_long", "name")
+
+
+def test_cost_summary_group_by_is_one_of_the_enum(server):
+    api = Api(server)
+    assert api.call("GET", "/costs/summary").json()["group_by"] == "cloud"
+    assert_error(api.call("GET", "/costs/summary?group_by="), 422, "invalid_value", "group_by")
+    assert_error(api.call("GET", "/costs/summary?group_by=zone"), 422, "invalid_value", "group_by")
+
+
+def test_credential_lengths_count_characters(server):
+    api = Api(server)
+    pid = api.project()["id"]
+
+    def aws(secret):
+        return api.call("POST", "/projects/%s/accounts" % pid, {"name": "a", "cloud": "aws", "credentials": {
+            "access_key_id": "AKIAEXAMPLE12345", "secret_access_key": secret}})
+    # 8 two-byte characters are 16 bytes but 8 characters: under the minimum of 16.
+    assert_error(aws("\u00e9" * 8), 422, "invalid_length", "credentials.secret_access_key")
+    assert aws("\u00e9" * 16).status_code == 201

@@ -166,6 +166,11 @@ def test_cancel_queued_and_running(api):
     queued = api.ok("DELETE", "/resources/" + slow["resource"]["id"], status=202)["run"]
     c = api.ok("POST", "/runs/%s/cancel" % queued["id"], status=202)
     assert c["status"] == "canceled"
+    # Its status event has the shape of every status event: the resource's status too.
+    ev = api.ok("GET", "/runs/%s/events?format=json" % queued["id"])["items"]
+    status = [e["data"] for e in ev if e["type"] == "status"]
+    assert len(status) == 1 and status[0]["run_status"] == "canceled", ev
+    assert status[0]["resource_status"] == api.ok("GET", "/resources/" + slow["resource"]["id"])["status"], ev
     t0 = time.time()
     api.ok("POST", "/runs/%s/cancel" % run["id"], status=202)
     done = api.wait_run(run["id"], timeout=90)

@@ -189,6 +189,17 @@ TEST(json_check_rules)
     CHECK_EQ(check_text("[1,2]", &e), CP_EINVAL);
     CHECK_EQ(check_text("{\"name\":\"ab\",\"name\":\"cd\"}", &e), CP_EINVAL);
     CHECK_EQ(check_text("", &e), CP_EINVAL);
+    /* Lengths count characters as JSON Schema's maxLength does, not bytes: five
+     * two-byte and four-byte characters fit max_len 5, six do not, one is too short. */
+    CHECK_EQ(check_text("{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}", &e), CP_OK);
+    CHECK_EQ(check_text("{\"name\":\"\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\\ud83d\\ude00\"}", &e),
+             CP_OK);
+    CHECK_EQ(check_text("{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}", &e), CP_EUNPROC);
+    CHECK_STR(e.code, "too_long");
+    CHECK_EQ(check_text("{\"name\":\"\\ud83d\\ude00\"}", &e), CP_EUNPROC);
+    CHECK_STR(e.code, "too_short");
+    CHECK_EQ(cp_utf8_len("a\xc3\xa9\xf0\x9f\x98\x80", 7), 3);
+    CHECK_EQ(cp_utf8_len("a\xc3\xa9", 2), 2); /* counts only the first len bytes */
 }
 
 TEST(error_maps_to_http)
@@ -203,6 +214,36 @@ TEST(error_maps_to_http)
     CHECK_EQ(cp_result_http(CP_EUNPROC), 422);
     CHECK_EQ(cp_result_http(CP_ERATE), 429);
     CHECK_EQ(cp_result_http(CP_ERR), 500);
+}
+
+/* A bounded %.Ns or a full buffer that cuts a character of user input in two
+ * must still leave text JSON can carry (else the error body is lost). */
+TEST(error_text_stays_valid_utf8_when_cut)
+{
+    cp_error e;
+    /* "é€😀" cut after 1, 2 and 5 bytes: each cut leaves half a character. */
+    const char *in = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+    for (int cut = 1; cut <= 8; cut++) {
+        cp_error_set(&e, CP_EINVAL, "unknown_field", in, "no field '%.*s' here", cut, in);
+        json_t *m = json_string(e.message), *f = json_string(e.field);
+        CHECK(m != NULL);
+        CHECK(f != NULL);
+        json_decref(m);
+        json_decref(f);
+    }
+    cp_error_set(&e, CP_EINVAL, NULL, NULL, "'%.3s'", in); /* é and the first byte of € */
+    CHECK_STR(e.message, "'\xc3\xa9'");
+    cp_error_set(&e, CP_EINVAL, NULL, NULL,
+                 "a\xed\xa0\x80"
+                 "b\xc0\xaf"
+                 "c"); /* a surrogate and an overlong '/' */
+    CHECK_STR(e.message, "abc");
+    /* The field buffer is 64 bytes: 40 two-byte characters overflow it mid-character. */
+    char longf[81];
+    for (int i = 0; i < 40; i++) memcpy(longf + 2 * i, "\xc3\xa9", 2);
+    longf[80] = '\0';
+    cp_error_set(&e, CP_EINVAL, NULL, longf, "x");
+    CHECK_EQ(strlen(e.field), 62);
 }
 
 TEST(error_reason_sets_its_code_and_plain_errors_have_none)
@@ -407,6 +448,7 @@ int main(void)
     RUN(self_near_exe_finds_a_dir_beside_the_binary);
     RUN(json_check_rules);
     RUN(error_maps_to_http);
+    RUN(error_text_stays_valid_utf8_when_cut);
     RUN(error_reason_sets_its_code_and_plain_errors_have_none);
     RUN(config_defaults_env_flags_and_errors);
     RUN(xalloc_returns_usable_memory);

@@ -46,9 +46,34 @@ TEST(router_matches_params_and_methods)
     cp_arena_free(a);
 }
 
+TEST(router_prefers_a_literal_segment_to_a_parameter)
+{
+    static const cp_route shadow[] = {
+        {"DELETE", "/api/v1/auth/sessions/{id}", h, 0},
+        {"POST", "/api/v1/auth/sessions/revoke-all", h, 0},
+    };
+    cp_arena *a = cp_arena_new(1024);
+    char allow[64];
+    cp_req *r = new_req(a);
+    CHECK_EQ(cp_router_match(shadow, 2, "POST", "/api/v1/auth/sessions/revoke-all", r, allow, sizeof allow), CP_OK);
+    CHECK(r->route == &shadow[1]);
+    /* Not the session named "revoke-all": that path has only POST. */
+    CHECK_EQ(cp_router_match(shadow, 2, "DELETE", "/api/v1/auth/sessions/revoke-all", new_req(a), allow, sizeof allow),
+             CP_EMETHOD);
+    CHECK_STR(allow, "POST");
+    r = new_req(a);
+    CHECK_EQ(cp_router_match(shadow, 2, "DELETE", "/api/v1/auth/sessions/s1", r, allow, sizeof allow), CP_OK);
+    CHECK_STR(cp_req_param(r, "id"), "s1");
+    CHECK_EQ(cp_router_match(shadow, 2, "POST", "/api/v1/auth/sessions/s1", new_req(a), allow, sizeof allow),
+             CP_EMETHOD);
+    CHECK_STR(allow, "DELETE");
+    cp_arena_free(a);
+}
+
 int main(void)
 {
     cp_json_init(); /* as main.c does */
     RUN(router_matches_params_and_methods);
+    RUN(router_prefers_a_literal_segment_to_a_parameter);
     TEST_END();
 }
