@@ -178,6 +178,23 @@ static cp_result path_apply_approved(job *j, cp_runner *runner, cp_run_op op, js
     return r;
 }
 
+/* The operator's non-secret env for a run on cloud (SANDBOX_ENDPOINT for
+ * the sandbox cloud), NULL-terminated, allocated in a. */
+static const char *const *extra_env(cp_workers *w, cp_arena *a, const char *cloud)
+{
+    const char **env = cp_arena_alloc(a, 2 * sizeof *env);
+    env[0] = env[1] = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (!strcmp(cloud, "sandbox") && w->sandbox_endpoint[0]) {
+        size_t n = strlen(w->sandbox_endpoint) + sizeof "SANDBOX_ENDPOINT=";
+        char *s = cp_arena_alloc(a, n);
+        snprintf(s, n, "SANDBOX_ENDPOINT=%s", w->sandbox_endpoint);
+        env[0] = s;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return env;
+}
+
 /* ---- one run ---- */
 
 /* Everything a run needs before tofu starts: the resource, the approval
@@ -202,7 +219,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
                            .on_event = cp_worker__on_event,
                            .ctx = j};
     cp_runner_config rc = j->w->rc;
-    rc.extra_env = cp_worker__extra_env(j->w, j->a, j->res.cloud);
+    rc.extra_env = extra_env(j->w, j->a, j->res.cloud);
     if ((r = cp_runner_open(&rc, &spec, runner, e)) != CP_OK) return r;
     set_runner(j, *runner);
     if (j->lost) return cp_error_set_reason(e, CP_ECONFLICT, CP_REASON_LEASE_LOST, NULL, "lease not renewed in time");

@@ -90,21 +90,6 @@ static void provider_config(cp_workers *w)
     snprintf(w->sandbox_endpoint, sizeof w->sandbox_endpoint, "%s", cfg->sandbox_endpoint);
 }
 
-const char *const *cp_worker__extra_env(cp_workers *w, cp_arena *a, const char *cloud)
-{
-    const char **env = cp_arena_alloc(a, 2 * sizeof *env);
-    env[0] = env[1] = NULL;
-    pthread_mutex_lock(&w->mu);
-    if (!strcmp(cloud, "sandbox") && w->sandbox_endpoint[0]) {
-        size_t n = strlen(w->sandbox_endpoint) + sizeof "SANDBOX_ENDPOINT=";
-        char *s = cp_arena_alloc(a, n);
-        snprintf(s, n, "SANDBOX_ENDPOINT=%s", w->sandbox_endpoint);
-        env[0] = s;
-    }
-    pthread_mutex_unlock(&w->mu);
-    return env;
-}
-
 void cp_workers_set_sandbox_endpoint(cp_workers *w, const char *url)
 {
     if (!w) return;

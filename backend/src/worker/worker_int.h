@@ -66,10 +66,6 @@ struct job {
     job *next;
 };
 
-/* pool.c: the operator's non-secret env for a run on cloud (SANDBOX_ENDPOINT
- * for the sandbox cloud), NULL-terminated, allocated in a. */
-const char *const *cp_worker__extra_env(cp_workers *w, cp_arena *a, const char *cloud);
-
 /* job.c: claims run_id and, when it is ours, runs it to its end. */
 void cp_worker__process(cp_workers *w, const char *run_id);
 
