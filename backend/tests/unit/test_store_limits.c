@@ -14,9 +14,7 @@ static cp_store *st;
 static const char *backend_name;
 static int fixtures;
 
-typedef struct {
-    char *user_id, *project_id, *account_id;
-} fixture;
+typedef tsu_fixture fixture;
 
 static void fixture_new(cp_arena *a, fixture *f)
 {
@@ -29,24 +27,6 @@ static void fixture_new(cp_arena *a, fixture *f)
     f->user_id = u.id;
     f->project_id = p.id;
     f->account_id = tsu_account_new(st, a, p.id);
-}
-
-static cp_result resource_new(cp_arena *a, const fixture *f, cp_resource *res, cp_run *run, cp_error *e)
-{
-    char *id = cp_arena_alloc(a, CP_ID_LEN + 1);
-    cp_id_new(id);
-    cp_resource in = {.id = id,
-                      .project_id = f->project_id,
-                      .account_id = f->account_id,
-                      .cloud = "sandbox",
-                      .kind = "vm",
-                      .name = "vm",
-                      .region = "local",
-                      .size = "small",
-                      .config = "{}",
-                      .monthly_cost_usd = 1,
-                      .created_by = f->user_id};
-    return cp_store_resource_create(st, a, &in, "{}", res, run, e);
 }
 
 static const cp_resource_spec small_spec = {"small", "{}", 1};
@@ -74,24 +54,24 @@ TEST(quota_runs_and_resources)
     set_limits(2, 3, 0);
     cp_resource r1, r2, r3, r4;
     cp_run c1, c2, c3, c4, held, upd, des;
-    CHECK_EQ(resource_new(a, &f, &r1, &c1, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, &r2, &c2, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r1, &c1, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r2, &c2, &e), CP_OK);
     /* Two unfinished runs: a third create is refused, and nothing was written. */
-    CHECK_EQ(resource_new(a, &f, &r3, &c3, &e), CP_ERATE);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r3, &c3, &e), CP_ERATE);
     CHECK_STR(e.code, "too_many_runs");
     CHECK_EQ(cp_store_run_enqueue(st, a, r1.id, CP_OP_UPDATE, "{}", 1, f.user_id, &upd, &e), CP_ERATE);
     /* A destroy always goes: it ends work. */
     CHECK_EQ(cp_store_run_enqueue(st, a, r2.id, CP_OP_DESTROY, "{}", 0, f.user_id, &des, &e), CP_OK);
     /* Another project is not affected. */
-    CHECK_EQ(resource_new(a, &g, &r4, &c4, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &g, 1, &r4, &c4, &e), CP_OK);
     /* A finished run frees its place. */
     CHECK_EQ(cp_store_run_claim(st, a, c1.id, "w1", 60000, &held, &e), CP_OK);
     succeed(&held);
-    CHECK_EQ(resource_new(a, &f, &r3, &c3, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r3, &c3, &e), CP_OK);
     /* Three resources not destroyed: the quota. */
     CHECK_EQ(cp_store_run_claim(st, a, c3.id, "w1", 60000, &held, &e), CP_OK);
     succeed(&held);
-    CHECK_EQ(resource_new(a, &f, &r4, &c4, &e), CP_ECONFLICT);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r4, &c4, &e), CP_ECONFLICT);
     CHECK_STR(e.code, "resource_quota");
     set_limits(0, 0, 0);
     cp_arena_free(a);
@@ -107,9 +87,9 @@ TEST(active_runs_per_project_at_claim)
     set_limits(0, 0, 1);
     cp_resource ra, rb, rc;
     cp_run a1, a2, b1, held_a, held_b, tmp;
-    CHECK_EQ(resource_new(a, &f, &ra, &a1, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, &rb, &a2, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &g, &rc, &b1, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &ra, &a1, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &rb, &a2, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &g, 1, &rc, &b1, &e), CP_OK);
     CHECK_EQ(cp_store_run_claim(st, a, a1.id, "w1", 60000, &held_a, &e), CP_OK);
     /* The project's one slot is taken: its next run waits, another project's goes. */
     CHECK_EQ(cp_store_run_claim(st, a, a2.id, "w2", 60000, &tmp, &e), CP_ECONFLICT);
@@ -172,7 +152,7 @@ static void race_round(void)
     for (int i = 0; i < RACERS; i++) {
         cp_resource res;
         cp_run run;
-        CHECK_EQ(resource_new(a, &f, &res, &run, &e), CP_OK);
+        CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &run, &e), CP_OK);
         rs[i].run_id = run.id;
         snprintf(rs[i].worker, sizeof rs[i].worker, "w%d", i);
     }

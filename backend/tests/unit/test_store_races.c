@@ -69,9 +69,7 @@ static void race_run(race *r, int n, race_fn fn, void *ctx, int *ok)
 
 /* ---- fixtures ---- */
 
-typedef struct {
-    char *user_id, *project_id, *account_id;
-} fixture;
+typedef tsu_fixture fixture;
 
 static cp_user user_new(cp_arena *a)
 {
@@ -95,25 +93,6 @@ static void fixture_new(cp_arena *a, const double *budget, fixture *f)
     f->account_id = acc_id;
 }
 
-static cp_result resource_new(cp_arena *a, const fixture *f, double cost, cp_resource *res, cp_error *e)
-{
-    char *id = cp_arena_alloc(a, CP_ID_LEN + 1);
-    cp_id_new(id);
-    cp_resource in = {.id = id,
-                      .project_id = f->project_id,
-                      .account_id = f->account_id,
-                      .cloud = "sandbox",
-                      .kind = "vm",
-                      .name = "vm",
-                      .region = "local",
-                      .size = "small",
-                      .config = "{}",
-                      .monthly_cost_usd = cost,
-                      .created_by = f->user_id};
-    cp_run run;
-    return cp_store_resource_create(st, a, &in, "{}", res, &run, e);
-}
-
 /* ---- budget ---- */
 
 static cp_result create_one(race *r, int i, cp_arena *a)
@@ -121,7 +100,7 @@ static cp_result create_one(race *r, int i, cp_arena *a)
     CP_UNUSED(i);
     cp_resource res;
     cp_error e;
-    return resource_new(a, r->ctx, 10, &res, &e);
+    return tsu_resource_new(st, a, r->ctx, 10, &res, NULL, &e);
 }
 
 /* 20 creates of $10 against a $10 budget, 5 times: exactly one accepted each time. */
@@ -242,7 +221,7 @@ TEST(concurrent_event_appends_have_no_gap_or_duplicate)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_error e;
-    CHECK_EQ(resource_new(a, &f, 0, &res, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 0, &res, NULL, &e), CP_OK);
     events_ctx *ec = calloc(1, sizeof *ec);
     ec->run_id = res.run_id;
     race r;
@@ -303,7 +282,7 @@ TEST(concurrent_destroys_queue_one)
     for (int round = 0; round < 20; round++) {
         cp_resource res;
         cp_error e;
-        CHECK_EQ(resource_new(a, &f, 0, &res, &e), CP_OK);
+        CHECK_EQ(tsu_resource_new(st, a, &f, 0, &res, NULL, &e), CP_OK);
         destroy_ctx dc = {res.id, f.user_id};
         race r;
         int ok;

@@ -38,9 +38,7 @@ static bool plan_stored(const char *run_id)
 
 /* ---- fixtures ---- */
 
-typedef struct {
-    char *user_id, *project_id, *account_id;
-} fixture;
+typedef tsu_fixture fixture;
 
 /* A user, a project (budget NULL = none) and a sandbox account, new per case. */
 static void fixture_new(cp_arena *a, const double *budget, fixture *f)
@@ -55,25 +53,6 @@ static void fixture_new(cp_arena *a, const double *budget, fixture *f)
     f->user_id = u.id;
     f->project_id = p.id;
     f->account_id = acc_id;
-}
-
-/* A resource costing cost a month, with its queued create run. */
-static cp_result resource_new(cp_arena *a, const fixture *f, double cost, cp_resource *res, cp_run *run, cp_error *e)
-{
-    char *id = cp_arena_alloc(a, CP_ID_LEN + 1);
-    cp_id_new(id);
-    cp_resource in = {.id = id,
-                      .project_id = f->project_id,
-                      .account_id = f->account_id,
-                      .cloud = "sandbox",
-                      .kind = "vm",
-                      .name = "vm",
-                      .region = "local",
-                      .size = "small",
-                      .config = "{}",
-                      .monthly_cost_usd = cost,
-                      .created_by = f->user_id};
-    return cp_store_resource_create(st, a, &in, "{}", res, run, e);
 }
 
 static const cp_resource_spec small_spec = {"small", "{}", 1};
@@ -148,8 +127,8 @@ TEST(claim_order_per_resource)
     fixture_new(a, NULL, &f);
     cp_resource ra, rb;
     cp_run create_a, create_b, update_a, held_a, held_b, held_u, tmp;
-    CHECK_EQ(resource_new(a, &f, 1, &ra, &create_a, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, 1, &rb, &create_b, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &ra, &create_a, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &rb, &create_b, &e), CP_OK);
     CHECK_EQ(cp_store_run_enqueue(st, a, ra.id, CP_OP_UPDATE, "{}", 1, f.user_id, &update_a, &e), CP_OK);
     /* Made within the same millisecond, and still in order. */
     CHECK(strcmp(create_a.id, update_a.id) < 0);
@@ -198,7 +177,7 @@ TEST(one_unfinished_run_holds_the_floor)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run create, held, destroy, held_d, tmp;
-    CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
     CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 60000, &held, &e), CP_OK);
 
     CHECK_EQ(cp_store_run_enqueue(st, a, res.id, CP_OP_DESTROY, "{}", 0, f.user_id, &destroy, &e), CP_OK);
@@ -269,7 +248,7 @@ TEST(fenced_writes_refuse_stale_owner_and_attempt)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run create, old, held;
-    CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
 
     /* A real stale lease: w1's attempt 1 expires and is requeued; w2 holds attempt 2. */
     CHECK_EQ(claim_expired(a, create.id, "w1", &old, &e), CP_OK);
@@ -304,7 +283,7 @@ TEST(reap_before_tofu_requeues)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run create, old, held, cur;
-    CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
     CHECK_EQ(claim_expired(a, create.id, "w1", &old, &e), CP_OK);
     CHECK_EQ(old.attempt, 1);
     CHECK_EQ(cp_store_run_transition(st, &old, CP_RUN_PLANNED, &e), CP_OK); /* still before tofu */
@@ -338,7 +317,7 @@ TEST(reap_during_apply_fails_and_returns_lock)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run create, held, cur;
-    CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
     CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 1, &held, &e), CP_OK);
     CHECK_EQ(cp_store_run_transition(st, &held, CP_RUN_PLANNED, &e), CP_OK);
     CHECK_EQ(cp_store_run_mark_tofu_started(st, &held, "lock-42", &e), CP_OK);
@@ -387,7 +366,7 @@ TEST(saved_plan_loaded_by_its_claim_and_cleared_at_end)
     for (int i = 0; i < 3; i++) {
         cp_resource res;
         cp_run create, held, applying, cur;
-        CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+        CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
         CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 60000, &held, &e), CP_OK);
         CHECK_EQ(cp_store_run_mark_tofu_started(st, &held, NULL, &e), CP_OK);
         CHECK_EQ(cp_store_run_transition(st, &held, CP_RUN_PLANNED, &e), CP_OK);
@@ -436,7 +415,7 @@ TEST(reap_waits_out_the_grace)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run create, held;
-    CHECK_EQ(resource_new(a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
     CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 1, &held, &e), CP_OK);
     CHECK_EQ(cp_store_run_mark_tofu_started(st, &held, "lock-7", &e), CP_OK);
     usleep(20 * 1000);
@@ -460,8 +439,8 @@ TEST(live_lease_is_never_reaped)
     fixture_new(a, NULL, &f);
     cp_resource r1, r2;
     cp_run c1, c2, h1, h2, cur;
-    CHECK_EQ(resource_new(a, &f, 1, &r1, &c1, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, 1, &r2, &c2, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r1, &c1, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r2, &c2, &e), CP_OK);
     CHECK_EQ(cp_store_run_claim(st, a, c1.id, "w1", 60000, &h1, &e), CP_OK);
     /* Expired, then renewed by its heartbeat before anyone reaped it. */
     CHECK_EQ(claim_expired(a, c2.id, "w2", &h2, &e), CP_OK);
@@ -495,9 +474,9 @@ TEST(reap_is_decided_inside_its_transaction)
     cp_run c1, c2, c3, h1, h2, h3, seen, out, cur;
     cp_reap_outcome outcome;
     bool cancel;
-    CHECK_EQ(resource_new(a, &f, 1, &r1, &c1, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, 1, &r2, &c2, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, 1, &r3, &c3, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r1, &c1, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r2, &c2, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r3, &c3, &e), CP_OK);
 
     /* Renewed after the scan: left alone. */
     CHECK_EQ(claim_expired(a, c1.id, "w1", &h1, &e), CP_OK);
@@ -542,8 +521,8 @@ TEST(reap_one_bad_row_spares_the_others)
     fixture_new(a, NULL, &f);
     cp_resource r1, r2;
     cp_run bad, good, h1, h2, cur;
-    CHECK_EQ(resource_new(a, &f, 1, &r1, &bad, &e), CP_OK);
-    CHECK_EQ(resource_new(a, &f, 1, &r2, &good, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r1, &bad, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &r2, &good, &e), CP_OK);
     CHECK_EQ(cp_store_run_claim(st, a, bad.id, "w1", 1, &h1, &e), CP_OK);
     CHECK_EQ(claim_expired(a, good.id, "w2", &h2, &e), CP_OK);
 
@@ -594,7 +573,7 @@ TEST(event_sequence_and_cap)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run run, cur;
-    CHECK_EQ(resource_new(a, &f, 1, &res, &run, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &run, &e), CP_OK);
     static const char *const types[] = {"log", "status", "log", "progress", "log", "log", "log"};
     for (int i = 0; i < 7; i++) {
         int64_t seq = -1;
@@ -637,10 +616,10 @@ TEST(budget_check_on_create_and_update)
     fixture_new(a, &budget, &f);
     cp_resource r1, r2, tmp;
     cp_run c1, c2, run;
-    CHECK_EQ(resource_new(a, &f, 6, &r1, &c1, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 6, &r1, &c1, &e), CP_OK);
 
     /* 6 + 5 > 10: refused, and nothing was written. */
-    CHECK_EQ(resource_new(a, &f, 5, &tmp, &run, &e), CP_EUNPROC);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 5, &tmp, &run, &e), CP_EUNPROC);
     CHECK_STR(e.code, "budget_exceeded");
     cp_resource *items;
     size_t n;
@@ -650,7 +629,7 @@ TEST(budget_check_on_create_and_update)
     CHECK_EQ(n, 1);
 
     /* 6 + 4 = 10: within. */
-    CHECK_EQ(resource_new(a, &f, 4, &r2, &c2, &e), CP_OK);
+    CHECK_EQ(tsu_resource_new(st, a, &f, 4, &r2, &c2, &e), CP_OK);
 
     /* Updating r1 to 7 would make 4 + 7 > 10; to 6 it stays at 10. */
     CHECK_EQ(cp_store_run_enqueue(st, a, r1.id, CP_OP_UPDATE, "{}", 7, f.user_id, &run, &e), CP_EUNPROC);

@@ -44,6 +44,33 @@ static inline char *tsu_account_new(cp_store *s, cp_arena *a, const char *projec
     return id;
 }
 
+/* A user, their project and its sandbox account, made by each suite. */
+typedef struct {
+    char *user_id, *project_id, *account_id;
+} tsu_fixture;
+
+/* A sandbox VM in f's project costing cost a month, with its queued create
+ * run (run may be NULL). */
+static inline cp_result tsu_resource_new(cp_store *s, cp_arena *a, const tsu_fixture *f, double cost, cp_resource *res,
+                                         cp_run *run, cp_error *e)
+{
+    char *id = cp_arena_alloc(a, CP_ID_LEN + 1);
+    cp_id_new(id);
+    cp_resource in = {.id = id,
+                      .project_id = f->project_id,
+                      .account_id = f->account_id,
+                      .cloud = "sandbox",
+                      .kind = "vm",
+                      .name = "vm",
+                      .region = "local",
+                      .size = "small",
+                      .config = "{}",
+                      .monthly_cost_usd = cost,
+                      .created_by = f->user_id};
+    cp_run ignored;
+    return cp_store_resource_create(s, a, &in, "{}", res, run ? run : &ignored, e);
+}
+
 /* run_suite(name, url, skip_reason) runs every case on one backend (url NULL: skips them).
  * Returns 0, or 1 if the test process could not set up. */
 static inline int tsu_run_backends(const char *tag, int (*run_suite)(const char *, const char *, const char *))
