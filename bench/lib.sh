@@ -66,3 +66,12 @@ distributed_env() { # starts PostgreSQL, Redis and moto on loopback; points clou
     CLOUDPLANE_STATE_S3_PATH_STYLE=true CLOUDPLANE_STATE_S3_SKIP_CHECKS=true \
     CLOUDPLANE_STATE_S3_ACCESS_KEY_ID=test CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY=test
 }
+
+# bench_result KEY FIGURE MET: one figure for bench/results.md (make bench
+# collects them through BENCH_RESULTS; bench/report.py holds each key's goal).
+# FIGURE is what the table shows ("10,412 req/s, p99 9.8 ms"); MET is yes, no
+# or - (no goal). A benchmark run by hand, without BENCH_RESULTS, only prints.
+bench_result() {
+  printf 'result: %-28s %s (goal met: %s)\n' "$1" "$2" "$3"
+  if [ -n "${BENCH_RESULTS:-}" ]; then printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_RESULTS"; fi
+}
