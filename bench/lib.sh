@@ -50,6 +50,8 @@ start_serve() { # label -> sets url, serve_pid
 }
 
 start_worker() { # name -> sets worker_pid
+  # The sandbox cloud is served by the API: its URL is the worker's endpoint.
+  CLOUDPLANE_SANDBOX_ENDPOINT="${CLOUDPLANE_SANDBOX_ENDPOINT:-$url}" \
   CLOUDPLANE_WORKER_ID="$1" CLOUDPLANE_WORKERS=1 "$BIN" worker --data-dir "$work/$1" >/dev/null 2>"$work/$1.log" &
   worker_pid=$!
   spawned "$worker_pid"

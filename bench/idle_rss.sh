@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Idle memory: the resident set (VmRSS) of `cloudplane serve` (embedded:
+# SQLite, in-process workers, sandbox cloud) and of `cloudplane worker`
+# (distributed: PostgreSQL, Redis, s3 state on moto), each read twice: just
+# after start, and idle again after some use (a user signed up, 2,000 API
+# requests, one VM created and destroyed through a real OpenTofu run), which
+# is the figure that counts: allocator arenas and caches stay. Figures only.
+#
+#   bench/idle_rss.sh              env: CP_BINARY (build/cloudplane), CP_TOFU
+BENCH_NAME=idle_rss
+source "$(dirname "$0")/lib.sh"
+export CLOUDPLANE_PROVIDER_MIRROR="${CLOUDPLANE_PROVIDER_MIRROR:-$(scripts/install-provider.sh | tail -n 1)}"
+
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+rss_parts() { # anonymous (heap, stacks) and file-backed (the binary and its libraries) parts
+  awk '/^RssAnon|^RssFile|^RssShmem/ {printf "%s %.1f MB  ", $1, $2 / 1024}' "/proc/$1/status"
+}
+
+use_platform() { # url: sign up, 2,000 requests, one VM created and destroyed
+  python3 - "$1" <<'PY'
+import sys, time, requests
+from signup import signup
+url = sys.argv[1]
+s = requests.Session()
+tok = signup(s, url)
+s.headers["Authorization"] = "Bearer " + tok
+p = s.post(url + "/api/v1/projects", json={"name": "rss"}).json()
+a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"],
+           json={"cloud": "sandbox", "name": "sb"}).json()
+for i in range(1000):
+    s.get(url + "/api/v1/auth/me").raise_for_status()
+    s.get(url + "/api/v1/resources?limit=50").raise_for_status()
+def wait(res_id, want):
+    for _ in range(600):
+        res = s.get(url + "/api/v1/resources/" + res_id).json()
+        st = res["status"]
+        if st == want:
+            return
+        if st == "failed":
+            run = s.get(url + "/api/v1/runs/" + res["current_run"]["id"]).json()
+            sys.exit("run failed: %s" % run.get("error"))
+        time.sleep(0.1)
+    sys.exit("timed out waiting for " + want)
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench@cloudplane"
+r = s.post(url + "/api/v1/resources", json={"project_id": p["id"], "account_id": a["id"], "kind": "vm",
+           "name": "rss-vm", "region": "sandbox-east-1", "size": "sandbox.small",
+           "config": {"ssh_public_key": KEY, "allowed_cidrs": ["198.51.100.0/24"]}})
+r.raise_for_status()
+rid = r.json()["resource"]["id"]
+wait(rid, "active")
+s.delete(url + "/api/v1/resources/" + rid).raise_for_status()
+wait(rid, "destroyed")
+PY
+}
+
+echo "idle_rss: serve (embedded) $BIN serve --listen 127.0.0.1:0 --data-dir DIR"
+start_serve embedded
+sleep 2
+serve_start=$(rss_mb "$serve_pid")
+use_platform "$url"
+sleep 3
+serve_used=$(rss_mb "$serve_pid")
+echo "  serve idle after use: $(rss_parts "$serve_pid")"
+printf '  serve: %s MB after start, %s MB idle after use\n' "$serve_start" "$serve_used"
+met=$(awk -v x="$serve_used" 'BEGIN {print (x <= 20) ? "yes" : "no"}')
+bench_result idle_rss_server "$serve_used MB idle after use ($serve_start MB at start)" "$met"
+stop_all
+
+echo "idle_rss: worker (distributed) $BIN worker --data-dir DIR, with serve on PostgreSQL + Redis"
+distributed_env
+export CLOUDPLANE_WORKERS=0
+start_serve dist
+start_worker w1
+sleep 2
+worker_start=$(rss_mb "$worker_pid")
+use_platform "$url"
+sleep 3
+worker_used=$(rss_mb "$worker_pid")
+echo "  worker idle after use: $(rss_parts "$worker_pid")"
+printf '  worker: %s MB after start, %s MB idle after one create and destroy\n' "$worker_start" "$worker_used"
+met=$(awk -v x="$worker_used" 'BEGIN {print (x <= 10) ? "yes" : "no"}')
+bench_result idle_rss_worker "$worker_used MB idle after use ($worker_start MB at start)" "$met"
