@@ -189,6 +189,8 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 
 /* Up to this many projects a user's resources are read project by project. */
 #define LIST_FEW_PROJECTS 48
+/* Counts memberships only far enough to tell (LIST_FEW_PROJECTS + 1). */
+#define LIST_COUNT_SQL "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x"
 
 #define LIST_FROM_FEW                                                                                                  \
     " FROM resources p WHERE p.project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
@@ -229,7 +231,7 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
         double projects = 0;
         cp_param u[] = {CP_PTEXT(user_id)};
         cp_dbconn *c = cp_db_acquire(cp_store_db(s));
-        cp_result r = cp_conn_scalar(c, "SELECT COUNT(*) FROM memberships WHERE user_id = ?", u, 1, &projects, err);
+        cp_result r = cp_conn_scalar(c, LIST_COUNT_SQL, u, 1, &projects, err);
         cp_db_release(cp_store_db(s), c);
         if (r != CP_OK) return r;
         way = projects <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_MANY;
