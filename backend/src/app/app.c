@@ -132,6 +132,8 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
                               .project_resources = cfg->project_max_resources,
                               .project_active_runs = cfg->project_active_runs};
     cp_store_set_limits(app->store, &limits);
+    /* After the migrations: one slow query must not hold an HTTP thread for long. */
+    cp_db_set_statement_timeout(cp_store_db(app->store), (int)cfg->db_statement_timeout_ms);
 
     app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
     app->login_by_ip = cp_ratelimit_new(20, 60 * 1000, 100000);

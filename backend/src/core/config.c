@@ -49,6 +49,8 @@ static const cfg_entry table[] = {
       "postgres://... for PostgreSQL; empty = SQLite in the data dir"),
     S("redis-url", "CLOUDPLANE_REDIS_URL", "", redis_url,
       "redis://host:port for Redis Streams dispatch; empty = in-process queue"),
+    I("db-statement-timeout", "CLOUDPLANE_DB_STATEMENT_TIMEOUT", "5000", 0, 3600000, db_statement_timeout_ms,
+      "PostgreSQL: longest one SQL statement may run, in ms (0 = no limit; migrations never have one)"),
     I("http-threads", "CLOUDPLANE_HTTP_THREADS", "0", 0, 256, http_threads,
       "HTTP thread pool size (0 = number of cores)"),
     I("workers", "CLOUDPLANE_WORKERS", "2", 0, 64, workers, "run workers (threads in serve, slots in worker)"),

@@ -61,6 +61,7 @@ typedef struct {
     /* Abuse limits */
     char *trusted_proxies;
     long hash_threads;
+    long db_statement_timeout_ms; /* PostgreSQL statement_timeout; 0 = none */
     long hash_queue;
     long signup_ip_per_hour;
     long signup_account_per_hour;

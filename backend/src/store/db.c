@@ -8,6 +8,7 @@ struct cp_dbconn {
     void *h; /* driver handle; NULL until first use */
     cp_dbconn *next_free;
     cp_db *db;
+    int timeout_ms; /* statement timeout the session has; -1 = unknown */
 };
 
 struct cp_db {
@@ -15,6 +16,7 @@ struct cp_db {
     cp_db_kind kind;
     char *url;
     int size;
+    int timeout_ms; /* wanted statement timeout; 0 = none */
     cp_dbconn *conns;
     cp_dbconn *free_list;
     pthread_mutex_t mu;
@@ -36,6 +38,7 @@ cp_result cp_db_open(const char *url, int pool_size, cp_db **out, cp_error *err)
     pthread_cond_init(&db->cv, NULL);
     for (int i = 0; i < pool_size; i++) {
         db->conns[i].db = db;
+        db->conns[i].timeout_ms = -1;
         db->conns[i].next_free = db->free_list;
         db->free_list = &db->conns[i];
     }
@@ -95,8 +98,21 @@ void cp_db_release(cp_db *db, cp_dbconn *c)
  * next use reconnects (PostgreSQL restarts, network blips). */
 static cp_result ensure(cp_dbconn *c, cp_error *err)
 {
-    if (c->h) return CP_OK;
-    return c->db->drv->connect(c->db->url, &c->h, err);
+    cp_result r = CP_OK;
+    if (!c->h) {
+        c->timeout_ms = -1;
+        r = c->db->drv->connect(c->db->url, &c->h, err);
+    }
+    int want = __atomic_load_n(&c->db->timeout_ms, __ATOMIC_RELAXED);
+    if (r == CP_OK && c->timeout_ms != want && c->db->drv->set_timeout) {
+        if ((r = c->db->drv->set_timeout(c->h, want, err)) == CP_OK) c->timeout_ms = want;
+    }
+    return r;
+}
+
+void cp_db_set_statement_timeout(cp_db *db, int ms)
+{
+    __atomic_store_n(&db->timeout_ms, ms < 0 ? 0 : ms, __ATOMIC_RELAXED);
 }
 
 static void drop_if_broken(cp_dbconn *c, cp_result r)
@@ -127,6 +143,10 @@ cp_result cp_db_query(cp_dbconn *c, const char *sql, const cp_param *p, int n, c
 cp_result cp_db_exec_script(cp_dbconn *c, const char *sql, cp_error *err)
 {
     cp_result r = ensure(c, err);
+    /* Migrations may rewrite big tables: no statement timeout while they run. */
+    if (r == CP_OK && c->db->drv->set_timeout && c->timeout_ms != 0) {
+        if ((r = c->db->drv->set_timeout(c->h, 0, err)) == CP_OK) c->timeout_ms = 0;
+    }
     if (r == CP_OK) r = c->db->drv->script(c->h, sql, err);
     return r;
 }

@@ -39,6 +39,12 @@ void cp_db_close(cp_db *db);
 cp_db_kind cp_db_kind_of(cp_db *db);
 cp_db_kind cp_dbconn_kind(cp_dbconn *c);
 
+/* Longest a statement may run, in ms (0 = no limit), on every connection of
+ * the pool from its next use on; a statement cut short fails with CP_EAGAIN.
+ * PostgreSQL only (statement_timeout); SQLite statements are not cut.
+ * Migration scripts (cp_db_exec_script) always run without a limit. */
+void cp_db_set_statement_timeout(cp_db *db, int ms);
+
 /* Blocks until a connection is free. Never returns NULL; errors surface on use. */
 cp_dbconn *cp_db_acquire(cp_db *db);
 void cp_db_release(cp_db *db, cp_dbconn *c);
@@ -75,6 +81,7 @@ typedef struct {
     cp_result (*exec)(void *h, const char *sql, const cp_param *p, int n, int64_t *changes, cp_error *err);
     cp_result (*query)(void *h, const char *sql, const cp_param *p, int n, cp_dbrows **rows, cp_error *err);
     cp_result (*script)(void *h, const char *sql, cp_error *err);
+    cp_result (*set_timeout)(void *h, int ms, cp_error *err); /* NULL: statements are not cut */
     bool (*next)(cp_dbrows *r);
     bool (*isnull)(cp_dbrows *r, int col);
     const char *(*text)(cp_dbrows *r, int col);

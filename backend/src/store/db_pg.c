@@ -27,6 +27,8 @@ static cp_result fail_res(pg *c, PGresult *res, const char *what, cp_error *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (state && !strcmp(state, "23505")) return cp_error_set(err, CP_ECONFLICT, "conflict", NULL, "already exists");
+    if (state && !strcmp(state, "57014")) /* statement_timeout: the query ran past cp_db_set_statement_timeout */
+        return cp_error_set(err, CP_EAGAIN, "unavailable", NULL, "the database took too long, try again");
     if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")))
         return cp_error_set(err, CP_EAGAIN, "unavailable", NULL, "database is busy, try again");
     bool broken = PQstatus(c->conn) != CONNECTION_OK;
@@ -49,7 +51,18 @@ static cp_result pg_connect(const char *url, void **handle, cp_error *err)
         PQfinish(conn);
         return cp_error_set(err, CP_EAGAIN, "db_open", NULL, "cannot connect to PostgreSQL: %s", msg);
     }
-    PQclear(PQexec(conn, "SET client_min_messages TO warning"));
+    /* OLTP only: JIT compiles for hundreds of ms to save a few on big scans
+     * (the projects list paid ~320 ms a call), and custom plans are cheap to
+     * make; no statement here is big enough to earn either back. */
+    PGresult *set = PQexec(conn, "SET client_min_messages TO warning; SET jit = off");
+    bool set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
+    PQclear(set);
+    if (!set_ok) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return cp_error_set(err, CP_EAGAIN, "db_open", NULL, "cannot configure the PostgreSQL session: %s", msg);
+    }
     pg *c = calloc(1, sizeof *c);
     if (!c) {
         PQfinish(conn);
@@ -197,6 +210,14 @@ static cp_result pg_query(void *h, const char *sql, const cp_param *p, int n, cp
     return CP_OK;
 }
 
+static cp_result pg_set_timeout(void *h, int ms, cp_error *err)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%d", ms < 0 ? 0 : ms);
+    cp_param p[] = {CP_PTEXT(v)};
+    return pg_exec(h, "SELECT set_config('statement_timeout', ?, false)", p, 1, NULL, err);
+}
+
 static cp_result pg_script(void *h, const char *sql, cp_error *err)
 {
     pg *c = h;
@@ -255,6 +276,7 @@ const cp_db_driver cp_db_pg_driver = {
     .exec = pg_exec,
     .query = pg_query,
     .script = pg_script,
+    .set_timeout = pg_set_timeout,
     .next = pg_next,
     .isnull = pg_isnull,
     .text = pg_text,

@@ -27,9 +27,15 @@ static void fill_group(cp_dbrows *r, cp_arena *a, void *out)
     g->count = cp_dbrows_int(r, 3);
 }
 
+/* The monthly cost of running resources (active, updating, destroying),
+ * read from resource_totals (migration 0007), which triggers keep in step
+ * with every write to resources: a few rows per project of the user. */
 #define COST_FROM                                                                                                      \
-    " FROM resources r JOIN memberships m ON m.project_id = r.project_id AND m.user_id = ?"                            \
-    " JOIN projects p ON p.id = r.project_id WHERE r.status IN ('active', 'updating', 'destroying')"
+    " FROM memberships m JOIN resource_totals t ON t.project_id = m.project_id"                                        \
+    " JOIN projects p ON p.id = t.project_id WHERE m.user_id = ?"                                                      \
+    " AND t.status IN ('active', 'updating', 'destroying') AND t.n > 0"
+#define COST_SQL(key, label, group)                                                                                    \
+    "SELECT " key ", " label ", SUM(t.monthly_cost_usd), SUM(t.n)" COST_FROM " GROUP BY " group " ORDER BY 3 DESC, 1"
 
 cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, const char *group_by,
                                  cp_cost_group **items, size_t *n, cp_error *err)
@@ -38,14 +44,10 @@ cp_result cp_store_costs_summary(cp_store *s, cp_arena *a, const char *user_id, 
     static const struct {
         const char *by, *sql;
     } q[] = {
-        {"cloud",
-         "SELECT r.cloud, r.cloud, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM " GROUP BY r.cloud ORDER BY 3 DESC, 1"},
-        {"project", "SELECT p.id, p.name, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM
-                    " GROUP BY p.id, p.name ORDER BY 3 DESC, 1"},
-        {"kind",
-         "SELECT r.kind, r.kind, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM " GROUP BY r.kind ORDER BY 3 DESC, 1"},
-        {"region", "SELECT r.region, r.region, SUM(r.monthly_cost_usd), COUNT(*)" COST_FROM
-                   " GROUP BY r.region ORDER BY 3 DESC, 1"},
+        {"cloud", COST_SQL("t.cloud", "t.cloud", "t.cloud")},
+        {"project", COST_SQL("p.id", "p.name", "p.id, p.name")},
+        {"kind", COST_SQL("t.kind", "t.kind", "t.kind")},
+        {"region", COST_SQL("t.region", "t.region", "t.region")},
     };
     for (size_t i = 0; i < CP_ARRAY_LEN(q); i++) {
         if (strcmp(q[i].by, group_by) != 0) continue;

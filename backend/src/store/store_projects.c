@@ -21,10 +21,15 @@ const char *cp_role_name(cp_role r)
 }
 
 /* A resource counts against the budget while it exists or is being created:
- * not destroyed, and not a create that failed before it ever became active. */
+ * not destroyed, and not a create that failed before it ever became active
+ * (a failed resource counts only while it holds an open cost period). The
+ * first part is read from resource_totals (migration 0007), the second by
+ * the partial indexes on failed resources and open periods. */
 #define BUDGET_USED_SQL                                                                                                \
-    "(SELECT COALESCE(SUM(r.monthly_cost_usd), 0) FROM resources r WHERE r.project_id = p.id"                          \
-    " AND r.status <> 'destroyed' AND (r.status <> 'failed' OR EXISTS (SELECT 1 FROM cost_periods c"                   \
+    "((SELECT COALESCE(SUM(t.monthly_cost_usd), 0) FROM resource_totals t WHERE t.project_id = p.id"                   \
+    " AND t.status NOT IN ('destroyed', 'failed'))"                                                                    \
+    " + (SELECT COALESCE(SUM(r.monthly_cost_usd), 0) FROM resources r WHERE r.project_id = p.id"                       \
+    " AND r.status = 'failed' AND EXISTS (SELECT 1 FROM cost_periods c"                                                \
     " WHERE c.resource_id = r.id AND c.ended_at IS NULL)))"
 
 #define PROJECT_COLS "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL
@@ -108,8 +113,9 @@ cp_result cp_store_projects_list(cp_store *s, cp_arena *a, const char *user_id, 
     limit = cp_store_page_limit(limit);
     cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(cursor ? cursor : "~"), CP_PINT(limit + 1)};
     cp_result r = cp_store_many(s, a,
-                                "SELECT " PROJECT_COLS " FROM projects p JOIN memberships m ON m.project_id = p.id"
-                                " AND m.user_id = ? WHERE p.id < ? ORDER BY p.id DESC LIMIT ?",
+                                /* Paged along memberships (user_id, project_id): the user's own rows. */
+                                "SELECT " PROJECT_COLS " FROM memberships m JOIN projects p ON p.id = m.project_id"
+                                " WHERE m.user_id = ? AND m.project_id < ? ORDER BY m.project_id DESC LIMIT ?",
                                 p, 3, fill_project, sizeof(cp_project), (size_t)limit + 1, (void **)items, n, err);
     if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
     return r;

@@ -172,24 +172,81 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
                         "resource", err);
 }
 
+/* ---- the list ----
+ *
+ * One static statement per filter combination, so each has its own plan and
+ * no filter is written `col = COALESCE(?, col)` (which the planner cannot
+ * estimate). Three ways in, chosen by what bounds the work:
+ * - a project filter: the membership row, then that project's resources by
+ *   (project_id, id);
+ * - a user in few projects: their memberships, then each project's resources
+ *   by (project_id, id): the cost follows the user's own resources;
+ * - a user in many projects: resources newest first by id, each probed for a
+ *   membership by (project_id, user_id), stopping at the page's end: the cost
+ *   follows the page size. The probe is a scalar subquery so the planner
+ *   cannot turn it into a join that reads every membership first.
+ * Every shape pages the ids first, then joins the details for those rows only. */
+
+/* Up to this many projects a user's resources are read project by project. */
+#define LIST_FEW_PROJECTS 48
+/* Counts memberships only far enough to tell (LIST_FEW_PROJECTS + 1). */
+#define LIST_COUNT_SQL "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x"
+
+#define LIST_FROM_FEW                                                                                                  \
+    " FROM resources p WHERE p.project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
+#define LIST_FROM_MANY                                                                                                 \
+    " FROM resources p WHERE (SELECT 1 FROM memberships m WHERE m.project_id = p.project_id AND m.user_id = ?) = 1"
+#define LIST_FROM_PROJECT                                                                                              \
+    " FROM resources p JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ? WHERE p.project_id = ?"
+#define LIST_CLOUD " AND p.cloud = ?"
+#define LIST_KIND " AND p.kind = ?"
+#define LIST_STATUS " AND p.status = ?"
+#define LIST_SQL(from, c, k, st)                                                                                       \
+    "SELECT " RESOURCE_COLS " FROM (SELECT p.*" from c k st " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"              \
+    " JOIN cloud_accounts a ON a.id = r.account_id"                                                                    \
+    " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"                          \
+    " ORDER BY r.id DESC"
+/* Indexed by the filter bits: cloud 1, kind 2, status 4. */
+#define LIST_SHAPES(from)                                                                                              \
+    {                                                                                                                  \
+        LIST_SQL(from, "", "", ""), LIST_SQL(from, LIST_CLOUD, "", ""), LIST_SQL(from, "", LIST_KIND, ""),             \
+            LIST_SQL(from, LIST_CLOUD, LIST_KIND, ""), LIST_SQL(from, "", "", LIST_STATUS),                            \
+            LIST_SQL(from, LIST_CLOUD, "", LIST_STATUS), LIST_SQL(from, "", LIST_KIND, LIST_STATUS),                   \
+            LIST_SQL(from, LIST_CLOUD, LIST_KIND, LIST_STATUS)                                                         \
+    }
+
+enum { LIST_FEW, LIST_MANY, LIST_PROJECT };
+static const char *const list_sql[3][8] = {
+    LIST_SHAPES(LIST_FROM_FEW),
+    LIST_SHAPES(LIST_FROM_MANY),
+    LIST_SHAPES(LIST_FROM_PROJECT),
+};
+
 cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
                                   const char *cursor, cp_resource **items, size_t *n, char **next, cp_error *err)
 {
     limit = cp_store_page_limit(limit);
-    cp_param p[] = {CP_PTEXT(user_id),   CP_PTEXT(f->project_id),         CP_PTEXT(f->cloud), CP_PTEXT(f->kind),
-                    CP_PTEXT(f->status), CP_PTEXT(cursor ? cursor : "~"), CP_PINT(limit + 1)};
-    cp_result r =
-        cp_store_many(s, a,
-                      /* Page the ids first, then join the details for those rows only. */
-                      "SELECT " RESOURCE_COLS " FROM (SELECT p.* FROM resources p"
-                      " JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ?"
-                      " WHERE p.project_id = COALESCE(?, p.project_id) AND p.cloud = COALESCE(?, p.cloud)"
-                      " AND p.kind = COALESCE(?, p.kind) AND p.status = COALESCE(?, p.status)"
-                      " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"
-                      " JOIN cloud_accounts a ON a.id = r.account_id"
-                      " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
-                      " ORDER BY r.id DESC",
-                      p, 7, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items, n, err);
+    int way = LIST_PROJECT;
+    if (!f->project_id) {
+        double projects = 0;
+        cp_param u[] = {CP_PTEXT(user_id)};
+        cp_dbconn *c = cp_db_acquire(cp_store_db(s));
+        cp_result r = cp_conn_scalar(c, LIST_COUNT_SQL, u, 1, &projects, err);
+        cp_db_release(cp_store_db(s), c);
+        if (r != CP_OK) return r;
+        way = projects <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_MANY;
+    }
+    cp_param p[7];
+    int np = 0, shape = 0;
+    p[np++] = CP_PTEXT(user_id);
+    if (f->project_id) p[np++] = CP_PTEXT(f->project_id);
+    if (f->cloud) p[np++] = CP_PTEXT(f->cloud), shape |= 1;
+    if (f->kind) p[np++] = CP_PTEXT(f->kind), shape |= 2;
+    if (f->status) p[np++] = CP_PTEXT(f->status), shape |= 4;
+    p[np++] = CP_PTEXT(cursor ? cursor : "~");
+    p[np++] = CP_PINT(limit + 1);
+    cp_result r = cp_store_many(s, a, list_sql[way][shape], p, np, cp_fill_resource, sizeof(cp_resource),
+                                (size_t)limit + 1, (void **)items, n, err);
     if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
     return r;
 }
