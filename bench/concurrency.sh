@@ -20,6 +20,10 @@
 N="${N:-100}"
 BENCH_NAME=concurrency
 source "$(dirname "$0")/lib.sh"
+# The sandbox VM module's real provider comes from the mirror; all N creates
+# go to one project, so its cap on unfinished runs is lifted.
+export CLOUDPLANE_PROVIDER_MIRROR="${CLOUDPLANE_PROVIDER_MIRROR:-$(scripts/install-provider.sh | tail -n 1)}"
+export CLOUDPLANE_PROJECT_MAX_RUNS=0
 
 # Every cloudplane process goes into a CPU-accounting cgroup, so the tofu it
 # spawns is counted there.
@@ -146,6 +150,8 @@ stop_all
 distributed_env
 start_serve api
 api_pid=$serve_pid
+# Worker processes reach the sandbox cloud that `serve` hosts.
+export CLOUDPLANE_SANDBOX_ENDPOINT="$url"
 start_worker w1
 worker_pids="$worker_pid"
 start_worker w2
