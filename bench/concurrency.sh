@@ -21,9 +21,10 @@ N="${N:-100}"
 BENCH_NAME=concurrency
 source "$(dirname "$0")/lib.sh"
 # The sandbox VM module's real provider comes from the mirror; all N creates
-# go to one project, so its cap on unfinished runs is lifted.
+# go to one project, so its caps on unfinished and on concurrently running
+# runs (a tenant-fairness policy, 1 at a time by default) are lifted.
 export CLOUDPLANE_PROVIDER_MIRROR="${CLOUDPLANE_PROVIDER_MIRROR:-$(scripts/install-provider.sh | tail -n 1)}"
-export CLOUDPLANE_PROJECT_MAX_RUNS=0
+export CLOUDPLANE_PROJECT_MAX_RUNS=0 CLOUDPLANE_PROJECT_ACTIVE_RUNS=0
 
 # Every cloudplane process goes into a CPU-accounting cgroup, so the tofu it
 # spawns is counted there.

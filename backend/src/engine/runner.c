@@ -156,6 +156,27 @@ static cp_result take_secrets(cp_runner *r, const cp_runner_spec *spec, cp_error
     return CP_OK;
 }
 
+static bool extra_env_has(const cp_runner *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *e = r->cfg.extra_env; e && *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return true;
+    return false;
+}
+
+/* Go runtime setting for tofu and the providers it starts (they inherit its
+ * environment), unless the operator set it: each process is short-lived and
+ * one of several side by side, one per worker slot, so one P each instead of
+ * one per core. A plan of the sandbox VM then costs ~15-30 % less CPU
+ * (median of rusage over 5 plans: 198 ms vs 233 ms; perf stat task-clock 239
+ * vs 300-340 ms), mostly GC and scheduler threads spinning on the other core;
+ * goroutines blocked on the network or on a provider still overlap. GOGC=off
+ * with a GOMEMLIMIT measured no better than this alone. */
+static void go_runtime_env(cp_runner *r)
+{
+    if (!extra_env_has(r, "GOMAXPROCS")) cp_strv_add(&r->env, "GOMAXPROCS=1");
+}
+
 /* Environment from nothing: only what tofu needs and the credentials. */
 static void base_env(cp_runner *r, const cp_runner_spec *spec)
 {
@@ -178,6 +199,7 @@ static void base_env(cp_runner *r, const cp_runner_spec *spec)
     if (is_set(r->cfg.plugin_cache_dir)) cp_strv_addf(&r->env, "TF_PLUGIN_CACHE_DIR=%s", r->cfg.plugin_cache_dir);
     /* Not secret, so not redacted: an endpoint URL must read as itself in the logs. */
     for (const char *const *e = r->cfg.extra_env; e && *e; e++) cp_strv_add(&r->env, *e);
+    go_runtime_env(r);
     for (const char *const *e = spec->env; e && *e; e++) cp_strv_add(&r->env, *e);
 }
 
