@@ -55,8 +55,7 @@ static const char *sbx_env[2];
 
 /* The approval path: plan on one handle; the plan's bytes (kept in the vault
  * by the platform) applied later by another handle, in its own run dir. */
-static cp_result approved(const cp_runner_config *cfg, cp_runner_spec *spec, cp_run_op op, json_t **out,
-                          cp_error *err)
+static cp_result approved(const cp_runner_config *cfg, cp_runner_spec *spec, cp_run_op op, json_t **out, cp_error *err)
 {
     cp_runner *h = NULL;
     cp_runner_plan_result plan = {0};
