@@ -16,6 +16,10 @@
 N="${N:-50}"
 BENCH_NAME=dispatch
 source "$(dirname "$0")/lib.sh"
+# The real sandbox provider from the mirror; the burst goes to one project,
+# so its caps on unfinished and on concurrently running runs are lifted.
+export CLOUDPLANE_PROVIDER_MIRROR="${CLOUDPLANE_PROVIDER_MIRROR:-$(scripts/install-provider.sh | tail -n 1)}"
+export CLOUDPLANE_PROJECT_MAX_RUNS=0 CLOUDPLANE_PROJECT_ACTIVE_RUNS=0
 
 measure() { # label
   python3 - "$url" "$N" "$1" <<'PY'
@@ -82,12 +86,14 @@ PY
 }
 
 echo "== dispatch latency (run committed -> tofu spawned), N=$N per pattern, $(nproc) cores, $("$TOFU" version 2>/dev/null | head -1)"
+echo "rerun: N=$N CP_TOFU=$TOFU CLOUDPLANE_PROVIDER_MIRROR=$CLOUDPLANE_PROVIDER_MIRROR bench/dispatch.sh"
 CLOUDPLANE_WORKERS=2 start_serve embedded
 measure embedded
 stop_all
 
 distributed_env
 start_serve api
+export CLOUDPLANE_SANDBOX_ENDPOINT="$url" # worker processes reach the sandbox cloud serve hosts
 start_worker w1
 start_worker w2
 measure distributed

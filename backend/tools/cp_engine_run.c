@@ -6,8 +6,10 @@
  *   cp-engine-run [options] apply|destroy RID one run of sandbox_vm resource RID; prints outputs
  *
  * Options: --tofu PATH, --modules DIR (terraform/modules), --data DIR (runs and
- * local state below it), --fast (single apply -auto-approve), --init-cache
- * (share init under DATA/initcache), --no-bwrap, --size SIZE, -v (events),
+ * local state below it), --fast (single apply -auto-approve), --approval
+ * (the approval path: plan -out on one handle, then the saved plan's bytes
+ * applied by a fresh handle, as a worker does after a person approved),
+ * --init-cache (share init under DATA/initcache), --no-bwrap, --size SIZE, -v (events),
  * --s3 (state in the moto S3/DynamoDB of CP_TEST_MOTO_URL, CP_TEST_S3_BUCKET,
  * CP_TEST_DDB_TABLE as scripts/services.sh sets them).
  *
@@ -28,7 +30,7 @@
 
 #define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench@cloudplane"
 
-static bool verbose;
+static bool verbose, approval;
 
 static void on_event(void *ctx, const cp_tfev *ev)
 {
@@ -44,12 +46,32 @@ static void on_event(void *ctx, const cp_tfev *ev)
 static int usage(void)
 {
     fprintf(stderr, "usage: cp-engine-run [--tofu PATH] [--modules DIR] [--data DIR] [--fast] [--init-cache] "
-                    "[--no-bwrap] [--s3] [--size SIZE] [-v] cycles N | apply RID | destroy RID\n");
+                    "[--approval] [--no-bwrap] [--s3] [--size SIZE] [-v] cycles N | apply RID | destroy RID\n");
     return 2;
 }
 
 static char sbx_key[256];
 static const char *sbx_env[2];
+
+/* The approval path: plan on one handle; the plan's bytes (kept in the vault
+ * by the platform) applied later by another handle, in its own run dir. */
+static cp_result approved(const cp_runner_config *cfg, cp_runner_spec *spec, cp_run_op op, json_t **out, cp_error *err)
+{
+    cp_runner *h = NULL;
+    cp_runner_plan_result plan = {0};
+    cp_result r = cp_runner_open(cfg, spec, &h, err);
+    if (r == CP_OK) r = cp_runner_plan(h, op, &plan, err);
+    cp_runner_close(h);
+    h = NULL;
+    char run_id[CP_ID_LEN + 1];
+    cp_id_new(run_id);
+    spec->run_id = run_id;
+    if (r == CP_OK && plan.changes) r = cp_runner_open(cfg, spec, &h, err);
+    if (r == CP_OK && h) r = cp_runner_apply(h, plan.plan, plan.plan_len, op == CP_RUN_DESTROY ? NULL : out, err);
+    cp_runner_close(h);
+    cp_runner_plan_result_free(&plan);
+    return r;
+}
 
 static cp_result one(const cp_runner_config *cfg, const char *rid, const char *size, cp_run_op op, json_t **out,
                      cp_error *err)
@@ -66,7 +88,7 @@ static cp_result one(const cp_runner_config *cfg, const char *rid, const char *s
                            .tfvars = tv,
                            .env = sbx_env,
                            .on_event = on_event};
-    cp_result r = cp_runner_run(cfg, &spec, op, NULL, out, NULL, err);
+    cp_result r = approval ? approved(cfg, &spec, op, out, err) : cp_runner_run(cfg, &spec, op, NULL, out, NULL, err);
     json_decref(tv);
     return r;
 }
@@ -82,6 +104,8 @@ int main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--fast") == 0)
             fast = true;
+        else if (strcmp(argv[i], "--approval") == 0)
+            approval = true;
         else if (strcmp(argv[i], "--init-cache") == 0)
             cache = true;
         else if (strcmp(argv[i], "--no-bwrap") == 0)
@@ -143,8 +167,9 @@ int main(int argc, char **argv)
         cfg.state.s3_access_key_id = "test";
         cfg.state.s3_secret_access_key = "test";
     }
-    fprintf(stderr, "cp-engine-run: %s; fast=%d init-cache=%d\n", bwrap ? cp_sandbox_describe() : "bwrap off", fast,
-            cache);
+    if (fast && approval) return usage();
+    fprintf(stderr, "cp-engine-run: %s; fast=%d approval=%d init-cache=%d\n",
+            bwrap ? cp_sandbox_describe() : "bwrap off", fast, approval, cache);
 
     cp_error err;
     if (strcmp(cmd, "cycles") == 0) {

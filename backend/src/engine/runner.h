@@ -2,7 +2,7 @@
  * Owns the run directory (module copy, terraform.tfvars.json,
  * backend_override.tf.json, CLI config, TF_DATA_DIR) and its removal; the
  * child environment built from nothing (credentials live only there); the
- * command sequence init -> plan -out -> show -> apply plan -> output, split so
+ * command sequence init -> plan -out -> apply plan -> output, split so
  * a caller can stop between plan and apply; the fast path (init once per
  * module+backend, state selected by TF_WORKSPACE, single apply -auto-approve);
  * events parsed from -json and redacted; cancel, timeouts and rlimits (via
@@ -100,7 +100,8 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
 /* Removes the run dir (unless keep_workdir) and frees the handle. */
 void cp_runner_close(cp_runner *r);
 
-/* init (or the shared init) + plan [-destroy] -out=plan.bin + show -json. */
+/* init (or the shared init) + plan [-destroy] -out=plan.bin; the summary comes
+ * from the plan's -json stream (its planned_change events), not from show. */
 cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err) CP_MUST_CHECK;
 /* Applies a saved plan: plan bytes from an earlier cp_runner_plan (possibly
  * another handle or process), or NULL/0 for the plan this handle made.
@@ -132,7 +133,7 @@ const char *cp_runner_tofu_version(const cp_runner *r);
 /* How a run goes; decided only by cp_runner_choose_path. */
 typedef enum {
     CP_PATH_FAST_APPLY = 0, /* one `apply -auto-approve` (cp_runner_apply_auto) */
-    CP_PATH_SAVED_PLAN,     /* plan -out + show (cp_runner_plan), then the apply or an approval */
+    CP_PATH_SAVED_PLAN,     /* plan -out (cp_runner_plan), then the apply or an approval */
     CP_PATH_APPLY_APPROVED, /* apply the plan a person approved (cp_runner_apply) */
 } cp_run_path;
 

@@ -67,6 +67,7 @@ struct cp_runner {
     bool release_failed;   /* tofu could not release its lock (the work itself was done) */
     int errors;            /* error diagnostics in this phase */
     json_t *stream_outputs;
+    json_t *planned; /* plan phase: [{address, action}] from its planned_change events, else NULL */
 };
 
 static inline const char *or_empty(const char *s)

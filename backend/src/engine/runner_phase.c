@@ -55,6 +55,8 @@ static void on_line(void *ctx, cp_proc_stream st, const char *line, size_t len, 
         }
         cp_runner__lock_diag(r, ev);
     }
+    if (ev->type == CP_TFEV_PLANNED_CHANGE && r->planned && !truncated)
+        json_array_append_new(r->planned, json_pack("{s:s?,s:s?}", "address", ev->address, "action", ev->action));
     if (ev->type == CP_TFEV_OUTPUTS && r->json_outputs) {
         json_decref(r->stream_outputs);
         r->stream_outputs = json_deep_copy(ev->data);

@@ -120,7 +120,7 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_
     return r;
 }
 
-/* Saved plan: plan -out + show. Then nothing to do (no changes), wait for a
+/* Saved plan: plan -out. Then nothing to do (no changes), wait for a
  * person's approval (*parked: the run stays awaiting_approval), or, when no
  * approval is needed (a runner config without fast_apply), apply the plan
  * just made. */
