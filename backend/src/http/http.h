@@ -85,6 +85,11 @@ cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t
 cp_result cp_reply(cp_req *req, int status, json_t *j);
 /* A non-JSON reply (text, YAML, metrics); data is copied. */
 cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len);
+/* A reply of bytes the server sends without copying: release(cls) runs
+ * once when the response no longer needs data (e.g. free, or dropping a
+ * reference to a shared page), also when this reply is replaced. */
+cp_result cp_reply_bytes(cp_req *req, int status, const char *content_type, const char *data, size_t len,
+                         void (*release)(void *), void *cls);
 /* Work on another thread without holding an HTTP thread. A handler calls
  * cp_req_await(req) before it hands the work over, then returns CP_EDECLINED;
  * the server suspends the connection (the HTTP thread serves others). The
