@@ -54,7 +54,9 @@ struct cp_req {
     int nparams;
     const char *user_id;    /* set by the auth guard */
     const char *session_id; /* set by the auth guard: the session the token belongs to */
-    const char *tenant;     /* set by the sandbox key guard: the key's hash, never the key */
+    const char *user_email; /* set by the auth guard, read with the session (so /auth/me reads nothing more) */
+    const char *user_name;
+    const char *tenant; /* set by the sandbox key guard: the key's hash, never the key */
 
     int status; /* reply */
     json_t *reply;
