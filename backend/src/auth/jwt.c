@@ -50,11 +50,50 @@ cp_result cp_jwt_sign(const cp_jwt_key *k, cp_jwt_claims *c, int64_t now, int64_
     return CP_OK;
 }
 
+/* Copies a string claim into dst; false when missing or too long. An absent
+ * optional claim leaves dst empty. */
+static bool str_claim(json_t *p, const char *name, bool required, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(p, name);
+    dst[0] = '\0';
+    if (!v) return !required;
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) >= cap || (required && !*s)) return false;
+    memcpy(dst, s, strlen(s) + 1);
+    return true;
+}
+
+/* The general path (jansson), for tokens not in cp_jwt_sign's exact form:
+ * a correctly signed token is valid however its JSON is spaced. */
+static cp_result claims_from(json_t *p, const char *aud, int64_t now, cp_jwt_claims *out)
+{
+    json_t *exp = json_object_get(p, "exp"), *iat = json_object_get(p, "iat");
+    if (!json_is_object(p) || !str_claim(p, "sub", true, out->sub, sizeof out->sub) ||
+        !str_claim(p, "sid", true, out->sid, sizeof out->sid) ||
+        !str_claim(p, "aud", true, out->aud, sizeof out->aud) ||
+        !str_claim(p, "jti", true, out->jti, sizeof out->jti) || !str_claim(p, "run", false, out->run, sizeof out->run))
+        return CP_EAUTH;
+    if (strcmp(out->aud, aud) != 0 || !json_is_integer(exp) || !json_is_integer(iat) ||
+        json_integer_value(exp) <= now / 1000)
+        return CP_EAUTH;
+    out->exp = json_integer_value(exp);
+    out->iat = json_integer_value(iat);
+    return CP_OK;
+}
+
+static json_t *decode_json(const char *b64, size_t len)
+{
+    unsigned char buf[CP_JWT_MAX];
+    size_t n = 0;
+    if (sodium_base642bin(buf, sizeof buf, b64, len, NULL, &n, NULL, B64) != 0) return NULL;
+    return json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+}
+
 /* The claims are read by a small strict parser instead of a jansson tree (a
  * tree per request cost more than the rest of the check). It runs only after
- * the signature matched, so it only ever meets what cp_jwt_sign wrote: a flat
- * object of plain strings and integers. Anything else (escapes, nesting,
- * floats, a repeated or unknown name) is refused. */
+ * the signature matched, so it nearly always meets what cp_jwt_sign wrote: a
+ * flat compact object of plain strings and integers. Anything else
+ * (whitespace, escapes, other names) goes to the jansson path. */
 enum { C_SUB = 1, C_SID = 2, C_AUD = 4, C_JTI = 8, C_RUN = 16, C_IAT = 32, C_EXP = 64 };
 
 static bool claim_string(const char **pp, const char *end, char *dst, size_t cap)
@@ -145,10 +184,15 @@ cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, const char *aud,
     const char *d2 = memchr(d1 + 1, '.', tlen - (size_t)(d1 + 1 - token));
     if (!d2 || memchr(d2 + 1, '.', tlen - (size_t)(d2 + 1 - token))) return CP_EAUTH;
 
-    /* Header first: exactly the one cp_jwt_sign writes, which pins HS256
-     * (no "none", no other algorithm, no parser in front of the signature). */
-    if ((size_t)(d1 - token) != sizeof header_b64 - 1 || memcmp(token, header_b64, sizeof header_b64 - 1) != 0)
-        return CP_EAUTH;
+    /* Header first: pinned algorithm, nothing else accepted. The one
+     * cp_jwt_sign writes is recognised without parsing it. */
+    if ((size_t)(d1 - token) != sizeof header_b64 - 1 || memcmp(token, header_b64, sizeof header_b64 - 1) != 0) {
+        json_t *hdr = decode_json(token, (size_t)(d1 - token));
+        const char *alg = json_string_value(json_object_get(hdr, "alg"));
+        bool alg_ok = alg && strcmp(alg, "HS256") == 0;
+        json_decref(hdr);
+        if (!alg_ok) return CP_EAUTH;
+    }
 
     unsigned char sig[64];
     size_t siglen = 0;
@@ -161,7 +205,12 @@ cp_result cp_jwt_verify(const cp_jwt_key *k, const char *token, const char *aud,
     unsigned char buf[CP_JWT_MAX];
     size_t n = 0;
     if (sodium_base642bin(buf, sizeof buf, d1 + 1, (size_t)(d2 - d1 - 1), NULL, &n, NULL, B64) != 0) return CP_EAUTH;
-    if (parse_claims((const char *)buf, n, out) != CP_OK) return CP_EAUTH;
+    if (parse_claims((const char *)buf, n, out) != CP_OK) {
+        json_t *p = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+        cp_result r = claims_from(p, aud, now, out);
+        json_decref(p);
+        return r;
+    }
     if (strcmp(out->aud, aud) != 0 || out->exp <= now / 1000) return CP_EAUTH;
     return CP_OK;
 }

@@ -1,8 +1,7 @@
 /* jwt.h: HS256 tokens: access tokens (aud "api") and stream tickets (aud
- * "stream"). The algorithm is pinned: a token whose header is not exactly
- * the {"alg":"HS256","typ":"JWT"} cp_jwt_sign writes (so "none" or any other
- * algorithm) is rejected before the signature is looked at, and a token is
- * only accepted for the audience it was made for. */
+ * "stream"). The algorithm is pinned: a token whose header says anything but
+ * {"alg":"HS256"} (including "none") is rejected before the signature is
+ * looked at, and a token is only accepted for the audience it was made for. */
 #ifndef CP_JWT_H
 #define CP_JWT_H
 
