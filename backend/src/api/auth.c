@@ -222,13 +222,29 @@ cp_result cp_api_login(cp_req *req)
     return token_reply(req, 200, &u);
 }
 
+/* The user came with the session check (cp_api_authenticate), in the same
+ * statement: a gone account has no live session, so it is a 401 there. */
 cp_result cp_api_me(cp_req *req)
 {
-    cp_user u;
-    cp_result r = cp_store_user_by_id(CP_APP(req)->store, req->arena, req->user_id, &u, &req->err);
-    if (r == CP_ENOTFOUND) return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "the account no longer exists");
-    if (r != CP_OK) return r;
-    return cp_reply(req, 200, user_json(&u));
+    cp_buf b;
+    cp_buf_init(&b, 4096);
+    cp_jsonw w;
+    cp_jsonw_init(&w, &b);
+    cp_jsonw_obj_begin(&w);
+    CP_JSONW_KEY(&w, "id");
+    cp_jsonw_str(&w, req->user_id);
+    CP_JSONW_KEY(&w, "email");
+    cp_jsonw_str(&w, req->user_email ? req->user_email : "");
+    CP_JSONW_KEY(&w, "name");
+    cp_jsonw_str(&w, req->user_name ? req->user_name : "");
+    cp_jsonw_obj_end(&w);
+    if (cp_jsonw_result(&w) != CP_OK) {
+        cp_buf_free(&b);
+        return cp_req_fail(req, CP_ERR, NULL, NULL, "user record too long");
+    }
+    size_t len;
+    char *body = cp_buf_steal(&b, &len);
+    return cp_reply_bytes(req, 200, "application/json", body, len, free, body);
 }
 
 static cp_result bad_token(cp_req *req)
@@ -262,11 +278,14 @@ cp_result cp_api_authenticate(cp_req *req, bool allow_ticket)
     } else {
         return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "missing bearer token");
     }
-    cp_result r = cp_store_session_check(app->store, c.sid, c.sub, now, &req->err);
+    cp_user u;
+    cp_result r = cp_store_session_user(app->store, req->arena, c.sid, c.sub, now, &u, &req->err);
     if (r == CP_EAUTH)
         return cp_req_fail(req, CP_EAUTH, "session_ended", NULL, "this sign-in has ended; sign in again");
     if (r != CP_OK) return r;
-    req->user_id = cp_arena_strdup(req->arena, c.sub);
+    req->user_id = u.id;
+    req->user_email = u.email;
+    req->user_name = u.name;
     req->session_id = cp_arena_strdup(req->arena, c.sid);
     return CP_OK;
 }

@@ -133,22 +133,71 @@ json_t *cp_api_account_json(const cp_account *a)
                      "cloud", a->cloud, "hint", cp_json_str_or_null(a->hint), "created_at", cp_api_time(a->created_at));
 }
 
+/* The one owner of a resource's JSON shape: the list writes it straight into
+ * its page, single replies parse it back into a tree. */
+void cp_api_resource_write(cp_jsonw *w, const cp_resource *r)
+{
+    cp_jsonw_obj_begin(w);
+    CP_JSONW_KEY(w, "id");
+    cp_jsonw_str(w, r->id);
+    CP_JSONW_KEY(w, "project_id");
+    cp_jsonw_str(w, r->project_id);
+    CP_JSONW_KEY(w, "account_id");
+    cp_jsonw_str(w, r->account_id);
+    CP_JSONW_KEY(w, "account_name");
+    cp_jsonw_str(w, r->account_name ? r->account_name : "");
+    CP_JSONW_KEY(w, "cloud");
+    cp_jsonw_str(w, r->cloud);
+    CP_JSONW_KEY(w, "kind");
+    cp_jsonw_str(w, r->kind);
+    CP_JSONW_KEY(w, "name");
+    cp_jsonw_str(w, r->name);
+    CP_JSONW_KEY(w, "region");
+    cp_jsonw_str(w, r->region);
+    CP_JSONW_KEY(w, "size");
+    cp_jsonw_str(w, r->size);
+    CP_JSONW_KEY(w, "config");
+    cp_jsonw_stored(w, r->config);
+    CP_JSONW_KEY(w, "status");
+    cp_jsonw_str(w, cp_resource_status_name(r->status));
+    CP_JSONW_KEY(w, "outputs");
+    cp_jsonw_stored(w, r->outputs);
+    CP_JSONW_KEY(w, "monthly_cost_usd");
+    cp_jsonw_real(w, r->monthly_cost_usd);
+    CP_JSONW_KEY(w, "simulated");
+    cp_jsonw_bool(w, cp_catalog_simulated(r->cloud));
+    CP_JSONW_KEY(w, "created_by");
+    cp_jsonw_str(w, r->created_by);
+    CP_JSONW_KEY(w, "created_at");
+    cp_jsonw_time(w, r->created_at);
+    CP_JSONW_KEY(w, "updated_at");
+    cp_jsonw_time(w, r->updated_at);
+    CP_JSONW_KEY(w, "current_run");
+    if (r->run_id) {
+        cp_jsonw_obj_begin(w);
+        CP_JSONW_KEY(w, "id");
+        cp_jsonw_str(w, r->run_id);
+        CP_JSONW_KEY(w, "operation");
+        cp_jsonw_str(w, cp_run_operation_name(r->run_operation));
+        CP_JSONW_KEY(w, "status");
+        cp_jsonw_str(w, cp_run_status_name(r->run_status));
+        cp_jsonw_obj_end(w);
+    } else {
+        cp_jsonw_null(w);
+    }
+    cp_jsonw_obj_end(w);
+}
+
 json_t *cp_api_resource_json(const cp_resource *r)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:f, s:b, s:o, s:o, s:o}", "id",
-                          r->id, "project_id", r->project_id, "account_id", r->account_id, "account_name",
-                          r->account_name ? r->account_name : "", "cloud", r->cloud, "kind", r->kind, "name", r->name,
-                          "region", r->region, "size", cp_json_str_or_null(r->size), "config",
-                          cp_api_json_text(r->config), "status", cp_resource_status_name(r->status), "outputs",
-                          cp_api_json_text(r->outputs), "monthly_cost_usd", r->monthly_cost_usd, "simulated",
-                          cp_catalog_simulated(r->cloud), "created_by", cp_json_str_or_null(r->created_by),
-                          "created_at", cp_api_time(r->created_at), "updated_at", cp_api_time(r->updated_at));
-    json_object_set_new(j, "current_run",
-                        r->run_id ? json_pack("{s:s, s:s, s:s}", "id", r->run_id, "operation",
-                                              cp_run_operation_name(r->run_operation), "status",
-                                              cp_run_status_name(r->run_status))
-                                  : json_null());
-    return j;
+    cp_buf b;
+    cp_buf_init(&b, CP_API_RESOURCE_MAX);
+    cp_jsonw w;
+    cp_jsonw_init(&w, &b);
+    cp_api_resource_write(&w, r);
+    json_t *j = cp_jsonw_result(&w) == CP_OK ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    cp_buf_free(&b);
+    return j ? j : json_object(); /* cannot happen: the writer's output is valid JSON within its cap */
 }
 
 json_t *cp_api_run_json(const cp_run *r)

@@ -4,6 +4,7 @@
 #define CP_API_COMMON_H
 
 #include "api/api.h"
+#include "core/jsonw.h"
 
 /* ?limit= (1..200, default 50) and ?cursor= (an id). 422/400 on bad values. */
 cp_result cp_api_page(cp_req *req, int *limit, const char **cursor) CP_MUST_CHECK;
@@ -35,6 +36,11 @@ json_t *cp_api_time(int64_t ms);            /* ISO-8601 or null for 0 */
 json_t *cp_api_json_text(const char *text); /* parses stored JSON text; {} if broken */
 json_t *cp_api_project_json(const cp_project *p);
 json_t *cp_api_account_json(const cp_account *a);
+/* A resource's JSON object (one owner: cp_api_resource_write). Stored config
+ * and outputs are bounded by what the API accepts; CP_API_RESOURCE_MAX caps
+ * one rendered resource. */
+#define CP_API_RESOURCE_MAX (4u << 20)
+void cp_api_resource_write(cp_jsonw *w, const cp_resource *r);
 json_t *cp_api_resource_json(const cp_resource *r);
 json_t *cp_api_run_json(const cp_run *r);
 json_t *cp_api_member_json(const cp_member *m);

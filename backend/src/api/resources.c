@@ -1,6 +1,7 @@
 /* resources.c: ordering, listing, resizing and destroying resources. Each
  * change is a run; the reply carries the resource and its run. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,55 +100,122 @@ cp_result cp_api_resources_get(cp_req *req)
     cp_role role;
     cp_result r = load(req, &res, &role);
     if (r != CP_OK) return r;
-    return cp_reply(req, 200, cp_api_resource_json(&res));
+    cp_buf b;
+    cp_buf_init(&b, CP_API_RESOURCE_MAX);
+    cp_jsonw w;
+    cp_jsonw_init(&w, &b);
+    cp_api_resource_write(&w, &res);
+    if (cp_jsonw_result(&w) != CP_OK) {
+        cp_buf_free(&b);
+        return cp_req_fail(req, CP_ERR, NULL, NULL, "resource exceeds %u bytes", CP_API_RESOURCE_MAX);
+    }
+    size_t len;
+    char *body = cp_buf_steal(&b, &len);
+    return cp_reply_bytes(req, 200, "application/json", body, len, free, body);
+}
+
+/* A rendered list page: immutable once made, shared by the cache and the
+ * replies sending it (each holds a reference), so a hit copies nothing. */
+typedef struct {
+    atomic_int refs;
+    size_t len;
+    char *body;
+} page_blob;
+
+static void page_unref(void *p)
+{
+    page_blob *pg = p;
+    if (pg && atomic_fetch_sub(&pg->refs, 1) == 1) {
+        free(pg->body);
+        free(pg);
+    }
+}
+
+static void page_reply(cp_req *req, page_blob *pg) /* takes over one reference */
+{
+    cp_reply_bytes(req, 200, "application/json", pg->body, pg->len, page_unref, pg);
 }
 
 /* Rendered list pages, keyed by user and query, valid while the data version
- * they were rendered at is current. Direct-mapped and small: it exists for
- * the hot path of UIs polling the same page, not as a general cache. */
-#define PAGE_CACHE_SLOTS 64
+ * they were rendered at is current (read from the store on every request, so
+ * a write through any API instance invalidates every instance's pages).
+ * Small and two-way: a first page (no cursor) and a later page never evict
+ * each other, so walking pages leaves page 1 cached. It exists for the hot
+ * path of UIs polling the same page, not as a general cache. */
+#define PAGE_CACHE_SETS 64
 
 typedef struct {
     char *key;
     int64_t version;
-    char *body;
-    size_t len;
+    page_blob *page;
 } page_entry;
 
-static page_entry page_cache[PAGE_CACHE_SLOTS];
+static page_entry page_cache[PAGE_CACHE_SETS][2];
 static pthread_mutex_t page_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static size_t key_slot(const char *key)
+static page_entry *page_slot(const char *key, bool later_page)
 {
     size_t h = 1469598103934665603ULL;
     for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return h % PAGE_CACHE_SLOTS;
+    return &page_cache[h % PAGE_CACHE_SETS][later_page];
 }
 
-static bool page_cached(cp_req *req, const char *key, int64_t version)
+static bool page_cached(cp_req *req, const char *key, bool later_page, int64_t version)
 {
-    bool hit = false;
+    page_blob *pg = NULL;
     pthread_mutex_lock(&page_mu);
-    page_entry *e = &page_cache[key_slot(key)];
+    page_entry *e = page_slot(key, later_page);
     if (e->key && e->version == version && !strcmp(e->key, key)) {
-        cp_reply_text(req, 200, "application/json", e->body, e->len); /* copies */
-        hit = true;
+        pg = e->page;
+        atomic_fetch_add(&pg->refs, 1);
     }
     pthread_mutex_unlock(&page_mu);
-    return hit;
+    if (pg) page_reply(req, pg);
+    return pg != NULL;
 }
 
-static void page_store(const char *key, int64_t version, const char *body, size_t len)
+static void page_store(const char *key, bool later_page, int64_t version, page_blob *pg)
 {
-    char *k = cp_xstrdup(key), *b = cp_xmalloc(len + 1);
-    memcpy(b, body, len + 1);
-
+    char *k = cp_xstrdup(key);
+    atomic_fetch_add(&pg->refs, 1);
     pthread_mutex_lock(&page_mu);
-    page_entry *e = &page_cache[key_slot(key)];
-    free(e->key);
-    free(e->body);
-    *e = (page_entry){k, version, b, len};
+    page_entry *e = page_slot(key, later_page);
+    char *old_key = e->key;
+    page_blob *old = e->page;
+    *e = (page_entry){k, version, pg};
     pthread_mutex_unlock(&page_mu);
+    free(old_key);
+    page_unref(old);
+}
+
+/* A page of up to 200 resources is ~110 KB; this only stops a runaway. */
+#define PAGE_MAX (64u << 20)
+
+/* The page's JSON written straight from the rows: {"items":[...],"next_cursor":...}. */
+static page_blob *page_render(const cp_resource *items, size_t n, const char *next)
+{
+    cp_buf b;
+    cp_buf_init(&b, PAGE_MAX);
+    /* Room for a typical row each, so the page rarely moves while written. */
+    if (cp_buf_reserve(&b, 64 + n * 640) != CP_OK) return NULL;
+    cp_jsonw w;
+    cp_jsonw_init(&w, &b);
+    cp_jsonw_obj_begin(&w);
+    CP_JSONW_KEY(&w, "items");
+    cp_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) cp_api_resource_write(&w, &items[i]);
+    cp_jsonw_arr_end(&w);
+    CP_JSONW_KEY(&w, "next_cursor");
+    cp_jsonw_str(&w, next);
+    cp_jsonw_obj_end(&w);
+    if (cp_jsonw_result(&w) != CP_OK) {
+        cp_buf_free(&b);
+        return NULL;
+    }
+    page_blob *pg = cp_xmalloc(sizeof *pg);
+    atomic_init(&pg->refs, 1);
+    pg->body = cp_buf_steal(&b, &pg->len);
+    return pg;
 }
 
 cp_result cp_api_resources_list(cp_req *req)
@@ -173,23 +241,17 @@ cp_result cp_api_resources_list(cp_req *req)
                                       f.project_id ? f.project_id : "", f.cloud ? f.cloud : "", f.kind ? f.kind : "",
                                       f.status ? f.status : "", limit, cursor ? cursor : "");
     if (cp_store_data_version(app->store, &version, &verr) != CP_OK) version = -1;
-    if (version >= 0 && page_cached(req, key, version)) return CP_OK;
+    if (version >= 0 && page_cached(req, key, cursor != NULL, version)) return CP_OK;
 
     cp_resource *items;
     size_t n;
     char *next;
     r = cp_store_resources_list(app->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next, &req->err);
     if (r != CP_OK) return r;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(arr, cp_api_resource_json(&items[i]));
-    json_t *page = cp_api_page_json(arr, next);
-    char *body = json_dumps(page, JSON_COMPACT);
-    json_decref(page);
-    if (!body) return cp_req_fail(req, CP_ERR, NULL, NULL, "out of memory");
-    size_t len = strlen(body);
-    if (version >= 0) page_store(key, version, body, len);
-    cp_reply_text(req, 200, "application/json", body, len);
-    free(body);
+    page_blob *pg = page_render(items, n, next);
+    if (!pg) return cp_req_fail(req, CP_ERR, NULL, NULL, "resource page exceeds %u bytes", PAGE_MAX);
+    if (version >= 0) page_store(key, cursor != NULL, version, pg);
+    page_reply(req, pg);
     return CP_OK;
 }
 

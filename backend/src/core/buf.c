@@ -52,6 +52,14 @@ static cp_result grow(cp_buf *b, size_t need)
     return CP_OK;
 }
 
+cp_result cp_buf_reserve(cp_buf *b, size_t n)
+{
+    if (n > b->max - b->len) return CP_ETOOBIG;
+    cp_result r = grow(b, b->len + n);
+    if (r == CP_OK) b->data[b->len] = '\0';
+    return r;
+}
+
 cp_result cp_buf_add(cp_buf *b, const void *p, size_t n)
 {
     if (n > b->max - b->len) return CP_ETOOBIG;

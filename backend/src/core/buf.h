@@ -19,6 +19,8 @@ void cp_buf_init(cp_buf *b, size_t max);
 void cp_buf_init_wiped(cp_buf *b, size_t max, size_t hint);
 /* Appends n bytes; CP_ETOOBIG when len would exceed max (buffer unchanged). */
 cp_result cp_buf_add(cp_buf *b, const void *p, size_t n);
+/* Makes room for n more bytes (within max) so the next adds do not move it. */
+cp_result cp_buf_reserve(cp_buf *b, size_t n) CP_MUST_CHECK;
 cp_result cp_buf_adds(cp_buf *b, const char *s) CP_MUST_CHECK;
 cp_result cp_buf_printf(cp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns a NUL-terminated view (empty string when nothing was added). */

@@ -54,7 +54,9 @@ struct cp_req {
     int nparams;
     const char *user_id;    /* set by the auth guard */
     const char *session_id; /* set by the auth guard: the session the token belongs to */
-    const char *tenant;     /* set by the sandbox key guard: the key's hash, never the key */
+    const char *user_email; /* set by the auth guard, read with the session (so /auth/me reads nothing more) */
+    const char *user_name;
+    const char *tenant; /* set by the sandbox key guard: the key's hash, never the key */
 
     int status; /* reply */
     json_t *reply;
@@ -85,6 +87,11 @@ cp_result cp_req_body(cp_req *req, const cp_json_field *fields, size_t n, json_t
 cp_result cp_reply(cp_req *req, int status, json_t *j);
 /* A non-JSON reply (text, YAML, metrics); data is copied. */
 cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len);
+/* A reply of bytes the server sends without copying: release(cls) runs
+ * once when the response no longer needs data (e.g. free, or dropping a
+ * reference to a shared page), also when this reply is replaced. */
+cp_result cp_reply_bytes(cp_req *req, int status, const char *content_type, const char *data, size_t len,
+                         void (*release)(void *), void *cls);
 /* Work on another thread without holding an HTTP thread. A handler calls
  * cp_req_await(req) before it hands the work over, then returns CP_EDECLINED;
  * the server suspends the connection (the HTTP thread serves others). The

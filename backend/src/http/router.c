@@ -4,8 +4,9 @@
 
 #include "http/server.h"
 
-/* Matches one pattern; fills params into req on success. */
-static bool match(const char *pattern, const char *path, cp_req *req)
+/* Matches one pattern: the number of parameters it binds, or -1. Fills the
+ * params into req when req is given. */
+static int match(const char *pattern, const char *path, cp_req *req)
 {
     int np = 0;
     const char *p = pattern, *s = path;
@@ -14,7 +15,7 @@ static bool match(const char *pattern, const char *path, cp_req *req)
             const char *close = strchr(p, '}');
             const char *end = strchr(s, '/');
             size_t vlen = end ? (size_t)(end - s) : strlen(s);
-            if (!close || vlen == 0 || np >= CP_MAX_PARAMS) return false;
+            if (!close || vlen == 0 || np >= CP_MAX_PARAMS) return -1;
             if (req) {
                 req->param_names[np] = cp_arena_strndup(req->arena, p + 1, (size_t)(close - p - 1));
                 req->param_values[np] = cp_arena_strndup(req->arena, s, vlen);
@@ -26,44 +27,43 @@ static bool match(const char *pattern, const char *path, cp_req *req)
             p++;
             s++;
         } else {
-            return false;
+            return -1;
         }
     }
-    if (*p || *s) return false;
+    if (*p || *s) return -1;
     if (req) req->nparams = np;
-    return true;
-}
-
-static int params_in(const char *pattern)
-{
-    int n = 0;
-    for (; *pattern; pattern++) n += *pattern == '{';
-    return n;
+    return np;
 }
 
 /* A literal segment beats a parameter: of the patterns that match path, only
  * those with the fewest parameters count, so /sessions/revoke-all is never
- * also /sessions/{id} (for its method or its Allow header). */
+ * also /sessions/{id} (for its method or its Allow header). One pass over
+ * the table; the Allow list restarts whenever fewer parameters match. */
 cp_result cp_router_match(const cp_route *routes, size_t n, const char *method, const char *path, cp_req *req,
                           char *allow, size_t allow_len)
 {
     int fewest = -1;
-    for (size_t i = 0; i < n; i++)
-        if (match(routes[i].pattern, path, NULL) && (fewest < 0 || params_in(routes[i].pattern) < fewest))
-            fewest = params_in(routes[i].pattern);
+    const cp_route *found = NULL;
+    size_t used = 0;
     if (allow && allow_len) allow[0] = '\0';
-    if (fewest < 0) return CP_ENOTFOUND;
     for (size_t i = 0; i < n; i++) {
-        if (params_in(routes[i].pattern) != fewest || !match(routes[i].pattern, path, NULL)) continue;
-        if (strcmp(routes[i].method, method) == 0) {
-            match(routes[i].pattern, path, req);
-            req->route = &routes[i];
-            return CP_OK;
+        int np = match(routes[i].pattern, path, NULL);
+        if (np < 0 || (fewest >= 0 && np > fewest)) continue;
+        if (np < fewest || fewest < 0) {
+            fewest = np;
+            found = NULL;
+            used = 0;
+            if (allow && allow_len) allow[0] = '\0';
         }
-        if (allow && allow_len) {
-            size_t used = strlen(allow);
-            snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
+        if (!found && strcmp(routes[i].method, method) == 0) found = &routes[i];
+        if (allow && allow_len && used < allow_len) {
+            int w = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
+            used = w < 0 ? allow_len : used + (size_t)w;
         }
     }
-    return CP_EMETHOD;
+    if (fewest < 0) return CP_ENOTFOUND;
+    if (!found) return CP_EMETHOD;
+    match(found->pattern, path, req);
+    req->route = found;
+    return CP_OK;
 }

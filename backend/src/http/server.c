@@ -87,15 +87,32 @@ cp_result cp_reply(cp_req *req, int status, json_t *j)
     return CP_OK;
 }
 
-cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len)
+static void set_raw(cp_req *req, int status, const char *content_type, struct MHD_Response *res)
 {
     if (req->raw) MHD_destroy_response(req->raw);
-    req->raw = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    req->raw = res;
     MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     /* API data is never cached by clients; documents (YAML, metrics) may revalidate. */
     MHD_add_response_header(req->raw, MHD_HTTP_HEADER_CACHE_CONTROL,
                             strncmp(content_type, "application/json", 16) == 0 ? "no-store" : "no-cache");
     req->status = status;
+}
+
+cp_result cp_reply_text(cp_req *req, int status, const char *content_type, const char *data, size_t len)
+{
+    set_raw(req, status, content_type, MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY));
+    return CP_OK;
+}
+
+cp_result cp_reply_bytes(cp_req *req, int status, const char *content_type, const char *data, size_t len,
+                         void (*release)(void *), void *cls)
+{
+    struct MHD_Response *res = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)data, release, cls);
+    if (!res) {
+        if (release) release(cls);
+        return cp_req_fail(req, CP_ERR, NULL, NULL, "cannot create a response");
+    }
+    set_raw(req, status, content_type, res);
     return CP_OK;
 }
 

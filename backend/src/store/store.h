@@ -80,6 +80,11 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
  * still exists; CP_EAUTH when not; CP_ERR (err set) when the read failed. */
 cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now,
                                  cp_error *err) CP_MUST_CHECK;
+/* The same check, in the same one statement, also reading the user (id,
+ * email, name, created_at; password_hash NULL) into out, in a: what every
+ * authenticated request needs, so none reads the user again. */
+cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
+                                cp_user *out, cp_error *err) CP_MUST_CHECK;
 /* Ends one of user_id's sessions (CP_ENOTFOUND when it is not one of theirs
  * or has already ended). */
 cp_result cp_store_session_revoke(cp_store *s, const char *sid, const char *user_id, const char *reason, int64_t now,

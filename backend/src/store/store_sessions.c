@@ -146,25 +146,35 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
     return r;
 }
 
-static void fill_flag(cp_dbrows *r, cp_arena *a, void *out)
+static void fill_session_user(cp_dbrows *r, cp_arena *a, void *out)
 {
-    CP_UNUSED(a);
-    *(bool *)out = cp_dbrows_int(r, 0) != 0;
+    cp_user *u = out;
+    if (!u) return; /* only the check */
+    u->id = cp_dbrows_dup(r, 0, a);
+    u->email = cp_dbrows_dup(r, 1, a);
+    u->name = cp_dbrows_dup(r, 2, a);
+    u->password_hash = NULL;
+    u->created_at = cp_dbrows_int(r, 3);
+}
+
+cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
+                                cp_user *out, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
+    /* One prepared statement per request, by both primary keys. The join
+     * refuses a session whose user row is gone, whatever the foreign-key
+     * settings of whoever deleted it. */
+    cp_result r =
+        cp_store_one(s, a,
+                     "SELECT u.id, u.email, u.name, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
+                     " WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+                     p, 3, fill_session_user, out, "session", err);
+    return r == CP_ENOTFOUND ? CP_EAUTH : r;
 }
 
 cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now, cp_error *err)
 {
-    bool live = false;
-    cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
-    /* The join refuses a session whose user row is gone, whatever the
-     * foreign-key settings of whoever deleted it. */
-    cp_result r = cp_store_one(s, NULL,
-                               "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id"
-                               " WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-                               p, 3, fill_flag, &live, "session", err);
-    if (r == CP_ENOTFOUND) return CP_EAUTH;
-    if (r != CP_OK) return r;
-    return live ? CP_OK : CP_EAUTH;
+    return cp_store_session_user(s, NULL, sid, user_id, now, NULL, err);
 }
 
 cp_result cp_store_session_revoke(cp_store *s, const char *sid, const char *user_id, const char *reason, int64_t now,
