@@ -146,25 +146,32 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
     return r;
 }
 
-static void fill_flag(cp_dbrows *r, cp_arena *a, void *out)
+static void fill_expiry(cp_dbrows *r, cp_arena *a, void *out)
 {
     CP_UNUSED(a);
-    *(bool *)out = cp_dbrows_int(r, 0) != 0;
+    *(int64_t *)out = cp_dbrows_int(r, 0);
 }
 
-cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now, cp_error *err)
+cp_result cp_store_session_check_until(cp_store *s, const char *sid, const char *user_id, int64_t now,
+                                       int64_t *expires_at, cp_error *err)
 {
-    bool live = false;
+    int64_t until = 0;
     cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
     /* The join refuses a session whose user row is gone, whatever the
      * foreign-key settings of whoever deleted it. */
     cp_result r = cp_store_one(s, NULL,
-                               "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id"
+                               "SELECT s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id"
                                " WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-                               p, 3, fill_flag, &live, "session", err);
+                               p, 3, fill_expiry, &until, "session", err);
     if (r == CP_ENOTFOUND) return CP_EAUTH;
     if (r != CP_OK) return r;
-    return live ? CP_OK : CP_EAUTH;
+    if (expires_at) *expires_at = until;
+    return CP_OK;
+}
+
+cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now, cp_error *err)
+{
+    return cp_store_session_check_until(s, sid, user_id, now, NULL, err);
 }
 
 cp_result cp_store_session_revoke(cp_store *s, const char *sid, const char *user_id, const char *reason, int64_t now,
