@@ -13,13 +13,15 @@
 #include "core/xalloc.h"
 #include "http/sse.h"
 #include "queue/events.h"
+#include "store/db.h"
 
 /* A run parked for approval whose status event this stream has not seen (it
  * resumed past it) ends after this long with nothing new. */
 #define PARKED_GRACE_MS 3000
 /* A run that ended this recently may still write its final status event. */
 #define FINAL_GRACE_MS 5000
-/* Without the event hub (no subscription), a stream polls this often. */
+/* A stream that notices may miss polls this often: no hub subscription, or
+ * PostgreSQL (other API instances and workers write it) without Redis. */
 #define POLL_MS 2000
 
 /* The run if the caller is a member of its project (404 otherwise). */
@@ -162,6 +164,8 @@ typedef struct {
     atomic_bool recheck; /* an access notice named this stream's user or project */
     bool saw_final;      /* streamed the status event that ends the run */
     bool saw_parked;     /* the last status event streamed was awaiting_approval */
+    bool settled;        /* has once found nothing new and looked at the run's status */
+    bool poll;           /* notices may not reach it: read and re-check every POLL_MS */
 } run_stream;
 
 static void on_notice(void *ctx, const char *subject, cp_notice_kind kind, int64_t seq)
@@ -260,9 +264,10 @@ static cp_result stream_settle(run_stream *rs, cp_arena *a, cp_buf *out)
     size_t n;
     stream_events(rs, a, out, &n);
     if (n > 0) {
-        if (n == EVENTS_PAGE || rs->saw_final || rs->saw_parked) cp_sse_wake(rs->sse);
+        cp_sse_wake(rs->sse); /* nothing new is the only way to settle */
         return CP_OK;
     }
+    rs->settled = true;
     /* The final status event is written just after the final status commits;
      * wait for it, unless the run ended a while ago (then nothing more comes). */
     int64_t left = final && !rs->saw_final ? run.finished_at + FINAL_GRACE_MS - cp_now_ms() : 0;
@@ -288,9 +293,8 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
 {
     run_stream *rs = ctx;
     int64_t now = cp_now_ms();
-    /* Without a hub subscription nothing would wake the stream: poll, and
-     * re-check access on every poll as a notice would have asked. */
-    if (!rs->sub) {
+    /* Re-check access on every poll as a notice would have asked. */
+    if (rs->poll) {
         atomic_store(&rs->recheck, true);
         cp_sse_wake_at(rs->sse, cp_mono_ms() + POLL_MS);
     }
@@ -306,10 +310,13 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
     cp_arena *a = cp_arena_new(16384);
     size_t n;
     /* The common wake-up (new events) costs one read; only when there is
-     * nothing new does the run's status decide whether the stream is done. */
+     * nothing new does the run's status decide whether the stream is done.
+     * That is needed after the replay (the run may have parked or ended
+     * before the stream opened) and after a status event that parks or ends
+     * it; any other status change comes with its own status event. */
     stream_events(rs, a, out, &n);
     cp_result result = CP_OK;
-    if (n == EVENTS_PAGE || (n > 0 && (rs->saw_final || rs->saw_parked)))
+    if (n == EVENTS_PAGE || (n > 0 && (!rs->settled || rs->saw_final || rs->saw_parked)))
         cp_sse_wake(rs->sse); /* more to send, or the end to settle */
     else if (n == 0)
         result = stream_settle(rs, a, out);
@@ -415,5 +422,6 @@ cp_result cp_api_runs_events(cp_req *req)
         return r;
     }
     if (rs->app->events) rs->sub = cp_events_subscribe(rs->app->events, rs->run_id, on_notice, rs);
+    rs->poll = !rs->sub || (cp_db_kind_of(cp_store_db(app->store)) == CP_DB_PG && !cp_events_is_shared(app->events));
     return CP_OK;
 }

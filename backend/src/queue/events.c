@@ -492,6 +492,11 @@ void cp_events_publish(cp_events *ev, const char *subject, cp_notice_kind kind, 
     pub_send(ev, payload);
 }
 
+bool cp_events_is_shared(const cp_events *ev)
+{
+    return ev && ev->redis;
+}
+
 void cp_events_access_user(cp_events *ev, const char *user_id)
 {
     cp_events_publish(ev, user_id, CP_NOTICE_ACCESS_USER, 0);

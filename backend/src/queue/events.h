@@ -41,6 +41,9 @@ void cp_events_publish(cp_events *ev, const char *subject, cp_notice_kind kind, 
  * gone. NULL-safe on ev. */
 void cp_events_access_user(cp_events *ev, const char *user_id);
 void cp_events_access_project(cp_events *ev, const char *project_id);
+/* True when notices reach other processes (Redis): without that, a store
+ * other processes write (PostgreSQL) must be polled. */
+bool cp_events_is_shared(const cp_events *ev);
 /* run_id NULL subscribes to every run. Access and resync notices reach every
  * subscriber. */
 cp_events_sub *cp_events_subscribe(cp_events *ev, const char *run_id, cp_events_fn fn, void *ctx);
