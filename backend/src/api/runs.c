@@ -307,7 +307,7 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
     }
     /* The session ends then unless refreshed: look again at that time. */
     cp_sse_wake_at(rs->sse, cp_mono_ms() + (rs->session_until - now));
-    cp_arena *a = cp_arena_new(16384);
+    cp_arena *a = cp_arena_new(4096);
     size_t n;
     /* The common wake-up (new events) costs one read; only when there is
      * nothing new does the run's status decide whether the stream is done.

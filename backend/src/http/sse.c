@@ -35,6 +35,8 @@ bool cp_sse_parse_seq(const char *s, int64_t *out)
     return true;
 }
 
+#define SSE_BLOCK 1024
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_sse *streams;
 static bool stopping;
@@ -124,6 +126,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             s->suspended = true;
             MHD_suspend_connection(s->conn);
         }
+        /* A waiting stream keeps no buffer: most streams wait most of the time. */
+        if (!s->out.len) cp_buf_free(&s->out);
         pthread_mutex_unlock(&mu);
         if (s->out.len == 0) return 0;
     }
@@ -160,7 +164,10 @@ cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *
     s->pending_fill = true; /* the first fill replays and goes live */
     s->last_write = cp_mono_ms();
     cp_buf_init(&s->out, 4 << 20);
-    struct MHD_Response *res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, s, release);
+    /* MHD allocates (and zeroes) block_size bytes with every response and
+     * keeps them for its life: small, as 10,000 idle streams hold 10,000.
+     * The reader is called again as long as there is more to send. */
+    struct MHD_Response *res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK, reader, s, release);
     if (!res) {
         free(s);
         return cp_req_fail(req, CP_ERR, NULL, NULL, "cannot create stream");
