@@ -189,6 +189,8 @@ static int cmd_serve(int argc, char **argv)
         .app = &app,
         .trusted_proxies = cfg.trusted_proxies,
         .conn_per_ip = (int)cfg.conn_per_ip,
+        .max_connections = (int)cfg.max_connections,
+        .connection_memory = (size_t)cfg.connection_memory,
         .read_timeout_s = (int)cfg.read_timeout_seconds,
         .authenticate = cp_api_authenticate,
         .authenticate_sandbox = cp_api_sandbox_authenticate,

@@ -9,6 +9,7 @@
 #include "core/timeutil.h"
 #include "http/connguard.h"
 #include "queue/queue.h"
+#include "store/db.h"
 
 cp_result cp_api_healthz(cp_req *req)
 {
@@ -64,6 +65,10 @@ cp_result cp_api_metrics(cp_req *req)
                   "cloudplane_uptime_seconds %lld\n",
                   (long long)((cp_now_ms() - app->started_at_ms) / 1000));
     limit_metrics(app, &b);
+    cp_buf_printf(&b,
+                  "# HELP cloudplane_db_statements_total Statements this process sent to the database.\n"
+                  "# TYPE cloudplane_db_statements_total counter\ncloudplane_db_statements_total %llu\n",
+                  (unsigned long long)cp_db_statements_total());
     cp_reply_text(req, 200, "text/plain; version=0.0.4", cp_buf_cstr(&b), b.len);
     cp_buf_free(&b);
     return CP_OK;

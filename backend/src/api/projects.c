@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "queue/events.h"
 
 static const cp_json_field project_fields[] = {
     {.name = "name", .type = CP_JF_STRING, .min_len = 1, .max_len = 100},
@@ -88,6 +89,7 @@ cp_result cp_api_projects_delete(cp_req *req)
     cp_result r = cp_api_project(req, cp_req_param(req, "id"), CP_ROLE_OWNER, &p);
     if (r != CP_OK) return r;
     if ((r = cp_store_project_delete(CP_APP(req)->store, p.id, &req->err)) != CP_OK) return r;
+    cp_events_access_project(CP_APP(req)->events, p.id); /* its members' open streams end */
     cp_api_audit(req, p.id, "project.delete", p.id, json_pack("{s:s}", "name", p.name));
     return cp_reply(req, 204, NULL);
 }
@@ -122,6 +124,7 @@ cp_result cp_api_members_update(cp_req *req)
     if ((r = cp_api_parse_role(req, b, &role)) != CP_OK) return r;
     if ((r = cp_api_may_assign(req, &p, now, role)) != CP_OK) return r;
     if ((r = cp_store_member_set_role(CP_APP(req)->store, p.id, uid, role, &req->err)) != CP_OK) return r;
+    cp_events_access_user(CP_APP(req)->events, uid);
     cp_api_audit(req, p.id, "member.update", uid,
                  json_pack("{s:s, s:s}", "from", cp_role_name(now), "to", cp_role_name(role)));
     cp_member *items;
@@ -143,6 +146,7 @@ cp_result cp_api_members_remove(cp_req *req)
     /* Anyone may leave; removing others needs admin (owner for owners). */
     if (strcmp(uid, req->user_id) != 0 && (r = cp_api_may_assign(req, &p, now, CP_ROLE_NONE)) != CP_OK) return r;
     if ((r = cp_store_member_remove(CP_APP(req)->store, p.id, uid, &req->err)) != CP_OK) return r;
+    cp_events_access_user(CP_APP(req)->events, uid); /* their open streams of this project end */
     cp_api_audit(req, p.id, "member.remove", uid, json_pack("{s:s}", "role", cp_role_name(now)));
     return cp_reply(req, 204, NULL);
 }

@@ -1,6 +1,7 @@
 /* runs.c: run history, approval, cancel, and the live event stream (SSE with
  * Last-Event-ID replay, or a JSON page with ?format=json), opened with a
  * stream ticket, re-authorised while open, and capped per user. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,16 @@
 #include "core/xalloc.h"
 #include "http/sse.h"
 #include "queue/events.h"
+#include "store/db.h"
 
-#define HEARTBEAT_MS 15000
-/* An open stream re-checks its session and the membership behind it on
- * every wake-up at least this far apart; wake-ups come every CP_SSE_POLL_MS,
- * so a revocation ends a stream within about 2 s, well under 5 s. */
-#define RECHECK_MS 1500
 /* A run parked for approval whose status event this stream has not seen (it
  * resumed past it) ends after this long with nothing new. */
 #define PARKED_GRACE_MS 3000
+/* A run that ended this recently may still write its final status event. */
+#define FINAL_GRACE_MS 5000
+/* A stream that notices may miss polls this often: no hub subscription, or
+ * PostgreSQL (other API instances and workers write it) without Redis. */
+#define POLL_MS 2000
 
 /* The run if the caller is a member of its project (404 otherwise). */
 static cp_result load_run(cp_req *req, cp_run *run, cp_role *role)
@@ -142,6 +144,12 @@ static cp_result parse_seq(cp_req *req, const char *s, const char *field, int64_
     return CP_OK;
 }
 
+/* An open stream reads the store only when woken: by a notice that its run
+ * has new events, by an access notice naming its user or project (or a hub
+ * resync), or at a time it set itself (its session's end, the grace periods
+ * above). Idle, it costs no query; heartbeats come from sse.c. A revoked
+ * session or a removed membership ends it as soon as the instance that made
+ * the change has published the access notice (events.h). */
 typedef struct {
     cp_app *app;
     char run_id[CP_ID_LEN + 1];
@@ -149,29 +157,47 @@ typedef struct {
     char user_id[64];
     char session_id[32];
     int64_t last_seq;
-    int64_t last_write;
-    int64_t last_check;
-    int64_t parked_since; /* mono ms this stream first saw the run parked; 0 when not */
+    int64_t session_until; /* wall ms the session ends unless refreshed; 0 = check now */
+    int64_t parked_since;  /* mono ms this stream first saw the run parked; 0 when not */
     cp_sse *sse;
     cp_events_sub *sub;
-    bool saw_final;  /* streamed the status event that ends the run */
-    bool saw_parked; /* the last status event streamed was awaiting_approval */
+    atomic_bool recheck; /* an access notice named this stream's user or project */
+    bool saw_final;      /* streamed the status event that ends the run */
+    bool saw_parked;     /* the last status event streamed was awaiting_approval */
+    bool settled;        /* has once found nothing new and looked at the run's status */
+    bool poll;           /* notices may not reach it: read and re-check every POLL_MS */
 } run_stream;
 
-static void on_notice(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq)
+static void on_notice(void *ctx, const char *subject, cp_notice_kind kind, int64_t seq)
 {
-    CP_UNUSED(run_id);
     CP_UNUSED(seq);
     run_stream *rs = ctx;
-    if (kind == CP_NOTICE_EVENTS && rs->sse) cp_sse_wake(rs->sse);
+    switch (kind) {
+    case CP_NOTICE_EVENTS:
+        break; /* the hub matched the run */
+    case CP_NOTICE_ACCESS_USER:
+        if (strcmp(subject, rs->user_id) != 0) return;
+        atomic_store(&rs->recheck, true);
+        break;
+    case CP_NOTICE_ACCESS_PROJECT:
+        if (strcmp(subject, rs->project_id) != 0) return;
+        atomic_store(&rs->recheck, true);
+        break;
+    case CP_NOTICE_RESYNC:
+        atomic_store(&rs->recheck, true);
+        break;
+    default:
+        return;
+    }
+    if (rs->sse) cp_sse_wake(rs->sse);
 }
 
 /* Why the stream's reader may no longer read it, or NULL. A read that fails
  * counts as a refusal: the stream fails closed and the client may reopen. */
-static const char *access_lost(run_stream *rs)
+static const char *access_lost(run_stream *rs, int64_t now)
 {
     cp_error e;
-    if (cp_store_session_check(rs->app->store, rs->session_id, rs->user_id, cp_now_ms(), &e) != CP_OK)
+    if (cp_store_session_check_until(rs->app->store, rs->session_id, rs->user_id, now, &rs->session_until, &e) != CP_OK)
         return "session_ended";
     if (cp_store_member_role(rs->app->store, rs->project_id, rs->user_id) == CP_ROLE_NONE) return "access_revoked";
     return NULL;
@@ -193,13 +219,15 @@ static void note_status(run_stream *rs, const char *data)
     rs->saw_parked = known && st == CP_RUN_AWAITING_APPROVAL;
 }
 
+#define EVENTS_PAGE 200
+
 /* Appends the events after rs->last_seq; how many in *n. */
 static void stream_events(run_stream *rs, cp_arena *a, cp_buf *out, size_t *n)
 {
     cp_error e;
     cp_event *items;
     *n = 0;
-    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, 200, &items, n, &e) != CP_OK) return;
+    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, EVENTS_PAGE, &items, n, &e) != CP_OK) return;
     for (size_t i = 0; i < *n; i++) {
         if (cp_buf_printf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)items[i].seq, items[i].type,
                           items[i].data) != CP_OK)
@@ -209,54 +237,89 @@ static void stream_events(run_stream *rs, cp_arena *a, cp_buf *out, size_t *n)
     }
 }
 
-/* True when the run waits for approval and this stream has said so. */
+/* True when the run waits for approval and this stream has said so, or has
+ * waited PARKED_GRACE_MS; until then it asks to be filled again at that time. */
 static bool parked_done(run_stream *rs, const cp_run *run, bool read_ok)
 {
     if (!read_ok || run->status != CP_RUN_AWAITING_APPROVAL) {
         rs->parked_since = 0;
         return false;
     }
-    if (!rs->parked_since) rs->parked_since = cp_mono_ms();
-    return rs->saw_parked || cp_mono_ms() - rs->parked_since >= PARKED_GRACE_MS;
+    int64_t now = cp_mono_ms();
+    if (!rs->parked_since) rs->parked_since = now;
+    if (rs->saw_parked || now - rs->parked_since >= PARKED_GRACE_MS) return true;
+    cp_sse_wake_at(rs->sse, rs->parked_since + PARKED_GRACE_MS);
+    return false;
+}
+
+/* Nothing new came with the wake-up: is the stream complete? The run is
+ * read before its events: events are committed before a run's final
+ * status, so "final, and nothing newer" means nothing more comes. */
+static cp_result stream_settle(run_stream *rs, cp_arena *a, cp_buf *out)
+{
+    cp_error e;
+    cp_run run;
+    bool read_ok = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK;
+    bool final = read_ok && cp_run_status_is_final(run.status);
+    size_t n;
+    stream_events(rs, a, out, &n);
+    if (n > 0) {
+        cp_sse_wake(rs->sse); /* nothing new is the only way to settle */
+        return CP_OK;
+    }
+    rs->settled = true;
+    /* The final status event is written just after the final status commits;
+     * wait for it, unless the run ended a while ago (then nothing more comes). */
+    int64_t left = final && !rs->saw_final ? run.finished_at + FINAL_GRACE_MS - cp_now_ms() : 0;
+    if (left > 0) {
+        cp_sse_wake_at(rs->sse, cp_mono_ms() + left);
+        return CP_OK;
+    }
+    if (final) {
+        if (run.events_dropped > 0)
+            cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
+        end_event(out, "run_finished");
+        return CP_EDECLINED;
+    }
+    if (parked_done(rs, &run, read_ok)) {
+        /* Nothing happens until someone approves: the client reopens then. */
+        end_event(out, "awaiting_approval");
+        return CP_EDECLINED;
+    }
+    return CP_OK;
 }
 
 static cp_result stream_fill(void *ctx, cp_buf *out)
 {
     run_stream *rs = ctx;
-    if (cp_mono_ms() - rs->last_check >= RECHECK_MS) {
-        rs->last_check = cp_mono_ms();
-        const char *why = access_lost(rs);
+    int64_t now = cp_now_ms();
+    /* Re-check access on every poll as a notice would have asked. */
+    if (rs->poll) {
+        atomic_store(&rs->recheck, true);
+        cp_sse_wake_at(rs->sse, cp_mono_ms() + POLL_MS);
+    }
+    if (atomic_exchange(&rs->recheck, false) || now >= rs->session_until) {
+        const char *why = access_lost(rs, now);
         if (why) {
             end_event(out, why);
             return CP_EDECLINED;
         }
     }
-    cp_arena *a = cp_arena_new(16384);
-    cp_error e;
-    cp_run run;
-    cp_result result = CP_OK;
-    /* Status before events: events are committed before a run's final status,
-     * so "final, and nothing newer" means the stream is complete. */
-    bool read_ok = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK;
-    bool final = read_ok && cp_run_status_is_final(run.status);
+    /* The session ends then unless refreshed: look again at that time. */
+    cp_sse_wake_at(rs->sse, cp_mono_ms() + (rs->session_until - now));
+    cp_arena *a = cp_arena_new(4096);
     size_t n;
+    /* The common wake-up (new events) costs one read; only when there is
+     * nothing new does the run's status decide whether the stream is done.
+     * That is needed after the replay (the run may have parked or ended
+     * before the stream opened) and after a status event that parks or ends
+     * it; any other status change comes with its own status event. */
     stream_events(rs, a, out, &n);
-    /* The final status event is written just after the final status commits;
-     * wait for it, unless the run ended a while ago (then nothing more comes). */
-    if (final && !rs->saw_final && cp_now_ms() - run.finished_at < 5000) final = false;
-    if (n == 0 && final) {
-        if (run.events_dropped > 0)
-            cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
-        end_event(out, "run_finished");
-        result = CP_EDECLINED;
-    } else if (n == 0 && parked_done(rs, &run, read_ok)) {
-        /* Nothing happens until someone approves: the client reopens then. */
-        end_event(out, "awaiting_approval");
-        result = CP_EDECLINED;
-    } else if (out->len == 0 && cp_mono_ms() - rs->last_write >= HEARTBEAT_MS) {
-        CP_IGNORE(cp_buf_adds(out, ": heartbeat\n\n")); /* out is empty here: it fits */
-    }
-    if (out->len) rs->last_write = cp_mono_ms();
+    cp_result result = CP_OK;
+    if (n == EVENTS_PAGE || (n > 0 && (!rs->settled || rs->saw_final || rs->saw_parked)))
+        cp_sse_wake(rs->sse); /* more to send, or the end to settle */
+    else if (n == 0)
+        result = stream_settle(rs, a, out);
     cp_arena_free(a);
     return result;
 }
@@ -279,7 +342,8 @@ cp_result cp_api_runs_stream_ticket(cp_req *req)
     /* A signed ticket, not a stored one: it is good for one run, for this
      * user's session, for a minute, and opening a stream with it re-checks
      * the session and membership as every request does; the open stream
-     * re-checks both every few seconds. Nothing to store or clean up, and it
+     * re-checks both whenever an access notice names its user or project,
+     * and when its session would end. Nothing to store or clean up, and it
      * works on every API instance. A ticket that leaks from a URL log is
      * worth at most what its user could see of that one run while their
      * session lives; it is never accepted as an access token (aud "stream"). */
@@ -351,12 +415,13 @@ cp_result cp_api_runs_events(cp_req *req)
     snprintf(rs->user_id, sizeof rs->user_id, "%s", req->user_id);
     snprintf(rs->session_id, sizeof rs->session_id, "%s", req->session_id);
     rs->last_seq = after;
-    rs->last_write = rs->last_check = cp_mono_ms();
+    rs->session_until = 0; /* the first fill learns when the session ends */
     if ((r = cp_sse_begin(req, stream_fill, stream_free, rs, &rs->sse)) != CP_OK) {
         cp_slots_release(app->streams_by_user, rs->user_id);
         free(rs);
         return r;
     }
     if (rs->app->events) rs->sub = cp_events_subscribe(rs->app->events, rs->run_id, on_notice, rs);
+    rs->poll = !rs->sub || (cp_db_kind_of(cp_store_db(app->store)) == CP_DB_PG && !cp_events_is_shared(app->events));
     return CP_OK;
 }

@@ -19,6 +19,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "queue/events.h"
 
 #define REFRESH_COOKIE "cp_refresh"
 #define REFRESH_BYTES 32
@@ -130,6 +131,7 @@ cp_result cp_api_refresh(cp_req *req)
         cp_error e;
         /* Best effort, as every audit write. */
         CP_IGNORE(cp_store_audit_add(app->store, user_id, NULL, "auth.refresh_reuse", sid, NULL, &e));
+        cp_events_access_user(app->events, user_id); /* its open streams end */
         r = refresh_refused(req, "refresh_reused", "this sign-in was ended because its refresh token was reused");
     } else if (r == CP_OK && outcome == CP_REFRESH_INVALID) {
         r = refresh_refused(req, "invalid_refresh", "the refresh token is invalid or expired; sign in again");
@@ -158,6 +160,7 @@ cp_result cp_api_logout(cp_req *req)
         cp_store_session_revoke(CP_APP(req)->store, req->session_id, req->user_id, "logout", cp_now_ms(), &req->err);
     /* The guard saw the session live a moment ago: a concurrent revoke ended it. */
     if (r != CP_OK && r != CP_ENOTFOUND) return r;
+    cp_events_access_user(CP_APP(req)->events, req->user_id);
     set_refresh_cookie(req, NULL);
     audit_self(req, "auth.logout", NULL);
     return cp_reply(req, 204, NULL);
@@ -169,6 +172,7 @@ cp_result cp_api_sessions_revoke_all(cp_req *req)
     cp_result r =
         cp_store_sessions_revoke_all(CP_APP(req)->store, req->user_id, NULL, "revoke_all", cp_now_ms(), &n, &req->err);
     if (r != CP_OK) return r;
+    cp_events_access_user(CP_APP(req)->events, req->user_id);
     set_refresh_cookie(req, NULL);
     audit_self(req, "auth.sessions_revoked", json_pack("{s:I}", "sessions", (json_int_t)n));
     return cp_reply(req, 200, json_pack("{s:I}", "revoked", (json_int_t)n));
@@ -181,6 +185,7 @@ cp_result cp_api_sessions_revoke(cp_req *req)
     if (r != CP_OK) return r;
     r = cp_store_session_revoke(CP_APP(req)->store, id, req->user_id, "revoked", cp_now_ms(), &req->err);
     if (r != CP_OK) return r;
+    cp_events_access_user(CP_APP(req)->events, req->user_id);
     if (!strcmp(id, req->session_id)) set_refresh_cookie(req, NULL);
     audit_self(req, "auth.session_revoked", json_pack("{s:s}", "session_id", id));
     return cp_reply(req, 204, NULL);
@@ -251,6 +256,7 @@ cp_result cp_api_password_change(cp_req *req)
     if ((r = cp_store_sessions_revoke_all(app->store, req->user_id, req->session_id, "password_change", now, &n,
                                           &req->err)) != CP_OK)
         return r;
+    cp_events_access_user(app->events, req->user_id);
     audit_self(req, "auth.password_changed", json_pack("{s:I}", "sessions_revoked", (json_int_t)n));
     return cp_reply(req, 200, json_pack("{s:I}", "sessions_revoked", (json_int_t)n));
 }

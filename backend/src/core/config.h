@@ -70,6 +70,8 @@ typedef struct {
     long invite_ip_per_hour;
     long invite_account_per_hour;
     long conn_per_ip;
+    long max_connections;
+    long connection_memory;
     long read_timeout_seconds;
     long idle_timeout_seconds;
     long project_max_runs;

@@ -593,14 +593,16 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
             cp_log_warn("web dir %s not found; serving the placeholder page", cfg->web_dir);
     }
     MHD_set_panic_func(mhd_panic, NULL);
+    unsigned conn_limit = (unsigned)(cfg->max_connections > 0 ? cfg->max_connections : 4096);
+    size_t conn_memory = cfg->connection_memory > 0 ? cfg->connection_memory : 32 * 1024;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
                             (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                            s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+                            s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
         cp_connguard_free(s->guard);

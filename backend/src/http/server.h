@@ -19,6 +19,8 @@ typedef struct {
     void *app;
     const char *trusted_proxies; /* CIDR list (http/clientaddr.h); NULL/empty = none */
     int conn_per_ip;             /* 0 = unlimited */
+    int max_connections;         /* in all; 0 = 4096 */
+    size_t connection_memory;    /* MHD per-connection pool; 0 = 32 KB */
     int read_timeout_s;          /* a request must be read in full within this */
     /* Authenticates req (sets req->user_id) or fails with CP_EAUTH. */
     cp_result (*authenticate)(cp_req *req, bool allow_ticket);

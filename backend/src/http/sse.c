@@ -17,9 +17,12 @@ struct cp_sse {
     cp_buf out;
     size_t off;
     bool ending;
-    bool suspended;    /* guarded by mu */
-    bool pending_wake; /* guarded by mu */
-    int64_t last_wake;
+    /* The rest is guarded by mu: the ticker and wakers read them. */
+    bool suspended;
+    bool pending_fill; /* woken: call fill */
+    bool pending_beat; /* the ticker asks for a heartbeat */
+    int64_t wake_at;   /* mono ms the last fill asked to be filled again; 0 = never */
+    int64_t last_write;
     cp_sse *prev, *next;
 };
 
@@ -32,16 +35,16 @@ bool cp_sse_parse_seq(const char *s, int64_t *out)
     return true;
 }
 
+#define SSE_BLOCK 1024
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_sse *streams;
 static bool stopping;
 static pthread_t ticker;
 static bool ticker_started;
 
-static void wake_locked(cp_sse *s)
+static void resume_locked(cp_sse *s)
 {
-    s->pending_wake = true;
-    s->last_wake = cp_mono_ms();
     if (s->suspended) {
         s->suspended = false;
         MHD_resume_connection(s->conn);
@@ -51,20 +54,41 @@ static void wake_locked(cp_sse *s)
 void cp_sse_wake(cp_sse *s)
 {
     pthread_mutex_lock(&mu);
-    wake_locked(s);
+    s->pending_fill = true;
+    resume_locked(s);
     pthread_mutex_unlock(&mu);
 }
 
+void cp_sse_wake_at(cp_sse *s, int64_t mono_ms)
+{
+    pthread_mutex_lock(&mu);
+    if (!s->wake_at || mono_ms < s->wake_at) s->wake_at = mono_ms;
+    pthread_mutex_unlock(&mu);
+}
+
+/* Only timers: every other wake-up comes from a notice. One pass over the
+ * streams per tick, with no I/O, so 10,000 idle streams cost a few
+ * microseconds a tick. */
 static void *tick(void *arg)
 {
     CP_UNUSED(arg);
     for (;;) {
-        struct timespec ts = {0, 250 * 1000 * 1000};
+        struct timespec ts = {0, CP_SSE_TICK_MS * 1000 * 1000};
         nanosleep(&ts, NULL);
         int64_t now = cp_mono_ms();
         pthread_mutex_lock(&mu);
-        for (cp_sse *s = streams; s; s = s->next)
-            if (stopping || now - s->last_wake >= CP_SSE_POLL_MS) wake_locked(s);
+        for (cp_sse *s = streams; s; s = s->next) {
+            if (!s->suspended) continue; /* busy: it sees its flags when it next runs out */
+            if (s->wake_at && now >= s->wake_at) {
+                s->wake_at = 0;
+                s->pending_fill = true;
+            } else if (now - s->last_write >= CP_SSE_HEARTBEAT_MS) {
+                s->pending_beat = true;
+            } else {
+                continue;
+            }
+            resume_locked(s);
+        }
         pthread_mutex_unlock(&mu);
     }
     return NULL;
@@ -74,7 +98,7 @@ void cp_sse_shutdown(void)
 {
     pthread_mutex_lock(&mu);
     stopping = true;
-    for (cp_sse *s = streams; s; s = s->next) wake_locked(s);
+    for (cp_sse *s = streams; s; s = s->next) resume_locked(s);
     pthread_mutex_unlock(&mu);
 }
 
@@ -86,21 +110,26 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
         cp_buf_reset(&s->out);
         s->off = 0;
         pthread_mutex_lock(&mu);
-        bool stop = stopping;
-        s->pending_wake = false;
+        bool stop = stopping, fill = s->pending_fill, beat = s->pending_beat;
+        s->pending_fill = s->pending_beat = false;
+        if (fill) s->wake_at = 0;
         pthread_mutex_unlock(&mu);
         if (s->ending || stop) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (s->fill(s->ctx, &s->out) == CP_EDECLINED) s->ending = true;
-        if (s->out.len == 0) {
-            if (s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
-            pthread_mutex_lock(&mu);
-            if (!s->pending_wake) {
-                s->suspended = true;
-                MHD_suspend_connection(s->conn);
-            }
-            pthread_mutex_unlock(&mu);
-            return 0;
+        if (fill && s->fill(s->ctx, &s->out) == CP_EDECLINED) s->ending = true;
+        if (s->out.len == 0 && s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
+        /* out is empty here: the comment fits. */
+        if (s->out.len == 0 && beat) CP_IGNORE(cp_buf_adds(&s->out, ": heartbeat\n\n"));
+        pthread_mutex_lock(&mu);
+        if (s->out.len) {
+            s->last_write = cp_mono_ms();
+        } else if (!s->pending_fill && !s->pending_beat && !stopping) {
+            s->suspended = true;
+            MHD_suspend_connection(s->conn);
         }
+        /* A waiting stream keeps no buffer: most streams wait most of the time. */
+        if (!s->out.len) cp_buf_free(&s->out);
+        pthread_mutex_unlock(&mu);
+        if (s->out.len == 0) return 0;
     }
     size_t n = s->out.len - s->off;
     if (n > max) n = max;
@@ -132,9 +161,13 @@ cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *
     s->fill = fill;
     s->free_ctx = free_ctx;
     s->ctx = ctx;
-    s->last_wake = cp_mono_ms();
+    s->pending_fill = true; /* the first fill replays and goes live */
+    s->last_write = cp_mono_ms();
     cp_buf_init(&s->out, 4 << 20);
-    struct MHD_Response *res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, s, release);
+    /* MHD allocates (and zeroes) block_size bytes with every response and
+     * keeps them for its life: small, as 10,000 idle streams hold 10,000.
+     * The reader is called again as long as there is more to send. */
+    struct MHD_Response *res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK, reader, s, release);
     if (!res) {
         free(s);
         return cp_req_fail(req, CP_ERR, NULL, NULL, "cannot create stream");

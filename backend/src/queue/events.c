@@ -3,13 +3,16 @@
  * channel, tagged with this process's origin id; a subscriber thread with its
  * own connection feeds notices from other processes to local subscribers and
  * drops its own echo. Local delivery thus never waits for Redis, and a Redis
- * outage only costs cross-process notices (streams fall back to polling).
+ * outage only costs cross-process notices. Streams do not poll, so lost
+ * notices are made up for by RESYNC ("re-read everything"): delivered
+ * locally when the subscriber connects again, and published by a process
+ * whose publish connection dropped a notice, once it publishes again.
  *
  * Callbacks run on the publishing thread (local notices) or on the
  * subscriber thread (remote ones), so one callback may run on two threads at
  * once.
  *
- * Payload: "<origin> <E|C> <run_id> <seq>". */
+ * Payload: "<origin> <kind letter> <subject> <seq>" (letters in kind_letter). */
 #include "queue/events.h"
 
 #include <errno.h>
@@ -30,7 +33,7 @@
 #include "queue/redis_int.h"
 
 #define CHANNEL "cloudplane:notices"
-#define RUN_ID_MAX 64
+#define RUN_ID_MAX 64  /* any subject: run, user or project id, or "*" */
 #define ORIGIN_BYTES 8 /* 16 hex chars */
 #define ORIGIN_LEN (ORIGIN_BYTES * 2)
 /* Publishing must never hold up a run: short timeouts, and after a failure no
@@ -71,6 +74,7 @@ struct cp_events {
     int64_t pub_retry_at; /* monotonic ms */
     int pub_backoff_ms;
     bool pub_down;
+    bool pub_lost; /* a notice was dropped: publish RESYNC once we can */
 
     pthread_t thread;
     bool thread_started;
@@ -92,6 +96,33 @@ static bool valid_run_id(const char *s)
     return true;
 }
 
+static const char kind_letters[] = {[CP_NOTICE_EVENTS] = 'E',
+                                    [CP_NOTICE_CANCEL] = 'C',
+                                    [CP_NOTICE_ACCESS_USER] = 'U',
+                                    [CP_NOTICE_ACCESS_PROJECT] = 'P',
+                                    [CP_NOTICE_RESYNC] = 'R'};
+
+static bool valid_kind(int kind)
+{
+    return kind >= CP_NOTICE_EVENTS && kind <= CP_NOTICE_RESYNC;
+}
+
+static bool kind_of_letter(char c, cp_notice_kind *kind)
+{
+    for (int k = CP_NOTICE_EVENTS; k <= CP_NOTICE_RESYNC; k++)
+        if (kind_letters[k] == c) {
+            *kind = (cp_notice_kind)k;
+            return true;
+        }
+    return false;
+}
+
+/* Access and resync notices concern whoever holds anything, not one run. */
+static bool broadcast(cp_notice_kind kind)
+{
+    return kind == CP_NOTICE_ACCESS_USER || kind == CP_NOTICE_ACCESS_PROJECT || kind == CP_NOTICE_RESYNC;
+}
+
 /* Calls every matching subscriber without holding mu, so a callback that
  * takes its own locks cannot deadlock against subscribe/unsubscribe. busy
  * keeps each called subscriber alive until its call has returned. */
@@ -102,7 +133,7 @@ static void dispatch(cp_events *ev, const char *run_id, cp_notice_kind kind, int
     size_t n = 0, cap = CP_ARRAY_LEN(stack);
     pthread_mutex_lock(&ev->mu);
     for (cp_events_sub *s = ev->subs; s; s = s->next) {
-        if (s->dead || (s->run_id[0] && strcmp(s->run_id, run_id) != 0)) continue;
+        if (s->dead || (!broadcast(kind) && s->run_id[0] && strcmp(s->run_id, run_id) != 0)) continue;
         if (n == cap) {
             cp_events_sub **bigger = cp_xreallocarray(NULL, cap * 2, sizeof *bigger);
             memcpy(bigger, list, n * sizeof *bigger);
@@ -130,6 +161,7 @@ static void dispatch(cp_events *ev, const char *run_id, cp_notice_kind kind, int
 
 static void pub_send(cp_events *ev, const char *payload)
 {
+    bool sent = false;
     pthread_mutex_lock(&ev->pub_mu);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!ev->pub) {
@@ -150,8 +182,8 @@ static void pub_send(cp_events *ev, const char *payload)
         }
         redisReply *r = redisCommand(ev->pub, "PUBLISH %s %s", CHANNEL, payload);
         if (r) {
-            if (r->type == REDIS_REPLY_ERROR && !ev->pub_down)
-                cp_log_warn("events: PUBLISH failed: %s", r->str ? r->str : "error");
+            sent = r->type != REDIS_REPLY_ERROR;
+            if (!sent && !ev->pub_down) cp_log_warn("events: PUBLISH failed: %s", r->str ? r->str : "error");
             freeReplyObject(r);
             break;
         }
@@ -159,6 +191,19 @@ static void pub_send(cp_events *ev, const char *payload)
         if (!ev->pub_down) cp_log_warn("events: lost publish connection: %s", ev->pub->errstr);
         redisFree(ev->pub);
         ev->pub = NULL;
+    }
+    if (!sent) {
+        ev->pub_lost = true;
+    } else if (ev->pub_lost) {
+        /* Other processes missed what we dropped: they re-read everything. */
+        char resync[ORIGIN_LEN + 16];
+        snprintf(resync, sizeof resync, "%s R * 0", ev->origin);
+        redisReply *r = redisCommand(ev->pub, "PUBLISH %s %s", CHANNEL, resync);
+        if (r && r->type != REDIS_REPLY_ERROR) {
+            ev->pub_lost = false;
+            cp_log_info("events: notices were lost while publishing failed; asked every instance to re-read");
+        }
+        if (r) freeReplyObject(r);
     }
     pthread_mutex_unlock(&ev->pub_mu);
 }
@@ -178,8 +223,7 @@ static bool parse_payload(const char *p, size_t len, char origin[ORIGIN_LEN + 1]
     origin[ORIGIN_LEN] = '\0';
     /* kind */
     const char *k = buf + ORIGIN_LEN + 1;
-    if ((k[0] != 'E' && k[0] != 'C') || k[1] != ' ') return false;
-    *kind = k[0] == 'E' ? CP_NOTICE_EVENTS : CP_NOTICE_CANCEL;
+    if (!kind_of_letter(k[0], kind) || k[1] != ' ') return false;
     /* run id */
     const char *r = k + 2;
     const char *sp = strchr(r, ' ');
@@ -306,7 +350,11 @@ static void *sub_main(void *arg)
             if (r && r->type == REDIS_REPLY_ARRAY) {
                 freeReplyObject(r);
                 set_ready(ev, 1, NULL);
-                if (down) cp_log_info("events: subscribed to redis at %s again", ev->where);
+                if (down) {
+                    cp_log_info("events: subscribed to redis at %s again; streams re-read", ev->where);
+                    /* Notices published while we were away are lost. */
+                    dispatch(ev, "*", CP_NOTICE_RESYNC, 0);
+                }
                 down = false;
                 backoff = SUB_BACKOFF_MIN_MS;
                 read_loop(ev, c, why, sizeof why);
@@ -430,19 +478,33 @@ void cp_events_close(cp_events *ev)
     events_free(ev);
 }
 
-void cp_events_publish(cp_events *ev, const char *run_id, cp_notice_kind kind, int64_t seq)
+void cp_events_publish(cp_events *ev, const char *subject, cp_notice_kind kind, int64_t seq)
 {
     if (!ev) return;
-    if (!valid_run_id(run_id) || (kind != CP_NOTICE_EVENTS && kind != CP_NOTICE_CANCEL)) {
-        cp_log_warn("events: not publishing a notice with a malformed run id or kind");
+    if (!valid_run_id(subject) || !valid_kind(kind) || kind == CP_NOTICE_RESYNC) {
+        cp_log_warn("events: not publishing a notice with a malformed subject or kind");
         return;
     }
-    dispatch(ev, run_id, kind, seq);
+    dispatch(ev, subject, kind, seq);
     if (!ev->redis) return;
     char payload[ORIGIN_LEN + RUN_ID_MAX + 48];
-    snprintf(payload, sizeof payload, "%s %c %s %lld", ev->origin, kind == CP_NOTICE_EVENTS ? 'E' : 'C', run_id,
-             (long long)seq);
+    snprintf(payload, sizeof payload, "%s %c %s %lld", ev->origin, kind_letters[kind], subject, (long long)seq);
     pub_send(ev, payload);
+}
+
+bool cp_events_is_shared(const cp_events *ev)
+{
+    return ev && ev->redis;
+}
+
+void cp_events_access_user(cp_events *ev, const char *user_id)
+{
+    cp_events_publish(ev, user_id, CP_NOTICE_ACCESS_USER, 0);
+}
+
+void cp_events_access_project(cp_events *ev, const char *project_id)
+{
+    cp_events_publish(ev, project_id, CP_NOTICE_ACCESS_PROJECT, 0);
 }
 
 cp_events_sub *cp_events_subscribe(cp_events *ev, const char *run_id, cp_events_fn fn, void *ctx)

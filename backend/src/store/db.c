@@ -1,8 +1,22 @@
 #include "store/db.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Relaxed: a count, not a synchronisation point. */
+static _Atomic uint64_t statements;
+
+static void count_statement(void)
+{
+    atomic_fetch_add_explicit(&statements, 1, memory_order_relaxed);
+}
+
+uint64_t cp_db_statements_total(void)
+{
+    return atomic_load_explicit(&statements, memory_order_relaxed);
+}
 
 struct cp_dbconn {
     void *h; /* driver handle; NULL until first use */
@@ -126,7 +140,10 @@ static void drop_if_broken(cp_dbconn *c, cp_result r)
 cp_result cp_db_exec(cp_dbconn *c, const char *sql, const cp_param *p, int n, int64_t *changes, cp_error *err)
 {
     cp_result r = ensure(c, err);
-    if (r == CP_OK) r = c->db->drv->exec(c->h, sql, p, n, changes, err);
+    if (r == CP_OK) {
+        count_statement();
+        r = c->db->drv->exec(c->h, sql, p, n, changes, err);
+    }
     drop_if_broken(c, r);
     return r;
 }
@@ -135,7 +152,10 @@ cp_result cp_db_query(cp_dbconn *c, const char *sql, const cp_param *p, int n, c
 {
     *rows = NULL;
     cp_result r = ensure(c, err);
-    if (r == CP_OK) r = c->db->drv->query(c->h, sql, p, n, rows, err);
+    if (r == CP_OK) {
+        count_statement();
+        r = c->db->drv->query(c->h, sql, p, n, rows, err);
+    }
     drop_if_broken(c, r);
     return r;
 }
@@ -147,7 +167,10 @@ cp_result cp_db_exec_script(cp_dbconn *c, const char *sql, cp_error *err)
     if (r == CP_OK && c->db->drv->set_timeout && c->timeout_ms != 0) {
         if ((r = c->db->drv->set_timeout(c->h, 0, err)) == CP_OK) c->timeout_ms = 0;
     }
-    if (r == CP_OK) r = c->db->drv->script(c->h, sql, err);
+    if (r == CP_OK) {
+        count_statement();
+        r = c->db->drv->script(c->h, sql, err);
+    }
     return r;
 }
 
@@ -196,5 +219,7 @@ cp_result cp_db_commit(cp_dbconn *c, cp_error *err)
 
 void cp_db_rollback(cp_dbconn *c)
 {
-    if (c->h) c->db->drv->exec(c->h, "ROLLBACK", NULL, 0, NULL, NULL);
+    if (!c->h) return;
+    count_statement();
+    c->db->drv->exec(c->h, "ROLLBACK", NULL, 0, NULL, NULL);
 }

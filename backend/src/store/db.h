@@ -74,6 +74,12 @@ cp_result cp_db_begin(cp_dbconn *c, bool write, cp_error *err) CP_MUST_CHECK;
 cp_result cp_db_commit(cp_dbconn *c, cp_error *err) CP_MUST_CHECK;
 void cp_db_rollback(cp_dbconn *c);
 
+/* Statements sent to a database by this process since start (every pool,
+ * every driver; BEGIN/COMMIT/ROLLBACK and scripts count one each). Read by
+ * /metrics as cloudplane_db_statements_total, so tests and benches can see
+ * that idle streams cost no queries. */
+uint64_t cp_db_statements_total(void);
+
 /* Driver vtable, implemented by db_sqlite.c and db_pg.c. */
 typedef struct {
     cp_result (*connect)(const char *url, void **handle, cp_error *err);

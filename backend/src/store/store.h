@@ -85,6 +85,10 @@ cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_
  * authenticated request needs, so none reads the user again. */
 cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
                                 cp_user *out, cp_error *err) CP_MUST_CHECK;
+/* The same; on CP_OK *expires_at gets the session's end (ms) as it stands:
+ * a refresh moves it later, so at that time check again. */
+cp_result cp_store_session_check_until(cp_store *s, const char *sid, const char *user_id, int64_t now,
+                                       int64_t *expires_at, cp_error *err) CP_MUST_CHECK;
 /* Ends one of user_id's sessions (CP_ENOTFOUND when it is not one of theirs
  * or has already ended). */
 cp_result cp_store_session_revoke(cp_store *s, const char *sid, const char *user_id, const char *reason, int64_t now,

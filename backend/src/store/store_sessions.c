@@ -146,10 +146,17 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
     return r;
 }
 
+typedef struct {
+    cp_user *user; /* NULL: only the check */
+    int64_t expires_at;
+} session_row;
+
 static void fill_session_user(cp_dbrows *r, cp_arena *a, void *out)
 {
-    cp_user *u = out;
-    if (!u) return; /* only the check */
+    session_row *row = out;
+    row->expires_at = cp_dbrows_int(r, 4);
+    cp_user *u = row->user;
+    if (!u) return;
     u->id = cp_dbrows_dup(r, 0, a);
     u->email = cp_dbrows_dup(r, 1, a);
     u->name = cp_dbrows_dup(r, 2, a);
@@ -157,24 +164,40 @@ static void fill_session_user(cp_dbrows *r, cp_arena *a, void *out)
     u->created_at = cp_dbrows_int(r, 3);
 }
 
+/* One prepared statement per request, by both primary keys. The join
+ * refuses a session whose user row is gone, whatever the foreign-key
+ * settings of whoever deleted it. */
+static cp_result session_read(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
+                              session_row *row, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
+    cp_result r = cp_store_one(s, row->user ? a : NULL,
+                               "SELECT u.id, u.email, u.name, u.created_at, s.expires_at FROM sessions s"
+                               " JOIN users u ON u.id = s.user_id"
+                               " WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+                               p, 3, fill_session_user, row, "session", err);
+    return r == CP_ENOTFOUND ? CP_EAUTH : r;
+}
+
 cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
                                 cp_user *out, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
-    /* One prepared statement per request, by both primary keys. The join
-     * refuses a session whose user row is gone, whatever the foreign-key
-     * settings of whoever deleted it. */
-    cp_result r =
-        cp_store_one(s, a,
-                     "SELECT u.id, u.email, u.name, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
-                     " WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
-                     p, 3, fill_session_user, out, "session", err);
-    return r == CP_ENOTFOUND ? CP_EAUTH : r;
+    session_row row = {.user = out};
+    return session_read(s, a, sid, user_id, now, &row, err);
+}
+
+cp_result cp_store_session_check_until(cp_store *s, const char *sid, const char *user_id, int64_t now,
+                                       int64_t *expires_at, cp_error *err)
+{
+    session_row row = {0};
+    cp_result r = session_read(s, NULL, sid, user_id, now, &row, err);
+    if (r == CP_OK && expires_at) *expires_at = row.expires_at;
+    return r;
 }
 
 cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now, cp_error *err)
 {
-    return cp_store_session_user(s, NULL, sid, user_id, now, NULL, err);
+    return cp_store_session_check_until(s, sid, user_id, now, NULL, err);
 }
 
 cp_result cp_store_session_revoke(cp_store *s, const char *sid, const char *user_id, const char *reason, int64_t now,

@@ -519,18 +519,22 @@ static void own_redis_stop(own_redis *r)
 
 typedef struct {
     pthread_mutex_t mu;
-    int count;
+    int count; /* run notices */
+    int resyncs;
     int64_t seq;
 } counter;
 
 static void count_cb(void *ctx, const char *run_id, cp_notice_kind kind, int64_t seq)
 {
     CP_UNUSED(run_id);
-    CP_UNUSED(kind);
     counter *c = ctx;
     pthread_mutex_lock(&c->mu);
-    c->count++;
-    c->seq = seq;
+    if (kind == CP_NOTICE_RESYNC) {
+        c->resyncs++;
+    } else {
+        c->count++;
+        c->seq = seq;
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -622,6 +626,11 @@ TEST(redis_restart_reconnects)
     }
     CHECK(counter_get(&got) > 0);
     CHECK_EQ(got.seq, 42);
+    /* Notices published while ev2 was away are lost: it told its subscribers
+     * to re-read (and ev1, which dropped notices, asked every process to). */
+    pthread_mutex_lock(&got.mu);
+    CHECK(got.resyncs >= 1);
+    pthread_mutex_unlock(&got.mu);
 out:
     if (sub) cp_events_unsubscribe(ev2, sub);
     cp_events_close(ev1);

@@ -18,7 +18,7 @@ typedef struct {
     pthread_mutex_t mu;
     const char *only; /* count only this run id (the all-runs subscriber) */
     int count;
-    int events, cancels;
+    int events, cancels, users, projects;
     int64_t last_seq;
     char last_run[64];
 } rec;
@@ -38,6 +38,8 @@ static void rec_cb(void *ctx, const char *run_id, cp_notice_kind kind, int64_t s
         r->count++;
         if (kind == CP_NOTICE_EVENTS) r->events++;
         if (kind == CP_NOTICE_CANCEL) r->cancels++;
+        if (kind == CP_NOTICE_ACCESS_USER) r->users++;
+        if (kind == CP_NOTICE_ACCESS_PROJECT) r->projects++;
         r->last_seq = seq;
         snprintf(r->last_run, sizeof r->last_run, "%s", run_id);
     }
@@ -111,6 +113,49 @@ TEST(subscribe_publish_unsubscribe)
     CHECK_EQ(rec_count(&rall), 3);
     cp_events_unsubscribe(ev, sall);
     cp_events_close(ev);
+}
+
+/* Access notices name a user or project, not a run: every subscriber gets
+ * them (each stream decides whether it is concerned), in every process. */
+TEST(access_notices_reach_every_subscriber)
+{
+    cp_events *ev1 = NULL, *ev2 = NULL;
+    cp_error e;
+    CHECK_EQ(cp_events_open(url, &ev1, &e), CP_OK);
+    CHECK_EQ(cp_events_open(url, &ev2, &e), CP_OK);
+    if (!ev1 || !ev2) goto out;
+    char run[64], user[64], project[64];
+    run_name(run, sizeof run, "r");
+    run_name(user, sizeof user, "u");
+    run_name(project, sizeof project, "p");
+    rec local, remote;
+    rec_init(&local, prefix);
+    rec_init(&remote, prefix);
+    cp_events_sub *sl = cp_events_subscribe(ev1, run, rec_cb, &local);
+    cp_events_sub *sr = cp_events_subscribe(ev2, run, rec_cb, &remote);
+    cp_events_access_user(ev1, user);
+    cp_events_access_project(ev1, project);
+    CHECK_EQ(rec_count(&local), 2); /* same process: synchronous */
+    CHECK_EQ(local.users, 1);
+    CHECK_EQ(local.projects, 1);
+    CHECK_STR(local.last_run, project);
+    if (url[0]) {
+        CHECK(rec_wait(&remote, 2, 5000));
+        CHECK_EQ(remote.users, 1);
+        CHECK_EQ(remote.projects, 1);
+        usleep(200 * 1000);
+        CHECK_EQ(rec_count(&local), 2); /* our own echo is dropped */
+    } else {
+        CHECK_EQ(rec_count(&remote), 0); /* two in-process hubs share nothing */
+    }
+    /* A resync is the hub's own: callers cannot publish one. */
+    cp_events_publish(ev1, "*", CP_NOTICE_RESYNC, 0);
+    CHECK_EQ(rec_count(&local), 2);
+    cp_events_unsubscribe(ev1, sl);
+    cp_events_unsubscribe(ev2, sr);
+out:
+    cp_events_close(ev1);
+    cp_events_close(ev2);
 }
 
 typedef struct {
@@ -249,6 +294,7 @@ int main(void)
     printf("# in-process\n");
     RUN(subscribe_publish_unsubscribe);
     RUN(unsubscribe_waits_for_running_callbacks);
+    RUN(access_notices_reach_every_subscriber);
     const char *env = getenv("CP_TEST_REDIS_URL");
     bool shared = env && *env;
     const char *why = shared ? NULL : "CP_TEST_REDIS_URL not set (make test starts Redis)";
@@ -257,5 +303,6 @@ int main(void)
     RUN_IF(shared, why, subscribe_publish_unsubscribe);
     RUN_IF(shared, why, unsubscribe_waits_for_running_callbacks);
     RUN_IF(shared, why, redis_two_processes_see_each_other);
+    RUN_IF(shared, why, access_notices_reach_every_subscriber);
     TEST_END();
 }

@@ -1,0 +1,105 @@
+"""Idle event streams cost no database work: an open stream reads the store
+only when its run has news or an access notice names its user or project.
+Counted with cloudplane_db_statements_total, never timed. With no workers
+(CLOUDPLANE_WORKERS=0) a new run stays queued, so nothing changes unless the
+test changes it."""
+import re
+import time
+
+from conftest import Api
+from test_sessions import Stream, ticket_for
+
+IDLE = {"CLOUDPLANE_WORKERS": "0", "CLOUDPLANE_MAX_STREAMS_PER_USER": "50"}
+PASSWORD = "correct horse battery"
+
+
+def statements(s):
+    r = s.get("/metrics")
+    assert r.status_code == 200
+    m = re.search(r"^cloudplane_db_statements_total (\d+)$", r.text, re.M)
+    assert m, r.text
+    return int(m.group(1))
+
+
+def settled(s, quiet=1.0, within=15.0):
+    """The statement count once it has not moved for `quiet` seconds (the
+    streams have done their opening reads); fails if it never settles."""
+    deadline = time.monotonic() + within
+    last = statements(s)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = statements(s)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the statement count kept moving: idle streams query the database")
+
+
+def queued_run(u, name="idle"):
+    p = u.project(name=name)
+    acct = u.sandbox_account(p["id"])
+    run = u.create_vm(p["id"], acct["id"], name=name)["run"]
+    assert run["status"] == "queued"
+    return p, run["id"]
+
+
+def login(s, email, password=PASSWORD):
+    r = s.post("/api/v1/auth/login", {"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def test_idle_streams_run_no_statements_and_wake_on_news(make_server):
+    s = make_server(env=IDLE)
+    u = Api(s)
+    _, run_id = queued_run(u)
+    streams = [Stream(s, run_id, token=u.token) for _ in range(20)]
+    assert all(x.resp.status_code == 200 for x in streams)
+    before = settled(s)
+    time.sleep(4)  # two of the old poll intervals
+    assert statements(s) == before, "idle streams ran statements"
+    # News wakes every stream: the cancel's status event reaches all of them.
+    u.ok("POST", "/runs/%s/cancel" % run_id)
+    for x in streams:
+        last = x.wait_end(10)
+        assert last[1:3] == ("end", {"reason": "run_finished"}), x.events[-3:]
+        assert [e[2]["run_status"] for e in x.events if e[1] == "status"][-1] == "canceled"
+
+
+def test_access_notices_end_idle_streams(make_server):
+    """Nothing but an access notice can wake these streams: their run does not change."""
+    s = make_server(env=IDLE)
+    owner, member = Api(s), Api(s)
+    p, run_id = queued_run(owner, "shared")
+    owner.add_member(p["id"], member, "viewer")
+    by_member = Stream(s, run_id, ticket=ticket_for(member, run_id))
+    by_owner = Stream(s, run_id, ticket=ticket_for(owner, run_id))
+    assert by_member.resp.status_code == by_owner.resp.status_code == 200
+    before = settled(s)
+    # A role change makes the member's streams re-check, and they stay open.
+    owner.ok("PATCH", "/projects/%s/members/%s" % (p["id"], member.user["id"]), {"role": "member"})
+    time.sleep(0.5)
+    assert not by_member.done.is_set() and not by_owner.done.is_set()
+    assert statements(s) > before
+    # Removal ends the member's stream, and only theirs.
+    owner.ok("DELETE", "/projects/%s/members/%s" % (p["id"], member.user["id"]), status=204)
+    assert by_member.wait_end(5)[1:3] == ("end", {"reason": "access_revoked"})
+    assert not by_owner.done.is_set()
+    # Logout ends the stream opened with that session, not the others of the user.
+    first = owner.token
+    owner.token = login(s, owner.user["email"])
+    mine = Stream(s, run_id, token=owner.token)
+    assert mine.resp.status_code == 200
+    assert s.post("/api/v1/auth/logout", token=first).status_code == 204
+    assert by_owner.wait_end(5)[1:3] == ("end", {"reason": "session_ended"})
+    assert not mine.done.is_set()
+    # A password change ends the user's other sessions, and their streams.
+    other = login(s, owner.user["email"])
+    theirs = Stream(s, run_id, token=other)
+    assert theirs.resp.status_code == 200
+    r = s.post("/api/v1/auth/password", {"current_password": PASSWORD, "new_password": "brand-new-pass"},
+               token=owner.token)
+    assert r.status_code == 200
+    assert theirs.wait_end(5)[1:3] == ("end", {"reason": "session_ended"})
+    assert not mine.done.is_set()
+    mine.close()
