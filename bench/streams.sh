@@ -16,13 +16,12 @@ need=$((STREAMS + 200))
 [ "$(ulimit -n)" -ge $((need * 2 > 20000 ? 20000 : need)) ] || echo "streams: ulimit -n $(ulimit -n) may be short of $need" >&2
 export CLOUDPLANE_MAX_CONNECTIONS=$need CLOUDPLANE_CONN_PER_IP=0 CLOUDPLANE_MAX_STREAMS_PER_USER="$STREAMS"
 export CLOUDPLANE_WORKERS=0 # nothing moves the run but the bench
-# An open stream holds its connection's MHD buffer: 8 KB, not 32 (README).
-export CLOUDPLANE_CONNECTION_MEMORY="${CLOUDPLANE_CONNECTION_MEMORY:-8192}"
+# The server's defaults (connection memory 16 KB); set CLOUDPLANE_CONNECTION_MEMORY to compare others.
 
 one() { # label
   start_serve "$1"
   echo "streams ($1): rerun with"
-  echo "  ulimit -n $(ulimit -n); CLOUDPLANE_MAX_CONNECTIONS=$need CLOUDPLANE_CONN_PER_IP=0 CLOUDPLANE_MAX_STREAMS_PER_USER=$STREAMS CLOUDPLANE_WORKERS=0 CLOUDPLANE_CONNECTION_MEMORY=$CLOUDPLANE_CONNECTION_MEMORY${CLOUDPLANE_REDIS_URL:+ CLOUDPLANE_DATABASE_URL=\$PG CLOUDPLANE_REDIS_URL=\$REDIS} $BIN serve --listen 127.0.0.1:0"
+  echo "  ulimit -n $(ulimit -n); CLOUDPLANE_MAX_CONNECTIONS=$need CLOUDPLANE_CONN_PER_IP=0 CLOUDPLANE_MAX_STREAMS_PER_USER=$STREAMS CLOUDPLANE_WORKERS=0${CLOUDPLANE_CONNECTION_MEMORY:+ CLOUDPLANE_CONNECTION_MEMORY=$CLOUDPLANE_CONNECTION_MEMORY}${CLOUDPLANE_REDIS_URL:+ CLOUDPLANE_DATABASE_URL=\$PG CLOUDPLANE_REDIS_URL=\$REDIS} $BIN serve --listen 127.0.0.1:0"
   echo "  python3 bench/streams.py \$URL \$SERVER_PID --streams $STREAMS --window $WINDOW"
   python3 bench/streams.py "$url" "$serve_pid" --streams "$STREAMS" --window "$WINDOW" >"$work/$1.json"
   python3 - "$work/$1.json" "$1" <<'PY'
