@@ -31,6 +31,7 @@ print("  %(streams)d streams opened in %(open_s)ss (%(still_open_after_idle)d st
 print("  idle: %(idle_statements)d statements in %(idle_window_s)ss = %(idle_statements_per_s)s/s" % d)
 print("  server RSS: %(rss_mb)s MB" % d)
 print("  fan-out: %(received)d/%(streams)d received; p50 %(fanout_p50_s)s s, max %(fanout_max_s)s s; %(fanout_statements)d statements" % d)
+print("  fan-out CPU: server %(fanout_server_cpu_ms)s ms, client %(fanout_client_cpu_ms)s ms (2 cores shared by both)" % d)
 PY
   stop_all
 }
@@ -44,8 +45,9 @@ print("streams_idle_queries%s\t%s statements/s (%d streams, %ss window)\t%s" % (
     sfx, d["idle_statements_per_s"], d["streams"], d["idle_window_s"],
     "yes" if ok and d["idle_statements"] == 0 else "no"))
 print("streams_rss%s\t%s MB\t%s" % (sfx, d["rss_mb"], "yes" if d["rss_mb"] <= 200 else "no"))
-print("streams_fanout%s\t%s s to all (%d/%d; p50 %s s)\t%s" % (
-    sfx, d["fanout_max_s"], d["received"], d["streams"], d["fanout_p50_s"],
+print("streams_fanout%s\t%s s to all (%d/%d; p50 %s s; %d statements, server CPU %s ms)\t%s" % (
+    sfx, d["fanout_max_s"], d["received"], d["streams"], d["fanout_p50_s"], d["fanout_statements"],
+    d["fanout_server_cpu_ms"],
     "yes" if d["received"] == d["streams"] and d["fanout_max_s"] <= 1.0 else "no"))
 PY
   while IFS=$'\t' read -r k f m; do bench_result "$k" "$f" "$m"; done <"$work/results.tsv"

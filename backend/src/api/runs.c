@@ -340,9 +340,11 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
      * ends it; any other status change comes with its own status event. */
     cp_run_feed_page pg;
     stream_events(rs, out, false, &pg, NULL);
-    if (pg.more || (pg.n > 0 && (!rs->settled || rs->saw_final || rs->saw_parked)))
-        cp_sse_wake(rs->sse); /* more to send, or the end to settle */
-    else if (pg.n == 0)
+    if (pg.more)
+        cp_sse_wake(rs->sse); /* more to send */
+    else if (pg.n == 0 || !rs->settled || rs->saw_final || rs->saw_parked)
+        /* Settled at once, in the same write: a run's last event and the
+         * stream's end go out as one chunk. */
         return stream_settle(rs, out);
     return CP_OK;
 }
