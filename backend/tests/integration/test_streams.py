@@ -8,7 +8,7 @@ import socket
 import time
 
 from conftest import Api
-from test_sessions import Stream, ticket_for
+from test_sessions import Stream, cancel, slow_run, ticket_for
 
 IDLE = {"CLOUDPLANE_WORKERS": "0", "CLOUDPLANE_MAX_STREAMS_PER_USER": "50"}
 PASSWORD = "correct horse battery"
@@ -177,3 +177,28 @@ def test_streams_of_a_busy_run_get_every_event_once_in_order(make_server):
     late = Stream(s, run_id, token=u.token, last_event_id=mid)
     assert late.wait_end(10)[1:3] == ("end", {"reason": "run_finished"})
     assert [e[:3] for e in late.events if e[0] is not None] == want[len(want) // 2 + 1:]
+
+
+def test_a_stream_behind_the_shared_window_reads_for_itself(make_server):
+    """The run's window starts where its first stream started (here: resuming
+    from the middle); a stream from the start is behind it and reads the store
+    itself. Both get exactly the stored events after their start, in order."""
+    s = make_server(env={"CLOUDPLANE_MAX_STREAMS_PER_USER": "50"})
+    u = Api(s)
+    _, run_id = slow_run(u, "behind", seconds=30)
+    deadline = time.monotonic() + 60
+    while len(u.ok("GET", "/runs/%s/events?format=json" % run_id)["items"]) < 3:
+        assert time.monotonic() < deadline, "the run wrote fewer than 3 events"
+        time.sleep(0.2)
+    mid = u.ok("GET", "/runs/%s/events?format=json" % run_id)["items"][1]["seq"]
+    resumed = Stream(s, run_id, token=u.token, last_event_id=mid)
+    time.sleep(0.5)  # its first fill sets the window's start
+    whole = Stream(s, run_id, token=u.token)
+    time.sleep(0.5)
+    cancel(u, run_id)
+    for x in (resumed, whole):
+        assert x.wait_end(60)[1:3] == ("end", {"reason": "run_finished"}), x.events[-3:]
+    stored = u.ok("GET", "/runs/%s/events?format=json&limit=1000" % run_id)["items"]
+    want = [(str(e["seq"]), e["type"], e["data"]) for e in stored]
+    assert [e[:3] for e in whole.events if e[0] is not None] == want
+    assert [e[:3] for e in resumed.events if e[0] is not None] == [w for w in want if int(w[0]) > mid]
