@@ -137,8 +137,10 @@ static void page_reply(cp_req *req, page_blob *pg) /* takes over one reference *
 }
 
 /* Rendered list pages, keyed by user and query, valid while the data version
- * they were rendered at is current (read from the store on every request, so
- * a write through any API instance invalidates every instance's pages).
+ * they were rendered at is current (read from the store on every request,
+ * with the session check in the same statement, so a write through any API
+ * instance invalidates every instance's pages at once, with no round trip of
+ * its own).
  * Small and two-way: a first page (no cursor) and a later page never evict
  * each other, so walking pages leaves page 1 cached. It exists for the hot
  * path of UIs polling the same page, not as a general cache. */
@@ -240,7 +242,10 @@ cp_result cp_api_resources_list(cp_req *req)
     const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id,
                                       f.project_id ? f.project_id : "", f.cloud ? f.cloud : "", f.kind ? f.kind : "",
                                       f.status ? f.status : "", limit, cursor ? cursor : "");
-    if (cp_store_data_version(app->store, &version, &verr) != CP_OK) version = -1;
+    if (req->has_data_version)
+        version = req->data_version;
+    else if (cp_store_data_version(app->store, &version, &verr) != CP_OK)
+        version = -1;
     if (version >= 0 && page_cached(req, key, cursor != NULL, version)) return CP_OK;
 
     cp_resource *items;

@@ -81,10 +81,11 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
 cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now,
                                  cp_error *err) CP_MUST_CHECK;
 /* The same check, in the same one statement, also reading the user (id,
- * email, name, created_at; password_hash NULL) into out, in a: what every
- * authenticated request needs, so none reads the user again. */
+ * email, name, created_at; password_hash NULL) into out, in a, and the data
+ * version (cp_store_data_version) into *data_version (may be NULL): what
+ * every authenticated request needs, so none reads them again. */
 cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
-                                cp_user *out, cp_error *err) CP_MUST_CHECK;
+                                cp_user *out, int64_t *data_version, cp_error *err) CP_MUST_CHECK;
 /* The same; on CP_OK *expires_at gets the session's end (ms) as it stands:
  * a refresh moves it later, so at that time check again. */
 cp_result cp_store_session_check_until(cp_store *s, const char *sid, const char *user_id, int64_t now,

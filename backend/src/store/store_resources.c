@@ -1,6 +1,7 @@
 /* store_resources.c: resources (create, read, list), the update and destroy
  * runs queued against them, and the project budget both are checked
  * against. Runs once queued belong to store_runs.c. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ids.h"
@@ -185,12 +186,22 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
  *   membership by (project_id, user_id), stopping at the page's end: the cost
  *   follows the page size. The probe is a scalar subquery so the planner
  *   cannot turn it into a join that reads every membership first.
- * Every shape pages the ids first, then joins the details for those rows only. */
+ * Every shape pages the ids first (from an index alone), then reads the
+ * details of those rows only, by primary key: sorting or materialising whole
+ * rows cost SQLite more than everything else in a page. The page comes back
+ * in no particular order and is sorted here (at most 201 rows).
+ *
+ * Few or many projects is a count of the user's memberships. On SQLite that
+ * is a statement of its own (in-process, a few thousand instructions). On
+ * PostgreSQL it would be a round trip, so both ways are one statement there:
+ * a UNION ALL whose branches are gated on the count, which the planner turns
+ * into one-time filters, so only one branch runs. */
 
 /* Up to this many projects a user's resources are read project by project. */
 #define LIST_FEW_PROJECTS 48
 /* Counts memberships only far enough to tell (LIST_FEW_PROJECTS + 1). */
-#define LIST_COUNT_SQL "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x"
+#define LIST_COUNT "(SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x)"
+#define LIST_COUNT_SQL "SELECT " LIST_COUNT
 
 #define LIST_FROM_FEW                                                                                                  \
     " FROM resources p WHERE p.project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
@@ -201,33 +212,63 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 #define LIST_CLOUD " AND p.cloud = ?"
 #define LIST_KIND " AND p.kind = ?"
 #define LIST_STATUS " AND p.status = ?"
-#define LIST_SQL(from, c, k, st)                                                                                       \
-    "SELECT " RESOURCE_COLS " FROM (SELECT p.*" from c k st " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"              \
-    " JOIN cloud_accounts a ON a.id = r.account_id"                                                                    \
-    " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"                          \
-    " ORDER BY r.id DESC"
+/* The page's ids: (user, [project,] filters..., [count's user,] cursor, limit). */
+#define LIST_IDS(from, c, k, st, gate) "SELECT p.id" from c k st gate " AND p.id < ? ORDER BY p.id DESC LIMIT ?"
+#define LIST_ROWS(ids)                                                                                                 \
+    "SELECT " RESOURCE_COLS " FROM (" ids ") k JOIN resources r ON r.id = k.id"                                        \
+    " JOIN cloud_accounts a ON a.id = r.account_id"
+#define LIST_SQL(from, c, k, st) LIST_ROWS(LIST_IDS(from, c, k, st, ""))
+#define LIST_SQL_GATED(c, k, st)                                                                                       \
+    LIST_ROWS("(" LIST_IDS(LIST_FROM_FEW, c, k, st, " AND " LIST_COUNT " <= 48") ") UNION ALL ("                      \
+              LIST_IDS(LIST_FROM_MANY, c, k, st, " AND " LIST_COUNT " > 48") ")")
 /* Indexed by the filter bits: cloud 1, kind 2, status 4. */
-#define LIST_SHAPES(from)                                                                                              \
+#define LIST_SHAPES(sql, ...)                                                                                          \
     {                                                                                                                  \
-        LIST_SQL(from, "", "", ""), LIST_SQL(from, LIST_CLOUD, "", ""), LIST_SQL(from, "", LIST_KIND, ""),             \
-            LIST_SQL(from, LIST_CLOUD, LIST_KIND, ""), LIST_SQL(from, "", "", LIST_STATUS),                            \
-            LIST_SQL(from, LIST_CLOUD, "", LIST_STATUS), LIST_SQL(from, "", LIST_KIND, LIST_STATUS),                   \
-            LIST_SQL(from, LIST_CLOUD, LIST_KIND, LIST_STATUS)                                                         \
+        sql(__VA_ARGS__ "", "", ""), sql(__VA_ARGS__ LIST_CLOUD, "", ""), sql(__VA_ARGS__ "", LIST_KIND, ""),          \
+            sql(__VA_ARGS__ LIST_CLOUD, LIST_KIND, ""), sql(__VA_ARGS__ "", "", LIST_STATUS),                          \
+            sql(__VA_ARGS__ LIST_CLOUD, "", LIST_STATUS), sql(__VA_ARGS__ "", LIST_KIND, LIST_STATUS),                 \
+            sql(__VA_ARGS__ LIST_CLOUD, LIST_KIND, LIST_STATUS)                                                        \
     }
 
-enum { LIST_FEW, LIST_MANY, LIST_PROJECT };
-static const char *const list_sql[3][8] = {
-    LIST_SHAPES(LIST_FROM_FEW),
-    LIST_SHAPES(LIST_FROM_MANY),
-    LIST_SHAPES(LIST_FROM_PROJECT),
+enum { LIST_FEW, LIST_MANY, LIST_PROJECT, LIST_GATED };
+static const char *const list_sql[4][8] = {
+    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW, ),
+    LIST_SHAPES(LIST_SQL, LIST_FROM_MANY, ),
+    LIST_SHAPES(LIST_SQL, LIST_FROM_PROJECT, ),
+    LIST_SHAPES(LIST_SQL_GATED, ),
 };
+_Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
+
+/* One way's parameters after p[*np]; returns the filter bits. */
+static int list_params(cp_param *p, int *np, const char *user_id, const cp_resource_filter *f, bool gate,
+                       const char *cursor, int limit)
+{
+    int shape = 0;
+    p[(*np)++] = CP_PTEXT(user_id);
+    if (f->project_id) p[(*np)++] = CP_PTEXT(f->project_id);
+    if (f->cloud) p[(*np)++] = CP_PTEXT(f->cloud), shape |= 1;
+    if (f->kind) p[(*np)++] = CP_PTEXT(f->kind), shape |= 2;
+    if (f->status) p[(*np)++] = CP_PTEXT(f->status), shape |= 4;
+    if (gate) p[(*np)++] = CP_PTEXT(user_id);
+    p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
+    p[(*np)++] = CP_PINT(limit);
+    return shape;
+}
+
+static int newest_first(const void *x, const void *y)
+{
+    return strcmp(((const cp_resource *)y)->id, ((const cp_resource *)x)->id);
+}
 
 cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
                                   const char *cursor, cp_resource **items, size_t *n, char **next, cp_error *err)
 {
     limit = cp_store_page_limit(limit);
     int way = LIST_PROJECT;
-    if (!f->project_id) {
+    bool gated = !f->project_id && cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
+    if (gated) {
+        way = LIST_GATED;
+    } else if (!f->project_id) {
         double projects = 0;
         cp_param u[] = {CP_PTEXT(user_id)};
         cp_dbconn *c = cp_db_acquire(cp_store_db(s));
@@ -236,19 +277,16 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
         if (r != CP_OK) return r;
         way = projects <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_MANY;
     }
-    cp_param p[7];
-    int np = 0, shape = 0;
-    p[np++] = CP_PTEXT(user_id);
-    if (f->project_id) p[np++] = CP_PTEXT(f->project_id);
-    if (f->cloud) p[np++] = CP_PTEXT(f->cloud), shape |= 1;
-    if (f->kind) p[np++] = CP_PTEXT(f->kind), shape |= 2;
-    if (f->status) p[np++] = CP_PTEXT(f->status), shape |= 4;
-    p[np++] = CP_PTEXT(cursor ? cursor : "~");
-    p[np++] = CP_PINT(limit + 1);
+    cp_param p[16];
+    int np = 0;
+    int shape = list_params(p, &np, user_id, f, gated, cursor, limit + 1);
+    if (gated) list_params(p, &np, user_id, f, true, cursor, limit + 1);
     cp_result r = cp_store_many(s, a, list_sql[way][shape], p, np, cp_fill_resource, sizeof(cp_resource),
                                 (size_t)limit + 1, (void **)items, n, err);
-    if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
-    return r;
+    if (r != CP_OK) return r;
+    if (*n > 1) qsort(*items, *n, sizeof(cp_resource), newest_first);
+    FINISH_PAGE(items, n, next, limit, id);
+    return CP_OK;
 }
 
 /* ---- update and destroy runs ---- */
