@@ -193,24 +193,69 @@ static void page_store(const char *key, bool later_page, int64_t version, page_b
 /* A page of up to 200 resources is ~110 KB; this only stops a runaway. */
 #define PAGE_MAX (64u << 20)
 
-/* The page's JSON written straight from the rows: {"items":[...],"next_cursor":...}. */
-static page_blob *page_render(const cp_resource *items, size_t n, const char *next)
+/* A page's rows, each written as JSON as the store hands it over (no copy
+ * of the row), then put in order: the store's rows come in no order. */
+typedef struct {
+    const char *id; /* in the arena: the next cursor may be one */
+    size_t off, len; /* its JSON in rows */
+} page_row;
+
+typedef struct {
+    cp_arena *a;
+    cp_buf json;
+    page_row v[201]; /* a page of at most 200, and the one that says there is more */
+    size_t n;
+    bool failed;
+} page_rows;
+
+static void page_row_add(void *ctx, const cp_resource *res)
 {
+    page_rows *pr = ctx;
+    if (pr->failed || pr->n == CP_ARRAY_LEN(pr->v)) return;
+    size_t off = pr->json.len;
+    cp_jsonw w;
+    cp_jsonw_init(&w, &pr->json);
+    cp_api_resource_write(&w, res);
+    if (cp_jsonw_result(&w) != CP_OK) {
+        pr->failed = true;
+        return;
+    }
+    pr->v[pr->n++] = (page_row){cp_arena_strdup(pr->a, res->id), off, pr->json.len - off};
+}
+
+static int newest_first(const void *x, const void *y)
+{
+    return strcmp(((const page_row *)y)->id, ((const page_row *)x)->id);
+}
+
+/* A page of up to 200 resources is ~110 KB; this only stops a runaway. */
+#define PAGE_MAX (64u << 20)
+
+/* {"items":[...],"next_cursor":...}, as cp_jsonw would write it, from the
+ * rows in order: the first limit of them; one more means a next page. */
+static page_blob *page_render(page_rows *pr, int limit)
+{
+    if (pr->failed) return NULL;
+    qsort(pr->v, pr->n, sizeof pr->v[0], newest_first);
+    size_t n = pr->n > (size_t)limit ? (size_t)limit : pr->n;
+    const char *next = pr->n > (size_t)limit ? pr->v[n - 1].id : NULL;
     cp_buf b;
     cp_buf_init(&b, PAGE_MAX);
-    /* Room for a typical row each, so the page rarely moves while written. */
-    if (cp_buf_reserve(&b, 64 + n * 640) != CP_OK) return NULL;
-    cp_jsonw w;
-    cp_jsonw_init(&w, &b);
-    cp_jsonw_obj_begin(&w);
-    CP_JSONW_KEY(&w, "items");
-    cp_jsonw_arr_begin(&w);
-    for (size_t i = 0; i < n; i++) cp_api_resource_write(&w, &items[i]);
-    cp_jsonw_arr_end(&w);
-    CP_JSONW_KEY(&w, "next_cursor");
-    cp_jsonw_str(&w, next);
-    cp_jsonw_obj_end(&w);
-    if (cp_jsonw_result(&w) != CP_OK) {
+    if (cp_buf_reserve(&b, pr->json.len + n + 64) != CP_OK) return NULL;
+    cp_result r = cp_buf_add(&b, "{\"items\":[", 10);
+    for (size_t i = 0; r == CP_OK && i < n; i++) {
+        if (i) r = cp_buf_add(&b, ",", 1);
+        if (r == CP_OK) r = cp_buf_add(&b, pr->json.data + pr->v[i].off, pr->v[i].len);
+    }
+    if (r == CP_OK) r = cp_buf_add(&b, "],\"next_cursor\":", 16);
+    if (r == CP_OK) {
+        cp_jsonw w;
+        cp_jsonw_init(&w, &b);
+        cp_jsonw_str(&w, next);
+        r = cp_jsonw_result(&w);
+    }
+    if (r == CP_OK) r = cp_buf_add(&b, "}", 1);
+    if (r != CP_OK) {
         cp_buf_free(&b);
         return NULL;
     }
@@ -248,12 +293,15 @@ cp_result cp_api_resources_list(cp_req *req)
         version = -1;
     if (version >= 0 && page_cached(req, key, cursor != NULL, version)) return CP_OK;
 
-    cp_resource *items;
-    size_t n;
-    char *next;
-    r = cp_store_resources_list(app->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next, &req->err);
+    page_rows *pr = cp_arena_alloc(req->arena, sizeof *pr);
+    pr->a = req->arena;
+    cp_buf_init(&pr->json, PAGE_MAX);
+    /* Room for a typical row each, so the rows rarely move while written. */
+    if (cp_buf_reserve(&pr->json, (size_t)(limit + 1) * 640) != CP_OK) pr->failed = true;
+    r = cp_store_resources_each(app->store, req->user_id, &f, limit, cursor, page_row_add, pr, &req->err);
+    page_blob *pg = r == CP_OK ? page_render(pr, limit) : NULL;
+    cp_buf_free(&pr->json);
     if (r != CP_OK) return r;
-    page_blob *pg = page_render(items, n, next);
     if (!pg) return cp_req_fail(req, CP_ERR, NULL, NULL, "resource page exceeds %u bytes", PAGE_MAX);
     if (version >= 0) page_store(key, cursor != NULL, version, pg);
     page_reply(req, pg);

@@ -347,6 +347,13 @@ cp_result cp_store_resource_get(cp_store *s, cp_arena *a, const char *id, const 
 cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
                                   const char *cursor, cp_resource **items, size_t *n, char **next,
                                   cp_error *err) CP_MUST_CHECK;
+/* The same page's rows (limit clamped as there), without copying them: fn
+ * gets each of up to limit + 1 rows (the extra one only says a next page
+ * exists) in no particular order, valid during the call only. Made for
+ * writing the page straight from the rows (api/resources.c). */
+typedef void (*cp_resource_fn)(void *ctx, const cp_resource *res);
+cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource_fn fn, void *ctx, cp_error *err) CP_MUST_CHECK;
 /* The resource regardless of membership (workers only). */
 cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out,
                                   cp_error *err) CP_MUST_CHECK;

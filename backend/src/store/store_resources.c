@@ -260,10 +260,10 @@ static int newest_first(const void *x, const void *y)
     return strcmp(((const cp_resource *)y)->id, ((const cp_resource *)x)->id);
 }
 
-cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
-                                  const char *cursor, cp_resource **items, size_t *n, char **next, cp_error *err)
+/* The page's statement and its parameters (p holds 16). */
+static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                const char *cursor, const char **sql, cp_param *p, int *np, cp_error *err)
 {
-    limit = cp_store_page_limit(limit);
     int way = LIST_PROJECT;
     bool gated = !f->project_id && cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
     if (gated) {
@@ -277,16 +277,52 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
         if (r != CP_OK) return r;
         way = projects <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_MANY;
     }
+    *np = 0;
+    int shape = list_params(p, np, user_id, f, gated, cursor, limit + 1);
+    if (gated) list_params(p, np, user_id, f, true, cursor, limit + 1);
+    *sql = list_sql[way][shape];
+    return CP_OK;
+}
+
+cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource **items, size_t *n, char **next, cp_error *err)
+{
+    limit = cp_store_page_limit(limit);
+    const char *sql;
     cp_param p[16];
-    int np = 0;
-    int shape = list_params(p, &np, user_id, f, gated, cursor, limit + 1);
-    if (gated) list_params(p, &np, user_id, f, true, cursor, limit + 1);
-    cp_result r = cp_store_many(s, a, list_sql[way][shape], p, np, cp_fill_resource, sizeof(cp_resource),
-                                (size_t)limit + 1, (void **)items, n, err);
+    int np;
+    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, err);
+    if (r == CP_OK)
+        r = cp_store_many(s, a, sql, p, np, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items,
+                          n, err);
     if (r != CP_OK) return r;
     if (*n > 1) qsort(*items, *n, sizeof(cp_resource), newest_first);
     FINISH_PAGE(items, n, next, limit, id);
     return CP_OK;
+}
+
+cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource_fn fn, void *ctx, cp_error *err)
+{
+    limit = cp_store_page_limit(limit);
+    const char *sql;
+    cp_param p[16];
+    int np;
+    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, err);
+    if (r != CP_OK) return r;
+    cp_dbconn *c = cp_db_acquire(cp_store_db(s));
+    cp_dbrows *rows;
+    r = cp_db_query(c, sql, p, np, &rows, err);
+    if (r == CP_OK) {
+        cp_resource res;
+        for (int i = 0; i <= limit && cp_dbrows_next(rows); i++) {
+            cp_fill_resource_view(rows, &res);
+            fn(ctx, &res);
+        }
+        cp_dbrows_free(rows);
+    }
+    cp_db_release(cp_store_db(s), c);
+    return r;
 }
 
 /* ---- update and destroy runs ---- */

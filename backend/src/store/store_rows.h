@@ -15,6 +15,9 @@
 #define RESOURCE_FROM " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"
 /* Fills a cp_resource from RESOURCE_COLS (19 columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
+/* The same without copying: the strings are the row's own, valid until the
+ * next cp_dbrows_next or cp_dbrows_free. */
+void cp_fill_resource_view(cp_dbrows *r, cp_resource *out);
 
 /* A run with its resource's name, as cp_run. Never the sealed plan: only
  * cp_store_run_plan_load reads it. */
