@@ -236,7 +236,9 @@ static int newest_first(const void *x, const void *y)
 static page_blob *page_render(page_rows *pr, int limit)
 {
     if (pr->failed) return NULL;
-    qsort(pr->v, pr->n, sizeof pr->v[0], newest_first);
+    size_t sorted = 1;
+    while (sorted < pr->n && newest_first(&pr->v[sorted - 1], &pr->v[sorted]) < 0) sorted++;
+    if (sorted < pr->n) qsort(pr->v, pr->n, sizeof pr->v[0], newest_first); /* SQLite's flat ways come in order */
     size_t n = pr->n > (size_t)limit ? (size_t)limit : pr->n;
     const char *next = pr->n > (size_t)limit ? pr->v[n - 1].id : NULL;
     cp_buf b;

@@ -201,41 +201,58 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 #define LIST_FEW_PROJECTS 48
 /* Counts memberships only far enough to tell (LIST_FEW_PROJECTS + 1). */
 #define LIST_COUNT "(SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x)"
-#define LIST_COUNT_SQL "SELECT " LIST_COUNT
+/* SQLite: the count, and the project when there is one. */
+#define LIST_COUNT_SQL "SELECT COUNT(*), MIN(project_id) FROM (SELECT project_id FROM memberships WHERE user_id = ? LIMIT 49)"
 
-#define LIST_FROM_FEW                                                                                                  \
-    " FROM resources p WHERE p.project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
-#define LIST_FROM_MANY                                                                                                 \
-    " FROM resources p WHERE (SELECT 1 FROM memberships m WHERE m.project_id = p.project_id AND m.user_id = ?) = 1"
-#define LIST_FROM_PROJECT                                                                                              \
-    " FROM resources p JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ? WHERE p.project_id = ?"
-#define LIST_CLOUD " AND p.cloud = ?"
-#define LIST_KIND " AND p.kind = ?"
-#define LIST_STATUS " AND p.status = ?"
-/* The page's ids: (user, [project,] filters..., [count's user,] cursor, limit). */
-#define LIST_IDS(from, c, k, st, gate) "SELECT p.id" from c k st gate " AND p.id < ? ORDER BY p.id DESC LIMIT ?"
+#define LIST_FROM_FEW(t)                                                                                               \
+    " FROM resources " t " WHERE " t ".project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
+#define LIST_FROM_MANY(t)                                                                                              \
+    " FROM resources " t " WHERE (SELECT 1 FROM memberships m WHERE m.project_id = " t ".project_id"                   \
+    " AND m.user_id = ?) = 1"
+#define LIST_FROM_PROJECT(t)                                                                                           \
+    " FROM resources " t " JOIN memberships m ON m.project_id = " t ".project_id AND m.user_id = ?"                    \
+    " WHERE " t ".project_id = ?"
+#define LIST_CLOUD(t) " AND " t ".cloud = ?"
+#define LIST_KIND(t) " AND " t ".kind = ?"
+#define LIST_STATUS(t) " AND " t ".status = ?"
+/* Parameters: (user, [project,] filters..., [count's user,] cursor, limit). */
+#define LIST_PAGE(t, gate) gate " AND " t ".id < ? ORDER BY " t ".id DESC LIMIT ?"
+/* The page's ids first, then their rows by key. */
+#define LIST_IDS(from, c, k, st, gate) "SELECT p.id" from c k st LIST_PAGE("p", gate)
 #define LIST_ROWS(ids)                                                                                                 \
     "SELECT " RESOURCE_COLS " FROM (" ids ") k JOIN resources r ON r.id = k.id"                                        \
     " JOIN cloud_accounts a ON a.id = r.account_id"
-#define LIST_SQL(from, c, k, st) LIST_ROWS(LIST_IDS(from, c, k, st, ""))
-#define LIST_SQL_GATED(c, k, st)                                                                                       \
-    LIST_ROWS("(" LIST_IDS(LIST_FROM_FEW, c, k, st, " AND " LIST_COUNT " <= 48") ") UNION ALL ("                      \
-              LIST_IDS(LIST_FROM_MANY, c, k, st, " AND " LIST_COUNT " > 48") ")")
+#define LIST_SQL(way, c, k, st) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
+#define LIST_SQL_GATED(way, c, k, st)                                                                                  \
+    LIST_ROWS("(" LIST_IDS(LIST_FROM_FEW("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " <= 48")                 \
+              ") UNION ALL ("                                                                                          \
+              LIST_IDS(LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " > 48") ")")
+/* Rows straight from an index in page order (SQLite: no sort, nothing materialised). */
+#define LIST_SQL_FLAT(way, c, k, st)                                                                                   \
+    "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
+#define LIST_ACCOUNT_JOIN(t) " JOIN cloud_accounts a ON a.id = r.account_id"
+#define LIST_NONE(t) ""
 /* Indexed by the filter bits: cloud 1, kind 2, status 4. */
-#define LIST_SHAPES(sql, ...)                                                                                          \
+#define LIST_SHAPES(sql, way)                                                                                          \
     {                                                                                                                  \
-        sql(__VA_ARGS__ "", "", ""), sql(__VA_ARGS__ LIST_CLOUD, "", ""), sql(__VA_ARGS__ "", LIST_KIND, ""),          \
-            sql(__VA_ARGS__ LIST_CLOUD, LIST_KIND, ""), sql(__VA_ARGS__ "", "", LIST_STATUS),                          \
-            sql(__VA_ARGS__ LIST_CLOUD, "", LIST_STATUS), sql(__VA_ARGS__ "", LIST_KIND, LIST_STATUS),                 \
-            sql(__VA_ARGS__ LIST_CLOUD, LIST_KIND, LIST_STATUS)                                                        \
+        sql(way, LIST_NONE, LIST_NONE, LIST_NONE), sql(way, LIST_CLOUD, LIST_NONE, LIST_NONE),                         \
+            sql(way, LIST_NONE, LIST_KIND, LIST_NONE), sql(way, LIST_CLOUD, LIST_KIND, LIST_NONE),                     \
+            sql(way, LIST_NONE, LIST_NONE, LIST_STATUS), sql(way, LIST_CLOUD, LIST_NONE, LIST_STATUS),                 \
+            sql(way, LIST_NONE, LIST_KIND, LIST_STATUS), sql(way, LIST_CLOUD, LIST_KIND, LIST_STATUS)                  \
     }
+/* The flat ways join the account before the filters' WHERE. */
+#define LIST_FLAT_MANY(t)                                                                                              \
+    " FROM resources " t LIST_ACCOUNT_JOIN(t) " WHERE (SELECT 1 FROM memberships m WHERE m.project_id = " t            \
+    ".project_id AND m.user_id = ?) = 1"
+#define LIST_FLAT_PROJECT(t)                                                                                           \
+    " FROM resources " t " JOIN memberships m ON m.project_id = " t ".project_id AND m.user_id = ?"                    \
+    LIST_ACCOUNT_JOIN(t) " WHERE " t ".project_id = ?"
 
-enum { LIST_FEW, LIST_MANY, LIST_PROJECT, LIST_GATED };
-static const char *const list_sql[4][8] = {
-    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW, ),
-    LIST_SHAPES(LIST_SQL, LIST_FROM_MANY, ),
-    LIST_SHAPES(LIST_SQL, LIST_FROM_PROJECT, ),
-    LIST_SHAPES(LIST_SQL_GATED, ),
+enum { LIST_FEW, LIST_MANY, LIST_PROJECT, LIST_GATED, LIST_LITE_MANY, LIST_LITE_PROJECT };
+static const char *const list_sql[6][8] = {
+    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL, LIST_FROM_MANY),
+    LIST_SHAPES(LIST_SQL, LIST_FROM_PROJECT),      LIST_SHAPES(LIST_SQL_GATED, LIST_NONE),
+    LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_MANY),    LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
 _Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
 
@@ -260,25 +277,46 @@ static int newest_first(const void *x, const void *y)
     return strcmp(((const cp_resource *)y)->id, ((const cp_resource *)x)->id);
 }
 
-/* The page's statement and its parameters (p holds 16). */
-static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
-                                const char *cursor, const char **sql, cp_param *p, int *np, cp_error *err)
+typedef struct {
+    double n;
+    char *project; /* CP_ID_LEN + 1 */
+} member_count;
+
+static void fill_member_count(cp_dbrows *r, cp_arena *a, void *out)
 {
-    int way = LIST_PROJECT;
-    bool gated = !f->project_id && cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
+    CP_UNUSED(a);
+    member_count *mc = out;
+    mc->n = cp_dbrows_real(r, 0);
+    const char *t = cp_dbrows_text(r, 1);
+    if (t && strlen(t) == CP_ID_LEN) memcpy(mc->project, t, CP_ID_LEN + 1);
+}
+
+/* The page's statement and its parameters (p holds 16; they may point into
+ * project). On SQLite, a user in one project is listed as if they had asked
+ * for it: rows straight from (project_id, id) in order, with no sort. */
+static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                const char *cursor, const char **sql, cp_param *p, int *np,
+                                char project[CP_ID_LEN + 1], cp_error *err)
+{
+    bool pg = cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
+    int way = pg ? LIST_PROJECT : LIST_LITE_PROJECT;
+    bool gated = !f->project_id && pg;
+    cp_resource_filter one = *f;
     if (gated) {
         way = LIST_GATED;
     } else if (!f->project_id) {
-        double projects = 0;
+        project[0] = '\0';
+        member_count mc = {0, project};
         cp_param u[] = {CP_PTEXT(user_id)};
         cp_dbconn *c = cp_db_acquire(cp_store_db(s));
-        cp_result r = cp_conn_scalar(c, LIST_COUNT_SQL, u, 1, &projects, err);
+        cp_result r = cp_conn_one(c, NULL, LIST_COUNT_SQL, u, 1, fill_member_count, &mc, err);
         cp_db_release(cp_store_db(s), c);
         if (r != CP_OK) return r;
-        way = projects <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_MANY;
+        if (mc.n == 1 && project[0]) one.project_id = project;
+        way = one.project_id ? LIST_LITE_PROJECT : mc.n <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_LITE_MANY;
     }
     *np = 0;
-    int shape = list_params(p, np, user_id, f, gated, cursor, limit + 1);
+    int shape = list_params(p, np, user_id, &one, gated, cursor, limit + 1);
     if (gated) list_params(p, np, user_id, f, true, cursor, limit + 1);
     *sql = list_sql[way][shape];
     return CP_OK;
@@ -291,7 +329,8 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
     const char *sql;
     cp_param p[16];
     int np;
-    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, err);
+    char project[CP_ID_LEN + 1];
+    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
     if (r == CP_OK)
         r = cp_store_many(s, a, sql, p, np, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items,
                           n, err);
@@ -308,7 +347,8 @@ cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_res
     const char *sql;
     cp_param p[16];
     int np;
-    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, err);
+    char project[CP_ID_LEN + 1];
+    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
     if (r != CP_OK) return r;
     cp_dbconn *c = cp_db_acquire(cp_store_db(s));
     cp_dbrows *rows;
