@@ -196,7 +196,7 @@ static void page_store(const char *key, bool later_page, int64_t version, page_b
 /* A page's rows, each written as JSON as the store hands it over (no copy
  * of the row), then put in order: the store's rows come in no order. */
 typedef struct {
-    const char *id; /* in the arena: the next cursor may be one */
+    const char *id;  /* in the arena: the next cursor may be one */
     size_t off, len; /* its JSON in rows */
 } page_row;
 

@@ -58,7 +58,7 @@ struct cp_req {
     const char *user_name;
     int64_t data_version;  /* set by the auth guard, read with the session (api/resources.c's page cache) */
     bool has_data_version; /* data_version was read */
-    const char *tenant; /* set by the sandbox key guard: the key's hash, never the key */
+    const char *tenant;    /* set by the sandbox key guard: the key's hash, never the key */
 
     int status; /* reply */
     json_t *reply;

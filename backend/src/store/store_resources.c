@@ -186,10 +186,13 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
  *   membership by (project_id, user_id), stopping at the page's end: the cost
  *   follows the page size. The probe is a scalar subquery so the planner
  *   cannot turn it into a join that reads every membership first.
- * Every shape pages the ids first (from an index alone), then reads the
- * details of those rows only, by primary key: sorting or materialising whole
- * rows cost SQLite more than everything else in a page. The page comes back
- * in no particular order and is sorted here (at most 201 rows).
+ * On PostgreSQL every shape pages the ids first (from an index alone), then
+ * reads the details of those rows only, by primary key. SQLite does the same
+ * for a user in few projects (their ids need a sort: sorting whole rows cost
+ * more than everything else in a page), but reads a project's rows, and a
+ * user in many projects' rows, straight from an index in page order, with
+ * no sort and nothing materialised. A page may come back in no particular
+ * order and is sorted by the caller (at most 201 rows).
  *
  * Few or many projects is a count of the user's memberships. On SQLite that
  * is a statement of its own (in-process, a few thousand instructions). On
@@ -202,7 +205,8 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 /* Counts memberships only far enough to tell (LIST_FEW_PROJECTS + 1). */
 #define LIST_COUNT "(SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x)"
 /* SQLite: the count, and the project when there is one. */
-#define LIST_COUNT_SQL "SELECT COUNT(*), MIN(project_id) FROM (SELECT project_id FROM memberships WHERE user_id = ? LIMIT 49)"
+#define LIST_COUNT_SQL                                                                                                 \
+    "SELECT COUNT(*), MIN(project_id) FROM (SELECT project_id FROM memberships WHERE user_id = ? LIMIT 49)"
 
 #define LIST_FROM_FEW(t)                                                                                               \
     " FROM resources " t " WHERE " t ".project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
@@ -224,12 +228,12 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
     " JOIN cloud_accounts a ON a.id = r.account_id"
 #define LIST_SQL(way, c, k, st) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
 #define LIST_SQL_GATED(way, c, k, st)                                                                                  \
-    LIST_ROWS("(" LIST_IDS(LIST_FROM_FEW("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " <= 48")                 \
-              ") UNION ALL ("                                                                                          \
-              LIST_IDS(LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " > 48") ")")
+    LIST_ROWS("(" LIST_IDS(LIST_FROM_FEW("p"), c("p"), k("p"), st("p"),                                                \
+                           " AND " LIST_COUNT " <= 48") ") UNION ALL (" LIST_IDS(LIST_FROM_MANY("p"), c("p"), k("p"),  \
+                                                                                 st("p"),                              \
+                                                                                 " AND " LIST_COUNT " > 48") ")")
 /* Rows straight from an index in page order (SQLite: no sort, nothing materialised). */
-#define LIST_SQL_FLAT(way, c, k, st)                                                                                   \
-    "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
+#define LIST_SQL_FLAT(way, c, k, st) "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
 #define LIST_ACCOUNT_JOIN(t) " JOIN cloud_accounts a ON a.id = r.account_id"
 #define LIST_NONE(t) ""
 /* Indexed by the filter bits: cloud 1, kind 2, status 4. */
@@ -243,16 +247,17 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 /* The flat ways join the account before the filters' WHERE. */
 #define LIST_FLAT_MANY(t)                                                                                              \
     " FROM resources " t LIST_ACCOUNT_JOIN(t) " WHERE (SELECT 1 FROM memberships m WHERE m.project_id = " t            \
-    ".project_id AND m.user_id = ?) = 1"
+                                              ".project_id AND m.user_id = ?) = 1"
 #define LIST_FLAT_PROJECT(t)                                                                                           \
-    " FROM resources " t " JOIN memberships m ON m.project_id = " t ".project_id AND m.user_id = ?"                    \
-    LIST_ACCOUNT_JOIN(t) " WHERE " t ".project_id = ?"
+    " FROM resources " t " JOIN memberships m ON m.project_id = " t                                                    \
+    ".project_id AND m.user_id = ?" LIST_ACCOUNT_JOIN(t) " WHERE " t ".project_id = ?"
 
-enum { LIST_FEW, LIST_MANY, LIST_PROJECT, LIST_GATED, LIST_LITE_MANY, LIST_LITE_PROJECT };
-static const char *const list_sql[6][8] = {
-    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL, LIST_FROM_MANY),
-    LIST_SHAPES(LIST_SQL, LIST_FROM_PROJECT),      LIST_SHAPES(LIST_SQL_GATED, LIST_NONE),
-    LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_MANY),    LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
+/* PostgreSQL: LIST_PROJECT, LIST_GATED; SQLite: LIST_FEW and the flat ways. */
+enum { LIST_FEW, LIST_PROJECT, LIST_GATED, LIST_LITE_MANY, LIST_LITE_PROJECT };
+static const char *const list_sql[5][8] = {
+    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL, LIST_FROM_PROJECT),
+    LIST_SHAPES(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_MANY),
+    LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
 _Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
 
@@ -295,8 +300,8 @@ static void fill_member_count(cp_dbrows *r, cp_arena *a, void *out)
  * project). On SQLite, a user in one project is listed as if they had asked
  * for it: rows straight from (project_id, id) in order, with no sort. */
 static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
-                                const char *cursor, const char **sql, cp_param *p, int *np,
-                                char project[CP_ID_LEN + 1], cp_error *err)
+                                const char *cursor, const char **sql, cp_param *p, int *np, char project[CP_ID_LEN + 1],
+                                cp_error *err)
 {
     bool pg = cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
     int way = pg ? LIST_PROJECT : LIST_LITE_PROJECT;
@@ -332,8 +337,8 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
     char project[CP_ID_LEN + 1];
     cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
     if (r == CP_OK)
-        r = cp_store_many(s, a, sql, p, np, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items,
-                          n, err);
+        r = cp_store_many(s, a, sql, p, np, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items, n,
+                          err);
     if (r != CP_OK) return r;
     if (*n > 1) qsort(*items, *n, sizeof(cp_resource), newest_first);
     FINISH_PAGE(items, n, next, limit, id);
