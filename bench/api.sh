@@ -14,6 +14,7 @@
 #                page from the database
 # over 1,000 resources in one project all USERS users belong to. Figures go
 # through bench_result (bench/lib.sh); nothing here passes or fails.
+# Load-independent counterparts (instructions, statements per request): bench/api_cost.sh.
 #   DURATION=10s CONNECTIONS=64 THREADS=2 USERS=32 WRITES_PER_S=5 BENCH_PG=1 bench/api.sh
 set -euo pipefail
 BENCH_NAME=api
