@@ -227,11 +227,20 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
     "SELECT " RESOURCE_COLS " FROM (" ids ") k JOIN resources r ON r.id = k.id"                                        \
     " JOIN cloud_accounts a ON a.id = r.account_id"
 #define LIST_SQL(way, c, k, st) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
+/* PostgreSQL's few-projects branch reads each project's page by (project_id,
+ * id) in order (at most limit rows each), so its cost follows the page, not
+ * the user's resources: (user, filters..., cursor, limit, count's user,
+ * limit). The gate lets it run for 48 memberships at most; the LIMIT in
+ * index order tells the planner so (it would scan every membership of a
+ * user in hundreds of projects, though that plan never runs). */
+#define LIST_IDS_LATERAL(c, k, st)                                                                                     \
+    "SELECT p.id FROM (SELECT project_id FROM memberships WHERE user_id = ? ORDER BY user_id, project_id LIMIT 48) m"  \
+    " CROSS JOIN LATERAL (SELECT p.id FROM resources p"                                                                \
+    " WHERE p.project_id = m.project_id" c k st LIST_PAGE("p", "") ") p WHERE " LIST_COUNT                             \
+                                                                   " <= 48 ORDER BY p.id DESC LIMIT ?"
 #define LIST_SQL_GATED(way, c, k, st)                                                                                  \
-    LIST_ROWS("(" LIST_IDS(LIST_FROM_FEW("p"), c("p"), k("p"), st("p"),                                                \
-                           " AND " LIST_COUNT " <= 48") ") UNION ALL (" LIST_IDS(LIST_FROM_MANY("p"), c("p"), k("p"),  \
-                                                                                 st("p"),                              \
-                                                                                 " AND " LIST_COUNT " > 48") ")")
+    LIST_ROWS("(" LIST_IDS_LATERAL(c("p"), k("p"), st("p")) ") UNION ALL (" LIST_IDS(                                  \
+        LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " > 48") ")")
 /* Rows straight from an index in page order (SQLite: no sort, nothing materialised). */
 #define LIST_SQL_FLAT(way, c, k, st) "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
 #define LIST_ACCOUNT_JOIN(t) " JOIN cloud_accounts a ON a.id = r.account_id"
@@ -321,8 +330,21 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
         way = one.project_id ? LIST_LITE_PROJECT : mc.n <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_LITE_MANY;
     }
     *np = 0;
-    int shape = list_params(p, np, user_id, &one, gated, cursor, limit + 1);
-    if (gated) list_params(p, np, user_id, f, true, cursor, limit + 1);
+    int shape;
+    if (gated) {
+        /* The lateral branch, then the many-projects one (LIST_SQL_GATED). */
+        const char *filters[] = {f->cloud, f->kind, f->status};
+        p[(*np)++] = CP_PTEXT(user_id);
+        for (size_t i = 0; i < CP_ARRAY_LEN(filters); i++)
+            if (filters[i]) p[(*np)++] = CP_PTEXT(filters[i]);
+        p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
+        p[(*np)++] = CP_PINT(limit + 1);
+        p[(*np)++] = CP_PTEXT(user_id);
+        p[(*np)++] = CP_PINT(limit + 1);
+        shape = list_params(p, np, user_id, f, true, cursor, limit + 1);
+    } else {
+        shape = list_params(p, np, user_id, &one, false, cursor, limit + 1);
+    }
     *sql = list_sql[way][shape];
     return CP_OK;
 }
