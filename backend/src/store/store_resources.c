@@ -226,6 +226,11 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 #define LIST_ROWS(ids)                                                                                                 \
     "SELECT " RESOURCE_COLS " FROM (" ids ") k JOIN resources r ON r.id = k.id"                                        \
     " JOIN cloud_accounts a ON a.id = r.account_id"
+/* PostgreSQL: the ids as an array, so the rows are read by primary key
+ * whatever the planner thinks of the page's size (as a join it hashed the
+ * whole table on a small one). */
+#define LIST_ROWS_PG(ids) "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ANY (ARRAY(" ids "))"
+#define LIST_SQL_PG(way, c, k, st) LIST_ROWS_PG(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
 #define LIST_SQL(way, c, k, st) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
 /* PostgreSQL's few-projects branch reads each project's page by (project_id,
  * id) in order (at most limit rows each), so its cost follows the page, not
@@ -239,7 +244,7 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
     " WHERE p.project_id = m.project_id" c k st LIST_PAGE("p", "") ") p WHERE " LIST_COUNT                             \
                                                                    " <= 48 ORDER BY p.id DESC LIMIT ?"
 #define LIST_SQL_GATED(way, c, k, st)                                                                                  \
-    LIST_ROWS("(" LIST_IDS_LATERAL(c("p"), k("p"), st("p")) ") UNION ALL (" LIST_IDS(                                  \
+    LIST_ROWS_PG("(" LIST_IDS_LATERAL(c("p"), k("p"), st("p")) ") UNION ALL (" LIST_IDS(                               \
         LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " > 48") ")")
 /* Rows straight from an index in page order (SQLite: no sort, nothing materialised). */
 #define LIST_SQL_FLAT(way, c, k, st) "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
@@ -264,7 +269,7 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 /* PostgreSQL: LIST_PROJECT, LIST_GATED; SQLite: LIST_FEW and the flat ways. */
 enum { LIST_FEW, LIST_PROJECT, LIST_GATED, LIST_LITE_MANY, LIST_LITE_PROJECT };
 static const char *const list_sql[5][8] = {
-    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL, LIST_FROM_PROJECT),
+    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL_PG, LIST_FROM_PROJECT),
     LIST_SHAPES(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_MANY),
     LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
