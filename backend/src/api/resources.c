@@ -193,6 +193,100 @@ static void page_store(const char *key, bool later_page, int64_t version, page_b
 /* A page of up to 200 resources is ~110 KB; this only stops a runaway. */
 #define PAGE_MAX (64u << 20)
 
+/* Rendered rows: a row's JSON is a function of its fields alone, so a row
+ * whose fields are byte for byte those it was rendered from is copied, not
+ * written again. Keyed by id (a changed row replaces its own slot), checked
+ * against every field (the key holds them all, compared exactly). Bounded:
+ * ROW_CACHE_SLOTS rows of a few hundred bytes each, a few MB at most. A miss
+ * of a page whose rows did not change (another user, limit or filter, or a
+ * write elsewhere) then costs the statement and a copy per row. */
+#define ROW_CACHE_SLOTS 2048
+/* Rows with a key past this (a big config or outputs) are written each time. */
+#define ROW_KEY_MAX 4096
+
+typedef struct {
+    char *key; /* NULL: empty */
+    size_t key_len;
+    char *json;
+    size_t json_len;
+} row_entry;
+
+static row_entry row_cache[ROW_CACHE_SLOTS];
+static pthread_mutex_t row_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A row's key: every field cp_api_resource_write reads, each string
+ * length-prefixed, in a fixed buffer (rows with a longer one are written
+ * each time, not cached). */
+typedef struct {
+    size_t len;
+    bool full;
+    char data[ROW_KEY_MAX];
+} row_key_buf;
+
+static void key_bytes(row_key_buf *k, const void *p, size_t n)
+{
+    if (k->full || n > sizeof k->data - k->len) {
+        k->full = true;
+        return;
+    }
+    memcpy(k->data + k->len, p, n);
+    k->len += n;
+}
+
+static void key_str(row_key_buf *k, const char *s)
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
+    key_bytes(k, &n, sizeof n);
+    if (s) key_bytes(k, s, n);
+}
+
+/* false when the key does not fit. */
+static bool row_key(row_key_buf *k, const cp_resource *r)
+{
+    k->len = 0;
+    k->full = false;
+    const char *strs[] = {r->id,     r->project_id, r->account_id, r->account_name, r->cloud,      r->kind,  r->name,
+                          r->region, r->size,       r->config,     r->outputs,      r->created_by, r->run_id};
+    for (size_t i = 0; i < CP_ARRAY_LEN(strs); i++) key_str(k, strs[i]);
+    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status};
+    key_bytes(k, nums, sizeof nums);
+    key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
+    return !k->full;
+}
+
+static row_entry *row_slot(const char *id)
+{
+    size_t h = 1469598103934665603ULL;
+    for (const char *p = id; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return &row_cache[h % ROW_CACHE_SLOTS];
+}
+
+/* Appends the cached JSON of the row with this key to out; false if none. */
+static bool row_cached(const cp_resource *res, const row_key_buf *key, cp_buf *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&row_mu);
+    row_entry *e = row_slot(res->id);
+    if (e->key && e->key_len == key->len && !memcmp(e->key, key->data, key->len))
+        hit = cp_buf_add(out, e->json, e->json_len) == CP_OK;
+    pthread_mutex_unlock(&row_mu);
+    return hit;
+}
+
+static void row_store(const cp_resource *res, const row_key_buf *key, const char *json, size_t len)
+{
+    char *k = cp_xmalloc(key->len), *j = cp_xmalloc(len);
+    memcpy(k, key->data, key->len);
+    memcpy(j, json, len);
+    pthread_mutex_lock(&row_mu);
+    row_entry *e = row_slot(res->id);
+    row_entry old = *e;
+    *e = (row_entry){k, key->len, j, len};
+    pthread_mutex_unlock(&row_mu);
+    free(old.key);
+    free(old.json);
+}
+
 /* A page's rows, each written as JSON as the store hands it over (no copy
  * of the row), then put in order: the store's rows come in no order. */
 typedef struct {
@@ -213,12 +307,17 @@ static void page_row_add(void *ctx, const cp_resource *res)
     page_rows *pr = ctx;
     if (pr->failed || pr->n == CP_ARRAY_LEN(pr->v)) return;
     size_t off = pr->json.len;
-    cp_jsonw w;
-    cp_jsonw_init(&w, &pr->json);
-    cp_api_resource_write(&w, res);
-    if (cp_jsonw_result(&w) != CP_OK) {
-        pr->failed = true;
-        return;
+    row_key_buf key; /* on the stack: nothing to zero */
+    bool keyed = row_key(&key, res);
+    if (!keyed || !row_cached(res, &key, &pr->json)) {
+        cp_jsonw w;
+        cp_jsonw_init(&w, &pr->json);
+        cp_api_resource_write(&w, res);
+        if (cp_jsonw_result(&w) != CP_OK) {
+            pr->failed = true;
+            return;
+        }
+        if (keyed) row_store(res, &key, pr->json.data + off, pr->json.len - off);
     }
     pr->v[pr->n++] = (page_row){cp_arena_strdup(pr->a, res->id), off, pr->json.len - off};
 }
