@@ -3,7 +3,9 @@ they filter on (store_resources.c): a project filter, a user in one project,
 in a few (2..48), or in many (49+), each with every filter combination, on
 SQLite and PostgreSQL. Whichever way, a page walk returns exactly the rows
 the user may see that match, newest first, each with its current run."""
-import pytest
+import os
+import sqlite3
+import subprocess
 
 from conftest import Api
 
@@ -69,3 +71,18 @@ def test_every_way_and_filter_pages_exactly_the_visible_rows(make_server, store_
     # A list row is the same object as the resource's own reply.
     ids, rows = walk(few, "", limit=200)
     assert rows[gone] == few.ok("GET", "/resources/" + gone)
+
+    # Rendered rows are reused only while every field is unchanged: a write
+    # straight in the database (as a worker's) shows on the next page.
+    for field, value in (("name", "renamed"), ("outputs", '{"ip":"192.0.2.1"}'), ("status", "active")):
+        sql = "UPDATE resources SET %s = '%s' WHERE id = '%s'" % (field, value, gone)
+        if "CLOUDPLANE_DATABASE_URL" in store_env:
+            subprocess.run(["psql", "-X", "-q", store_env["CLOUDPLANE_DATABASE_URL"], "-c", sql], check=True)
+        else:
+            db = sqlite3.connect(os.path.join(s.data_dir, "cloudplane.db"), timeout=5, isolation_level=None)
+            db.execute(sql)
+            db.close()
+        ids, rows = walk(few, "", limit=200)
+        assert rows[gone] == few.ok("GET", "/resources/" + gone)
+    assert rows[gone]["name"] == "renamed" and rows[gone]["outputs"] == {"ip": "192.0.2.1"}
+    assert rows[gone]["status"] == "active"
