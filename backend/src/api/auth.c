@@ -279,7 +279,8 @@ cp_result cp_api_authenticate(cp_req *req, bool allow_ticket)
         return cp_req_fail(req, CP_EAUTH, "unauthorized", NULL, "missing bearer token");
     }
     cp_user u;
-    cp_result r = cp_store_session_user(app->store, req->arena, c.sid, c.sub, now, &u, &req->err);
+    int64_t version = 0;
+    cp_result r = cp_store_session_user(app->store, req->arena, c.sid, c.sub, now, &u, &version, &req->err);
     if (r == CP_EAUTH)
         return cp_req_fail(req, CP_EAUTH, "session_ended", NULL, "this sign-in has ended; sign in again");
     if (r != CP_OK) return r;
@@ -287,5 +288,7 @@ cp_result cp_api_authenticate(cp_req *req, bool allow_ticket)
     req->user_email = u.email;
     req->user_name = u.name;
     req->session_id = cp_arena_strdup(req->arena, c.sid);
+    req->data_version = version;
+    req->has_data_version = true;
     return CP_OK;
 }

@@ -137,8 +137,10 @@ static void page_reply(cp_req *req, page_blob *pg) /* takes over one reference *
 }
 
 /* Rendered list pages, keyed by user and query, valid while the data version
- * they were rendered at is current (read from the store on every request, so
- * a write through any API instance invalidates every instance's pages).
+ * they were rendered at is current (read from the store on every request,
+ * with the session check in the same statement, so a write through any API
+ * instance invalidates every instance's pages at once, with no round trip of
+ * its own).
  * Small and two-way: a first page (no cursor) and a later page never evict
  * each other, so walking pages leaves page 1 cached. It exists for the hot
  * path of UIs polling the same page, not as a general cache. */
@@ -191,24 +193,170 @@ static void page_store(const char *key, bool later_page, int64_t version, page_b
 /* A page of up to 200 resources is ~110 KB; this only stops a runaway. */
 #define PAGE_MAX (64u << 20)
 
-/* The page's JSON written straight from the rows: {"items":[...],"next_cursor":...}. */
-static page_blob *page_render(const cp_resource *items, size_t n, const char *next)
+/* Rendered rows: a row's JSON is a function of its fields alone, so a row
+ * whose fields are byte for byte those it was rendered from is copied, not
+ * written again. Keyed by id (a changed row replaces its own slot), checked
+ * against every field (the key holds them all, compared exactly). Bounded:
+ * ROW_CACHE_SLOTS rows of a few hundred bytes each, a few MB at most. A miss
+ * of a page whose rows did not change (another user, limit or filter, or a
+ * write elsewhere) then costs the statement and a copy per row. */
+#define ROW_CACHE_SLOTS 2048
+/* Rows with a key past this (a big config or outputs) are written each time. */
+#define ROW_KEY_MAX 4096
+
+typedef struct {
+    char *key; /* NULL: empty */
+    size_t key_len;
+    char *json;
+    size_t json_len;
+} row_entry;
+
+static row_entry row_cache[ROW_CACHE_SLOTS];
+static pthread_mutex_t row_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A row's key: every field cp_api_resource_write reads, each string
+ * length-prefixed, in a fixed buffer (rows with a longer one are written
+ * each time, not cached). */
+typedef struct {
+    size_t len;
+    bool full;
+    char data[ROW_KEY_MAX];
+} row_key_buf;
+
+static void key_bytes(row_key_buf *k, const void *p, size_t n)
 {
+    if (k->full || n > sizeof k->data - k->len) {
+        k->full = true;
+        return;
+    }
+    memcpy(k->data + k->len, p, n);
+    k->len += n;
+}
+
+static void key_str(row_key_buf *k, const char *s)
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
+    key_bytes(k, &n, sizeof n);
+    if (s) key_bytes(k, s, n);
+}
+
+/* false when the key does not fit. */
+static bool row_key(row_key_buf *k, const cp_resource *r)
+{
+    k->len = 0;
+    k->full = false;
+    const char *strs[] = {r->id,     r->project_id, r->account_id, r->account_name, r->cloud,      r->kind,  r->name,
+                          r->region, r->size,       r->config,     r->outputs,      r->created_by, r->run_id};
+    for (size_t i = 0; i < CP_ARRAY_LEN(strs); i++) key_str(k, strs[i]);
+    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status};
+    key_bytes(k, nums, sizeof nums);
+    key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
+    return !k->full;
+}
+
+static row_entry *row_slot(const char *id)
+{
+    size_t h = 1469598103934665603ULL;
+    for (const char *p = id; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return &row_cache[h % ROW_CACHE_SLOTS];
+}
+
+/* Appends the cached JSON of the row with this key to out; false if none. */
+static bool row_cached(const cp_resource *res, const row_key_buf *key, cp_buf *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&row_mu);
+    row_entry *e = row_slot(res->id);
+    if (e->key && e->key_len == key->len && !memcmp(e->key, key->data, key->len))
+        hit = cp_buf_add(out, e->json, e->json_len) == CP_OK;
+    pthread_mutex_unlock(&row_mu);
+    return hit;
+}
+
+static void row_store(const cp_resource *res, const row_key_buf *key, const char *json, size_t len)
+{
+    char *k = cp_xmalloc(key->len), *j = cp_xmalloc(len);
+    memcpy(k, key->data, key->len);
+    memcpy(j, json, len);
+    pthread_mutex_lock(&row_mu);
+    row_entry *e = row_slot(res->id);
+    row_entry old = *e;
+    *e = (row_entry){k, key->len, j, len};
+    pthread_mutex_unlock(&row_mu);
+    free(old.key);
+    free(old.json);
+}
+
+/* A page's rows, each written as JSON as the store hands it over (no copy
+ * of the row), then put in order: the store's rows come in no order. */
+typedef struct {
+    const char *id;  /* in the arena: the next cursor may be one */
+    size_t off, len; /* its JSON in rows */
+} page_row;
+
+typedef struct {
+    cp_arena *a;
+    cp_buf json;
+    page_row v[201]; /* a page of at most 200, and the one that says there is more */
+    size_t n;
+    bool failed;
+} page_rows;
+
+static void page_row_add(void *ctx, const cp_resource *res)
+{
+    page_rows *pr = ctx;
+    if (pr->failed || pr->n == CP_ARRAY_LEN(pr->v)) return;
+    size_t off = pr->json.len;
+    row_key_buf key; /* on the stack: nothing to zero */
+    bool keyed = row_key(&key, res);
+    if (!keyed || !row_cached(res, &key, &pr->json)) {
+        cp_jsonw w;
+        cp_jsonw_init(&w, &pr->json);
+        cp_api_resource_write(&w, res);
+        if (cp_jsonw_result(&w) != CP_OK) {
+            pr->failed = true;
+            return;
+        }
+        if (keyed) row_store(res, &key, pr->json.data + off, pr->json.len - off);
+    }
+    pr->v[pr->n++] = (page_row){cp_arena_strdup(pr->a, res->id), off, pr->json.len - off};
+}
+
+static int newest_first(const void *x, const void *y)
+{
+    return strcmp(((const page_row *)y)->id, ((const page_row *)x)->id);
+}
+
+/* A page of up to 200 resources is ~110 KB; this only stops a runaway. */
+#define PAGE_MAX (64u << 20)
+
+/* {"items":[...],"next_cursor":...}, as cp_jsonw would write it, from the
+ * rows in order: the first limit of them; one more means a next page. */
+static page_blob *page_render(page_rows *pr, int limit)
+{
+    if (pr->failed) return NULL;
+    size_t sorted = 1;
+    while (sorted < pr->n && newest_first(&pr->v[sorted - 1], &pr->v[sorted]) < 0) sorted++;
+    if (sorted < pr->n) qsort(pr->v, pr->n, sizeof pr->v[0], newest_first); /* SQLite's flat ways come in order */
+    size_t n = pr->n > (size_t)limit ? (size_t)limit : pr->n;
+    const char *next = pr->n > (size_t)limit ? pr->v[n - 1].id : NULL;
     cp_buf b;
     cp_buf_init(&b, PAGE_MAX);
-    /* Room for a typical row each, so the page rarely moves while written. */
-    if (cp_buf_reserve(&b, 64 + n * 640) != CP_OK) return NULL;
-    cp_jsonw w;
-    cp_jsonw_init(&w, &b);
-    cp_jsonw_obj_begin(&w);
-    CP_JSONW_KEY(&w, "items");
-    cp_jsonw_arr_begin(&w);
-    for (size_t i = 0; i < n; i++) cp_api_resource_write(&w, &items[i]);
-    cp_jsonw_arr_end(&w);
-    CP_JSONW_KEY(&w, "next_cursor");
-    cp_jsonw_str(&w, next);
-    cp_jsonw_obj_end(&w);
-    if (cp_jsonw_result(&w) != CP_OK) {
+    if (cp_buf_reserve(&b, pr->json.len + n + 64) != CP_OK) return NULL;
+    cp_result r = cp_buf_add(&b, "{\"items\":[", 10);
+    for (size_t i = 0; r == CP_OK && i < n; i++) {
+        if (i) r = cp_buf_add(&b, ",", 1);
+        if (r == CP_OK) r = cp_buf_add(&b, pr->json.data + pr->v[i].off, pr->v[i].len);
+    }
+    if (r == CP_OK) r = cp_buf_add(&b, "],\"next_cursor\":", 16);
+    if (r == CP_OK) {
+        cp_jsonw w;
+        cp_jsonw_init(&w, &b);
+        cp_jsonw_str(&w, next);
+        r = cp_jsonw_result(&w);
+    }
+    if (r == CP_OK) r = cp_buf_add(&b, "}", 1);
+    if (r != CP_OK) {
         cp_buf_free(&b);
         return NULL;
     }
@@ -240,15 +388,21 @@ cp_result cp_api_resources_list(cp_req *req)
     const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id,
                                       f.project_id ? f.project_id : "", f.cloud ? f.cloud : "", f.kind ? f.kind : "",
                                       f.status ? f.status : "", limit, cursor ? cursor : "");
-    if (cp_store_data_version(app->store, &version, &verr) != CP_OK) version = -1;
+    if (req->has_data_version)
+        version = req->data_version;
+    else if (cp_store_data_version(app->store, &version, &verr) != CP_OK)
+        version = -1;
     if (version >= 0 && page_cached(req, key, cursor != NULL, version)) return CP_OK;
 
-    cp_resource *items;
-    size_t n;
-    char *next;
-    r = cp_store_resources_list(app->store, req->arena, req->user_id, &f, limit, cursor, &items, &n, &next, &req->err);
+    page_rows *pr = cp_arena_alloc(req->arena, sizeof *pr);
+    pr->a = req->arena;
+    cp_buf_init(&pr->json, PAGE_MAX);
+    /* Room for a typical row each, so the rows rarely move while written. */
+    if (cp_buf_reserve(&pr->json, (size_t)(limit + 1) * 640) != CP_OK) pr->failed = true;
+    r = cp_store_resources_each(app->store, req->user_id, &f, limit, cursor, page_row_add, pr, &req->err);
+    page_blob *pg = r == CP_OK ? page_render(pr, limit) : NULL;
+    cp_buf_free(&pr->json);
     if (r != CP_OK) return r;
-    page_blob *pg = page_render(items, n, next);
     if (!pg) return cp_req_fail(req, CP_ERR, NULL, NULL, "resource page exceeds %u bytes", PAGE_MAX);
     if (version >= 0) page_store(key, cursor != NULL, version, pg);
     page_reply(req, pg);

@@ -56,7 +56,9 @@ struct cp_req {
     const char *session_id; /* set by the auth guard: the session the token belongs to */
     const char *user_email; /* set by the auth guard, read with the session (so /auth/me reads nothing more) */
     const char *user_name;
-    const char *tenant; /* set by the sandbox key guard: the key's hash, never the key */
+    int64_t data_version;  /* set by the auth guard, read with the session (api/resources.c's page cache) */
+    bool has_data_version; /* data_version was read */
+    const char *tenant;    /* set by the sandbox key guard: the key's hash, never the key */
 
     int status; /* reply */
     json_t *reply;

@@ -81,10 +81,11 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
 cp_result cp_store_session_check(cp_store *s, const char *sid, const char *user_id, int64_t now,
                                  cp_error *err) CP_MUST_CHECK;
 /* The same check, in the same one statement, also reading the user (id,
- * email, name, created_at; password_hash NULL) into out, in a: what every
- * authenticated request needs, so none reads the user again. */
+ * email, name, created_at; password_hash NULL) into out, in a, and the data
+ * version (cp_store_data_version) into *data_version (may be NULL): what
+ * every authenticated request needs, so none reads them again. */
 cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
-                                cp_user *out, cp_error *err) CP_MUST_CHECK;
+                                cp_user *out, int64_t *data_version, cp_error *err) CP_MUST_CHECK;
 /* The same; on CP_OK *expires_at gets the session's end (ms) as it stands:
  * a refresh moves it later, so at that time check again. */
 cp_result cp_store_session_check_until(cp_store *s, const char *sid, const char *user_id, int64_t now,
@@ -346,6 +347,13 @@ cp_result cp_store_resource_get(cp_store *s, cp_arena *a, const char *id, const 
 cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
                                   const char *cursor, cp_resource **items, size_t *n, char **next,
                                   cp_error *err) CP_MUST_CHECK;
+/* The same page's rows (limit clamped as there), without copying them: fn
+ * gets each of up to limit + 1 rows (the extra one only says a next page
+ * exists) in no particular order, valid during the call only. Made for
+ * writing the page straight from the rows (api/resources.c). */
+typedef void (*cp_resource_fn)(void *ctx, const cp_resource *res);
+cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource_fn fn, void *ctx, cp_error *err) CP_MUST_CHECK;
 /* The resource regardless of membership (workers only). */
 cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_resource *out,
                                   cp_error *err) CP_MUST_CHECK;

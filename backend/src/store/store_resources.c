@@ -1,6 +1,7 @@
 /* store_resources.c: resources (create, read, list), the update and destroy
  * runs queued against them, and the project budget both are checked
  * against. Runs once queued belong to store_runs.c. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ids.h"
@@ -185,69 +186,214 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
  *   membership by (project_id, user_id), stopping at the page's end: the cost
  *   follows the page size. The probe is a scalar subquery so the planner
  *   cannot turn it into a join that reads every membership first.
- * Every shape pages the ids first, then joins the details for those rows only. */
+ * On PostgreSQL every shape pages the ids first (from an index alone), then
+ * reads the details of those rows only, by primary key. SQLite does the same
+ * for a user in few projects (their ids need a sort: sorting whole rows cost
+ * more than everything else in a page), but reads a project's rows, and a
+ * user in many projects' rows, straight from an index in page order, with
+ * no sort and nothing materialised. A page may come back in no particular
+ * order and is sorted by the caller (at most 201 rows).
+ *
+ * Few or many projects is a count of the user's memberships. On SQLite that
+ * is a statement of its own (in-process, a few thousand instructions). On
+ * PostgreSQL it would be a round trip, so both ways are one statement there:
+ * a UNION ALL whose branches are gated on the count, which the planner turns
+ * into one-time filters, so only one branch runs. */
 
 /* Up to this many projects a user's resources are read project by project. */
 #define LIST_FEW_PROJECTS 48
 /* Counts memberships only far enough to tell (LIST_FEW_PROJECTS + 1). */
-#define LIST_COUNT_SQL "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x"
+#define LIST_COUNT "(SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE user_id = ? LIMIT 49) x)"
+/* SQLite: the count, and the project when there is one. */
+#define LIST_COUNT_SQL                                                                                                 \
+    "SELECT COUNT(*), MIN(project_id) FROM (SELECT project_id FROM memberships WHERE user_id = ? LIMIT 49)"
 
-#define LIST_FROM_FEW                                                                                                  \
-    " FROM resources p WHERE p.project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
-#define LIST_FROM_MANY                                                                                                 \
-    " FROM resources p WHERE (SELECT 1 FROM memberships m WHERE m.project_id = p.project_id AND m.user_id = ?) = 1"
-#define LIST_FROM_PROJECT                                                                                              \
-    " FROM resources p JOIN memberships m ON m.project_id = p.project_id AND m.user_id = ? WHERE p.project_id = ?"
-#define LIST_CLOUD " AND p.cloud = ?"
-#define LIST_KIND " AND p.kind = ?"
-#define LIST_STATUS " AND p.status = ?"
-#define LIST_SQL(from, c, k, st)                                                                                       \
-    "SELECT " RESOURCE_COLS " FROM (SELECT p.*" from c k st " AND p.id < ? ORDER BY p.id DESC LIMIT ?) r"              \
-    " JOIN cloud_accounts a ON a.id = r.account_id"                                                                    \
-    " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"                          \
-    " ORDER BY r.id DESC"
+#define LIST_FROM_FEW(t)                                                                                               \
+    " FROM resources " t " WHERE " t ".project_id IN (SELECT m.project_id FROM memberships m WHERE m.user_id = ?)"
+#define LIST_FROM_MANY(t)                                                                                              \
+    " FROM resources " t " WHERE (SELECT 1 FROM memberships m WHERE m.project_id = " t ".project_id"                   \
+    " AND m.user_id = ?) = 1"
+#define LIST_FROM_PROJECT(t)                                                                                           \
+    " FROM resources " t " JOIN memberships m ON m.project_id = " t ".project_id AND m.user_id = ?"                    \
+    " WHERE " t ".project_id = ?"
+#define LIST_CLOUD(t) " AND " t ".cloud = ?"
+#define LIST_KIND(t) " AND " t ".kind = ?"
+#define LIST_STATUS(t) " AND " t ".status = ?"
+/* Parameters: (user, [project,] filters..., [count's user,] cursor, limit). */
+#define LIST_PAGE(t, gate) gate " AND " t ".id < ? ORDER BY " t ".id DESC LIMIT ?"
+/* The page's ids first, then their rows by key. */
+#define LIST_IDS(from, c, k, st, gate) "SELECT p.id" from c k st LIST_PAGE("p", gate)
+#define LIST_ROWS(ids)                                                                                                 \
+    "SELECT " RESOURCE_COLS " FROM (" ids ") k JOIN resources r ON r.id = k.id"                                        \
+    " JOIN cloud_accounts a ON a.id = r.account_id"
+/* PostgreSQL: the ids as an array, so the rows are read by primary key
+ * whatever the planner thinks of the page's size (as a join it hashed the
+ * whole table on a small one). */
+#define LIST_ROWS_PG(ids) "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ANY (ARRAY(" ids "))"
+#define LIST_SQL_PG(way, c, k, st) LIST_ROWS_PG(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
+#define LIST_SQL(way, c, k, st) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
+/* PostgreSQL's few-projects branch reads each project's page by (project_id,
+ * id) in order (at most limit rows each), so its cost follows the page, not
+ * the user's resources: (user, filters..., cursor, limit, count's user,
+ * limit). The gate lets it run for 48 memberships at most; the LIMIT in
+ * index order tells the planner so (it would scan every membership of a
+ * user in hundreds of projects, though that plan never runs). */
+#define LIST_IDS_LATERAL(c, k, st)                                                                                     \
+    "SELECT p.id FROM (SELECT project_id FROM memberships WHERE user_id = ? ORDER BY user_id, project_id LIMIT 48) m"  \
+    " CROSS JOIN LATERAL (SELECT p.id FROM resources p"                                                                \
+    " WHERE p.project_id = m.project_id" c k st LIST_PAGE("p", "") ") p WHERE " LIST_COUNT                             \
+                                                                   " <= 48 ORDER BY p.id DESC LIMIT ?"
+#define LIST_SQL_GATED(way, c, k, st)                                                                                  \
+    LIST_ROWS_PG("(" LIST_IDS_LATERAL(c("p"), k("p"), st("p")) ") UNION ALL (" LIST_IDS(                               \
+        LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " > 48") ")")
+/* Rows straight from an index in page order (SQLite: no sort, nothing materialised). */
+#define LIST_SQL_FLAT(way, c, k, st) "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
+#define LIST_ACCOUNT_JOIN(t) " JOIN cloud_accounts a ON a.id = r.account_id"
+#define LIST_NONE(t) ""
 /* Indexed by the filter bits: cloud 1, kind 2, status 4. */
-#define LIST_SHAPES(from)                                                                                              \
+#define LIST_SHAPES(sql, way)                                                                                          \
     {                                                                                                                  \
-        LIST_SQL(from, "", "", ""), LIST_SQL(from, LIST_CLOUD, "", ""), LIST_SQL(from, "", LIST_KIND, ""),             \
-            LIST_SQL(from, LIST_CLOUD, LIST_KIND, ""), LIST_SQL(from, "", "", LIST_STATUS),                            \
-            LIST_SQL(from, LIST_CLOUD, "", LIST_STATUS), LIST_SQL(from, "", LIST_KIND, LIST_STATUS),                   \
-            LIST_SQL(from, LIST_CLOUD, LIST_KIND, LIST_STATUS)                                                         \
+        sql(way, LIST_NONE, LIST_NONE, LIST_NONE), sql(way, LIST_CLOUD, LIST_NONE, LIST_NONE),                         \
+            sql(way, LIST_NONE, LIST_KIND, LIST_NONE), sql(way, LIST_CLOUD, LIST_KIND, LIST_NONE),                     \
+            sql(way, LIST_NONE, LIST_NONE, LIST_STATUS), sql(way, LIST_CLOUD, LIST_NONE, LIST_STATUS),                 \
+            sql(way, LIST_NONE, LIST_KIND, LIST_STATUS), sql(way, LIST_CLOUD, LIST_KIND, LIST_STATUS)                  \
     }
+/* The flat ways join the account before the filters' WHERE. */
+#define LIST_FLAT_MANY(t)                                                                                              \
+    " FROM resources " t LIST_ACCOUNT_JOIN(t) " WHERE (SELECT 1 FROM memberships m WHERE m.project_id = " t            \
+                                              ".project_id AND m.user_id = ?) = 1"
+#define LIST_FLAT_PROJECT(t)                                                                                           \
+    " FROM resources " t " JOIN memberships m ON m.project_id = " t                                                    \
+    ".project_id AND m.user_id = ?" LIST_ACCOUNT_JOIN(t) " WHERE " t ".project_id = ?"
 
-enum { LIST_FEW, LIST_MANY, LIST_PROJECT };
-static const char *const list_sql[3][8] = {
-    LIST_SHAPES(LIST_FROM_FEW),
-    LIST_SHAPES(LIST_FROM_MANY),
-    LIST_SHAPES(LIST_FROM_PROJECT),
+/* PostgreSQL: LIST_PROJECT, LIST_GATED; SQLite: LIST_FEW and the flat ways. */
+enum { LIST_FEW, LIST_PROJECT, LIST_GATED, LIST_LITE_MANY, LIST_LITE_PROJECT };
+static const char *const list_sql[5][8] = {
+    LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL_PG, LIST_FROM_PROJECT),
+    LIST_SHAPES(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_MANY),
+    LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
+_Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
+
+/* One way's parameters after p[*np]; returns the filter bits. */
+static int list_params(cp_param *p, int *np, const char *user_id, const cp_resource_filter *f, bool gate,
+                       const char *cursor, int limit)
+{
+    int shape = 0;
+    p[(*np)++] = CP_PTEXT(user_id);
+    if (f->project_id) p[(*np)++] = CP_PTEXT(f->project_id);
+    if (f->cloud) p[(*np)++] = CP_PTEXT(f->cloud), shape |= 1;
+    if (f->kind) p[(*np)++] = CP_PTEXT(f->kind), shape |= 2;
+    if (f->status) p[(*np)++] = CP_PTEXT(f->status), shape |= 4;
+    if (gate) p[(*np)++] = CP_PTEXT(user_id);
+    p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
+    p[(*np)++] = CP_PINT(limit);
+    return shape;
+}
+
+static int newest_first(const void *x, const void *y)
+{
+    return strcmp(((const cp_resource *)y)->id, ((const cp_resource *)x)->id);
+}
+
+typedef struct {
+    double n;
+    char *project; /* CP_ID_LEN + 1 */
+} member_count;
+
+static void fill_member_count(cp_dbrows *r, cp_arena *a, void *out)
+{
+    CP_UNUSED(a);
+    member_count *mc = out;
+    mc->n = cp_dbrows_real(r, 0);
+    const char *t = cp_dbrows_text(r, 1);
+    if (t && strlen(t) == CP_ID_LEN) memcpy(mc->project, t, CP_ID_LEN + 1);
+}
+
+/* The page's statement and its parameters (p holds 16; they may point into
+ * project). On SQLite, a user in one project is listed as if they had asked
+ * for it: rows straight from (project_id, id) in order, with no sort. */
+static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                const char *cursor, const char **sql, cp_param *p, int *np, char project[CP_ID_LEN + 1],
+                                cp_error *err)
+{
+    bool pg = cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
+    int way = pg ? LIST_PROJECT : LIST_LITE_PROJECT;
+    bool gated = !f->project_id && pg;
+    cp_resource_filter one = *f;
+    if (gated) {
+        way = LIST_GATED;
+    } else if (!f->project_id) {
+        project[0] = '\0';
+        member_count mc = {0, project};
+        cp_param u[] = {CP_PTEXT(user_id)};
+        cp_dbconn *c = cp_db_acquire(cp_store_db(s));
+        cp_result r = cp_conn_one(c, NULL, LIST_COUNT_SQL, u, 1, fill_member_count, &mc, err);
+        cp_db_release(cp_store_db(s), c);
+        if (r != CP_OK) return r;
+        if (mc.n == 1 && project[0]) one.project_id = project;
+        way = one.project_id ? LIST_LITE_PROJECT : mc.n <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_LITE_MANY;
+    }
+    *np = 0;
+    int shape;
+    if (gated) {
+        /* The lateral branch, then the many-projects one (LIST_SQL_GATED). */
+        const char *filters[] = {f->cloud, f->kind, f->status};
+        p[(*np)++] = CP_PTEXT(user_id);
+        for (size_t i = 0; i < CP_ARRAY_LEN(filters); i++)
+            if (filters[i]) p[(*np)++] = CP_PTEXT(filters[i]);
+        p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
+        p[(*np)++] = CP_PINT(limit + 1);
+        p[(*np)++] = CP_PTEXT(user_id);
+        p[(*np)++] = CP_PINT(limit + 1);
+        shape = list_params(p, np, user_id, f, true, cursor, limit + 1);
+    } else {
+        shape = list_params(p, np, user_id, &one, false, cursor, limit + 1);
+    }
+    *sql = list_sql[way][shape];
+    return CP_OK;
+}
 
 cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id, const cp_resource_filter *f, int limit,
                                   const char *cursor, cp_resource **items, size_t *n, char **next, cp_error *err)
 {
     limit = cp_store_page_limit(limit);
-    int way = LIST_PROJECT;
-    if (!f->project_id) {
-        double projects = 0;
-        cp_param u[] = {CP_PTEXT(user_id)};
-        cp_dbconn *c = cp_db_acquire(cp_store_db(s));
-        cp_result r = cp_conn_scalar(c, LIST_COUNT_SQL, u, 1, &projects, err);
-        cp_db_release(cp_store_db(s), c);
-        if (r != CP_OK) return r;
-        way = projects <= LIST_FEW_PROJECTS ? LIST_FEW : LIST_MANY;
+    const char *sql;
+    cp_param p[16];
+    int np;
+    char project[CP_ID_LEN + 1];
+    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
+    if (r == CP_OK)
+        r = cp_store_many(s, a, sql, p, np, cp_fill_resource, sizeof(cp_resource), (size_t)limit + 1, (void **)items, n,
+                          err);
+    if (r != CP_OK) return r;
+    if (*n > 1) qsort(*items, *n, sizeof(cp_resource), newest_first);
+    FINISH_PAGE(items, n, next, limit, id);
+    return CP_OK;
+}
+
+cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
+                                  const char *cursor, cp_resource_fn fn, void *ctx, cp_error *err)
+{
+    limit = cp_store_page_limit(limit);
+    const char *sql;
+    cp_param p[16];
+    int np;
+    char project[CP_ID_LEN + 1];
+    cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
+    if (r != CP_OK) return r;
+    cp_dbconn *c = cp_db_acquire(cp_store_db(s));
+    cp_dbrows *rows;
+    r = cp_db_query(c, sql, p, np, &rows, err);
+    if (r == CP_OK) {
+        cp_resource res;
+        for (int i = 0; i <= limit && cp_dbrows_next(rows); i++) {
+            cp_fill_resource_view(rows, &res);
+            fn(ctx, &res);
+        }
+        cp_dbrows_free(rows);
     }
-    cp_param p[7];
-    int np = 0, shape = 0;
-    p[np++] = CP_PTEXT(user_id);
-    if (f->project_id) p[np++] = CP_PTEXT(f->project_id);
-    if (f->cloud) p[np++] = CP_PTEXT(f->cloud), shape |= 1;
-    if (f->kind) p[np++] = CP_PTEXT(f->kind), shape |= 2;
-    if (f->status) p[np++] = CP_PTEXT(f->status), shape |= 4;
-    p[np++] = CP_PTEXT(cursor ? cursor : "~");
-    p[np++] = CP_PINT(limit + 1);
-    cp_result r = cp_store_many(s, a, list_sql[way][shape], p, np, cp_fill_resource, sizeof(cp_resource),
-                                (size_t)limit + 1, (void **)items, n, err);
-    if (r == CP_OK) FINISH_PAGE(items, n, next, limit, id);
+    cp_db_release(cp_store_db(s), c);
     return r;
 }
 

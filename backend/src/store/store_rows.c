@@ -33,28 +33,43 @@ cp_run_operation cp_run_operation_col(cp_dbrows *r, int col)
     return v;
 }
 
-void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)
+/* Text columns copied into a, or borrowed from the row when a is NULL. */
+static char *text_col(cp_dbrows *r, int col, cp_arena *a)
 {
-    cp_resource *x = out;
-    x->id = cp_dbrows_dup(r, 0, a);
-    x->project_id = cp_dbrows_dup(r, 1, a);
-    x->account_id = cp_dbrows_dup(r, 2, a);
-    x->account_name = cp_dbrows_dup(r, 3, a);
-    x->cloud = cp_dbrows_dup(r, 4, a);
-    x->kind = cp_dbrows_dup(r, 5, a);
-    x->name = cp_dbrows_dup(r, 6, a);
-    x->region = cp_dbrows_dup(r, 7, a);
-    x->size = cp_dbrows_dup(r, 8, a);
-    x->config = cp_dbrows_dup(r, 9, a);
+    return a ? cp_dbrows_dup(r, col, a) : (char *)cp_dbrows_text(r, col);
+}
+
+static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
+{
+    x->id = text_col(r, 0, a);
+    x->project_id = text_col(r, 1, a);
+    x->account_id = text_col(r, 2, a);
+    x->account_name = text_col(r, 3, a);
+    x->cloud = text_col(r, 4, a);
+    x->kind = text_col(r, 5, a);
+    x->name = text_col(r, 6, a);
+    x->region = text_col(r, 7, a);
+    x->size = text_col(r, 8, a);
+    x->config = text_col(r, 9, a);
     x->status = cp_resource_status_col(r, 10);
-    x->outputs = cp_dbrows_dup(r, 11, a);
+    x->outputs = text_col(r, 11, a);
     x->monthly_cost_usd = cp_dbrows_real(r, 12);
-    x->created_by = cp_dbrows_dup(r, 13, a);
+    x->created_by = text_col(r, 13, a);
     x->created_at = cp_dbrows_int(r, 14);
     x->updated_at = cp_dbrows_int(r, 15);
-    x->run_id = cp_dbrows_dup(r, 16, a);
+    x->run_id = text_col(r, 16, a);
     x->run_operation = cp_run_operation_col(r, 17);
     x->run_status = cp_run_status_col(r, 18);
+}
+
+void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)
+{
+    fill_resource(r, a, out);
+}
+
+void cp_fill_resource_view(cp_dbrows *r, cp_resource *out)
+{
+    fill_resource(r, NULL, out);
 }
 
 void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)

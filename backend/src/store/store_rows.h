@@ -6,15 +6,18 @@
 
 #include "store/store_int.h"
 
-/* A resource with its current run (the latest one), as cp_resource. */
+/* A resource with its current run (the latest one, kept on the row by
+ * migration 0009's triggers), as cp_resource. */
 #define RESOURCE_COLS                                                                                                  \
     "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"         \
-    " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, cr.id, cr.operation, cr.status"
-#define RESOURCE_FROM                                                                                                  \
-    " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"                                                   \
-    " LEFT JOIN runs cr ON cr.id = (SELECT MAX(x.id) FROM runs x WHERE x.resource_id = r.id)"
+    " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, r.current_run_id,"                      \
+    " r.current_run_operation, r.current_run_status"
+#define RESOURCE_FROM " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"
 /* Fills a cp_resource from RESOURCE_COLS (19 columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
+/* The same without copying: the strings are the row's own, valid until the
+ * next cp_dbrows_next or cp_dbrows_free. */
+void cp_fill_resource_view(cp_dbrows *r, cp_resource *out);
 
 /* A run with its resource's name, as cp_run. Never the sealed plan: only
  * cp_store_run_plan_load reads it. */

@@ -149,12 +149,14 @@ cp_result cp_store_session_refresh(cp_store *s, const char *old_hash, const char
 typedef struct {
     cp_user *user; /* NULL: only the check */
     int64_t expires_at;
+    int64_t data_version;
 } session_row;
 
 static void fill_session_user(cp_dbrows *r, cp_arena *a, void *out)
 {
     session_row *row = out;
     row->expires_at = cp_dbrows_int(r, 4);
+    row->data_version = cp_dbrows_int(r, 5);
     cp_user *u = row->user;
     if (!u) return;
     u->id = cp_dbrows_dup(r, 0, a);
@@ -166,13 +168,16 @@ static void fill_session_user(cp_dbrows *r, cp_arena *a, void *out)
 
 /* One prepared statement per request, by both primary keys. The join
  * refuses a session whose user row is gone, whatever the foreign-key
- * settings of whoever deleted it. */
+ * settings of whoever deleted it. The data version comes along (one more
+ * primary-key read, no round trip): the page cache needs it, read after
+ * every write this request could have been told of, on any instance. */
 static cp_result session_read(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
                               session_row *row, cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
     cp_result r = cp_store_one(s, row->user ? a : NULL,
-                               "SELECT u.id, u.email, u.name, u.created_at, s.expires_at FROM sessions s"
+                               "SELECT u.id, u.email, u.name, u.created_at, s.expires_at,"
+                               " (SELECT n FROM data_version WHERE id = 1) FROM sessions s"
                                " JOIN users u ON u.id = s.user_id"
                                " WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
                                p, 3, fill_session_user, row, "session", err);
@@ -180,10 +185,12 @@ static cp_result session_read(cp_store *s, cp_arena *a, const char *sid, const c
 }
 
 cp_result cp_store_session_user(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
-                                cp_user *out, cp_error *err)
+                                cp_user *out, int64_t *data_version, cp_error *err)
 {
     session_row row = {.user = out};
-    return session_read(s, a, sid, user_id, now, &row, err);
+    cp_result r = session_read(s, a, sid, user_id, now, &row, err);
+    if (r == CP_OK && data_version) *data_version = row.data_version;
+    return r;
 }
 
 cp_result cp_store_session_check_until(cp_store *s, const char *sid, const char *user_id, int64_t now,
