@@ -13,7 +13,9 @@
 # the runner's lock-id probes.
 # Needs root and a writable cgroup fs, else that figure is skipped. Also
 # printed: cloudplane's own CPU, the whole machine's busy CPU (/proc/stat), the
-# sum of run durations, Redis XADDs per run, and the errors of failed runs.
+# sum of run durations, Redis XADDs per run, database statements per create
+# (serve's /metrics plus the total each worker logs with "run done"), and the
+# errors of failed runs.
 # Figures only; nothing here passes or fails.
 #
 #   N=100 bench/concurrency.sh      env: N (100), CP_BINARY (build/cloudplane), CP_TOFU
@@ -60,8 +62,8 @@ services_into_cgroup() { # the service processes and every child they have now (
 }
 
 measure() { # label cgroup-pids platform-pids [redis-port]
-  CG="$cg" CG_SVC="$cg_svc" BENCH_RESULTS="${BENCH_RESULTS:-}" python3 - "$url" "$N" "$@" <<'PY'
-import os, resource, sys, time, requests
+  CG="$cg" CG_SVC="$cg_svc" WORKER_LOGS="${WORKER_LOGS:-}" BENCH_RESULTS="${BENCH_RESULTS:-}" python3 - "$url" "$N" "$@" <<'PY'
+import json, os, resource, sys, time, requests
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 import subprocess
@@ -114,6 +116,17 @@ def xadds():
             return int(line.split("calls=")[1].split(",")[0])
     return 0
 
+def statements():  # statements sent to the database: serve's /metrics plus each worker's log
+    text = requests.get(url + "/metrics", timeout=30).text
+    total = sum(int(l.split()[1]) for l in text.splitlines() if l.startswith("cloudplane_db_statements_total "))
+    for path in [p for p in os.environ.get("WORKER_LOGS", "").split(",") if p]:
+        last = 0
+        for line in open(path):  # "run done" carries the worker's running total
+            if '"run done"' in line and '"db_statements"' in line:
+                last = json.loads(line)["db_statements"]
+        total += last
+    return total
+
 def ms(iso):
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000
 
@@ -150,12 +163,14 @@ wait_all(warm, 4)
 
 pa = project("bench")
 p0 = [own_cpu(pid) for pid in platform_pids]
+q0 = statements()
 g0, m0, x0, s0, c0, t0 = cg_cpu(), machine(), xadds(), cg_cpu(cg_svc), client_cpu(), time.time()
 with ThreadPoolExecutor(16) as pool:
     ids = list(pool.map(lambda i: create(pa, i), range(n)))
 wait_all(pa, n)
 wall = time.time() - t0
 g1, m1, x1, s1, c1 = cg_cpu(), machine(), xadds(), cg_cpu(cg_svc), client_cpu()
+q1 = statements()
 own = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0))
 # The cgroup holds the worker processes (and in embedded mode the API too).
 in_cg = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0) if str(pid) in sys.argv[4].split(","))
@@ -194,6 +209,7 @@ else:
     with open(os.environ["SHARE_FILE"], "a") as f:
         f.write("%s %.1f\n" % (label, share))
 print("  sum of run durations %.1f s (%.0f %% of the %d slots' wall time)" % (durations, 100 * durations / (2 * wall), 2))
+print("  database statements %d = %.0f per create (API and workers, through the last run's end)" % (q1 - q0, (q1 - q0) / n))
 if x0 is not None:
     print("  queue pushes (XADD) %d = %.1f per run" % (x1 - x0, (x1 - x0) / n))
 for r in [r for r in runs if r["status"] != "succeeded"][:5]:
@@ -205,7 +221,7 @@ echo "== concurrency: $N sandbox VM creates at once, 2 workers, $(nproc) cores, 
 echo "rerun: N=$N CP_TOFU=$TOFU CLOUDPLANE_PROVIDER_MIRROR=$CLOUDPLANE_PROVIDER_MIRROR bench/concurrency.sh"
 export SHARE_FILE="$work/share"
 CLOUDPLANE_WORKERS=2 start_serve embedded
-measure embedded "$serve_pid" "$serve_pid"
+WORKER_LOGS="" measure embedded "$serve_pid" "$serve_pid"
 stop_all
 
 distributed_env
@@ -218,7 +234,7 @@ start_worker w1
 worker_pids="$worker_pid"
 start_worker w2
 worker_pids="$worker_pids,$worker_pid"
-measure distributed "$worker_pids" "$api_pid,$worker_pids" "$CP_TEST_REDIS_PORT"
+WORKER_LOGS="$work/w1.log,$work/w2.log" measure distributed "$worker_pids" "$api_pid,$worker_pids" "$CP_TEST_REDIS_PORT"
 if [ -s "$SHARE_FILE" ]; then
   share=$(awk '{printf "%s%s %s %%", sep, $1, $2; sep="; "}' "$SHARE_FILE")
   met=$(awk '$2 > 5 {bad = 1} END {print bad ? "no" : "yes"}' "$SHARE_FILE")

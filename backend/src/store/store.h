@@ -462,8 +462,8 @@ typedef struct {
  * max_events per run are dropped and counted (the reader reports the count as
  * truncation). *last_seq gets the seq of the last one stored, or 0. */
 #define CP_EVENTS_APPEND_MAX 256
-cp_result cp_store_events_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n,
-                                 int64_t max_events, int64_t *last_seq, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_events_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n, int64_t max_events,
+                                 int64_t *last_seq, cp_error *err) CP_MUST_CHECK;
 /* cp_store_events_append of one event, stamped now. */
 cp_result cp_store_event_append(cp_store *s, const char *run_id, const char *type, const char *data_json,
                                 int64_t max_events, int64_t *seq, cp_error *err) CP_MUST_CHECK;

@@ -71,8 +71,8 @@ static cp_result tx_events(cp_dbconn *c, void *ctx, cp_error *err)
     return r;
 }
 
-cp_result cp_store_events_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n,
-                                 int64_t max_events, int64_t *last_seq, cp_error *err)
+cp_result cp_store_events_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n, int64_t max_events,
+                                 int64_t *last_seq, cp_error *err)
 {
     if (last_seq) *last_seq = 0;
     if (n == 0) return CP_OK;

@@ -12,6 +12,7 @@
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/proc.h"
+#include "store/db.h"
 #include "store/run_params.h"
 #include "worker/worker_int.h"
 
@@ -391,7 +392,10 @@ void cp_worker__process(cp_workers *w, const char *run_id)
         cp_worker__status_event(j, j->run.status);
     }
     run_claimed(j);
-    cp_log(CP_LOG_INFO, "run done", json_pack("{s:s, s:b}", "run_id", j->run.id, "fenced", j->lost));
+    /* db_statements: this process's total so far (benches read it from the log). */
+    cp_log(CP_LOG_INFO, "run done",
+           json_pack("{s:s, s:b, s:I}", "run_id", j->run.id, "fenced", j->lost, "db_statements",
+                     (json_int_t)cp_db_statements_total()));
     cp_worker__push_next_of(w, j->a, j->run.resource_id);
     cp_worker__push_next_in_project(w, j->a, j->run.project_id);
     job_free(j);

@@ -618,8 +618,13 @@ TEST(event_batch_order_text_and_cap)
     cp_resource res;
     cp_run run, cur;
     CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &run, &e), CP_OK);
-    static const char *const data[] = {"{\"line\":\"a \\\"quoted\\\" \\\\ back\"}", "{\"line\":\"\u00e9t\u00e9 \u2603\"}",
-                                       "{}", "{\"n\":1}", "{\"line\":\"\\n\\t\"}", "[1,2]", "{\"x\":null}"};
+    static const char *const data[] = {"{\"line\":\"a \\\"quoted\\\" \\\\ back\"}",
+                                       "{\"line\":\"\u00e9t\u00e9 \u2603\"}",
+                                       "{}",
+                                       "{\"n\":1}",
+                                       "{\"line\":\"\\n\\t\"}",
+                                       "[1,2]",
+                                       "{\"x\":null}"};
     cp_event_new ev[7];
     for (int i = 0; i < 7; i++) ev[i] = (cp_event_new){i % 2 ? "progress" : "log", data[i], 1000 + i};
     int64_t last = -1;
