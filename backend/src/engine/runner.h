@@ -75,6 +75,8 @@ typedef struct {
     const char *const *env;  /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
                               * credential env name; values are redacted from everything */
     cp_tfev_fn on_event;     /* may be NULL */
+    void (*on_tick)(void *ctx); /* may be NULL: while a tofu phase runs, at least every 100 ms (on_event's
+                                 * thread), so events held for a batch can be written */
     void *ctx;
 } cp_runner_spec;
 

@@ -115,6 +115,7 @@ static void reap(cp_workers *w, cp_arena *a)
         tmp.run.resource_id = lost[i].resource_id;
         cp_worker__log_line(&tmp, "system", "error", "worker lost: the run was marked failed and not retried");
         cp_worker__status_event(&tmp, CP_RUN_FAILED);
+        cp_worker__flush_events(&tmp);
         free_lost_lock(w, a, &lost[i]);
         cp_worker__push_next_of(w, a, lost[i].resource_id);
     }
