@@ -41,8 +41,8 @@ void cp_worker__flush_events(job *j)
 
 static bool batch_due(const event_batch *b)
 {
-    return b->n > 0 && (b->n == EVENT_BATCH_MAX || b->bytes >= EVENT_BATCH_BYTES ||
-                        cp_mono_ms() - b->since_ms >= EVENT_BATCH_MS);
+    return b->n > 0 &&
+           (b->n == EVENT_BATCH_MAX || b->bytes >= EVENT_BATCH_BYTES || cp_mono_ms() - b->since_ms >= EVENT_BATCH_MS);
 }
 
 void cp_worker__events_tick(void *ctx)

@@ -70,7 +70,7 @@ struct job {
     bool canceled;
     bool failed; /* a write the run depends on failed mid-phase: fail holds why */
     cp_error fail;
-    bool event_warned; /* one warning per job for dropped events */
+    bool event_warned;  /* one warning per job for dropped events */
     event_batch events; /* the job thread's only (the reconciler's stand-in job has its own) */
     atomic_bool done;
     int64_t claimed_ms;          /* monotonic, just before the claim */
