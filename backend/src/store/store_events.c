@@ -28,30 +28,19 @@ static char *batch_json(const cp_event_new *ev, size_t n)
     return text;
 }
 
-/* The rows of the array in order; the first gets seq ?2 (+ 0). */
-static const char *const insert_sql[] = {
-    [CP_DB_SQLITE] = "INSERT INTO run_events (run_id, seq, ts, type, data)"
-                     " SELECT ?, ? + key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-                     " json_extract(value, '$[2]') FROM json_each(?) ORDER BY key",
-    [CP_DB_PG] = "INSERT INTO run_events (run_id, seq, ts, type, data)"
-                 " SELECT ?, ? + x.i - 1, (x.e->>0)::bigint, x.e->>1, x.e->>2"
-                 " FROM json_array_elements(?::json) WITH ORDINALITY AS x(e, i)",
-};
-
-/* The run's row is locked first (PostgreSQL: the SELECT itself), so
- * concurrent appenders take turns: the next seq is event_count + 1. */
-static const char *const count_sql[] = {
-    [CP_DB_SQLITE] = "SELECT event_count FROM runs WHERE id = ?",
-    [CP_DB_PG] = "SELECT event_count FROM runs WHERE id = ? FOR NO KEY UPDATE",
-};
+/* SQLite: one write transaction (the database's only writer meanwhile, so
+ * the next seq is event_count + 1), the rows of the array in one INSERT. */
+static const char *const sqlite_insert_sql =
+    "INSERT INTO run_events (run_id, seq, ts, type, data)"
+    " SELECT ?, ? + key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')"
+    " FROM json_each(?) ORDER BY key";
 
 static cp_result tx_events(cp_dbconn *c, void *ctx, cp_error *err)
 {
     event_ctx *ec = ctx;
-    cp_db_kind kind = cp_dbconn_kind(c);
     cp_param p[] = {CP_PTEXT(ec->run_id)};
     double count = 0;
-    cp_result r = cp_conn_scalar(c, count_sql[kind], p, 1, &count, err);
+    cp_result r = cp_conn_scalar(c, "SELECT event_count FROM runs WHERE id = ?", p, 1, &count, err);
     if (r != CP_OK) return r;
     int64_t have = (int64_t)count;
     size_t keep = have >= ec->max ? 0 : (size_t)(ec->max - have) < ec->n ? (size_t)(ec->max - have) : ec->n;
@@ -60,7 +49,7 @@ static cp_result tx_events(cp_dbconn *c, void *ctx, cp_error *err)
         char *text = batch_json(ec->ev, keep);
         if (!text) return cp_error_set(err, CP_EINVAL, NULL, NULL, "an event is not valid UTF-8 JSON text");
         cp_param q[] = {CP_PTEXT(ec->run_id), CP_PINT(have + 1), CP_PTEXT(text)};
-        r = cp_db_exec(c, insert_sql[kind], q, 3, NULL, err);
+        r = cp_db_exec(c, sqlite_insert_sql, q, 3, NULL, err);
         free(text);
         if (r != CP_OK) return r;
     }
@@ -71,16 +60,53 @@ static cp_result tx_events(cp_dbconn *c, void *ctx, cp_error *err)
     return r;
 }
 
+/* PostgreSQL: the whole append as one statement, so one round trip and no
+ * BEGIN/COMMIT. `cur` locks the run's row (a concurrent appender waits, then
+ * reads the count it committed); the UPDATE of that row in the same statement
+ * takes the same newest version. Returns the last seq stored (0: none). */
+static const char *const pg_append_sql =
+    "WITH cur AS (SELECT event_count AS c FROM runs WHERE id = ? FOR NO KEY UPDATE),"
+    " ins AS (INSERT INTO run_events (run_id, seq, ts, type, data)"
+    " SELECT ?, cur.c + x.i, (x.e->>0)::bigint, x.e->>1, x.e->>2"
+    " FROM cur, json_array_elements(?::json) WITH ORDINALITY AS x(e, i) WHERE cur.c + x.i <= ? RETURNING seq)"
+    " UPDATE runs SET event_count = event_count + (SELECT COUNT(*) FROM ins),"
+    " events_dropped = events_dropped + ? - (SELECT COUNT(*) FROM ins)"
+    " WHERE id = ? RETURNING (SELECT COALESCE(MAX(seq), 0) FROM ins)";
+
+static void fill_int(cp_dbrows *r, cp_arena *a, void *out)
+{
+    CP_UNUSED(a);
+    *(int64_t *)out = cp_dbrows_int(r, 0);
+}
+
+static cp_result pg_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n, int64_t max,
+                           int64_t *last_seq, cp_error *err)
+{
+    char *text = batch_json(ev, n);
+    if (!text) return cp_error_set(err, CP_EINVAL, NULL, NULL, "an event is not valid UTF-8 JSON text");
+    cp_param p[] = {CP_PTEXT(run_id), CP_PTEXT(run_id), CP_PTEXT(text), CP_PINT(max), CP_PINT(n), CP_PTEXT(run_id)};
+    cp_result r = cp_store_one(s, NULL, pg_append_sql, p, 6, fill_int, last_seq, "run", err);
+    free(text);
+    return r;
+}
+
 cp_result cp_store_events_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n, int64_t max_events,
                                  int64_t *last_seq, cp_error *err)
 {
+    int64_t seq = 0;
     if (last_seq) *last_seq = 0;
     if (n == 0) return CP_OK;
     if (n > CP_EVENTS_APPEND_MAX)
         return cp_error_set(err, CP_EINVAL, NULL, NULL, "at most %d events at once", CP_EVENTS_APPEND_MAX);
-    event_ctx ec = {run_id, ev, n, max_events, 0};
-    cp_result r = cp_store_tx(s, tx_events, &ec, err);
-    if (r == CP_OK && last_seq) *last_seq = ec.last_seq;
+    cp_result r;
+    if (cp_db_kind_of(s->db) == CP_DB_PG) {
+        r = pg_append(s, run_id, ev, n, max_events, &seq, err);
+    } else {
+        event_ctx ec = {run_id, ev, n, max_events, 0};
+        r = cp_store_tx(s, tx_events, &ec, err);
+        seq = ec.last_seq;
+    }
+    if (r == CP_OK && last_seq) *last_seq = seq;
     return r;
 }
 
