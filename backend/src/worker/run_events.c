@@ -75,9 +75,13 @@ void cp_worker__status_event(job *j, cp_run_status run_status)
     cp_resource res;
     cp_error e;
     const char *rs = NULL;
-    /* Unreadable resource: the event says null for it; the run status still goes out. */
-    if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK)
+    if (!cp_run_status_is_final(run_status)) {
+        /* The claim set it, and nothing moves it before the run ends: no read. */
+        rs = cp_resource_status_name(cp_resource_status_busy(j->run.operation));
+    } else if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK) {
+        /* Unreadable resource: the event says null for it; the run status still goes out. */
         rs = cp_resource_status_name(res.status);
+    }
     cp_worker__store_event(j, "status",
                            json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status), "resource_status",
                                      cp_json_str_or_null(rs)));
