@@ -14,6 +14,10 @@ export CLOUDPLANE_PROVIDER_MIRROR="${CLOUDPLANE_PROVIDER_MIRROR:-$(scripts/insta
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 rss_parts() { # anonymous (heap, stacks) and file-backed (the binary and its libraries) parts
   awk '/^RssAnon|^RssFile|^RssShmem/ {printf "%s %.1f MB  ", $1, $2 / 1024}' "/proc/$1/status"
+  # Pss shares each library page among the processes that map it; Private is
+  # what one more such process costs.
+  awk '/^Pss:/ {printf "Pss: %.1f MB  ", $2 / 1024} /^Private_(Clean|Dirty):/ {p += $2}
+       END {printf "Private: %.1f MB", p / 1024}' "/proc/$1/smaps_rollup"
 }
 
 use_platform() { # url: sign up, 2,000 requests, one VM created and destroyed

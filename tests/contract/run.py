@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -214,7 +215,16 @@ def main():
         cfg = os.path.join(HERE, "schemathesis.toml")
 
         def env_with_token():
-            login = http("POST", url + "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD})
+            # The password hashes queued by the phase before may still fill the
+            # hash pool: its 429 carries Retry-After, which a client honours.
+            for attempt in range(30):
+                try:
+                    login = http("POST", url + "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD})
+                    break
+                except urllib.error.HTTPError as e:
+                    if e.code != 429 or attempt == 29:
+                        raise
+                    time.sleep(min(float(e.headers.get("Retry-After") or 1), 5))
             return dict(os.environ, CP_CONTRACT_TOKEN=login["access_token"], CP_CONTRACT_SANDBOX_KEY=sandbox_key)
 
         # Two runs with their own budgets: in one run the fuzzing phase, which

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "api/run_feed.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -149,9 +150,13 @@ static cp_result parse_seq(cp_req *req, const char *s, const char *field, int64_
  * resync), or at a time it set itself (its session's end, the grace periods
  * above). Idle, it costs no query; heartbeats come from sse.c. A revoked
  * session or a removed membership ends it as soon as the instance that made
- * the change has published the access notice (events.h). */
+ * the change has published the access notice (events.h). The events and the
+ * run's status come from the run's feed (run_feed.h): one read per notice
+ * for all of the run's streams in this process. */
 typedef struct {
     cp_app *app;
+    cp_run_feed *feed;
+    cp_run_feed_member member;
     char run_id[CP_ID_LEN + 1];
     char project_id[CP_ID_LEN + 1];
     char user_id[64];
@@ -160,12 +165,11 @@ typedef struct {
     int64_t session_until; /* wall ms the session ends unless refreshed; 0 = check now */
     int64_t parked_since;  /* mono ms this stream first saw the run parked; 0 when not */
     cp_sse *sse;
-    cp_events_sub *sub;
     atomic_bool recheck; /* an access notice named this stream's user or project */
     bool saw_final;      /* streamed the status event that ends the run */
     bool saw_parked;     /* the last status event streamed was awaiting_approval */
     bool settled;        /* has once found nothing new and looked at the run's status */
-    bool poll;           /* notices may not reach it: read and re-check every POLL_MS */
+    bool poll;           /* notices may miss: read and re-check every POLL_MS */
 } run_stream;
 
 static void on_notice(void *ctx, const char *subject, cp_notice_kind kind, int64_t seq)
@@ -209,39 +213,62 @@ static void end_event(cp_buf *out, const char *reason)
     CP_IGNORE(cp_buf_printf(out, "event: end\ndata: {\"reason\":\"%s\"}\n\n", reason));
 }
 
-static void note_status(run_stream *rs, const char *data)
-{
-    json_t *d = json_loads(data, 0, NULL);
-    cp_run_status st;
-    bool known = cp_run_status_parse(cp_json_str(d, "run_status", ""), &st);
-    json_decref(d);
-    rs->saw_final = known && cp_run_status_is_final(st);
-    rs->saw_parked = known && st == CP_RUN_AWAITING_APPROVAL;
-}
-
 #define EVENTS_PAGE 200
 
-/* Appends the events after rs->last_seq; how many in *n. */
-static void stream_events(run_stream *rs, cp_arena *a, cp_buf *out, size_t *n)
+/* A stream behind its feed's window reads the store itself: a page after
+ * rs->last_seq (with settle, the run first, as cp_run_feed_settle does). */
+static void own_read(run_stream *rs, cp_buf *out, bool settle, cp_run_feed_page *pg, cp_run_feed_run *run)
 {
+    cp_arena *a = cp_arena_new(4096);
     cp_error e;
+    if (settle) {
+        cp_run cur;
+        memset(run, 0, sizeof *run);
+        if (cp_store_run_get(rs->app->store, a, rs->run_id, &cur, &e) == CP_OK) {
+            run->read_ok = true;
+            run->status = cur.status;
+            run->finished_at = cur.finished_at;
+            run->events_dropped = cur.events_dropped;
+        }
+    }
+    memset(pg, 0, sizeof *pg);
     cp_event *items;
-    *n = 0;
-    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, EVENTS_PAGE, &items, n, &e) != CP_OK) return;
-    for (size_t i = 0; i < *n; i++) {
-        if (cp_buf_printf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)items[i].seq, items[i].type,
-                          items[i].data) != CP_OK)
-            break;
-        rs->last_seq = items[i].seq;
-        if (!strcmp(items[i].type, "status")) note_status(rs, items[i].data);
+    size_t n = 0;
+    if (cp_store_events_list(rs->app->store, a, rs->run_id, rs->last_seq, EVENTS_PAGE, &items, &n, &e) != CP_OK) n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cp_run_feed_frame(out, items[i].seq, items[i].type, items[i].data) != CP_OK) break;
+        pg->n++;
+        pg->last_seq = items[i].seq;
+        if (!strcmp(items[i].type, "status")) {
+            pg->status_seen = true;
+            pg->status_known = cp_run_feed_status_of(items[i].data, &pg->status);
+        }
+    }
+    pg->more = n == EVENTS_PAGE || (pg->n > 0 && pg->n < n);
+    cp_arena_free(a);
+}
+
+/* Appends the events after rs->last_seq (with settle, reads the run before
+ * them into *run) and notes what they say. */
+static void stream_events(run_stream *rs, cp_buf *out, bool settle, cp_run_feed_page *pg, cp_run_feed_run *run)
+{
+    /* Polled: the window may be at most half a poll old. */
+    int64_t max_age = rs->poll ? POLL_MS / 2 : 0;
+    cp_result r = settle ? cp_run_feed_settle(rs->feed, rs->last_seq, EVENTS_PAGE, max_age, out, pg, run)
+                         : cp_run_feed_events(rs->feed, rs->last_seq, EVENTS_PAGE, max_age, out, pg);
+    if (r == CP_EDECLINED) own_read(rs, out, settle, pg, run);
+    if (pg->n > 0) rs->last_seq = pg->last_seq;
+    if (pg->status_seen) {
+        rs->saw_final = pg->status_known && cp_run_status_is_final(pg->status);
+        rs->saw_parked = pg->status_known && pg->status == CP_RUN_AWAITING_APPROVAL;
     }
 }
 
 /* True when the run waits for approval and this stream has said so, or has
  * waited PARKED_GRACE_MS; until then it asks to be filled again at that time. */
-static bool parked_done(run_stream *rs, const cp_run *run, bool read_ok)
+static bool parked_done(run_stream *rs, const cp_run_feed_run *run)
 {
-    if (!read_ok || run->status != CP_RUN_AWAITING_APPROVAL) {
+    if (!run->read_ok || run->status != CP_RUN_AWAITING_APPROVAL) {
         rs->parked_since = 0;
         return false;
     }
@@ -253,17 +280,16 @@ static bool parked_done(run_stream *rs, const cp_run *run, bool read_ok)
 }
 
 /* Nothing new came with the wake-up: is the stream complete? The run is
- * read before its events: events are committed before a run's final
- * status, so "final, and nothing newer" means nothing more comes. */
-static cp_result stream_settle(run_stream *rs, cp_arena *a, cp_buf *out)
+ * read before its events (cp_run_feed_settle): events are committed before
+ * a run's final status, so "final, and nothing newer" means nothing more
+ * comes. */
+static cp_result stream_settle(run_stream *rs, cp_buf *out)
 {
-    cp_error e;
-    cp_run run;
-    bool read_ok = cp_store_run_get(rs->app->store, a, rs->run_id, &run, &e) == CP_OK;
-    bool final = read_ok && cp_run_status_is_final(run.status);
-    size_t n;
-    stream_events(rs, a, out, &n);
-    if (n > 0) {
+    cp_run_feed_run run;
+    cp_run_feed_page pg;
+    stream_events(rs, out, true, &pg, &run);
+    bool final = run.read_ok && cp_run_status_is_final(run.status);
+    if (pg.n > 0 || pg.more) {
         cp_sse_wake(rs->sse); /* nothing new is the only way to settle */
         return CP_OK;
     }
@@ -281,7 +307,7 @@ static cp_result stream_settle(run_stream *rs, cp_arena *a, cp_buf *out)
         end_event(out, "run_finished");
         return CP_EDECLINED;
     }
-    if (parked_done(rs, &run, read_ok)) {
+    if (parked_done(rs, &run)) {
         /* Nothing happens until someone approves: the client reopens then. */
         end_event(out, "awaiting_approval");
         return CP_EDECLINED;
@@ -307,27 +333,26 @@ static cp_result stream_fill(void *ctx, cp_buf *out)
     }
     /* The session ends then unless refreshed: look again at that time. */
     cp_sse_wake_at(rs->sse, cp_mono_ms() + (rs->session_until - now));
-    cp_arena *a = cp_arena_new(4096);
-    size_t n;
-    /* The common wake-up (new events) costs one read; only when there is
-     * nothing new does the run's status decide whether the stream is done.
-     * That is needed after the replay (the run may have parked or ended
-     * before the stream opened) and after a status event that parks or ends
-     * it; any other status change comes with its own status event. */
-    stream_events(rs, a, out, &n);
-    cp_result result = CP_OK;
-    if (n == EVENTS_PAGE || (n > 0 && (!rs->settled || rs->saw_final || rs->saw_parked)))
-        cp_sse_wake(rs->sse); /* more to send, or the end to settle */
-    else if (n == 0)
-        result = stream_settle(rs, a, out);
-    cp_arena_free(a);
-    return result;
+    /* The common wake-up (new events) costs no read of its own; only when
+     * there is nothing new does the run's status decide whether the stream
+     * is done. That is needed after the replay (the run may have parked or
+     * ended before the stream opened) and after a status event that parks or
+     * ends it; any other status change comes with its own status event. */
+    cp_run_feed_page pg;
+    stream_events(rs, out, false, &pg, NULL);
+    if (pg.more)
+        cp_sse_wake(rs->sse); /* more to send */
+    else if (pg.n == 0 || !rs->settled || rs->saw_final || rs->saw_parked)
+        /* Settled at once, in the same write: a run's last event and the
+         * stream's end go out as one chunk. */
+        return stream_settle(rs, out);
+    return CP_OK;
 }
 
 static void stream_free(void *ctx)
 {
     run_stream *rs = ctx;
-    if (rs->sub) cp_events_unsubscribe(rs->app->events, rs->sub);
+    if (rs->feed) cp_run_feed_leave(rs->feed, &rs->member);
     cp_slots_release(rs->app->streams_by_user, rs->user_id);
     free(rs);
 }
@@ -421,7 +446,10 @@ cp_result cp_api_runs_events(cp_req *req)
         free(rs);
         return r;
     }
-    if (rs->app->events) rs->sub = cp_events_subscribe(rs->app->events, rs->run_id, on_notice, rs);
-    rs->poll = !rs->sub || (cp_db_kind_of(cp_store_db(app->store)) == CP_DB_PG && !cp_events_is_shared(app->events));
+    rs->member.fn = on_notice;
+    rs->member.ctx = rs;
+    rs->feed = cp_run_feed_join(app->store, app->events, rs->run_id, &rs->member);
+    rs->poll =
+        !app->events || (cp_db_kind_of(cp_store_db(app->store)) == CP_DB_PG && !cp_events_is_shared(app->events));
     return CP_OK;
 }

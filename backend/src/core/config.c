@@ -159,9 +159,9 @@ static const cfg_entry table[] = {
       "open connections per client address (IPv6: its /64; trusted proxies exempt; 0 = unlimited)"),
     I("max-connections", "CLOUDPLANE_MAX_CONNECTIONS", "4096", 16, 1000000, max_connections,
       "open HTTP connections (event streams included) the server accepts in all; needs as many file descriptors"),
-    I("connection-memory", "CLOUDPLANE_CONNECTION_MEMORY", "32768", 4096, 1048576, connection_memory,
-      "bytes of buffer each HTTP connection may use for request headers and response writes; an open event "
-      "stream holds about this much, so 10,000 streams want 8192"),
+    I("connection-memory", "CLOUDPLANE_CONNECTION_MEMORY", "16384", 4096, 1048576, connection_memory,
+      "bytes of buffer each HTTP connection may use for request headers and response writes (16384 takes "
+      "headers up to about 15 KB); an open event stream touches about half of it for its whole life"),
     I("read-timeout", "CLOUDPLANE_READ_TIMEOUT", "10", 1, 3600, read_timeout_seconds,
       "seconds a client has to send a whole request (headers and body); slower ones are disconnected"),
     I("idle-timeout", "CLOUDPLANE_IDLE_TIMEOUT", "120", 1, 86400, idle_timeout_seconds,

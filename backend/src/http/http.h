@@ -70,6 +70,7 @@ struct cp_req {
     int await_state;
     bool suspended;
     unsigned limits_taken; /* cp_api_limit kinds already charged to this request */
+    bool stream;           /* the reply is an event stream (cp_sse_begin): the request shrinks once queued */
 };
 
 /* Path parameter by name (NULL if the route has none of that name). */

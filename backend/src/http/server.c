@@ -439,6 +439,37 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         cp_connguard_open(s->guard, key, cp_proxies_contains(s->proxies, peer), fi ? (int)fi->connect_fd : -1);
 }
 
+/* An event stream outlives its request by minutes or hours, and 10,000 of
+ * them may be open: once its response is queued it keeps only what
+ * on_completed reads (the access log), in an arena of that size, not the
+ * request's 8 KB one with its parsed body, JSON and auth strings. The
+ * stream's own state copies what it needs (api/runs.c). */
+static cp_req *stream_shrink(cp_req *req)
+{
+    size_t strings = strlen(req->method) + strlen(req->path) + (req->user_id ? strlen(req->user_id) : 0) +
+                     3 * 16; /* each rounded up to 16 */
+    cp_arena *a = cp_arena_new(((sizeof *req + 15) & ~(size_t)15) + strings);
+    cp_req *c = cp_arena_alloc(a, sizeof *c);
+    c->arena = a;
+    c->app = req->app;
+    c->conn = req->conn;
+    c->method = cp_arena_strdup(a, req->method);
+    c->path = cp_arena_strdup(a, req->path);
+    c->user_id = req->user_id ? cp_arena_strdup(a, req->user_id) : NULL;
+    memcpy(c->id, req->id, sizeof c->id);
+    memcpy(c->client_ip, req->client_ip, sizeof c->client_ip);
+    memcpy(c->client_key, req->client_key, sizeof c->client_key);
+    c->start_mono_ms = req->start_mono_ms;
+    c->route = req->route;
+    c->status = req->status;
+    c->stream = true;
+    if (req->reply) json_decref(req->reply);
+    if (req->raw) MHD_destroy_response(req->raw);
+    cp_buf_free(&req->body);
+    cp_arena_free(req->arena);
+    return c;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -480,7 +511,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->status) return MHD_YES; /* already answered (early 413) */
     /* Read in full: what follows (handler, response, an event stream) is not a slow read. */
     cp_connguard_disarm(s->guard, guarded(conn));
-    return dispatch(s, req);
+    enum MHD_Result ret = dispatch(s, req);
+    if (req->stream) *con_cls = stream_shrink(req);
+    return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -594,7 +627,7 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
     }
     MHD_set_panic_func(mhd_panic, NULL);
     unsigned conn_limit = (unsigned)(cfg->max_connections > 0 ? cfg->max_connections : 4096);
-    size_t conn_memory = cfg->connection_memory > 0 ? cfg->connection_memory : 32 * 1024;
+    size_t conn_memory = cfg->connection_memory > 0 ? cfg->connection_memory : 16 * 1024;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
     s->d = MHD_start_daemon(flags, 0, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

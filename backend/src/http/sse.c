@@ -35,7 +35,10 @@ bool cp_sse_parse_seq(const char *s, int64_t *out)
     return true;
 }
 
-#define SSE_BLOCK 1024
+/* MHD's own buffer for a callback response: used only for HTTP/1.0 clients
+ * (chunked replies are written straight into the connection's buffer), and
+ * 10,000 idle streams hold 10,000 of them. */
+#define SSE_BLOCK 256
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_sse *streams;
@@ -186,6 +189,7 @@ cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *
     pthread_mutex_unlock(&mu);
     req->raw = res;
     req->status = 200;
+    req->stream = true;
     *out = s;
     return CP_OK;
 }

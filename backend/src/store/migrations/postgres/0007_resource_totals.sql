@@ -57,6 +57,14 @@ END $$;
 CREATE TRIGGER resource_totals_track AFTER INSERT OR UPDATE OR DELETE ON resources
     FOR EACH ROW EXECUTE FUNCTION cp_resource_totals_track();
 
+-- Every write to resources takes the data version's row lock before any
+-- totals row (a BEFORE statement trigger fires first), so a transaction that
+-- took the data version in an earlier statement (a run's status) and one that
+-- holds a totals row cannot wait on each other.
+DROP TRIGGER dv_resources ON resources;
+CREATE TRIGGER dv_resources BEFORE INSERT OR UPDATE OR DELETE ON resources
+    FOR EACH STATEMENT EXECUTE FUNCTION cp_bump_data_version();
+
 -- A project's budget use adds failed resources that still hold an open cost
 -- period: both looked up by index, not by reading the project's resources.
 CREATE INDEX resources_failed ON resources(project_id) WHERE status = 'failed';
