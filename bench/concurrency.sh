@@ -62,7 +62,7 @@ services_into_cgroup() { # the service processes and every child they have now (
 }
 
 measure() { # label cgroup-pids platform-pids [redis-port]
-  CG="$cg" CG_SVC="$cg_svc" WORKER_LOGS="${WORKER_LOGS:-}" BENCH_RESULTS="${BENCH_RESULTS:-}" python3 - "$url" "$N" "$@" <<'PY'
+  CG="$cg" CG_SVC="$cg_svc" SVC_PIDS="${SVC_PIDS:-}" WORKER_LOGS="${WORKER_LOGS:-}" BENCH_RESULTS="${BENCH_RESULTS:-}" python3 - "$url" "$N" "$@" <<'PY'
 import json, os, resource, sys, time, requests
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -116,6 +116,22 @@ def xadds():
             return int(line.split("calls=")[1].split(",")[0])
     return 0
 
+def tree_cpu(pid):  # utime+stime of a process and its live descendants, seconds
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += own_cpu(p)
+            for t in os.listdir("/proc/%d/task" % p):
+                todo += [int(c) for c in open("/proc/%d/task/%s/children" % (p, t)).read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+def services():  # {name: CPU seconds} of each service's process tree (SVC_PIDS: name:pid,...)
+    pairs = [x.split(":") for x in os.environ.get("SVC_PIDS", "").split(",") if x]
+    return {name: tree_cpu(int(pid)) for name, pid in pairs}
+
 def statements():  # statements sent to the database: serve's /metrics plus each worker's log
     text = requests.get(url + "/metrics", timeout=30).text
     total = sum(int(l.split()[1]) for l in text.splitlines() if l.startswith("cloudplane_db_statements_total "))
@@ -163,14 +179,14 @@ wait_all(warm, 4)
 
 pa = project("bench")
 p0 = [own_cpu(pid) for pid in platform_pids]
-q0 = statements()
+q0, v0 = statements(), services()
 g0, m0, x0, s0, c0, t0 = cg_cpu(), machine(), xadds(), cg_cpu(cg_svc), client_cpu(), time.time()
 with ThreadPoolExecutor(16) as pool:
     ids = list(pool.map(lambda i: create(pa, i), range(n)))
 wait_all(pa, n)
 wall = time.time() - t0
 g1, m1, x1, s1, c1 = cg_cpu(), machine(), xadds(), cg_cpu(cg_svc), client_cpu()
-q1 = statements()
+q1, v1 = statements(), services()
 own = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0))
 # The cgroup holds the worker processes (and in embedded mode the API too).
 in_cg = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0) if str(pid) in sys.argv[4].split(","))
@@ -199,9 +215,17 @@ else:
                                       "serve", own_cpu(pid) - b) for pid, b in zip(platform_pids, p0))
     print("  cloudplane CPU %.2f s (%s) = %.1f %% of the work's CPU (tofu + cloudplane + services %.1f s)"
           % (own, per, share, total))
-    print("  services (PostgreSQL, Redis, moto) %.1f s   client %.1f s" % (svc, client))
+    per_svc = ", ".join("%s %.2f s" % (k, v1[k] - v0[k]) for k in v0)
+    print("  services (PostgreSQL, Redis, moto) %.1f s%s   client %.1f s"
+          % (svc, " (" + per_svc + ")" if per_svc else "", client))
     print("  machine busy %.1f s of %.1f s; %.1f s of it outside this bench: without that load, wall ~%.1f s, "
           "ratio ~%.2f (an estimate)" % (busy, wall * cores, outside, alone, alone / (tofu / cores)))
+    if "moto" in v0:
+        # moto emulates S3 and DynamoDB in Python on these same cores; a real state
+        # backend's CPU is elsewhere. How much of the wall it accounts for:
+        moto = v1["moto"] - v0["moto"]
+        print("  of that, moto (the S3/DynamoDB emulator) %.1f s: without it too, wall ~%.1f s, ratio ~%.2f "
+              "(an estimate)" % (moto, alone - moto / cores, (alone - moto / cores) / (tofu / cores)))
     key = "creates_" + label
     result(key, "%.2fx the CPU bound (wall %.1f s, tofu+provider CPU %.1f s on %d cores, N=%d; %.1f s of other "
            "load, ~%.2fx without it)" % (ratio, wall, tofu, cores, n, outside, alone / (tofu / cores)),
@@ -226,6 +250,7 @@ stop_all
 
 distributed_env
 services_into_cgroup
+SVC_PIDS="postgres:$(head -n 1 "$work/svc/pg/data/postmaster.pid"),redis:$(cat "$work/svc/redis.pid"),moto:$(cat "$work/svc/moto.pid")"
 start_serve api
 api_pid=$serve_pid
 # Worker processes reach the sandbox cloud that `serve` hosts.
