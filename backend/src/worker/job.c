@@ -138,7 +138,8 @@ static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t
     } else if (r == CP_OK && wait) {
         if ((r = cp_worker__transition(j, CP_RUN_AWAITING_APPROVAL, e)) == CP_OK) {
             cp_worker__log_line(j, "system", "info", "plan ready: waiting for approval");
-            *parked = true; /* the apply is a later claim of this run */
+            cp_worker__flush_events(j); /* readers wait a moment for this status event, not longer */
+            *parked = true;             /* the apply is a later claim of this run */
         }
     } else if (r == CP_OK) {
         if ((r = cp_worker__transition(j, CP_RUN_APPLYING, e)) == CP_OK)
