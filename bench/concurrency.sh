@@ -9,9 +9,9 @@
 # run workers are put in a CPU-accounting cgroup (v1 cpuacct or v2), which every
 # tofu they spawn inherits (tofu inside bwrap's pid namespace never reaches the
 # worker's cutime: that showed ~0.2 s for 100 runs). Tofu CPU = the cgroup's
-# usage minus the cloudplane processes' own utime+stime; it includes bwrap (and
-# the runner's lock-id probes, which run only with local state or outside
-# bubblewrap, so in neither mode here with bubblewrap on).
+# usage minus the cloudplane processes' own utime+stime; it includes bwrap. (The
+# runner's lock-id probe is a tofu process only with s3 state outside
+# bubblewrap; with local state it reads a file.)
 # Needs root and a writable cgroup fs, else that figure is skipped. Also
 # printed: cloudplane's own CPU, the whole machine's busy CPU (/proc/stat), the
 # sum of run durations, Redis XADDs per run, database statements per create
