@@ -9,11 +9,14 @@
 # run workers are put in a CPU-accounting cgroup (v1 cpuacct or v2), which every
 # tofu they spawn inherits (tofu inside bwrap's pid namespace never reaches the
 # worker's cutime: that showed ~0.2 s for 100 runs). Tofu CPU = the cgroup's
-# usage minus the cloudplane processes' own utime+stime; it includes bwrap and
-# the runner's lock-id probes.
+# usage minus the cloudplane processes' own utime+stime; it includes bwrap. (The
+# runner's lock-id probe is a tofu process only with s3 state outside
+# bubblewrap; with local state it reads a file.)
 # Needs root and a writable cgroup fs, else that figure is skipped. Also
 # printed: cloudplane's own CPU, the whole machine's busy CPU (/proc/stat), the
-# sum of run durations, Redis XADDs per run, and the errors of failed runs.
+# sum of run durations, Redis XADDs per run, database statements per create
+# (serve's /metrics plus the total each worker logs with "run done"), and the
+# errors of failed runs.
 # Figures only; nothing here passes or fails.
 #
 #   N=100 bench/concurrency.sh      env: N (100), CP_BINARY (build/cloudplane), CP_TOFU
@@ -60,8 +63,8 @@ services_into_cgroup() { # the service processes and every child they have now (
 }
 
 measure() { # label cgroup-pids platform-pids [redis-port]
-  CG="$cg" CG_SVC="$cg_svc" BENCH_RESULTS="${BENCH_RESULTS:-}" python3 - "$url" "$N" "$@" <<'PY'
-import os, resource, sys, time, requests
+  CG="$cg" CG_SVC="$cg_svc" SVC_PIDS="${SVC_PIDS:-}" WORKER_LOGS="${WORKER_LOGS:-}" BENCH_RESULTS="${BENCH_RESULTS:-}" python3 - "$url" "$N" "$@" <<'PY'
+import json, os, resource, sys, time, requests
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 import subprocess
@@ -114,6 +117,33 @@ def xadds():
             return int(line.split("calls=")[1].split(",")[0])
     return 0
 
+def tree_cpu(pid):  # utime+stime of a process and its live descendants, seconds
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += own_cpu(p)
+            for t in os.listdir("/proc/%d/task" % p):
+                todo += [int(c) for c in open("/proc/%d/task/%s/children" % (p, t)).read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+def services():  # {name: CPU seconds} of each service's process tree (SVC_PIDS: name:pid,...)
+    pairs = [x.split(":") for x in os.environ.get("SVC_PIDS", "").split(",") if x]
+    return {name: tree_cpu(int(pid)) for name, pid in pairs}
+
+def statements():  # statements sent to the database: serve's /metrics plus each worker's log
+    text = requests.get(url + "/metrics", timeout=30).text
+    total = sum(int(l.split()[1]) for l in text.splitlines() if l.startswith("cloudplane_db_statements_total "))
+    for path in [p for p in os.environ.get("WORKER_LOGS", "").split(",") if p]:
+        last = 0
+        for line in open(path):  # "run done" carries the worker's running total
+            if '"run done"' in line and '"db_statements"' in line:
+                last = json.loads(line)["db_statements"]
+        total += last
+    return total
+
 def ms(iso):
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000
 
@@ -150,12 +180,14 @@ wait_all(warm, 4)
 
 pa = project("bench")
 p0 = [own_cpu(pid) for pid in platform_pids]
+q0, v0 = statements(), services()
 g0, m0, x0, s0, c0, t0 = cg_cpu(), machine(), xadds(), cg_cpu(cg_svc), client_cpu(), time.time()
 with ThreadPoolExecutor(16) as pool:
     ids = list(pool.map(lambda i: create(pa, i), range(n)))
 wait_all(pa, n)
 wall = time.time() - t0
 g1, m1, x1, s1, c1 = cg_cpu(), machine(), xadds(), cg_cpu(cg_svc), client_cpu()
+q1, v1 = statements(), services()
 own = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0))
 # The cgroup holds the worker processes (and in embedded mode the API too).
 in_cg = sum(own_cpu(pid) - b for pid, b in zip(platform_pids, p0) if str(pid) in sys.argv[4].split(","))
@@ -184,9 +216,17 @@ else:
                                       "serve", own_cpu(pid) - b) for pid, b in zip(platform_pids, p0))
     print("  cloudplane CPU %.2f s (%s) = %.1f %% of the work's CPU (tofu + cloudplane + services %.1f s)"
           % (own, per, share, total))
-    print("  services (PostgreSQL, Redis, moto) %.1f s   client %.1f s" % (svc, client))
+    per_svc = ", ".join("%s %.2f s" % (k, v1[k] - v0[k]) for k in v0)
+    print("  services (PostgreSQL, Redis, moto) %.1f s%s   client %.1f s"
+          % (svc, " (" + per_svc + ")" if per_svc else "", client))
     print("  machine busy %.1f s of %.1f s; %.1f s of it outside this bench: without that load, wall ~%.1f s, "
           "ratio ~%.2f (an estimate)" % (busy, wall * cores, outside, alone, alone / (tofu / cores)))
+    if "moto" in v0:
+        # moto emulates S3 and DynamoDB in Python on these same cores; a real state
+        # backend's CPU is elsewhere. How much of the wall it accounts for:
+        moto = v1["moto"] - v0["moto"]
+        print("  of that, moto (the S3/DynamoDB emulator) %.1f s: without it too, wall ~%.1f s, ratio ~%.2f "
+              "(an estimate)" % (moto, alone - moto / cores, (alone - moto / cores) / (tofu / cores)))
     key = "creates_" + label
     result(key, "%.2fx the CPU bound (wall %.1f s, tofu+provider CPU %.1f s on %d cores, N=%d; %.1f s of other "
            "load, ~%.2fx without it)" % (ratio, wall, tofu, cores, n, outside, alone / (tofu / cores)),
@@ -194,6 +234,7 @@ else:
     with open(os.environ["SHARE_FILE"], "a") as f:
         f.write("%s %.1f\n" % (label, share))
 print("  sum of run durations %.1f s (%.0f %% of the %d slots' wall time)" % (durations, 100 * durations / (2 * wall), 2))
+print("  database statements %d = %.0f per create (API and workers, through the last run's end)" % (q1 - q0, (q1 - q0) / n))
 if x0 is not None:
     print("  queue pushes (XADD) %d = %.1f per run" % (x1 - x0, (x1 - x0) / n))
 for r in [r for r in runs if r["status"] != "succeeded"][:5]:
@@ -205,11 +246,12 @@ echo "== concurrency: $N sandbox VM creates at once, 2 workers, $(nproc) cores, 
 echo "rerun: N=$N CP_TOFU=$TOFU CLOUDPLANE_PROVIDER_MIRROR=$CLOUDPLANE_PROVIDER_MIRROR bench/concurrency.sh"
 export SHARE_FILE="$work/share"
 CLOUDPLANE_WORKERS=2 start_serve embedded
-measure embedded "$serve_pid" "$serve_pid"
+WORKER_LOGS="" measure embedded "$serve_pid" "$serve_pid"
 stop_all
 
 distributed_env
 services_into_cgroup
+SVC_PIDS="postgres:$(head -n 1 "$work/svc/pg/data/postmaster.pid"),redis:$(cat "$work/svc/redis.pid"),moto:$(cat "$work/svc/moto.pid")"
 start_serve api
 api_pid=$serve_pid
 # Worker processes reach the sandbox cloud that `serve` hosts.
@@ -218,7 +260,7 @@ start_worker w1
 worker_pids="$worker_pid"
 start_worker w2
 worker_pids="$worker_pids,$worker_pid"
-measure distributed "$worker_pids" "$api_pid,$worker_pids" "$CP_TEST_REDIS_PORT"
+WORKER_LOGS="$work/w1.log,$work/w2.log" measure distributed "$worker_pids" "$api_pid,$worker_pids" "$CP_TEST_REDIS_PORT"
 if [ -s "$SHARE_FILE" ]; then
   share=$(awk '{printf "%s%s %s %%", sep, $1, $2; sep="; "}' "$SHARE_FILE")
   met=$(awk '$2 > 5 {bad = 1} END {print bad ? "no" : "yes"}' "$SHARE_FILE")

@@ -7,7 +7,8 @@
 #                loopback by scripts/services.sh)
 # Measured from timestamps the system already stores: runs.queued_at (taken in
 # the API's insert transaction) and the ts of the run's first "<phase> started"
-# event, which the runner stores right before it forks tofu.
+# event, which the runner stamps right before it forks tofu (the row itself is
+# written with the job's next event batch).
 # Two patterns: "idle" (one run at a time: the pure dispatch path) and "burst"
 # (N creates at once: includes waiting for a free slot). Figures only; nothing
 # here passes or fails.

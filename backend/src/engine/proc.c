@@ -19,7 +19,7 @@
 #include "core/xalloc.h"
 
 #define DEFAULT_MAX_LINE (64 * 1024)
-#define TICK_MS 250
+#define TICK_MS 100
 #define DRAIN_MS 2000 /* reading what is left after the child ended */
 #define READ_CHUNK 16384
 

@@ -62,7 +62,7 @@ typedef struct {
     cp_buf *capture_stdout; /* when set, stdout is appended here whole (bounded by its max) */
     cp_proc_line_fn on_line;
     void (*on_start)(void *ctx, pid_t pid); /* pid is also the process group id */
-    void (*on_tick)(void *ctx);             /* at least every 250 ms while running */
+    void (*on_tick)(void *ctx);             /* at least every 100 ms while running */
     void *ctx;
     cp_proc_cancel *cancel; /* may be NULL */
 } cp_proc_spec;

@@ -238,6 +238,7 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     r->redact = cp_redact_new();
     r->cancel = cp_proc_cancel_new();
     r->on_event = spec->on_event;
+    r->on_tick = spec->on_tick;
     r->ctx = spec->ctx;
     copy_str(r->run_id, sizeof r->run_id, spec->run_id);
     copy_str(r->resource_id, sizeof r->resource_id, spec->resource_id);

@@ -68,13 +68,15 @@ typedef struct {
 } cp_runner_config;
 
 typedef struct {
-    const char *run_id;      /* platform id: names the run dir */
-    const char *resource_id; /* platform id: names the state */
-    const char *module;      /* catalog module, e.g. "sandbox_vm" */
-    json_t *tfvars;          /* terraform.tfvars.json (cp_catalog_tfvars); borrowed; NULL for force-unlock */
-    const char *const *env;  /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
-                              * credential env name; values are redacted from everything */
-    cp_tfev_fn on_event;     /* may be NULL */
+    const char *run_id;         /* platform id: names the run dir */
+    const char *resource_id;    /* platform id: names the state */
+    const char *module;         /* catalog module, e.g. "sandbox_vm" */
+    json_t *tfvars;             /* terraform.tfvars.json (cp_catalog_tfvars); borrowed; NULL for force-unlock */
+    const char *const *env;     /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
+                                 * credential env name; values are redacted from everything */
+    cp_tfev_fn on_event;        /* may be NULL */
+    void (*on_tick)(void *ctx); /* may be NULL: while a tofu phase runs, at least every 100 ms (on_event's
+                                 * thread), so events held for a batch can be written */
     void *ctx;
 } cp_runner_spec;
 

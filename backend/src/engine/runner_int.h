@@ -47,6 +47,7 @@ struct cp_runner {
     cp_proc_cancel *cancel;
     atomic_int pid;
     cp_tfev_fn on_event;
+    void (*on_tick)(void *ctx);
     void *ctx;
     char lock_id[40];
     char version[32];
@@ -143,6 +144,8 @@ int64_t cp_runner__parse_created(const char *s);
 void cp_runner__lock_diag(cp_runner *r, const cp_tfev *ev);
 /* Reads the lock now and records it if it is this phase's own. */
 void cp_runner__probe_lock(cp_runner *r);
+/* Whether a locked phase probes for its lock id at all (see runner_lock.c). */
+bool cp_runner__probe_needed(const cp_runner *r);
 /* cp_runner__run_phase for a phase that takes the state lock, healing a stray lock of this run's own. */
 cp_result cp_runner__run_locked(cp_runner *r, const phase_opts *o, cp_strv *args, int *code,
                                 cp_error *err) CP_MUST_CHECK;

@@ -145,6 +145,18 @@ static bool read_lock_at(cp_runner *r, const char *cwd, const char *data_dir, bo
     return found;
 }
 
+/* The lock id is recorded only so that the reaper can free the lock of a run
+ * whose worker died (reconcile.c). In bubblewrap with s3 state that needs no
+ * id: the lock's holder names this run's own host (cp-<run id>-...), by which
+ * cp_runner_free_lock_of finds and frees it, and a probe there is a whole
+ * tofu process (init of the s3 backend, a DynamoDB read) per locked phase,
+ * about 130 ms of CPU for every run. Local state: the probe reads a file;
+ * outside bubblewrap the holder proves nothing, so the id is needed. */
+bool cp_runner__probe_needed(const cp_runner *r)
+{
+    return !(r->sandboxed && r->cfg.state.kind == CP_STATE_S3);
+}
+
 void cp_runner__probe_lock(cp_runner *r)
 {
     lock_info li;

@@ -75,7 +75,8 @@ static void on_line(void *ctx, cp_proc_stream st, const char *line, size_t len, 
 static void on_tick(void *ctx)
 {
     cp_runner *r = ctx;
-    if (!r->lock_op || r->lock_id[0] || r->probes >= PROBE_MAX) return;
+    if (r->on_tick) r->on_tick(r->ctx);
+    if (!r->lock_op || r->lock_id[0] || r->probes >= PROBE_MAX || !cp_runner__probe_needed(r)) return;
     int64_t now = cp_mono_ms();
     if (!r->saw_work && now - r->phase_mono < PROBE_FIRST_MS) return;
     if (now < r->next_probe) return;

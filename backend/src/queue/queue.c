@@ -50,6 +50,12 @@ cp_result cp_queue_reclaim(cp_queue *q, int64_t min_idle_ms, cp_error *err)
     return q->ops->reclaim(q, min_idle_ms, err);
 }
 
+cp_result cp_queue_has_undelivered(cp_queue *q, bool *any, cp_error *err)
+{
+    *any = false;
+    return q->ops->undelivered(q, any, err);
+}
+
 cp_result cp_queue_ping(cp_queue *q, cp_error *err)
 {
     return q->ops->ping(q, err);

@@ -30,6 +30,11 @@ cp_result cp_queue_ack(cp_queue *q, const char *token, cp_error *err) CP_MUST_CH
 /* Takes over items delivered to consumers that have been idle longer than
  * min_idle_ms (XAUTOCLAIM); later pops return them. No-op in-process. */
 cp_result cp_queue_reclaim(cp_queue *q, int64_t min_idle_ms, cp_error *err) CP_MUST_CHECK;
+/* Whether items wait that no worker has been handed yet (*any). The
+ * reconciler re-pushes a long-waiting run only when none do: while they do,
+ * the run's own item may simply be among them, and a re-push would only queue
+ * a duplicate behind them. */
+cp_result cp_queue_has_undelivered(cp_queue *q, bool *any, cp_error *err) CP_MUST_CHECK;
 /* Round trip to the backend, for /readyz. */
 cp_result cp_queue_ping(cp_queue *q, cp_error *err) CP_MUST_CHECK;
 /* Makes blocked pops return CP_EAGAIN promptly (shutdown). */

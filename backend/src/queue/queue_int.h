@@ -12,6 +12,7 @@ typedef struct {
                      cp_error *err);
     cp_result (*ack)(cp_queue *q, const char *token, cp_error *err);
     cp_result (*reclaim)(cp_queue *q, int64_t min_idle_ms, cp_error *err);
+    cp_result (*undelivered)(cp_queue *q, bool *any, cp_error *err);
     cp_result (*ping)(cp_queue *q, cp_error *err);
     void (*wake)(cp_queue *q);
 } cp_queue_ops;

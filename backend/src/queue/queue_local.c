@@ -107,6 +107,16 @@ static cp_result l_reclaim(cp_queue *base, int64_t min_idle_ms, cp_error *err)
     return CP_OK;
 }
 
+static cp_result l_undelivered(cp_queue *base, bool *any, cp_error *err)
+{
+    CP_UNUSED(err);
+    lqueue *q = (lqueue *)base;
+    pthread_mutex_lock(&q->mu);
+    *any = q->len > 0;
+    pthread_mutex_unlock(&q->mu);
+    return CP_OK;
+}
+
 static cp_result l_ping(cp_queue *base, cp_error *err)
 {
     CP_UNUSED(base);
@@ -129,6 +139,7 @@ static const cp_queue_ops local_ops = {
     .pop = l_pop,
     .ack = l_ack,
     .reclaim = l_reclaim,
+    .undelivered = l_undelivered,
     .ping = l_ping,
     .wake = l_wake,
 };

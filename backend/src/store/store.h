@@ -459,8 +459,20 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, int64_t grace_ms, char **
 
 /* ---- run events (store_events.c) ---- */
 
-/* Appends one event; past max_events per run it is dropped and counted (the
- * reader reports the count as truncation). *seq gets the stored seq or 0. */
+/* One event to append: type, its data as JSON text, and when it happened (ms). */
+typedef struct {
+    const char *type;
+    const char *data;
+    int64_t ts;
+} cp_event_new;
+/* Appends n events (at most CP_EVENTS_APPEND_MAX) in order, in one
+ * transaction and one INSERT: seqs follow the run's event_count. Those past
+ * max_events per run are dropped and counted (the reader reports the count as
+ * truncation). *last_seq gets the seq of the last one stored, or 0. */
+#define CP_EVENTS_APPEND_MAX 256
+cp_result cp_store_events_append(cp_store *s, const char *run_id, const cp_event_new *ev, size_t n, int64_t max_events,
+                                 int64_t *last_seq, cp_error *err) CP_MUST_CHECK;
+/* cp_store_events_append of one event, stamped now. */
 cp_result cp_store_event_append(cp_store *s, const char *run_id, const char *type, const char *data_json,
                                 int64_t max_events, int64_t *seq, cp_error *err) CP_MUST_CHECK;
 typedef struct {

@@ -163,23 +163,15 @@ cp_result cp_store_run_heartbeat(cp_store *s, const cp_run *run, int64_t lease_m
 {
     cp_param p[] = {CP_PINT(cp_now_ms() + lease_ms), CP_PTEXT(run->id), CP_PTEXT(run->lease_owner),
                     CP_PINT(run->attempt)};
-    int64_t changed = 0;
-    cp_result r = cp_store_exec(s,
-                                "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?"
-                                " AND attempt = ? AND status IN " CP_RUN_SQL_LEASED,
-                                p, 4, &changed, err);
-    if (r != CP_OK) return r;
-    if (changed == 0) return lease_lost(err, NULL, run);
     *cancel_requested = false;
-    cp_param q[] = {CP_PTEXT(run->id)};
-    return cp_store_one(s, NULL, "SELECT cancel_requested FROM runs WHERE id = ?", q, 1, fill_cancel, cancel_requested,
-                        "run", err);
+    /* One statement: the renewal says whether a cancel was asked for. */
+    cp_result r = cp_store_one(s, NULL,
+                               "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?"
+                               " AND attempt = ? AND status IN " CP_RUN_SQL_LEASED " RETURNING cancel_requested",
+                               p, 4, fill_cancel, cancel_requested, "run", err);
+    if (r == CP_ENOTFOUND) return lease_lost(err, NULL, run);
+    return r;
 }
-
-typedef struct {
-    const cp_run *run;
-    cp_run_status to;
-} transition_ctx;
 
 static void fill_run_status(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -193,28 +185,46 @@ static cp_result current_status(cp_dbconn *c, const char *run_id, cp_run_status 
     return cp_conn_one(c, NULL, "SELECT status FROM runs WHERE id = ?", p, 1, fill_run_status, out, err);
 }
 
-static cp_result tx_transition(cp_dbconn *c, void *ctx, cp_error *err)
+/* One fenced UPDATE whose WHERE holds the transition table's column for
+ * `to` (the statuses it may come from, NULL-padded): no read first, no
+ * transaction. Only when it changes nothing is the run read, to tell an
+ * illegal move (a caller's bug) from a lost lease. */
+static cp_result refuse_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err)
 {
-    transition_ctx *tc = ctx;
     cp_run_status from;
-    cp_result r = current_status(c, tc->run->id, &from, err);
+    cp_param q[] = {CP_PTEXT(run->id)};
+    cp_result r =
+        cp_store_one(s, NULL, "SELECT status FROM runs WHERE id = ?", q, 1, fill_run_status, &from, "run", err);
     if (r != CP_OK) return r;
-    if (!cp_run_transition_legal(from, tc->to)) return refuse(tc->run, from, tc->to, err);
-    if (cp_run_status_is_final(tc->to))
+    if (!cp_run_transition_legal(from, to)) return refuse(run, from, to, err);
+    if (cp_run_status_is_final(to))
         return cp_error_set(err, CP_ERR, NULL, NULL, "use cp_store_run_finish for final states");
-    r = fenced_status(c, tc->run, from, tc->to, false, NULL, err);
-    /* Waiting for a person holds no worker: drop the lease so nothing expires. */
-    if (r == CP_OK && tc->to == CP_RUN_AWAITING_APPROVAL) {
-        cp_param p[] = {CP_PTEXT(tc->run->id)};
-        r = cp_db_exec(c, "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?", p, 1, NULL, err);
-    }
-    return r;
+    return lease_lost(err, "lease lost or status changed", run);
 }
 
 cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err)
 {
-    transition_ctx tc = {run, to};
-    return cp_store_tx(s, tx_transition, &tc, err);
+    if (cp_run_status_is_final(to)) return refuse_transition(s, run, to, err);
+    /* Waiting for a person holds no worker: drop the lease so nothing expires. */
+    bool park = to == CP_RUN_AWAITING_APPROVAL;
+    cp_param p[6 + CP_RUN_STATUS_COUNT] = {
+        CP_PTEXT(cp_run_status_name(to)), CP_PINT(park),        CP_PINT(park), CP_PTEXT(run->id),
+        CP_PTEXT(run->lease_owner),       CP_PINT(run->attempt)};
+    int n = 6;
+    for (int f = 0; f < CP_RUN_STATUS_COUNT; f++)
+        if (cp_run_transition_legal((cp_run_status)f, to)) p[n++] = CP_PTEXT(cp_run_status_name((cp_run_status)f));
+    while (n < 6 + CP_RUN_STATUS_COUNT) p[n++] = CP_PNULL;
+    _Static_assert(CP_RUN_STATUS_COUNT == 8, "one ? per run status below");
+    int64_t changed = 0;
+    cp_result r = cp_store_exec(s,
+                                "UPDATE runs SET status = ?,"
+                                " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END,"
+                                " lease_expires_at = CASE WHEN ? = 1 THEN NULL ELSE lease_expires_at END"
+                                " WHERE id = ? AND lease_owner = ? AND attempt = ?"
+                                " AND status IN (?, ?, ?, ?, ?, ?, ?, ?)",
+                                p, n, &changed, err);
+    if (r != CP_OK || changed > 0) return r;
+    return refuse_transition(s, run, to, err);
 }
 
 cp_result cp_store_run_mark_tofu_started(cp_store *s, const cp_run *run, const char *lock_id, cp_error *err)

@@ -12,6 +12,7 @@
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/proc.h"
+#include "store/db.h"
 #include "store/run_params.h"
 #include "worker/worker_int.h"
 
@@ -63,10 +64,12 @@ static void finish(job *j, cp_run_status status, const char *error, json_t *outp
     char *config = wanted && wanted->config ? json_dumps(wanted->config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0};
     cp_error e;
+    cp_worker__flush_events(j); /* events are committed before the run's final status */
     if (cp_store_run_finish(j->w->app->store, &j->run, status, error, text, wanted ? &spec : NULL, &e) == CP_OK) {
         if (error) cp_worker__log_line(j, "system", "error", error);
         if (outputs && status == CP_RUN_SUCCEEDED) cp_worker__store_event(j, "outputs", json_deep_copy(outputs));
         cp_worker__status_event(j, status);
+        cp_worker__flush_events(j);
     } else {
         /* Lost lease: the new owner ends the run. Otherwise the run keeps
          * its lease until it expires and the reaper fails it. */
@@ -135,7 +138,8 @@ static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t
     } else if (r == CP_OK && wait) {
         if ((r = cp_worker__transition(j, CP_RUN_AWAITING_APPROVAL, e)) == CP_OK) {
             cp_worker__log_line(j, "system", "info", "plan ready: waiting for approval");
-            *parked = true; /* the apply is a later claim of this run */
+            cp_worker__flush_events(j); /* readers wait a moment for this status event, not longer */
+            *parked = true;             /* the apply is a later claim of this run */
         }
     } else if (r == CP_OK) {
         if ((r = cp_worker__transition(j, CP_RUN_APPLYING, e)) == CP_OK)
@@ -217,6 +221,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
                            .tfvars = *tfvars,
                            .env = (const char *const *)env->v,
                            .on_event = cp_worker__on_event,
+                           .on_tick = cp_worker__events_tick,
                            .ctx = j};
     cp_runner_config rc = j->w->rc;
     rc.extra_env = extra_env(j->w, j->a, j->res.cloud);
@@ -391,7 +396,11 @@ void cp_worker__process(cp_workers *w, const char *run_id)
         cp_worker__status_event(j, j->run.status);
     }
     run_claimed(j);
-    cp_log(CP_LOG_INFO, "run done", json_pack("{s:s, s:b}", "run_id", j->run.id, "fenced", j->lost));
+    cp_worker__flush_events(j);
+    /* db_statements: this process's total so far (benches read it from the log). */
+    cp_log(CP_LOG_INFO, "run done",
+           json_pack("{s:s, s:b, s:I}", "run_id", j->run.id, "fenced", j->lost, "db_statements",
+                     (json_int_t)cp_db_statements_total()));
     cp_worker__push_next_of(w, j->a, j->run.resource_id);
     cp_worker__push_next_in_project(w, j->a, j->run.project_id);
     job_free(j);

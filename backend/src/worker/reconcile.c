@@ -115,6 +115,7 @@ static void reap(cp_workers *w, cp_arena *a)
         tmp.run.resource_id = lost[i].resource_id;
         cp_worker__log_line(&tmp, "system", "error", "worker lost: the run was marked failed and not retried");
         cp_worker__status_event(&tmp, CP_RUN_FAILED);
+        cp_worker__flush_events(&tmp);
         free_lost_lock(w, a, &lost[i]);
         cp_worker__push_next_of(w, a, lost[i].resource_id);
     }
@@ -131,12 +132,16 @@ static void repush(cp_workers *w, cp_arena *a)
         cp_log_warn("reconciler: could not list claimable runs (next pass retries): %s", e.message);
         return;
     }
+    /* Items nobody has been handed yet: a waiting run's own item may be one of
+     * them (a backlog, not a loss), and a re-push would land behind them. */
+    bool backlog = false;
+    if (n > 0 && cp_queue_has_undelivered(w->app->queue, &backlog, &e) != CP_OK) backlog = false;
     json_t *seen = json_object();
     for (size_t i = 0; i < n; i++) {
         json_t *last = json_object_get(w->pushed, ids[i]);
         int64_t t = last ? json_integer_value(last) : 0;
         if (!last) t = now; /* first sighting: give the normal path time */
-        if (last && now - t >= REPUSH_AFTER_MS) {
+        if (last && !backlog && now - t >= REPUSH_AFTER_MS) {
             push(w, ids[i]);
             t = now;
         }

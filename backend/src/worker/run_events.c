@@ -11,23 +11,56 @@
 #include "queue/events.h"
 #include "worker/worker_int.h"
 
+static void batch_clear(event_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) free((char *)b->ev[i].data);
+    b->n = b->bytes = 0;
+}
+
+void cp_worker__flush_events(job *j)
+{
+    event_batch *b = &j->events;
+    if (b->n == 0) return;
+    if (j->lost) { /* fenced: write nothing more */
+        batch_clear(b);
+        return;
+    }
+    cp_app *app = j->w->app;
+    int64_t seq = 0;
+    cp_error e;
+    if (cp_store_events_append(app->store, j->run.id, b->ev, b->n, app->cfg->run_log_max_events, &seq, &e) == CP_OK) {
+        if (seq > 0 && app->events) cp_events_publish(app->events, j->run.id, CP_NOTICE_EVENTS, seq);
+    } else if (!j->event_warned) {
+        /* A lost batch loses lines of the log, not the run: status and
+         * outcome are separate, checked writes. Said once per run. */
+        j->event_warned = true;
+        cp_log_warn("run %s: could not store %zu events: %s", j->run.id, b->n, e.message);
+    }
+    batch_clear(b);
+}
+
+static bool batch_due(const event_batch *b)
+{
+    return b->n > 0 &&
+           (b->n == EVENT_BATCH_MAX || b->bytes >= EVENT_BATCH_BYTES || cp_mono_ms() - b->since_ms >= EVENT_BATCH_MS);
+}
+
+void cp_worker__events_tick(void *ctx)
+{
+    job *j = ctx;
+    if (batch_due(&j->events)) cp_worker__flush_events(j);
+}
+
 void cp_worker__store_event(job *j, const char *type, json_t *data)
 {
-    cp_app *app = j->w->app;
     char *text = j->lost ? NULL : json_dumps(data, JSON_COMPACT); /* fenced: write nothing more */
     json_decref(data);
     if (!text) return;
-    int64_t seq = 0;
-    cp_error e;
-    if (cp_store_event_append(app->store, j->run.id, type, text, app->cfg->run_log_max_events, &seq, &e) == CP_OK) {
-        if (seq > 0 && app->events) cp_events_publish(app->events, j->run.id, CP_NOTICE_EVENTS, seq);
-    } else if (!j->event_warned) {
-        /* A lost event loses one line of the log, not the run: status and
-         * outcome are separate, checked writes. Said once per run. */
-        j->event_warned = true;
-        cp_log_warn("run %s: could not store a %s event: %s", j->run.id, type, e.message);
-    }
-    free(text);
+    event_batch *b = &j->events;
+    if (b->n == 0) b->since_ms = cp_mono_ms();
+    b->ev[b->n++] = (cp_event_new){type, text, cp_now_ms()};
+    b->bytes += strlen(text);
+    if (batch_due(b)) cp_worker__flush_events(j);
 }
 
 void cp_worker__log_line(job *j, const char *stream, const char *level, const char *line)
@@ -42,9 +75,13 @@ void cp_worker__status_event(job *j, cp_run_status run_status)
     cp_resource res;
     cp_error e;
     const char *rs = NULL;
-    /* Unreadable resource: the event says null for it; the run status still goes out. */
-    if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK)
+    if (!cp_run_status_is_final(run_status)) {
+        /* The claim set it, and nothing moves it before the run ends: no read. */
+        rs = cp_resource_status_name(cp_resource_status_busy(j->run.operation));
+    } else if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK) {
+        /* Unreadable resource: the event says null for it; the run status still goes out. */
         rs = cp_resource_status_name(res.status);
+    }
     cp_worker__store_event(j, "status",
                            json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status), "resource_status",
                                      cp_json_str_or_null(rs)));
@@ -54,6 +91,7 @@ cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err)
 {
     if (j->lost)
         return cp_error_set_reason(err, CP_ECONFLICT, CP_REASON_LEASE_LOST, NULL, "run %s: lease lost", j->run.id);
+    cp_worker__flush_events(j); /* a run's events are committed before its status moves on */
     cp_result r = cp_store_run_transition(j->w->app->store, &j->run, to, err);
     if (r == CP_OK) {
         j->run.status = to;
@@ -153,6 +191,10 @@ void cp_worker__on_event(void *ctx, const cp_tfev *ev)
         break;
     case CP_TFEV_OUTPUTS:
         break; /* the final outputs are reported once the run succeeds */
+    case CP_TFEV_PHASE_END:
+        cp_worker__log_line(j, ev->stream, ev->level, ev->message);
+        cp_worker__flush_events(j); /* what a phase said is stored when it ends */
+        break;
     case CP_TFEV_DIAGNOSTIC: {
         const char *msg = ev->detail && *ev->detail
                               ? cp_arena_printf(j->a, "%s: %s", ev->summary ? ev->summary : "", ev->detail)

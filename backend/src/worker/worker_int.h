@@ -16,6 +16,21 @@
 
 typedef struct job job;
 
+/* Events of one job not written yet (run_events.c). They go out as one batch
+ * (one transaction, one hub notice) when EVENT_BATCH_MAX or EVENT_BATCH_BYTES
+ * of them wait, when the oldest is EVENT_BATCH_MS old (looked at on each event
+ * and on the runner's tick), at the end of each tofu phase, before any change
+ * of the run's status, and when the job ends. A worker killed mid-phase loses
+ * at most this batch. */
+#define EVENT_BATCH_MAX 64
+#define EVENT_BATCH_BYTES (256 * 1024)
+#define EVENT_BATCH_MS 100
+typedef struct {
+    cp_event_new ev[EVENT_BATCH_MAX]; /* type: a string literal; data: owned (json_dumps) */
+    size_t n, bytes;
+    int64_t since_ms; /* monotonic: when the oldest came */
+} event_batch;
+
 struct cp_workers {
     cp_app *app;
     char id[128];
@@ -55,7 +70,8 @@ struct job {
     bool canceled;
     bool failed; /* a write the run depends on failed mid-phase: fail holds why */
     cp_error fail;
-    bool event_warned; /* one warning per job for dropped events */
+    bool event_warned;  /* one warning per job for dropped events */
+    event_batch events; /* the job thread's only (the reconciler's stand-in job has its own) */
     atomic_bool done;
     int64_t claimed_ms;          /* monotonic, just before the claim */
     _Atomic int64_t applying_ms; /* monotonic, when the run became applying; 0 before */
@@ -89,7 +105,12 @@ void cp_worker__fence(job *j);
 void cp_worker__abort(job *j, const cp_error *why);
 
 /* run_events.c: what a job records about its run. */
+/* Queues an event (type: a string literal; data: taken) for the job's next batch. */
 void cp_worker__store_event(job *j, const char *type, json_t *data);
+/* Writes the waiting events now, in one batch (dropped when the job is fenced). */
+void cp_worker__flush_events(job *j);
+/* The runner's tick (cp_runner_spec.on_tick; ctx: the job): flushes a batch that is due. */
+void cp_worker__events_tick(void *ctx);
 void cp_worker__log_line(job *j, const char *stream, const char *level, const char *line);
 void cp_worker__status_event(job *j, cp_run_status run_status);
 /* Moves the run on (fenced). A lost lease fences the job; any failure is

@@ -125,6 +125,18 @@ static bool wait_lock(eu_events *ev, int ms)
     return false;
 }
 
+/* Until tofu holds the state lock: the runner's lock event (outside
+ * bubblewrap, where it probes for the lock id), or the apply under way (in
+ * bubblewrap with s3 state nothing probes: the holder names the run). */
+static bool wait_holding(eu_events *ev, int ms)
+{
+    for (int i = 0; i < ms / 50; i++) {
+        if (eu_count(ev, "apply_start") > 0) return true;
+        if (wait_lock(ev, 50)) return true;
+    }
+    return false;
+}
+
 TEST(state_lands_at_the_resource_key)
 {
     for (int fast = 0; fast < 2; fast++) {
@@ -188,8 +200,8 @@ TEST(second_run_is_refused_naming_the_holder)
     CHECK_EQ(cp_runner_open(&cfg, &s, &b.h, &e), CP_OK);
     pthread_t t;
     pthread_create(&t, NULL, bg_apply_main, &b);
-    CHECK(wait_lock(&ev, 20000));
-    fprintf(stderr, "  run A holds lock %s\n", ev.lock_id);
+    CHECK(wait_holding(&ev, 20000));
+    fprintf(stderr, "  run A holds lock %s\n", ev.lock_id[0] ? ev.lock_id : "(id not probed)");
 
     cp_result r = run_op(&cfg, rid, fast, CP_RUN_APPLY, NULL, &e);
     fprintf(stderr, "  run B: %s\n", e.message);
@@ -197,6 +209,8 @@ TEST(second_run_is_refused_naming_the_holder)
     CHECK_STR(e.code, "state_locked");
     CHECK_EQ(e.reason, CP_REASON_STATE_LOCKED);
     CHECK(strstr(e.message, ev.lock_id) != NULL);
+    /* In bubblewrap no probe ran (no lock event): the holder names the run. */
+    CHECK(cp_sandbox_available() == !ev.locked);
     if (cp_sandbox_available()) {
         char holder[64];
         snprintf(holder, sizeof holder, "@cp-%s", run_a);
@@ -216,9 +230,13 @@ TEST(second_run_is_refused_naming_the_holder)
     eu_events_free(&ev);
 }
 
-static void killed_run(bool lockfile)
+/* bwrap: tofu in bubblewrap, where the runner records no lock id (nothing
+ * probes for it) and the dead run's lock is freed by its holder, as the
+ * reaper does (cp_runner_free_lock_of); else the recorded id frees it. */
+static void killed_run(bool lockfile, bool bwrap)
 {
     cp_runner_config cfg = s3_config();
+    cfg.use_bwrap = bwrap;
     if (lockfile) {
         /* The S3-native lock object instead of DynamoDB. */
         cfg.state.s3_dynamodb_table = NULL;
@@ -236,7 +254,8 @@ static void killed_run(bool lockfile)
     CHECK_EQ(cp_runner_open(&cfg, &s, &b.h, &e), CP_OK);
     pthread_t t;
     pthread_create(&t, NULL, bg_apply_main, &b);
-    CHECK(wait_lock(&ev, 20000));
+    CHECK(bwrap ? wait_holding(&ev, 20000) : wait_lock(&ev, 20000));
+    CHECK(ev.locked == !bwrap); /* a probe ran only outside bubblewrap */
     char recorded[40];
     snprintf(recorded, sizeof recorded, "%s", ev.lock_id);
     /* The worker dies: its whole process group goes at once, no graceful stop. */
@@ -251,6 +270,27 @@ static void killed_run(bool lockfile)
     cp_result r = run_op(&cfg, rid, fast, CP_RUN_APPLY, NULL, &e);
     CHECK_EQ(r, CP_ECONFLICT);
     CHECK(strstr(e.message, recorded) != NULL);
+    if (bwrap) {
+        /* Another run's name frees nothing; the dead run's frees its lock. */
+        char run_u[CP_ID_LEN + 1], other[CP_ID_LEN + 1];
+        bool freed = true;
+        eu_new_id(run_u);
+        eu_new_id(other);
+        cp_runner_spec us = spec_for(run_u, rid, NULL, NULL);
+        CHECK_EQ(cp_runner_free_lock_of(&cfg, &us, other, &freed, &e), CP_OK);
+        CHECK(!freed);
+        eu_new_id(run_u);
+        us = spec_for(run_u, rid, NULL, NULL);
+        r = cp_runner_free_lock_of(&cfg, &us, run_c, &freed, &e);
+        if (r != CP_OK) fprintf(stderr, "  free by holder: %s\n", e.message);
+        CHECK_EQ(r, CP_OK);
+        CHECK(freed);
+        CHECK_EQ(run_op(&cfg, rid, fast, CP_RUN_DESTROY, NULL, &e), CP_OK);
+        json_decref(slow);
+        json_decref(fast);
+        eu_events_free(&ev);
+        return;
+    }
 
     /* A wrong id frees nothing. */
     char run_u[CP_ID_LEN + 1];
@@ -285,12 +325,17 @@ static void killed_run(bool lockfile)
 
 TEST(killed_run_lock_is_freed_with_the_recorded_id)
 {
-    killed_run(false);
+    killed_run(false, false);
 }
 
 TEST(killed_run_lockfile_is_freed_with_the_recorded_id)
 {
-    killed_run(true);
+    killed_run(true, false);
+}
+
+TEST(killed_sandboxed_run_lock_is_freed_by_its_holder)
+{
+    killed_run(false, true);
 }
 
 /* A lock nobody will release, on a workspace that does not exist yet: what a
@@ -407,6 +452,8 @@ int main(void)
     RUN_IF(ok, why, second_run_is_refused_naming_the_holder);
     RUN_IF(ok, why, killed_run_lock_is_freed_with_the_recorded_id);
     RUN_IF(ok, why, killed_run_lockfile_is_freed_with_the_recorded_id);
+    RUN_IF(ok && cp_sandbox_available(), why ? why : "bubblewrap unavailable",
+           killed_sandboxed_run_lock_is_freed_by_its_holder);
     RUN_IF(ok, why, lock_on_a_workspace_not_created_yet_is_freed);
     RUN_IF(ok, why, dead_run_lock_without_recorded_id_is_freed_by_holder);
     eu_sandbox_stop();

@@ -136,6 +136,37 @@ TEST(fifo_order)
     cp_queue_close(q);
 }
 
+/* Items not handed out yet count; popped ones (acked or still running) do not. */
+TEST(undelivered_items_are_seen)
+{
+    cp_queue *q = open_q(url, "undeliv");
+    if (!q) {
+        CHECK(0);
+        return;
+    }
+    cp_error e;
+    bool any = true;
+    char id[CP_QUEUE_ID_MAX], tok[CP_QUEUE_ID_MAX], tok2[CP_QUEUE_ID_MAX];
+    while (cp_queue_pop(q, 0, id, tok, &e) == CP_OK) CHECK_EQ(cp_queue_ack(q, tok, &e), CP_OK); /* drain */
+    CHECK_EQ(cp_queue_has_undelivered(q, &any, &e), CP_OK);
+    CHECK(!any);
+    CHECK_EQ(cp_queue_push(q, "run-u1", &e), CP_OK);
+    CHECK_EQ(cp_queue_push(q, "run-u2", &e), CP_OK);
+    CHECK_EQ(cp_queue_has_undelivered(q, &any, &e), CP_OK);
+    CHECK(any);
+    CHECK_EQ(cp_queue_pop(q, 2000, id, tok, &e), CP_OK);
+    CHECK_EQ(cp_queue_has_undelivered(q, &any, &e), CP_OK);
+    CHECK(any); /* run-u2 still waits */
+    CHECK_EQ(cp_queue_pop(q, 2000, id, tok2, &e), CP_OK);
+    CHECK_EQ(cp_queue_has_undelivered(q, &any, &e), CP_OK);
+    CHECK(!any); /* both handed out, neither acked yet */
+    CHECK_EQ(cp_queue_ack(q, tok, &e), CP_OK);
+    CHECK_EQ(cp_queue_ack(q, tok2, &e), CP_OK);
+    CHECK_EQ(cp_queue_has_undelivered(q, &any, &e), CP_OK);
+    CHECK(!any);
+    cp_queue_close(q);
+}
+
 TEST(pop_times_out)
 {
     cp_queue *q = open_q(url, "timeout");
@@ -648,6 +679,7 @@ static void run_generic(const char *name, const char *skip_reason)
     bool run = skip_reason == NULL;
     printf("# %s\n", name);
     RUN_IF(run, skip_reason, fifo_order);
+    RUN_IF(run, skip_reason, undelivered_items_are_seen);
     RUN_IF(run, skip_reason, pop_times_out);
     RUN_IF(run, skip_reason, wake_unblocks_pop);
     RUN_IF(run, skip_reason, many_threads_exactly_once);

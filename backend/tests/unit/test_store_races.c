@@ -186,6 +186,7 @@ TEST(two_owners_demoting_each_other_keep_one)
 
 #define EVENT_WRITERS 8
 #define EVENTS_EACH 200
+#define EVENT_BATCH 8 /* divides EVENTS_EACH */
 
 typedef struct {
     const char *run_id;
@@ -197,12 +198,16 @@ static cp_result append_many(race *r, int i, cp_arena *a)
 {
     CP_UNUSED(a);
     events_ctx *ec = r->ctx;
-    for (int k = 0; k < EVENTS_EACH; k++) {
+    /* Odd writers append in batches of EVENT_BATCH (as a worker does), even ones one by one. */
+    int step = i % 2 ? EVENT_BATCH : 1;
+    for (int k = 0; k < EVENTS_EACH; k += step) {
         cp_error e;
-        if (cp_store_event_append(st, ec->run_id, "log", "{}", 100000, &ec->seq[i][k], &e) != CP_OK) {
-            ec->seq[i][k] = 0;
-            ec->failed[i]++;
-        }
+        cp_event_new ev[EVENT_BATCH];
+        for (int b = 0; b < step; b++) ev[b] = (cp_event_new){"log", "{}", 1};
+        int64_t last = 0;
+        if (cp_store_events_append(st, ec->run_id, ev, (size_t)step, 100000, &last, &e) != CP_OK) last = 0;
+        for (int b = 0; b < step; b++) ec->seq[i][k + b] = last ? last - step + 1 + b : 0;
+        ec->failed[i] += last == 0;
     }
     return ec->failed[i] ? CP_ERR : CP_OK;
 }
@@ -213,7 +218,8 @@ static int cmp_i64(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* 8 writers append 200 events each to one run: seqs 1..1600, no gap, no duplicate. */
+/* 8 writers append 200 events each to one run, half of them in batches: seqs
+ * 1..1600, no gap, no duplicate. */
 TEST(concurrent_event_appends_have_no_gap_or_duplicate)
 {
     cp_arena *a = cp_arena_new(8192);

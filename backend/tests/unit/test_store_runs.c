@@ -607,6 +607,51 @@ TEST(event_sequence_and_cap)
 
 /* ---- budget ---- */
 
+/* A batch keeps its order, its types, times and text byte for byte; one
+ * that crosses the cap stores what fits and counts the rest. */
+TEST(event_batch_order_text_and_cap)
+{
+    cp_arena *a = cp_arena_new(8192);
+    cp_error e;
+    fixture f;
+    fixture_new(a, NULL, &f);
+    cp_resource res;
+    cp_run run, cur;
+    CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &run, &e), CP_OK);
+    static const char *const data[] = {"{\"line\":\"a \\\"quoted\\\" \\\\ back\"}",
+                                       "{\"line\":\"\u00e9t\u00e9 \u2603\"}",
+                                       "{}",
+                                       "{\"n\":1}",
+                                       "{\"line\":\"\\n\\t\"}",
+                                       "[1,2]",
+                                       "{\"x\":null}"};
+    cp_event_new ev[7];
+    for (int i = 0; i < 7; i++) ev[i] = (cp_event_new){i % 2 ? "progress" : "log", data[i], 1000 + i};
+    int64_t last = -1;
+    CHECK_EQ(cp_store_events_append(st, run.id, ev, 4, 6, &last, &e), CP_OK);
+    CHECK_EQ(last, 4);
+    CHECK_EQ(cp_store_events_append(st, run.id, ev + 4, 3, 6, &last, &e), CP_OK);
+    CHECK_EQ(last, 6); /* 2 of 3 fit under the cap of 6 */
+    CHECK_EQ(cp_store_events_append(st, run.id, ev, 2, 6, &last, &e), CP_OK);
+    CHECK_EQ(last, 0); /* all dropped */
+    CHECK_EQ(cp_store_events_append(st, run.id, ev, 0, 6, &last, &e), CP_OK);
+    CHECK_EQ(last, 0);
+    cp_event *got;
+    size_t n;
+    CHECK_EQ(cp_store_events_list(st, a, run.id, 0, 100, &got, &n, &e), CP_OK);
+    CHECK_EQ(n, 6);
+    for (size_t i = 0; i < n && i < 6; i++) {
+        CHECK_EQ(got[i].seq, (int64_t)i + 1);
+        CHECK_EQ(got[i].ts, 1000 + (int64_t)i);
+        CHECK_STR(got[i].type, ev[i].type);
+        CHECK_STR(got[i].data, data[i]);
+    }
+    CHECK_EQ(cp_store_run_get(st, a, run.id, &cur, &e), CP_OK);
+    CHECK_EQ(cur.event_count, 6);
+    CHECK_EQ(cur.events_dropped, 3);
+    cp_arena_free(a);
+}
+
 TEST(budget_check_on_create_and_update)
 {
     cp_arena *a = cp_arena_new(8192);
@@ -666,6 +711,7 @@ static int run_suite(const char *name, const char *url, const char *skip_reason)
     RUN_IF(url, skip_reason, reap_is_decided_inside_its_transaction);
     RUN_IF(url, skip_reason, reap_one_bad_row_spares_the_others);
     RUN_IF(url, skip_reason, event_sequence_and_cap);
+    RUN_IF(url, skip_reason, event_batch_order_text_and_cap);
     RUN_IF(url, skip_reason, budget_check_on_create_and_update);
     if (url) cp_store_close(st);
     return 0;
