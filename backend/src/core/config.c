@@ -52,7 +52,7 @@ static const cfg_entry table[] = {
     I("db-statement-timeout", "CLOUDPLANE_DB_STATEMENT_TIMEOUT", "5000", 0, 3600000, db_statement_timeout_ms,
       "PostgreSQL: longest one SQL statement may run, in ms (0 = no limit; migrations never have one)"),
     I("http-threads", "CLOUDPLANE_HTTP_THREADS", "0", 0, 256, http_threads,
-      "HTTP thread pool size (0 = number of cores)"),
+      "HTTP thread pool size (0 = number of cores; 4 x cores with PostgreSQL)"),
     I("workers", "CLOUDPLANE_WORKERS", "2", 0, 64, workers, "run workers (threads in serve, slots in worker)"),
     I("max-body-bytes", "CLOUDPLANE_MAX_BODY_BYTES", "1048576", 1024, 67108864, max_body_bytes,
       "largest accepted request body"),
