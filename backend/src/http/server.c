@@ -31,6 +31,7 @@ struct cp_server {
     cp_connguard *guard;
     char *web_dir; /* realpath of cfg.web_dir, or NULL */
     atomic_int inflight;
+    atomic_bool stopping; /* refuse new connections during the shutdown grace */
     int port;
 };
 
@@ -415,6 +416,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 {
     CP_UNUSED(addrlen);
     cp_server *s = cls;
+    if (atomic_load(&s->stopping)) return MHD_NO;
     char peer[CP_ADDR_MAX], key[CP_ADDR_MAX];
     sockaddr_text(addr, peer, sizeof peer);
     cp_client_key(peer, key);
@@ -659,8 +661,11 @@ int cp_server_port(cp_server *s)
 void cp_server_stop(cp_server *s, int64_t grace_ms)
 {
     if (!s) return;
-    MHD_socket lsock = MHD_quiesce_daemon(s->d);
-    if (lsock != MHD_INVALID_SOCKET) close(lsock);
+    /* Not MHD_quiesce_daemon: with a thread pool in epoll mode it races the
+     * worker threads removing the listen socket from their epoll sets (both
+     * remove it; the loser panics, seen with streams open). Refusing in the
+     * accept policy stops new work as well. */
+    atomic_store(&s->stopping, true);
     cp_sse_shutdown();
     int64_t deadline = cp_mono_ms() + grace_ms;
     while (atomic_load(&s->inflight) > 0 && cp_mono_ms() < deadline) {
