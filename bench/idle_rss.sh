@@ -57,17 +57,22 @@ wait(rid, "destroyed")
 PY
 }
 
+measure() { # pid label key goal-mb: RSS after start, use, RSS idle after use
+  local start used
+  sleep 2
+  start=$(rss_mb "$1")
+  use_platform "$url"
+  sleep 3
+  used=$(rss_mb "$1")
+  echo "  $2 idle after use: $(rss_parts "$1")"
+  printf '  %s: %s MB after start, %s MB idle after use\n' "$2" "$start" "$used"
+  bench_result "$3" "$used MB idle after use ($start MB at start)" \
+    "$(awk -v x="$used" -v g="$4" 'BEGIN {print (x <= g) ? "yes" : "no"}')"
+}
+
 echo "idle_rss: serve (embedded) $BIN serve --listen 127.0.0.1:0 --data-dir DIR"
 start_serve embedded
-sleep 2
-serve_start=$(rss_mb "$serve_pid")
-use_platform "$url"
-sleep 3
-serve_used=$(rss_mb "$serve_pid")
-echo "  serve idle after use: $(rss_parts "$serve_pid")"
-printf '  serve: %s MB after start, %s MB idle after use\n' "$serve_start" "$serve_used"
-met=$(awk -v x="$serve_used" 'BEGIN {print (x <= 20) ? "yes" : "no"}')
-bench_result idle_rss_server "$serve_used MB idle after use ($serve_start MB at start)" "$met"
+measure "$serve_pid" serve idle_rss_server 20
 stop_all
 
 echo "idle_rss: worker (distributed) $BIN worker --data-dir DIR, with serve on PostgreSQL + Redis"
@@ -75,12 +80,4 @@ distributed_env
 export CLOUDPLANE_WORKERS=0
 start_serve dist
 start_worker w1
-sleep 2
-worker_start=$(rss_mb "$worker_pid")
-use_platform "$url"
-sleep 3
-worker_used=$(rss_mb "$worker_pid")
-echo "  worker idle after use: $(rss_parts "$worker_pid")"
-printf '  worker: %s MB after start, %s MB idle after one create and destroy\n' "$worker_start" "$worker_used"
-met=$(awk -v x="$worker_used" 'BEGIN {print (x <= 10) ? "yes" : "no"}')
-bench_result idle_rss_worker "$worker_used MB idle after use ($worker_start MB at start)" "$met"
+measure "$worker_pid" worker idle_rss_worker 10
