@@ -27,6 +27,18 @@ static const cp_json_field mixed_fields[] = {
 };
 static const cp_json_field no_fields[1] = {{"", CP_JF_STRING, false, false, 0, 0, 0, 0}};
 
+/* Characters, as OpenAPI's minLength/maxLength count them: stepped by each
+ * lead byte's sequence length (jansson has already refused invalid UTF-8). */
+static size_t chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; n++) {
+        unsigned char c = (unsigned char)s[i];
+        i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    }
+    return n;
+}
+
 static void check_ok(json_t *j, const cp_json_field *f, size_t n)
 {
     const char *key;
@@ -45,8 +57,9 @@ static void check_ok(json_t *j, const cp_json_field *f, size_t n)
         }
         if (f[i].type == CP_JF_STRING) {
             FUZZ_CHECK(json_is_string(v));
-            FUZZ_CHECK(json_string_length(v) >= f[i].min_len);
-            FUZZ_CHECK(!f[i].max_len || json_string_length(v) <= f[i].max_len);
+            size_t len = chars(json_string_value(v), json_string_length(v));
+            FUZZ_CHECK(len >= f[i].min_len);
+            FUZZ_CHECK(!f[i].max_len || len <= f[i].max_len);
         } else if (f[i].type == CP_JF_INT || f[i].type == CP_JF_NUMBER) {
             FUZZ_CHECK(f[i].type == CP_JF_INT ? json_is_integer(v) : json_is_number(v));
             double d = json_number_value(v);
