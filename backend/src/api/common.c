@@ -210,6 +210,7 @@ json_t *cp_api_run_json(const cp_run *r)
         "queued_at", cp_api_time(r->queued_at), "started_at", cp_api_time(r->started_at), "finished_at",
         cp_api_time(r->finished_at), "approved_by", cp_json_str_or_null(r->approved_by));
     json_object_set_new(j, "cancel_requested", json_boolean(r->cancel_requested));
+    json_object_set_new(j, "source", json_string(r->source ? r->source : CP_SOURCE_USER));
     return j;
 }
 

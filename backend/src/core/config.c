@@ -95,6 +95,8 @@ static const cfg_entry table[] = {
       "OpenTofu modules (default: terraform/modules next to the repo)"),
     S("worker-id", "CLOUDPLANE_WORKER_ID", "", worker_id, "worker identity for leases (default: hostname-pid)"),
     I("lease-seconds", "CLOUDPLANE_LEASE_SECONDS", "30", 2, 3600, lease_seconds, "run lease length"),
+    I("scheduler-interval", "CLOUDPLANE_SCHEDULER_INTERVAL", "30", 1, 3600, scheduler_interval_seconds,
+      "seconds between the scheduler's sweeps for due drift checks, expiries and working-hours stops and starts"),
     I("heartbeat-seconds", "CLOUDPLANE_HEARTBEAT_SECONDS", "10", 1, 1200, heartbeat_seconds, "lease renewal interval"),
     I("run-timeout", "CLOUDPLANE_RUN_TIMEOUT", "3600", 5, 86400, run_timeout_seconds,
       "timeout of one tofu phase, seconds"),

@@ -35,6 +35,7 @@ typedef struct {
     char *modules_dir;
     char *worker_id;
     long lease_seconds;
+    long scheduler_interval_seconds;
     long heartbeat_seconds;
     long run_timeout_seconds;
     long cancel_grace_seconds;

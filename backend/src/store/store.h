@@ -331,7 +331,16 @@ typedef struct {
     int64_t event_count, events_dropped;
     char *created_by;
     int64_t queued_at, started_at, finished_at;
+    char *source; /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
 } cp_run;
+
+/* runs.source: a person, or what the scheduler queued the run for. */
+#define CP_SOURCE_USER "user"
+#define CP_SOURCE_DRIFT_SCHEDULE "drift_schedule"
+#define CP_SOURCE_DRIFT_RECONCILE "drift_reconcile"
+#define CP_SOURCE_DRIFT_ACCEPT "drift_accept"
+#define CP_SOURCE_EXPIRY "expiry"
+#define CP_SOURCE_SCHEDULE "schedule"
 
 typedef struct {
     const char *project_id, *cloud, *kind, *status; /* as given in the query; NULL = any */
@@ -362,6 +371,10 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
                                cp_error *err) CP_MUST_CHECK;
+/* The same for a run that source (CP_SOURCE_*) asked for; user_id may be NULL. */
+cp_result cp_store_run_enqueue_from(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
+                                    const char *run_params, double new_monthly_cost, const char *user_id,
+                                    const char *source, cp_run *out, cp_error *err) CP_MUST_CHECK;
 
 /* ---- runs: reads (store_runs.c) ---- */
 

@@ -79,19 +79,19 @@ static cp_result new_run_id(cp_dbconn *c, const char *resource_id, char id[CP_ID
 }
 
 static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
-                            cp_run_operation operation, const char *params, const char *user_id, cp_run *out,
-                            cp_error *err)
+                            cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                            cp_run *out, cp_error *err)
 {
     char id[CP_ID_LEN + 1];
     cp_result r = new_run_id(c, resource_id, id, err);
     if (r != CP_OK) return r;
     cp_param p[] = {
         CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(cp_run_operation_name(operation)),
-        CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms())};
+        CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()),  CP_PTEXT(source)};
     r = cp_db_exec(c,
                    "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
-                   " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-                   p, 7, NULL, err);
+                   " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                   p, 8, NULL, err);
     if (r != CP_OK) return r;
     return out ? cp_conn_run_by_id(c, a, id, out, err) : CP_OK;
 }
@@ -136,7 +136,8 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                    p, 13, NULL, err);
     if (r != CP_OK) return r;
-    r = insert_run(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, rn->run, err);
+    r = insert_run(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, CP_SOURCE_USER, rn->run,
+                   err);
     if (r != CP_OK) return r;
     cp_param q[] = {CP_PTEXT(x->id)};
     return cp_conn_one(c, rn->a, "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ?", q, 1, cp_fill_resource,
@@ -401,7 +402,7 @@ cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_res
 
 typedef struct {
     cp_arena *a;
-    const char *resource_id, *params, *user_id;
+    const char *resource_id, *params, *user_id, *source;
     cp_run_operation operation;
     double cost;
     cp_run *out;
@@ -447,13 +448,22 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
         if ((r = cp_conn_check_quotas(c, rn->limits, row.project_id, false, true, err)) != CP_OK) return r;
         if ((r = check_budget(c, row.project_id, rn->resource_id, rn->cost, err)) != CP_OK) return r;
     }
-    return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->out, err);
+    return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->source,
+                      rn->out, err);
+}
+
+cp_result cp_store_run_enqueue_from(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
+                                    const char *run_params, double new_monthly_cost, const char *user_id,
+                                    const char *source, cp_run *out, cp_error *err)
+{
+    run_new rn = {a, resource_id, run_params, user_id, source, operation, new_monthly_cost, out, &s->limits};
+    return cp_store_tx(s, tx_run_enqueue, &rn, err);
 }
 
 cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
                                const char *run_params, double new_monthly_cost, const char *user_id, cp_run *out,
                                cp_error *err)
 {
-    run_new rn = {a, resource_id, run_params, user_id, operation, new_monthly_cost, out, &s->limits};
-    return cp_store_tx(s, tx_run_enqueue, &rn, err);
+    return cp_store_run_enqueue_from(s, a, resource_id, operation, run_params, new_monthly_cost, user_id,
+                                     CP_SOURCE_USER, out, err);
 }

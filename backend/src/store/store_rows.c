@@ -97,6 +97,7 @@ void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)
     x->queued_at = cp_dbrows_int(r, 19);
     x->started_at = cp_dbrows_int(r, 20);
     x->finished_at = cp_dbrows_int(r, 21);
+    x->source = cp_dbrows_dup(r, 22, a);
 }
 
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err)

@@ -162,6 +162,7 @@ static void reconcile(cp_workers *w)
         cp_log_warn("reconciler: could not reclaim queue items (next pass retries): %s", e.message);
     repush(w, a);
     cp_arena_free(a);
+    cp_worker__schedule(w);
 }
 
 void *cp_worker__reconciler_main(void *arg)

@@ -51,6 +51,7 @@ struct cp_workers {
     pthread_mutex_t mu;
     job *running;   /* guarded by mu */
     json_t *pushed; /* reconciler: run id -> last push ms */
+    int64_t next_sweep_ms; /* reconciler: the scheduler's next sweep (wall clock) */
     pthread_t watchdog;
     bool watchdog_started;
     int64_t test_pause_ms;   /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
@@ -81,6 +82,10 @@ struct job {
     cp_events_sub *sub;
     job *next;
 };
+
+/* scheduler.c: queues the runs that are due, once per scheduler interval
+ * (called from the reconciler thread). */
+void cp_worker__schedule(cp_workers *w);
 
 /* job.c: claims run_id and, when it is ours, runs it to its end. */
 void cp_worker__process(cp_workers *w, const char *run_id);

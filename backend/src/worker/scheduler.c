@@ -1,0 +1,46 @@
+/* scheduler.c: the scheduler, run from the reconciler thread of every worker
+ * process: every scheduler-interval it asks each task to queue the runs that
+ * are due (drift checks, expiry destroys, working-hours stops and starts).
+ * Several API instances and workers may sweep at once: each task claims its
+ * due rows in the store (SKIP LOCKED on PostgreSQL, the single writer on
+ * SQLite) and moves them on in the same transaction as the run it queues, so
+ * a due item is queued once whoever sweeps. */
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "queue/queue.h"
+#include "worker/worker_int.h"
+
+/* Rows one task claims per sweep: a backlog drains over several sweeps
+ * instead of one long transaction. */
+#define SWEEP_BATCH 100
+
+typedef struct {
+    const char *name;
+    /* Queues what is due at now_ms (at most limit runs), appending each new
+     * run's id to *ids (allocated in a). */
+    cp_result (*sweep)(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n, cp_error *err);
+} task;
+
+static const task tasks[] = {
+    {NULL, NULL}, /* each concern adds its task above this end mark */
+};
+
+void cp_worker__schedule(cp_workers *w)
+{
+    int64_t now = cp_now_ms();
+    if (now < w->next_sweep_ms) return;
+    w->next_sweep_ms = now + w->app->cfg->scheduler_interval_seconds * 1000;
+    for (const task *t = tasks; t->sweep; t++) {
+        cp_arena *a = cp_arena_new(8192);
+        char **ids = NULL;
+        size_t n = 0;
+        cp_error e;
+        if (t->sweep(w->app->store, a, now, SWEEP_BATCH, &ids, &n, &e) != CP_OK)
+            cp_log_warn("scheduler: %s sweep failed (the next sweep retries): %s", t->name, e.message);
+        for (size_t i = 0; i < n; i++)
+            if (cp_queue_push(w->app->queue, ids[i], &e) != CP_OK) /* the reconciler re-pushes it */
+                cp_log_warn("scheduler: run %s queued but not pushed: %s", ids[i], e.message);
+        if (n) cp_log(CP_LOG_INFO, "scheduler queued runs", json_pack("{s:s, s:I}", "task", t->name, "runs", (json_int_t)n));
+        cp_arena_free(a);
+    }
+}
