@@ -87,7 +87,7 @@ static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, 
     if (r != CP_OK) return r;
     cp_param p[] = {
         CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(cp_run_operation_name(operation)),
-        CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()),  CP_PTEXT(source)};
+        CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()), CP_PTEXT(source)};
     r = cp_db_exec(c,
                    "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
                    " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",

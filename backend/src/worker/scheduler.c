@@ -40,7 +40,9 @@ void cp_worker__schedule(cp_workers *w)
         for (size_t i = 0; i < n; i++)
             if (cp_queue_push(w->app->queue, ids[i], &e) != CP_OK) /* the reconciler re-pushes it */
                 cp_log_warn("scheduler: run %s queued but not pushed: %s", ids[i], e.message);
-        if (n) cp_log(CP_LOG_INFO, "scheduler queued runs", json_pack("{s:s, s:I}", "task", t->name, "runs", (json_int_t)n));
+        if (n)
+            cp_log(CP_LOG_INFO, "scheduler queued runs",
+                   json_pack("{s:s, s:I}", "task", t->name, "runs", (json_int_t)n));
         cp_arena_free(a);
     }
 }

@@ -49,8 +49,8 @@ struct cp_workers {
     bool reconciler_started;
     atomic_bool stopping;
     pthread_mutex_t mu;
-    job *running;   /* guarded by mu */
-    json_t *pushed; /* reconciler: run id -> last push ms */
+    job *running;          /* guarded by mu */
+    json_t *pushed;        /* reconciler: run id -> last push ms */
     int64_t next_sweep_ms; /* reconciler: the scheduler's next sweep (wall clock) */
     pthread_t watchdog;
     bool watchdog_started;
