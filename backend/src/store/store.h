@@ -529,6 +529,7 @@ typedef struct {
     char *tags;          /* JSON object text */
     char *status;
     int64_t created_at, updated_at;
+    char *power_state; /* running | stopped (migration 0013) */
 } cp_sbx_instance;
 
 typedef struct {
@@ -543,6 +544,7 @@ typedef struct {
 /* What a PATCH changes; NULL = unchanged. */
 typedef struct {
     const char *size, *ssh_public_key, *allowed_cidrs, *tags;
+    const char *power_state;
 } cp_sbx_instance_patch;
 typedef struct {
     const char *tags;
