@@ -71,18 +71,18 @@ static cp_result step_one(cp_dbconn *c, sweep_ctx *sc, const due_row *d, cp_erro
 {
     const cp_sched_due *due = &d->due;
     cp_sched_step step = {0};
-    cp_result r;
     if (due->status == CP_RES_DESTROYED) {
         step.next_at = 0; /* nothing left to stop or start */
-    } else if ((r = sc->plan(due, sc->now, &step, err)) != CP_OK) {
+    } else if (sc->plan(due, sc->now, &step, err) != CP_OK) {
         /* A schedule that no longer plans (a hand-edited row): stop sweeping it. */
         cp_log_warn("schedule of resource %s dropped: %s", due->resource_id, err->message);
+        free(step.run_params);
         step = (cp_sched_step){0};
     }
     if (step.run_params) {
         cp_run run;
-        r = cp_conn_run_insert(c, sc->a, due->resource_id, d->project_id, CP_OP_UPDATE, step.run_params, NULL,
-                               CP_SOURCE_SCHEDULE, &run, err);
+        cp_result r = cp_conn_run_insert(c, sc->a, due->resource_id, d->project_id, CP_OP_UPDATE, step.run_params, NULL,
+                                         CP_SOURCE_SCHEDULE, &run, err);
         free(step.run_params);
         if (r != CP_OK) return r;
         sc->ids[sc->n++] = run.id;
