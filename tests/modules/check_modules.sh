@@ -170,9 +170,17 @@ for c in clouds:
     for k in kinds:
         kw = f"{w}/{k.get('id')}"
         if k.get("id") == "vm":
-            keys(k, ["id", "module", "label", "name_rule", "regions", "sizes"], kw, p)
+            # A VM that cannot stop says why (not_stoppable_reason).
+            keys(k, ["id", "module", "label", "name_rule", "regions", "sizes", "stoppable", "stopped_price_basis"]
+                 + ([] if k.get("stoppable") else ["not_stoppable_reason"]), kw, p)
+            if not isinstance(k.get("stoppable"), bool):
+                p.append(f"{kw}: stoppable is not a boolean")
             for s in k.get("sizes", []):
-                keys(s, ["id", "vcpu", "memory_gib", "hourly_usd", "source", "retrieved", "price_region"], f"{kw} size", p)
+                keys(s, ["id", "vcpu", "memory_gib", "hourly_usd", "stopped_monthly_cost_usd", "stopped_source", "source",
+                         "retrieved", "price_region"], f"{kw} size", p)
+                if not (isinstance(s.get("stopped_monthly_cost_usd"), (int, float))
+                        and 0 < s["stopped_monthly_cost_usd"] < s.get("hourly_usd", 0) * 730):
+                    p.append(f"{kw} size {s.get('id')}: stopped_monthly_cost_usd must be above 0 and below the running cost")
                 if not (isinstance(s.get("vcpu"), int) and s["vcpu"] > 0 and isinstance(s.get("memory_gib"), (int, float)) and s["memory_gib"] > 0):
                     p.append(f"{kw} size {s.get('id')}: vcpu/memory_gib")
                 if not (isinstance(s.get("hourly_usd"), (int, float)) and s["hourly_usd"] > 0):
@@ -184,7 +192,10 @@ for c in clouds:
             if not k.get("sizes"):
                 p.append(f"{kw}: no sizes")
         else:
-            keys(k, ["id", "module", "label", "name_rule", "regions", "gb_month_usd", "source", "retrieved", "price_region"], kw, p)
+            keys(k, ["id", "module", "label", "name_rule", "regions", "gb_month_usd", "source", "retrieved", "price_region",
+                     "stoppable"], kw, p)
+            if k.get("stoppable") is not False:
+                p.append(f"{kw}: storage is never stoppable")
             if not (isinstance(k.get("gb_month_usd"), (int, float)) and k["gb_month_usd"] > 0):
                 p.append(f"{kw}: gb_month_usd")
             if not date.match(str(k.get("retrieved"))):

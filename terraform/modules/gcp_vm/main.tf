@@ -64,10 +64,11 @@ resource "google_compute_instance" "this" {
   zone                      = local.zone
   machine_type              = var.size
   allow_stopping_for_update = true
+  tags                      = [local.base]
+  labels                    = local.labels
+
   # Working-hours schedules stop (TERMINATED keeps the boot disk) and start it.
   desired_status = var.power_state == "stopped" ? "TERMINATED" : "RUNNING"
-  tags           = [local.base]
-  labels                    = local.labels
 
   boot_disk {
     initialize_params {
