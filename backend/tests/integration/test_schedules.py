@@ -206,3 +206,32 @@ def test_schedule_bad_input(env):
     assert_error(viewer.call("PUT", path, {"stop": "0 19 * * *", "timezone": "UTC"}), 403)
     assert_error(stranger.call("PUT", path, {"stop": "0 19 * * *", "timezone": "UTC"}), 404)
     assert_error(stranger.call("DELETE", path), 404)
+
+
+def test_distributed_stop_runs_once(tmp_path):
+    """Two API instances and two workers on PostgreSQL and Redis, each worker
+    sweeping every second: a due stop is queued once and runs once."""
+    from distributed import Cluster
+
+    cluster = Cluster(tmp_path)
+    try:
+        api1, api2 = cluster.api(), cluster.api()
+        for _ in range(2):
+            cluster.worker(CLOUDPLANE_SCHEDULER_INTERVAL="1")
+        u = Api(api1)
+        project = u.project(name="dist-sched")
+        account = u.sandbox_account(project["id"])
+        created = u.create_vm(project["id"], account["id"], name="dist-vm")
+        assert u.wait_run(created["run"]["id"])["status"] == "succeeded"
+        other = Api.__new__(Api)  # the same user on the second API instance
+        other.s, other.token, other.user = api2, u.token, u.user
+        res = other.ok("PUT", "/resources/%s/schedule" % created["resource"]["id"],
+                       {"stop": this_minute(), "start": this_minute(+120), "timezone": ZONE}, 200)
+        stop = wait_schedule_run(u, res["id"], set())
+        assert stop["status"] == "succeeded", stop
+        time.sleep(4)  # several more sweeps by both workers
+        runs = [r for r in u.ok("GET", "/resources/%s/runs" % res["id"])["items"] if r["source"] == "schedule"]
+        assert [r["id"] for r in runs] == [stop["id"]], runs
+        assert other.ok("GET", "/resources/" + res["id"])["power_state"] == "stopped"
+    finally:
+        cluster.close()
