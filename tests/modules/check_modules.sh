@@ -493,6 +493,21 @@ for mod in $SANDBOX_MODULES; do
     fail "$mod: simulate_failure message"; show "$WORK/out"
   fi
 
+  # Working hours: a stop is an in-place update the sandbox cloud records, and a start undoes it.
+  if [ "$mod" = sandbox_vm ]; then
+    if tf "$dir" plan -input=false -var power_state=stopped -out=stop.bin >"$WORK/out" 2>&1 &&
+      tf "$dir" show -json stop.bin >"$WORK/show.json" 2>"$WORK/out" &&
+      [ "$(plan_actions "$WORK/show.json" | grep -v '=no-op$' | tr '\n' ' ')" = "$main=update " ] &&
+      tf "$dir" apply -auto-approve -input=false stop.bin >"$WORK/out" 2>&1 &&
+      tf "$dir" plan -input=false -detailed-exitcode -var power_state=stopped >"$WORK/out" 2>&1 &&
+      tf "$dir" apply -auto-approve -input=false -var power_state=running >"$WORK/out" 2>&1; then
+      pass "$mod: power_state=stopped is an in-place update, then running again"
+    else
+      fail "$mod: power_state=stopped is an in-place update, then running again"; show "$WORK/out"
+    fi
+    expect_rejected "$dir" "$mod" "power_state=paused" "power_state must be running or stopped"
+  fi
+
   if tf "$dir" destroy -auto-approve -input=false >"$WORK/out" 2>&1 &&
     tf "$dir" state list >"$WORK/state" 2>>"$WORK/out" && [ ! -s "$WORK/state" ]; then
     pass "$mod: destroy leaves an empty state"
