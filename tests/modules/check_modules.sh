@@ -170,9 +170,17 @@ for c in clouds:
     for k in kinds:
         kw = f"{w}/{k.get('id')}"
         if k.get("id") == "vm":
-            keys(k, ["id", "module", "label", "name_rule", "regions", "sizes"], kw, p)
+            # A VM that cannot stop says why (not_stoppable_reason).
+            keys(k, ["id", "module", "label", "name_rule", "regions", "sizes", "stoppable", "stopped_price_basis"]
+                 + ([] if k.get("stoppable") else ["not_stoppable_reason"]), kw, p)
+            if not isinstance(k.get("stoppable"), bool):
+                p.append(f"{kw}: stoppable is not a boolean")
             for s in k.get("sizes", []):
-                keys(s, ["id", "vcpu", "memory_gib", "hourly_usd", "source", "retrieved", "price_region"], f"{kw} size", p)
+                keys(s, ["id", "vcpu", "memory_gib", "hourly_usd", "stopped_monthly_cost_usd", "stopped_source", "source",
+                         "retrieved", "price_region"], f"{kw} size", p)
+                if not (isinstance(s.get("stopped_monthly_cost_usd"), (int, float))
+                        and 0 < s["stopped_monthly_cost_usd"] < s.get("hourly_usd", 0) * 730):
+                    p.append(f"{kw} size {s.get('id')}: stopped_monthly_cost_usd must be above 0 and below the running cost")
                 if not (isinstance(s.get("vcpu"), int) and s["vcpu"] > 0 and isinstance(s.get("memory_gib"), (int, float)) and s["memory_gib"] > 0):
                     p.append(f"{kw} size {s.get('id')}: vcpu/memory_gib")
                 if not (isinstance(s.get("hourly_usd"), (int, float)) and s["hourly_usd"] > 0):
@@ -184,7 +192,10 @@ for c in clouds:
             if not k.get("sizes"):
                 p.append(f"{kw}: no sizes")
         else:
-            keys(k, ["id", "module", "label", "name_rule", "regions", "gb_month_usd", "source", "retrieved", "price_region"], kw, p)
+            keys(k, ["id", "module", "label", "name_rule", "regions", "gb_month_usd", "source", "retrieved", "price_region",
+                     "stoppable"], kw, p)
+            if k.get("stoppable") is not False:
+                p.append(f"{kw}: storage is never stoppable")
             if not (isinstance(k.get("gb_month_usd"), (int, float)) and k["gb_month_usd"] > 0):
                 p.append(f"{kw}: gb_month_usd")
             if not date.match(str(k.get("retrieved"))):
@@ -480,6 +491,21 @@ for mod in $SANDBOX_MODULES; do
     pass "$mod: apply with simulate_failure=true fails with its message"
   else
     fail "$mod: simulate_failure message"; show "$WORK/out"
+  fi
+
+  # Working hours: a stop is an in-place update the sandbox cloud records, and a start undoes it.
+  if [ "$mod" = sandbox_vm ]; then
+    if tf "$dir" plan -input=false -var power_state=stopped -out=stop.bin >"$WORK/out" 2>&1 &&
+      tf "$dir" show -json stop.bin >"$WORK/show.json" 2>"$WORK/out" &&
+      [ "$(plan_actions "$WORK/show.json" | grep -v '=no-op$' | tr '\n' ' ')" = "$main=update " ] &&
+      tf "$dir" apply -auto-approve -input=false stop.bin >"$WORK/out" 2>&1 &&
+      tf "$dir" plan -input=false -detailed-exitcode -var power_state=stopped >"$WORK/out" 2>&1 &&
+      tf "$dir" apply -auto-approve -input=false -var power_state=running >"$WORK/out" 2>&1; then
+      pass "$mod: power_state=stopped is an in-place update, then running again"
+    else
+      fail "$mod: power_state=stopped is an in-place update, then running again"; show "$WORK/out"
+    fi
+    expect_rejected "$dir" "$mod" "power_state=paused" "power_state must be running or stopped"
   fi
 
   if tf "$dir" destroy -auto-approve -input=false >"$WORK/out" 2>&1 &&

@@ -92,6 +92,9 @@ cp_result cp_api_resources_list(cp_req *req);
 cp_result cp_api_resources_get(cp_req *req);
 cp_result cp_api_resources_update(cp_req *req);
 cp_result cp_api_resources_delete(cp_req *req);
+/* schedules.c: working-hours schedules */
+cp_result cp_api_resource_schedule_put(cp_req *req);
+cp_result cp_api_resource_schedule_delete(cp_req *req);
 cp_result cp_api_runs_list(cp_req *req);
 cp_result cp_api_runs_recent(cp_req *req);
 cp_result cp_api_runs_get(cp_req *req);

@@ -185,6 +185,18 @@ void cp_api_resource_write(cp_jsonw *w, const cp_resource *r)
     } else {
         cp_jsonw_null(w);
     }
+    CP_JSONW_KEY(w, "power_state");
+    if (strcmp(r->kind, "vm") == 0)
+        cp_jsonw_str(w, r->power_state ? r->power_state : "running");
+    else
+        cp_jsonw_null(w);
+    CP_JSONW_KEY(w, "schedule");
+    if (r->schedule)
+        cp_jsonw_stored(w, r->schedule);
+    else
+        cp_jsonw_null(w);
+    CP_JSONW_KEY(w, "schedule_next_at");
+    cp_jsonw_time(w, r->schedule_next_at);
     cp_jsonw_obj_end(w);
 }
 

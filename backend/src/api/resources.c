@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "api/schedules.h"
+#include "core/log.h"
 #include "core/ids.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
@@ -27,6 +29,7 @@ cp_result cp_api_resources_create(cp_req *req)
         {.name = "region", .type = CP_JF_STRING, .required = true, .max_len = 64},
         {.name = "size", .type = CP_JF_STRING, .nullable = true, .max_len = 64},
         {.name = "config", .type = CP_JF_OBJECT, .nullable = true},
+        {.name = "schedule", .type = CP_JF_OBJECT, .nullable = true},
     };
     cp_app *app = CP_APP(req);
     json_t *b;
@@ -53,6 +56,9 @@ cp_result cp_api_resources_create(cp_req *req)
     if ((r = cp_api_sandbox_policy(req, acc.cloud, config)) != CP_OK) return r;
     if ((r = cp_catalog_validate(acc.cloud, kind, name, region, size, config, &req->err)) != CP_OK) return r;
     double cost = cp_catalog_monthly_cost(acc.cloud, kind, size, config);
+    cp_api_schedule sched;
+    if ((r = cp_api_schedule_check(req, acc.cloud, kind, json_object_get(b, "schedule"), "schedule.", &sched)) != CP_OK)
+        return r;
 
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
@@ -83,6 +89,11 @@ cp_result cp_api_resources_create(cp_req *req)
     cp_api_audit(req, p.id, "resource.create", res.id,
                  json_pack("{s:s, s:s, s:s, s:s, s:o, s:f}", "name", name, "cloud", acc.cloud, "kind", kind, "region",
                            region, "size", cp_json_str_or_null(size), "monthly_cost_usd", cost));
+    /* Set after the create's transaction: its first change waits for the create run anyway. */
+    if (sched.text &&
+        (cp_api_schedule_apply(req, p.id, res.id, &sched) != CP_OK ||
+         cp_store_resource_get(app->store, req->arena, res.id, req->user_id, &res, NULL, &req->err) != CP_OK))
+        cp_log_warn("resource %s: schedule not stored: %s", res.id, req->err.message);
     return reply_pair(req, 202, &res, &run);
 }
 
@@ -245,10 +256,11 @@ static bool row_key(row_key_buf *k, const cp_resource *r)
 {
     k->len = 0;
     k->full = false;
-    const char *strs[] = {r->id,     r->project_id, r->account_id, r->account_name, r->cloud,      r->kind,  r->name,
-                          r->region, r->size,       r->config,     r->outputs,      r->created_by, r->run_id};
+    const char *strs[] = {r->id,      r->project_id, r->account_id, r->account_name, r->cloud,
+                          r->kind,    r->name,       r->region,     r->size,         r->config,
+                          r->outputs, r->created_by, r->run_id,     r->schedule,     r->power_state};
     for (size_t i = 0; i < CP_ARRAY_LEN(strs); i++) key_str(k, strs[i]);
-    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status};
+    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status, r->schedule_next_at};
     key_bytes(k, nums, sizeof nums);
     key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
     return !k->full;

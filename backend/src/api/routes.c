@@ -44,6 +44,8 @@ const cp_route cp_api_routes[] = {
     {"PATCH", "/api/v1/resources/{id}", cp_api_resources_update, CP_ROUTE_AUTH},
     {"DELETE", "/api/v1/resources/{id}", cp_api_resources_delete, CP_ROUTE_AUTH},
     {"GET", "/api/v1/resources/{id}/runs", cp_api_runs_list, CP_ROUTE_AUTH},
+    {"PUT", "/api/v1/resources/{id}/schedule", cp_api_resource_schedule_put, CP_ROUTE_AUTH},
+    {"DELETE", "/api/v1/resources/{id}/schedule", cp_api_resource_schedule_delete, CP_ROUTE_AUTH},
     {"GET", "/api/v1/runs", cp_api_runs_recent, CP_ROUTE_AUTH},
     {"GET", "/api/v1/runs/{id}", cp_api_runs_get, CP_ROUTE_AUTH},
     {"POST", "/api/v1/runs/{id}/approve", cp_api_runs_approve, CP_ROUTE_AUTH},

@@ -214,11 +214,24 @@ static json_t *instance_json(const cp_sbx_instance *x)
     char pub[20], priv[20];
     instance_ips(x->id, pub, sizeof pub, priv, sizeof priv);
     json_t *cidrs = json_loads(x->allowed_cidrs, 0, NULL), *tags = json_loads(x->tags, 0, NULL);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o, s:o}", "id", x->id, "name", x->name,
-                     "region", x->region, "size", x->size, "ssh_public_key", x->ssh_public_key, "allowed_cidrs",
-                     json_is_array(cidrs) ? cidrs : json_array(), "tags", json_is_object(tags) ? tags : json_object(),
-                     "public_ip", pub, "private_ip", priv, "status", x->status, "created_at",
-                     cp_api_time(x->created_at), "updated_at", cp_api_time(x->updated_at));
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o, s:o}", "id", x->id, "name", x->name,
+                  "region", x->region, "size", x->size, "ssh_public_key", x->ssh_public_key, "allowed_cidrs",
+                  json_is_array(cidrs) ? cidrs : json_array(), "tags", json_is_object(tags) ? tags : json_object(),
+                  "public_ip", pub, "private_ip", priv, "status", x->status, "created_at", cp_api_time(x->created_at),
+                  "updated_at", cp_api_time(x->updated_at));
+    json_object_set_new(j, "power_state", json_string(x->power_state ? x->power_state : "running"));
+    return j;
+}
+
+/* power_state, when given, is running or stopped. */
+static cp_result check_power_state(cp_req *req, json_t *b)
+{
+    const char *v = json_string_value(json_object_get(b, "power_state"));
+    if (v && strcmp(v, "running") != 0 && strcmp(v, "stopped") != 0)
+        return cp_error_set(&req->err, CP_EUNPROC, "invalid_power_state", "power_state",
+                            "power_state must be running or stopped");
+    return CP_OK;
 }
 
 static cp_result reply_instance(cp_req *req, int status, const char *id)
@@ -238,10 +251,12 @@ cp_result cp_api_sandbox_instance_create(cp_req *req)
         {.name = "ssh_public_key", .type = CP_JF_STRING, .nullable = true, .max_len = SSH_KEY_MAX},
         {.name = "allowed_cidrs", .type = CP_JF_ARRAY, .nullable = true, .max_len = MAX_CIDRS},
         {.name = "tags", .type = CP_JF_OBJECT, .nullable = true},
+        {.name = "power_state", .type = CP_JF_STRING, .nullable = true},
     };
     json_t *b;
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b);
     if (r == CP_OK) r = check_body(req, b);
+    if (r == CP_OK) r = check_power_state(req, b);
     if (r != CP_OK) return r;
     const char *cidrs = json_text(req, b, "allowed_cidrs"), *tags = json_text(req, b, "tags");
     int64_t now = cp_now_ms();
@@ -255,7 +270,8 @@ cp_result cp_api_sandbox_instance_create(cp_req *req)
                          .tags = (char *)(tags ? tags : "{}"),
                          .status = "running",
                          .created_at = now,
-                         .updated_at = now};
+                         .updated_at = now,
+                         .power_state = (char *)cp_json_str(b, "power_state", "running")};
     if ((r = cp_store_sandbox_instance_create(CP_APP(req)->store, &x, &req->err)) != CP_OK) return r;
     return cp_reply(req, 201, instance_json(&x));
 }
@@ -275,6 +291,7 @@ cp_result cp_api_sandbox_instance_update(cp_req *req)
         {.name = "ssh_public_key", .type = CP_JF_STRING, .nullable = true, .max_len = SSH_KEY_MAX},
         {.name = "allowed_cidrs", .type = CP_JF_ARRAY, .nullable = true, .max_len = MAX_CIDRS},
         {.name = "tags", .type = CP_JF_OBJECT, .nullable = true},
+        {.name = "power_state", .type = CP_JF_STRING, .nullable = true},
         /* Known, so that a change is refused by name rather than as unknown. */
         {.name = "name", .type = CP_JF_STRING, .nullable = true},
         {.name = "region", .type = CP_JF_STRING, .nullable = true},
@@ -285,12 +302,14 @@ cp_result cp_api_sandbox_instance_update(cp_req *req)
     if (r == CP_OK) r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b);
     if (r == CP_OK) r = refuse_fixed(req, b);
     if (r == CP_OK) r = check_body(req, b);
+    if (r == CP_OK) r = check_power_state(req, b);
     if (r != CP_OK) return r;
     json_t *size = json_object_get(b, "size"), *ssh = json_object_get(b, "ssh_public_key");
     cp_sbx_instance_patch p = {.size = json_string_value(size),
                                .ssh_public_key = json_string_value(ssh),
                                .allowed_cidrs = json_text(req, b, "allowed_cidrs"),
-                               .tags = json_text(req, b, "tags")};
+                               .tags = json_text(req, b, "tags"),
+                               .power_state = json_string_value(json_object_get(b, "power_state"))};
     r = cp_store_sandbox_instance_update(CP_APP(req)->store, req->tenant, id, &p, cp_now_ms(), &req->err);
     if (r != CP_OK) return r;
     return reply_instance(req, 200, id);

@@ -34,6 +34,8 @@ typedef struct {
     regex_t name_re;
     size_t name_min, name_max;
     const char *name_desc;
+    bool stoppable;            /* a VM the module can stop and start (power_state) */
+    const char *not_stoppable; /* why not, for a VM kind that cannot; NULL otherwise */
 } kind_ent;
 
 static struct {
@@ -179,6 +181,17 @@ static void load(void)
                 return load_fail("kind without id, module or name_rule");
             if (regcomp(&ke->name_re, pat, REG_EXTENDED | REG_NOSUB) != 0)
                 return load_fail("name pattern does not compile");
+            ke->stoppable = json_is_true(json_object_get(k, "stoppable"));
+            ke->not_stoppable = json_string_value(json_object_get(k, "not_stoppable_reason"));
+            if (!json_is_boolean(json_object_get(k, "stoppable"))) return load_fail("kind without stoppable");
+            if (strcmp(ke->kind, "vm") == 0) {
+                if (!ke->stoppable && !ke->not_stoppable) return load_fail("a VM kind that cannot stop says why");
+                size_t si;
+                json_t *sz;
+                json_array_foreach(json_object_get(k, "sizes"), si, sz) if (
+                    !json_is_number(json_object_get(
+                        sz, "stopped_monthly_cost_usd"))) return load_fail("size without stopped price");
+            }
             cat.n_kinds++;
         }
     }
@@ -419,7 +432,7 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
         return cp_error_set(err, CP_EINVAL, "bad_request", "config", "config must be a JSON object");
 
     bool vm = strcmp(k->kind, "vm") == 0;
-    static const char *const vm_keys[] = {"ssh_public_key", "allowed_cidrs"};
+    static const char *const vm_keys[] = {"ssh_public_key", "allowed_cidrs", "power_state"};
     static const char *const storage_keys[] = {"expected_gb"};
     static const char *const sandbox_keys[] = {"simulate_seconds", "simulate_failure"};
     const char *key;
@@ -443,6 +456,14 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
     if (vm) {
         cp_result r = check_vm_config(k, config, err);
         if (r != CP_OK) return r;
+        v = json_object_get(config, "power_state");
+        const char *ps = json_string_value(v);
+        if (v && !json_is_null(v) && (!ps || (strcmp(ps, "running") != 0 && strcmp(ps, "stopped") != 0)))
+            return cp_error_set(err, CP_EUNPROC, "invalid_power_state", "config.power_state",
+                                "config.power_state must be running or stopped");
+        if (ps && strcmp(ps, "stopped") == 0 && !k->stoppable)
+            return cp_error_set(err, CP_EUNPROC, "not_stoppable", "config.power_state", "%s VMs cannot be stopped: %s",
+                                k->cloud->id, k->not_stoppable);
     } else {
         v = json_object_get(config, "expected_gb");
         if (v && !json_is_null(v) &&
@@ -462,6 +483,17 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
                                 "config.simulate_failure must be a boolean");
     }
     return CP_OK;
+}
+
+bool cp_catalog_stoppable(const char *cloud, const char *kind, const char **why)
+{
+    const kind_ent *k = find_kind(cloud, kind);
+    if (why)
+        *why = !k                 ? "unknown cloud or kind"
+               : k->stoppable     ? NULL
+               : k->not_stoppable ? k->not_stoppable
+                                  : "only VMs can be stopped";
+    return k && k->stoppable;
 }
 
 cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *name, const char *region,
@@ -506,7 +538,11 @@ double cp_catalog_monthly_cost(const char *cloud, const char *kind, const char *
     if (!k) return -1;
     if (strcmp(k->kind, "vm") == 0) {
         json_t *s = find_size(k, size);
-        return s ? json_number_value(json_object_get(s, "hourly_usd")) * HOURS_PER_MONTH : -1;
+        if (!s) return -1;
+        /* Stopped, only the storage that stays (the boot disk) bills. */
+        if (strcmp(cp_json_str(config, "power_state", "running"), "stopped") == 0)
+            return json_number_value(json_object_get(s, "stopped_monthly_cost_usd"));
+        return json_number_value(json_object_get(s, "hourly_usd")) * HOURS_PER_MONTH;
     }
     double gb = cp_json_num(config, "expected_gb", DEFAULT_EXPECTED_GB);
     return json_number_value(json_object_get(k->obj, "gb_month_usd")) * gb;
@@ -581,6 +617,7 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
         json_object_set_new(v, "size", json_string(size));
         json_object_set_new(v, "ssh_public_key", config_or(config, "ssh_public_key", json_null()));
         json_object_set_new(v, "allowed_cidrs", config_or(config, "allowed_cidrs", json_array()));
+        json_object_set_new(v, "power_state", config_or(config, "power_state", json_string("running")));
     }
     if (vars & V_FORCE_DESTROY) json_object_set_new(v, "force_destroy", json_false());
     if (vars & V_ADMIN_USER) json_object_set_new(v, "admin_username", json_string("cloudplane"));

@@ -39,9 +39,10 @@ typedef struct {
 
 /* The document served at GET /api/v1/catalog: {version, clouds:[{id, name,
  * simulated, credentials:[{name, label, required, secret, generated, min, max,
- * pattern?, rule?, placeholder?, input}], kinds:[{id, label, module, name_rule{pattern,min,max,description},
- * regions[{id,name}], sizes[{id,vcpu,memory_gib,hourly_usd,source,retrieved,
- * price_region}] (vm) | gb_month_usd, source, retrieved, price_region (storage)}]}]}.
+ * pattern?, rule?, placeholder?, input}], kinds:[{id, label, stoppable, not_stoppable_reason?,
+ * stopped_price_basis? (vm), module, name_rule{pattern,min,max,description},
+ * regions[{id,name}], sizes[{id,vcpu,memory_gib,hourly_usd,stopped_monthly_cost_usd,
+ * stopped_source,source,retrieved,price_region}] (vm) | gb_month_usd, source, retrieved, price_region (storage)}]}]}.
  * A credential's env and tfvar are internal and left out. Caller owns the reference. */
 json_t *cp_catalog_json(void);
 
@@ -62,18 +63,24 @@ bool cp_catalog_credential_matches(const cp_cred_field *f, const char *value);
  * for an unknown cloud. */
 const char *const *cp_catalog_credential_env(const char *cloud, size_t *n);
 
+/* True for a VM kind the module can stop and start (config.power_state);
+ * else false with *why (if why) saying why not. Static storage. */
+bool cp_catalog_stoppable(const char *cloud, const char *kind, const char **why);
+
 /* Checks a resource order before anything runs. config may be NULL (= {}).
  * - unknown cloud/kind, rule failures: CP_EUNPROC, field "cloud", "kind",
  *   "name", "region", "size", "config.<key>", message naming the rule;
  * - config not an object, or a key this kind does not take: CP_EINVAL with
  *   field "config" / "config.<key>".
- * vm config: ssh_public_key (required), allowed_cidrs (<= 20 IPv4 networks).
+ * vm config: ssh_public_key (required), allowed_cidrs (<= 20 IPv4 networks),
+ *   power_state (running | stopped; stopped only where the kind is stoppable).
  * storage config: expected_gb (1..1000000, default 100).
  * sandbox kinds also take simulate_seconds (0..600) and simulate_failure (bool). */
 cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *name, const char *region,
                               const char *size, json_t *config, cp_error *err) CP_MUST_CHECK;
 
-/* Estimated monthly cost in USD: hourly price x 730 for a vm, gb_month price x
+/* Estimated monthly cost in USD: hourly price x 730 for a running vm, the
+ * size's stopped_monthly_cost_usd for a stopped one, gb_month price x
  * expected_gb (default 100) for storage. -1 if cloud/kind/size is unknown.
  * Call after cp_catalog_validate. */
 double cp_catalog_monthly_cost(const char *cloud, const char *kind, const char *size, json_t *config);

@@ -89,4 +89,16 @@ typedef enum { CP_REAP_NONE, CP_REAP_REQUEUED, CP_REAP_LOST } cp_reap_outcome;
 cp_result cp_store_run_reap_one(cp_store *s, cp_arena *a, const cp_run *seen, int64_t now, cp_reap_outcome *outcome,
                                 cp_run *out, cp_error *err) CP_MUST_CHECK;
 
+/* Inserts a queued run (store_resources.c) inside the caller's transaction;
+ * *out (if not NULL) is the new run. */
+cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
+                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                             cp_run *out, cp_error *err) CP_MUST_CHECK;
+
+/* After a create or update run succeeded with config (JSON text): records
+ * the power state it left a VM in (store_schedules.c). Inside the finish
+ * transaction. */
+cp_result cp_conn_power_state_after_run(cp_dbconn *c, const char *resource_id, const char *config,
+                                        cp_error *err) CP_MUST_CHECK;
+
 #endif

@@ -56,7 +56,7 @@ static void fill_resource_role(cp_dbrows *r, cp_arena *a, void *out)
 {
     resource_role *rr = out;
     cp_fill_resource(r, a, &rr->res);
-    rr->role = cp_role_parse(cp_dbrows_text(r, 19));
+    rr->role = cp_role_parse(cp_dbrows_text(r, RESOURCE_NCOLS));
 }
 
 static void fill_id_buf(cp_dbrows *r, cp_arena *a, void *out)
@@ -466,4 +466,11 @@ cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id
 {
     return cp_store_run_enqueue_from(s, a, resource_id, operation, run_params, new_monthly_cost, user_id,
                                      CP_SOURCE_USER, out, err);
+}
+
+cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
+                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                             cp_run *out, cp_error *err)
+{
+    return insert_run(c, a, resource_id, project_id, operation, params, user_id, source, out, err);
 }

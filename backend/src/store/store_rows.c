@@ -60,6 +60,9 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
     x->run_id = text_col(r, 16, a);
     x->run_operation = cp_run_operation_col(r, 17);
     x->run_status = cp_run_status_col(r, 18);
+    x->schedule = text_col(r, 19, a);
+    x->power_state = text_col(r, 20, a);
+    x->schedule_next_at = cp_dbrows_int(r, 21);
 }
 
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)

@@ -370,6 +370,7 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
                    "UPDATE resources SET status = ?, outputs = ?, size = COALESCE(?, size),"
                    " config = COALESCE(?, config), monthly_cost_usd = ?, updated_at = ? WHERE id = ?",
                    p, 7, NULL, err);
+    if (r == CP_OK && sp->config) r = cp_conn_power_state_after_run(c, run->resource_id, sp->config, err);
     return r == CP_OK ? cp_conn_rate_change(c, run->resource_id, sp->monthly_cost_usd, now, err) : r;
 }
 

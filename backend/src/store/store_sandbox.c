@@ -59,7 +59,7 @@ cp_result cp_store_sandbox_account_create(cp_store *s, const cp_account *acc, co
 /* ---- instances ---- */
 
 #define INSTANCE_COLS                                                                                                  \
-    "id, tenant, name, region, size, ssh_public_key, allowed_cidrs, tags, status, created_at, updated_at"
+    "id, tenant, name, region, size, ssh_public_key, allowed_cidrs, tags, status, created_at, updated_at, power_state"
 
 static void fill_instance(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -75,16 +75,26 @@ static void fill_instance(cp_dbrows *r, cp_arena *a, void *out)
     x->status = cp_dbrows_dup(r, 8, a);
     x->created_at = cp_dbrows_int(r, 9);
     x->updated_at = cp_dbrows_int(r, 10);
+    x->power_state = cp_dbrows_dup(r, 11, a);
 }
 
 cp_result cp_store_sandbox_instance_create(cp_store *s, const cp_sbx_instance *x, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(x->id),     CP_PTEXT(x->tenant),         CP_PTEXT(x->name),          CP_PTEXT(x->region),
-                    CP_PTEXT(x->size),   CP_PTEXT(x->ssh_public_key), CP_PTEXT(x->allowed_cidrs), CP_PTEXT(x->tags),
-                    CP_PTEXT(x->status), CP_PINT(x->created_at),      CP_PINT(x->updated_at)};
-    return cp_store_exec(s,
-                         "INSERT INTO sandbox_instances (" INSTANCE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         p, 11, NULL, err);
+    cp_param p[] = {CP_PTEXT(x->id),
+                    CP_PTEXT(x->tenant),
+                    CP_PTEXT(x->name),
+                    CP_PTEXT(x->region),
+                    CP_PTEXT(x->size),
+                    CP_PTEXT(x->ssh_public_key),
+                    CP_PTEXT(x->allowed_cidrs),
+                    CP_PTEXT(x->tags),
+                    CP_PTEXT(x->status),
+                    CP_PINT(x->created_at),
+                    CP_PINT(x->updated_at),
+                    CP_PTEXT(x->power_state ? x->power_state : "running")};
+    return cp_store_exec(
+        s, "INSERT INTO sandbox_instances (" INSTANCE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 12, NULL,
+        err);
 }
 
 cp_result cp_store_sandbox_instance_get(cp_store *s, cp_arena *a, const char *tenant, const char *id,
@@ -111,6 +121,7 @@ cp_result cp_store_sandbox_instance_update(cp_store *s, const char *tenant, cons
                     CP_PTEXT(x->ssh_public_key),
                     CP_PTEXT(x->allowed_cidrs),
                     CP_PTEXT(x->tags),
+                    CP_PTEXT(x->power_state),
                     CP_PINT(now),
                     CP_PTEXT(id),
                     CP_PTEXT(tenant)};
@@ -118,9 +129,10 @@ cp_result cp_store_sandbox_instance_update(cp_store *s, const char *tenant, cons
     cp_result r = cp_store_exec(s,
                                 "UPDATE sandbox_instances SET size = COALESCE(?, size),"
                                 " ssh_public_key = COALESCE(?, ssh_public_key),"
-                                " allowed_cidrs = COALESCE(?, allowed_cidrs), tags = COALESCE(?, tags), updated_at = ?"
+                                " allowed_cidrs = COALESCE(?, allowed_cidrs), tags = COALESCE(?, tags),"
+                                " power_state = COALESCE(?, power_state), updated_at = ?"
                                 " WHERE id = ? AND tenant = ? AND deleted_at IS NULL",
-                                p, 7, &changed, err);
+                                p, 8, &changed, err);
     return changed_or_missing(r, changed, "instance", err);
 }
 

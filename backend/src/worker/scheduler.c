@@ -22,7 +22,7 @@ typedef struct {
 } task;
 
 static const task tasks[] = {
-    {NULL, NULL}, /* each concern adds its task above this end mark */
+    {"schedule", cp_worker__schedule_sweep}, {NULL, NULL}, /* each concern adds its task above this end mark */
 };
 
 void cp_worker__schedule(cp_workers *w)

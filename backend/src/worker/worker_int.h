@@ -86,6 +86,9 @@ struct job {
 /* scheduler.c: queues the runs that are due, once per scheduler interval
  * (called from the reconciler thread). */
 void cp_worker__schedule(cp_workers *w);
+/* The scheduler's working-hours task (schedules.c): queues due stops and starts. */
+cp_result cp_worker__schedule_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n,
+                                    cp_error *err);
 
 /* job.c: claims run_id and, when it is ours, runs it to its end. */
 void cp_worker__process(cp_workers *w, const char *run_id);

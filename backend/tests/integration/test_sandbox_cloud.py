@@ -83,7 +83,8 @@ def test_instance_crud(cloud):
     assert ipaddress.ip_address(inst["private_ip"]) in ipaddress.ip_network("10.0.0.0/8")
     assert rfc3339(inst["created_at"]) == rfc3339(inst["updated_at"])
     assert set(inst) == {"id", "name", "region", "size", "ssh_public_key", "allowed_cidrs", "tags", "public_ip",
-                         "private_ip", "status", "created_at", "updated_at"}
+                         "private_ip", "status", "created_at", "updated_at", "power_state"}
+    assert inst["power_state"] == "running"
 
     got = sb.ok("GET", "/instances/" + inst["id"])
     assert got == inst  # addresses are stable
@@ -97,6 +98,14 @@ def test_instance_crud(cloud):
     assert patched["name"] == "web-1" and patched["public_ip"] == inst["public_ip"]
     assert rfc3339(patched["updated_at"]) > rfc3339(inst["updated_at"])
     assert sb.ok("PATCH", "/instances/" + inst["id"], {"tags": {"a": "b"}})["size"] == "sandbox.large"
+    # Stopped and started in place; the stop keeps everything else.
+    stopped = sb.ok("PATCH", "/instances/" + inst["id"], {"power_state": "stopped"})
+    assert stopped["power_state"] == "stopped" and stopped["public_ip"] == inst["public_ip"]
+    assert stopped["size"] == "sandbox.large" and stopped["tags"] == {"a": "b"}
+    assert sb.ok("PATCH", "/instances/" + inst["id"], {"power_state": None})["power_state"] == "stopped"
+    assert_error(sb.call("PATCH", "/instances/" + inst["id"], {"power_state": "paused"}), 422, "invalid_power_state",
+                 "power_state")
+    assert sb.ok("PATCH", "/instances/" + inst["id"], {"power_state": "running"})["power_state"] == "running"
 
     for field, value in (("name", "web-2"), ("region", "sandbox-west-1")):
         r = sb.call("PATCH", "/instances/" + inst["id"], {field: value})
@@ -111,6 +120,9 @@ def test_instance_crud(cloud):
     # Optional fields default to empty.
     bare = sb.ok("POST", "/instances", {"name": "n", "region": "r", "size": "s"}, 201)
     assert bare["ssh_public_key"] == "" and bare["allowed_cidrs"] == [] and bare["tags"] == {}
+    assert bare["power_state"] == "running"
+    assert sb.ok("POST", "/instances", dict(INSTANCE, power_state="stopped"), 201)["power_state"] == "stopped"
+    assert_error(sb.call("POST", "/instances", dict(INSTANCE, power_state="off")), 422, "invalid_power_state")
     assert sb.key not in " ".join(seen) and sb.key not in s.logs()
 
 

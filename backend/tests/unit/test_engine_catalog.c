@@ -375,6 +375,65 @@ TEST(monthly_cost)
     CHECK(cp_catalog_monthly_cost("mars", "vm", "t3.micro", NULL) < 0);
 }
 
+/* Working-hours schedules: which VMs stop, what a stopped one costs, and
+ * power_state in the config. */
+TEST(stoppable_and_stopped_price)
+{
+    const char *why = NULL;
+    CHECK(cp_catalog_stoppable("aws", "vm", &why) && why == NULL);
+    CHECK(cp_catalog_stoppable("gcp", "vm", NULL));
+    CHECK(cp_catalog_stoppable("sandbox", "vm", NULL));
+    CHECK(!cp_catalog_stoppable("azure", "vm", &why) && why && strstr(why, "azurerm"));
+    CHECK(!cp_catalog_stoppable("sandbox", "storage", &why) && why && strstr(why, "only VMs"));
+    CHECK(!cp_catalog_stoppable("mars", "vm", &why) && why);
+
+    json_t *stopped = json_pack("{s:s, s:s}", "ssh_public_key", ED25519, "power_state", "stopped");
+    json_t *running = json_pack("{s:s, s:s}", "ssh_public_key", ED25519, "power_state", "running");
+    json_t *paused = json_pack("{s:s, s:s}", "ssh_public_key", ED25519, "power_state", "paused");
+    CHECK(fabs(cp_catalog_monthly_cost("aws", "vm", "t3.medium", stopped) - 1.60) < 1e-9);
+    CHECK(fabs(cp_catalog_monthly_cost("aws", "vm", "t3.medium", running) - 0.0416 * 730) < 1e-9);
+    CHECK(fabs(cp_catalog_monthly_cost("sandbox", "vm", "sandbox.small", stopped) - 1.60) < 1e-9);
+    /* Every VM size bills less stopped than running. */
+    json_t *doc = cp_catalog_json();
+    size_t ci, ki, si;
+    json_t *c, *k, *sz;
+    json_array_foreach(json_object_get(doc, "clouds"), ci, c) json_array_foreach(json_object_get(c, "kinds"), ki, k)
+    {
+        CHECK(json_is_boolean(json_object_get(k, "stoppable")));
+        json_array_foreach(json_object_get(k, "sizes"), si, sz)
+        {
+            double stop = json_number_value(json_object_get(sz, "stopped_monthly_cost_usd"));
+            CHECK(stop > 0 && stop < json_number_value(json_object_get(sz, "hourly_usd")) * 730);
+        }
+    }
+    json_decref(doc);
+
+    cp_error e;
+    CHECK_EQ(cp_catalog_validate("aws", "vm", "web-1", "us-east-1", "t3.micro", stopped, &e), CP_OK);
+    CHECK_EQ(cp_catalog_validate("aws", "vm", "web-1", "us-east-1", "t3.micro", paused, &e), CP_EUNPROC);
+    CHECK_STR(e.field, "config.power_state");
+    CHECK_EQ(cp_catalog_validate("azure", "vm", "web-1", "eastus", "Standard_B1s", stopped, &e), CP_EUNPROC);
+    CHECK_STR(e.code, "not_stoppable");
+    CHECK_EQ(cp_catalog_validate("azure", "vm", "web-1", "eastus", "Standard_B1s", running, &e), CP_OK);
+    json_t *bucket = json_pack("{s:s}", "power_state", "stopped");
+    CHECK_EQ(cp_catalog_validate("sandbox", "storage", "my-bucket", "sandbox-east-1", NULL, bucket, &e), CP_EINVAL);
+
+    json_t *tv = cp_catalog_tfvars(RID, "sandbox", "vm", "web-1", "sandbox-east-1", "sandbox.small", stopped, NULL, &e);
+    CHECK_STR(json_string_value(json_object_get(tv, "power_state")), "stopped");
+    json_decref(tv);
+    tv = cp_catalog_tfvars(RID, "aws", "vm", "web-1", "us-east-1", "t3.micro", NULL, NULL, &e);
+    CHECK(tv == NULL); /* no ssh key */
+    json_t *plain = json_pack("{s:s}", "ssh_public_key", ED25519);
+    tv = cp_catalog_tfvars(RID, "aws", "vm", "web-1", "us-east-1", "t3.micro", plain, NULL, &e);
+    CHECK_STR(json_string_value(json_object_get(tv, "power_state")), "running");
+    json_decref(tv);
+    json_decref(plain);
+    json_decref(bucket);
+    json_decref(stopped);
+    json_decref(running);
+    json_decref(paused);
+}
+
 /* Variable names declared in a module's variables.tf. */
 static json_t *module_vars(const char *module)
 {
@@ -485,6 +544,7 @@ int main(void)
     RUN(allowed_cidrs);
     RUN(unknown_and_sandbox_config_keys);
     RUN(monthly_cost);
+    RUN(stoppable_and_stopped_price);
     RUN(tfvars_have_exactly_each_modules_variables);
     RUN(tfvars_rejects_before_anything);
     TEST_END();

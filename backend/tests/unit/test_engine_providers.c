@@ -176,7 +176,7 @@ TEST(provider_comes_from_the_mirror_once_and_runs_only_read_the_cache)
     s.run_id = run_id;
     s.ctx = &ev;
     CHECK(cp_runner_run(&cfg, &s, CP_RUN_APPLY, NULL, NULL, NULL, &e) == rc);
-    CHECK(eu_contains(&ev, "Using cloudplane/sandbox v0.1.0 from the shared cache directory"));
+    CHECK(eu_contains(&ev, "Using cloudplane/sandbox v0.2.0 from the shared cache directory"));
     CHECK(!eu_contains(&ev, "Installing cloudplane/sandbox"));
     CHECK_EQ(cache_entries(cache), 1);
     eu_events_free(&ev);

@@ -99,6 +99,14 @@ TEST(instance_crud_is_scoped_by_tenant)
     CHECK_STR(out.size, "sandbox.large");
     CHECK_STR(out.ssh_public_key, "ssh-ed25519 AAAA x");
     CHECK_STR(out.allowed_cidrs, "[]");
+    CHECK_STR(out.power_state, "running"); /* the default */
+
+    /* A stop changes the power state alone. */
+    cp_sbx_instance_patch stop = {.power_state = "stopped"};
+    CHECK_EQ(cp_store_sandbox_instance_update(st, t1, in.id, &stop, 45, &e), CP_OK);
+    CHECK_EQ(cp_store_sandbox_instance_get(st, a, t1, in.id, &out, &e), CP_OK);
+    CHECK_STR(out.power_state, "stopped");
+    CHECK_STR(out.size, "sandbox.large");
 
     /* Deleted is gone for every call, and a second delete is not found. */
     CHECK_EQ(cp_store_sandbox_instance_delete(st, t1, in.id, 50, &e), CP_OK);

@@ -6,17 +6,19 @@ const vm: CatalogKind = {
   id: 'vm',
   label: 'VM',
   module: 'aws_vm',
+  stoppable: true,
   name_rule: { pattern: '.*', min: 1, max: 10, description: '' },
   regions: [],
   sizes: [
-    { id: 't3.micro', vcpu: 2, memory_gib: 1, hourly_usd: 0.0104, source: '', retrieved: '2026-01-01', price_region: '' },
-    { id: 't3.large', vcpu: 2, memory_gib: 8, hourly_usd: 0.0832, source: '', retrieved: '2026-01-01', price_region: '' },
+    { id: 't3.micro', vcpu: 2, memory_gib: 1, hourly_usd: 0.0104, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
+    { id: 't3.large', vcpu: 2, memory_gib: 8, hourly_usd: 0.0832, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
   ],
 };
 const storage: CatalogKind = {
   id: 'storage',
   label: 'Storage',
   module: 'aws_s3',
+  stoppable: false,
   name_rule: { pattern: '.*', min: 1, max: 10, description: '' },
   regions: [],
   gb_month_usd: 0.023,

@@ -29,6 +29,7 @@ const vmKind: CatalogKind = {
   id: 'vm',
   label: 'Virtual machine',
   module: 'sandbox_vm',
+  stoppable: true,
   name_rule: {
     pattern: '^[a-z][a-z0-9-]*[a-z0-9]$',
     min: 3,
@@ -40,8 +41,8 @@ const vmKind: CatalogKind = {
     { id: 'sbx-west-1', name: 'Sandbox West' },
   ],
   sizes: [
-    { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, source: '', retrieved: '2026-01-01', price_region: '' },
-    { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, source: '', retrieved: '2026-01-01', price_region: '' },
+    { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
+    { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
   ],
 };
 
@@ -49,6 +50,7 @@ const storageKind: CatalogKind = {
   id: 'storage',
   label: 'Object storage',
   module: 'sandbox_storage',
+  stoppable: false,
   name_rule: { pattern: '[a-z0-9][a-z0-9.-]+', min: 3, max: 63, description: 'bucket name' },
   regions: [{ id: 'sbx-east-1', name: 'Sandbox East' }],
   gb_month_usd: 0.023,

@@ -98,3 +98,10 @@ resource "aws_instance" "this" {
     ignore_changes = [ami]
   }
 }
+
+# Stop and start in place (working-hours schedules). A stopped instance keeps
+# its root volume, which still bills; its auto-assigned public IP is released.
+resource "aws_ec2_instance_state" "this" {
+  instance_id = aws_instance.this.id
+  state       = var.power_state
+}

@@ -74,3 +74,14 @@ variable "tags" {
     error_message = "tags: at most 40 entries; keys 1-128 characters, not starting with aws:; values up to 256 characters."
   }
 }
+
+variable "power_state" {
+  description = "running or stopped. A stopped VM keeps its boot disk (still billed); changed in place."
+  type        = string
+  default     = "running"
+
+  validation {
+    condition     = contains(["running", "stopped"], var.power_state)
+    error_message = "power_state must be running or stopped."
+  }
+}

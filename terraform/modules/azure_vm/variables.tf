@@ -85,3 +85,14 @@ variable "tags" {
     error_message = "tags: at most 40 entries; keys 1-512 characters without < > % & ? /; values up to 256 characters."
   }
 }
+
+variable "power_state" {
+  description = "Only running: hashicorp/azurerm cannot stop or deallocate a virtual machine (azurerm_linux_virtual_machine has no power-state argument), so the catalog marks Azure VMs not stoppable."
+  type        = string
+  default     = "running"
+
+  validation {
+    condition     = var.power_state == "running"
+    error_message = "power_state must be running: the azurerm provider cannot stop or deallocate a virtual machine."
+  }
+}

@@ -67,6 +67,9 @@ resource "google_compute_instance" "this" {
   tags                      = [local.base]
   labels                    = local.labels
 
+  # Working-hours schedules stop (TERMINATED keeps the boot disk) and start it.
+  desired_status = var.power_state == "stopped" ? "TERMINATED" : "RUNNING"
+
   boot_disk {
     initialize_params {
       image = data.google_compute_image.ubuntu.self_link

@@ -106,3 +106,14 @@ variable "tags" {
     error_message = "tags become GCP labels: at most 40; keys 1-63 of a-z 0-9 _ - starting with a letter; values up to 63 of a-z 0-9 _ -."
   }
 }
+
+variable "power_state" {
+  description = "running or stopped. A stopped VM keeps its boot disk (still billed); changed in place."
+  type        = string
+  default     = "running"
+
+  validation {
+    condition     = contains(["running", "stopped"], var.power_state)
+    error_message = "power_state must be running or stopped."
+  }
+}

@@ -6,7 +6,7 @@ terraform {
   required_providers {
     sandbox = {
       source  = "cloudplane/sandbox"
-      version = "0.1.0"
+      version = "0.2.0"
     }
   }
 }

@@ -2,9 +2,9 @@
 # Manual edits may be lost in future updates.
 
 provider "registry.opentofu.org/cloudplane/sandbox" {
-  version     = "0.1.0"
-  constraints = "0.1.0"
+  version     = "0.2.0"
+  constraints = "0.2.0"
   hashes = [
-    "h1:8B4shUhEWmgqKzWI21f/qhHN1ZL5Boyz+YO17/Z4r9g=",
+    "h1:zzv57o2YKaEIc/PvJ6VXZyf99ANUfFO89hMld0teKy0=",
   ]
 }

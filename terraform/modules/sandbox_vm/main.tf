@@ -6,7 +6,7 @@ locals {
   })
 }
 
-# A size, key, CIDR or tag change is an in-place update; a new name or region
+# A size, key, CIDR, tag or power_state change is an in-place update; a new name or region
 # replaces the instance. simulate_seconds / simulate_failure act inside the
 # provider (a failed create leaves the instance tainted, as real providers do).
 resource "sandbox_instance" "this" {
@@ -18,4 +18,5 @@ resource "sandbox_instance" "this" {
   tags             = local.tags
   simulate_seconds = var.simulate_seconds
   simulate_failure = var.simulate_failure
+  power_state      = var.power_state
 }

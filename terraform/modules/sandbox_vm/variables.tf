@@ -91,3 +91,14 @@ variable "simulate_failure" {
   type        = bool
   default     = false
 }
+
+variable "power_state" {
+  description = "running or stopped. A stopped instance keeps its disk and addresses; changed in place."
+  type        = string
+  default     = "running"
+
+  validation {
+    condition     = contains(["running", "stopped"], var.power_state)
+    error_message = "power_state must be running or stopped."
+  }
+}

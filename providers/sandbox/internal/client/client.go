@@ -124,6 +124,7 @@ type Instance struct {
 	PublicIP     string            `json:"public_ip,omitempty"`
 	PrivateIP    string            `json:"private_ip,omitempty"`
 	Status       string            `json:"status,omitempty"`
+	PowerState   string            `json:"power_state,omitempty"`
 	CreatedAt    string            `json:"created_at,omitempty"`
 	UpdatedAt    string            `json:"updated_at,omitempty"`
 }
@@ -135,6 +136,7 @@ type InstancePatch struct {
 	SSHPublicKey *string            `json:"ssh_public_key,omitempty"`
 	AllowedCIDRs *[]string          `json:"allowed_cidrs,omitempty"`
 	Tags         *map[string]string `json:"tags,omitempty"`
+	PowerState   *string            `json:"power_state,omitempty"`
 }
 
 // Bucket is the API's bucket object.

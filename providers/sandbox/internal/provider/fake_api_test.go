@@ -105,6 +105,9 @@ func (f *fakeSandboxAPI) serve(w http.ResponseWriter, r *http.Request) {
 		in.PublicIP = fmt.Sprintf("203.0.113.%d", f.nextID)
 		in.PrivateIP = fmt.Sprintf("10.0.0.%d", f.nextID)
 		in.Status = "running"
+		if in.PowerState == "" {
+			in.PowerState = "running"
+		}
 		f.instances[in.ID] = &in
 		writeJSON(w, http.StatusCreated, in)
 	case len(parts) == 2 && parts[0] == "instances":
@@ -129,6 +132,9 @@ func (f *fakeSandboxAPI) serve(w http.ResponseWriter, r *http.Request) {
 			if v, ok := body["tags"]; ok {
 				in.Tags = nil
 				_ = json.Unmarshal(v, &in.Tags)
+			}
+			if v, ok := body["power_state"]; ok {
+				_ = json.Unmarshal(v, &in.PowerState)
 			}
 			writeJSON(w, 200, in)
 		case http.MethodDelete:

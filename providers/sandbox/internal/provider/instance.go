@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -43,7 +44,11 @@ type instanceModel struct {
 	PublicIP        types.String `tfsdk:"public_ip"`
 	PrivateIP       types.String `tfsdk:"private_ip"`
 	Status          types.String `tfsdk:"status"`
+	PowerState      types.String `tfsdk:"power_state"`
 }
+
+// Power states an instance can be put in; stopped keeps its disk and addresses.
+var powerStates = []string{"running", "stopped"}
 
 func (r *instanceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_instance"
@@ -70,6 +75,10 @@ func (r *instanceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"public_ip":        schema.StringAttribute{Computed: true, PlanModifiers: keep},
 			"private_ip":       schema.StringAttribute{Computed: true, PlanModifiers: keep},
 			"status":           schema.StringAttribute{Computed: true, PlanModifiers: keep},
+			"power_state": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString("running"),
+				Description: "running or stopped, changed in place (a stopped instance keeps its disk and addresses).",
+			},
 		},
 	}
 }
@@ -82,6 +91,17 @@ func (r *instanceResource) ValidateConfig(ctx context.Context, req resource.Vali
 	var s types.Int64
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("simulate_seconds"), &s)...)
 	checkSimulateSeconds(s, &resp.Diagnostics)
+	var ps types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("power_state"), &ps)...)
+	checkPowerState(ps, &resp.Diagnostics)
+}
+
+func checkPowerState(v types.String, diags *diag.Diagnostics) {
+	if v.IsNull() || v.IsUnknown() || slices.Contains(powerStates, v.ValueString()) {
+		return
+	}
+	diags.AddAttributeError(path.Root("power_state"), "Invalid power_state",
+		fmt.Sprintf("power_state must be running or stopped, got %q.", v.ValueString()))
 }
 
 func (r *instanceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -100,6 +120,11 @@ func (m *instanceModel) fromAPI(ctx context.Context, in *client.Instance, diags 
 	m.PublicIP = types.StringValue(in.PublicIP)
 	m.PrivateIP = types.StringValue(in.PrivateIP)
 	m.Status = types.StringValue(in.Status)
+	ps := in.PowerState
+	if ps == "" {
+		ps = "running" // a sandbox API older than power_state
+	}
+	m.PowerState = types.StringValue(ps)
 	m.SimulateSeconds, m.SimulateFailure = keepSimulate(m.SimulateSeconds, m.SimulateFailure)
 }
 
@@ -120,6 +145,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 		SSHPublicKey: plan.SSHPublicKey.ValueString(),
 		AllowedCIDRs: listToStrings(ctx, plan.AllowedCIDRs, &resp.Diagnostics),
 		Tags:         mapToStrings(ctx, plan.Tags, &resp.Diagnostics),
+		PowerState:   plan.PowerState.ValueString(),
 	}
 	if resp.Diagnostics.HasError() || !simulate(ctx, "create", plan.SimulateSeconds, &resp.Diagnostics) {
 		return
@@ -197,6 +223,10 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	if !plan.Tags.Equal(state.Tags) {
 		v := mapToStrings(ctx, plan.Tags, &resp.Diagnostics)
 		patch.Tags, changed = &v, true
+	}
+	if !plan.PowerState.IsUnknown() && !plan.PowerState.Equal(state.PowerState) {
+		v := plan.PowerState.ValueString()
+		patch.PowerState, changed = &v, true
 	}
 	if resp.Diagnostics.HasError() {
 		return

@@ -120,6 +120,7 @@ func plannedInstance(size string) instanceModel {
 		PublicIP:        types.StringUnknown(),
 		PrivateIP:       types.StringUnknown(),
 		Status:          types.StringUnknown(),
+		PowerState:      types.StringValue("running"),
 	}
 }
 
@@ -562,6 +563,82 @@ func TestProtocol6Schema(t *testing.T) {
 	for _, a := range resp.Provider.Block.Attributes {
 		if a.Name == "api_key" && !a.Sensitive {
 			t.Fatal("api_key is not sensitive")
+		}
+	}
+}
+
+// power_state is sent on create, changed in place by a PATCH of that field
+// alone, and an out-of-band stop shows on read as drift.
+func TestInstancePowerState(t *testing.T) {
+	f := newFakeSandboxAPI(t, testKey)
+	h := newHarness(t, newInstanceResource(), newTestClient(t, f.URL(), testKey))
+
+	p := plannedInstance("small")
+	p.PowerState = types.StringValue("stopped")
+	cr := h.create(h.ctx, p)
+	mustOK(t, "create stopped", cr.Diagnostics)
+	got := instanceOf(t, h, cr.State)
+	if got.PowerState.ValueString() != "stopped" || f.instance(got.ID.ValueString()).PowerState != "stopped" {
+		t.Fatalf("created power_state = %s, API %+v", got.PowerState, f.instance(got.ID.ValueString()))
+	}
+
+	want := got
+	want.PowerState = types.StringValue("running")
+	ur := h.update(cr.State, want)
+	mustOK(t, "start", ur.Diagnostics)
+	if after := instanceOf(t, h, ur.State); after.PowerState.ValueString() != "running" || after.ID != got.ID {
+		t.Fatalf("after start: %+v", after)
+	}
+	f.mu.Lock()
+	lastBody := f.bodies[len(f.bodies)-1]
+	f.mu.Unlock()
+	if lastBody != `{"power_state":"running"}` {
+		t.Fatalf("PATCH body = %s, want only power_state", lastBody)
+	}
+
+	f.mu.Lock()
+	f.instances[got.ID.ValueString()].PowerState = "stopped"
+	f.mu.Unlock()
+	rr := h.read(ur.State)
+	mustOK(t, "read", rr.Diagnostics)
+	if m := instanceOf(t, h, rr.State); m.PowerState.ValueString() != "stopped" {
+		t.Fatalf("out-of-band stop not shown: %s", m.PowerState)
+	}
+
+	// An API that predates power_state reads as running.
+	f.mu.Lock()
+	f.instances[got.ID.ValueString()].PowerState = ""
+	f.mu.Unlock()
+	rr = h.read(rr.State)
+	mustOK(t, "read old API", rr.Diagnostics)
+	if m := instanceOf(t, h, rr.State); m.PowerState.ValueString() != "running" {
+		t.Fatalf("missing power_state read as %s", m.PowerState)
+	}
+}
+
+func TestInstancePowerStateValidated(t *testing.T) {
+	h := newHarness(t, newInstanceResource(), nil)
+	for _, tc := range []struct {
+		v  types.String
+		ok bool
+	}{
+		{types.StringValue("running"), true},
+		{types.StringValue("stopped"), true},
+		{types.StringNull(), true},
+		{types.StringUnknown(), true},
+		{types.StringValue("paused"), false},
+		{types.StringValue("Running"), false},
+	} {
+		m := plannedInstance("small")
+		m.PowerState = tc.v
+		cfg := tfsdk.Config{Schema: h.schema.Schema, Raw: h.plan(m).Raw}
+		var resp resource.ValidateConfigResponse
+		h.r.(resource.ResourceWithValidateConfig).ValidateConfig(h.ctx, resource.ValidateConfigRequest{Config: cfg}, &resp)
+		if resp.Diagnostics.HasError() == tc.ok {
+			t.Errorf("power_state %v: diagnostics %v, want ok=%v", tc.v, resp.Diagnostics, tc.ok)
+		}
+		if !tc.ok && !strings.Contains(diagText(resp.Diagnostics), "power_state must be running or stopped") {
+			t.Errorf("power_state %v: message %q", tc.v, diagText(resp.Diagnostics))
 		}
 	}
 }
