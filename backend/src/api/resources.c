@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "api/expiry.h"
 #include "core/ids.h"
+#include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "store/run_params.h"
@@ -27,6 +29,7 @@ cp_result cp_api_resources_create(cp_req *req)
         {.name = "region", .type = CP_JF_STRING, .required = true, .max_len = 64},
         {.name = "size", .type = CP_JF_STRING, .nullable = true, .max_len = 64},
         {.name = "config", .type = CP_JF_OBJECT, .nullable = true},
+        CP_API_EXPIRY_ORDER_FIELDS,
     };
     cp_app *app = CP_APP(req);
     json_t *b;
@@ -53,6 +56,9 @@ cp_result cp_api_resources_create(cp_req *req)
     if ((r = cp_api_sandbox_policy(req, acc.cloud, config)) != CP_OK) return r;
     if ((r = cp_catalog_validate(acc.cloud, kind, name, region, size, config, &req->err)) != CP_OK) return r;
     double cost = cp_catalog_monthly_cost(acc.cloud, kind, size, config);
+    int64_t now = cp_now_ms(), expires_at;
+    bool over_max;
+    if ((r = cp_api_expiry_order(req, b, &p, now, &expires_at, &over_max)) != CP_OK) return r;
 
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
@@ -71,7 +77,8 @@ cp_result cp_api_resources_create(cp_req *req)
                       .size = (char *)size,
                       .config = config_text,
                       .monthly_cost_usd = cost,
-                      .created_by = (char *)req->user_id};
+                      .created_by = (char *)req->user_id,
+                      .expires_at = expires_at};
     cp_resource res;
     cp_run run;
     r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
@@ -83,6 +90,7 @@ cp_result cp_api_resources_create(cp_req *req)
     cp_api_audit(req, p.id, "resource.create", res.id,
                  json_pack("{s:s, s:s, s:s, s:s, s:o, s:f}", "name", name, "cloud", acc.cloud, "kind", kind, "region",
                            region, "size", cp_json_str_or_null(size), "monthly_cost_usd", cost));
+    if (over_max) cp_api_expiry_audit_over_max(req, &p, res.id, expires_at, now);
     return reply_pair(req, 202, &res, &run);
 }
 
@@ -248,7 +256,7 @@ static bool row_key(row_key_buf *k, const cp_resource *r)
     const char *strs[] = {r->id,     r->project_id, r->account_id, r->account_name, r->cloud,      r->kind,  r->name,
                           r->region, r->size,       r->config,     r->outputs,      r->created_by, r->run_id};
     for (size_t i = 0; i < CP_ARRAY_LEN(strs); i++) key_str(k, strs[i]);
-    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status};
+    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status, r->expires_at};
     key_bytes(k, nums, sizeof nums);
     key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
     return !k->full;
@@ -373,7 +381,7 @@ cp_result cp_api_resources_list(cp_req *req)
     cp_result r = cp_api_page(req, &limit, &cursor);
     if (r != CP_OK) return r;
     cp_resource_filter f = {cp_req_query(req, "project_id"), cp_req_query(req, "cloud"), cp_req_query(req, "kind"),
-                            cp_req_query(req, "status")};
+                            cp_req_query(req, "status"), 0};
     /* Empty filters mean "any"; long ones cannot match and are refused early. */
     const char **fs[] = {&f.project_id, &f.cloud, &f.kind, &f.status};
     const char *names[] = {"project_id", "cloud", "kind", "status"};
@@ -382,12 +390,19 @@ cp_result cp_api_resources_list(cp_req *req)
         if (*fs[i] && cp_utf8_len(*fs[i], strlen(*fs[i])) > 64)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", names[i], "%s is too long", names[i]);
     }
+    const char *eb = cp_req_query(req, "expires_before");
+    if (eb && *eb && !cp_time_parse_iso(eb, &f.expires_before))
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "expires_before",
+                           "expires_before must be a date-time such as 2026-12-01T18:00:00Z");
+    if (f.expires_before && (f.cloud || f.kind || f.status))
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "expires_before",
+                           "expires_before combines with project_id only");
     cp_app *app = CP_APP(req);
     int64_t version = -1;
     cp_error verr;
-    const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id,
-                                      f.project_id ? f.project_id : "", f.cloud ? f.cloud : "", f.kind ? f.kind : "",
-                                      f.status ? f.status : "", limit, cursor ? cursor : "");
+    const char *key = cp_arena_printf(
+        req->arena, "%s|%s|%s|%s|%s|%d|%s|%lld", req->user_id, f.project_id ? f.project_id : "", f.cloud ? f.cloud : "",
+        f.kind ? f.kind : "", f.status ? f.status : "", limit, cursor ? cursor : "", (long long)f.expires_before);
     if (req->has_data_version)
         version = req->data_version;
     else if (cp_store_data_version(app->store, &version, &verr) != CP_OK)

@@ -56,7 +56,7 @@ static void fill_resource_role(cp_dbrows *r, cp_arena *a, void *out)
 {
     resource_role *rr = out;
     cp_fill_resource(r, a, &rr->res);
-    rr->role = cp_role_parse(cp_dbrows_text(r, 19));
+    rr->role = cp_role_parse(cp_dbrows_text(r, RESOURCE_NCOLS));
 }
 
 static void fill_id_buf(cp_dbrows *r, cp_arena *a, void *out)
@@ -129,12 +129,13 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
                     CP_PREAL(x->monthly_cost_usd),
                     CP_PTEXT(x->created_by),
                     CP_PINT(now),
-                    CP_PINT(now)};
+                    CP_PINT(now),
+                    x->expires_at > 0 ? CP_PINT(x->expires_at) : CP_PNULL};
     r = cp_db_exec(c,
                    "INSERT INTO resources (id, project_id, account_id, cloud, kind, name, region, size, config,"
-                   " status, monthly_cost_usd, created_by, created_at, updated_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                   p, 13, NULL, err);
+                   " status, monthly_cost_usd, created_by, created_at, updated_at, expires_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                   p, 14, NULL, err);
     if (r != CP_OK) return r;
     r = insert_run(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, CP_SOURCE_USER, rn->run,
                    err);
@@ -276,6 +277,19 @@ static const char *const list_sql[5][8] = {
 };
 _Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
 
+/* expires_before (the dashboard's "expiring soon"): its own statement per
+ * way, its term in the cloud filter's place (so its parameter too), and
+ * combined with no other filter but the project. resources_expiry (0012)
+ * holds just these rows. */
+#define LIST_EXPIRES(t) " AND " t ".expires_at < ? AND " t ".status <> 'destroyed'"
+static const char *const list_expiring_sql[5] = {
+    LIST_SQL(LIST_FROM_FEW, LIST_EXPIRES, LIST_NONE, LIST_NONE),
+    LIST_SQL_PG(LIST_FROM_PROJECT, LIST_EXPIRES, LIST_NONE, LIST_NONE),
+    LIST_SQL_GATED(LIST_NONE, LIST_EXPIRES, LIST_NONE, LIST_NONE),
+    LIST_SQL_FLAT(LIST_FLAT_MANY, LIST_EXPIRES, LIST_NONE, LIST_NONE),
+    LIST_SQL_FLAT(LIST_FLAT_PROJECT, LIST_EXPIRES, LIST_NONE, LIST_NONE),
+};
+
 /* One way's parameters after p[*np]; returns the filter bits. */
 static int list_params(cp_param *p, int *np, const char *user_id, const cp_resource_filter *f, bool gate,
                        const char *cursor, int limit)
@@ -283,6 +297,7 @@ static int list_params(cp_param *p, int *np, const char *user_id, const cp_resou
     int shape = 0;
     p[(*np)++] = CP_PTEXT(user_id);
     if (f->project_id) p[(*np)++] = CP_PTEXT(f->project_id);
+    if (f->expires_before) p[(*np)++] = CP_PINT(f->expires_before);
     if (f->cloud) p[(*np)++] = CP_PTEXT(f->cloud), shape |= 1;
     if (f->kind) p[(*np)++] = CP_PTEXT(f->kind), shape |= 2;
     if (f->status) p[(*np)++] = CP_PTEXT(f->status), shape |= 4;
@@ -341,6 +356,7 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
         /* The lateral branch, then the many-projects one (LIST_SQL_GATED). */
         const char *filters[] = {f->cloud, f->kind, f->status};
         p[(*np)++] = CP_PTEXT(user_id);
+        if (f->expires_before) p[(*np)++] = CP_PINT(f->expires_before);
         for (size_t i = 0; i < CP_ARRAY_LEN(filters); i++)
             if (filters[i]) p[(*np)++] = CP_PTEXT(filters[i]);
         p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
@@ -352,6 +368,10 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
         shape = list_params(p, np, user_id, &one, false, cursor, limit + 1);
     }
     *sql = list_sql[way][shape];
+    if (f->expires_before && shape)
+        return cp_error_set(err, CP_EUNPROC, "invalid_value", "expires_before",
+                            "expires_before combines with project_id only");
+    if (f->expires_before) *sql = list_expiring_sql[way];
     return CP_OK;
 }
 
@@ -450,6 +470,13 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     }
     return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->source,
                       rn->out, err);
+}
+
+cp_result cp_conn_destroy_enqueue(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *run_params,
+                                  const char *source, cp_run *out, cp_error *err)
+{
+    run_new rn = {a, resource_id, run_params, NULL, source, CP_OP_DESTROY, 0, out, NULL};
+    return tx_run_enqueue(c, &rn, err);
 }
 
 cp_result cp_store_run_enqueue_from(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,

@@ -60,6 +60,7 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
     x->run_id = text_col(r, 16, a);
     x->run_operation = cp_run_operation_col(r, 17);
     x->run_status = cp_run_status_col(r, 18);
+    x->expires_at = cp_dbrows_isnull(r, 19) ? 0 : cp_dbrows_int(r, 19);
 }
 
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)

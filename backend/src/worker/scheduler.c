@@ -22,7 +22,8 @@ typedef struct {
 } task;
 
 static const task tasks[] = {
-    {NULL, NULL}, /* each concern adds its task above this end mark */
+    {"expiry", cp_store_expiry_sweep}, /* store/store_expiry.c */
+    {NULL, NULL},                      /* each concern adds its task above this end mark */
 };
 
 void cp_worker__schedule(cp_workers *w)
