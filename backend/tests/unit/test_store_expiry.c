@@ -160,14 +160,25 @@ TEST(racing_sweeps_queue_each_destroy_once)
         queued += sw[i].queued;
     }
     pthread_barrier_destroy(&go);
+    /* A row another sweep held was skipped, not waited for: it is due at the
+     * next sweep. Drain what is left on one thread. */
+    int raced = queued;
+    for (int i = 0; i < RESOURCES; i++) {
+        char **more;
+        size_t n;
+        cp_error e;
+        CHECK_EQ(cp_store_expiry_sweep(st, a, cp_now_ms(), 5, &more, &n, &e), CP_OK);
+        if (n == 0) break;
+        queued += (int)n;
+    }
     int wrong = 0;
     for (int i = 0; i < RESOURCES; i++) {
         if (expiry_destroys(a, ids[i]) != 1) wrong++;
         CHECK_EQ(notes(a, fx.f.user_id, ids[i], CP_NOTE_EXPIRED), 1);
         CHECK_EQ(notes(a, fx.member_id, ids[i], CP_NOTE_EXPIRED), 1);
     }
-    printf("# %s: %d sweepers queued %d expiry destroys of %d resources, %d resource(s) wrong\n", backend_name,
-           SWEEPERS, queued, RESOURCES, wrong);
+    printf("# %s: %d racing sweepers queued %d expiry destroys, %d in all, of %d resources; %d resource(s) wrong\n",
+           backend_name, SWEEPERS, raced, queued, RESOURCES, wrong);
     CHECK_EQ(queued, RESOURCES);
     CHECK_EQ(wrong, 0);
     /* The destroys are unfinished now; once they fail, nothing is queued again for the same expires_at. */
