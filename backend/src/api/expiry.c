@@ -1,13 +1,46 @@
 /* expiry.c: resources that end on their own. The expiry an order gets, a
  * project's expiry settings, extending a resource, and the notifications
  * the scheduler's expiry task writes (store/store_expiry.c). */
+#include <ctype.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/expiry.h"
 #include "core/duration.h"
 #include "core/timeutil.h"
 
 #define TTL_FORMAT "a count and a unit (m, h, d or w), e.g. 30m, 8h, 3d or 2w, of at most a year"
+
+bool cp_api_expiry_time(const char *s, int64_t *ms)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *p = strptime(s, "%Y-%m-%d", &tm);
+    if (!p || (*p != 'T' && *p != 't' && *p != ' ')) return false;
+    p = strptime(p + 1, "%H:%M:%S", &tm);
+    if (!p) return false;
+    int64_t frac = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; isdigit((unsigned char)*p); p++, digits++)
+            if (digits < 3) frac = frac * 10 + (*p - '0');
+        if (digits == 0) return false;
+        for (; digits < 3; digits++) frac *= 10;
+    }
+    int64_t offset = 0;
+    if ((*p == 'Z' || *p == 'z') && !p[1]) {
+        offset = 0;
+    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+               p[3] == ':' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5]) && !p[6]) {
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (hh > 23 || mm > 59) return false;
+        offset = (*p == '-' ? -1 : 1) * (int64_t)(hh * 60 + mm) * 60;
+    } else {
+        return false;
+    }
+    *ms = ((int64_t)timegm(&tm) - offset) * 1000 + frac;
+    return true;
+}
 
 /* 422 ttl_too_long unless until is within p's maximum from now, or the
  * caller may exceed it (owner, admin: *over_max). */
@@ -40,7 +73,7 @@ cp_result cp_api_expiry_order(cp_req *req, json_t *body, const cp_project *p, in
         *expires_at = now + secs * 1000;
     } else if (at) {
         int64_t ms;
-        if (!cp_time_parse_iso(at, &ms))
+        if (!cp_api_expiry_time(at, &ms))
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", "expires_at",
                                "expires_at must be a date-time such as 2026-12-01T18:00:00Z");
         if (ms <= now) return cp_req_fail(req, CP_EUNPROC, "invalid_value", "expires_at", "expires_at is in the past");

@@ -5,6 +5,10 @@
 
 #include "api/common.h"
 
+/* An RFC 3339 date-time ("2026-12-01T18:00:00Z", a fraction and an offset
+ * such as +02:00 allowed) as Unix ms; false when malformed. */
+bool cp_api_expiry_time(const char *s, int64_t *ms);
+
 /* The order body's fields (resources.c appends them to its table). */
 #define CP_API_EXPIRY_ORDER_FIELDS                                                                                     \
     {.name = "ttl", .type = CP_JF_STRING, .nullable = true, .max_len = 16},                                            \

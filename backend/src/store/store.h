@@ -347,7 +347,7 @@ typedef struct {
 
 typedef struct {
     const char *project_id, *cloud, *kind, *status; /* as given in the query; NULL = any */
-    int64_t expires_before; /* ms; 0 = any. Not destroyed and expiring before then; with project_id only */
+    int64_t expires_before;                         /* ms; 0 = any: else not destroyed and expiring before then */
 } cp_resource_filter;
 
 /* Inserts the resource (pending) and its create run (queued) atomically,

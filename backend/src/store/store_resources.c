@@ -277,17 +277,23 @@ static const char *const list_sql[5][8] = {
 };
 _Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
 
-/* expires_before (the dashboard's "expiring soon"): its own statement per
- * way, its term in the cloud filter's place (so its parameter too), and
- * combined with no other filter but the project. resources_expiry (0012)
- * holds just these rows. */
+/* expires_before (the dashboard's "expiring soon"): a statement per way and
+ * shape of its own, its term ahead of the cloud filter's (so its parameter
+ * too). resources_expiry (0012) holds just the rows it can match. */
 #define LIST_EXPIRES(t) " AND " t ".expires_at < ? AND " t ".status <> 'destroyed'"
-static const char *const list_expiring_sql[5] = {
-    LIST_SQL(LIST_FROM_FEW, LIST_EXPIRES, LIST_NONE, LIST_NONE),
-    LIST_SQL_PG(LIST_FROM_PROJECT, LIST_EXPIRES, LIST_NONE, LIST_NONE),
-    LIST_SQL_GATED(LIST_NONE, LIST_EXPIRES, LIST_NONE, LIST_NONE),
-    LIST_SQL_FLAT(LIST_FLAT_MANY, LIST_EXPIRES, LIST_NONE, LIST_NONE),
-    LIST_SQL_FLAT(LIST_FLAT_PROJECT, LIST_EXPIRES, LIST_NONE, LIST_NONE),
+#define LIST_X_NONE(t) LIST_EXPIRES(t)
+#define LIST_X_CLOUD(t) LIST_EXPIRES(t) LIST_CLOUD(t)
+#define LIST_SHAPES_EXPIRING(sql, way)                                                                                 \
+    {                                                                                                                  \
+        sql(way, LIST_X_NONE, LIST_NONE, LIST_NONE), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_NONE),                     \
+            sql(way, LIST_X_NONE, LIST_KIND, LIST_NONE), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_NONE),                 \
+            sql(way, LIST_X_NONE, LIST_NONE, LIST_STATUS), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_STATUS),             \
+            sql(way, LIST_X_NONE, LIST_KIND, LIST_STATUS), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_STATUS)              \
+    }
+static const char *const list_expiring_sql[5][8] = {
+    LIST_SHAPES_EXPIRING(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES_EXPIRING(LIST_SQL_PG, LIST_FROM_PROJECT),
+    LIST_SHAPES_EXPIRING(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_MANY),
+    LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
 
 /* One way's parameters after p[*np]; returns the filter bits. */
@@ -367,11 +373,7 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
     } else {
         shape = list_params(p, np, user_id, &one, false, cursor, limit + 1);
     }
-    *sql = list_sql[way][shape];
-    if (f->expires_before && shape)
-        return cp_error_set(err, CP_EUNPROC, "invalid_value", "expires_before",
-                            "expires_before combines with project_id only");
-    if (f->expires_before) *sql = list_expiring_sql[way];
+    *sql = f->expires_before ? list_expiring_sql[way][shape] : list_sql[way][shape];
     return CP_OK;
 }
 
