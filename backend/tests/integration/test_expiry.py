@@ -79,8 +79,12 @@ def test_expiry_destroy_waits_for_approval_then_destroys(make_server, store_env)
     run = u.wait_run(run["id"], until=("awaiting_approval", "succeeded", "failed", "canceled"))
     assert run["status"] == "awaiting_approval", run
     assert run["source"] == "expiry"
-    assert u.ok("GET", "/resources/" + res["id"])["status"] == "active"
-    assert [n["kind"] for n in notes(u, res["id"])] == ["expired"]
+    # Expired, awaiting destroy: what the resource shows.
+    now_res = u.ok("GET", "/resources/" + res["id"])
+    assert now_res["current_run"] == {"id": run["id"], "operation": "destroy", "status": "awaiting_approval"}
+    assert parse(now_res["expires_at"]) <= now()
+    # (A sweep in its last hour may have sent the 1 h reminder too.)
+    assert len(notes(u, res["id"], "expired")) == 1 and notes(u, res["id"], "expiring_24h") == []
     time.sleep(3)  # more sweeps: still one
     assert len(expiry_destroys(u, res["id"])) == 1
     # A person's destroy meanwhile is refused: one destroy at a time.
