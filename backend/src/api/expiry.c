@@ -11,33 +11,49 @@
 
 #define TTL_FORMAT "a count and a unit (m, h, d or w), e.g. 30m, 8h, 3d or 2w, of at most a year"
 
+/* n digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i])) return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 bool cp_api_expiry_time(const char *s, int64_t *ms)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *p = strptime(s, "%Y-%m-%d", &tm);
-    if (!p || (*p != 'T' && *p != 't' && *p != ' ')) return false;
-    p = strptime(p + 1, "%H:%M:%S", &tm);
-    if (!p) return false;
+    /* YYYY-MM-DDTHH:MM:SS, each field its exact width. */
+    if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+        return false;
+    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+    int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+        return false;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) return false;
+    const char *p = s + 19;
     int64_t frac = 0;
     if (*p == '.') {
-        int digits = 0;
-        for (p++; isdigit((unsigned char)*p); p++, digits++)
-            if (digits < 3) frac = frac * 10 + (*p - '0');
-        if (digits == 0) return false;
-        for (; digits < 3; digits++) frac *= 10;
+        int n = 0;
+        for (p++; isdigit((unsigned char)*p); p++, n++)
+            if (n < 3) frac = frac * 10 + (*p - '0');
+        if (n == 0) return false;
+        for (; n < 3; n++) frac *= 10;
     }
     int64_t offset = 0;
     if ((*p == 'Z' || *p == 'z') && !p[1]) {
         offset = 0;
-    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-               p[3] == ':' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5]) && !p[6]) {
-        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
-        if (hh > 23 || mm > 59) return false;
-        offset = (*p == '-' ? -1 : 1) * (int64_t)(hh * 60 + mm) * 60;
+    } else if ((*p == '+' || *p == '-') && p[3] == ':' && !p[6]) {
+        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+        offset = (*p == '-' ? -1 : 1) * (int64_t)(oh * 60 + om) * 60;
     } else {
         return false;
     }
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
     *ms = ((int64_t)timegm(&tm) - offset) * 1000 + frac;
     return true;
 }

@@ -391,10 +391,10 @@ cp_result cp_api_resources_list(cp_req *req)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", names[i], "%s is too long", names[i]);
     }
     const char *eb = cp_req_query(req, "expires_before");
-    if (eb && *eb && !cp_api_expiry_time(eb, &f.expires_before))
+    if (eb && !cp_api_expiry_time(eb, &f.expires_before))
         return cp_req_fail(req, CP_EUNPROC, "invalid_value", "expires_before",
                            "expires_before must be a date-time such as 2026-12-01T18:00:00Z");
-    if (eb && *eb && f.expires_before <= 0) f.expires_before = 1; /* before 1970: nothing */
+    if (eb && f.expires_before <= 0) f.expires_before = 1; /* before 1970: nothing */
     cp_app *app = CP_APP(req);
     int64_t version = -1;
     cp_error verr;

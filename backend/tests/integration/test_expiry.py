@@ -203,7 +203,8 @@ def test_extend_and_list_validation(api):
     assert_error(api.call("POST", "/resources/%s/extend" % res["id"], {}), 422, None, "by")
     assert_error(api.call("POST", "/resources/%s/extend" % res["id"], {"by": "1h", "x": 1}), 400)
     assert_error(api.call("POST", "/resources/01HZZZZZZZZZZZZZZZZZZZZZZZ/extend", {"by": "1h"}), 404)
-    for bad in ("soon", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00"):
+    for bad in ("", "soon", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00", "2026-1-01T00:00:00Z",
+                "2027-02-29T00:00:00Z", "2026-01-01T00:00:00+2:00", "2026-01-01 00:00:00Z"):
         assert_error(api.call("GET", "/resources", params={"expires_before": bad}), 422, "invalid_value",
                      "expires_before")
     assert_error(api.call("POST", "/notifications/01HZZZZZZZZZZZZZZZZZZZZZZZ/read"), 404)
