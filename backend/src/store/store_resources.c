@@ -296,6 +296,9 @@ static const char *const list_expiring_sql[5][8] = {
     LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
 
+/* The most a statement takes: the gated one with every filter, 17. */
+#define LIST_MAX_PARAMS 20
+
 /* One way's parameters after p[*np]; returns the filter bits. */
 static int list_params(cp_param *p, int *np, const char *user_id, const cp_resource_filter *f, bool gate,
                        const char *cursor, int limit)
@@ -332,7 +335,7 @@ static void fill_member_count(cp_dbrows *r, cp_arena *a, void *out)
     if (t && strlen(t) == CP_ID_LEN) memcpy(mc->project, t, CP_ID_LEN + 1);
 }
 
-/* The page's statement and its parameters (p holds 16; they may point into
+/* The page's statement and its parameters (p holds LIST_MAX_PARAMS; they may point into
  * project). On SQLite, a user in one project is listed as if they had asked
  * for it: rows straight from (project_id, id) in order, with no sort. */
 static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
@@ -382,7 +385,7 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
 {
     limit = cp_store_page_limit(limit);
     const char *sql;
-    cp_param p[16];
+    cp_param p[LIST_MAX_PARAMS];
     int np;
     char project[CP_ID_LEN + 1];
     cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
@@ -400,7 +403,7 @@ cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_res
 {
     limit = cp_store_page_limit(limit);
     const char *sql;
-    cp_param p[16];
+    cp_param p[LIST_MAX_PARAMS];
     int np;
     char project[CP_ID_LEN + 1];
     cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);

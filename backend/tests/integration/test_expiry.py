@@ -256,6 +256,8 @@ def test_reminders_once_each_and_the_expiring_list(make_server, store_env):
         items = owner.call("GET", "/resources", params=dict(params, expires_before=day)).json()["items"]
         assert {r["id"] for r in items} == {soon["id"], later["id"]}, params
     assert owner.ok("GET", "/resources?kind=storage&expires_before=" + day)["items"] == []
+    every = {"cloud": "sandbox", "kind": "vm", "status": "destroyed", "expires_before": day}  # the most parameters
+    assert owner.call("GET", "/resources", params=every).json()["items"] == []
     offset = (now() + datetime.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S+02:00")
     items = owner.call("GET", "/resources", params={"expires_before": offset}).json()["items"]
     assert {r["id"] for r in items} == {soon["id"], later["id"], far["id"]}
