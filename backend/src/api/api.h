@@ -95,6 +95,10 @@ cp_result cp_api_resources_delete(cp_req *req);
 /* schedules.c: working-hours schedules */
 cp_result cp_api_resource_schedule_put(cp_req *req);
 cp_result cp_api_resource_schedule_delete(cp_req *req);
+/* Expiry (expiry.c). */
+cp_result cp_api_resources_extend(cp_req *req);
+cp_result cp_api_notifications_list(cp_req *req);
+cp_result cp_api_notifications_read(cp_req *req);
 cp_result cp_api_runs_list(cp_req *req);
 cp_result cp_api_runs_recent(cp_req *req);
 cp_result cp_api_runs_get(cp_req *req);

@@ -1,4 +1,5 @@
 #include "api/common.h"
+#include "api/expiry.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -121,10 +122,12 @@ json_t *cp_api_json_text(const char *text)
 
 json_t *cp_api_project_json(const cp_project *p)
 {
-    return json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o}", "id", p->id, "name", p->name, "require_approval",
-                     p->require_approval, "monthly_budget_usd",
-                     p->has_budget ? json_real(p->monthly_budget_usd) : json_null(), "role", cp_role_name(p->role),
-                     "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at));
+    json_t *j = json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o}", "id", p->id, "name", p->name, "require_approval",
+                          p->require_approval, "monthly_budget_usd",
+                          p->has_budget ? json_real(p->monthly_budget_usd) : json_null(), "role", cp_role_name(p->role),
+                          "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at));
+    cp_api_expiry_project_json(j, p);
+    return j;
 }
 
 json_t *cp_api_account_json(const cp_account *a)
@@ -197,6 +200,8 @@ void cp_api_resource_write(cp_jsonw *w, const cp_resource *r)
         cp_jsonw_null(w);
     CP_JSONW_KEY(w, "schedule_next_at");
     cp_jsonw_time(w, r->schedule_next_at);
+    CP_JSONW_KEY(w, "expires_at");
+    cp_jsonw_time(w, r->expires_at);
     cp_jsonw_obj_end(w);
 }
 

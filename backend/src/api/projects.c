@@ -2,12 +2,14 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "api/expiry.h"
 #include "queue/events.h"
 
 static const cp_json_field project_fields[] = {
     {.name = "name", .type = CP_JF_STRING, .min_len = 1, .max_len = 100},
     {.name = "require_approval", .type = CP_JF_BOOL},
     {.name = "monthly_budget_usd", .type = CP_JF_NUMBER, .nullable = true, .min = 0, .max = 1e9},
+    CP_API_EXPIRY_PROJECT_FIELDS,
 };
 
 static bool blank(const char *s)
@@ -26,11 +28,16 @@ cp_result cp_api_projects_create(cp_req *req)
     if (!name || blank(name)) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name is required");
     json_t *bj = json_object_get(b, "monthly_budget_usd");
     double budget = json_number_value(bj);
-    cp_project p;
+    cp_project p = {0};
+    if ((r = cp_api_expiry_settings(req, b, &p)) != CP_OK) return r;
     r = cp_store_project_create(CP_APP(req)->store, req->arena, req->user_id, name,
                                 cp_json_bool(b, "require_approval", false), json_is_number(bj) ? &budget : NULL, &p,
                                 &req->err);
     if (r != CP_OK) return r;
+    /* The creator is its owner: the expiry settings are theirs to set. */
+    if ((r = cp_api_expiry_settings(req, b, &p)) != CP_OK ||
+        (r = cp_store_project_get(CP_APP(req)->store, req->arena, p.id, req->user_id, &p, &req->err)) != CP_OK)
+        return r;
     cp_api_audit(req, p.id, "project.create", p.id, json_pack("{s:s}", "name", name));
     return cp_reply(req, 201, cp_api_project_json(&p));
 }
@@ -76,6 +83,7 @@ cp_result cp_api_projects_update(cp_req *req)
     double budget = json_number_value(bj);
     r = cp_store_project_update(CP_APP(req)->store, p.id, name, ra ? &approval : NULL, bj != NULL,
                                 json_is_number(bj) ? &budget : NULL, &req->err);
+    if (r == CP_OK) r = cp_api_expiry_settings(req, b, &p);
     if (r != CP_OK) return r;
     cp_api_audit(req, p.id, "project.update", p.id, json_deep_copy(b));
     if ((r = cp_store_project_get(CP_APP(req)->store, req->arena, p.id, req->user_id, &p, &req->err)) != CP_OK)

@@ -8,7 +8,9 @@
 #include "api/common.h"
 #include "api/schedules.h"
 #include "core/log.h"
+#include "api/expiry.h"
 #include "core/ids.h"
+#include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "store/run_params.h"
@@ -30,6 +32,7 @@ cp_result cp_api_resources_create(cp_req *req)
         {.name = "size", .type = CP_JF_STRING, .nullable = true, .max_len = 64},
         {.name = "config", .type = CP_JF_OBJECT, .nullable = true},
         {.name = "schedule", .type = CP_JF_OBJECT, .nullable = true},
+        CP_API_EXPIRY_ORDER_FIELDS,
     };
     cp_app *app = CP_APP(req);
     json_t *b;
@@ -59,6 +62,9 @@ cp_result cp_api_resources_create(cp_req *req)
     cp_api_schedule sched;
     if ((r = cp_api_schedule_check(req, acc.cloud, kind, json_object_get(b, "schedule"), "schedule.", &sched)) != CP_OK)
         return r;
+    int64_t now = cp_now_ms(), expires_at;
+    bool over_max;
+    if ((r = cp_api_expiry_order(req, b, &p, now, &expires_at, &over_max)) != CP_OK) return r;
 
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
@@ -77,7 +83,8 @@ cp_result cp_api_resources_create(cp_req *req)
                       .size = (char *)size,
                       .config = config_text,
                       .monthly_cost_usd = cost,
-                      .created_by = (char *)req->user_id};
+                      .created_by = (char *)req->user_id,
+                      .expires_at = expires_at};
     cp_resource res;
     cp_run run;
     r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
@@ -94,6 +101,7 @@ cp_result cp_api_resources_create(cp_req *req)
         (cp_api_schedule_apply(req, p.id, res.id, &sched) != CP_OK ||
          cp_store_resource_get(app->store, req->arena, res.id, req->user_id, &res, NULL, &req->err) != CP_OK))
         cp_log_warn("resource %s: schedule not stored: %s", res.id, req->err.message);
+    if (over_max) cp_api_expiry_audit_over_max(req, &p, res.id, expires_at, now);
     return reply_pair(req, 202, &res, &run);
 }
 
@@ -260,7 +268,8 @@ static bool row_key(row_key_buf *k, const cp_resource *r)
                           r->kind,    r->name,       r->region,     r->size,         r->config,
                           r->outputs, r->created_by, r->run_id,     r->schedule,     r->power_state};
     for (size_t i = 0; i < CP_ARRAY_LEN(strs); i++) key_str(k, strs[i]);
-    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status, r->schedule_next_at};
+    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status, r->schedule_next_at,
+                      r->expires_at};
     key_bytes(k, nums, sizeof nums);
     key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
     return !k->full;
@@ -385,7 +394,7 @@ cp_result cp_api_resources_list(cp_req *req)
     cp_result r = cp_api_page(req, &limit, &cursor);
     if (r != CP_OK) return r;
     cp_resource_filter f = {cp_req_query(req, "project_id"), cp_req_query(req, "cloud"), cp_req_query(req, "kind"),
-                            cp_req_query(req, "status")};
+                            cp_req_query(req, "status"), 0};
     /* Empty filters mean "any"; long ones cannot match and are refused early. */
     const char **fs[] = {&f.project_id, &f.cloud, &f.kind, &f.status};
     const char *names[] = {"project_id", "cloud", "kind", "status"};
@@ -394,12 +403,17 @@ cp_result cp_api_resources_list(cp_req *req)
         if (*fs[i] && cp_utf8_len(*fs[i], strlen(*fs[i])) > 64)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", names[i], "%s is too long", names[i]);
     }
+    const char *eb = cp_req_query(req, "expires_before");
+    if (eb && !cp_api_expiry_time(eb, &f.expires_before))
+        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "expires_before",
+                           "expires_before must be a date-time such as 2026-12-01T18:00:00Z");
+    if (eb && f.expires_before <= 0) f.expires_before = 1; /* before 1970: nothing */
     cp_app *app = CP_APP(req);
     int64_t version = -1;
     cp_error verr;
-    const char *key = cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%d|%s", req->user_id,
-                                      f.project_id ? f.project_id : "", f.cloud ? f.cloud : "", f.kind ? f.kind : "",
-                                      f.status ? f.status : "", limit, cursor ? cursor : "");
+    const char *key = cp_arena_printf(
+        req->arena, "%s|%s|%s|%s|%s|%d|%s|%lld", req->user_id, f.project_id ? f.project_id : "", f.cloud ? f.cloud : "",
+        f.kind ? f.kind : "", f.status ? f.status : "", limit, cursor ? cursor : "", (long long)f.expires_before);
     if (req->has_data_version)
         version = req->data_version;
     else if (cp_store_data_version(app->store, &version, &verr) != CP_OK)

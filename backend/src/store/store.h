@@ -121,6 +121,8 @@ typedef struct {
     double budget_used_usd; /* monthly run-rate of resources that exist or are being created */
     cp_role role;           /* the asking user's role */
     int64_t created_at;
+    int64_t default_ttl_seconds, max_ttl_seconds; /* 0 = none */
+    bool expiry_auto_approve;
 } cp_project;
 
 typedef struct {
@@ -312,6 +314,7 @@ typedef struct {
     char *schedule;           /* working hours {stop, start, timezone} as JSON text; NULL when none */
     char *power_state;        /* running | stopped for a VM the last run left so; NULL otherwise */
     int64_t schedule_next_at; /* Unix ms of the next scheduled stop or start; 0 when none */
+    int64_t expires_at; /* ms; 0 = never */
 } cp_resource;
 
 typedef struct {
@@ -347,6 +350,7 @@ typedef struct {
 
 typedef struct {
     const char *project_id, *cloud, *kind, *status; /* as given in the query; NULL = any */
+    int64_t expires_before;                         /* ms; 0 = any: else not destroyed and expiring before then */
 } cp_resource_filter;
 
 /* Inserts the resource (pending) and its create run (queued) atomically,
@@ -619,5 +623,54 @@ typedef cp_result (*cp_sched_plan_fn)(const cp_sched_due *due, int64_t now, cp_s
  * *ids (in a). */
 cp_result cp_store_schedule_sweep(cp_store *s, cp_arena *a, int64_t now, int limit, cp_sched_plan_fn plan, char ***ids,
                                   size_t *n, cp_error *err) CP_MUST_CHECK;
+/* ---- expiry and reminders (store_expiry.c) ---- */
+
+/* Whether a person must approve run's plan: an expiry destroy unless its
+ * project auto-approves them (whatever require_approval says), else the
+ * project's require_approval. true when it cannot be read (fail safe). */
+bool cp_store_run_requires_approval(cp_store *s, const cp_run *run);
+
+/* A project's expiry settings as PATCH changes them: each *_set false =
+ * unchanged; a NULL value with its *_set true = cleared. */
+typedef struct {
+    bool default_ttl_set, max_ttl_set;
+    const int64_t *default_ttl_seconds, *max_ttl_seconds;
+    const bool *auto_approve; /* NULL = unchanged */
+} cp_expiry_settings;
+cp_result cp_store_project_expiry_set(cp_store *s, const char *project_id, const cp_expiry_settings *x,
+                                      cp_error *err) CP_MUST_CHECK;
+/* Moves a resource's expires_at from old_ms to new_ms (ms), conditional on
+ * it still being old_ms and the resource not destroyed: CP_ECONFLICT
+ * (expiry_changed) when it moved meanwhile or the resource was destroyed. */
+cp_result cp_store_resource_expiry_move(cp_store *s, const char *resource_id, int64_t old_ms, int64_t new_ms,
+                                        cp_error *err) CP_MUST_CHECK;
+/* The scheduler's expiry task (worker/scheduler.c). Queues a destroy (source
+ * CP_SOURCE_EXPIRY) for each resource past its expires_at with no unfinished
+ * run, at most limit, each once per expires_at, and notifies the project's
+ * members (expired); then sends the 24 h and 1 h reminders that are due.
+ * Rows are claimed with SKIP LOCKED on PostgreSQL and moved on in the same
+ * transaction as the run, so concurrent sweeps queue each destroy once. The
+ * new runs' ids go to *ids (in a). */
+cp_result cp_store_expiry_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n,
+                                cp_error *err) CP_MUST_CHECK;
+
+#define CP_NOTE_EXPIRING_24H "expiring_24h"
+#define CP_NOTE_EXPIRING_1H "expiring_1h"
+#define CP_NOTE_EXPIRED "expired"
+typedef struct {
+    char *id;
+    char *kind; /* CP_NOTE_* */
+    char *resource_id, *resource_name, *project_id;
+    int64_t expires_at, created_at;
+    bool read;
+} cp_notification;
+/* The user's notifications in projects they are still a member of, newest
+ * first, at most limit; *unread counts all their unread ones. */
+cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_notification **items,
+                                      size_t *n, int64_t *unread, cp_error *err) CP_MUST_CHECK;
+/* Marks one of user_id's notifications read (again is fine); CP_ENOTFOUND
+ * when it is not theirs. */
+cp_result cp_store_notification_read(cp_store *s, const char *user_id, const char *id, int64_t now,
+                                     cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -65,6 +65,13 @@ int cp_store_page_limit(int limit);
         }                                                                                                              \
     } while (0)
 
+/* Queues a destroy of resource_id that source (CP_SOURCE_*) asked for, by
+ * no person, on a connection inside a transaction (store_resources.c): the
+ * same checks as cp_store_run_enqueue (CP_ECONFLICT resource_destroyed or
+ * destroy_pending), taking the project and resource locks. */
+cp_result cp_conn_destroy_enqueue(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *run_params,
+                                  const char *source, cp_run *out, cp_error *err) CP_MUST_CHECK;
+
 /* Inserts a user row (store.c); inside a transaction or not. CP_ECONFLICT
  * (email_taken) when the email has an account. */
 cp_result cp_conn_user_insert(cp_dbconn *c, cp_arena *a, const char *email, const char *name, const char *password_hash,

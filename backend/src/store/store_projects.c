@@ -32,7 +32,9 @@ const char *cp_role_name(cp_role r)
     " AND r.status = 'failed' AND EXISTS (SELECT 1 FROM cost_periods c"                                                \
     " WHERE c.resource_id = r.id AND c.ended_at IS NULL)))"
 
-#define PROJECT_COLS "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL
+#define PROJECT_COLS                                                                                                   \
+    "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL                   \
+    ", p.default_ttl_seconds, p.max_ttl_seconds, p.expiry_auto_approve"
 
 static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -45,6 +47,9 @@ static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
     p->created_at = cp_dbrows_int(r, 4);
     p->role = cp_role_parse(cp_dbrows_text(r, 5));
     p->budget_used_usd = cp_dbrows_real(r, 6);
+    p->default_ttl_seconds = cp_dbrows_isnull(r, 7) ? 0 : cp_dbrows_int(r, 7);
+    p->max_ttl_seconds = cp_dbrows_isnull(r, 8) ? 0 : cp_dbrows_int(r, 8);
+    p->expiry_auto_approve = cp_dbrows_int(r, 9) != 0;
 }
 
 typedef struct {
@@ -103,6 +108,19 @@ bool cp_store_project_requires_approval(cp_store *s, const char *project_id)
     cp_param p[] = {CP_PTEXT(project_id)};
     if (cp_store_one(s, NULL, "SELECT require_approval FROM projects WHERE id = ?", p, 1, fill_bool, &v, "project",
                      NULL) != CP_OK)
+        return true;
+    return v;
+}
+
+bool cp_store_run_requires_approval(cp_store *s, const cp_run *run)
+{
+    bool v = true;
+    cp_param p[] = {CP_PTEXT(run->source ? run->source : CP_SOURCE_USER), CP_PTEXT(run->project_id)};
+    if (cp_store_one(s, NULL,
+                     "SELECT CASE WHEN ? = '" CP_SOURCE_EXPIRY
+                     "' THEN 1 - expiry_auto_approve ELSE require_approval END"
+                     " FROM projects WHERE id = ?",
+                     p, 2, fill_bool, &v, "project", NULL) != CP_OK)
         return true;
     return v;
 }

@@ -129,12 +129,13 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
                     CP_PREAL(x->monthly_cost_usd),
                     CP_PTEXT(x->created_by),
                     CP_PINT(now),
-                    CP_PINT(now)};
+                    CP_PINT(now),
+                    x->expires_at > 0 ? CP_PINT(x->expires_at) : CP_PNULL};
     r = cp_db_exec(c,
                    "INSERT INTO resources (id, project_id, account_id, cloud, kind, name, region, size, config,"
-                   " status, monthly_cost_usd, created_by, created_at, updated_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                   p, 13, NULL, err);
+                   " status, monthly_cost_usd, created_by, created_at, updated_at, expires_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                   p, 14, NULL, err);
     if (r != CP_OK) return r;
     r = insert_run(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, CP_SOURCE_USER, rn->run,
                    err);
@@ -276,6 +277,28 @@ static const char *const list_sql[5][8] = {
 };
 _Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are written for 48");
 
+/* expires_before (the dashboard's "expiring soon"): a statement per way and
+ * shape of its own, its term ahead of the cloud filter's (so its parameter
+ * too). resources_expiry (0012) holds just the rows it can match. */
+#define LIST_EXPIRES(t) " AND " t ".expires_at < ? AND " t ".status <> 'destroyed'"
+#define LIST_X_NONE(t) LIST_EXPIRES(t)
+#define LIST_X_CLOUD(t) LIST_EXPIRES(t) LIST_CLOUD(t)
+#define LIST_SHAPES_EXPIRING(sql, way)                                                                                 \
+    {                                                                                                                  \
+        sql(way, LIST_X_NONE, LIST_NONE, LIST_NONE), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_NONE),                     \
+            sql(way, LIST_X_NONE, LIST_KIND, LIST_NONE), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_NONE),                 \
+            sql(way, LIST_X_NONE, LIST_NONE, LIST_STATUS), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_STATUS),             \
+            sql(way, LIST_X_NONE, LIST_KIND, LIST_STATUS), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_STATUS)              \
+    }
+static const char *const list_expiring_sql[5][8] = {
+    LIST_SHAPES_EXPIRING(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES_EXPIRING(LIST_SQL_PG, LIST_FROM_PROJECT),
+    LIST_SHAPES_EXPIRING(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_MANY),
+    LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
+};
+
+/* The most a statement takes: the gated one with every filter, 17. */
+#define LIST_MAX_PARAMS 20
+
 /* One way's parameters after p[*np]; returns the filter bits. */
 static int list_params(cp_param *p, int *np, const char *user_id, const cp_resource_filter *f, bool gate,
                        const char *cursor, int limit)
@@ -283,6 +306,7 @@ static int list_params(cp_param *p, int *np, const char *user_id, const cp_resou
     int shape = 0;
     p[(*np)++] = CP_PTEXT(user_id);
     if (f->project_id) p[(*np)++] = CP_PTEXT(f->project_id);
+    if (f->expires_before) p[(*np)++] = CP_PINT(f->expires_before);
     if (f->cloud) p[(*np)++] = CP_PTEXT(f->cloud), shape |= 1;
     if (f->kind) p[(*np)++] = CP_PTEXT(f->kind), shape |= 2;
     if (f->status) p[(*np)++] = CP_PTEXT(f->status), shape |= 4;
@@ -311,7 +335,7 @@ static void fill_member_count(cp_dbrows *r, cp_arena *a, void *out)
     if (t && strlen(t) == CP_ID_LEN) memcpy(mc->project, t, CP_ID_LEN + 1);
 }
 
-/* The page's statement and its parameters (p holds 16; they may point into
+/* The page's statement and its parameters (p holds LIST_MAX_PARAMS; they may point into
  * project). On SQLite, a user in one project is listed as if they had asked
  * for it: rows straight from (project_id, id) in order, with no sort. */
 static cp_result list_statement(cp_store *s, const char *user_id, const cp_resource_filter *f, int limit,
@@ -341,6 +365,7 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
         /* The lateral branch, then the many-projects one (LIST_SQL_GATED). */
         const char *filters[] = {f->cloud, f->kind, f->status};
         p[(*np)++] = CP_PTEXT(user_id);
+        if (f->expires_before) p[(*np)++] = CP_PINT(f->expires_before);
         for (size_t i = 0; i < CP_ARRAY_LEN(filters); i++)
             if (filters[i]) p[(*np)++] = CP_PTEXT(filters[i]);
         p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
@@ -351,7 +376,7 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
     } else {
         shape = list_params(p, np, user_id, &one, false, cursor, limit + 1);
     }
-    *sql = list_sql[way][shape];
+    *sql = f->expires_before ? list_expiring_sql[way][shape] : list_sql[way][shape];
     return CP_OK;
 }
 
@@ -360,7 +385,7 @@ cp_result cp_store_resources_list(cp_store *s, cp_arena *a, const char *user_id,
 {
     limit = cp_store_page_limit(limit);
     const char *sql;
-    cp_param p[16];
+    cp_param p[LIST_MAX_PARAMS];
     int np;
     char project[CP_ID_LEN + 1];
     cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
@@ -378,7 +403,7 @@ cp_result cp_store_resources_each(cp_store *s, const char *user_id, const cp_res
 {
     limit = cp_store_page_limit(limit);
     const char *sql;
-    cp_param p[16];
+    cp_param p[LIST_MAX_PARAMS];
     int np;
     char project[CP_ID_LEN + 1];
     cp_result r = list_statement(s, user_id, f, limit, cursor, &sql, p, &np, project, err);
@@ -450,6 +475,13 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     }
     return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->source,
                       rn->out, err);
+}
+
+cp_result cp_conn_destroy_enqueue(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *run_params,
+                                  const char *source, cp_run *out, cp_error *err)
+{
+    run_new rn = {a, resource_id, run_params, NULL, source, CP_OP_DESTROY, 0, out, NULL};
+    return tx_run_enqueue(c, &rn, err);
 }
 
 cp_result cp_store_run_enqueue_from(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,

@@ -63,6 +63,7 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
     x->schedule = text_col(r, 19, a);
     x->power_state = text_col(r, 20, a);
     x->schedule_next_at = cp_dbrows_int(r, 21);
+    x->expires_at = cp_dbrows_isnull(r, 22) ? 0 : cp_dbrows_int(r, 22);
 }
 
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)

@@ -209,7 +209,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
     cp_app *app = j->w->app;
     cp_result r = cp_store_resource_by_id(app->store, j->a, j->run.resource_id, &j->res, e);
     if (r != CP_OK) return r;
-    j->approval = cp_store_project_requires_approval(app->store, j->res.project_id);
+    j->approval = cp_store_run_requires_approval(app->store, &j->run);
     if ((r = credentials(j, env, extra, e)) != CP_OK) return r;
     *tfvars =
         cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params->name ? params->name : j->res.name,

@@ -22,7 +22,9 @@ typedef struct {
 } task;
 
 static const task tasks[] = {
-    {"schedule", cp_worker__schedule_sweep}, {NULL, NULL}, /* each concern adds its task above this end mark */
+    {"schedule", cp_worker__schedule_sweep}, /* worker/schedules.c */
+    {"expiry", cp_store_expiry_sweep},       /* store/store_expiry.c */
+    {NULL, NULL},                            /* each concern adds its task above this end mark */
 };
 
 void cp_worker__schedule(cp_workers *w)
