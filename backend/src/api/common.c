@@ -185,6 +185,13 @@ void cp_api_resource_write(cp_jsonw *w, const cp_resource *r)
     } else {
         cp_jsonw_null(w);
     }
+    CP_JSONW_KEY(w, "drift_status");
+    cp_jsonw_str(w, cp_drift_status_name(r->drift_status));
+    CP_JSONW_KEY(w, "drift_checked_at");
+    if (r->drift_checked_at)
+        cp_jsonw_time(w, r->drift_checked_at);
+    else
+        cp_jsonw_null(w);
     cp_jsonw_obj_end(w);
 }
 

@@ -60,6 +60,10 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
     x->run_id = text_col(r, 16, a);
     x->run_operation = cp_run_operation_col(r, 17);
     x->run_status = cp_run_status_col(r, 18);
+    x->drift_status = CP_DRIFT_NEVER_CHECKED;
+    const char *d = cp_dbrows_text(r, 19);
+    if (d && !cp_drift_status_parse(d, &x->drift_status)) unknown_value(d);
+    x->drift_checked_at = cp_dbrows_int(r, 20);
 }
 
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)

@@ -11,9 +11,10 @@
 #define RESOURCE_COLS                                                                                                  \
     "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"         \
     " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, r.current_run_id,"                      \
-    " r.current_run_operation, r.current_run_status"
+    " r.current_run_operation, r.current_run_status, r.drift_status, r.drift_checked_at"
+#define RESOURCE_NCOLS 21
 #define RESOURCE_FROM " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"
-/* Fills a cp_resource from RESOURCE_COLS (19 columns). */
+/* Fills a cp_resource from RESOURCE_COLS (RESOURCE_NCOLS columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
 /* The same without copying: the strings are the row's own, valid until the
  * next cp_dbrows_next or cp_dbrows_free. */
