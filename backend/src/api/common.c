@@ -121,10 +121,11 @@ json_t *cp_api_json_text(const char *text)
 
 json_t *cp_api_project_json(const cp_project *p)
 {
-    return json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o}", "id", p->id, "name", p->name, "require_approval",
+    return json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o, s:I}", "id", p->id, "name", p->name, "require_approval",
                      p->require_approval, "monthly_budget_usd",
                      p->has_budget ? json_real(p->monthly_budget_usd) : json_null(), "role", cp_role_name(p->role),
-                     "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at));
+                     "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at),
+                     "drift_interval_minutes", (json_int_t)p->drift_interval_minutes);
 }
 
 json_t *cp_api_account_json(const cp_account *a)

@@ -122,6 +122,7 @@ typedef struct {
     double budget_used_usd; /* monthly run-rate of resources that exist or are being created */
     cp_role role;           /* the asking user's role */
     int64_t created_at;
+    long drift_interval_minutes; /* 0 = drift checks off */
 } cp_project;
 
 typedef struct {

@@ -32,7 +32,9 @@ const char *cp_role_name(cp_role r)
     " AND r.status = 'failed' AND EXISTS (SELECT 1 FROM cost_periods c"                                                \
     " WHERE c.resource_id = r.id AND c.ended_at IS NULL)))"
 
-#define PROJECT_COLS "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL
+#define PROJECT_COLS                                                                                                   \
+    "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL                   \
+    ", p.drift_interval_minutes"
 
 static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -45,6 +47,7 @@ static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
     p->created_at = cp_dbrows_int(r, 4);
     p->role = cp_role_parse(cp_dbrows_text(r, 5));
     p->budget_used_usd = cp_dbrows_real(r, 6);
+    p->drift_interval_minutes = (long)cp_dbrows_int(r, 7);
 }
 
 typedef struct {

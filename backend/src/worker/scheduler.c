@@ -22,6 +22,7 @@ typedef struct {
 } task;
 
 static const task tasks[] = {
+    {"drift", cp_store_drift_sweep}, /* store_drift.c */
     {NULL, NULL}, /* each concern adds its task above this end mark */
 };
 
