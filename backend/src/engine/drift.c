@@ -72,8 +72,8 @@ json_t *cp_drift_changes(json_t *plan, bool *missing)
         /* delete+create is a replace: the object went and another took its place. */
         if (!strcmp(action, "delete")) {
             *missing = true;
-            json_array_append_new(out, json_pack("{s:s, s:s, s:[]}", "address", address, "action", "delete",
-                                                 "attributes"));
+            json_array_append_new(out,
+                                  json_pack("{s:s, s:s, s:[]}", "address", address, "action", "delete", "attributes"));
             continue;
         }
         if (strcmp(action, "update") != 0) continue; /* no-op, read, create: no drift of ours */
@@ -84,8 +84,8 @@ json_t *cp_drift_changes(json_t *plan, bool *missing)
             json_decref(attrs);
             continue;
         }
-        json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "address", address, "action", "update", "attributes",
-                                             attrs));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:o}", "address", address, "action", "update", "attributes", attrs));
     }
     return out;
 }

@@ -171,16 +171,13 @@ static cp_result path_drift_check(job *j, cp_runner *runner, cp_drift_outcome *f
     bool missing = false;
     cp_result r = cp_runner_drift_check(runner, &changes, &missing, e);
     if (r != CP_OK) return r;
-    found->status = missing                        ? CP_DRIFT_MISSING
-                    : json_array_size(changes) > 0 ? CP_DRIFT_DRIFTED
-                                                   : CP_DRIFT_IN_SYNC;
+    found->status = missing ? CP_DRIFT_MISSING : json_array_size(changes) > 0 ? CP_DRIFT_DRIFTED : CP_DRIFT_IN_SYNC;
     *text = json_dumps(changes, JSON_COMPACT);
     found->changes = *text;
-    cp_worker__store_event(j, "drift",
-                           json_pack("{s:s, s:o}", "drift_status", cp_drift_status_name(found->status), "changes",
-                                     changes));
+    cp_worker__store_event(
+        j, "drift", json_pack("{s:s, s:o}", "drift_status", cp_drift_status_name(found->status), "changes", changes));
     cp_worker__log_line(j, "system", "info",
-                        found->status == CP_DRIFT_IN_SYNC ? "drift check: in sync"
+                        found->status == CP_DRIFT_IN_SYNC   ? "drift check: in sync"
                         : found->status == CP_DRIFT_MISSING ? "drift check: the object is gone from the cloud"
                                                             : "drift check: the cloud differs from the order");
     return *text ? CP_OK : cp_error_set(e, CP_ERR, NULL, NULL, "out of memory");
@@ -320,7 +317,10 @@ static void execute(job *j)
     }
     if (r == CP_OK && !parked && j->run.status == CP_RUN_PLANNING) r = cp_worker__transition(j, CP_RUN_PLANNED, &e);
     if (check) {
-        finish_check(j, r == CP_OK ? CP_RUN_SUCCEEDED : j->canceled ? CP_RUN_CANCELED : CP_RUN_FAILED,
+        finish_check(j,
+                     r == CP_OK    ? CP_RUN_SUCCEEDED
+                     : j->canceled ? CP_RUN_CANCELED
+                                   : CP_RUN_FAILED,
                      r == CP_OK ? NULL : error_text(j, &e), r == CP_OK ? &found : NULL);
     } else if (parked) {
         /* awaiting approval: nothing to finish */

@@ -23,7 +23,7 @@ typedef struct {
 
 static const task tasks[] = {
     {"drift", cp_store_drift_sweep}, /* store_drift.c */
-    {NULL, NULL}, /* each concern adds its task above this end mark */
+    {NULL, NULL},                    /* each concern adds its task above this end mark */
 };
 
 void cp_worker__schedule(cp_workers *w)
