@@ -272,29 +272,35 @@ static void group_counts(cp_arena *a, const count_row *rows, size_t n, cp_drift_
     }
 }
 
-#define FLEET_FROM                                                                                                     \
+/* One statement per shape (all the user's projects, or one of them). */
+#define FLEET_FROM(project)                                                                                            \
     " FROM resources r JOIN projects p ON p.id = r.project_id JOIN memberships m ON m.project_id = r.project_id"       \
-    " AND m.user_id = ? WHERE r.status <> 'destroyed' AND (? IS NULL OR r.project_id = ?)"
+    " AND m.user_id = ? WHERE r.status <> 'destroyed'" project
+#define FLEET_ONE " AND r.project_id = ?"
+#define FLEET_BY_PROJECT(project)                                                                                      \
+    "SELECT r.project_id, MIN(p.name), r.drift_status, COUNT(*)" FLEET_FROM(                                           \
+        project) " GROUP BY r.project_id, r.drift_status ORDER BY r.project_id"
+#define FLEET_BY_CLOUD(project)                                                                                        \
+    "SELECT r.cloud, MIN(p.name), r.drift_status, COUNT(*)" FLEET_FROM(                                                \
+        project) " GROUP BY r.cloud, r.drift_status ORDER BY r.cloud"
 
 cp_result cp_store_drift_fleet(cp_store *s, cp_arena *a, const char *user_id, const char *project_id,
                                cp_drift_group **projects, size_t *nprojects, cp_drift_group **clouds, size_t *nclouds,
                                cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(project_id), CP_PTEXT(project_id)};
+    cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(project_id)};
+    int np = project_id ? 2 : 1;
     count_row *rows;
     size_t n;
-    cp_result r = cp_store_many(s, a,
-                                "SELECT r.project_id, MIN(p.name), r.drift_status, COUNT(*)" FLEET_FROM
-                                " GROUP BY r.project_id, r.drift_status ORDER BY r.project_id",
-                                p, 3, fill_count, sizeof(count_row), 100000, (void **)&rows, &n, err);
+    cp_result r = cp_store_many(s, a, project_id ? FLEET_BY_PROJECT(FLEET_ONE) : FLEET_BY_PROJECT(""), p, np,
+                                fill_count, sizeof(count_row), 100000, (void **)&rows, &n, err);
     if (r != CP_OK) return r;
     group_counts(a, rows, n, projects, nprojects);
-    r = cp_store_many(s, a,
-                      "SELECT r.cloud, NULL, r.drift_status, COUNT(*)" FLEET_FROM
-                      " GROUP BY r.cloud, r.drift_status ORDER BY r.cloud",
-                      p, 3, fill_count, sizeof(count_row), 100000, (void **)&rows, &n, err);
+    r = cp_store_many(s, a, project_id ? FLEET_BY_CLOUD(FLEET_ONE) : FLEET_BY_CLOUD(""), p, np, fill_count,
+                      sizeof(count_row), 100000, (void **)&rows, &n, err);
     if (r != CP_OK) return r;
     group_counts(a, rows, n, clouds, nclouds);
+    for (size_t i = 0; i < *nclouds; i++) (*clouds)[i].name = NULL; /* a cloud has no project name */
     return CP_OK;
 }
 

@@ -174,7 +174,7 @@ def test_roles_and_bad_input(make_server):
     assert_error(u.call("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": 5}), 422, "out_of_range",
                  "drift_interval_minutes")
     assert_error(u.call("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": -1}), 422)
-    assert_error(u.call("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": "60"}), 400)
+    assert_error(u.call("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": "60"}), 422, "invalid_type")
     assert_error(viewer.call("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": 60}), 403)
     assert u.ok("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": 60})["drift_interval_minutes"] == 60
     assert u.ok("GET", "/projects/" + p["id"])["drift_interval_minutes"] == 60
