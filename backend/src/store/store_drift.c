@@ -139,12 +139,13 @@ cp_result cp_store_drift_check_enqueue(cp_store *s, cp_arena *a, const char *res
  * no unfinished run. PostgreSQL claims the rows it returns (SKIP LOCKED: a
  * row another sweep holds is left to it); SQLite's write transaction is the
  * only writer. Either way the claim and the drift_next_at move commit with
- * the runs, so each due check is queued once. */
+ * the runs, so each due check is queued once. No ORDER BY: the rows a sweep
+ * takes move on, so the next sweep takes others, and no sort holds it up. */
 #define SWEEP_WHERE                                                                                                    \
     " WHERE p.drift_interval_minutes > 0 AND r.status = 'active'"                                                      \
     " AND (r.drift_next_at IS NULL OR r.drift_next_at <= ?)"                                                           \
     " AND NOT EXISTS (SELECT 1 FROM runs u WHERE u.resource_id = r.id AND u.status IN " CP_RUN_SQL_IN_PROGRESS ")"     \
-    " ORDER BY r.id LIMIT ?"
+    " LIMIT ?"
 #define SWEEP_SQL "SELECT " CHECK_ROW_COLS CHECK_ROW_FROM SWEEP_WHERE
 #define SWEEP_SQL_PG SWEEP_SQL " FOR UPDATE OF r SKIP LOCKED"
 
