@@ -3,7 +3,9 @@ band through the sandbox API, a drift check (a refresh-only plan run) finds
 it, and the two remedies (reconcile, accept) bring the order and the cloud
 together again. Then the scheduler's checks: once per due resource, also
 with three workers sweeping one PostgreSQL database at once."""
+import glob
 import json
+import os
 import secrets
 import time
 
@@ -94,7 +96,12 @@ def test_drift_found_reconciled_accepted_and_missing(make_server, store_env):
     # Out of band: a resize. Drifted, with the attribute's diff; not adoptable.
     iid = u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):]  # the module prefixes the cloud's id
     sb.ok("PATCH", "/instances/" + iid, {"size": "sandbox.large"})
+    [state] = glob.glob(os.path.join(s.data_dir, "**", rid, "terraform.tfstate"), recursive=True)
+    before = open(state, "rb").read()
     rep = check(u, rid)
+    # A check neither writes the state nor leaves its lock.
+    assert open(state, "rb").read() == before
+    assert not glob.glob(os.path.join(os.path.dirname(state), "*.lock*"))
     assert rep["status"] == "drifted", rep
     assert rep["changes"][0]["action"] == "update" and rep["changes"][0]["address"].endswith("sandbox_instance.this")
     assert attrs(rep)["size"] == ["sandbox.small", "sandbox.large"], rep
