@@ -102,6 +102,8 @@ def hot_requests(fleet):
         ("events", "STREAM", "/api/v1/runs/%s/events" % t["run_id"], big),
         ("auth/me (session check)", "GET", "/api/v1/auth/me", big),
     ]
+    for who, tok in (("big", big), ("small", small)):
+        reqs.append(("drift fleet view %s" % who, "GET", "/api/v1/drift", tok))
     for g in ("cloud", "project", "kind", "region"):
         for who, tok in (("big", big), ("small", small)):
             reqs.append(("costs summary by %s %s" % (g, who), "GET", "/api/v1/costs/summary?group_by=" + g, tok))

@@ -242,66 +242,69 @@ cp_result cp_store_drift_report(cp_store *s, cp_arena *a, const char *resource_i
 /* ---- the fleet view ---- */
 
 typedef struct {
-    char *key, *name, *status;
+    char *project_id, *name, *cloud, *status;
     int64_t count;
 } count_row;
 
 static void fill_count(cp_dbrows *r, cp_arena *a, void *out)
 {
     count_row *x = out;
-    x->key = cp_dbrows_dup(r, 0, a);
+    x->project_id = cp_dbrows_dup(r, 0, a);
     x->name = cp_dbrows_dup(r, 1, a);
-    x->status = cp_dbrows_dup(r, 2, a);
-    x->count = cp_dbrows_int(r, 3);
+    x->cloud = cp_dbrows_dup(r, 2, a);
+    x->status = cp_dbrows_dup(r, 3, a);
+    x->count = cp_dbrows_int(r, 4);
 }
 
-/* Rows come grouped by key in key order: one group per key. */
-static void group_counts(cp_arena *a, const count_row *rows, size_t n, cp_drift_group **out, size_t *nout)
+/* The group of key in g[0..*n), added (with name) when new. */
+static cp_drift_group *group_of(cp_drift_group *g, size_t *n, const char *key, const char *name)
 {
-    *out = cp_arena_alloc(a, (n ? n : 1) * sizeof **out);
-    *nout = 0;
-    for (size_t i = 0; i < n; i++) {
-        cp_drift_group *g = *nout ? &(*out)[*nout - 1] : NULL;
-        if (!g || strcmp(g->key, rows[i].key) != 0) {
-            g = &(*out)[(*nout)++];
-            memset(g, 0, sizeof *g);
-            g->key = rows[i].key;
-            g->name = rows[i].name;
-        }
-        cp_drift_status st;
-        if (rows[i].status && cp_drift_status_parse(rows[i].status, &st)) g->counts[st] += rows[i].count;
-    }
+    for (size_t i = *n; i > 0; i--)
+        if (!strcmp(g[i - 1].key, key)) return &g[i - 1];
+    cp_drift_group *x = &g[(*n)++];
+    memset(x, 0, sizeof *x);
+    x->key = (char *)key;
+    x->name = (char *)name;
+    return x;
 }
 
-/* One statement per shape (all the user's projects, or one of them). */
-#define FLEET_FROM(project)                                                                                            \
-    " FROM resources r JOIN projects p ON p.id = r.project_id JOIN memberships m ON m.project_id = r.project_id"       \
-    " AND m.user_id = ? WHERE r.status <> 'destroyed'" project
-#define FLEET_ONE " AND r.project_id = ?"
-#define FLEET_BY_PROJECT(project)                                                                                      \
-    "SELECT r.project_id, MIN(p.name), r.drift_status, COUNT(*)" FLEET_FROM(                                           \
-        project) " GROUP BY r.project_id, r.drift_status ORDER BY r.project_id"
-#define FLEET_BY_CLOUD(project)                                                                                        \
-    "SELECT r.cloud, MIN(p.name), r.drift_status, COUNT(*)" FLEET_FROM(                                                \
-        project) " GROUP BY r.cloud, r.drift_status ORDER BY r.cloud"
+/* Counts by (project, cloud, drift status) of the user's projects' resources
+ * not destroyed, from the partial index resources_drift_counts alone. On
+ * PostgreSQL each project is read by its own index range (LATERAL), so a user
+ * in every project reads the index, not the table; SQLite (no LATERAL) walks
+ * the memberships into the same index. One statement per shape. */
+#define FLEET_PG(one)                                                                                                  \
+    "SELECT m.project_id, p.name, x.cloud, x.drift_status, x.n FROM memberships m JOIN projects p"                     \
+    " ON p.id = m.project_id CROSS JOIN LATERAL (SELECT r.cloud, r.drift_status, COUNT(*) AS n FROM resources r"       \
+    " WHERE r.project_id = m.project_id AND r.status <> 'destroyed' GROUP BY r.cloud, r.drift_status) x"               \
+    " WHERE m.user_id = ?" one " ORDER BY m.project_id"
+#define FLEET_LITE(one)                                                                                                \
+    "SELECT m.project_id, MIN(p.name), r.cloud, r.drift_status, COUNT(*) FROM memberships m JOIN projects p"           \
+    " ON p.id = m.project_id JOIN resources r ON r.project_id = m.project_id AND r.status <> 'destroyed'"              \
+    " WHERE m.user_id = ?" one " GROUP BY m.project_id, r.cloud, r.drift_status ORDER BY m.project_id"
+#define FLEET_ONE " AND m.project_id = ?"
 
 cp_result cp_store_drift_fleet(cp_store *s, cp_arena *a, const char *user_id, const char *project_id,
                                cp_drift_group **projects, size_t *nprojects, cp_drift_group **clouds, size_t *nclouds,
                                cp_error *err)
 {
+    bool pg = cp_db_kind_of(cp_store_db(s)) == CP_DB_PG;
+    static const char *const sql[2][2] = {{FLEET_LITE(""), FLEET_LITE(FLEET_ONE)}, {FLEET_PG(""), FLEET_PG(FLEET_ONE)}};
     cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(project_id)};
-    int np = project_id ? 2 : 1;
     count_row *rows;
     size_t n;
-    cp_result r = cp_store_many(s, a, project_id ? FLEET_BY_PROJECT(FLEET_ONE) : FLEET_BY_PROJECT(""), p, np,
-                                fill_count, sizeof(count_row), 100000, (void **)&rows, &n, err);
+    cp_result r = cp_store_many(s, a, sql[pg][project_id != NULL], p, project_id ? 2 : 1, fill_count, sizeof(count_row),
+                                1000000, (void **)&rows, &n, err);
     if (r != CP_OK) return r;
-    group_counts(a, rows, n, projects, nprojects);
-    r = cp_store_many(s, a, project_id ? FLEET_BY_CLOUD(FLEET_ONE) : FLEET_BY_CLOUD(""), p, np, fill_count,
-                      sizeof(count_row), 100000, (void **)&rows, &n, err);
-    if (r != CP_OK) return r;
-    group_counts(a, rows, n, clouds, nclouds);
-    for (size_t i = 0; i < *nclouds; i++) (*clouds)[i].name = NULL; /* a cloud has no project name */
+    *projects = cp_arena_alloc(a, (n ? n : 1) * sizeof **projects);
+    *clouds = cp_arena_alloc(a, (n ? n : 1) * sizeof **clouds);
+    *nprojects = *nclouds = 0;
+    for (size_t i = 0; i < n; i++) {
+        cp_drift_status st;
+        if (!rows[i].status || !cp_drift_status_parse(rows[i].status, &st)) continue;
+        group_of(*projects, nprojects, rows[i].project_id, rows[i].name)->counts[st] += rows[i].count;
+        group_of(*clouds, nclouds, rows[i].cloud, NULL)->counts[st] += rows[i].count;
+    }
     return CP_OK;
 }
 

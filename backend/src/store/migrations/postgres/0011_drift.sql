@@ -20,5 +20,7 @@ CREATE INDEX drift_reports_resource ON drift_reports(resource_id, run_id);
 
 -- The list filter on drift_status, newest first (as migration 0008's).
 CREATE INDEX resources_drift_status ON resources(drift_status, id);
+-- The fleet view's counts, read from the index alone, project by project.
+CREATE INDEX resources_drift_counts ON resources(project_id, cloud, drift_status) WHERE status <> 'destroyed';
 -- The scheduler's sweep: a project's resources by when they are due.
 CREATE INDEX resources_drift_due ON resources(project_id, drift_next_at);
