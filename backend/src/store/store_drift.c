@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "store/run_params.h"
 #include "store/store_rows.h"
@@ -78,9 +79,10 @@ static void fill_check_row(cp_dbrows *r, cp_arena *a, void *out)
 #define CHECK_ROW_FROM " FROM resources r JOIN projects p ON p.id = r.project_id"
 
 /* A check runs tofu with the ordered configuration, as the resource's last
- * successful run left it. */
+ * successful run left it. Its id goes to id; out (may be NULL) is read back. */
 static cp_result insert_check(cp_dbconn *c, cp_arena *a, const char *resource_id, const check_row *row,
-                              const char *user_id, const char *source, cp_run *out, cp_error *err)
+                              const char *user_id, const char *source, char id[CP_ID_LEN + 1], cp_run *out,
+                              cp_error *err)
 {
     json_t *config = json_loads(row->config ? row->config : "{}", 0, NULL);
     cp_run_params params = {.name = row->name,
@@ -92,8 +94,9 @@ static cp_result insert_check(cp_dbconn *c, cp_arena *a, const char *resource_id
     json_decref(config);
     if (!text) return cp_error_set(err, CP_ERR, NULL, NULL, "resource %s: cannot encode its run", resource_id);
     cp_result r =
-        cp_conn_run_insert(c, a, resource_id, row->project_id, CP_OP_DRIFT_CHECK, text, user_id, source, out, err);
+        cp_conn_run_insert_id(c, resource_id, row->project_id, CP_OP_DRIFT_CHECK, text, user_id, source, id, err);
     free(text);
+    if (r == CP_OK && out) r = cp_conn_run_by_id(c, a, id, out, err);
     return r;
 }
 
@@ -123,7 +126,8 @@ static cp_result tx_check_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
                             "another run of this resource is unfinished; check again once it ends");
     if (row.status != CP_RES_ACTIVE)
         return cp_error_set(err, CP_ECONFLICT, "not_active", NULL, "only an active resource can be checked for drift");
-    return insert_check(c, cn->a, cn->resource_id, &row, cn->user_id, cn->source, cn->out, err);
+    char id[CP_ID_LEN + 1];
+    return insert_check(c, cn->a, cn->resource_id, &row, cn->user_id, cn->source, id, cn->out, err);
 }
 
 cp_result cp_store_drift_check_enqueue(cp_store *s, cp_arena *a, const char *resource_id, const char *user_id,
@@ -183,12 +187,12 @@ static cp_result tx_sweep(cp_dbconn *c, void *ctx, cp_error *err)
     cp_dbrows_free(rows);
     sc->ids = cp_arena_alloc(sc->a, (n ? n : 1) * sizeof *sc->ids);
     for (size_t i = 0; i < n && r == CP_OK; i++) {
-        cp_run run;
-        r = insert_check(c, sc->a, due[i].id, &due[i].row, NULL, CP_SOURCE_DRIFT_SCHEDULE, &run, err);
+        char id[CP_ID_LEN + 1];
+        r = insert_check(c, sc->a, due[i].id, &due[i].row, NULL, CP_SOURCE_DRIFT_SCHEDULE, id, NULL, err);
         if (r != CP_OK) break;
         cp_param q[] = {CP_PINT(sc->now + due[i].row.interval * sc->minute_ms), CP_PTEXT(due[i].id)};
         r = cp_db_exec(c, "UPDATE resources SET drift_next_at = ? WHERE id = ?", q, 2, NULL, err);
-        if (r == CP_OK) sc->ids[sc->n++] = run.id;
+        if (r == CP_OK) sc->ids[sc->n++] = cp_arena_strdup(sc->a, id);
     }
     return r;
 }

@@ -2,6 +2,7 @@
 #ifndef CP_STORE_INT_H
 #define CP_STORE_INT_H
 
+#include "core/ids.h"
 #include "store/store.h"
 
 struct cp_store {
@@ -58,6 +59,10 @@ cp_result cp_conn_check_active(cp_dbconn *c, const cp_store_limits *l, const cha
 cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
                              cp_run_operation operation, const char *params, const char *user_id, const char *source,
                              cp_run *out, cp_error *err) CP_MUST_CHECK;
+/* The same without reading the run back: its id into id. */
+cp_result cp_conn_run_insert_id(cp_dbconn *c, const char *resource_id, const char *project_id,
+                                cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                                char id[CP_ID_LEN + 1], cp_error *err) CP_MUST_CHECK;
 /* store_drift.c: what a drift check run that ended in final found (drift:
  * success only) goes on its resource and into its report; canceled checks
  * record nothing. Inside the run's finish transaction. */

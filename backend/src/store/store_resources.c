@@ -78,20 +78,27 @@ static cp_result new_run_id(cp_dbconn *c, const char *resource_id, char id[CP_ID
     return CP_OK;
 }
 
-cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
-                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
-                             cp_run *out, cp_error *err)
+cp_result cp_conn_run_insert_id(cp_dbconn *c, const char *resource_id, const char *project_id,
+                                cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                                char id[CP_ID_LEN + 1], cp_error *err)
 {
-    char id[CP_ID_LEN + 1];
     cp_result r = new_run_id(c, resource_id, id, err);
     if (r != CP_OK) return r;
     cp_param p[] = {
         CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(cp_run_operation_name(operation)),
         CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()), CP_PTEXT(source)};
-    r = cp_db_exec(c,
-                   "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
-                   " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                   p, 8, NULL, err);
+    return cp_db_exec(c,
+                      "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
+                      " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                      p, 8, NULL, err);
+}
+
+cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
+                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                             cp_run *out, cp_error *err)
+{
+    char id[CP_ID_LEN + 1];
+    cp_result r = cp_conn_run_insert_id(c, resource_id, project_id, operation, params, user_id, source, id, err);
     if (r != CP_OK) return r;
     return out ? cp_conn_run_by_id(c, a, id, out, err) : CP_OK;
 }
