@@ -18,6 +18,7 @@ benches=(
   "run_overhead|bench/run_overhead.sh 5|150"
   "concurrency|bench/concurrency.sh|300"
   "idle_rss|bench/idle_rss.sh|90"
+  "drift_sweep|bench/drift_sweep.sh|120"
 )
 failed=()
 start=$(date +%s)

@@ -85,6 +85,11 @@ def hot_requests(fleet):
         for who, tok in (("big", big), ("small", small)):
             path = "/api/v1/resources?limit=50" + ("&" + q if q else "")
             reqs.append(("resources list %s [%s]" % (who, q or "no filter"), "GET", path, tok))
+    # The drift filter (its shapes are the ones above with one more condition).
+    for q in ("drift_status=drifted", "drift_status=never_checked&status=active",
+              "project_id=%s&drift_status=drifted" % t["project_id"]):
+        for who, tok in (("big", big), ("small", small)):
+            reqs.append(("resources list %s [%s]" % (who, q), "GET", "/api/v1/resources?limit=50&" + q, tok))
     reqs.append(("resources list big, second page", "GET", "/api/v1/resources?limit=50&cursor=__CURSOR__", big))
     reqs += [
         ("resource get", "GET", "/api/v1/resources/" + t["resource_id"], big),
@@ -97,6 +102,8 @@ def hot_requests(fleet):
         ("events", "STREAM", "/api/v1/runs/%s/events" % t["run_id"], big),
         ("auth/me (session check)", "GET", "/api/v1/auth/me", big),
     ]
+    for who, tok in (("big", big), ("small", small)):
+        reqs.append(("drift fleet view %s" % who, "GET", "/api/v1/drift", tok))
     for g in ("cloud", "project", "kind", "region"):
         for who, tok in (("big", big), ("small", small)):
             reqs.append(("costs summary by %s %s" % (g, who), "GET", "/api/v1/costs/summary?group_by=" + g, tok))

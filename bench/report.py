@@ -37,6 +37,9 @@ GOALS = [
     ("fast_ratio", "create without approval ÷ the commands typed by hand", "≤ 0.7×"),
     ("idle_rss_server", "idle RSS, cloudplane serve", "≤ 20 MB"),
     ("idle_rss_worker", "idle RSS, cloudplane worker", "≤ 10 MB"),
+    ("drift_sweep_sqlite", "the drift scheduler queuing 1,000 due checks, SQLite: statements, CPU and wall time "
+     "of the sweeps", "-"),
+    ("drift_sweep_pg", "same, PostgreSQL", "-"),
 ]
 
 

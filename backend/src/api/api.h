@@ -99,6 +99,12 @@ cp_result cp_api_resource_schedule_delete(cp_req *req);
 cp_result cp_api_resources_extend(cp_req *req);
 cp_result cp_api_notifications_list(cp_req *req);
 cp_result cp_api_notifications_read(cp_req *req);
+/* drift.c */
+cp_result cp_api_drift_check(cp_req *req);
+cp_result cp_api_drift_report(cp_req *req);
+cp_result cp_api_drift_reconcile(cp_req *req);
+cp_result cp_api_drift_accept(cp_req *req);
+cp_result cp_api_drift_fleet(cp_req *req);
 cp_result cp_api_runs_list(cp_req *req);
 cp_result cp_api_runs_recent(cp_req *req);
 cp_result cp_api_runs_get(cp_req *req);

@@ -122,10 +122,11 @@ json_t *cp_api_json_text(const char *text)
 
 json_t *cp_api_project_json(const cp_project *p)
 {
-    json_t *j = json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o}", "id", p->id, "name", p->name, "require_approval",
+    json_t *j = json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o, s:I}", "id", p->id, "name", p->name, "require_approval",
                           p->require_approval, "monthly_budget_usd",
                           p->has_budget ? json_real(p->monthly_budget_usd) : json_null(), "role", cp_role_name(p->role),
-                          "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at));
+                          "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at),
+                          "drift_interval_minutes", (json_int_t)p->drift_interval_minutes);
     cp_api_expiry_project_json(j, p);
     return j;
 }
@@ -202,6 +203,13 @@ void cp_api_resource_write(cp_jsonw *w, const cp_resource *r)
     cp_jsonw_time(w, r->schedule_next_at);
     CP_JSONW_KEY(w, "expires_at");
     cp_jsonw_time(w, r->expires_at);
+    CP_JSONW_KEY(w, "drift_status");
+    cp_jsonw_str(w, cp_drift_status_name(r->drift_status));
+    CP_JSONW_KEY(w, "drift_checked_at");
+    if (r->drift_checked_at)
+        cp_jsonw_time(w, r->drift_checked_at);
+    else
+        cp_jsonw_null(w);
     cp_jsonw_obj_end(w);
 }
 

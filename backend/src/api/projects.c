@@ -10,6 +10,7 @@ static const cp_json_field project_fields[] = {
     {.name = "require_approval", .type = CP_JF_BOOL},
     {.name = "monthly_budget_usd", .type = CP_JF_NUMBER, .nullable = true, .min = 0, .max = 1e9},
     CP_API_EXPIRY_PROJECT_FIELDS,
+    {.name = "drift_interval_minutes", .type = CP_JF_INT, .min = 0, .max = 10080},
 };
 
 static bool blank(const char *s)
@@ -22,7 +23,8 @@ static bool blank(const char *s)
 cp_result cp_api_projects_create(cp_req *req)
 {
     json_t *b;
-    cp_result r = cp_req_body(req, project_fields, CP_ARRAY_LEN(project_fields), &b);
+    /* Settings past the first three are changed by PATCH only. */
+    cp_result r = cp_req_body(req, project_fields, 3, &b);
     if (r != CP_OK) return r;
     const char *name = cp_json_str(b, "name", NULL);
     if (!name || blank(name)) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name is required");
@@ -81,9 +83,16 @@ cp_result cp_api_projects_update(cp_req *req)
     bool approval = json_is_true(ra);
     json_t *bj = json_object_get(b, "monthly_budget_usd");
     double budget = json_number_value(bj);
+    json_t *dj = json_object_get(b, "drift_interval_minutes");
+    long min_drift = CP_APP(req)->cfg->drift_min_interval_minutes;
+    if (dj && json_integer_value(dj) != 0 && json_integer_value(dj) < min_drift)
+        return cp_req_fail(req, CP_EUNPROC, "out_of_range", "drift_interval_minutes",
+                           "drift_interval_minutes must be 0 (off) or at least %ld", min_drift);
     r = cp_store_project_update(CP_APP(req)->store, p.id, name, ra ? &approval : NULL, bj != NULL,
                                 json_is_number(bj) ? &budget : NULL, &req->err);
     if (r == CP_OK) r = cp_api_expiry_settings(req, b, &p);
+    if (r == CP_OK && dj && json_integer_value(dj) != p.drift_interval_minutes)
+        r = cp_store_project_set_drift_interval(CP_APP(req)->store, p.id, (long)json_integer_value(dj), &req->err);
     if (r != CP_OK) return r;
     cp_api_audit(req, p.id, "project.update", p.id, json_deep_copy(b));
     if ((r = cp_store_project_get(CP_APP(req)->store, req->arena, p.id, req->user_id, &p, &req->err)) != CP_OK)

@@ -268,8 +268,8 @@ static bool row_key(row_key_buf *k, const cp_resource *r)
                           r->kind,    r->name,       r->region,     r->size,         r->config,
                           r->outputs, r->created_by, r->run_id,     r->schedule,     r->power_state};
     for (size_t i = 0; i < CP_ARRAY_LEN(strs); i++) key_str(k, strs[i]);
-    int64_t nums[] = {r->status, r->created_at, r->updated_at, r->run_operation, r->run_status, r->schedule_next_at,
-                      r->expires_at};
+    int64_t nums[] = {r->status,     r->created_at,   r->updated_at,       r->run_operation,   r->run_status,
+                      r->expires_at, r->drift_status, r->drift_checked_at, r->schedule_next_at};
     key_bytes(k, nums, sizeof nums);
     key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
     return !k->full;
@@ -393,11 +393,15 @@ cp_result cp_api_resources_list(cp_req *req)
     const char *cursor;
     cp_result r = cp_api_page(req, &limit, &cursor);
     if (r != CP_OK) return r;
-    cp_resource_filter f = {cp_req_query(req, "project_id"), cp_req_query(req, "cloud"), cp_req_query(req, "kind"),
-                            cp_req_query(req, "status"), 0};
+    cp_resource_filter f = {cp_req_query(req, "project_id"),
+                            cp_req_query(req, "cloud"),
+                            cp_req_query(req, "kind"),
+                            cp_req_query(req, "status"),
+                            0,
+                            cp_req_query(req, "drift_status")};
     /* Empty filters mean "any"; long ones cannot match and are refused early. */
-    const char **fs[] = {&f.project_id, &f.cloud, &f.kind, &f.status};
-    const char *names[] = {"project_id", "cloud", "kind", "status"};
+    const char **fs[] = {&f.project_id, &f.cloud, &f.kind, &f.status, &f.drift_status};
+    const char *names[] = {"project_id", "cloud", "kind", "status", "drift_status"};
     for (size_t i = 0; i < CP_ARRAY_LEN(fs); i++) {
         if (*fs[i] && !**fs[i]) *fs[i] = NULL;
         if (*fs[i] && cp_utf8_len(*fs[i], strlen(*fs[i])) > 64)
@@ -411,9 +415,10 @@ cp_result cp_api_resources_list(cp_req *req)
     cp_app *app = CP_APP(req);
     int64_t version = -1;
     cp_error verr;
-    const char *key = cp_arena_printf(
-        req->arena, "%s|%s|%s|%s|%s|%d|%s|%lld", req->user_id, f.project_id ? f.project_id : "", f.cloud ? f.cloud : "",
-        f.kind ? f.kind : "", f.status ? f.status : "", limit, cursor ? cursor : "", (long long)f.expires_before);
+    const char *key =
+        cp_arena_printf(req->arena, "%s|%s|%s|%s|%s|%s|%d|%s|%lld", req->user_id, f.project_id ? f.project_id : "",
+                        f.cloud ? f.cloud : "", f.kind ? f.kind : "", f.status ? f.status : "",
+                        f.drift_status ? f.drift_status : "", limit, cursor ? cursor : "", (long long)f.expires_before);
     if (req->has_data_version)
         version = req->data_version;
     else if (cp_store_data_version(app->store, &version, &verr) != CP_OK)

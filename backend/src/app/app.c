@@ -130,7 +130,8 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     if ((r = cp_store_open(url, pool, migrate, &app->store, err)) != CP_OK) return r;
     cp_store_limits limits = {.project_runs = cfg->project_max_runs,
                               .project_resources = cfg->project_max_resources,
-                              .project_active_runs = cfg->project_active_runs};
+                              .project_active_runs = cfg->project_active_runs,
+                              .drift_minute_ms = cfg->test_drift_minute_seconds * 1000};
     cp_store_set_limits(app->store, &limits);
     /* After the migrations: one slow query must not hold an HTTP thread for long. */
     cp_db_set_statement_timeout(cp_store_db(app->store), (int)cfg->db_statement_timeout_ms);

@@ -36,6 +36,8 @@ typedef struct {
     char *worker_id;
     long lease_seconds;
     long scheduler_interval_seconds;
+    long drift_min_interval_minutes;
+    long test_drift_minute_seconds; /* test only: 60 in any real deployment */
     long heartbeat_seconds;
     long run_timeout_seconds;
     long cancel_grace_seconds;

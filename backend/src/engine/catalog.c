@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <regex.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/embed.h"
 #include "core/json.h"
@@ -15,6 +16,7 @@
 #define DEFAULT_EXPECTED_GB 100.0
 #define SSH_KEY_MAX 8192
 #define MAX_CIDRS 20
+#define MAX_TAGS 40
 
 typedef struct {
     const char *id;
@@ -424,6 +426,37 @@ static cp_result check_vm_config(const kind_ent *k, json_t *config, cp_error *er
     return CP_OK;
 }
 
+/* The tags every module sets itself (they win over the user's). */
+static const char *const own_tags[] = {"Name", "managed-by", "cloudplane-resource-id"};
+
+static bool own_tag(const char *key)
+{
+    for (size_t i = 0; i < CP_ARRAY_LEN(own_tags); i++)
+        if (strcmp(own_tags[i], key) == 0) return true;
+    return false;
+}
+
+/* config.tags: the user's extra tags (labels on GCP), as the modules take them. */
+static cp_result check_tags(json_t *tags, cp_error *err)
+{
+    if (!tags || json_is_null(tags)) return CP_OK;
+    if (!json_is_object(tags) || json_object_size(tags) > MAX_TAGS)
+        return cp_error_set(err, CP_EUNPROC, "invalid_tags", "config.tags",
+                            "config.tags must be an object of at most %d string values", MAX_TAGS);
+    const char *key;
+    json_t *v;
+    json_object_foreach(tags, key, v)
+    {
+        size_t kl = cp_utf8_len(key, strlen(key));
+        if (kl < 1 || kl > 128 || !clean_string(v) || cp_utf8_len(json_string_value(v), json_string_length(v)) > 256 ||
+            own_tag(key) || strncasecmp(key, "aws:", 4) == 0)
+            return cp_error_set(err, CP_EUNPROC, "invalid_tags", "config.tags",
+                                "config.tags: keys 1-128 characters (not Name, managed-by, cloudplane-resource-id "
+                                "or aws:...), values strings of up to 256 characters");
+    }
+    return CP_OK;
+}
+
 static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
 {
     if (!config || json_is_null(config))
@@ -432,8 +465,8 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
         return cp_error_set(err, CP_EINVAL, "bad_request", "config", "config must be a JSON object");
 
     bool vm = strcmp(k->kind, "vm") == 0;
-    static const char *const vm_keys[] = {"ssh_public_key", "allowed_cidrs", "power_state"};
-    static const char *const storage_keys[] = {"expected_gb"};
+    static const char *const vm_keys[] = {"ssh_public_key", "allowed_cidrs", "power_state", "tags"};
+    static const char *const storage_keys[] = {"expected_gb", "tags"};
     static const char *const sandbox_keys[] = {"simulate_seconds", "simulate_failure"};
     const char *key;
     json_t *v;
@@ -453,6 +486,8 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
         }
     }
 
+    cp_result tr = check_tags(json_object_get(config, "tags"), err);
+    if (tr != CP_OK) return tr;
     if (vm) {
         cp_result r = check_vm_config(k, config, err);
         if (r != CP_OK) return r;
@@ -612,7 +647,7 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
     json_object_set_new(v, "resource_id", json_string(resource_id));
     json_object_set_new(v, "name", json_string(name));
     json_object_set_new(v, "region", json_string(region));
-    json_object_set_new(v, "tags", json_object());
+    json_object_set_new(v, "tags", config_or(config, "tags", json_object()));
     if (vars & V_VM) {
         json_object_set_new(v, "size", json_string(size));
         json_object_set_new(v, "ssh_public_key", config_or(config, "ssh_public_key", json_null()));
@@ -628,4 +663,47 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
         json_object_set_new(v, "simulate_failure", config_or(config, "simulate_failure", json_false()));
     }
     return v;
+}
+
+/* ---- drift: what the cloud's values may be adopted for ---- */
+
+/* The cloud attribute that holds the user's tags: GCP calls them labels. */
+static const char *tags_attribute(const char *cloud)
+{
+    return strcmp(cloud, "gcp") == 0 ? "labels" : "tags";
+}
+
+bool cp_catalog_drift_adoptable(const char *cloud, const char *kind, const char *path)
+{
+    if (!find_kind(cloud, kind) || !path) return false;
+    const char *attr = tags_attribute(cloud);
+    size_t n = strlen(attr);
+    if (strncmp(path, attr, n) != 0) return false;
+    if (path[n] == '\0') return true;
+    return path[n] == '.' && path[n + 1] && !own_tag(path + n + 1);
+}
+
+cp_result cp_catalog_drift_adopt(const char *cloud, const char *kind, json_t *config, const char *path, json_t *after,
+                                 cp_error *err)
+{
+    if (!cp_catalog_drift_adoptable(cloud, kind, path))
+        return cp_error_set(err, CP_EUNPROC, "not_acceptable", NULL,
+                            "%s cannot be adopted from the cloud; reconcile it instead", path);
+    json_t *tags = json_object_get(config, "tags");
+    if (!json_is_object(tags)) {
+        tags = json_object();
+        json_object_set_new(config, "tags", tags);
+    }
+    const char *key = strchr(path, '.');
+    if (!key) { /* the whole map: the user's part of it */
+        json_object_clear(tags);
+        const char *k;
+        json_t *v;
+        json_object_foreach(after, k, v) if (!own_tag(k) && json_is_string(v)) json_object_set(tags, k, v);
+    } else if (json_is_null(after) || !after) {
+        json_object_del(tags, key + 1);
+    } else {
+        json_object_set(tags, key + 1, after);
+    }
+    return CP_OK;
 }

@@ -74,6 +74,7 @@ bool cp_catalog_stoppable(const char *cloud, const char *kind, const char **why)
  *   field "config" / "config.<key>".
  * vm config: ssh_public_key (required), allowed_cidrs (<= 20 IPv4 networks),
  *   power_state (running | stopped; stopped only where the kind is stoppable).
+ * every kind: tags (<= 40 string values; not the modules' own keys).
  * storage config: expected_gb (1..1000000, default 100).
  * sandbox kinds also take simulate_seconds (0..600) and simulate_failure (bool). */
 cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *name, const char *region,
@@ -92,5 +93,15 @@ double cp_catalog_monthly_cost(const char *cloud, const char *kind, const char *
  * "project_id"). resource_id must be a platform id. Caller owns the result. */
 json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char *kind, const char *name,
                           const char *region, const char *size, json_t *config, json_t *extra, cp_error *err);
+
+/* Drift: whether a drifted attribute path ("tags.owner", as cp_drift_changes
+ * names it) of cloud/kind may be adopted into the ordered configuration
+ * (the user's tags; never the tags the modules set themselves). */
+bool cp_catalog_drift_adoptable(const char *cloud, const char *kind, const char *path);
+/* Adopts the cloud's value (after; null: the key went) of path into config
+ * (an object, changed in place). CP_EUNPROC not_acceptable for a path that
+ * is not adoptable. */
+cp_result cp_catalog_drift_adopt(const char *cloud, const char *kind, json_t *config, const char *path, json_t *after,
+                                 cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/secretfile.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
+#include "engine/drift.h"
 #include "engine/runner_int.h"
 #include "engine/sandbox.h"
 #include "engine/workspace.h"
@@ -431,6 +432,55 @@ out:
     if (rc != CP_OK) cp_runner_plan_result_free(out);
     free(plan);
     cp_strv_free(&a);
+    return rc;
+}
+
+cp_result cp_runner_drift_check(cp_runner *r, json_t **changes, bool *missing, cp_error *err)
+{
+    *changes = NULL;
+    *missing = false;
+    cp_result rc = cp_runner__ensure_init(r, err);
+    if (rc != CP_OK) return rc;
+    char path[PATH_MAX + 16];
+    pathf(path, sizeof path, "%s/drift.bin", r->dir);
+    unlink(path);
+    cp_strv a;
+    state_cmd(r, &a, "plan");
+    cp_strv_add(&a, "-refresh-only");
+    cp_strv_add(&a, "-detailed-exitcode");
+    cp_strv_add(&a, "-out=drift.bin");
+    phase_opts po = {.phase = "plan", .workspace = true, .lock_op = "OperationTypePlan", .ok_codes = {2, -1}};
+    int code = 1;
+    json_decref(r->planned);
+    r->planned = json_array();
+    rc = cp_runner__run_locked(r, &po, &a, &code, err);
+    json_decref(r->planned);
+    r->planned = NULL;
+    cp_strv_free(&a);
+    if (rc != CP_OK) return rc;
+    if (code != 2) { /* nothing changed outside: no need to read the plan */
+        *changes = json_array();
+        return CP_OK;
+    }
+    static const char *const show_args[] = {"show", "-json", "-no-color", "drift.bin", NULL};
+    cp_runner__args(&a, show_args);
+    cp_buf buf;
+    cp_buf_init(&buf, PLAN_MAX);
+    phase_opts so = {.phase = "show", .workspace = true, .capture = &buf, .ok_codes = {-1}};
+    rc = cp_runner__run_phase(r, &so, &a, &code, err);
+    cp_strv_free(&a);
+    if (rc == CP_OK) {
+        json_t *plan = json_loadb(cp_buf_cstr(&buf), buf.len, 0, NULL);
+        if (json_is_object(plan)) {
+            *changes = cp_drift_changes(plan, missing);
+            cp_redact_json(r->redact, *changes);
+        } else {
+            rc = cp_error_set_reason(err, CP_ERR, CP_REASON_TOFU_FAILED, NULL, "show -json gave no JSON object");
+        }
+        json_decref(plan);
+    }
+    cp_buf_free(&buf);
+    unlink(path);
     return rc;
 }
 

@@ -105,6 +105,12 @@ void cp_runner_close(cp_runner *r);
 /* init (or the shared init) + plan [-destroy] -out=plan.bin; the summary comes
  * from the plan's -json stream (its planned_change events), not from show. */
 cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err) CP_MUST_CHECK;
+/* A drift check: init (or the shared init) + `plan -refresh-only
+ * -detailed-exitcode -out`, then `show -json` of that plan when it found
+ * anything (exit 2). *changes (caller owns) receives what drifted
+ * (cp_drift_changes, redacted, sensitive values masked); *missing says an
+ * object is gone from the cloud. Never applies: state is not written. */
+cp_result cp_runner_drift_check(cp_runner *r, json_t **changes, bool *missing, cp_error *err) CP_MUST_CHECK;
 /* Applies a saved plan: plan bytes from an earlier cp_runner_plan (possibly
  * another handle or process), or NULL/0 for the plan this handle made.
  * *outputs (may be NULL) receives {name: value}; sensitive values are "***". */

@@ -7,10 +7,17 @@
 
 /* Relaxed: a count, not a synchronisation point. */
 static _Atomic uint64_t statements;
+static _Thread_local uint64_t thread_statements;
 
 static void count_statement(void)
 {
     atomic_fetch_add_explicit(&statements, 1, memory_order_relaxed);
+    thread_statements++;
+}
+
+uint64_t cp_db_statements_thread(void)
+{
+    return thread_statements;
 }
 
 uint64_t cp_db_statements_total(void)

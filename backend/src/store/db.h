@@ -79,6 +79,8 @@ void cp_db_rollback(cp_dbconn *c);
  * /metrics as cloudplane_db_statements_total, so tests and benches can see
  * that idle streams cost no queries. */
 uint64_t cp_db_statements_total(void);
+/* The same, of the calling thread only (the scheduler's cost per sweep). */
+uint64_t cp_db_statements_thread(void);
 
 /* Driver vtable, implemented by db_sqlite.c and db_pg.c. */
 typedef struct {

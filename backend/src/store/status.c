@@ -18,8 +18,18 @@ static const char *const resource_names[CP_RES_STATUS_COUNT] = {
     [CP_RES_FAILED] = "failed",
 };
 
-static const char *const operation_names[CP_OP_COUNT] = {
-    [CP_OP_CREATE] = "create", [CP_OP_UPDATE] = "update", [CP_OP_DESTROY] = "destroy"};
+static const char *const operation_names[CP_OP_COUNT] = {[CP_OP_CREATE] = "create",
+                                                         [CP_OP_UPDATE] = "update",
+                                                         [CP_OP_DESTROY] = "destroy",
+                                                         [CP_OP_DRIFT_CHECK] = "drift_check"};
+
+static const char *const drift_names[CP_DRIFT_STATUS_COUNT] = {
+    [CP_DRIFT_NEVER_CHECKED] = "never_checked",
+    [CP_DRIFT_IN_SYNC] = "in_sync",
+    [CP_DRIFT_DRIFTED] = "drifted",
+    [CP_DRIFT_MISSING] = "missing",
+    [CP_DRIFT_CHECK_FAILED] = "check_failed",
+};
 
 static const char *name_of(const char *const *names, int n, int v)
 {
@@ -90,8 +100,9 @@ bool cp_run_transition_legal(cp_run_status from, cp_run_status to)
     return false;
 }
 
-cp_resource_status cp_resource_status_busy(cp_run_operation op)
+cp_resource_status cp_resource_status_busy(cp_run_operation op, cp_resource_status current)
 {
+    if (op == CP_OP_DRIFT_CHECK) return current;
     return op == CP_OP_CREATE ? CP_RES_PROVISIONING : op == CP_OP_UPDATE ? CP_RES_UPDATING : CP_RES_DESTROYING;
 }
 
@@ -101,4 +112,16 @@ cp_resource_status cp_resource_status_after(cp_run_operation op, cp_run_status f
     /* Canceled before anything changed: the resource goes back to what it was. */
     if (final == CP_RUN_CANCELED && untouched) return existed || op != CP_OP_CREATE ? CP_RES_ACTIVE : CP_RES_FAILED;
     return CP_RES_FAILED;
+}
+
+const char *cp_drift_status_name(cp_drift_status s)
+{
+    return name_of(drift_names, CP_DRIFT_STATUS_COUNT, (int)s);
+}
+
+bool cp_drift_status_parse(const char *name, cp_drift_status *out)
+{
+    int i = index_of(drift_names, CP_DRIFT_STATUS_COUNT, name);
+    if (i >= 0) *out = (cp_drift_status)i;
+    return i >= 0;
 }

@@ -30,8 +30,10 @@ typedef enum {
     CP_RES_STATUS_COUNT
 } cp_resource_status;
 
-/* What a run does to its resource. */
-typedef enum { CP_OP_CREATE = 0, CP_OP_UPDATE, CP_OP_DESTROY, CP_OP_COUNT } cp_run_operation;
+/* What a run does to its resource. A drift check changes nothing: it
+ * refreshes into a plan and reads what drifted, and the resource's status
+ * stays as it is while it runs. */
+typedef enum { CP_OP_CREATE = 0, CP_OP_UPDATE, CP_OP_DESTROY, CP_OP_DRIFT_CHECK, CP_OP_COUNT } cp_run_operation;
 
 /* Names as stored and shown ("awaiting_approval"); parse is their inverse
  * and returns false (leaving *out alone) for any other text, NULL included. */
@@ -48,12 +50,25 @@ bool cp_run_status_is_final(cp_run_status s);
  * -> applying -> succeeded; any unfinished run may fail or be canceled. */
 bool cp_run_transition_legal(cp_run_status from, cp_run_status to);
 
-/* The resource while a run of operation op holds it (provisioning, ...). */
-cp_resource_status cp_resource_status_busy(cp_run_operation op);
+/* The resource while a run of operation op holds it (provisioning, ...);
+ * for a drift check, the status it had (current), which the check leaves. */
+cp_resource_status cp_resource_status_busy(cp_run_operation op, cp_resource_status current);
 /* The resource once a run of operation op ended in final. untouched: the run
  * was canceled before it changed anything; existed: the resource had a cost
  * period open (it exists in the cloud). */
 cp_resource_status cp_resource_status_after(cp_run_operation op, cp_run_status final, bool untouched, bool existed);
+
+/* What a resource's last drift check found. */
+typedef enum {
+    CP_DRIFT_NEVER_CHECKED = 0,
+    CP_DRIFT_IN_SYNC,
+    CP_DRIFT_DRIFTED,
+    CP_DRIFT_MISSING,
+    CP_DRIFT_CHECK_FAILED,
+    CP_DRIFT_STATUS_COUNT
+} cp_drift_status;
+const char *cp_drift_status_name(cp_drift_status s);
+bool cp_drift_status_parse(const char *name, cp_drift_status *out);
 
 /* SQL fragments over the same sets (statuses are text columns). The unit
  * tests check them against the table: IN_PROGRESS is every status that is

@@ -28,6 +28,7 @@ typedef struct {
     long project_runs;        /* unfinished runs (create and update; destroys always go): 429 too_many_runs */
     long project_resources;   /* resources not destroyed: 409 resource_quota */
     long project_active_runs; /* runs a project may have executing at once: a claim past it waits */
+    long drift_minute_ms;     /* one minute of a drift interval (60000; tests shorten it); 0 -> 60000 */
 } cp_store_limits;
 /* Call once at start, before the store is shared. */
 void cp_store_set_limits(cp_store *s, const cp_store_limits *l);
@@ -123,6 +124,7 @@ typedef struct {
     int64_t created_at;
     int64_t default_ttl_seconds, max_ttl_seconds; /* 0 = none */
     bool expiry_auto_approve;
+    long drift_interval_minutes; /* 0 = drift checks off */
 } cp_project;
 
 typedef struct {
@@ -311,10 +313,12 @@ typedef struct {
     char *run_id; /* current run: the latest one; NULL when none (then the two below mean nothing) */
     cp_run_operation run_operation;
     cp_run_status run_status;
-    char *schedule;           /* working hours {stop, start, timezone} as JSON text; NULL when none */
-    char *power_state;        /* running | stopped for a VM the last run left so; NULL otherwise */
-    int64_t schedule_next_at; /* Unix ms of the next scheduled stop or start; 0 when none */
-    int64_t expires_at; /* ms; 0 = never */
+    char *schedule;               /* working hours {stop, start, timezone} as JSON text; NULL when none */
+    char *power_state;            /* running | stopped for a VM the last run left so; NULL otherwise */
+    int64_t schedule_next_at;     /* Unix ms of the next scheduled stop or start; 0 when none */
+    int64_t expires_at;           /* ms; 0 = never */
+    cp_drift_status drift_status; /* the last drift check's finding */
+    int64_t drift_checked_at;     /* 0: never checked */
 } cp_resource;
 
 typedef struct {
@@ -351,6 +355,7 @@ typedef struct {
 typedef struct {
     const char *project_id, *cloud, *kind, *status; /* as given in the query; NULL = any */
     int64_t expires_before;                         /* ms; 0 = any: else not destroyed and expiring before then */
+    const char *drift_status;                       /* NULL = any */
 } cp_resource_filter;
 
 /* Inserts the resource (pending) and its create run (queued) atomically,
@@ -382,6 +387,63 @@ cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id
 cp_result cp_store_run_enqueue_from(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
                                     const char *run_params, double new_monthly_cost, const char *user_id,
                                     const char *source, cp_run *out, cp_error *err) CP_MUST_CHECK;
+
+/* ---- drift detection (store_drift.c) ---- */
+
+/* What a drift check found. */
+typedef struct {
+    cp_drift_status status; /* in_sync | drifted | missing */
+    const char *changes;    /* JSON array text: [{address, action, attributes:[{path, before, after}]}] */
+} cp_drift_outcome;
+
+/* A drift check run ended: its status, and (success) what it found on the
+ * resource and in its report; a failure records check_failed. Fenced. */
+cp_result cp_store_drift_check_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
+                                      const cp_drift_outcome *drift, cp_error *err) CP_MUST_CHECK;
+
+/* Queues a drift check of resource_id for source (user_id may be NULL):
+ * CP_ECONFLICT run_in_progress while another run of it is unfinished,
+ * not_active unless the resource is active. */
+cp_result cp_store_drift_check_enqueue(cp_store *s, cp_arena *a, const char *resource_id, const char *user_id,
+                                       const char *source, cp_run *out, cp_error *err) CP_MUST_CHECK;
+
+typedef struct {
+    char *resource_id;
+    cp_drift_status status;
+    int64_t checked_at; /* 0: never */
+    char *run_id;       /* NULL: never checked */
+    char *changes;      /* JSON array text */
+} cp_drift_report;
+/* The latest report of resource_id; a resource never checked reads as
+ * never_checked with no changes. */
+cp_result cp_store_drift_report(cp_store *s, cp_arena *a, const char *resource_id, cp_drift_report *out,
+                                cp_error *err) CP_MUST_CHECK;
+
+/* The fleet view's counts (resources not destroyed) of the projects user_id
+ * is a member of (project_id: that one only). */
+typedef struct {
+    char *key;  /* project id, or cloud */
+    char *name; /* project name (NULL for clouds) */
+    int64_t counts[CP_DRIFT_STATUS_COUNT];
+} cp_drift_group;
+cp_result cp_store_drift_fleet(cp_store *s, cp_arena *a, const char *user_id, const char *project_id,
+                               cp_drift_group **projects, size_t *nprojects, cp_drift_group **clouds, size_t *nclouds,
+                               cp_error *err) CP_MUST_CHECK;
+
+/* A project's drift-check interval in minutes (0 = off). */
+cp_result cp_store_project_drift_interval(cp_store *s, const char *project_id, long *minutes,
+                                          cp_error *err) CP_MUST_CHECK;
+/* Sets it; the resources' next checks are due at once (NULL). */
+cp_result cp_store_project_set_drift_interval(cp_store *s, const char *project_id, long minutes,
+                                              cp_error *err) CP_MUST_CHECK;
+
+/* The scheduler's drift task: active resources of projects with an interval
+ * that are due (drift_next_at NULL or past) and have no unfinished run get a
+ * drift check (source drift_schedule) and their next time, claimed row by
+ * row (SKIP LOCKED on PostgreSQL) in one transaction with the runs' inserts.
+ * The new runs' ids go to *ids (allocated in a). */
+cp_result cp_store_drift_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n,
+                               cp_error *err) CP_MUST_CHECK;
 
 /* ---- runs: reads (store_runs.c) ---- */
 

@@ -2,6 +2,7 @@
 #ifndef CP_STORE_INT_H
 #define CP_STORE_INT_H
 
+#include "core/ids.h"
 #include "store/store.h"
 
 struct cp_store {
@@ -53,6 +54,23 @@ cp_result cp_conn_check_quotas(cp_dbconn *c, const cp_store_limits *l, const cha
 /* CP_ECONFLICT project_busy when run_id's project already executes
  * l->project_active_runs runs. Locks the project (call first in the claim). */
 cp_result cp_conn_check_active(cp_dbconn *c, const cp_store_limits *l, const char *run_id, cp_error *err) CP_MUST_CHECK;
+/* Inserts a queued run of resource_id (its id sorts after the resource's
+ * runs) and reads it into out (may be NULL). store_resources.c. */
+cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
+                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                             cp_run *out, cp_error *err) CP_MUST_CHECK;
+/* The same without reading the run back: its id into id. */
+cp_result cp_conn_run_insert_id(cp_dbconn *c, const char *resource_id, const char *project_id,
+                                cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                                char id[CP_ID_LEN + 1], cp_error *err) CP_MUST_CHECK;
+/* store_drift.c: what a drift check run that ended in final found (drift:
+ * success only) goes on its resource and into its report; canceled checks
+ * record nothing. Inside the run's finish transaction. */
+cp_result cp_conn_drift_record(cp_dbconn *c, const cp_run *run, cp_run_status final, const cp_drift_outcome *drift,
+                               cp_error *err) CP_MUST_CHECK;
+/* store_drift.c: ends the drift checks of resource_id still to finish:
+ * queued ones at once, running ones by asking their worker to cancel. */
+cp_result cp_conn_drift_cancel_checks(cp_dbconn *c, const char *resource_id, cp_error *err) CP_MUST_CHECK;
 /* Keyset pages: rows are fetched limit+1; the extra one only signals a next page. */
 int cp_store_page_limit(int limit);
 /* Trims a limit+1 page to limit items and sets *next to the last id shown. */
@@ -95,12 +113,6 @@ cp_result cp_conn_rate_change(cp_dbconn *c, const char *resource_id, double rate
 typedef enum { CP_REAP_NONE, CP_REAP_REQUEUED, CP_REAP_LOST } cp_reap_outcome;
 cp_result cp_store_run_reap_one(cp_store *s, cp_arena *a, const cp_run *seen, int64_t now, cp_reap_outcome *outcome,
                                 cp_run *out, cp_error *err) CP_MUST_CHECK;
-
-/* Inserts a queued run (store_resources.c) inside the caller's transaction;
- * *out (if not NULL) is the new run. */
-cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
-                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
-                             cp_run *out, cp_error *err) CP_MUST_CHECK;
 
 /* After a create or update run succeeded with config (JSON text): records
  * the power state it left a VM in (store_schedules.c). Inside the finish

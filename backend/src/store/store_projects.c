@@ -34,7 +34,7 @@ const char *cp_role_name(cp_role r)
 
 #define PROJECT_COLS                                                                                                   \
     "p.id, p.name, p.require_approval, p.monthly_budget_usd, p.created_at, m.role, " BUDGET_USED_SQL                   \
-    ", p.default_ttl_seconds, p.max_ttl_seconds, p.expiry_auto_approve"
+    ", p.default_ttl_seconds, p.max_ttl_seconds, p.expiry_auto_approve, p.drift_interval_minutes"
 
 static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -50,6 +50,7 @@ static void fill_project(cp_dbrows *r, cp_arena *a, void *out)
     p->default_ttl_seconds = cp_dbrows_isnull(r, 7) ? 0 : cp_dbrows_int(r, 7);
     p->max_ttl_seconds = cp_dbrows_isnull(r, 8) ? 0 : cp_dbrows_int(r, 8);
     p->expiry_auto_approve = cp_dbrows_int(r, 9) != 0;
+    p->drift_interval_minutes = (long)cp_dbrows_int(r, 10);
 }
 
 typedef struct {

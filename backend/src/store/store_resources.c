@@ -78,20 +78,27 @@ static cp_result new_run_id(cp_dbconn *c, const char *resource_id, char id[CP_ID
     return CP_OK;
 }
 
-static cp_result insert_run(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
-                            cp_run_operation operation, const char *params, const char *user_id, const char *source,
-                            cp_run *out, cp_error *err)
+cp_result cp_conn_run_insert_id(cp_dbconn *c, const char *resource_id, const char *project_id,
+                                cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                                char id[CP_ID_LEN + 1], cp_error *err)
 {
-    char id[CP_ID_LEN + 1];
     cp_result r = new_run_id(c, resource_id, id, err);
     if (r != CP_OK) return r;
     cp_param p[] = {
         CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(cp_run_operation_name(operation)),
         CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()), CP_PTEXT(source)};
-    r = cp_db_exec(c,
-                   "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
-                   " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                   p, 8, NULL, err);
+    return cp_db_exec(c,
+                      "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
+                      " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                      p, 8, NULL, err);
+}
+
+cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
+                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
+                             cp_run *out, cp_error *err)
+{
+    char id[CP_ID_LEN + 1];
+    cp_result r = cp_conn_run_insert_id(c, resource_id, project_id, operation, params, user_id, source, id, err);
     if (r != CP_OK) return r;
     return out ? cp_conn_run_by_id(c, a, id, out, err) : CP_OK;
 }
@@ -137,8 +144,8 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
                    p, 14, NULL, err);
     if (r != CP_OK) return r;
-    r = insert_run(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, CP_SOURCE_USER, rn->run,
-                   err);
+    r = cp_conn_run_insert(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, CP_SOURCE_USER,
+                           rn->run, err);
     if (r != CP_OK) return r;
     cp_param q[] = {CP_PTEXT(x->id)};
     return cp_conn_one(c, rn->a, "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ?", q, 1, cp_fill_resource,
@@ -221,10 +228,11 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 #define LIST_CLOUD(t) " AND " t ".cloud = ?"
 #define LIST_KIND(t) " AND " t ".kind = ?"
 #define LIST_STATUS(t) " AND " t ".status = ?"
+#define LIST_DRIFT(t) " AND " t ".drift_status = ?"
 /* Parameters: (user, [project,] filters..., [count's user,] cursor, limit). */
 #define LIST_PAGE(t, gate) gate " AND " t ".id < ? ORDER BY " t ".id DESC LIMIT ?"
 /* The page's ids first, then their rows by key. */
-#define LIST_IDS(from, c, k, st, gate) "SELECT p.id" from c k st LIST_PAGE("p", gate)
+#define LIST_IDS(from, c, k, st, d, gate) "SELECT p.id" from c k st d LIST_PAGE("p", gate)
 #define LIST_ROWS(ids)                                                                                                 \
     "SELECT " RESOURCE_COLS " FROM (" ids ") k JOIN resources r ON r.id = k.id"                                        \
     " JOIN cloud_accounts a ON a.id = r.account_id"
@@ -232,33 +240,35 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
  * whatever the planner thinks of the page's size (as a join it hashed the
  * whole table on a small one). */
 #define LIST_ROWS_PG(ids) "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ANY (ARRAY(" ids "))"
-#define LIST_SQL_PG(way, c, k, st) LIST_ROWS_PG(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
-#define LIST_SQL(way, c, k, st) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), ""))
+#define LIST_SQL_PG(way, c, k, st, d) LIST_ROWS_PG(LIST_IDS(way("p"), c("p"), k("p"), st("p"), d("p"), ""))
+#define LIST_SQL(way, c, k, st, d) LIST_ROWS(LIST_IDS(way("p"), c("p"), k("p"), st("p"), d("p"), ""))
 /* PostgreSQL's few-projects branch reads each project's page by (project_id,
  * id) in order (at most limit rows each), so its cost follows the page, not
  * the user's resources: (user, filters..., cursor, limit, count's user,
  * limit). The gate lets it run for 48 memberships at most; the LIMIT in
  * index order tells the planner so (it would scan every membership of a
  * user in hundreds of projects, though that plan never runs). */
-#define LIST_IDS_LATERAL(c, k, st)                                                                                     \
+#define LIST_IDS_LATERAL(c, k, st, d)                                                                                  \
     "SELECT p.id FROM (SELECT project_id FROM memberships WHERE user_id = ? ORDER BY user_id, project_id LIMIT 48) m"  \
     " CROSS JOIN LATERAL (SELECT p.id FROM resources p"                                                                \
-    " WHERE p.project_id = m.project_id" c k st LIST_PAGE("p", "") ") p WHERE " LIST_COUNT                             \
-                                                                   " <= 48 ORDER BY p.id DESC LIMIT ?"
-#define LIST_SQL_GATED(way, c, k, st)                                                                                  \
-    LIST_ROWS_PG("(" LIST_IDS_LATERAL(c("p"), k("p"), st("p")) ") UNION ALL (" LIST_IDS(                               \
-        LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), " AND " LIST_COUNT " > 48") ")")
+    " WHERE p.project_id = m.project_id" c k st d LIST_PAGE("p", "") ") p WHERE " LIST_COUNT                           \
+                                                                     " <= 48 ORDER BY p.id DESC LIMIT ?"
+#define LIST_SQL_GATED(way, c, k, st, d)                                                                               \
+    LIST_ROWS_PG("(" LIST_IDS_LATERAL(c("p"), k("p"), st("p"), d("p")) ") UNION ALL (" LIST_IDS(                       \
+        LIST_FROM_MANY("p"), c("p"), k("p"), st("p"), d("p"), " AND " LIST_COUNT " > 48") ")")
 /* Rows straight from an index in page order (SQLite: no sort, nothing materialised). */
-#define LIST_SQL_FLAT(way, c, k, st) "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") LIST_PAGE("r", "")
+#define LIST_SQL_FLAT(way, c, k, st, d) "SELECT " RESOURCE_COLS way("r") c("r") k("r") st("r") d("r") LIST_PAGE("r", "")
 #define LIST_ACCOUNT_JOIN(t) " JOIN cloud_accounts a ON a.id = r.account_id"
 #define LIST_NONE(t) ""
-/* Indexed by the filter bits: cloud 1, kind 2, status 4. */
+/* Indexed by the filter bits: cloud 1, kind 2, status 4, drift_status 8. */
+#define LIST_SHAPES8(sql, way, d)                                                                                      \
+    sql(way, LIST_NONE, LIST_NONE, LIST_NONE, d), sql(way, LIST_CLOUD, LIST_NONE, LIST_NONE, d),                       \
+        sql(way, LIST_NONE, LIST_KIND, LIST_NONE, d), sql(way, LIST_CLOUD, LIST_KIND, LIST_NONE, d),                   \
+        sql(way, LIST_NONE, LIST_NONE, LIST_STATUS, d), sql(way, LIST_CLOUD, LIST_NONE, LIST_STATUS, d),               \
+        sql(way, LIST_NONE, LIST_KIND, LIST_STATUS, d), sql(way, LIST_CLOUD, LIST_KIND, LIST_STATUS, d)
 #define LIST_SHAPES(sql, way)                                                                                          \
     {                                                                                                                  \
-        sql(way, LIST_NONE, LIST_NONE, LIST_NONE), sql(way, LIST_CLOUD, LIST_NONE, LIST_NONE),                         \
-            sql(way, LIST_NONE, LIST_KIND, LIST_NONE), sql(way, LIST_CLOUD, LIST_KIND, LIST_NONE),                     \
-            sql(way, LIST_NONE, LIST_NONE, LIST_STATUS), sql(way, LIST_CLOUD, LIST_NONE, LIST_STATUS),                 \
-            sql(way, LIST_NONE, LIST_KIND, LIST_STATUS), sql(way, LIST_CLOUD, LIST_KIND, LIST_STATUS)                  \
+        LIST_SHAPES8(sql, way, LIST_NONE), LIST_SHAPES8(sql, way, LIST_DRIFT)                                          \
     }
 /* The flat ways join the account before the filters' WHERE. */
 #define LIST_FLAT_MANY(t)                                                                                              \
@@ -270,7 +280,7 @@ cp_result cp_store_resource_by_id(cp_store *s, cp_arena *a, const char *id, cp_r
 
 /* PostgreSQL: LIST_PROJECT, LIST_GATED; SQLite: LIST_FEW and the flat ways. */
 enum { LIST_FEW, LIST_PROJECT, LIST_GATED, LIST_LITE_MANY, LIST_LITE_PROJECT };
-static const char *const list_sql[5][8] = {
+static const char *const list_sql[5][16] = {
     LIST_SHAPES(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES(LIST_SQL_PG, LIST_FROM_PROJECT),
     LIST_SHAPES(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_MANY),
     LIST_SHAPES(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
@@ -283,20 +293,22 @@ _Static_assert(LIST_FEW_PROJECTS == 48, "LIST_COUNT and LIST_SQL_GATED are writt
 #define LIST_EXPIRES(t) " AND " t ".expires_at < ? AND " t ".status <> 'destroyed'"
 #define LIST_X_NONE(t) LIST_EXPIRES(t)
 #define LIST_X_CLOUD(t) LIST_EXPIRES(t) LIST_CLOUD(t)
+#define LIST_SHAPES8_X(sql, way, d)                                                                                    \
+    sql(way, LIST_X_NONE, LIST_NONE, LIST_NONE, d), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_NONE, d),                   \
+        sql(way, LIST_X_NONE, LIST_KIND, LIST_NONE, d), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_NONE, d),               \
+        sql(way, LIST_X_NONE, LIST_NONE, LIST_STATUS, d), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_STATUS, d),           \
+        sql(way, LIST_X_NONE, LIST_KIND, LIST_STATUS, d), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_STATUS, d)
 #define LIST_SHAPES_EXPIRING(sql, way)                                                                                 \
     {                                                                                                                  \
-        sql(way, LIST_X_NONE, LIST_NONE, LIST_NONE), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_NONE),                     \
-            sql(way, LIST_X_NONE, LIST_KIND, LIST_NONE), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_NONE),                 \
-            sql(way, LIST_X_NONE, LIST_NONE, LIST_STATUS), sql(way, LIST_X_CLOUD, LIST_NONE, LIST_STATUS),             \
-            sql(way, LIST_X_NONE, LIST_KIND, LIST_STATUS), sql(way, LIST_X_CLOUD, LIST_KIND, LIST_STATUS)              \
+        LIST_SHAPES8_X(sql, way, LIST_NONE), LIST_SHAPES8_X(sql, way, LIST_DRIFT)                                      \
     }
-static const char *const list_expiring_sql[5][8] = {
+static const char *const list_expiring_sql[5][16] = {
     LIST_SHAPES_EXPIRING(LIST_SQL, LIST_FROM_FEW),          LIST_SHAPES_EXPIRING(LIST_SQL_PG, LIST_FROM_PROJECT),
     LIST_SHAPES_EXPIRING(LIST_SQL_GATED, LIST_NONE),        LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_MANY),
     LIST_SHAPES_EXPIRING(LIST_SQL_FLAT, LIST_FLAT_PROJECT),
 };
 
-/* The most a statement takes: the gated one with every filter, 17. */
+/* The most a statement takes: the gated one with every filter, 19. */
 #define LIST_MAX_PARAMS 20
 
 /* One way's parameters after p[*np]; returns the filter bits. */
@@ -310,6 +322,7 @@ static int list_params(cp_param *p, int *np, const char *user_id, const cp_resou
     if (f->cloud) p[(*np)++] = CP_PTEXT(f->cloud), shape |= 1;
     if (f->kind) p[(*np)++] = CP_PTEXT(f->kind), shape |= 2;
     if (f->status) p[(*np)++] = CP_PTEXT(f->status), shape |= 4;
+    if (f->drift_status) p[(*np)++] = CP_PTEXT(f->drift_status), shape |= 8;
     if (gate) p[(*np)++] = CP_PTEXT(user_id);
     p[(*np)++] = CP_PTEXT(cursor ? cursor : "~");
     p[(*np)++] = CP_PINT(limit);
@@ -363,7 +376,7 @@ static cp_result list_statement(cp_store *s, const char *user_id, const cp_resou
     int shape;
     if (gated) {
         /* The lateral branch, then the many-projects one (LIST_SQL_GATED). */
-        const char *filters[] = {f->cloud, f->kind, f->status};
+        const char *filters[] = {f->cloud, f->kind, f->status, f->drift_status};
         p[(*np)++] = CP_PTEXT(user_id);
         if (f->expires_before) p[(*np)++] = CP_PINT(f->expires_before);
         for (size_t i = 0; i < CP_ARRAY_LEN(filters); i++)
@@ -468,13 +481,16 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     if (r != CP_OK) return r;
     if (pending > 0)
         return cp_error_set(err, CP_ECONFLICT, "destroy_pending", NULL, "a destroy of this resource is already queued");
+    /* A change of the resource ends any drift check of it still to finish. */
+    if (rn->operation != CP_OP_DRIFT_CHECK && (r = cp_conn_drift_cancel_checks(c, rn->resource_id, err)) != CP_OK)
+        return r;
     if (rn->operation == CP_OP_UPDATE) {
         /* Destroys are not capped: they end work, and one per resource at most is queued. */
         if ((r = cp_conn_check_quotas(c, rn->limits, row.project_id, false, true, err)) != CP_OK) return r;
         if ((r = check_budget(c, row.project_id, rn->resource_id, rn->cost, err)) != CP_OK) return r;
     }
-    return insert_run(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id, rn->source,
-                      rn->out, err);
+    return cp_conn_run_insert(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id,
+                              rn->source, rn->out, err);
 }
 
 cp_result cp_conn_destroy_enqueue(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *run_params,
@@ -498,11 +514,4 @@ cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id
 {
     return cp_store_run_enqueue_from(s, a, resource_id, operation, run_params, new_monthly_cost, user_id,
                                      CP_SOURCE_USER, out, err);
-}
-
-cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,
-                             cp_run_operation operation, const char *params, const char *user_id, const char *source,
-                             cp_run *out, cp_error *err)
-{
-    return insert_run(c, a, resource_id, project_id, operation, params, user_id, source, out, err);
 }

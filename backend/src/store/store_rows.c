@@ -64,6 +64,10 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
     x->power_state = text_col(r, 20, a);
     x->schedule_next_at = cp_dbrows_int(r, 21);
     x->expires_at = cp_dbrows_isnull(r, 22) ? 0 : cp_dbrows_int(r, 22);
+    x->drift_status = CP_DRIFT_NEVER_CHECKED;
+    const char *d = cp_dbrows_text(r, 23);
+    if (d && !cp_drift_status_parse(d, &x->drift_status)) unknown_value(d);
+    x->drift_checked_at = cp_dbrows_int(r, 24);
 }
 
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)

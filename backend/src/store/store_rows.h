@@ -11,11 +11,12 @@
 #define RESOURCE_COLS                                                                                                  \
     "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"         \
     " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, r.current_run_id,"                      \
-    " r.current_run_operation, r.current_run_status, r.schedule, r.power_state, r.schedule_next_at, r.expires_at"
+    " r.current_run_operation, r.current_run_status, r.schedule, r.power_state, r.schedule_next_at, r.expires_at,"     \
+    " r.drift_status, r.drift_checked_at"
 /* How many: a query that selects more after RESOURCE_COLS reads them from here. */
-#define RESOURCE_NCOLS 23
+#define RESOURCE_NCOLS 25
 #define RESOURCE_FROM " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"
-/* Fills a cp_resource from RESOURCE_COLS (23 columns). */
+/* Fills a cp_resource from RESOURCE_COLS (RESOURCE_NCOLS columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
 /* The same without copying: the strings are the row's own, valid until the
  * next cp_dbrows_next or cp_dbrows_free. */

@@ -126,7 +126,10 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
     if (r != CP_OK) return r;
     if (changed == 0) return cp_error_set(err, CP_ECONFLICT, "not_claimable", NULL, "run is not claimable now");
     if ((r = cp_conn_run_by_id(c, cc->a, cc->run_id, cc->out, err)) != CP_OK) return r;
-    return set_resource_status(c, cc->out->resource_id, cp_resource_status_busy(cc->out->operation), err);
+    /* A drift check leaves the resource's status as it is. */
+    if (cc->out->operation == CP_OP_DRIFT_CHECK) return CP_OK;
+    return set_resource_status(c, cc->out->resource_id, cp_resource_status_busy(cc->out->operation, CP_RES_ACTIVE),
+                               err);
 }
 
 cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const char *worker, int64_t lease_ms,
@@ -324,6 +327,7 @@ typedef struct {
     cp_run_status status;
     const char *error, *outputs;
     const cp_resource_spec *spec;
+    const cp_drift_outcome *drift; /* a drift check's finding (success only) */
 } finish_ctx;
 
 static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
@@ -336,6 +340,11 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
     if (!cp_run_transition_legal(from, fc->status)) return refuse(run, from, fc->status, err);
     if (!cp_run_status_is_final(fc->status))
         return cp_error_set(err, CP_ERR, NULL, NULL, "use cp_store_run_transition for unfinished states");
+    if (run->operation == CP_OP_DRIFT_CHECK) {
+        /* Nothing of the resource changes but what the check found. */
+        if ((r = fenced_status(c, run, from, fc->status, true, fc->error, err)) != CP_OK) return r;
+        return cp_conn_drift_record(c, run, fc->status, fc->drift, err);
+    }
     if (fc->status == CP_RUN_SUCCEEDED && run->operation != CP_OP_DESTROY && !fc->spec)
         return cp_error_set(err, CP_ERR, NULL, NULL, "run %s: success without the resource's new spec", run->id);
     if ((r = fenced_status(c, run, from, fc->status, true, fc->error, err)) != CP_OK) return r;
@@ -377,7 +386,14 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
 cp_result cp_store_run_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
                               const char *outputs_json, const cp_resource_spec *spec, cp_error *err)
 {
-    finish_ctx fc = {run, final, error, outputs_json, spec};
+    finish_ctx fc = {run, final, error, outputs_json, spec, NULL};
+    return cp_store_tx(s, tx_finish, &fc, err);
+}
+
+cp_result cp_store_drift_check_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
+                                      const cp_drift_outcome *drift, cp_error *err)
+{
+    finish_ctx fc = {run, final, error, NULL, NULL, drift};
     return cp_store_tx(s, tx_finish, &fc, err);
 }
 
@@ -417,7 +433,7 @@ static cp_result tx_cancel(cp_dbconn *c, void *ctx, cp_error *err)
         r = cp_db_exec(c, "UPDATE runs SET lease_owner = 'canceler', lease_expires_at = 0 WHERE id = ?", p, 1, NULL,
                        err);
         run.lease_owner = "canceler";
-        finish_ctx fc = {&run, CP_RUN_CANCELED, "canceled by user", NULL, NULL};
+        finish_ctx fc = {&run, CP_RUN_CANCELED, "canceled by user", NULL, NULL, NULL};
         if (r == CP_OK) r = tx_finish(c, &fc, err);
     } else if (r == CP_OK) {
         cp_param p[] = {CP_PTEXT(run.id)};
@@ -471,8 +487,11 @@ static cp_result tx_reap(cp_dbconn *c, void *ctx, cp_error *err)
         if (r == CP_OK) rc->outcome = CP_REAP_REQUEUED;
         return r;
     }
-    finish_ctx fc = {rc->out, CP_RUN_FAILED,
-                     "worker lost: its lease expired during plan/apply; the run was not retried automatically", NULL,
+    finish_ctx fc = {rc->out,
+                     CP_RUN_FAILED,
+                     "worker lost: its lease expired during plan/apply; the run was not retried automatically",
+                     NULL,
+                     NULL,
                      NULL};
     if ((r = tx_finish(c, &fc, err)) == CP_OK) rc->outcome = CP_REAP_LOST;
     return r;

@@ -79,6 +79,21 @@ static void finish(job *j, cp_run_status status, const char *error, json_t *outp
     free(text);
 }
 
+/* A drift check's end: what it found (success) goes with the run's status. */
+static void finish_check(job *j, cp_run_status status, const char *error, const cp_drift_outcome *found)
+{
+    if (j->lost) return;
+    cp_error e;
+    cp_worker__flush_events(j);
+    if (cp_store_drift_check_finish(j->w->app->store, &j->run, status, error, found, &e) == CP_OK) {
+        if (error) cp_worker__log_line(j, "system", "error", error);
+        cp_worker__status_event(j, status);
+        cp_worker__flush_events(j);
+    } else {
+        cp_log_warn("run %s: could not record %s: %s", j->run.id, cp_run_status_name(status), e.message);
+    }
+}
+
 static void set_runner(job *j, cp_runner *r)
 {
     pthread_mutex_lock(&j->w->mu);
@@ -147,6 +162,25 @@ static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t
     }
     cp_runner_plan_result_free(&pr);
     return r;
+}
+
+/* Drift check: a refresh-only plan, read and never applied. */
+static cp_result path_drift_check(job *j, cp_runner *runner, cp_drift_outcome *found, char **text, cp_error *e)
+{
+    json_t *changes = NULL;
+    bool missing = false;
+    cp_result r = cp_runner_drift_check(runner, &changes, &missing, e);
+    if (r != CP_OK) return r;
+    found->status = missing ? CP_DRIFT_MISSING : json_array_size(changes) > 0 ? CP_DRIFT_DRIFTED : CP_DRIFT_IN_SYNC;
+    *text = json_dumps(changes, JSON_COMPACT);
+    found->changes = *text;
+    cp_worker__store_event(
+        j, "drift", json_pack("{s:s, s:o}", "drift_status", cp_drift_status_name(found->status), "changes", changes));
+    cp_worker__log_line(j, "system", "info",
+                        found->status == CP_DRIFT_IN_SYNC   ? "drift check: in sync"
+                        : found->status == CP_DRIFT_MISSING ? "drift check: the object is gone from the cloud"
+                                                            : "drift check: the cloud differs from the order");
+    return *text ? CP_OK : cp_error_set(e, CP_ERR, NULL, NULL, "out of memory");
 }
 
 /* A plan stored in the clear before plans were sealed (migration 0004):
@@ -261,9 +295,13 @@ static void execute(job *j)
     cp_strv_init(&env);
     cp_runner *runner = NULL;
     cp_run_op op = j->run.operation == CP_OP_DESTROY ? CP_RUN_DESTROY : CP_RUN_APPLY;
-    bool parked = false;
+    bool parked = false, check = j->run.operation == CP_OP_DRIFT_CHECK;
+    cp_drift_outcome found = {CP_DRIFT_IN_SYNC, NULL};
+    char *found_text = NULL;
     cp_result r = prepare(j, &params, &env, extra, &tfvars, &runner, &e);
-    if (r == CP_OK) {
+    if (r == CP_OK && check) {
+        r = take_abort(j, path_drift_check(j, runner, &found, &found_text, &e), &e);
+    } else if (r == CP_OK) {
         switch (cp_runner_choose_path(&j->w->rc, j->approval, j->run.status == CP_RUN_APPLYING)) {
         case CP_PATH_APPLY_APPROVED:
             r = path_apply_approved(j, runner, op, &outputs, &e);
@@ -278,7 +316,13 @@ static void execute(job *j)
         r = take_abort(j, r, &e);
     }
     if (r == CP_OK && !parked && j->run.status == CP_RUN_PLANNING) r = cp_worker__transition(j, CP_RUN_PLANNED, &e);
-    if (parked) {
+    if (check) {
+        finish_check(j,
+                     r == CP_OK    ? CP_RUN_SUCCEEDED
+                     : j->canceled ? CP_RUN_CANCELED
+                                   : CP_RUN_FAILED,
+                     r == CP_OK ? NULL : error_text(j, &e), r == CP_OK ? &found : NULL);
+    } else if (parked) {
         /* awaiting approval: nothing to finish */
     } else if (r == CP_OK) {
         if (!outputs && op != CP_RUN_DESTROY) outputs = json_object();
@@ -294,6 +338,7 @@ static void execute(job *j)
     json_decref(tfvars);
     json_decref(outputs);
     json_decref(extra);
+    free(found_text);
     cp_run_params_release(&params);
 }
 

@@ -75,9 +75,9 @@ void cp_worker__status_event(job *j, cp_run_status run_status)
     cp_resource res;
     cp_error e;
     const char *rs = NULL;
-    if (!cp_run_status_is_final(run_status)) {
+    if (!cp_run_status_is_final(run_status) && j->run.operation != CP_OP_DRIFT_CHECK) {
         /* The claim set it, and nothing moves it before the run ends: no read. */
-        rs = cp_resource_status_name(cp_resource_status_busy(j->run.operation));
+        rs = cp_resource_status_name(cp_resource_status_busy(j->run.operation, CP_RES_ACTIVE));
     } else if (cp_store_resource_by_id(j->w->app->store, j->a, j->run.resource_id, &res, &e) == CP_OK) {
         /* Unreadable resource: the event says null for it; the run status still goes out. */
         rs = cp_resource_status_name(res.status);

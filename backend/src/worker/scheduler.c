@@ -5,9 +5,12 @@
  * due rows in the store (SKIP LOCKED on PostgreSQL, the single writer on
  * SQLite) and moves them on in the same transaction as the run it queues, so
  * a due item is queued once whoever sweeps. */
+#include <time.h>
+
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "queue/queue.h"
+#include "store/db.h"
 #include "worker/worker_int.h"
 
 /* Rows one task claims per sweep: a backlog drains over several sweeps
@@ -24,6 +27,7 @@ typedef struct {
 static const task tasks[] = {
     {"schedule", cp_worker__schedule_sweep}, /* worker/schedules.c */
     {"expiry", cp_store_expiry_sweep},       /* store/store_expiry.c */
+    {"drift", cp_store_drift_sweep},         /* store/store_drift.c */
     {NULL, NULL},                            /* each concern adds its task above this end mark */
 };
 
@@ -37,14 +41,24 @@ void cp_worker__schedule(cp_workers *w)
         char **ids = NULL;
         size_t n = 0;
         cp_error e;
+        uint64_t stmts = cp_db_statements_thread();
+        struct timespec cpu0, cpu1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+        int64_t wall0 = cp_mono_ms();
         if (t->sweep(w->app->store, a, now, SWEEP_BATCH, &ids, &n, &e) != CP_OK)
             cp_log_warn("scheduler: %s sweep failed (the next sweep retries): %s", t->name, e.message);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+        /* What the sweep cost this process (bench/drift_sweep.sh reads it). */
+        double cpu_ms = (double)(cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e6;
+        int64_t wall_ms = cp_mono_ms() - wall0;
+        uint64_t spent = cp_db_statements_thread() - stmts;
         for (size_t i = 0; i < n; i++)
             if (cp_queue_push(w->app->queue, ids[i], &e) != CP_OK) /* the reconciler re-pushes it */
                 cp_log_warn("scheduler: run %s queued but not pushed: %s", ids[i], e.message);
         if (n)
             cp_log(CP_LOG_INFO, "scheduler queued runs",
-                   json_pack("{s:s, s:I}", "task", t->name, "runs", (json_int_t)n));
+                   json_pack("{s:s, s:I, s:I, s:f, s:I}", "task", t->name, "runs", (json_int_t)n, "db_statements",
+                             (json_int_t)spent, "cpu_ms", cpu_ms, "wall_ms", (json_int_t)wall_ms));
         cp_arena_free(a);
     }
 }

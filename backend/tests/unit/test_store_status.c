@@ -83,9 +83,20 @@ TEST(transition_table)
 
 TEST(resource_states)
 {
-    CHECK_EQ(cp_resource_status_busy(CP_OP_CREATE), CP_RES_PROVISIONING);
-    CHECK_EQ(cp_resource_status_busy(CP_OP_UPDATE), CP_RES_UPDATING);
-    CHECK_EQ(cp_resource_status_busy(CP_OP_DESTROY), CP_RES_DESTROYING);
+    CHECK_EQ(cp_resource_status_busy(CP_OP_CREATE, CP_RES_PENDING), CP_RES_PROVISIONING);
+    CHECK_EQ(cp_resource_status_busy(CP_OP_UPDATE, CP_RES_ACTIVE), CP_RES_UPDATING);
+    CHECK_EQ(cp_resource_status_busy(CP_OP_DESTROY, CP_RES_ACTIVE), CP_RES_DESTROYING);
+    /* a drift check leaves the resource as it is */
+    CHECK_EQ(cp_resource_status_busy(CP_OP_DRIFT_CHECK, CP_RES_ACTIVE), CP_RES_ACTIVE);
+    CHECK_EQ(cp_resource_status_busy(CP_OP_DRIFT_CHECK, CP_RES_FAILED), CP_RES_FAILED);
+    CHECK_STR(cp_run_operation_name(CP_OP_DRIFT_CHECK), "drift_check");
+    for (int i = 0; i < CP_DRIFT_STATUS_COUNT; i++) {
+        cp_drift_status d = CP_DRIFT_STATUS_COUNT;
+        CHECK(cp_drift_status_parse(cp_drift_status_name((cp_drift_status)i), &d));
+        CHECK_EQ((int)d, i);
+    }
+    CHECK_STR(cp_drift_status_name(CP_DRIFT_NEVER_CHECKED), "never_checked");
+    CHECK_STR(cp_drift_status_name(CP_DRIFT_CHECK_FAILED), "check_failed");
     CHECK_EQ(cp_resource_status_after(CP_OP_CREATE, CP_RUN_SUCCEEDED, false, false), CP_RES_ACTIVE);
     CHECK_EQ(cp_resource_status_after(CP_OP_UPDATE, CP_RUN_SUCCEEDED, false, true), CP_RES_ACTIVE);
     CHECK_EQ(cp_resource_status_after(CP_OP_DESTROY, CP_RUN_SUCCEEDED, false, true), CP_RES_DESTROYED);
