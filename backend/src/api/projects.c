@@ -20,24 +20,41 @@ static bool blank(const char *s)
     return true;
 }
 
+/* drift_interval_minutes: 0 (off) or at least the operator's minimum. */
+static cp_result drift_interval_check(cp_req *req, json_t *b)
+{
+    json_t *dj = json_object_get(b, "drift_interval_minutes");
+    long min_drift = CP_APP(req)->cfg->drift_min_interval_minutes;
+    if (dj && json_integer_value(dj) != 0 && json_integer_value(dj) < min_drift)
+        return cp_req_fail(req, CP_EUNPROC, "out_of_range", "drift_interval_minutes",
+                           "drift_interval_minutes must be 0 (off) or at least %ld", min_drift);
+    return CP_OK;
+}
+
+static cp_result drift_interval_set(cp_req *req, json_t *b, const cp_project *p)
+{
+    json_t *dj = json_object_get(b, "drift_interval_minutes");
+    if (!dj || json_integer_value(dj) == p->drift_interval_minutes) return CP_OK;
+    return cp_store_project_set_drift_interval(CP_APP(req)->store, p->id, (long)json_integer_value(dj), &req->err);
+}
+
 cp_result cp_api_projects_create(cp_req *req)
 {
     json_t *b;
-    /* Settings past the first three are changed by PATCH only. */
-    cp_result r = cp_req_body(req, project_fields, 3, &b);
+    cp_result r = cp_req_body(req, project_fields, CP_ARRAY_LEN(project_fields), &b);
     if (r != CP_OK) return r;
     const char *name = cp_json_str(b, "name", NULL);
     if (!name || blank(name)) return cp_req_fail(req, CP_EUNPROC, "missing_field", "name", "name is required");
     json_t *bj = json_object_get(b, "monthly_budget_usd");
     double budget = json_number_value(bj);
     cp_project p = {0};
-    if ((r = cp_api_expiry_settings(req, b, &p)) != CP_OK) return r;
+    if ((r = cp_api_expiry_settings(req, b, &p)) != CP_OK || (r = drift_interval_check(req, b)) != CP_OK) return r;
     r = cp_store_project_create(CP_APP(req)->store, req->arena, req->user_id, name,
                                 cp_json_bool(b, "require_approval", false), json_is_number(bj) ? &budget : NULL, &p,
                                 &req->err);
     if (r != CP_OK) return r;
-    /* The creator is its owner: the expiry settings are theirs to set. */
-    if ((r = cp_api_expiry_settings(req, b, &p)) != CP_OK ||
+    /* The creator is its owner: the settings are theirs to set. */
+    if ((r = cp_api_expiry_settings(req, b, &p)) != CP_OK || (r = drift_interval_set(req, b, &p)) != CP_OK ||
         (r = cp_store_project_get(CP_APP(req)->store, req->arena, p.id, req->user_id, &p, &req->err)) != CP_OK)
         return r;
     cp_api_audit(req, p.id, "project.create", p.id, json_pack("{s:s}", "name", name));
@@ -83,16 +100,11 @@ cp_result cp_api_projects_update(cp_req *req)
     bool approval = json_is_true(ra);
     json_t *bj = json_object_get(b, "monthly_budget_usd");
     double budget = json_number_value(bj);
-    json_t *dj = json_object_get(b, "drift_interval_minutes");
-    long min_drift = CP_APP(req)->cfg->drift_min_interval_minutes;
-    if (dj && json_integer_value(dj) != 0 && json_integer_value(dj) < min_drift)
-        return cp_req_fail(req, CP_EUNPROC, "out_of_range", "drift_interval_minutes",
-                           "drift_interval_minutes must be 0 (off) or at least %ld", min_drift);
+    if ((r = drift_interval_check(req, b)) != CP_OK) return r;
     r = cp_store_project_update(CP_APP(req)->store, p.id, name, ra ? &approval : NULL, bj != NULL,
                                 json_is_number(bj) ? &budget : NULL, &req->err);
     if (r == CP_OK) r = cp_api_expiry_settings(req, b, &p);
-    if (r == CP_OK && dj && json_integer_value(dj) != p.drift_interval_minutes)
-        r = cp_store_project_set_drift_interval(CP_APP(req)->store, p.id, (long)json_integer_value(dj), &req->err);
+    if (r == CP_OK) r = drift_interval_set(req, b, &p);
     if (r != CP_OK) return r;
     cp_api_audit(req, p.id, "project.update", p.id, json_deep_copy(b));
     if ((r = cp_store_project_get(CP_APP(req)->store, req->arena, p.id, req->user_id, &p, &req->err)) != CP_OK)

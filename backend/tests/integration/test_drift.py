@@ -186,7 +186,9 @@ def test_roles_and_bad_input(make_server):
     assert u.ok("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": 60})["drift_interval_minutes"] == 60
     assert u.ok("GET", "/projects/" + p["id"])["drift_interval_minutes"] == 60
     assert u.ok("PATCH", "/projects/" + p["id"], {"drift_interval_minutes": 0})["drift_interval_minutes"] == 0
-    assert_error(u.call("POST", "/projects", {"name": "x", "drift_interval_minutes": 60}), 400)
+    assert u.ok("POST", "/projects", {"name": "x", "drift_interval_minutes": 60})["drift_interval_minutes"] == 60
+    assert_error(u.call("POST", "/projects", {"name": "x", "drift_interval_minutes": 5}), 422, "out_of_range",
+                 "drift_interval_minutes")
     assert_error(u.call("POST", "/resources", {"project_id": p["id"], "account_id": acct["id"], "kind": "vm",
                                                 "name": "bad-tags", "region": "sandbox-east-1",
                                                 "size": "sandbox.small",
