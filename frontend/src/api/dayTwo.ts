@@ -5,7 +5,7 @@
 // Resources and projects from an older server lack the new fields: read
 // them through resourceDayTwo / projectDayTwo, which fill the defaults.
 import { del, get, patch, post, put } from './client';
-import type { CloudId, Project, Resource, ResourceAndRun } from './types';
+import type { CatalogKind, CloudId, Project, Resource, ResourceAndRun } from './types';
 
 export type DriftStatus = 'in_sync' | 'drifted' | 'missing' | 'check_failed' | 'never_checked';
 export const DRIFT_STATUSES: readonly DriftStatus[] = ['in_sync', 'drifted', 'missing', 'check_failed', 'never_checked'];
@@ -147,3 +147,8 @@ export const dayTwoApi = {
 
   updateProject: (id: string, body: ProjectDayTwoPatch) => patch<Project>(`/projects/${enc(id)}`, body),
 };
+
+/** Whether the catalog says VMs of this kind can stop (an older catalog says nothing: no). */
+export function isStoppable(kind: CatalogKind | undefined): boolean {
+  return (kind as (CatalogKind & CatalogKindDayTwoFields) | undefined)?.stoppable === true;
+}

@@ -68,3 +68,8 @@ export function localTimeZone(): string {
     return 'UTC';
   }
 }
+
+/** True when both crons are valid and a time zone is set. */
+export function scheduleValid(s: Schedule): boolean {
+  return Boolean(s.timezone) && cronProblem(s.stop) === null && cronProblem(s.start) === null;
+}
