@@ -7,6 +7,8 @@ import { accruedByCloud, countByCloudAndStatus } from '../lib/dashboard';
 import { cloudColor, cloudLabel, formatRelative, formatUsd, humanize } from '../lib/format';
 import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../components/ui';
+import { DriftFleet } from './dashboard/DriftFleet';
+import { ExpiringSoon } from './dashboard/ExpiringSoon';
 
 const RunRateChart = lazy(() => import('../components/Charts').then((m) => ({ default: m.RunRateChart })));
 const AccruedChart = lazy(() => import('../components/Charts').then((m) => ({ default: m.AccruedChart })));
@@ -211,6 +213,13 @@ export function DashboardPage() {
               </Suspense>
             ))}
         </section>
+      </div>
+
+      <div className="grid gap-5 lg:grid-cols-3">
+        <div className="lg:col-span-2">
+          <DriftFleet />
+        </div>
+        <ExpiringSoon />
       </div>
 
       <section className="card p-0 sm:p-0" aria-labelledby="recent-title">
