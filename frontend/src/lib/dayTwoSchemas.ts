@@ -1,7 +1,8 @@
 // Zod schemas for the day-two settings: a project's drift interval and TTLs.
 import { z } from 'zod';
-import type { ProjectDayTwoFields, ProjectDayTwoPatch } from '../api/dayTwo';
-import { durationSchema, formatSeconds, parseDuration } from './duration';
+import type { OrderDayTwoFields, ProjectDayTwoFields, ProjectDayTwoPatch } from '../api/dayTwo';
+import { cronProblem } from './cron';
+import { DURATION_HINT, durationSchema, formatSeconds, parseDuration, ttlOf } from './duration';
 
 export const lifecycleSchema = z
   .object({
@@ -36,4 +37,53 @@ export function lifecyclePatch(v: LifecycleValues): ProjectDayTwoPatch {
     max_ttl_seconds: parseDuration(v.max_ttl),
     expiry_auto_approve: v.expiry_auto_approve,
   };
+}
+
+// ---------------------------------------------------------------------------
+// The order form's expiry and working-hours fields (strings as typed).
+// ---------------------------------------------------------------------------
+
+export interface OrderDayTwoValues {
+  /** A TTL preset ("8h", "1d", …), "custom" or "none". */
+  ttl_choice: string;
+  ttl_custom: string;
+  schedule_on: boolean;
+  schedule_stop: string;
+  schedule_start: string;
+  schedule_timezone: string;
+}
+
+export const ORDER_DAY_TWO_FIELDS = ['ttl_choice', 'ttl_custom', 'schedule_on', 'schedule_stop', 'schedule_start', 'schedule_timezone'] as const;
+
+export const orderDayTwoShape = {
+  ttl_choice: z.string(),
+  ttl_custom: z.string(),
+  schedule_on: z.boolean(),
+  schedule_stop: z.string(),
+  schedule_start: z.string(),
+  schedule_timezone: z.string(),
+};
+
+/** The cross-field rules: a custom TTL must parse; an enabled schedule needs valid crons and a zone. */
+export function refineOrderDayTwo(v: OrderDayTwoValues, ctx: z.RefinementCtx): void {
+  if (v.ttl_choice === 'custom' && parseDuration(v.ttl_custom) === null) {
+    ctx.addIssue({ code: 'custom', path: ['ttl_custom'], message: `Enter a duration like 8h or 3d. ${DURATION_HINT}` });
+  }
+  if (!v.schedule_on) return;
+  for (const f of ['schedule_start', 'schedule_stop'] as const) {
+    const p = cronProblem(v[f]);
+    if (p) ctx.addIssue({ code: 'custom', path: [f], message: p });
+  }
+  if (!v.schedule_timezone) ctx.addIssue({ code: 'custom', path: ['schedule_timezone'], message: 'Choose a time zone' });
+}
+
+/** The ttl and schedule to send with an order (schedule only for kinds that can stop). */
+export function toOrderDayTwo(v: OrderDayTwoValues, stoppable: boolean): OrderDayTwoFields {
+  const out: OrderDayTwoFields = {};
+  const ttl = ttlOf(v.ttl_choice, v.ttl_custom);
+  if (ttl) out.ttl = ttl;
+  if (stoppable && v.schedule_on) {
+    out.schedule = { stop: v.schedule_stop.trim(), start: v.schedule_start.trim(), timezone: v.schedule_timezone };
+  }
+  return out;
 }

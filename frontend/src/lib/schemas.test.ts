@@ -203,6 +203,12 @@ const baseValues: ResourceFormValues = {
   ssh_public_key: ED25519,
   allowed_cidrs: '203.0.113.0/24',
   expected_gb: '',
+  ttl_choice: 'none',
+  ttl_custom: '',
+  schedule_on: false,
+  schedule_stop: '',
+  schedule_start: '',
+  schedule_timezone: 'UTC',
 };
 
 describe('resource form schema', () => {
