@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
 import { api, loadCatalog } from '../api/endpoints';
-import { isStoppable, resourceDayTwo } from '../api/dayTwo';
+import { isStoppable, resourceDayTwo, type SizeDayTwoFields } from '../api/dayTwo';
 import { errorMessage } from '../api/client';
 import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type RunStatus } from '../api/types';
 import { useAsync } from '../lib/useAsync';
@@ -119,12 +119,15 @@ export function ResourceDetailPage() {
   const runStatus = selectedRun?.status;
   const canApprove = runStatus === 'awaiting_approval';
   const canCancel = runStatus !== undefined && CANCELABLE_RUN_STATUSES.includes(runStatus);
-  const canResize = r.kind === 'vm' && r.status === 'active' && !busy;
-  const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && !busy;
+  // A drift check in progress does not block a change: the server cancels the check.
+  const checking = busy && (r.current_run?.operation as string | undefined) === 'drift_check';
+  const canResize = r.kind === 'vm' && r.status === 'active' && (!busy || checking);
+  const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && (!busy || checking);
   const outputs = outputEntries(r.outputs);
   const dayTwo = resourceDayTwo(r);
   const catalogKind = catalog.data?.clouds.find((c) => c.id === r.cloud)?.kinds.find((k) => k.id === r.kind);
   const stoppable = r.kind === 'vm' && isStoppable(catalogKind) && r.status !== 'destroyed';
+  const stoppedMonthly = (catalogKind?.sizes?.find((x) => x.id === r.size) as SizeDayTwoFields | undefined)?.stopped_monthly_cost_usd;
 
   const runAction = async (kind: 'approve' | 'cancel') => {
     if (!selectedRun) return;
@@ -285,7 +288,7 @@ export function ResourceDetailPage() {
 
         <div className="space-y-5">
           <ExpiryCard resource={r} canExtend={orderRights} onExtend={() => setDialog('extend')} />
-          {stoppable && <SchedulePanel resource={r} canEdit={orderRights} onSaved={(u) => resource.setData(() => u)} />}
+          {stoppable && <SchedulePanel resource={r} canEdit={orderRights} stoppedMonthly={stoppedMonthly} onSaved={(u) => resource.setData(() => u)} />}
           <section className="card" aria-labelledby="outputs-title">
             <h2 id="outputs-title" className="mb-3 text-base font-semibold">
               Outputs

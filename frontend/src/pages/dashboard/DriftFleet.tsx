@@ -29,6 +29,16 @@ function CountsRow({ label, counts, query }: { label: React.ReactNode; counts: D
   );
 }
 
+function GroupRow({ label }: { label: string }) {
+  return (
+    <tr className="bg-slate-50">
+      <th scope="rowgroup" colSpan={COLUMNS.length + 1} className="text-left">
+        {label}
+      </th>
+    </tr>
+  );
+}
+
 /** The fleet's drift on the dashboard: totals, per project and cloud, and the drifted resources. */
 export function DriftFleet() {
   const fleet = useAsync(() => dayTwoApi.fleet(), 'dash:drift');
@@ -74,11 +84,13 @@ export function DriftFleet() {
                   </tr>
                 </thead>
                 <tbody className="divide-y divide-slate-100">
+                  <GroupRow label="By project" />
                   {f.projects.map((p) => (
                     <CountsRow key={p.project_id} label={p.project_name} counts={p.counts} query={`project_id=${encodeURIComponent(p.project_id)}&`} />
                   ))}
+                  <GroupRow label="By cloud" />
                   {f.clouds.map((c) => (
-                    <CountsRow key={c.cloud} label={<span className="text-slate-600">{cloudLabel(c.cloud)}</span>} counts={c.counts} query={`cloud=${c.cloud}&`} />
+                    <CountsRow key={c.cloud} label={cloudLabel(c.cloud)} counts={c.counts} query={`cloud=${c.cloud}&`} />
                   ))}
                 </tbody>
               </table>

@@ -5,6 +5,7 @@ import type { Resource } from '../../api/types';
 import { SCHEDULE_PRESETS, localTimeZone, presetOf, scheduleValid } from '../../lib/cron';
 import { ScheduleFields } from '../../components/ScheduleFields';
 import { ErrorAlert } from '../../components/ui';
+import { formatUsd } from '../../lib/format';
 
 function describe(s: Schedule): string {
   const p = SCHEDULE_PRESETS.find((x) => x.id === presetOf(s));
@@ -12,7 +13,18 @@ function describe(s: Schedule): string {
 }
 
 /** A VM's power state and its working-hours schedule (only for kinds the catalog says can stop). */
-export function SchedulePanel({ resource, canEdit, onSaved }: { resource: Resource; canEdit: boolean; onSaved: (r: Resource) => void }) {
+export function SchedulePanel({
+  resource,
+  canEdit,
+  stoppedMonthly,
+  onSaved,
+}: {
+  resource: Resource;
+  canEdit: boolean;
+  /** The size's monthly price if stopped all month (catalog), when known. */
+  stoppedMonthly?: number;
+  onSaved: (r: Resource) => void;
+}) {
   const d = resourceDayTwo(resource);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState<Schedule>(() => d.schedule ?? { ...SCHEDULE_PRESETS[0]!, timezone: localTimeZone() });
@@ -89,7 +101,10 @@ export function SchedulePanel({ resource, canEdit, onSaved }: { resource: Resour
           )}
         </>
       )}
-      <p className="mt-2 text-xs text-slate-500">Stopped hours accrue at the stopped price (the disk only).</p>
+      <p className="mt-2 text-xs text-slate-500">
+        Stopped hours accrue at the stopped price (the disk only)
+        {stoppedMonthly !== undefined && <>: {formatUsd(stoppedMonthly)} a month if stopped all month</>}.
+      </p>
     </section>
   );
 }
