@@ -12,10 +12,14 @@ export const DRIFT_STATUSES: readonly DriftStatus[] = ['in_sync', 'drifted', 'mi
 
 export type PowerState = 'running' | 'stopped';
 
-/** A working-hours schedule: 5-field cron strings in an IANA time zone. */
+/**
+ * A working-hours schedule: 5-field cron strings in an IANA time zone. The
+ * contract has stop and start as strings; the server takes null for either
+ * (at least one is set), so they are typed as it answers.
+ */
 export interface Schedule {
-  stop: string;
-  start: string;
+  stop: string | null;
+  start: string | null;
   timezone: string;
 }
 
@@ -26,6 +30,8 @@ export interface ResourceDayTwoFields {
   expires_at: string | null;
   power_state: PowerState | null;
   schedule: Schedule | null;
+  /** Not in the contract; the schedules server sends it: the next stop or start. */
+  schedule_next_at?: string | null;
 }
 
 export type DayTwoResource = Resource & ResourceDayTwoFields;
@@ -115,6 +121,7 @@ export function resourceDayTwo(r: Resource): ResourceDayTwoFields {
     expires_at: x.expires_at ?? null,
     power_state: x.power_state ?? null,
     schedule: x.schedule ?? null,
+    schedule_next_at: x.schedule_next_at ?? null,
   };
 }
 

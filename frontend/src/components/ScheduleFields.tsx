@@ -8,8 +8,11 @@ import { Field } from './ui';
 export function ScheduleFields({ value, onChange }: { value: Schedule; onChange: (s: Schedule) => void }) {
   const zones = useMemo(() => timeZones(), []);
   const preset = presetOf(value);
-  const stopProblem = value.stop.trim() ? cronProblem(value.stop) : 'Enter when to stop';
-  const startProblem = value.start.trim() ? cronProblem(value.start) : 'Enter when to start';
+  const stop = value.stop ?? '';
+  const start = value.start ?? '';
+  const neither = !stop.trim() && !start.trim() ? 'Give a stop or a start time (or both)' : null;
+  const stopProblem = stop.trim() ? cronProblem(stop) : neither;
+  const startProblem = start.trim() ? cronProblem(start) : null;
   return (
     <div className="space-y-3" data-testid="schedule-fields">
       <Field label="Working hours">
@@ -33,14 +36,14 @@ export function ScheduleFields({ value, onChange }: { value: Schedule; onChange:
         )}
       </Field>
       <div className="grid gap-3 sm:grid-cols-2">
-        <Field label="Start (cron)" error={startProblem ?? undefined} hint="minute hour day month weekday">
+        <Field label="Start (cron)" error={startProblem ?? undefined} hint="minute hour day month weekday; empty: never started by the schedule">
           {(p) => (
-            <input {...p} className="input font-mono" value={value.start} spellCheck={false} onChange={(e) => onChange({ ...value, start: e.target.value })} />
+            <input {...p} className="input font-mono" value={start} spellCheck={false} onChange={(e) => onChange({ ...value, start: e.target.value })} />
           )}
         </Field>
-        <Field label="Stop (cron)" error={stopProblem ?? undefined} hint="e.g. 0 19 * * 1-5">
+        <Field label="Stop (cron)" error={stopProblem ?? undefined} hint="e.g. 0 19 * * MON-FRI; empty: never stopped by the schedule">
           {(p) => (
-            <input {...p} className="input font-mono" value={value.stop} spellCheck={false} onChange={(e) => onChange({ ...value, stop: e.target.value })} />
+            <input {...p} className="input font-mono" value={stop} spellCheck={false} onChange={(e) => onChange({ ...value, stop: e.target.value })} />
           )}
         </Field>
       </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SCHEDULE_PRESETS, cronProblem, presetOf, timeZones } from './cron';
+import { SCHEDULE_PRESETS, cronProblem, presetOf, scheduleValid, timeZones } from './cron';
 
 describe('cron', () => {
   it('accepts 5 numeric fields', () => {
@@ -13,7 +13,7 @@ describe('cron', () => {
     expect(cronProblem('60 1 * * *')).toMatch(/minute 60/);
     expect(cronProblem('0 1 0 * *')).toMatch(/day of month 0/);
     expect(cronProblem('0 1 * * 5-1')).toMatch(/reversed/);
-    expect(cronProblem('0 1 * * MON')).toMatch(/not a valid day of week/);
+    expect(cronProblem('0 1 * * XYZ')).toMatch(/not a valid day of week/);
     expect(cronProblem('0 1 * * */0')).toMatch(/step/);
   });
   it('every preset is valid, and is recognised', () => {
@@ -29,5 +29,21 @@ describe('cron', () => {
     const zones = timeZones();
     expect(zones[0]).toBe('UTC');
     expect(zones.filter((z) => z === 'UTC')).toHaveLength(1);
+  });
+});
+
+describe('cron names and partial schedules', () => {
+  it('takes month and weekday names as the server does', () => {
+    expect(cronProblem('0 19 * * MON-FRI')).toBeNull();
+    expect(cronProblem('0 7 * jan-mar sun')).toBeNull();
+    expect(cronProblem('0 7 * * FOO')).toMatch(/"FOO" is not a valid day of week/);
+    expect(cronProblem('0 7 MON * *')).toMatch(/day of month/);
+  });
+  it('needs a zone and at least one of stop and start', () => {
+    expect(scheduleValid({ stop: '0 19 * * 1-5', start: null, timezone: 'UTC' })).toBe(true);
+    expect(scheduleValid({ stop: '', start: '0 8 * * *', timezone: 'UTC' })).toBe(true);
+    expect(scheduleValid({ stop: null, start: null, timezone: 'UTC' })).toBe(false);
+    expect(scheduleValid({ stop: '0 19 * * 1-5', start: '0 8 * * 1-5', timezone: '' })).toBe(false);
+    expect(scheduleValid({ stop: '0 99 * * *', start: '0 8 * * 1-5', timezone: 'UTC' })).toBe(false);
   });
 });

@@ -17,21 +17,29 @@ export const SCHEDULE_PRESETS: readonly SchedulePreset[] = [
 
 /** The preset a schedule matches, or "custom". */
 export function presetOf(s: Pick<Schedule, 'stop' | 'start'>): string {
-  const norm = (x: string) => x.trim().split(/\s+/).join(' ');
+  const norm = (x: string | null) => (x ?? '').trim().split(/\s+/).join(' ');
   return SCHEDULE_PRESETS.find((p) => p.stop === norm(s.stop) && p.start === norm(s.start))?.id ?? 'custom';
 }
 
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
 const FIELDS = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12 },
-  { name: 'day of week', min: 0, max: 7 },
+  { name: 'minute', min: 0, max: 59, names: [] as string[], base: 0 },
+  { name: 'hour', min: 0, max: 23, names: [] as string[], base: 0 },
+  { name: 'day of month', min: 1, max: 31, names: [] as string[], base: 0 },
+  { name: 'month', min: 1, max: 12, names: MONTHS, base: 1 },
+  { name: 'day of week', min: 0, max: 7, names: DAYS, base: 0 },
 ] as const;
 
-function termProblem(term: string, f: (typeof FIELDS)[number]): string | null {
+function termProblem(raw: string, f: (typeof FIELDS)[number]): string | null {
+  // Month and weekday names (JAN-DEC, SUN-SAT) as the server takes them.
+  const term = raw.replace(/[A-Za-z]+/g, (w) => {
+    const i = f.names.indexOf(w.toUpperCase());
+    return i < 0 ? w : String(i + f.base);
+  });
   const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(term);
-  if (!m) return `"${term}" is not a valid ${f.name}`;
+  if (!m) return `"${raw}" is not a valid ${f.name}`;
   const [, , lo, hi, step] = m;
   for (const n of [lo, hi]) {
     if (n !== undefined && (Number(n) < f.min || Number(n) > f.max)) return `${f.name} ${n} is outside ${f.min}–${f.max}`;
@@ -69,7 +77,10 @@ export function localTimeZone(): string {
   }
 }
 
-/** True when both crons are valid and a time zone is set. */
+/** True when a time zone is set, at least one of stop and start is, and each set one is valid. */
 export function scheduleValid(s: Schedule): boolean {
-  return Boolean(s.timezone) && cronProblem(s.stop) === null && cronProblem(s.start) === null;
+  const stop = (s.stop ?? '').trim();
+  const start = (s.start ?? '').trim();
+  if (!s.timezone || (!stop && !start)) return false;
+  return (!stop || cronProblem(stop) === null) && (!start || cronProblem(start) === null);
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { OrderDayTwoFields, ProjectDayTwoFields, ProjectDayTwoPatch } from '../api/dayTwo';
 import { cronProblem } from './cron';
-import { DURATION_HINT, durationSchema, formatSeconds, parseDuration, ttlOf } from './duration';
+import { durationProblem, durationSchema, formatSeconds, parseDuration, ttlOf } from './duration';
 
 export const lifecycleSchema = z
   .object({
@@ -66,13 +66,15 @@ export const orderDayTwoShape = {
 
 /** The cross-field rules: a custom TTL must parse; an enabled schedule needs valid crons and a zone. */
 export function refineOrderDayTwo(v: OrderDayTwoValues, ctx: z.RefinementCtx): void {
-  if (v.ttl_choice === 'custom' && parseDuration(v.ttl_custom) === null) {
-    ctx.addIssue({ code: 'custom', path: ['ttl_custom'], message: `Enter a duration like 8h or 3d. ${DURATION_HINT}` });
-  }
+  const ttlProblem = v.ttl_choice === 'custom' ? durationProblem(v.ttl_custom) : null;
+  if (ttlProblem) ctx.addIssue({ code: 'custom', path: ['ttl_custom'], message: ttlProblem });
   if (!v.schedule_on) return;
   for (const f of ['schedule_start', 'schedule_stop'] as const) {
-    const p = cronProblem(v[f]);
+    const p = v[f].trim() ? cronProblem(v[f]) : null;
     if (p) ctx.addIssue({ code: 'custom', path: [f], message: p });
+  }
+  if (!v.schedule_start.trim() && !v.schedule_stop.trim()) {
+    ctx.addIssue({ code: 'custom', path: ['schedule_stop'], message: 'Give a stop or a start time (or both)' });
   }
   if (!v.schedule_timezone) ctx.addIssue({ code: 'custom', path: ['schedule_timezone'], message: 'Choose a time zone' });
 }
@@ -83,7 +85,7 @@ export function toOrderDayTwo(v: OrderDayTwoValues, stoppable: boolean): OrderDa
   const ttl = ttlOf(v.ttl_choice, v.ttl_custom);
   if (ttl) out.ttl = ttl;
   if (stoppable && v.schedule_on) {
-    out.schedule = { stop: v.schedule_stop.trim(), start: v.schedule_start.trim(), timezone: v.schedule_timezone };
+    out.schedule = { stop: v.schedule_stop.trim() || null, start: v.schedule_start.trim() || null, timezone: v.schedule_timezone };
   }
   return out;
 }

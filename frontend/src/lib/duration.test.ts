@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countdownText, durationSchema, expiresSoon, expiryFrom, formatSeconds, formatSpan, parseDuration, ttlDefault, ttlOf } from './duration';
+import { countdownText, durationProblem, durationSchema, expiresSoon, expiryFrom, formatSeconds, formatSpan, parseDuration, ttlDefault, ttlOf } from './duration';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const at = (ms: number) => new Date(NOW + ms).toISOString();
@@ -86,5 +86,15 @@ describe('TTL choices', () => {
   it('computes the resulting expiry', () => {
     expect(expiryFrom('8h', NOW)?.toISOString()).toBe('2026-11-30T20:00:00.000Z');
     expect(expiryFrom(undefined, NOW)).toBeNull();
+  });
+});
+
+describe('duration bounds', () => {
+  it('stops at a year, as the server does', () => {
+    expect(durationProblem('366d')).toBeNull();
+    expect(durationProblem('52w')).toBeNull();
+    expect(durationProblem('367d')).toMatch(/at most a year/i);
+    expect(durationProblem('999999w')).toMatch(/at most a year/i);
+    expect(ttlOf('custom', '400d')).toBeUndefined();
   });
 });

@@ -9,6 +9,9 @@ const DURATION_RE = /^([1-9][0-9]{0,5})([mhdw])$/;
 
 export const DURATION_HINT = 'A whole number and a unit: m (minutes), h (hours), d (days) or w (weeks), e.g. 30m, 8h, 3d, 2w.';
 
+/** The longest lifetime the server takes (a year, 366 days). */
+export const MAX_DURATION_SECONDS = 31_622_400;
+
 /** Seconds in a duration like "8h", or null when it is not one. */
 export function parseDuration(text: string): number | null {
   const m = DURATION_RE.exec(text.trim());
@@ -25,11 +28,20 @@ export function formatSeconds(seconds: number): string {
   return `${s / 60}m`;
 }
 
+/** Why a duration is not one the server takes, or null. */
+export function durationProblem(text: string): string | null {
+  const s = parseDuration(text);
+  if (s === null) return `Enter a duration like 8h or 3d. ${DURATION_HINT}`;
+  if (s > MAX_DURATION_SECONDS) return 'At most a year (366d).';
+  return null;
+}
+
 /** A duration field: empty is allowed only when `optional`. */
 export function durationSchema(optional: boolean) {
   return z.string().superRefine((v, ctx) => {
     if (optional && v.trim() === '') return;
-    if (parseDuration(v) === null) ctx.addIssue({ code: 'custom', message: `Enter a duration like 8h or 3d. ${DURATION_HINT}` });
+    const p = durationProblem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
   });
 }
 
@@ -95,7 +107,7 @@ export function ttlDefault(defaultSeconds: number | null): { choice: TtlChoice; 
 export function ttlOf(choice: string, custom: string): string | undefined {
   if (choice === 'none' || choice === '') return undefined;
   const text = choice === 'custom' ? custom.trim() : choice;
-  return parseDuration(text) === null ? undefined : text;
+  return durationProblem(text) === null ? text : undefined;
 }
 
 /** When a TTL chosen now ends, or null. */

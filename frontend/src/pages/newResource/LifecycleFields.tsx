@@ -83,8 +83,8 @@ export function LifecycleFields({
             <ScheduleFields
               value={{ stop, start, timezone }}
               onChange={(s) => {
-                setValue('schedule_stop', s.stop, { shouldValidate: true });
-                setValue('schedule_start', s.start, { shouldValidate: true });
+                setValue('schedule_stop', s.stop ?? '', { shouldValidate: true });
+                setValue('schedule_start', s.start ?? '', { shouldValidate: true });
                 setValue('schedule_timezone', s.timezone);
               }}
             />

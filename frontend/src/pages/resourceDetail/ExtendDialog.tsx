@@ -2,8 +2,9 @@ import { useState } from 'react';
 import { dayTwoApi, resourceDayTwo } from '../../api/dayTwo';
 import { errorMessage } from '../../api/client';
 import type { Resource } from '../../api/types';
-import { DURATION_HINT, parseDuration } from '../../lib/duration';
+import { durationProblem, parseDuration } from '../../lib/duration';
 import { formatDateTime } from '../../lib/format';
+import { useNow } from '../../lib/useNow';
 import { Dialog } from '../../components/Dialog';
 import { ErrorAlert, Field } from '../../components/ui';
 
@@ -21,16 +22,19 @@ export function ExtendDialog({
   onClose: () => void;
   onDone: (r: Resource) => void;
 }) {
+  const now = useNow();
   const [choice, setChoice] = useState<string>('24h');
   const [custom, setCustom] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const by = choice === 'custom' ? custom.trim() : choice;
-  const seconds = parseDuration(by);
+  const problem = durationProblem(by);
+  const seconds = problem ? null : parseDuration(by);
   const current = resourceDayTwo(resource).expires_at;
-  const base = current ? Math.max(new Date(current).getTime(), 0) : null;
+  // The server extends from the expiry, or from now once it has passed.
+  const base = current ? Math.max(new Date(current).getTime(), now) : null;
   const newExpiry = base !== null && seconds !== null ? new Date(base + seconds * 1000).toISOString() : null;
-  const customError = choice === 'custom' && custom.trim() !== '' && seconds === null ? `Not a duration. ${DURATION_HINT}` : undefined;
+  const customError = choice === 'custom' && custom.trim() !== '' && problem ? problem : undefined;
 
   const submit = async () => {
     if (seconds === null) return;

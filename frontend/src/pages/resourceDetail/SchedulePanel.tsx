@@ -5,11 +5,13 @@ import type { Resource } from '../../api/types';
 import { SCHEDULE_PRESETS, localTimeZone, presetOf, scheduleValid } from '../../lib/cron';
 import { ScheduleFields } from '../../components/ScheduleFields';
 import { ErrorAlert } from '../../components/ui';
-import { formatUsd } from '../../lib/format';
+import { formatDateTime, formatUsd } from '../../lib/format';
 
 function describe(s: Schedule): string {
   const p = SCHEDULE_PRESETS.find((x) => x.id === presetOf(s));
-  return p ? `${p.label} (${s.timezone})` : `start "${s.start}", stop "${s.stop}" (${s.timezone})`;
+  if (p) return `${p.label} (${s.timezone})`;
+  const parts = [s.start ? `start "${s.start}"` : '', s.stop ? `stop "${s.stop}"` : ''].filter(Boolean);
+  return `${parts.join(', ')} (${s.timezone})`;
 }
 
 /** A VM's power state and its working-hours schedule (only for kinds the catalog says can stop). */
@@ -65,12 +67,21 @@ export function SchedulePanel({
       <p className="text-sm text-slate-700" data-testid="schedule-summary">
         {d.schedule ? <>Working hours: {describe(d.schedule)}</> : 'No working-hours schedule: the machine runs all the time.'}
       </p>
+      {d.schedule && d.schedule_next_at && (
+        <p className="mt-1 text-xs text-slate-600" data-testid="schedule-next">
+          Next change {formatDateTime(d.schedule_next_at)}
+        </p>
+      )}
       {editing ? (
         <form
           className="mt-3 space-y-3"
           onSubmit={(e) => {
             e.preventDefault();
-            if (scheduleValid(draft)) void act(() => dayTwoApi.setSchedule(resource.id, { ...draft, stop: draft.stop.trim(), start: draft.start.trim() }));
+            if (scheduleValid(draft)) {
+              void act(() =>
+                dayTwoApi.setSchedule(resource.id, { ...draft, stop: draft.stop?.trim() || null, start: draft.start?.trim() || null }),
+              );
+            }
           }}
         >
           <ScheduleFields value={draft} onChange={setDraft} />
