@@ -49,7 +49,6 @@ describe('expiry', () => {
       await settings.getByTestId('field-error').waitFor(); // the same duration syntax as the server
       await settings.getByLabel('Default TTL').fill('8h');
       await settings.getByLabel('Maximum TTL').fill('1w');
-      await settings.getByLabel('Drift check').selectOption({ label: 'Daily' });
       await settings.getByRole('button', { name: 'Save drift and expiry' }).click();
       await settings.getByText('Saved.').waitFor();
       await page.reload();

@@ -48,3 +48,11 @@ describe('order form expiry and schedule', () => {
     expect(check({ ...base, schedule_on: false, schedule_stop: 'nonsense' }).success).toBe(true);
   });
 });
+
+describe('lifecycle patch', () => {
+  it('sends only the changed settings when told', () => {
+    const v = { drift_interval_minutes: '60', default_ttl: '8h', max_ttl: '', expiry_auto_approve: true };
+    expect(lifecyclePatch(v, ['max_ttl', 'expiry_auto_approve'])).toEqual({ max_ttl_seconds: null, expiry_auto_approve: true });
+    expect(lifecyclePatch(v, [])).toEqual({});
+  });
+});

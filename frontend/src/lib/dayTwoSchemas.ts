@@ -30,13 +30,16 @@ export function lifecycleValues(p: ProjectDayTwoFields): LifecycleValues {
   };
 }
 
-export function lifecyclePatch(v: LifecycleValues): ProjectDayTwoPatch {
-  return {
-    drift_interval_minutes: Number(v.drift_interval_minutes),
-    default_ttl_seconds: parseDuration(v.default_ttl),
-    max_ttl_seconds: parseDuration(v.max_ttl),
-    expiry_auto_approve: v.expiry_auto_approve,
+/** The PATCH body for the settings; with `only`, just those fields. */
+export function lifecyclePatch(v: LifecycleValues, only?: readonly (keyof LifecycleValues)[]): ProjectDayTwoPatch {
+  const all: Record<keyof LifecycleValues, ProjectDayTwoPatch> = {
+    drift_interval_minutes: { drift_interval_minutes: Number(v.drift_interval_minutes) },
+    default_ttl: { default_ttl_seconds: parseDuration(v.default_ttl) },
+    max_ttl: { max_ttl_seconds: parseDuration(v.max_ttl) },
+    expiry_auto_approve: { expiry_auto_approve: v.expiry_auto_approve },
   };
+  const keys = only ?? (Object.keys(all) as (keyof LifecycleValues)[]);
+  return Object.assign({}, ...keys.map((k) => all[k]));
 }
 
 // ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ export function LifecycleSettings({ project, editable, onSaved }: { project: Pro
     handleSubmit,
     setError,
     reset,
-    formState: { errors, isSubmitting, isDirty },
+    formState: { errors, isSubmitting, isDirty, dirtyFields },
   } = useForm<LifecycleValues>({ resolver: zodResolver(lifecycleSchema), values: current });
 
   const intervals: { minutes: number; label: string }[] = [...DRIFT_INTERVALS];
@@ -32,7 +32,8 @@ export function LifecycleSettings({ project, editable, onSaved }: { project: Pro
     setFormError('');
     setSaved(false);
     try {
-      const p = await dayTwoApi.updateProject(project.id, lifecyclePatch(v));
+      // Only what changed: each setting is its own concern on the server.
+      const p = await dayTwoApi.updateProject(project.id, lifecyclePatch(v, Object.keys(dirtyFields) as (keyof LifecycleValues)[]));
       reset(lifecycleValues(projectDayTwo(p)));
       setSaved(true);
       onSaved();
