@@ -40,6 +40,19 @@ describe('drift', () => {
       await page.getByLabel('Project name').fill('Drifty');
       await page.getByRole('button', { name: 'Create project and continue' }).click();
       await page.getByTestId('account-form').waitFor();
+      const projectId = new URL(page.url()).searchParams.get('project_id');
+      assert.ok(projectId, `no project_id in ${page.url()}`);
+
+      // The project's scheduled checks: hourly.
+      await page.goto(`/projects/${projectId}`);
+      const settings = page.getByTestId('lifecycle-settings');
+      await settings.getByLabel('Drift check').selectOption({ label: 'Hourly' });
+      await settings.getByRole('button', { name: 'Save drift and expiry' }).click();
+      await settings.getByText('Saved.').waitFor();
+      await page.reload();
+      assert.equal(await page.getByTestId('lifecycle-settings').getByLabel('Drift check').inputValue(), '60');
+      await page.goto(`/accounts/new?project_id=${encodeURIComponent(projectId)}`);
+      await page.getByTestId('account-form').waitFor();
 
       const key = sandboxKey();
       const vmName = uniqueName('drift');
