@@ -43,7 +43,7 @@ describe('drift', () => {
       const projectId = new URL(page.url()).searchParams.get('project_id');
       assert.ok(projectId, `no project_id in ${page.url()}`);
 
-      // The project's scheduled checks: hourly.
+      // The project's scheduled checks: hourly is kept.
       await page.goto(`/projects/${projectId}`);
       const settings = page.getByTestId('lifecycle-settings');
       await settings.getByLabel('Drift check').selectOption({ label: 'Hourly' });
@@ -51,6 +51,10 @@ describe('drift', () => {
       await settings.getByText('Saved.').waitFor();
       await page.reload();
       assert.equal(await page.getByTestId('lifecycle-settings').getByLabel('Drift check').inputValue(), '60');
+      // Off again, so no scheduled check races the ones this test starts.
+      await page.getByTestId('lifecycle-settings').getByLabel('Drift check').selectOption({ label: 'Off' });
+      await page.getByTestId('lifecycle-settings').getByRole('button', { name: 'Save drift and expiry' }).click();
+      await page.getByTestId('lifecycle-settings').getByText('Saved.').waitFor();
       await page.goto(`/accounts/new?project_id=${encodeURIComponent(projectId)}`);
       await page.getByTestId('account-form').waitFor();
 
