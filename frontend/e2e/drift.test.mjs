@@ -31,6 +31,49 @@ describe('drift', () => {
     await browser?.close();
   });
 
+  test('(g) tags changed out of band: accept adopts the cloud values', { skip: SKIP, timeout: RUN_TIMEOUT * 4 + 120_000 }, async () => {
+    const { page, shot, context } = await openPage(browser, 'g-accept', DESKTOP);
+    try {
+      await signup(page, { name: 'Ada Accept', email: uniqueEmail('accept'), password: 'correct horse battery' });
+      await page.getByTestId('dashboard-empty').waitFor();
+      await page.getByRole('link', { name: 'Add a cloud account' }).click();
+      await page.getByLabel('Project name').fill('Adopt');
+      await page.getByRole('button', { name: 'Create project and continue' }).click();
+      await page.getByTestId('account-form').waitFor();
+      const key = sandboxKey();
+      await addSandboxAccountAndCreateVm(page, shot, { accountName: 'sbx', vmName: uniqueName('tags'), apiKey: key });
+      await waitForResourceStatus(page, 'active');
+      const iid = (await page.getByTestId('output-id').innerText()).trim().replace(/^sbx-/, '');
+      // A tag added in the console (the platform's own tags stay as they are).
+      const tags = { ...(await sandboxCall(key, 'GET', `/instances/${iid}`)).json.tags, team: 'data' };
+      const oob = await sandboxCall(key, 'PATCH', `/instances/${iid}`, { tags });
+      assert.equal(oob.status, 200, JSON.stringify(oob.json));
+
+      await clickStartingRun(page, page.getByTestId('drift-panel').getByRole('button', { name: 'Check now' }));
+      await waitForRunStatus(page, 'succeeded');
+      await waitForAttr(page, 'drift-status', 'data-drift', 'drifted', { timeout: 60_000, reloadEvery: 5_000 });
+      const row = page.getByTestId('drift-diff').locator('[data-testid^="drift-attr-tags"]').first();
+      await row.waitFor();
+      assert.match(await row.getByTestId('drift-after').innerText(), /data/);
+      assert.equal(await page.getByTestId('accept-reason').count(), 0);
+      await shot('tags-drifted');
+
+      await clickStartingRun(page, page.getByRole('button', { name: 'Accept cloud values' }));
+      await waitForRunStatus(page, 'succeeded');
+      await waitForResourceStatus(page, 'active');
+      assert.deepEqual((await sandboxCall(key, 'GET', `/instances/${iid}`)).json.tags, tags);
+      await clickStartingRun(page, page.getByTestId('drift-panel').getByRole('button', { name: 'Check now' }));
+      await waitForRunStatus(page, 'succeeded');
+      await waitForAttr(page, 'drift-status', 'data-drift', 'in_sync', { timeout: 60_000, reloadEvery: 5_000 });
+      await shot('accepted-in-sync');
+    } catch (e) {
+      await shot('FAILED').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  });
+
   test('(e) out-of-band change: check now shows the diff, reconcile puts it back', { skip: SKIP, timeout: RUN_TIMEOUT * 5 + 120_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'e-drift', DESKTOP);
     try {
