@@ -215,11 +215,9 @@ export function DashboardPage() {
         </section>
       </div>
 
-      <div className="grid gap-5 lg:grid-cols-3">
-        <div className="lg:col-span-2">
-          <DriftFleet />
-        </div>
-        <ExpiringSoon />
+      <div className="flex flex-col gap-5 lg:flex-row lg:items-start">
+        <DriftFleet className="min-w-0 lg:flex-[2]" />
+        <ExpiringSoon className="min-w-0 lg:flex-1" />
       </div>
 
       <section className="card p-0 sm:p-0" aria-labelledby="recent-title">

@@ -40,12 +40,12 @@ function GroupRow({ label }: { label: string }) {
 }
 
 /** The fleet's drift on the dashboard: totals, per project and cloud, and the drifted resources. */
-export function DriftFleet() {
+export function DriftFleet({ className = '' }: { className?: string }) {
   const fleet = useAsync(() => dayTwoApi.fleet(), 'dash:drift');
   if (!fleet.data && fleet.error?.status === 404) return null;
   const f = fleet.data;
   return (
-    <section className="card" aria-labelledby="drift-fleet-title" data-testid="drift-fleet">
+    <section className={`card ${className}`} aria-labelledby="drift-fleet-title" data-testid="drift-fleet">
       <div className="mb-3 flex flex-wrap items-baseline justify-between gap-2">
         <h2 id="drift-fleet-title" className="text-base font-semibold">
           Drift

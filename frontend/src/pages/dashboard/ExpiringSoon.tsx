@@ -22,11 +22,11 @@ async function loadExpiring(now: number): Promise<Resource[]> {
 }
 
 /** "Expiring within 24 h" on the dashboard. */
-export function ExpiringSoon() {
+export function ExpiringSoon({ className = '' }: { className?: string }) {
   const list = useAsync(() => loadExpiring(Date.now()), 'dash:expiring');
   const items = list.data ?? [];
   return (
-    <section className="card" aria-labelledby="expiring-title" data-testid="expiring-soon">
+    <section className={`card ${className}`} aria-labelledby="expiring-title" data-testid="expiring-soon">
       <h2 id="expiring-title" className="mb-2 text-base font-semibold">
         Expiring within 24 h
       </h2>
