@@ -25,8 +25,14 @@ const RSA =
 const ECDSA =
   'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEL9+O/xvthmg2fJmipcBLafRb0rSqF8zKDNKnfbJQoqEXM4Dc0l/HmgDqrnQk/7j+dHLss30891tOkNkJ4O/5M=';
 
-const vmKind: CatalogKind = {
+// Not annotated: the fixtures carry the schedules fields the catalog is gaining.
+const vmKindSizes = [
+  { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, source: '', retrieved: '2026-01-01', price_region: '', stopped_monthly_cost_usd: 0, stopped_source: '' },
+  { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, source: '', retrieved: '2026-01-01', price_region: '', stopped_monthly_cost_usd: 0, stopped_source: '' },
+];
+const vmKind = {
   id: 'vm',
+  stoppable: true,
   label: 'Virtual machine',
   module: 'sandbox_vm',
   name_rule: {
@@ -39,20 +45,18 @@ const vmKind: CatalogKind = {
     { id: 'sbx-east-1', name: 'Sandbox East' },
     { id: 'sbx-west-1', name: 'Sandbox West' },
   ],
-  sizes: [
-    { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, source: '', retrieved: '2026-01-01', price_region: '' },
-    { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, source: '', retrieved: '2026-01-01', price_region: '' },
-  ],
-};
+  sizes: vmKindSizes,
+} as CatalogKind;
 
-const storageKind: CatalogKind = {
+const storageKind = {
   id: 'storage',
+  stoppable: false,
   label: 'Object storage',
   module: 'sandbox_storage',
   name_rule: { pattern: '[a-z0-9][a-z0-9.-]+', min: 3, max: 63, description: 'bucket name' },
   regions: [{ id: 'sbx-east-1', name: 'Sandbox East' }],
   gb_month_usd: 0.023,
-};
+} as CatalogKind;
 
 describe('name rule from the catalog', () => {
   const schema = nameSchema(vmKind.name_rule);
