@@ -122,10 +122,13 @@ export async function waitForResourceStatus(page, status, timeout = RUN_TIMEOUT)
 /**
  * From a project's account page: add a sandbox account, then order a small
  * sandbox VM through the stepped form. Leaves the page on the resource detail.
+ * `apiKey` registers a known sandbox key (to change the cloud out of band);
+ * `beforeCreate(page)` runs on the last step, before "Create resource".
  */
-export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vmName }) {
+export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vmName, apiKey, beforeCreate }) {
   await page.getByLabel('Cloud', { exact: true }).selectOption('sandbox');
   await page.getByLabel('Account name').fill(accountName);
+  if (apiKey) await page.getByLabel(/^API key/).fill(apiKey);
   await shot('account-form');
   await page.getByRole('button', { name: 'Add account' }).click();
   await page.getByTestId('account-added').waitFor();
@@ -153,8 +156,75 @@ export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vm
   await page.getByLabel('Allowed CIDRs').fill('203.0.113.0/24, 198.51.100.7/32');
   const estimate = await page.getByTestId('cost-estimate').innerText();
   if (!/\$\d/.test(estimate)) throw new Error(`no cost estimate shown: ${estimate}`);
+  if (beforeCreate) await beforeCreate(page);
   await shot('name-options');
   await page.getByRole('button', { name: 'Create resource' }).click();
   await page.waitForURL(/\/resources\/[^/]+$/);
   await page.getByTestId('resource-status').waitFor();
+}
+
+/** A sandbox API key the test knows, so it can call the sandbox cloud as that account. */
+export function sandboxKey() {
+  return `sbx_${crypto.randomBytes(16).toString('hex')}`;
+}
+
+/** One call to the sandbox cloud's API (/sandbox/v1) with an account's key, as a cloud console would. */
+export async function sandboxCall(key, method, path, body) {
+  const res = await fetch(`${BASE_URL}/sandbox/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+/** Polls until the run shown on the resource page (run-status) is `status`, failing early on another final state. */
+export async function waitForRunStatus(page, status, timeout = RUN_TIMEOUT) {
+  const badge = page.getByTestId('run-status');
+  const deadline = Date.now() + timeout;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await badge.getAttribute('data-status').catch(() => null);
+    if (last === status) return;
+    if (['succeeded', 'failed', 'canceled'].includes(last) && last !== status) {
+      const log = await page.getByTestId('run-log').innerText().catch(() => '');
+      throw new Error(`run ended ${last} while waiting for ${status}; log tail:\n${log.split('\n').slice(-15).join('\n')}`);
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`run status is ${last}, not ${status}, after ${timeout} ms`);
+}
+
+/** Polls until a data attribute of a test id has `value`, reloading the page every `reloadEvery` ms. */
+export async function waitForAttr(page, testId, attr, value, { timeout = RUN_TIMEOUT, reloadEvery = 0 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last = null;
+  let reloadAt = reloadEvery ? Date.now() + reloadEvery : Infinity;
+  while (Date.now() < deadline) {
+    last = await page.getByTestId(testId).getAttribute(attr).catch(() => null);
+    if (last === value) return;
+    if (Date.now() >= reloadAt) {
+      await page.reload();
+      reloadAt = Date.now() + reloadEvery;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`${testId} ${attr} is ${last}, not ${value}, after ${timeout} ms`);
+}
+
+/** Clicks `button`, which starts a run, and waits until the page shows that new run; returns its id. */
+export async function clickStartingRun(page, button, timeout = 30_000) {
+  const panel = page.getByTestId('run-panel');
+  const before = await panel.getAttribute('data-run-id').catch(() => null);
+  await button.click();
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const id = await panel.getAttribute('data-run-id').catch(() => null);
+    if (id && id !== before) return id;
+    const err = await page.getByTestId('error').first().innerText().catch(() => '');
+    if (err) throw new Error(`starting the run failed: ${err}`);
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no new run shown after ${timeout} ms`);
 }

@@ -148,4 +148,5 @@ export const get = <T>(url: string, config?: AxiosRequestConfig) => call<T>({ ..
 export const post = <T>(url: string, data?: unknown, config?: AxiosRequestConfig) =>
   call<T>({ ...config, method: 'post', url, data });
 export const patch = <T>(url: string, data?: unknown) => call<T>({ method: 'patch', url, data });
+export const put = <T>(url: string, data?: unknown) => call<T>({ method: 'put', url, data });
 export const del = <T>(url: string) => call<T>({ method: 'delete', url });

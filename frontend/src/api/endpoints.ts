@@ -1,4 +1,5 @@
 import { get, post, patch, del } from './client';
+import type { DriftStatus, OrderDayTwoFields } from './dayTwo';
 import type {
   Account,
   AuditEvent,
@@ -76,6 +77,8 @@ export const api = {
     cloud?: CloudId | '';
     kind?: KindId | '';
     status?: ResourceStatus | '';
+    drift_status?: DriftStatus | '';
+    expires_before?: string;
     limit?: number;
     cursor?: string;
   }) => {
@@ -94,7 +97,7 @@ export const api = {
     region: string;
     size?: string;
     config?: Record<string, unknown>;
-  }) => post<ResourceAndRun>('/resources', body),
+  } & OrderDayTwoFields) => post<ResourceAndRun>('/resources', body),
   resizeResource: (id: string, size: string) => patch<ResourceAndRun>(`/resources/${enc(id)}`, { size }),
   destroyResource: (id: string) => del<ResourceAndRun>(`/resources/${enc(id)}`),
 

@@ -2,6 +2,7 @@ import { Suspense, useState } from 'react';
 import { Link, NavLink, Outlet, useLocation } from 'react-router';
 import { useAuth } from '../lib/authContext';
 import { Loading } from './ui';
+import { NotificationBell } from './NotificationBell';
 
 const NAV = [
   { to: '/', label: 'Dashboard', end: true },
@@ -46,6 +47,7 @@ export function Layout() {
             ))}
           </nav>
           <div className="ml-auto flex items-center gap-2">
+            <NotificationBell />
             <Link to="/resources/new" className="btn btn-primary btn-sm hidden sm:inline-flex">
               New resource
             </Link>

@@ -2,27 +2,29 @@ import { describe, expect, it } from 'vitest';
 import type { CatalogKind } from '../api/types';
 import { HOURS_PER_MONTH, checkBudget, estimateMonthlyCost } from './cost';
 
-const vm: CatalogKind = {
+// Not annotated: the fixtures carry the schedules fields the catalog is gaining.
+const vmSizes = [
+  { id: 't3.micro', vcpu: 2, memory_gib: 1, hourly_usd: 0.0104, source: '', retrieved: '2026-01-01', price_region: '', stopped_monthly_cost_usd: 0, stopped_source: '' },
+  { id: 't3.large', vcpu: 2, memory_gib: 8, hourly_usd: 0.0832, source: '', retrieved: '2026-01-01', price_region: '', stopped_monthly_cost_usd: 0, stopped_source: '' },
+];
+const vm = {
   id: 'vm',
+  stoppable: true,
   label: 'VM',
   module: 'aws_vm',
-  stoppable: true,
   name_rule: { pattern: '.*', min: 1, max: 10, description: '' },
   regions: [],
-  sizes: [
-    { id: 't3.micro', vcpu: 2, memory_gib: 1, hourly_usd: 0.0104, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
-    { id: 't3.large', vcpu: 2, memory_gib: 8, hourly_usd: 0.0832, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
-  ],
-};
-const storage: CatalogKind = {
+  sizes: vmSizes,
+} as CatalogKind;
+const storage = {
   id: 'storage',
+  stoppable: false,
   label: 'Storage',
   module: 'aws_s3',
-  stoppable: false,
   name_rule: { pattern: '.*', min: 1, max: 10, description: '' },
   regions: [],
   gb_month_usd: 0.023,
-};
+} as CatalogKind;
 
 describe('estimateMonthlyCost', () => {
   it('VM: hourly price × 730, rounded to cents', () => {

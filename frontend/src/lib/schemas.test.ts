@@ -25,11 +25,16 @@ const RSA =
 const ECDSA =
   'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEL9+O/xvthmg2fJmipcBLafRb0rSqF8zKDNKnfbJQoqEXM4Dc0l/HmgDqrnQk/7j+dHLss30891tOkNkJ4O/5M=';
 
-const vmKind: CatalogKind = {
+// Not annotated: the fixtures carry the schedules fields the catalog is gaining.
+const vmKindSizes = [
+  { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, source: '', retrieved: '2026-01-01', price_region: '', stopped_monthly_cost_usd: 0, stopped_source: '' },
+  { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, source: '', retrieved: '2026-01-01', price_region: '', stopped_monthly_cost_usd: 0, stopped_source: '' },
+];
+const vmKind = {
   id: 'vm',
+  stoppable: true,
   label: 'Virtual machine',
   module: 'sandbox_vm',
-  stoppable: true,
   name_rule: {
     pattern: '^[a-z][a-z0-9-]*[a-z0-9]$',
     min: 3,
@@ -40,21 +45,18 @@ const vmKind: CatalogKind = {
     { id: 'sbx-east-1', name: 'Sandbox East' },
     { id: 'sbx-west-1', name: 'Sandbox West' },
   ],
-  sizes: [
-    { id: 'small', vcpu: 1, memory_gib: 1, hourly_usd: 0.01, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
-    { id: 'large', vcpu: 4, memory_gib: 16, hourly_usd: 0.2, stopped_monthly_cost_usd: 1.6, stopped_source: '', source: '', retrieved: '2026-01-01', price_region: '' },
-  ],
-};
+  sizes: vmKindSizes,
+} as CatalogKind;
 
-const storageKind: CatalogKind = {
+const storageKind = {
   id: 'storage',
+  stoppable: false,
   label: 'Object storage',
   module: 'sandbox_storage',
-  stoppable: false,
   name_rule: { pattern: '[a-z0-9][a-z0-9.-]+', min: 3, max: 63, description: 'bucket name' },
   regions: [{ id: 'sbx-east-1', name: 'Sandbox East' }],
   gb_month_usd: 0.023,
-};
+} as CatalogKind;
 
 describe('name rule from the catalog', () => {
   const schema = nameSchema(vmKind.name_rule);
@@ -205,6 +207,12 @@ const baseValues: ResourceFormValues = {
   ssh_public_key: ED25519,
   allowed_cidrs: '203.0.113.0/24',
   expected_gb: '',
+  ttl_choice: 'none',
+  ttl_custom: '',
+  schedule_on: false,
+  schedule_stop: '',
+  schedule_start: '',
+  schedule_timezone: 'UTC',
 };
 
 describe('resource form schema', () => {

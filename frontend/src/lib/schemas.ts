@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { CatalogKind, CredentialField, NameRule } from '../api/types';
+import { isStoppable, type OrderDayTwoFields } from '../api/dayTwo';
+import { orderDayTwoShape, refineOrderDayTwo, toOrderDayTwo, type OrderDayTwoValues } from './dayTwoSchemas';
 
 // ---------------------------------------------------------------------------
 // Resource names: the rule comes from the catalog entry of the chosen kind.
@@ -211,7 +213,7 @@ export const expectedGbSchema = z
 // All values are strings as typed; toCreateRequest converts them.
 // ---------------------------------------------------------------------------
 
-export interface ResourceFormValues {
+export interface ResourceFormValues extends OrderDayTwoValues {
   project_id: string;
   account_id: string;
   kind: string;
@@ -225,8 +227,14 @@ export interface ResourceFormValues {
 
 const required = (what: string) => z.string().min(1, { message: `Choose ${what}` });
 
+/** The order form's schema for a kind, with the expiry and schedule rules. */
 export function resourceFormSchema(kind: CatalogKind | undefined) {
+  return resourceFormObject(kind).superRefine(refineOrderDayTwo);
+}
+
+function resourceFormObject(kind: CatalogKind | undefined) {
   const base = {
+    ...orderDayTwoShape,
     project_id: required('a project'),
     account_id: required('a cloud account'),
     kind: required('what to create'),
@@ -261,7 +269,7 @@ export function resourceFormSchema(kind: CatalogKind | undefined) {
 }
 
 export function toCreateRequest(v: ResourceFormValues, kind: CatalogKind) {
-  const body: {
+  const body: OrderDayTwoFields & {
     project_id: string;
     account_id: string;
     kind: CatalogKind['id'];
@@ -285,7 +293,7 @@ export function toCreateRequest(v: ResourceFormValues, kind: CatalogKind) {
   } else if (kind.id === 'storage') {
     body.config = { expected_gb: Number(v.expected_gb.trim()) };
   }
-  return body;
+  return { ...body, ...toOrderDayTwo(v, kind.id === 'vm' && isStoppable(kind)) };
 }
 
 // ---------------------------------------------------------------------------

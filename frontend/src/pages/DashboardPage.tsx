@@ -7,6 +7,8 @@ import { accruedByCloud, countByCloudAndStatus } from '../lib/dashboard';
 import { cloudColor, cloudLabel, formatRelative, formatUsd, humanize } from '../lib/format';
 import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../components/ui';
+import { DriftFleet } from './dashboard/DriftFleet';
+import { ExpiringSoon } from './dashboard/ExpiringSoon';
 
 const RunRateChart = lazy(() => import('../components/Charts').then((m) => ({ default: m.RunRateChart })));
 const AccruedChart = lazy(() => import('../components/Charts').then((m) => ({ default: m.AccruedChart })));
@@ -211,6 +213,11 @@ export function DashboardPage() {
               </Suspense>
             ))}
         </section>
+      </div>
+
+      <div className="flex flex-col gap-5 lg:flex-row lg:items-start">
+        <DriftFleet className="min-w-0 lg:flex-[2]" />
+        <ExpiringSoon className="min-w-0 lg:flex-1" />
       </div>
 
       <section className="card p-0 sm:p-0" aria-labelledby="recent-title">

@@ -19,6 +19,9 @@ import { RegionStep } from './newResource/RegionStep';
 import { SizeStep } from './newResource/SizeStep';
 import { OptionsStep } from './newResource/OptionsStep';
 import { Summary } from './newResource/Summary';
+import { projectDayTwo } from '../api/dayTwo';
+import { SCHEDULE_PRESETS, localTimeZone } from '../lib/cron';
+import { ttlDefault } from '../lib/duration';
 
 /** The order wizard: one step component per step, one form across them. */
 export function NewResourcePage() {
@@ -66,6 +69,12 @@ export function NewResourcePage() {
       ssh_public_key: '',
       allowed_cidrs: '',
       expected_gb: '',
+      ttl_choice: 'none',
+      ttl_custom: '',
+      schedule_on: false,
+      schedule_stop: SCHEDULE_PRESETS[0]!.stop,
+      schedule_start: SCHEDULE_PRESETS[0]!.start,
+      schedule_timezone: localTimeZone(),
     },
   });
 
@@ -90,6 +99,17 @@ export function NewResourcePage() {
   const account = accountList.find((a) => a.id === v.account_id);
   const cloud = findCloud(catalog.data, account?.cloud);
   const kind = findKind(cloud, v.kind);
+
+  // The TTL starts at the project's default, chosen again when the project changes.
+  const defaultTtl = project ? projectDayTwo(project).default_ttl_seconds : null;
+  const ttlFor = useRef<string | null>(null);
+  useEffect(() => {
+    if (!project || ttlFor.current === project.id) return;
+    ttlFor.current = project.id;
+    const d = ttlDefault(defaultTtl);
+    setValue('ttl_choice', d.choice);
+    setValue('ttl_custom', d.custom);
+  }, [project, defaultTtl, setValue]);
 
   useEffect(() => {
     if (kind && !v.region && kind.regions.length > 0) setValue('region', kind.regions[0]!.id);
@@ -131,6 +151,12 @@ export function NewResourcePage() {
         'config.allowed_cidrs': 'allowed_cidrs',
         'config.ssh_public_key': 'ssh_public_key',
         'config.expected_gb': 'expected_gb',
+        ttl: 'ttl_choice',
+        expires_at: 'ttl_choice',
+        schedule: 'schedule_stop',
+        'schedule.stop': 'schedule_stop',
+        'schedule.start': 'schedule_start',
+        'schedule.timezone': 'schedule_timezone',
       });
       if (field) setStep(stepOfField(field));
       if (message) setFormError(message);
@@ -212,7 +238,9 @@ export function NewResourcePage() {
           {step === 1 && <KindStep cloud={cloud} account={account} kindField={kindField} errors={errors} />}
           {step === 2 && kind && <RegionStep kind={kind} register={register} errors={errors} />}
           {step === 3 && kind && <SizeStep kind={kind} register={register} errors={errors} />}
-          {step === 4 && kind && <OptionsStep kind={kind} register={register} errors={errors} />}
+          {step === 4 && kind && (
+            <OptionsStep kind={kind} project={project} register={register} control={control} setValue={setValue} errors={errors} />
+          )}
 
           <ErrorAlert error={formError} />
 

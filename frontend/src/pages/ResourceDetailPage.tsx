@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
-import { api } from '../api/endpoints';
+import { api, loadCatalog } from '../api/endpoints';
+import { isStoppable, resourceDayTwo, type SizeDayTwoFields } from '../api/dayTwo';
 import { errorMessage } from '../api/client';
 import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type RunStatus } from '../api/types';
 import { useAsync } from '../lib/useAsync';
@@ -14,6 +15,11 @@ import { ErrorAlert, Loading, Notice, SimulatedTag } from '../components/ui';
 import { DestroyDialog } from './resourceDetail/DestroyDialog';
 import { ResizeDialog } from './resourceDetail/ResizeDialog';
 import { OUTPUT_LABELS, outputEntries } from './resourceDetail/outputs';
+import { DriftPanel } from './resourceDetail/DriftPanel';
+import { ExpiryBanner, ExpiryCard } from './resourceDetail/ExpiryCard';
+import { ExtendDialog } from './resourceDetail/ExtendDialog';
+import { SchedulePanel } from './resourceDetail/SchedulePanel';
+import { DriftBadge, ExpiryCountdown } from '../components/DayTwoBadges';
 
 export function ResourceDetailPage() {
   const { resourceId = '' } = useParams();
@@ -23,11 +29,12 @@ export function ResourceDetailPage() {
   const runs = useAsync(() => api.listRuns(resourceId), `runs:${resourceId}`);
   const projectId = resource.data?.project_id ?? '';
   const project = useAsync(() => api.getProject(projectId), `project:${projectId}`, Boolean(projectId));
+  const catalog = useAsync(loadCatalog, 'catalog');
 
   const [selectedRunId, setSelectedRunId] = useState<string | null>(initialRunId ?? null);
   const [actionError, setActionError] = useState('');
   const [busyAction, setBusyAction] = useState<'approve' | 'cancel' | null>(null);
-  const [dialog, setDialog] = useState<'destroy' | 'resize' | null>(null);
+  const [dialog, setDialog] = useState<'destroy' | 'resize' | 'extend' | null>(null);
 
   const r = resource.data;
   const runItems = runs.data?.items ?? [];
@@ -41,6 +48,7 @@ export function ResourceDetailPage() {
           resource_id: r.id,
           resource_name: r.name,
           operation: r.current_run.operation,
+          source: 'user',
           status: r.current_run.status,
           attempt: 1,
           plan_summary: null,
@@ -111,9 +119,15 @@ export function ResourceDetailPage() {
   const runStatus = selectedRun?.status;
   const canApprove = runStatus === 'awaiting_approval';
   const canCancel = runStatus !== undefined && CANCELABLE_RUN_STATUSES.includes(runStatus);
-  const canResize = r.kind === 'vm' && r.status === 'active' && !busy;
-  const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && !busy;
+  // A drift check in progress does not block a change: the server cancels the check.
+  const checking = busy && (r.current_run?.operation as string | undefined) === 'drift_check';
+  const canResize = r.kind === 'vm' && r.status === 'active' && (!busy || checking);
+  const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && (!busy || checking);
   const outputs = outputEntries(r.outputs);
+  const dayTwo = resourceDayTwo(r);
+  const catalogKind = catalog.data?.clouds.find((c) => c.id === r.cloud)?.kinds.find((k) => k.id === r.kind);
+  const stoppable = r.kind === 'vm' && isStoppable(catalogKind) && r.status !== 'destroyed';
+  const stoppedMonthly = (catalogKind?.sizes?.find((x) => x.id === r.size) as SizeDayTwoFields | undefined)?.stopped_monthly_cost_usd;
 
   const runAction = async (kind: 'approve' | 'cancel') => {
     if (!selectedRun) return;
@@ -155,7 +169,9 @@ export function ResourceDetailPage() {
             </span>
             <ResourceStatusBadge status={r.status} testId="resource-status" />
             {r.simulated && <SimulatedTag />}
+            {r.status !== 'destroyed' && <DriftBadge status={dayTwo.drift_status} checkedAt={dayTwo.drift_checked_at} showChecked testId="resource-drift" />}
           </h1>
+          <ExpiryCountdown expiresAt={r.status === 'destroyed' ? null : dayTwo.expires_at} currentRun={r.current_run} testId="resource-expiry" />
           <p className="mt-1 text-sm text-slate-600">
             {r.kind === 'vm' ? 'Virtual machine' : 'Object storage'} on {cloudLabel(r.cloud)} · {r.region}
             {r.size && <> · {r.size}</>}
@@ -186,6 +202,7 @@ export function ResourceDetailPage() {
       </div>
 
       <ErrorAlert error={actionError} />
+      <ExpiryBanner resource={r} />
       {canApprove && !canManage(role) && role && (
         <Notice tone="warn">The plan waits for an owner or admin of the project to approve it.</Notice>
       )}
@@ -199,6 +216,10 @@ export function ResourceDetailPage() {
             <Loading />
           ) : (
             <p className="card text-sm text-slate-600">No runs yet.</p>
+          )}
+
+          {r.status !== 'destroyed' && r.status !== 'pending' && (
+            <DriftPanel resource={r} canAct={orderRights} busy={busy} onRunStarted={startedRun} />
           )}
 
           <section className="card p-0 sm:p-0" aria-labelledby="runs-title">
@@ -232,6 +253,11 @@ export function ResourceDetailPage() {
                         <td className="whitespace-nowrap">
                           {humanize(run.operation)}
                           {run.attempt > 1 && <span className="ml-1 text-xs text-slate-500">#{run.attempt}</span>}
+                          {run.source && run.source !== 'user' && (
+                            <span className="block text-xs text-slate-500" data-testid="run-source">
+                              {humanize(run.source)}
+                            </span>
+                          )}
                         </td>
                         <td>
                           <RunStatusBadge status={run.status} />
@@ -261,6 +287,8 @@ export function ResourceDetailPage() {
         </div>
 
         <div className="space-y-5">
+          <ExpiryCard resource={r} canExtend={orderRights} onExtend={() => setDialog('extend')} />
+          {stoppable && <SchedulePanel resource={r} canEdit={orderRights} stoppedMonthly={stoppedMonthly} onSaved={(u) => resource.setData(() => u)} />}
           <section className="card" aria-labelledby="outputs-title">
             <h2 id="outputs-title" className="mb-3 text-base font-semibold">
               Outputs
@@ -353,6 +381,15 @@ export function ResourceDetailPage() {
       </div>
 
       <DestroyDialog resource={r} open={dialog === 'destroy'} onClose={() => setDialog(null)} onDone={startedRun} />
+      <ExtendDialog
+        resource={r}
+        open={dialog === 'extend'}
+        onClose={() => setDialog(null)}
+        onDone={(u) => {
+          setDialog(null);
+          resource.setData(() => u);
+        }}
+      />
       {r.kind === 'vm' && <ResizeDialog resource={r} open={dialog === 'resize'} onClose={() => setDialog(null)} onDone={startedRun} />}
     </div>
   );

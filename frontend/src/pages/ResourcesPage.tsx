@@ -6,10 +6,13 @@ import { useCursorList } from '../lib/useCursorList';
 import { cloudLabel, formatUsd, humanize } from '../lib/format';
 import { endpointOf } from '../lib/resources';
 import { ResourceStatusBadge } from '../components/StatusBadge';
+import { DriftBadge, ExpiryCountdown } from '../components/DayTwoBadges';
+import { DRIFT_STATUSES, resourceDayTwo, type DriftStatus } from '../api/dayTwo';
+import { DRIFT_LABELS } from '../lib/drift';
 import { EmptyState, ErrorAlert, Loading, PageHeader, SimulatedTag } from '../components/ui';
 
 const PAGE_SIZE = 25;
-const FILTERS = ['project_id', 'cloud', 'kind', 'status'] as const;
+const FILTERS = ['project_id', 'cloud', 'kind', 'status', 'drift_status'] as const;
 
 type FilterName = (typeof FILTERS)[number];
 
@@ -23,7 +26,7 @@ function FilterSelect(props: {
   options: { value: string; label: string }[];
   className?: string;
 }) {
-  const id = `f-${props.name === 'project_id' ? 'project' : props.name}`;
+  const id = `f-${props.name === 'project_id' ? 'project' : props.name === 'drift_status' ? 'drift' : props.name}`;
   return (
     <div className={props.className}>
       <label htmlFor={id} className="label">
@@ -48,6 +51,7 @@ export function ResourcesPage() {
     cloud: (params.get('cloud') ?? '') as CloudId | '',
     kind: (params.get('kind') ?? '') as KindId | '',
     status: (params.get('status') ?? '') as ResourceStatus | '',
+    drift_status: (params.get('drift_status') ?? '') as DriftStatus | '',
   };
   const key = FILTERS.map((f) => `${f}=${filters[f]}`).join('&');
   const projects = useAsync(listAllProjects, 'projects');
@@ -75,7 +79,7 @@ export function ResourcesPage() {
         }
       />
       <form
-        className="card mb-4 grid grid-cols-2 gap-3 md:grid-cols-5 md:items-end"
+        className="card mb-4 grid grid-cols-2 gap-3 md:grid-cols-3 md:items-end lg:grid-cols-6"
         aria-label="Filter resources"
         onSubmit={(e) => e.preventDefault()}
       >
@@ -115,6 +119,14 @@ export function ResourcesPage() {
           onChange={setFilter}
           options={RESOURCE_STATUSES.map((st) => ({ value: st, label: humanize(st) }))}
         />
+        <FilterSelect
+          name="drift_status"
+          label="Drift"
+          any="Any drift"
+          value={filters.drift_status}
+          onChange={setFilter}
+          options={DRIFT_STATUSES.map((st) => ({ value: st, label: DRIFT_LABELS[st] }))}
+        />
         <div className="flex items-end">
           <button
             type="button"
@@ -150,6 +162,9 @@ export function ResourcesPage() {
                 <th scope="col">Name</th>
                 <th scope="col">Status</th>
                 <th scope="col" className="hidden sm:table-cell">
+                  Drift
+                </th>
+                <th scope="col" className="hidden sm:table-cell">
                   Cloud
                 </th>
                 <th scope="col" className="hidden lg:table-cell">
@@ -182,6 +197,19 @@ export function ResourcesPage() {
                     </td>
                     <td>
                       <ResourceStatusBadge status={r.status} testId={`status-${r.name}`} />
+                      {r.status !== 'destroyed' && (
+                        <ExpiryCountdown
+                          expiresAt={resourceDayTwo(r).expires_at}
+                          currentRun={r.current_run}
+                          testId={`expiry-${r.name}`}
+                          className="mt-0.5 block whitespace-nowrap"
+                        />
+                      )}
+                    </td>
+                    <td className="hidden sm:table-cell">
+                      {r.status !== 'destroyed' && (
+                        <DriftBadge status={resourceDayTwo(r).drift_status} checkedAt={resourceDayTwo(r).drift_checked_at} testId={`drift-${r.name}`} />
+                      )}
                     </td>
                     <td className="hidden sm:table-cell">
                       <span className="inline-flex flex-wrap items-center gap-1.5 whitespace-nowrap">

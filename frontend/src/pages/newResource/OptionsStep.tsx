@@ -1,16 +1,23 @@
-import type { FieldErrors, UseFormRegister } from 'react-hook-form';
-import type { CatalogKind } from '../../api/types';
+import type { Control, FieldErrors, UseFormRegister, UseFormSetValue } from 'react-hook-form';
+import type { CatalogKind, Project } from '../../api/types';
+import { LifecycleFields } from './LifecycleFields';
 import type { ResourceFormValues } from '../../lib/schemas';
 import { Field } from '../../components/ui';
 
 /** Step 5: the name, and the kind's options (SSH key and CIDRs, or expected GB). */
 export function OptionsStep({
   kind,
+  project,
   register,
+  control,
+  setValue,
   errors,
 }: {
   kind: CatalogKind;
+  project: Project | undefined;
   register: UseFormRegister<ResourceFormValues>;
+  control: Control<ResourceFormValues>;
+  setValue: UseFormSetValue<ResourceFormValues>;
   errors: FieldErrors<ResourceFormValues>;
 }) {
   return (
@@ -68,6 +75,7 @@ export function OptionsStep({
           {(p) => <input {...p} {...register('expected_gb')} inputMode="numeric" className="input max-w-xs" />}
         </Field>
       )}
+      <LifecycleFields kind={kind} project={project} register={register} control={control} setValue={setValue} errors={errors} />
     </div>
   );
 }

@@ -2,6 +2,7 @@
 // catalog look-ups shared by the steps.
 import type { Catalog, CatalogCloud, CatalogKind } from '../../api/types';
 import type { ResourceFormValues } from '../../lib/schemas';
+import { ORDER_DAY_TWO_FIELDS } from '../../lib/dayTwoSchemas';
 
 export const STEPS = ['Account', 'Kind', 'Region', 'Size', 'Name & options'] as const;
 
@@ -10,7 +11,7 @@ export const STEP_FIELDS: (keyof ResourceFormValues)[][] = [
   ['kind'],
   ['region'],
   ['size'],
-  ['name', 'ssh_public_key', 'allowed_cidrs', 'expected_gb'],
+  ['name', 'ssh_public_key', 'allowed_cidrs', 'expected_gb', ...ORDER_DAY_TWO_FIELDS],
 ];
 
 export const ALL_FIELDS = STEP_FIELDS.flat();

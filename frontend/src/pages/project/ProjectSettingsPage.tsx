@@ -13,6 +13,7 @@ import { BudgetMeter } from '../../components/BudgetMeter';
 import { Dialog } from '../../components/Dialog';
 import { ErrorAlert, Field, Notice } from '../../components/ui';
 import { useProject } from './context';
+import { LifecycleSettings } from './LifecycleSettings';
 
 type Values = z.infer<typeof projectSchema>;
 
@@ -132,6 +133,8 @@ export function ProjectSettingsPage() {
           )}
         </form>
       </section>
+
+      <LifecycleSettings project={project} editable={editable} onSaved={reloadProject} />
 
       {project.role === 'owner' && (
         <section className="card border-red-200 lg:col-span-3" aria-labelledby="danger-title">

@@ -1,0 +1,138 @@
+// Expiry on the sandbox cloud: a project default TTL preselected in the order
+// form, the countdown and 24 h banner on the resource, the dashboard's
+// "expiring within 24 h", the reminder in the notification bell, and Extend.
+// Needs CLOUDPLANE_URL with the issue-13 expiry API (ttl, extend,
+// notifications, expires_before) and its scheduler running (default 30 s).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DESKTOP,
+  RUN_TIMEOUT,
+  SKIP,
+  addSandboxAccountAndCreateVm,
+  launch,
+  openPage,
+  signup,
+  uniqueEmail,
+  uniqueName,
+  waitForResourceStatus,
+} from './helpers.mjs';
+
+const REMINDER_TIMEOUT = Number(process.env.CLOUDPLANE_E2E_REMINDER_TIMEOUT_MS ?? 120_000);
+
+describe('expiry', () => {
+  let browser;
+  before(async () => {
+    if (!SKIP) browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('(f) TTL: default preselected, countdown, expiring soon, reminder, extend', { skip: SKIP, timeout: RUN_TIMEOUT + REMINDER_TIMEOUT + 180_000 }, async () => {
+    const { page, shot, context } = await openPage(browser, 'f-expiry', DESKTOP);
+    try {
+      await signup(page, { name: 'Tia Temporary', email: uniqueEmail('ttl'), password: 'correct horse battery' });
+      await page.getByTestId('dashboard-empty').waitFor();
+      await page.getByRole('link', { name: 'Add a cloud account' }).click();
+      await page.getByLabel('Project name').fill('Temporary');
+      await page.getByRole('button', { name: 'Create project and continue' }).click();
+      await page.getByTestId('account-form').waitFor();
+      const projectId = new URL(page.url()).searchParams.get('project_id');
+      assert.ok(projectId, `no project_id in ${page.url()}`);
+
+      // Project settings: default 8 h, at most a week.
+      await page.goto(`/projects/${projectId}`);
+      const settings = page.getByTestId('lifecycle-settings');
+      await settings.getByLabel('Default TTL').fill('8 hours');
+      await settings.getByRole('button', { name: 'Save drift and expiry' }).click();
+      await settings.getByTestId('field-error').waitFor(); // the same duration syntax as the server
+      await settings.getByLabel('Default TTL').fill('8h');
+      await settings.getByLabel('Maximum TTL').fill('1w');
+      await settings.getByRole('button', { name: 'Save drift and expiry' }).click();
+      await settings.getByText('Saved.').waitFor();
+      await page.reload();
+      assert.equal(await page.getByTestId('lifecycle-settings').getByLabel('Default TTL').inputValue(), '8h');
+      assert.equal(await page.getByTestId('lifecycle-settings').getByLabel('Maximum TTL').inputValue(), '1w');
+      await shot('settings');
+
+      await page.goto(`/accounts/new?project_id=${encodeURIComponent(projectId)}`);
+      await page.getByTestId('account-form').waitFor();
+      const vmName = uniqueName('tmp');
+      await addSandboxAccountAndCreateVm(page, shot, {
+        accountName: 'sbx',
+        vmName,
+        beforeCreate: async (p) => {
+          assert.equal(await p.getByRole('radio', { name: '8 hours' }).isChecked(), true, 'the project default is not preselected');
+          assert.match(await p.getByTestId('ttl-expiry').innerText(), /^Expires /);
+          await p.getByRole('radio', { name: 'Custom' }).check();
+          await p.getByLabel('Custom TTL').fill('8 h');
+          await p.getByLabel('Custom TTL').blur();
+          await p.getByTestId('field-error').waitFor();
+          await p.getByRole('radio', { name: '8 hours' }).check();
+        },
+      });
+
+      // The countdown and the banner (it expires within 24 h).
+      const countdown = page.getByTestId('expiry-countdown');
+      await countdown.waitFor();
+      assert.match(await countdown.innerText(), /^expires in (7 h 5\d min|8 h)$/);
+      await page.getByTestId('expiry-banner').waitFor();
+      await waitForResourceStatus(page, 'active');
+      await shot('countdown');
+      const detailUrl = page.url();
+
+      // The list row and the dashboard show it too.
+      await page.goto('/resources');
+      assert.match(await page.getByTestId(`expiry-${vmName}`).innerText(), /^expires in 7 h|^expires in 8 h/);
+      await page.goto('/');
+      await page.getByTestId('expiring-soon').getByRole('link', { name: vmName }).waitFor();
+      await shot('dashboard-expiring');
+
+      // The 24 h reminder reaches the bell once the scheduler has run.
+      const deadline = Date.now() + REMINDER_TIMEOUT;
+      while (!(await page.getByTestId('notification-unread').isVisible().catch(() => false))) {
+        if (Date.now() > deadline) throw new Error('no unread notification after ' + REMINDER_TIMEOUT + ' ms');
+        await page.waitForTimeout(5_000);
+        await page.reload();
+      }
+      await page.getByTestId('notification-bell').click();
+      const item = page.getByTestId('notification').filter({ hasText: vmName }).first();
+      await item.waitFor();
+      assert.match(await item.innerText(), /expires within 24 hours|expires within the hour/);
+      await shot('notifications');
+      const unreadBefore = Number(await page.getByTestId('notification-unread').innerText());
+      await item.getByRole('button', { name: 'Mark read' }).click();
+      await item.getByRole('button', { name: 'Mark read' }).waitFor({ state: 'detached' });
+      const unreadAfter = (await page.getByTestId('notification-unread').isVisible())
+        ? Number(await page.getByTestId('notification-unread').innerText())
+        : 0;
+      assert.equal(unreadAfter, unreadBefore - 1);
+      await page.keyboard.press('Escape');
+
+      // Extend by 24 h: the countdown moves past a day and the banner goes.
+      await page.goto(detailUrl);
+      await page.getByTestId('expiry-card').getByRole('button', { name: 'Extend' }).click();
+      const dialog = page.getByTestId('extend-dialog');
+      await dialog.waitFor();
+      await dialog.getByRole('radio', { name: 'Custom' }).check();
+      await dialog.getByLabel('Duration').fill('soon');
+      await dialog.getByTestId('field-error').waitFor();
+      assert.equal(await dialog.getByRole('button', { name: 'Extend' }).isDisabled(), true);
+      await dialog.getByRole('radio', { name: '24h' }).check();
+      await dialog.getByTestId('extend-new-expiry').waitFor();
+      await shot('extend-dialog');
+      await dialog.getByRole('button', { name: 'Extend' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await page.waitForFunction(() => /^expires in 1 d/.test(document.querySelector('[data-testid="expiry-countdown"]')?.textContent ?? ''));
+      assert.match(await countdown.innerText(), /^expires in 1 d (7|8) h$/);
+      assert.equal(await page.getByTestId('expiry-banner').count(), 0);
+      await shot('extended');
+    } catch (e) {
+      await shot('FAILED').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  });
+});
