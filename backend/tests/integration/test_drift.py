@@ -272,3 +272,29 @@ def test_a_change_cancels_a_queued_check(cluster):
     assert u.wait_run(upd["run"]["id"], timeout=240)["status"] == "succeeded"
     res = u.ok("GET", "/resources/" + rid)
     assert res["drift_status"] == "never_checked" and res["size"] == "sandbox.medium"
+
+
+def test_distributed_drift_found_and_reconciled(cluster):
+    """Two API instances and two workers: a change made out of band is found
+    by a check asked of one instance and reconciled through the other."""
+    apis = [cluster.api(CLOUDPLANE_WORKERS="0"), cluster.api(CLOUDPLANE_WORKERS="0")]
+    u, p, acct, sb = setup(apis[0])
+    workers = [cluster.worker(), cluster.worker()]
+    order = u.create_vm(p["id"], acct["id"])
+    rid = order["resource"]["id"]
+    assert u.wait_run(order["run"]["id"], timeout=240)["status"] == "succeeded"
+    u2 = Seen.__new__(Seen)
+    u2.s, u2.token, u2.user = apis[1], u.token, u.user
+    iid = u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):]
+    Sandbox(apis[1], sb.key).ok("PATCH", "/instances/" + iid, {"allowed_cidrs": ["10.9.0.0/16"]})
+    rep = check(u2, rid)
+    assert rep["status"] == "drifted" and any(k.startswith("allowed_cidrs") for k in attrs(rep)), rep
+    assert u.ok("GET", "/resources/" + rid)["drift_status"] == "drifted"
+    q = u.ok("POST", "/resources/%s/drift/reconcile" % rid, status=202)
+    assert q["run"]["source"] == "drift_reconcile"
+    assert u2.wait_run(q["run"]["id"], timeout=240)["status"] == "succeeded"
+    assert sb.ok("GET", "/instances/" + iid)["allowed_cidrs"] != ["10.9.0.0/16"]
+    assert check(u, rid)["status"] == "in_sync"
+    claimed = [c["run_id"] for w in workers for c in w.claims()]
+    assert len(claimed) == len(set(claimed)), claimed  # no run claimed twice
+    assert not any(sb.key in t for t in getattr(u, "seen", []) + getattr(u2, "seen", []))
