@@ -18,6 +18,16 @@ from distributed import Cluster, require_services, wait_for
 
 PROVIDER = "terraform-provider-sandbox"
 SANDBOX_DIR = ("registry.opentofu.org", "cloudplane", "sandbox")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
+
+
+def pinned_version():
+    """The sandbox provider's version, from its one pin (versions.env); a
+    mirror in a long-lived cache may also hold earlier versions."""
+    for line in open(os.path.join(ROOT, "versions.env")):
+        if line.startswith("SANDBOX_PROVIDER_VERSION="):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError("versions.env has no SANDBOX_PROVIDER_VERSION")
 
 
 def provider_pids(under=None):
@@ -166,7 +176,7 @@ def test_kill_9_of_worker_mid_apply_leaves_no_provider(cluster):
 def test_tampered_provider_is_refused_at_init(make_server, tmp_path):
     bad = str(tmp_path / "mirror")
     shutil.copytree(provider_mirror(), bad)
-    [binary] = glob.glob(os.path.join(bad, *SANDBOX_DIR, "*", "*", PROVIDER + "*"))
+    [binary] = glob.glob(os.path.join(bad, *SANDBOX_DIR, pinned_version(), "*", PROVIDER + "*"))
     with open(binary, "ab") as f:
         f.write(b"\0tampered")
     s = make_server(env={"CLOUDPLANE_PROVIDER_MIRROR": bad})
