@@ -2,7 +2,6 @@
  * destroy once, even with sweeps racing (SQLite and PostgreSQL), an
  * unfinished run postpones it, reminders are sent once per expires_at, and
  * approval of an expiry destroy follows the project's expiry_auto_approve. */
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 
@@ -113,28 +112,23 @@ static int notes(cp_arena *a, const char *user_id, const char *resource_id, cons
 #define RESOURCES 24
 #define SWEEPERS 4
 
-typedef struct {
-    pthread_barrier_t *go;
-    int queued;
-    cp_result last;
-} sweeper;
-
-static void *sweep_thread(void *p)
+/* Small batches, several times each: the sweeps interleave. ctx: the
+ * number queued by each thread. */
+static cp_result sweep_some(tsu_race *r, int i, cp_arena *a)
 {
-    sweeper *sw = p;
-    cp_arena *a = cp_arena_new(8192);
-    pthread_barrier_wait(sw->go);
-    /* Small batches, several times each: the sweeps interleave. */
-    for (int i = 0; i < 8; i++) {
+    int *queued = r->ctx;
+    for (int k = 0; k < 8; k++) {
         char **ids;
         size_t n;
         cp_error e;
-        sw->last = cp_store_expiry_sweep(st, a, cp_now_ms(), 5, &ids, &n, &e);
-        if (sw->last != CP_OK) fprintf(stderr, "  sweep: %s\n", e.message);
-        if (sw->last == CP_OK) sw->queued += (int)n;
+        cp_result res = cp_store_expiry_sweep(st, a, cp_now_ms(), 5, &ids, &n, &e);
+        if (res != CP_OK) {
+            fprintf(stderr, "  sweep: %s\n", e.message);
+            return res;
+        }
+        queued[i] += (int)n;
     }
-    cp_arena_free(a);
-    return NULL;
+    return CP_OK;
 }
 
 TEST(racing_sweeps_queue_each_destroy_once)
@@ -145,21 +139,11 @@ TEST(racing_sweeps_queue_each_destroy_once)
     char *ids[RESOURCES];
     int64_t past = cp_now_ms() - 1000;
     for (int i = 0; i < RESOURCES; i++) ids[i] = resource_new(a, &fx, past, true);
-    pthread_barrier_t go;
-    pthread_barrier_init(&go, NULL, SWEEPERS);
-    pthread_t th[SWEEPERS];
-    sweeper sw[SWEEPERS] = {0};
-    for (int i = 0; i < SWEEPERS; i++) {
-        sw[i].go = &go;
-        if (pthread_create(&th[i], NULL, sweep_thread, &sw[i]) != 0) abort();
-    }
+    tsu_race race;
+    int each[SWEEPERS] = {0};
+    CHECK_EQ(tsu_race_run(&race, SWEEPERS, sweep_some, each), SWEEPERS);
     int queued = 0;
-    for (int i = 0; i < SWEEPERS; i++) {
-        pthread_join(th[i], NULL);
-        CHECK_EQ(sw[i].last, CP_OK);
-        queued += sw[i].queued;
-    }
-    pthread_barrier_destroy(&go);
+    for (int i = 0; i < SWEEPERS; i++) queued += each[i];
     /* A row another sweep held was skipped, not waited for: it is due at the
      * next sweep. Drain what is left on one thread. */
     int raced = queued;

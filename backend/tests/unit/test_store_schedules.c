@@ -3,7 +3,6 @@
  * each due change exactly once, an unfinished run postpones a change, a
  * destroyed resource's schedule ends, and a finished run records the power
  * state it left a VM in. */
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,28 +75,20 @@ static int schedule_runs(cp_arena *a, const char *resource_id)
     return k;
 }
 
-typedef struct {
-    pthread_barrier_t *go;
-    size_t queued;
-    cp_result r;
-} sweeper;
-
-static void *sweep_thread(void *p)
+/* Small batches, several sweeps each: claims interleave. ctx: the number
+ * queued by each thread. */
+static cp_result sweep_some(tsu_race *r, int i, cp_arena *a)
 {
-    sweeper *sw = p;
-    cp_arena *a = cp_arena_new(8192);
+    size_t *queued = r->ctx;
     cp_error e;
-    pthread_barrier_wait(sw->go);
-    /* Small batches, several sweeps each: claims interleave. */
-    for (int i = 0; i < 6; i++) {
+    for (int k = 0; k < 6; k++) {
         char **ids;
         size_t n;
-        sw->r = cp_store_schedule_sweep(st, a, plan_now, 4, plan_stop, &ids, &n, &e);
-        if (sw->r != CP_OK) break;
-        sw->queued += n;
+        cp_result res = cp_store_schedule_sweep(st, a, plan_now, 4, plan_stop, &ids, &n, &e);
+        if (res != CP_OK) return res;
+        queued[i] += n;
     }
-    cp_arena_free(a);
-    return NULL;
+    return CP_OK;
 }
 
 TEST(racing_sweeps_queue_each_due_change_once)
@@ -108,21 +99,11 @@ TEST(racing_sweeps_queue_each_due_change_once)
     char *ids[DUE];
     for (int i = 0; i < DUE; i++) ids[i] = due_vm(a, &f, true);
     plan_now = cp_now_ms();
-    pthread_barrier_t go;
-    pthread_barrier_init(&go, NULL, THREADS);
-    pthread_t th[THREADS];
-    sweeper sw[THREADS] = {0};
-    for (int i = 0; i < THREADS; i++) {
-        sw[i].go = &go;
-        if (pthread_create(&th[i], NULL, sweep_thread, &sw[i]) != 0) abort();
-    }
+    tsu_race race;
+    size_t each[THREADS] = {0};
+    CHECK_EQ(tsu_race_run(&race, THREADS, sweep_some, each), THREADS);
     size_t total = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(th[i], NULL);
-        CHECK_EQ(sw[i].r, CP_OK);
-        total += sw[i].queued;
-    }
-    pthread_barrier_destroy(&go);
+    for (int i = 0; i < THREADS; i++) total += each[i];
     int wrong = 0;
     for (int i = 0; i < DUE; i++) wrong += schedule_runs(a, ids[i]) != 1;
     printf("# %s: %zu runs queued by %d racing sweepers for %d due changes, %d resource(s) wrong\n", backend_name,

@@ -4,6 +4,7 @@
 #ifndef CP_TEST_STORE_UTIL_H
 #define CP_TEST_STORE_UTIL_H
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,56 @@ static inline int tsu_run_backends(const char *tag, int (*run_suite)(const char 
     snprintf(cmd, sizeof cmd, "rm -rf %s", path);
     if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
     return 0;
+}
+
+/* ---- races: n threads released together on one store call ---- */
+
+#define TSU_MAX_THREADS 20
+
+typedef struct tsu_race tsu_race;
+typedef cp_result (*tsu_race_fn)(tsu_race *r, int i, cp_arena *a);
+
+struct tsu_race {
+    pthread_barrier_t go;
+    tsu_race_fn fn;
+    void *ctx;
+    cp_result res[TSU_MAX_THREADS];
+};
+
+typedef struct {
+    tsu_race *r;
+    int i;
+} tsu_race_arg;
+
+static inline void *tsu_race_thread(void *p)
+{
+    tsu_race_arg *ra = p;
+    cp_arena *a = cp_arena_new(8192);
+    pthread_barrier_wait(&ra->r->go);
+    ra->r->res[ra->i] = ra->r->fn(ra->r, ra->i, a);
+    cp_arena_free(a);
+    return NULL;
+}
+
+/* Runs fn(r, i, arena) on n threads released together; returns how many returned CP_OK. */
+static inline int tsu_race_run(tsu_race *r, int n, tsu_race_fn fn, void *ctx)
+{
+    pthread_t th[TSU_MAX_THREADS];
+    tsu_race_arg args[TSU_MAX_THREADS];
+    r->fn = fn;
+    r->ctx = ctx;
+    pthread_barrier_init(&r->go, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        args[i] = (tsu_race_arg){r, i};
+        if (pthread_create(&th[i], NULL, tsu_race_thread, &args[i]) != 0) abort();
+    }
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        if (r->res[i] == CP_OK) ok++;
+    }
+    pthread_barrier_destroy(&r->go);
+    return ok;
 }
 
 #endif
