@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
 import { api, loadCatalog } from '../api/endpoints';
-import { isStoppable, resourceDayTwo, type SizeDayTwoFields } from '../api/dayTwo';
 import { errorMessage } from '../api/client';
 import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type RunStatus } from '../api/types';
 import { useAsync } from '../lib/useAsync';
@@ -124,10 +123,9 @@ export function ResourceDetailPage() {
   const canResize = r.kind === 'vm' && r.status === 'active' && (!busy || checking);
   const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && (!busy || checking);
   const outputs = outputEntries(r.outputs);
-  const dayTwo = resourceDayTwo(r);
   const catalogKind = catalog.data?.clouds.find((c) => c.id === r.cloud)?.kinds.find((k) => k.id === r.kind);
-  const stoppable = r.kind === 'vm' && isStoppable(catalogKind) && r.status !== 'destroyed';
-  const stoppedMonthly = (catalogKind?.sizes?.find((x) => x.id === r.size) as SizeDayTwoFields | undefined)?.stopped_monthly_cost_usd;
+  const stoppable = r.kind === 'vm' && catalogKind?.stoppable === true && r.status !== 'destroyed';
+  const stoppedMonthly = catalogKind?.sizes?.find((x) => x.id === r.size)?.stopped_monthly_cost_usd;
 
   const runAction = async (kind: 'approve' | 'cancel') => {
     if (!selectedRun) return;
@@ -169,9 +167,9 @@ export function ResourceDetailPage() {
             </span>
             <ResourceStatusBadge status={r.status} testId="resource-status" />
             {r.simulated && <SimulatedTag />}
-            {r.status !== 'destroyed' && <DriftBadge status={dayTwo.drift_status} checkedAt={dayTwo.drift_checked_at} showChecked testId="resource-drift" />}
+            {r.status !== 'destroyed' && <DriftBadge status={r.drift_status} checkedAt={r.drift_checked_at} showChecked testId="resource-drift" />}
           </h1>
-          <ExpiryCountdown expiresAt={r.status === 'destroyed' ? null : dayTwo.expires_at} currentRun={r.current_run} testId="resource-expiry" />
+          <ExpiryCountdown expiresAt={r.status === 'destroyed' ? null : r.expires_at} currentRun={r.current_run} testId="resource-expiry" />
           <p className="mt-1 text-sm text-slate-600">
             {r.kind === 'vm' ? 'Virtual machine' : 'Object storage'} on {cloudLabel(r.cloud)} · {r.region}
             {r.size && <> · {r.size}</>}
