@@ -55,6 +55,11 @@ export type PowerState = NonNullable<Resource['power_state']>;
 export type DriftChange = DriftReport['changes'][number];
 export type DriftAttribute = DriftChange['attributes'][number];
 export type NotificationKind = Notification['kind'];
+/** A drift check's finding: the "drift" event of a drift_check run. */
+export interface DriftEventData {
+  drift_status: DriftStatus;
+  changes: DriftChange[];
+}
 
 type CreateResourceBody = operations['createResource']['requestBody']['content']['application/json'];
 /** What an order may carry besides the resource itself (ttl and expires_at exclude each other). */
@@ -87,7 +92,8 @@ export type RunEvent =
   | { type: 'progress'; seq?: number; data: ProgressEventData }
   | { type: 'status'; seq?: number; data: StatusEventData }
   | { type: 'outputs'; seq?: number; data: Outputs }
-  | { type: 'truncated'; seq?: number; data: { dropped: number } };
+  | { type: 'truncated'; seq?: number; data: { dropped: number } }
+  | { type: 'drift'; seq?: number; data: DriftEventData };
 
 export const CANCELABLE_RUN_STATUSES: readonly RunStatus[] = [
   'queued',

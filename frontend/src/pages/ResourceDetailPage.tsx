@@ -6,7 +6,7 @@ import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type R
 import { useAsync } from '../lib/useAsync';
 import { isFinalRunStatus } from '../lib/runEvents';
 import { canManage, canOrder } from '../lib/projects';
-import { cloudLabel, formatDateTime, formatDuration, formatUsd, humanize } from '../lib/format';
+import { cloudLabel, formatDateTime, formatDuration, formatUsd, humanize, operationLabel } from '../lib/format';
 import { CopyButton } from '../components/CopyButton';
 import { RunPanel } from '../components/RunPanel';
 import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
@@ -119,7 +119,7 @@ export function ResourceDetailPage() {
   const canApprove = runStatus === 'awaiting_approval';
   const canCancel = runStatus !== undefined && CANCELABLE_RUN_STATUSES.includes(runStatus);
   // A drift check in progress does not block a change: the server cancels the check.
-  const checking = busy && (r.current_run?.operation as string | undefined) === 'drift_check';
+  const checking = busy && r.current_run?.operation === 'drift_check';
   const canResize = r.kind === 'vm' && r.status === 'active' && (!busy || checking);
   const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && (!busy || checking);
   const outputs = outputEntries(r.outputs);
@@ -249,7 +249,7 @@ export function ResourceDetailPage() {
                     {runItems.map((run) => (
                       <tr key={run.id} className={run.id === runId ? 'bg-blue-50/60' : undefined}>
                         <td className="whitespace-nowrap">
-                          {humanize(run.operation)}
+                          {operationLabel(run.operation)}
                           {run.attempt > 1 && <span className="ml-1 text-xs text-slate-500">#{run.attempt}</span>}
                           {run.source && run.source !== 'user' && (
                             <span className="block text-xs text-slate-500" data-testid="run-source">

@@ -103,7 +103,7 @@ export function DriftPanel({
   const disabled = !canAct || busy || action !== null;
 
   return (
-    <section className="card" aria-labelledby="drift-title" data-testid="drift-panel">
+    <section id="drift-panel" className="card scroll-mt-4" aria-labelledby="drift-title" data-testid="drift-panel">
       <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
         <h2 id="drift-title" className="flex items-center gap-2 text-base font-semibold">
           Drift <DriftBadge status={resource.drift_status} checkedAt={resource.drift_checked_at} testId="drift-status" />
