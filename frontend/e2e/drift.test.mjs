@@ -129,6 +129,7 @@ describe('drift', () => {
       assert.match(await page.getByTestId('drift-check-result').innerText(), /^Drifted: 1 attribute differs/);
       await page.getByTestId('drift-check-result').getByRole('link', { name: /Drift panel/ }).waitFor();
       assert.match(await page.getByTestId('run-panel').locator('#run-title').innerText(), /^Drift check run/);
+      assert.equal(await page.getByTestId('plan-summary').count(), 0); // a check plans nothing to apply
       const diff = page.getByTestId('drift-diff');
       await diff.waitFor();
       const row = diff.locator('[data-testid^="drift-attr-allowed_cidrs"]').first();

@@ -200,7 +200,7 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
           </span>
         )}
       </div>
-      {plan && (
+      {plan && run.operation !== 'drift_check' && (
         <p className="text-sm text-slate-700" data-testid="plan-summary">
           Plan: <span className="text-green-700">+{plan.add} to add</span>, <span className="text-amber-700">~{plan.change} to change</span>,{' '}
           <span className="text-red-700">−{plan.destroy} to destroy</span>
