@@ -2,7 +2,7 @@
 // form, the countdown and 24 h banner on the resource, the dashboard's
 // "expiring within 24 h", the reminder in the notification bell, and Extend.
 // Needs CLOUDPLANE_URL with the issue-13 expiry API (ttl, extend,
-// notifications, expires_before) and its scheduler running (default 30 s).
+// notifications, expires_before) and its scheduler running (scripts/test-web.sh sweeps every second).
 // A member may not extend past the project's maximum TTL: the dialog shows
 // the server's 422.
 import { after, before, describe, test } from 'node:test';
