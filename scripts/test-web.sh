@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Web UI checks: install from the lock file, lint, typecheck, unit tests,
 # build, then end-to-end tests in Debian's Chromium against the real
-# cloudplane binary (sandbox cloud, real OpenTofu).
+# cloudplane binary (sandbox cloud, real OpenTofu). The server sweeps for due
+# drift checks, expiries and schedules every second (a scheduled drift
+# interval's minute lasts a second), so no test waits for a 30 s sweep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,6 +22,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$work" \
   CLOUDPLANE_TF_BINARY="${CP_TOFU:-}" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" \
   CLOUDPLANE_PROVIDER_MIRROR="$mirror" CLOUDPLANE_MAIL_OUTBOX="$work/outbox" \
+  CLOUDPLANE_SCHEDULER_INTERVAL=1 CLOUDPLANE_DRIFT_MIN_INTERVAL_MINUTES=0 \
+  CLOUDPLANE_TEST_DRIFT_MINUTE_SECONDS=1 \
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --web-dir "$root/frontend/dist" \
   >"$work/out" 2>"$work/server.log" &
 pid=$!

@@ -124,6 +124,12 @@ describe('drift', () => {
       await clickStartingRun(page, page.getByTestId('drift-panel').getByRole('button', { name: 'Check now' }));
       await waitForRunStatus(page, 'succeeded');
       await waitForAttr(page, 'drift-status', 'data-drift', 'drifted', { timeout: 60_000, reloadEvery: 5_000 });
+      // The check's run says what it found and points at the diff.
+      await waitForAttr(page, 'drift-check-result', 'data-drift', 'drifted', { timeout: 20_000 });
+      assert.match(await page.getByTestId('drift-check-result').innerText(), /^Drifted: 1 attribute differs/);
+      await page.getByTestId('drift-check-result').getByRole('link', { name: /Drift panel/ }).waitFor();
+      assert.match(await page.getByTestId('run-panel').locator('#run-title').innerText(), /^Drift check run/);
+      assert.equal(await page.getByTestId('plan-summary').count(), 0); // a check plans nothing to apply
       const diff = page.getByTestId('drift-diff');
       await diff.waitFor();
       const row = diff.locator('[data-testid^="drift-attr-allowed_cidrs"]').first();
@@ -157,6 +163,7 @@ describe('drift', () => {
       await clickStartingRun(page, page.getByTestId('drift-panel').getByRole('button', { name: 'Check now' }));
       await waitForRunStatus(page, 'succeeded');
       await waitForAttr(page, 'drift-status', 'data-drift', 'in_sync', { timeout: 60_000, reloadEvery: 5_000 });
+      await waitForAttr(page, 'drift-check-result', 'data-drift', 'in_sync', { timeout: 20_000 });
       await shot('in-sync');
     } catch (e) {
       await shot('FAILED').catch(() => {});

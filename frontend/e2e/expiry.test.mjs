@@ -2,7 +2,9 @@
 // form, the countdown and 24 h banner on the resource, the dashboard's
 // "expiring within 24 h", the reminder in the notification bell, and Extend.
 // Needs CLOUDPLANE_URL with the issue-13 expiry API (ttl, extend,
-// notifications, expires_before) and its scheduler running (default 30 s).
+// notifications, expires_before) and its scheduler running (scripts/test-web.sh sweeps every second).
+// A member may not extend past the project's maximum TTL: the dialog shows
+// the server's 422.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -11,6 +13,7 @@ import {
   SKIP,
   addSandboxAccountAndCreateVm,
   launch,
+  mailedLink,
   openPage,
   signup,
   uniqueEmail,
@@ -133,6 +136,74 @@ describe('expiry', () => {
       throw e;
     } finally {
       await context.close();
+    }
+  });
+
+  test('(j) a member cannot extend past the project maximum: the dialog shows the 422', { skip: SKIP, timeout: RUN_TIMEOUT + 180_000 }, async () => {
+    const owner = await openPage(browser, 'j-max-owner', DESKTOP);
+    const member = await openPage(browser, 'j-max-member', DESKTOP);
+    try {
+      await signup(owner.page, { name: 'Cora Capped', email: uniqueEmail('capowner'), password: 'correct horse battery' });
+      await owner.page.getByTestId('dashboard-empty').waitFor();
+      await owner.page.getByRole('link', { name: 'Add a cloud account' }).click();
+      await owner.page.getByLabel('Project name').fill('Capped');
+      await owner.page.getByRole('button', { name: 'Create project and continue' }).click();
+      await owner.page.getByTestId('account-form').waitFor();
+      const projectId = new URL(owner.page.url()).searchParams.get('project_id');
+      assert.ok(projectId, `no project_id in ${owner.page.url()}`);
+
+      // At most a day; a default of 8 h.
+      await owner.page.goto(`/projects/${projectId}`);
+      const settings = owner.page.getByTestId('lifecycle-settings');
+      await settings.getByLabel('Default TTL').fill('8h');
+      await settings.getByLabel('Maximum TTL').fill('1d');
+      await settings.getByRole('button', { name: 'Save drift and expiry' }).click();
+      await settings.getByText('Saved.').waitFor();
+
+      // A member joins through an invitation.
+      await owner.page.goto(`/projects/${projectId}/members`);
+      const memberEmail = uniqueEmail('capmember');
+      await owner.page.getByTestId('invite-form').getByLabel('Email').fill(memberEmail);
+      await owner.page.getByTestId('invite-form').getByLabel('Role').selectOption('member');
+      await owner.page.getByRole('button', { name: 'Invite' }).click();
+      await owner.page.getByTestId('invite-sent').waitFor();
+      await member.page.goto(await mailedLink(memberEmail, 'invitation'));
+      await member.page.getByLabel('Name').fill('Max Member');
+      await member.page.getByLabel('Password').fill('correct horse battery');
+      await member.page.getByRole('button', { name: 'Create account' }).click();
+      await member.page.waitForURL(/\/projects$/);
+
+      // The owner orders a VM (8 h); the member opens it.
+      await owner.page.goto(`/accounts/new?project_id=${encodeURIComponent(projectId)}`);
+      await owner.page.getByTestId('account-form').waitFor();
+      await addSandboxAccountAndCreateVm(owner.page, owner.shot, { accountName: 'sbx', vmName: uniqueName('capped') });
+      await waitForResourceStatus(owner.page, 'active');
+      await member.page.goto(new URL(owner.page.url()).pathname);
+      await member.page.getByTestId('expiry-countdown').waitFor();
+
+      // A week more is past the day the project allows: 422 ttl_too_long, shown in the dialog.
+      await member.page.getByTestId('expiry-card').getByRole('button', { name: 'Extend' }).click();
+      const dialog = member.page.getByTestId('extend-dialog');
+      await dialog.waitFor();
+      await dialog.getByRole('radio', { name: 'Custom' }).check();
+      await dialog.getByLabel('Duration').fill('1w');
+      await dialog.getByTestId('extend-new-expiry').waitFor();
+      await dialog.getByRole('button', { name: 'Extend' }).click();
+      const err = dialog.getByTestId('error');
+      await err.waitFor();
+      assert.match(await err.innerText(), /at most 86400 seconds/);
+      await member.shot('extend-refused');
+      // Nothing changed: still within the day.
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await member.page.reload();
+      assert.match(await member.page.getByTestId('expiry-countdown').innerText(), /^expires in (7 h|8 h)/);
+    } catch (e) {
+      await owner.shot('FAILED').catch(() => {});
+      await member.shot('FAILED').catch(() => {});
+      throw e;
+    } finally {
+      await owner.context.close();
+      await member.context.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 // Working hours on the sandbox cloud: a VM ordered with a schedule, then a
 // stop and a start driven by the scheduler (a cron that fires every minute is
 // due at once). Needs CLOUDPLANE_URL with the issue-13 schedules API and its
-// scheduler running (default every 30 s).
+// scheduler running (scripts/test-web.sh sweeps every second).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,5 +1,4 @@
-import { get, post, patch, del } from './client';
-import type { DriftStatus, OrderDayTwoFields } from './dayTwo';
+import { get, post, patch, put, del } from './client';
 import type {
   Account,
   AuditEvent,
@@ -8,17 +7,24 @@ import type {
   CloudId,
   CostSummary,
   DailyCosts,
+  DriftFleet,
+  DriftReport,
+  DriftStatus,
   Invitation,
   KindId,
   Member,
+  NotificationList,
+  OrderDayTwoFields,
   Page,
   Project,
+  ProjectDayTwoPatch,
   Resource,
   ResourceAndRun,
   ResourceStatus,
   Role,
   Run,
   RunEventRecord,
+  Schedule,
   SignupSent,
   StreamTicket,
   User,
@@ -44,7 +50,7 @@ export const api = {
     post<Project>('/projects', body),
   updateProject: (
     id: string,
-    body: Partial<{ name: string; require_approval: boolean; monthly_budget_usd: number | null }>,
+    body: Partial<{ name: string; require_approval: boolean; monthly_budget_usd: number | null }> & ProjectDayTwoPatch,
   ) => patch<Project>(`/projects/${enc(id)}`, body),
   deleteProject: (id: string) => del<unknown>(`/projects/${enc(id)}`),
 
@@ -100,6 +106,19 @@ export const api = {
   } & OrderDayTwoFields) => post<ResourceAndRun>('/resources', body),
   resizeResource: (id: string, size: string) => patch<ResourceAndRun>(`/resources/${enc(id)}`, { size }),
   destroyResource: (id: string) => del<ResourceAndRun>(`/resources/${enc(id)}`),
+
+  driftCheck: (id: string) => post<ResourceAndRun>(`/resources/${enc(id)}/drift-check`),
+  drift: (id: string) => get<DriftReport>(`/resources/${enc(id)}/drift`),
+  reconcileDrift: (id: string) => post<ResourceAndRun>(`/resources/${enc(id)}/drift/reconcile`),
+  acceptDrift: (id: string) => post<ResourceAndRun>(`/resources/${enc(id)}/drift/accept`),
+  driftFleet: (projectId?: string) => get<DriftFleet>('/drift', { params: { project_id: projectId || undefined } }),
+
+  extendResource: (id: string, by: string) => post<Resource>(`/resources/${enc(id)}/extend`, { by }),
+  notifications: () => get<NotificationList>('/notifications'),
+  markNotificationRead: (id: string) => post<void>(`/notifications/${enc(id)}/read`),
+
+  setSchedule: (id: string, schedule: Schedule) => put<Resource>(`/resources/${enc(id)}/schedule`, schedule),
+  clearSchedule: (id: string) => del<Resource>(`/resources/${enc(id)}/schedule`),
 
   listRuns: (resourceId: string, cursor?: string) =>
     get<Page<Run>>(`/resources/${enc(resourceId)}/runs`, { params: { cursor: cursor || undefined } }),

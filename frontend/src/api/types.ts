@@ -2,7 +2,7 @@
 // schema.gen.ts is generated from that contract (npm run gen:api); this file
 // only names its schemas, so the UI cannot drift from the server. IDs are
 // opaque strings and timestamps are ISO-8601 UTC strings.
-import type { components } from './schema.gen';
+import type { components, operations } from './schema.gen';
 
 type S = components['schemas'];
 
@@ -33,6 +33,12 @@ export type Session = S['Session'];
 export type LogEventData = S['LogEventData'];
 export type ProgressEventData = S['ProgressEventData'];
 export type StatusEventData = S['StatusEventData'];
+export type Schedule = S['WorkingHours'];
+export type Notification = S['Notification'];
+export type NotificationList = S['NotificationList'];
+export type DriftCounts = S['DriftCounts'];
+export type DriftReport = S['DriftReport'];
+export type DriftFleet = S['DriftFleet'];
 
 /** A list answer: the contract's Page with its items typed. */
 export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] };
@@ -43,9 +49,31 @@ export type Role = Member['role'];
 export type ResourceStatus = Resource['status'];
 export type RunStatus = Run['status'];
 export type Outputs = Resource['outputs'];
+export type RunOperation = Run['operation'];
+export type DriftStatus = Resource['drift_status'];
+export type PowerState = NonNullable<Resource['power_state']>;
+export type DriftChange = DriftReport['changes'][number];
+export type DriftAttribute = DriftChange['attributes'][number];
+export type NotificationKind = Notification['kind'];
+/** A drift check's finding: the "drift" event of a drift_check run. */
+export interface DriftEventData {
+  drift_status: DriftStatus;
+  changes: DriftChange[];
+}
+
+type CreateResourceBody = operations['createResource']['requestBody']['content']['application/json'];
+/** What an order may carry besides the resource itself (ttl and expires_at exclude each other). */
+export type OrderDayTwoFields = Pick<CreateResourceBody, 'ttl' | 'expires_at' | 'schedule'>;
+/** A project's drift and expiry settings (PATCH /projects/{id} takes any of them). */
+export type ProjectDayTwoFields = Pick<
+  Project,
+  'drift_interval_minutes' | 'default_ttl_seconds' | 'max_ttl_seconds' | 'expiry_auto_approve'
+>;
+export type ProjectDayTwoPatch = Partial<ProjectDayTwoFields>;
 
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'viewer'];
 export const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp', 'sandbox'];
+export const DRIFT_STATUSES: readonly DriftStatus[] = ['in_sync', 'drifted', 'missing', 'check_failed', 'never_checked'];
 export const RESOURCE_STATUSES: readonly ResourceStatus[] = [
   'pending',
   'provisioning',
@@ -64,7 +92,8 @@ export type RunEvent =
   | { type: 'progress'; seq?: number; data: ProgressEventData }
   | { type: 'status'; seq?: number; data: StatusEventData }
   | { type: 'outputs'; seq?: number; data: Outputs }
-  | { type: 'truncated'; seq?: number; data: { dropped: number } };
+  | { type: 'truncated'; seq?: number; data: { dropped: number } }
+  | { type: 'drift'; seq?: number; data: DriftEventData };
 
 export const CANCELABLE_RUN_STATUSES: readonly RunStatus[] = [
   'queued',

@@ -1,5 +1,5 @@
 // Small day-two indicators shared by the resource list, detail and dashboard.
-import type { DriftStatus } from '../api/dayTwo';
+import type { DriftStatus } from '../api/types';
 import { DRIFT_LABELS } from '../lib/drift';
 import { countdownText, expiresSoon } from '../lib/duration';
 import { formatDateTime, formatRelative } from '../lib/format';

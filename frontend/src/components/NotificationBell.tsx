@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
-import { dayTwoApi, type Notification, type NotificationKind } from '../api/dayTwo';
+import { api } from '../api/endpoints';
+import type { Notification, NotificationKind } from '../api/types';
 import { errorMessage } from '../api/client';
 import { useAsync } from '../lib/useAsync';
 import { formatDateTime, formatRelative } from '../lib/format';
@@ -38,7 +39,7 @@ function Item({ n, onRead, onOpen }: { n: Notification; onRead: (id: string) => 
 
 /** The bell in the header: unread count, and the expiry reminders with "mark read". */
 export function NotificationBell() {
-  const list = useAsync(dayTwoApi.notifications, 'notifications');
+  const list = useAsync(api.notifications, 'notifications');
   const [open, setOpen] = useState(false);
   const [error, setError] = useState('');
   const boxRef = useRef<HTMLDivElement>(null);
@@ -73,7 +74,7 @@ export function NotificationBell() {
   const markRead = async (id: string) => {
     setError('');
     try {
-      await dayTwoApi.markRead(id);
+      await api.markNotificationRead(id);
       list.setData(
         (prev) =>
           prev && {

@@ -1,8 +1,8 @@
-import { useLayoutEffect, useRef, useState } from 'react';
-import type { Run, RunEvent } from '../api/types';
+import { useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import type { DriftEventData, Run, RunEvent, RunStatus } from '../api/types';
 import type { AddressProgress, LogLine } from '../lib/runEvents';
 import { useRunEvents, type Connection } from '../lib/useRunEvents';
-import { formatTime, humanize } from '../lib/format';
+import { formatTime, operationLabel } from '../lib/format';
 import { RunStatusBadge } from './StatusBadge';
 import { ErrorAlert } from './ui';
 
@@ -108,6 +108,51 @@ function LogView({ logs, trimmed }: { logs: LogLine[]; trimmed: number }) {
   );
 }
 
+/** What a drift check found, from its "drift" event (a check plans nothing, so there is no progress to show). */
+function DriftCheckResult({ status, found }: { status: RunStatus; found: DriftEventData | null }) {
+  let tone = 'border-slate-200 bg-slate-50 text-slate-800';
+  let text: ReactNode;
+  const result = found?.drift_status ?? (status === 'failed' ? 'check_failed' : null);
+  if (status === 'queued') text = 'Waiting for a worker…';
+  else if (!result && status === 'canceled') text = 'The check was canceled before it finished.';
+  else if (!result) text = status === 'succeeded' ? 'The check finished: the Drift panel shows what it found.' : 'Reading the resource from the cloud…';
+  else if (result === 'in_sync') {
+    tone = 'border-green-300 bg-green-50 text-green-900';
+    text = 'In sync: the cloud matches what was ordered.';
+  } else if (result === 'drifted') {
+    const n = (found?.changes ?? []).reduce((k, c) => k + c.attributes.length, 0);
+    tone = 'border-amber-300 bg-amber-50 text-amber-900';
+    text = (
+      <>
+        Drifted: {n === 1 ? '1 attribute differs' : `${n} attributes differ`} in the cloud from what was ordered.{' '}
+        <a href="#drift-panel" className="link">
+          See the diff in the Drift panel
+        </a>{' '}
+        to reconcile or accept it.
+      </>
+    );
+  } else if (result === 'missing') {
+    tone = 'border-red-300 bg-red-50 text-red-900';
+    text = (
+      <>
+        Missing: the object is gone from the cloud. See the{' '}
+        <a href="#drift-panel" className="link">
+          Drift panel
+        </a>
+        .
+      </>
+    );
+  } else {
+    tone = 'border-red-300 bg-red-50 text-red-900';
+    text = 'Check failed: the cloud could not be read. The log below says why.';
+  }
+  return (
+    <p className={`rounded-md border p-2 text-sm ${tone}`} data-testid="drift-check-result" data-drift={result ?? ''}>
+      {text}
+    </p>
+  );
+}
+
 const CONNECTION_LABEL: Record<Connection, string> = {
   connecting: 'Connecting…',
   live: 'Live',
@@ -141,7 +186,7 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
     <section className="card space-y-4" aria-labelledby="run-title" data-testid="run-panel" data-run-id={run.id}>
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h2 id="run-title" className="flex flex-wrap items-center gap-2 text-base font-semibold">
-          {humanize(run.operation)} run
+          {operationLabel(run.operation)} run
           <RunStatusBadge status={status} testId="run-status" />
           {run.attempt > 1 && <span className="text-xs font-normal text-slate-600">attempt {run.attempt}</span>}
         </h2>
@@ -155,7 +200,7 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
           </span>
         )}
       </div>
-      {plan && (
+      {plan && run.operation !== 'drift_check' && (
         <p className="text-sm text-slate-700" data-testid="plan-summary">
           Plan: <span className="text-green-700">+{plan.add} to add</span>, <span className="text-amber-700">~{plan.change} to change</span>,{' '}
           <span className="text-red-700">−{plan.destroy} to destroy</span>
@@ -168,7 +213,9 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
       )}
       {run.error && <ErrorAlert error={run.error} title="The run failed" />}
       <ErrorAlert error={error} />
-      {rows.length > 0 ? (
+      {run.operation === 'drift_check' ? (
+        <DriftCheckResult status={status} found={view.drift} />
+      ) : rows.length > 0 ? (
         <ul className="space-y-3" aria-label="Progress by resource address">
           {rows.map((p) => (
             <ProgressRow key={p.address} p={p} />

@@ -1,7 +1,7 @@
 // The working-hours editor shared by the resource detail and the order form:
 // a preset or custom stop/start crons, and a time zone.
 import { useMemo } from 'react';
-import type { Schedule } from '../api/dayTwo';
+import type { Schedule } from '../api/types';
 import { SCHEDULE_PRESETS, cronProblem, presetOf, timeZones } from '../lib/cron';
 import { Field } from './ui';
 

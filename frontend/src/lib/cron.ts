@@ -1,6 +1,6 @@
 // Working-hours schedules: presets, a 5-field cron check like the server's,
 // and the time zones the browser knows.
-import type { Schedule } from '../api/dayTwo';
+import type { Schedule } from '../api/types';
 
 export interface SchedulePreset {
   id: string;
@@ -17,7 +17,7 @@ export const SCHEDULE_PRESETS: readonly SchedulePreset[] = [
 
 /** The preset a schedule matches, or "custom". */
 export function presetOf(s: Pick<Schedule, 'stop' | 'start'>): string {
-  const norm = (x: string | null) => (x ?? '').trim().split(/\s+/).join(' ');
+  const norm = (x: string | null | undefined) => (x ?? '').trim().split(/\s+/).join(' ');
   return SCHEDULE_PRESETS.find((p) => p.stop === norm(s.stop) && p.start === norm(s.start))?.id ?? 'custom';
 }
 

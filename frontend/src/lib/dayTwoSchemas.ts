@@ -1,6 +1,6 @@
 // Zod schemas for the day-two settings: a project's drift interval and TTLs.
 import { z } from 'zod';
-import type { OrderDayTwoFields, ProjectDayTwoFields, ProjectDayTwoPatch } from '../api/dayTwo';
+import type { OrderDayTwoFields, ProjectDayTwoFields, ProjectDayTwoPatch } from '../api/types';
 import { cronProblem } from './cron';
 import { durationProblem, durationSchema, formatSeconds, parseDuration, ttlOf } from './duration';
 

@@ -1,6 +1,6 @@
 // Drift reports for display: labels, and before/after values flattened so
 // that a change deep in a nested value shows as its own line.
-import type { DriftAttribute, DriftStatus } from '../api/dayTwo';
+import type { DriftAttribute, DriftStatus } from '../api/types';
 
 export const DRIFT_LABELS: Record<DriftStatus, string> = {
   in_sync: 'In sync',

@@ -1,3 +1,5 @@
+import type { RunOperation } from '../api/types';
+
 const usd2 = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const usd4 = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 });
 
@@ -48,6 +50,18 @@ export function formatDuration(startIso: string | null | undefined, endIso: stri
   const s = Math.max(0, Math.round((end - start) / 1000));
   if (s < 60) return `${s}s`;
   return `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
+const OPERATION_LABELS: Record<RunOperation, string> = {
+  create: 'Create',
+  update: 'Update',
+  destroy: 'Destroy',
+  drift_check: 'Drift check',
+};
+
+/** A run's operation as people say it ("Drift check", not drift_check). */
+export function operationLabel(op: RunOperation): string {
+  return OPERATION_LABELS[op] ?? humanize(op);
 }
 
 export function humanize(s: string): string {

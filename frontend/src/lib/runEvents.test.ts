@@ -221,3 +221,19 @@ describe('helpers', () => {
     expect(isFinalRunStatus(null)).toBe(false);
   });
 });
+
+describe('drift check events', () => {
+  it('keeps what a drift check found, from SSE text or the JSON replay', () => {
+    const text = '{"drift_status":"drifted","changes":[{"address":"a.b","action":"update","attributes":[{"path":"tags.team","before":null,"after":"data"}]}]}';
+    const ev = parseRunEvent('drift', text, '9');
+    expect(ev?.type).toBe('drift');
+    const s = reduce([ev!, { type: 'status', seq: 10, data: { run_status: 'succeeded', resource_status: 'active' } }]);
+    expect(s.drift?.drift_status).toBe('drifted');
+    expect(s.drift?.changes[0]?.attributes[0]?.path).toBe('tags.team');
+    expect(s.runStatus).toBe('succeeded');
+  });
+
+  it('has no finding before the event or for other runs', () => {
+    expect(reduce([plan]).drift).toBeNull();
+  });
+});

@@ -1,4 +1,5 @@
 import type {
+  DriftEventData,
   LogEventData,
   Outputs,
   PlanSummary,
@@ -45,6 +46,8 @@ export interface RunViewState {
   runStatus: RunStatus | null;
   resourceStatus: ResourceStatus | null;
   outputs: Outputs | null;
+  /** What a drift check found (its "drift" event); null before that or for other runs. */
+  drift: DriftEventData | null;
 }
 
 export const MAX_LOG_LINES = 5000;
@@ -60,6 +63,7 @@ export const initialRunView: RunViewState = {
   runStatus: null,
   resourceStatus: null,
   outputs: null,
+  drift: null,
 };
 
 /** Actions that change nothing, so no progress event will ever come for them. */
@@ -188,6 +192,8 @@ export function runEventsReducer(state: RunViewState, action: RunViewAction): Ru
       return applyStatus(s, action.data);
     case 'outputs':
       return { ...s, outputs: action.data };
+    case 'drift':
+      return { ...s, drift: action.data };
     case 'truncated': {
       const dropped = Number(action.data?.dropped) || 0;
       const withCount = { ...s, truncated: s.truncated + dropped };
@@ -205,7 +211,9 @@ export function runEventsReducer(state: RunViewState, action: RunViewAction): Ru
   }
 }
 
-const EVENT_TYPES = new Set(['log', 'plan', 'progress', 'status', 'outputs', 'truncated']);
+/** The run event types the view understands (SSE event names, JSON replay types). */
+export const RUN_EVENT_TYPES = ['log', 'plan', 'progress', 'status', 'outputs', 'truncated', 'drift'] as const;
+const EVENT_TYPES = new Set<string>(RUN_EVENT_TYPES);
 
 /**
  * Builds a typed event from an SSE message (event name, data text, last event

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { CatalogKind, CredentialField, NameRule } from '../api/types';
-import { isStoppable, type OrderDayTwoFields } from '../api/dayTwo';
+import type { CatalogKind, CredentialField, NameRule, OrderDayTwoFields } from '../api/types';
 import { orderDayTwoShape, refineOrderDayTwo, toOrderDayTwo, type OrderDayTwoValues } from './dayTwoSchemas';
 
 // ---------------------------------------------------------------------------
@@ -293,7 +292,7 @@ export function toCreateRequest(v: ResourceFormValues, kind: CatalogKind) {
   } else if (kind.id === 'storage') {
     body.config = { expected_gb: Number(v.expected_gb.trim()) };
   }
-  return { ...body, ...toOrderDayTwo(v, kind.id === 'vm' && isStoppable(kind)) };
+  return { ...body, ...toOrderDayTwo(v, kind.id === 'vm' && kind.stoppable) };
 }
 
 // ---------------------------------------------------------------------------

@@ -2,11 +2,10 @@ import { useEffect, useReducer, useRef, useState } from 'react';
 import { API_BASE } from '../api/client';
 import { api } from '../api/endpoints';
 import type { RunEvent } from '../api/types';
-import { initialRunView, isFinalRunStatus, parseRunEvent, runEventsReducer, type RunViewState } from './runEvents';
+import { RUN_EVENT_TYPES, initialRunView, isFinalRunStatus, parseRunEvent, runEventsReducer, type RunViewState } from './runEvents';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'replay' | 'paused' | 'ended';
 
-const EVENT_TYPES = ['log', 'plan', 'progress', 'status', 'outputs', 'truncated'] as const;
 
 function eventsUrl(runId: string, ticket: string, after: number): string {
   // EventSource cannot send an Authorization header: the stream opens with a
@@ -172,7 +171,7 @@ export function useRunEvents(
         setConnection('live');
         setError('');
       };
-      for (const type of EVENT_TYPES) {
+      for (const type of RUN_EVENT_TYPES) {
         source.addEventListener(type, (msg: MessageEvent<string>) => {
           const ev = parseRunEvent(type, msg.data, msg.lastEventId);
           if (!ev) return;

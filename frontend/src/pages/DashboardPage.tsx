@@ -4,7 +4,7 @@ import { api, listAllProjects } from '../api/endpoints';
 import type { Resource, Run } from '../api/types';
 import { useAsync } from '../lib/useAsync';
 import { accruedByCloud, countByCloudAndStatus } from '../lib/dashboard';
-import { cloudColor, cloudLabel, formatRelative, formatUsd, humanize } from '../lib/format';
+import { cloudColor, cloudLabel, formatRelative, formatUsd, operationLabel } from '../lib/format';
 import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../components/ui';
 import { DriftFleet } from './dashboard/DriftFleet';
@@ -243,7 +243,7 @@ export function DashboardPage() {
                     {resource.name}
                   </Link>
                   <span className="ml-2 text-sm text-slate-600">
-                    {humanize(run.operation)} · {cloudLabel(resource.cloud)}
+                    {operationLabel(run.operation)} · {cloudLabel(resource.cloud)}
                   </span>
                 </div>
                 <div className="flex items-center gap-3">

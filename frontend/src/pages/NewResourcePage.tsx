@@ -19,7 +19,6 @@ import { RegionStep } from './newResource/RegionStep';
 import { SizeStep } from './newResource/SizeStep';
 import { OptionsStep } from './newResource/OptionsStep';
 import { Summary } from './newResource/Summary';
-import { projectDayTwo } from '../api/dayTwo';
 import { SCHEDULE_PRESETS, localTimeZone } from '../lib/cron';
 import { ttlDefault } from '../lib/duration';
 
@@ -101,7 +100,7 @@ export function NewResourcePage() {
   const kind = findKind(cloud, v.kind);
 
   // The TTL starts at the project's default, chosen again when the project changes.
-  const defaultTtl = project ? projectDayTwo(project).default_ttl_seconds : null;
+  const defaultTtl = project ? project.default_ttl_seconds : null;
   const ttlFor = useRef<string | null>(null);
   useEffect(() => {
     if (!project || ttlFor.current === project.id) return;

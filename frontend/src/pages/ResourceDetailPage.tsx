@@ -1,13 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
 import { api, loadCatalog } from '../api/endpoints';
-import { isStoppable, resourceDayTwo, type SizeDayTwoFields } from '../api/dayTwo';
 import { errorMessage } from '../api/client';
 import { CANCELABLE_RUN_STATUSES, type Resource, type Run, type RunEvent, type RunStatus } from '../api/types';
 import { useAsync } from '../lib/useAsync';
 import { isFinalRunStatus } from '../lib/runEvents';
 import { canManage, canOrder } from '../lib/projects';
-import { cloudLabel, formatDateTime, formatDuration, formatUsd, humanize } from '../lib/format';
+import { cloudLabel, formatDateTime, formatDuration, formatUsd, humanize, operationLabel } from '../lib/format';
 import { CopyButton } from '../components/CopyButton';
 import { RunPanel } from '../components/RunPanel';
 import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
@@ -120,14 +119,13 @@ export function ResourceDetailPage() {
   const canApprove = runStatus === 'awaiting_approval';
   const canCancel = runStatus !== undefined && CANCELABLE_RUN_STATUSES.includes(runStatus);
   // A drift check in progress does not block a change: the server cancels the check.
-  const checking = busy && (r.current_run?.operation as string | undefined) === 'drift_check';
+  const checking = busy && r.current_run?.operation === 'drift_check';
   const canResize = r.kind === 'vm' && r.status === 'active' && (!busy || checking);
   const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && (!busy || checking);
   const outputs = outputEntries(r.outputs);
-  const dayTwo = resourceDayTwo(r);
   const catalogKind = catalog.data?.clouds.find((c) => c.id === r.cloud)?.kinds.find((k) => k.id === r.kind);
-  const stoppable = r.kind === 'vm' && isStoppable(catalogKind) && r.status !== 'destroyed';
-  const stoppedMonthly = (catalogKind?.sizes?.find((x) => x.id === r.size) as SizeDayTwoFields | undefined)?.stopped_monthly_cost_usd;
+  const stoppable = r.kind === 'vm' && catalogKind?.stoppable === true && r.status !== 'destroyed';
+  const stoppedMonthly = catalogKind?.sizes?.find((x) => x.id === r.size)?.stopped_monthly_cost_usd;
 
   const runAction = async (kind: 'approve' | 'cancel') => {
     if (!selectedRun) return;
@@ -169,9 +167,9 @@ export function ResourceDetailPage() {
             </span>
             <ResourceStatusBadge status={r.status} testId="resource-status" />
             {r.simulated && <SimulatedTag />}
-            {r.status !== 'destroyed' && <DriftBadge status={dayTwo.drift_status} checkedAt={dayTwo.drift_checked_at} showChecked testId="resource-drift" />}
+            {r.status !== 'destroyed' && <DriftBadge status={r.drift_status} checkedAt={r.drift_checked_at} showChecked testId="resource-drift" />}
           </h1>
-          <ExpiryCountdown expiresAt={r.status === 'destroyed' ? null : dayTwo.expires_at} currentRun={r.current_run} testId="resource-expiry" />
+          <ExpiryCountdown expiresAt={r.status === 'destroyed' ? null : r.expires_at} currentRun={r.current_run} testId="resource-expiry" />
           <p className="mt-1 text-sm text-slate-600">
             {r.kind === 'vm' ? 'Virtual machine' : 'Object storage'} on {cloudLabel(r.cloud)} · {r.region}
             {r.size && <> · {r.size}</>}
@@ -251,7 +249,7 @@ export function ResourceDetailPage() {
                     {runItems.map((run) => (
                       <tr key={run.id} className={run.id === runId ? 'bg-blue-50/60' : undefined}>
                         <td className="whitespace-nowrap">
-                          {humanize(run.operation)}
+                          {operationLabel(run.operation)}
                           {run.attempt > 1 && <span className="ml-1 text-xs text-slate-500">#{run.attempt}</span>}
                           {run.source && run.source !== 'user' && (
                             <span className="block text-xs text-slate-500" data-testid="run-source">

@@ -1,13 +1,12 @@
 import { Link, useSearchParams } from 'react-router';
 import { api, listAllProjects } from '../api/endpoints';
-import { CLOUDS, RESOURCE_STATUSES, type CloudId, type KindId, type ResourceStatus } from '../api/types';
+import { CLOUDS, DRIFT_STATUSES, RESOURCE_STATUSES, type CloudId, type DriftStatus, type KindId, type ResourceStatus } from '../api/types';
 import { useAsync } from '../lib/useAsync';
 import { useCursorList } from '../lib/useCursorList';
 import { cloudLabel, formatUsd, humanize } from '../lib/format';
 import { endpointOf } from '../lib/resources';
 import { ResourceStatusBadge } from '../components/StatusBadge';
 import { DriftBadge, ExpiryCountdown } from '../components/DayTwoBadges';
-import { DRIFT_STATUSES, resourceDayTwo, type DriftStatus } from '../api/dayTwo';
 import { DRIFT_LABELS } from '../lib/drift';
 import { EmptyState, ErrorAlert, Loading, PageHeader, SimulatedTag } from '../components/ui';
 
@@ -199,7 +198,7 @@ export function ResourcesPage() {
                       <ResourceStatusBadge status={r.status} testId={`status-${r.name}`} />
                       {r.status !== 'destroyed' && (
                         <ExpiryCountdown
-                          expiresAt={resourceDayTwo(r).expires_at}
+                          expiresAt={r.expires_at}
                           currentRun={r.current_run}
                           testId={`expiry-${r.name}`}
                           className="mt-0.5 block whitespace-nowrap"
@@ -208,7 +207,7 @@ export function ResourcesPage() {
                     </td>
                     <td className="hidden sm:table-cell">
                       {r.status !== 'destroyed' && (
-                        <DriftBadge status={resourceDayTwo(r).drift_status} checkedAt={resourceDayTwo(r).drift_checked_at} testId={`drift-${r.name}`} />
+                        <DriftBadge status={r.drift_status} checkedAt={r.drift_checked_at} testId={`drift-${r.name}`} />
                       )}
                     </td>
                     <td className="hidden sm:table-cell">

@@ -1,5 +1,6 @@
 import { Link } from 'react-router';
-import { DRIFT_STATUSES, dayTwoApi, resourceDayTwo, type DriftCounts } from '../../api/dayTwo';
+import { api } from '../../api/endpoints';
+import { DRIFT_STATUSES, type DriftCounts } from '../../api/types';
 import { useAsync } from '../../lib/useAsync';
 import { DRIFT_LABELS } from '../../lib/drift';
 import { cloudLabel } from '../../lib/format';
@@ -41,7 +42,7 @@ function GroupRow({ label }: { label: string }) {
 
 /** The fleet's drift on the dashboard: totals, per project and cloud, and the drifted resources. */
 export function DriftFleet({ className = '' }: { className?: string }) {
-  const fleet = useAsync(() => dayTwoApi.fleet(), 'dash:drift');
+  const fleet = useAsync(() => api.driftFleet(), 'dash:drift');
   if (!fleet.data && fleet.error?.status === 404) return null;
   const f = fleet.data;
   return (
@@ -105,7 +106,7 @@ export function DriftFleet({ className = '' }: { className?: string }) {
                   </Link>
                   <span className="flex items-center gap-2 text-xs text-slate-600">
                     {cloudLabel(r.cloud)}
-                    <DriftBadge status={resourceDayTwo(r).drift_status} checkedAt={resourceDayTwo(r).drift_checked_at} showChecked />
+                    <DriftBadge status={r.drift_status} checkedAt={r.drift_checked_at} showChecked />
                   </span>
                 </li>
               ))}

@@ -1,6 +1,5 @@
 import { Link } from 'react-router';
 import { api } from '../../api/endpoints';
-import { resourceDayTwo } from '../../api/dayTwo';
 import type { Resource } from '../../api/types';
 import { useAsync } from '../../lib/useAsync';
 import { cloudLabel } from '../../lib/format';
@@ -15,10 +14,10 @@ async function loadExpiring(now: number): Promise<Resource[]> {
   const page = await api.listResources({ expires_before: until, limit: 50 });
   return page.items
     .filter((r) => {
-      const at = resourceDayTwo(r).expires_at;
+      const at = r.expires_at;
       return r.status !== 'destroyed' && at !== null && new Date(at).getTime() <= now + DAY_MS;
     })
-    .sort((a, b) => (resourceDayTwo(a).expires_at ?? '').localeCompare(resourceDayTwo(b).expires_at ?? ''));
+    .sort((a, b) => (a.expires_at ?? '').localeCompare(b.expires_at ?? ''));
 }
 
 /** "Expiring within 24 h" on the dashboard. */
@@ -43,7 +42,7 @@ export function ExpiringSoon({ className = '' }: { className?: string }) {
                 </Link>
                 <span className="ml-2 text-xs text-slate-500">{cloudLabel(r.cloud)}</span>
               </span>
-              <ExpiryCountdown expiresAt={resourceDayTwo(r).expires_at} currentRun={r.current_run} />
+              <ExpiryCountdown expiresAt={r.expires_at} currentRun={r.current_run} />
             </li>
           ))}
         </ul>

@@ -1,6 +1,5 @@
 import type { Control, FieldErrors, UseFormRegister, UseFormSetValue } from 'react-hook-form';
 import { useWatch } from 'react-hook-form';
-import { isStoppable, projectDayTwo } from '../../api/dayTwo';
 import type { CatalogKind, Project } from '../../api/types';
 import type { ResourceFormValues } from '../../lib/schemas';
 import { TTL_PRESETS, expiryFrom, formatSeconds, ttlOf } from '../../lib/duration';
@@ -32,8 +31,8 @@ export function LifecycleFields({
   });
   const ttl = ttlOf(choice, custom);
   const expiry = expiryFrom(ttl, now);
-  const max = project ? projectDayTwo(project).max_ttl_seconds : null;
-  const stoppable = kind.id === 'vm' && isStoppable(kind);
+  const max = project ? project.max_ttl_seconds : null;
+  const stoppable = kind.id === 'vm' && kind.stoppable;
   const options = [...TTL_PRESETS.map((p) => ({ value: p.value, label: p.label })), { value: 'custom', label: 'Custom' }, { value: 'none', label: 'None' }];
 
   return (

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { zodResolver } from '@hookform/resolvers/zod';
-import { dayTwoApi, projectDayTwo } from '../../api/dayTwo';
+import { api } from '../../api/endpoints';
 import type { Project } from '../../api/types';
 import { applyApiError } from '../../lib/formErrors';
 import { DRIFT_INTERVALS } from '../../lib/drift';
@@ -13,7 +13,7 @@ const FIELDS = ['drift_interval_minutes', 'default_ttl', 'max_ttl', 'expiry_auto
 
 /** Drift checks and expiry for a project: its own form, saved with PATCH like the other settings. */
 export function LifecycleSettings({ project, editable, onSaved }: { project: Project; editable: boolean; onSaved: () => void }) {
-  const current = lifecycleValues(projectDayTwo(project));
+  const current = lifecycleValues(project);
   const [formError, setFormError] = useState('');
   const [saved, setSaved] = useState(false);
   const {
@@ -33,8 +33,8 @@ export function LifecycleSettings({ project, editable, onSaved }: { project: Pro
     setSaved(false);
     try {
       // Only what changed: each setting is its own concern on the server.
-      const p = await dayTwoApi.updateProject(project.id, lifecyclePatch(v, Object.keys(dirtyFields) as (keyof LifecycleValues)[]));
-      reset(lifecycleValues(projectDayTwo(p)));
+      const p = await api.updateProject(project.id, lifecyclePatch(v, Object.keys(dirtyFields) as (keyof LifecycleValues)[]));
+      reset(lifecycleValues(p));
       setSaved(true);
       onSaved();
     } catch (e) {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { dayTwoApi, resourceDayTwo, type DriftChange } from '../../api/dayTwo';
+import { api } from '../../api/endpoints';
 import { errorMessage } from '../../api/client';
-import type { Resource, ResourceAndRun, Run } from '../../api/types';
+import type { DriftChange, Resource, ResourceAndRun, Run } from '../../api/types';
 import { useAsync } from '../../lib/useAsync';
 import { formatJson, leafChanges } from '../../lib/drift';
 import { formatDateTime } from '../../lib/format';
@@ -67,9 +67,8 @@ export function DriftPanel({
   busy: boolean;
   onRunStarted: (run: Run, r: Resource) => void;
 }) {
-  const d = resourceDayTwo(resource);
-  const checked = d.drift_status !== 'never_checked';
-  const report = useAsync(() => dayTwoApi.drift(resource.id), `drift:${resource.id}:${d.drift_status}:${d.drift_checked_at}`, checked);
+  const checked = resource.drift_status !== 'never_checked';
+  const report = useAsync(() => api.drift(resource.id), `drift:${resource.id}:${resource.drift_status}:${resource.drift_checked_at}`, checked);
   const [action, setAction] = useState<Action | null>(null);
   const [error, setError] = useState('');
 
@@ -78,9 +77,9 @@ export function DriftPanel({
     setError('');
     try {
       const call: Record<Action, (id: string) => Promise<ResourceAndRun>> = {
-        check: dayTwoApi.driftCheck,
-        reconcile: dayTwoApi.reconcile,
-        accept: dayTwoApi.acceptDrift,
+        check: api.driftCheck,
+        reconcile: api.reconcileDrift,
+        accept: api.acceptDrift,
       };
       const r = await call[a](resource.id);
       onRunStarted(r.run, r.resource);
@@ -93,10 +92,10 @@ export function DriftPanel({
 
   const live = resource.status === 'active';
   const rep = report.data;
-  const drifted = d.drift_status === 'drifted' || d.drift_status === 'missing';
-  const acceptable = Boolean(rep?.acceptable) && d.drift_status === 'drifted';
+  const drifted = resource.drift_status === 'drifted' || resource.drift_status === 'missing';
+  const acceptable = Boolean(rep?.acceptable) && resource.drift_status === 'drifted';
   const acceptReason =
-    d.drift_status === 'missing'
+    resource.drift_status === 'missing'
       ? 'The cloud object is gone: there is nothing to adopt.'
       : rep && !rep.acceptable
         ? 'Some drifted attributes are not ones the catalog lets be adopted (only e.g. tags can be); reconcile instead.'
@@ -104,10 +103,10 @@ export function DriftPanel({
   const disabled = !canAct || busy || action !== null;
 
   return (
-    <section className="card" aria-labelledby="drift-title" data-testid="drift-panel">
+    <section id="drift-panel" className="card scroll-mt-4" aria-labelledby="drift-title" data-testid="drift-panel">
       <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
         <h2 id="drift-title" className="flex items-center gap-2 text-base font-semibold">
-          Drift <DriftBadge status={d.drift_status} checkedAt={d.drift_checked_at} testId="drift-status" />
+          Drift <DriftBadge status={resource.drift_status} checkedAt={resource.drift_checked_at} testId="drift-status" />
         </h2>
         {canAct && live && (
           <button type="button" className="btn btn-secondary btn-sm" disabled={disabled} onClick={() => void start('check')}>
@@ -116,10 +115,10 @@ export function DriftPanel({
         )}
       </div>
       <p className="text-sm text-slate-600" data-testid="drift-checked-at">
-        {d.drift_checked_at ? <>Last checked {formatDateTime(d.drift_checked_at)}.</> : 'Not checked yet.'}
-        {d.drift_status === 'in_sync' && ' The cloud matches what was ordered.'}
-        {d.drift_status === 'missing' && ' The cloud object is gone.'}
-        {d.drift_status === 'check_failed' && ' The last check failed: see its run log.'}
+        {resource.drift_checked_at ? <>Last checked {formatDateTime(resource.drift_checked_at)}.</> : 'Not checked yet.'}
+        {resource.drift_status === 'in_sync' && ' The cloud matches what was ordered.'}
+        {resource.drift_status === 'missing' && ' The cloud object is gone.'}
+        {resource.drift_status === 'check_failed' && ' The last check failed: see its run log.'}
       </p>
       <ErrorAlert error={error} />
       {checked && report.loading && !rep && <Loading label="Loading the drift report…" />}

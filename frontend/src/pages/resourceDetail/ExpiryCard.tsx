@@ -1,4 +1,3 @@
-import { resourceDayTwo } from '../../api/dayTwo';
 import type { Resource } from '../../api/types';
 import { countdownText, expiresSoon } from '../../lib/duration';
 import { formatDateTime } from '../../lib/format';
@@ -8,7 +7,7 @@ import { Notice } from '../../components/ui';
 
 /** The expiry of a resource with its countdown and the Extend button. */
 export function ExpiryCard({ resource, canExtend, onExtend }: { resource: Resource; canExtend: boolean; onExtend: () => void }) {
-  const { expires_at } = resourceDayTwo(resource);
+  const { expires_at } = resource;
   if (!expires_at || resource.status === 'destroyed') return null;
   return (
     <section className="card" aria-labelledby="expiry-title" data-testid="expiry-card">
@@ -34,7 +33,7 @@ export function ExpiryCard({ resource, canExtend, onExtend }: { resource: Resour
 /** The banner over a resource that expires within 24 h, or has expired and awaits its destroy. */
 export function ExpiryBanner({ resource }: { resource: Resource }) {
   const now = useNow();
-  const { expires_at } = resourceDayTwo(resource);
+  const { expires_at } = resource;
   if (!expires_at || resource.status === 'destroyed') return null;
   const soon = expiresSoon(expires_at, now);
   const text = countdownText(expires_at, now, resource.current_run);

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { dayTwoApi, resourceDayTwo } from '../../api/dayTwo';
+import { api } from '../../api/endpoints';
 import { errorMessage } from '../../api/client';
 import type { Resource } from '../../api/types';
 import { durationProblem, parseDuration } from '../../lib/duration';
@@ -30,7 +30,7 @@ export function ExtendDialog({
   const by = choice === 'custom' ? custom.trim() : choice;
   const problem = durationProblem(by);
   const seconds = problem ? null : parseDuration(by);
-  const current = resourceDayTwo(resource).expires_at;
+  const current = resource.expires_at;
   // The server extends from the expiry, or from now once it has passed.
   const base = current ? Math.max(new Date(current).getTime(), now) : null;
   const newExpiry = base !== null && seconds !== null ? new Date(base + seconds * 1000).toISOString() : null;
@@ -41,7 +41,7 @@ export function ExtendDialog({
     setBusy(true);
     setError('');
     try {
-      const r = await dayTwoApi.extend(resource.id, by);
+      const r = await api.extendResource(resource.id, by);
       onDone(r);
     } catch (e) {
       setError(errorMessage(e));

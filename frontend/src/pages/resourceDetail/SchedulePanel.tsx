@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import { dayTwoApi, resourceDayTwo, type Schedule } from '../../api/dayTwo';
+import { api } from '../../api/endpoints';
 import { errorMessage } from '../../api/client';
-import type { Resource } from '../../api/types';
+import type { Resource, Schedule } from '../../api/types';
 import { SCHEDULE_PRESETS, localTimeZone, presetOf, scheduleValid } from '../../lib/cron';
 import { ScheduleFields } from '../../components/ScheduleFields';
 import { ErrorAlert } from '../../components/ui';
@@ -27,9 +27,8 @@ export function SchedulePanel({
   stoppedMonthly?: number;
   onSaved: (r: Resource) => void;
 }) {
-  const d = resourceDayTwo(resource);
   const [editing, setEditing] = useState(false);
-  const [draft, setDraft] = useState<Schedule>(() => d.schedule ?? { ...SCHEDULE_PRESETS[0]!, timezone: localTimeZone() });
+  const [draft, setDraft] = useState<Schedule>(() => resource.schedule ?? { ...SCHEDULE_PRESETS[0]!, timezone: localTimeZone() });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
 
@@ -52,24 +51,24 @@ export function SchedulePanel({
         <h2 id="schedule-title" className="text-base font-semibold">
           Power
         </h2>
-        {d.power_state && (
+        {resource.power_state && (
           <span
             data-testid="power-state"
-            data-state={d.power_state}
+            data-state={resource.power_state}
             className={`rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${
-              d.power_state === 'running' ? 'bg-green-50 text-green-800 ring-green-300' : 'bg-slate-100 text-slate-700 ring-slate-300'
+              resource.power_state === 'running' ? 'bg-green-50 text-green-800 ring-green-300' : 'bg-slate-100 text-slate-700 ring-slate-300'
             }`}
           >
-            {d.power_state === 'running' ? 'Running' : 'Stopped'}
+            {resource.power_state === 'running' ? 'Running' : 'Stopped'}
           </span>
         )}
       </div>
       <p className="text-sm text-slate-700" data-testid="schedule-summary">
-        {d.schedule ? <>Working hours: {describe(d.schedule)}</> : 'No working-hours schedule: the machine runs all the time.'}
+        {resource.schedule ? <>Working hours: {describe(resource.schedule)}</> : 'No working-hours schedule: the machine runs all the time.'}
       </p>
-      {d.schedule && d.schedule_next_at && (
+      {resource.schedule && resource.schedule_next_at && (
         <p className="mt-1 text-xs text-slate-600" data-testid="schedule-next">
-          Next change {formatDateTime(d.schedule_next_at)}
+          Next change {formatDateTime(resource.schedule_next_at)}
         </p>
       )}
       {editing ? (
@@ -79,7 +78,7 @@ export function SchedulePanel({
             e.preventDefault();
             if (scheduleValid(draft)) {
               void act(() =>
-                dayTwoApi.setSchedule(resource.id, { ...draft, stop: draft.stop?.trim() || null, start: draft.start?.trim() || null }),
+                api.setSchedule(resource.id, { ...draft, stop: draft.stop?.trim() || null, start: draft.start?.trim() || null }),
               );
             }
           }}
@@ -101,10 +100,10 @@ export function SchedulePanel({
           {canEdit && (
             <div className="mt-3 flex flex-wrap gap-2">
               <button type="button" className="btn btn-secondary btn-sm" onClick={() => setEditing(true)}>
-                {d.schedule ? 'Edit schedule' : 'Add a schedule'}
+                {resource.schedule ? 'Edit schedule' : 'Add a schedule'}
               </button>
-              {d.schedule && (
-                <button type="button" className="btn btn-ghost btn-sm" disabled={busy} onClick={() => void act(() => dayTwoApi.clearSchedule(resource.id))}>
+              {resource.schedule && (
+                <button type="button" className="btn btn-ghost btn-sm" disabled={busy} onClick={() => void act(() => api.clearSchedule(resource.id))}>
                   Remove schedule
                 </button>
               )}
