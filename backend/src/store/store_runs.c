@@ -380,6 +380,13 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
                    " config = COALESCE(?, config), monthly_cost_usd = ?, updated_at = ? WHERE id = ?",
                    p, 7, NULL, err);
     if (r == CP_OK && sp->config) r = cp_conn_power_state_after_run(c, run->resource_id, sp->config, err);
+    /* A remedy that applied refreshed every attribute and converged it on the
+     * order: the resource is in sync, and its report says so. */
+    if (r == CP_OK && run->source &&
+        (!strcmp(run->source, CP_SOURCE_DRIFT_RECONCILE) || !strcmp(run->source, CP_SOURCE_DRIFT_ACCEPT))) {
+        cp_drift_outcome synced = {CP_DRIFT_IN_SYNC, "[]"};
+        r = cp_conn_drift_record(c, run, CP_RUN_SUCCEEDED, &synced, err);
+    }
     return r == CP_OK ? cp_conn_rate_change(c, run->resource_id, sp->monthly_cost_usd, now, err) : r;
 }
 

@@ -122,6 +122,10 @@ def test_drift_found_reconciled_accepted_and_missing(make_server, store_env):
     assert q["run"]["operation"] == "update" and q["run"]["source"] == "drift_reconcile", q["run"]
     assert u.wait_run(q["run"]["id"], timeout=180)["status"] == "succeeded"
     assert sb.ok("GET", "/instances/" + iid)["size"] == "sandbox.small"
+    # The remedy's apply refreshed and converged every attribute: in sync at once, as its report says.
+    rep = u.ok("GET", "/resources/%s/drift" % rid)
+    assert rep["status"] == "in_sync" and rep["run_id"] == q["run"]["id"] and rep["changes"] == [], rep
+    assert u.ok("GET", "/resources/" + rid)["drift_status"] == "in_sync"
     assert check(u, rid)["status"] == "in_sync"
 
     # Out of band: a new tag. Accept adopts it into the order.
@@ -136,6 +140,7 @@ def test_drift_found_reconciled_accepted_and_missing(make_server, store_env):
     assert u.wait_run(q["run"]["id"], timeout=180)["status"] == "succeeded"
     res = u.ok("GET", "/resources/" + rid)
     assert res["config"]["tags"] == {"env": "test", "owner": "bob"}, res["config"]
+    assert res["drift_status"] == "in_sync", res
     assert check(u, rid)["status"] == "in_sync"
     audit = [e["action"] for e in u.ok("GET", "/projects/%s/audit" % p["id"])["items"]]
     for action in ("resource.drift_check", "resource.drift_reconcile", "resource.drift_accept"):
