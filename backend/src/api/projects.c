@@ -100,7 +100,11 @@ cp_result cp_api_projects_update(cp_req *req)
     bool approval = json_is_true(ra);
     json_t *bj = json_object_get(b, "monthly_budget_usd");
     double budget = json_number_value(bj);
-    if ((r = drift_interval_check(req, b)) != CP_OK) return r;
+    /* Every setting is checked before any is written: a refused PATCH changes nothing. */
+    cp_project unsaved = p;
+    unsaved.id = NULL; /* cp_api_expiry_settings: check only */
+    if ((r = drift_interval_check(req, b)) != CP_OK || (r = cp_api_expiry_settings(req, b, &unsaved)) != CP_OK)
+        return r;
     r = cp_store_project_update(CP_APP(req)->store, p.id, name, ra ? &approval : NULL, bj != NULL,
                                 json_is_number(bj) ? &budget : NULL, &req->err);
     if (r == CP_OK) r = cp_api_expiry_settings(req, b, &p);

@@ -169,6 +169,11 @@ def test_extend_is_capped_for_members_and_audited_for_owners(make_server):
     assert_error(member.call("PATCH", "/projects/" + p["id"], {"max_ttl_seconds": 99999}), 403)
     assert_error(owner.call("PATCH", "/projects/" + p["id"], {"default_ttl_seconds": 9000}), 422,
                  "invalid_value", "default_ttl_seconds")
+    # A refused PATCH changes nothing, not even the settings before the one refused.
+    assert_error(owner.call("PATCH", "/projects/" + p["id"], {"name": "renamed", "require_approval": True,
+                                                              "default_ttl_seconds": 9000}), 422, "invalid_value")
+    kept = owner.ok("GET", "/projects/" + p["id"])
+    assert (kept["name"], kept["require_approval"]) == (p["name"], p["require_approval"]), kept
     assert_error(owner.call("PATCH", "/projects/" + p["id"], {"max_ttl_seconds": 10}), 422, "out_of_range")
     got = owner.ok("PATCH", "/projects/" + p["id"], {"max_ttl_seconds": None, "expiry_auto_approve": True}, 200)
     assert got["max_ttl_seconds"] is None and got["expiry_auto_approve"] is True
