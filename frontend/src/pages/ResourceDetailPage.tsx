@@ -57,6 +57,7 @@ export function ResourceDetailPage() {
           queued_at: r.updated_at,
           started_at: null,
           finished_at: null,
+          override_required: false,
         }
       : undefined);
 
