@@ -1,6 +1,7 @@
 // Tags of an order or a resource (config.tags): rows of key and value as the
 // editor shows them, and the object the API takes.
 import { z } from 'zod';
+import type { ChangeResourceRequest, Resource } from '../api/types';
 
 export interface TagRow {
   key: string;
@@ -42,4 +43,19 @@ export function tagRowsProblem(rows: readonly TagRow[]): { index: number | null;
   if (r.success) return null;
   const issue = r.error.issues[0]!;
   return { index: typeof issue.path[0] === 'number' ? issue.path[0] : null, message: issue.message };
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+}
+
+/** The PATCH body of an edit: only the name and tags that differ from the resource's (tags as the whole set). */
+export function changeBody(r: Pick<Resource, 'name' | 'config'>, name: string, rows: readonly TagRow[]): ChangeResourceRequest {
+  const body: ChangeResourceRequest = {};
+  if (name.trim() !== r.name) body.name = name.trim();
+  const tags = rowsToTags(rows);
+  if (!sameTags(tags, r.config?.tags ?? {})) body.tags = tags;
+  return body;
 }
