@@ -68,7 +68,9 @@ describe('notifications and webhooks', () => {
       await page.goto('/notifications');
       const item = page.locator('[data-testid="notification"][data-kind="run_needs_approval"]').first();
       const deadline = Date.now() + 30_000;
-      while ((await item.count()) === 0) {
+      for (;;) {
+        await page.getByTestId('notifications-unread').waitFor(); // the list has loaded
+        if ((await item.count()) > 0) break;
         if (Date.now() > deadline) throw new Error('no run_needs_approval notification listed');
         await page.waitForTimeout(1000);
         await page.reload();
@@ -84,6 +86,7 @@ describe('notifications and webhooks', () => {
       await item.getByRole('button', { name: 'Mark read' }).click();
       await page.locator('[data-testid="notification"][data-kind="run_needs_approval"][data-read="true"]').first().waitFor();
       await page.reload();
+      await page.getByTestId('notifications-unread').waitFor();
       const after = page.locator('[data-testid="notification"][data-kind="run_needs_approval"]').first();
       await after.waitFor();
       assert.equal(await after.getAttribute('data-read'), 'true', 'read did not stick');
