@@ -1,6 +1,8 @@
 // Guardrails in the browser: an owner sets rules in the project settings,
 // then the order form checks the order live. A hard rule keeps "Create
 // resource" off; a soft one yields to the owner's override with a reason.
+// On the resource page the owner protects it (Destroy goes off) and adds the
+// missing tag through Edit.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -8,6 +10,7 @@ import {
   RUN_TIMEOUT,
   SKIP,
   addSandboxAccount,
+  clickStartingRun,
   fillVmOptions,
   launch,
   openPage,
@@ -16,6 +19,7 @@ import {
   submitOrder,
   uniqueEmail,
   uniqueName,
+  waitForResourceStatus,
 } from './helpers.mjs';
 
 describe('guardrails', () => {
@@ -27,7 +31,7 @@ describe('guardrails', () => {
     await browser?.close();
   });
 
-  test('(h) blocked order: a hard size rule blocks live, a soft tag rule is overridden with a reason', { skip: SKIP, timeout: RUN_TIMEOUT + 120_000 }, async () => {
+  test('(h) blocked order: a hard size rule blocks live, a soft tag rule is overridden with a reason', { skip: SKIP, timeout: RUN_TIMEOUT * 3 + 120_000 }, async () => {
     const { page, shot, context, problems } = await openPage(browser, 'h-guardrails', DESKTOP);
     try {
       const projectId = await signupWithProject(page, { name: 'Gia Guard', email: uniqueEmail('guard'), project: 'Guarded' });
@@ -89,6 +93,32 @@ describe('guardrails', () => {
       await submitOrder(page);
       assert.match(page.url(), /\/resources\/[^/]+$/);
       await shot('ordered');
+      await waitForResourceStatus(page, 'active');
+
+      // Protection: the owner's switch; Destroy is off, with the reason, while it holds.
+      await page.getByTestId('protection-toggle').check();
+      await page.getByTestId('resource-protected').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Destroy' }).isDisabled(), true, 'Destroy is on for a protected resource');
+      assert.match(await page.getByTestId('destroy-protected').innerText(), /protected/);
+      await shot('protected');
+      await page.reload();
+      await page.getByTestId('resource-protected').waitFor();
+      await page.getByTestId('protection-toggle').uncheck();
+      await page.getByTestId('resource-protected').waitFor({ state: 'detached' });
+      assert.equal(await page.getByRole('button', { name: 'Destroy' }).isDisabled(), false);
+
+      // Edit: the owner tag the soft rule wanted; an update run starts and the tag shows.
+      await page.getByRole('button', { name: 'Edit' }).click();
+      const edit = page.getByTestId('edit-dialog');
+      await edit.getByRole('button', { name: 'Add a tag' }).click();
+      await edit.getByLabel('Tag 1 key').fill('owner');
+      await edit.getByLabel('Tag 1 value').fill('gia');
+      await shot('edit-tags');
+      await clickStartingRun(page, edit.getByRole('button', { name: 'Save' }));
+      await waitForResourceStatus(page, 'active');
+      await page.reload();
+      assert.match(await page.getByTestId('resource-tags').innerText(), /owner=gia/);
+      await shot('tagged');
       assert.deepEqual(problems.filter((p) => !/status of 4\d\d/.test(p)), []);
     } catch (e) {
       await shot('FAILED').catch(() => {});

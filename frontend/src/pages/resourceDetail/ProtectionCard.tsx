@@ -21,17 +21,20 @@ export function ProtectedBadge() {
 
 /** Whether the resource is protected, and for owners and admins the switch (PUT /resources/{id}/protection). */
 export function ProtectionCard({ resource, canToggle, onChanged }: { resource: Resource; canToggle: boolean; onChanged: (r: Resource) => void }) {
-  const [busy, setBusy] = useState(false);
+  // The switch shows the asked-for state while the request runs.
+  const [pending, setPending] = useState<boolean | null>(null);
   const [error, setError] = useState('');
+  const busy = pending !== null;
   const toggle = async () => {
-    setBusy(true);
+    const want = !resource.protected;
+    setPending(want);
     setError('');
     try {
-      onChanged(await api.setProtection(resource.id, !resource.protected));
+      onChanged(await api.setProtection(resource.id, want));
     } catch (e) {
       setError(errorMessage(e));
     } finally {
-      setBusy(false);
+      setPending(null);
     }
   };
   return (
@@ -49,7 +52,7 @@ export function ProtectionCard({ resource, canToggle, onChanged }: { resource: R
           <input
             type="checkbox"
             role="switch"
-            checked={resource.protected}
+            checked={pending ?? resource.protected}
             disabled={busy}
             onChange={() => void toggle()}
             data-testid="protection-toggle"
