@@ -95,7 +95,8 @@ describe('expiry', () => {
       await page.getByTestId('notification-bell').click();
       const item = page.getByTestId('notification').filter({ hasText: vmName }).first();
       await item.waitFor();
-      assert.match(await item.innerText(), /expires within 24 hours|expires within the hour/);
+      assert.match(await item.getAttribute('data-kind'), /^expiring_(24h|1h)$/);
+      assert.match(await item.innerText(), /Expires within (24 h|the hour)/);
       await shot('notifications');
       const unreadBefore = Number(await page.getByTestId('notification-unread').innerText());
       await item.getByRole('button', { name: 'Mark read' }).click();

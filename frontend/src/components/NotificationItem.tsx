@@ -34,7 +34,7 @@ export function NotificationItem({
         <div className="min-w-0">
           <span className={`mr-1.5 inline-block rounded px-1.5 py-0.5 text-xs font-medium ${TONES[KIND_TONE[n.kind] ?? 'blue']}`}>
             {KIND_LABEL[n.kind] ?? n.kind}
-          </span>
+          </span>{' '}
           <Link to={link.to} state={link.state} className="link break-words" onClick={onOpen} data-testid="notification-link">
             {n.message || n.resource_name || 'Open'}
           </Link>
