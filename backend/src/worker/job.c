@@ -143,10 +143,10 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, const cp_r
     }
     if (r == CP_OK) r = cp_store_run_set_plan(j->w->app->store, &j->run, sum, keep_plan ? &plan : NULL, e);
     free(sum);
-    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) {
-        cp_worker__store_event(j, "plan", json_incref(pr->summary));
-        r = cp_worker__transition(j, CP_RUN_PLANNED, e);
-    }
+    /* Streamed again even when the stream's own summary made the run planned:
+     * this one has the cost and, for an approval, the attribute changes. */
+    if (r == CP_OK) cp_worker__store_event(j, "plan", json_incref(pr->summary));
+    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) r = cp_worker__transition(j, CP_RUN_PLANNED, e);
     return r;
 }
 
