@@ -114,11 +114,23 @@ static cp_result path_fast_apply(job *j, cp_runner *runner, cp_run_op op, json_t
     return cp_runner_apply_auto(runner, op, op == CP_RUN_DESTROY ? NULL : outputs, e);
 }
 
-/* Records a saved plan: its summary, and its bytes, sealed in the vault
- * (bound to this run and project), when a person must approve it (the apply
- * is then a later claim, maybe on another worker). */
-static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_plan, cp_error *e)
+/* The monthly cost before and after the run (catalog prices), for the
+ * summary: before is the resource's current cost (nothing before a create),
+ * after the run's params (nothing after a destroy). */
+static json_t *plan_cost(const job *j, const cp_run_params *params)
 {
+    double before = j->run.operation == CP_OP_CREATE ? 0 : j->res.monthly_cost_usd;
+    double after = j->run.operation == CP_OP_DESTROY ? 0 : params->monthly_cost_usd;
+    return json_pack("{s:f, s:f, s:f}", "before_usd", before, "after_usd", after, "delta_usd", after - before);
+}
+
+/* Records a saved plan: its summary (with the cost change), and its bytes,
+ * sealed in the vault (bound to this run and project), when a person must
+ * approve it (the apply is then a later claim, maybe on another worker). */
+static cp_result record_plan(job *j, const cp_runner_plan_result *pr, const cp_run_params *params, bool keep_plan,
+                             cp_error *e)
+{
+    json_object_set_new(pr->summary, "cost", plan_cost(j, params));
     char *sum = json_dumps(pr->summary, JSON_COMPACT);
     if (!sum) return cp_error_set(e, CP_ERR, NULL, NULL, "out of memory");
     cp_vault_sealed sealed;
@@ -131,10 +143,10 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_
     }
     if (r == CP_OK) r = cp_store_run_set_plan(j->w->app->store, &j->run, sum, keep_plan ? &plan : NULL, e);
     free(sum);
-    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) {
-        cp_worker__store_event(j, "plan", json_incref(pr->summary));
-        r = cp_worker__transition(j, CP_RUN_PLANNED, e);
-    }
+    /* Streamed again even when the stream's own summary made the run planned:
+     * this one has the cost and, for an approval, the attribute changes. */
+    if (r == CP_OK) cp_worker__store_event(j, "plan", json_incref(pr->summary));
+    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) r = cp_worker__transition(j, CP_RUN_PLANNED, e);
     return r;
 }
 
@@ -142,12 +154,15 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_
  * person's approval (*parked: the run stays awaiting_approval), or, when no
  * approval is needed (a runner config without fast_apply), apply the plan
  * just made. */
-static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, bool *parked, cp_error *e)
+static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, const cp_run_params *params, json_t **outputs,
+                                 bool *parked, cp_error *e)
 {
     cp_runner_plan_result pr = {0};
     cp_result r = cp_runner_plan(runner, op, &pr, e);
     bool wait = pr.changes && j->approval;
-    if (r == CP_OK) r = record_plan(j, &pr, wait, e);
+    /* Approvers see what each change does to each attribute. */
+    if (r == CP_OK && wait) r = cp_runner_plan_detail(runner, &pr, e);
+    if (r == CP_OK) r = record_plan(j, &pr, params, wait, e);
     if (r == CP_OK && !pr.changes) {
         if (op == CP_RUN_APPLY) r = cp_runner_outputs(runner, outputs, e);
     } else if (r == CP_OK && wait) {
@@ -307,7 +322,7 @@ static void execute(job *j)
             r = path_apply_approved(j, runner, op, &outputs, &e);
             break;
         case CP_PATH_SAVED_PLAN:
-            r = path_saved_plan(j, runner, op, &outputs, &parked, &e);
+            r = path_saved_plan(j, runner, op, &params, &outputs, &parked, &e);
             break;
         case CP_PATH_FAST_APPLY:
             r = path_fast_apply(j, runner, op, &outputs, &e);

@@ -101,3 +101,10 @@ export const CANCELABLE_RUN_STATUSES: readonly RunStatus[] = [
   'applying',
   'awaiting_approval',
 ];
+
+/** A plan's view for approvers: per resource what changes, the cost change, the guardrail checks. */
+export type PlanResource = PlanSummary['resources'][number];
+export type PlanAttribute = NonNullable<PlanResource['attributes']>[number];
+export type PlanCost = NonNullable<PlanSummary['cost']>;
+export type GuardrailCheck = S['GuardrailCheck'];
+export type GuardrailCheckList = S['GuardrailCheckList'];

@@ -12,6 +12,11 @@ const KIND_TEXT: Record<NotificationKind, string> = {
   expiring_24h: 'expires within 24 hours',
   expiring_1h: 'expires within the hour',
   expired: 'has expired',
+  run_needs_approval: 'has a plan waiting for approval',
+  run_succeeded: 'run succeeded',
+  run_failed: 'run failed',
+  resource_drifted: 'drifted from its order',
+  guardrail_blocked: 'was stopped by a guardrail',
 };
 
 function Item({ n, onRead, onOpen }: { n: Notification; onRead: (id: string) => void; onOpen: () => void }) {
