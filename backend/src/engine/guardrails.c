@@ -18,7 +18,7 @@
 static const char *const level_names[CP_GR_LEVEL_COUNT] = {"advisory", "soft", "hard"};
 static const char *const outcome_names[CP_GR_OUTCOME_COUNT] = {"passed", "warned", "blocked", "overridden"};
 static const char *const rule_names[CP_GR_RULE_COUNT] = {
-    "allowed_clouds", "allowed_regions", "allowed_sizes",  "max_vcpu_per_resource", "max_vcpu_per_project",
+    "allowed_clouds", "allowed_regions",  "allowed_sizes", "max_vcpu_per_resource", "max_vcpu_per_project",
     "required_tags",  "max_monthly_cost", "budget",        "no_public_buckets",     "protected"};
 static const char *const clouds[] = {"aws", "azure", "gcp", "sandbox"};
 
@@ -56,7 +56,7 @@ typedef struct {
 struct cp_guardrails {
     bool has[CP_GR_RULE_COUNT];
     cp_gr_level level[CP_GR_RULE_COUNT];
-    unsigned clouds;        /* bits of clouds[] */
+    unsigned clouds;         /* bits of clouds[] */
     json_t *regions, *sizes; /* {cloud: [names]} */
     long vcpu_resource, vcpu_project;
     tag_rule tags[MAX_TAG_RULES];
@@ -81,8 +81,7 @@ static cp_result keys_only(json_t *o, const char *field, const char *const *allo
     {
         bool ok = false;
         for (size_t i = 0; i < n && !ok; i++) ok = !strcmp(allowed[i], k);
-        if (!ok)
-            return cp_error_set(err, CP_EINVAL, "unknown_field", field, "unknown field '%.64s' in %s", k, field);
+        if (!ok) return cp_error_set(err, CP_EINVAL, "unknown_field", field, "unknown field '%.64s' in %s", k, field);
     }
     for (size_t i = 0; i < n; i++)
         if (!json_object_get(o, allowed[i]) && strcmp(allowed[i], "pattern") != 0)
@@ -191,6 +190,7 @@ static bool size_known(const char *cloud, const char *size)
     return cp_catalog_size_known(cloud, size);
 }
 
+/* Over 80 lines: one case per rule, each short; split, they would be read apart. */
 static cp_result parse_rule(cp_guardrails *g, cp_gr_rule rule, json_t *o, cp_error *err)
 {
     const char *name = rule_names[rule];
@@ -201,14 +201,27 @@ static cp_result parse_rule(cp_guardrails *g, cp_gr_rule rule, json_t *o, cp_err
     const char *const *ks = k_level;
     size_t nk = 1;
     switch (rule) {
-    case CP_GR_ALLOWED_CLOUDS: ks = k_clouds, nk = 2; break;
-    case CP_GR_ALLOWED_REGIONS: ks = k_regions, nk = 2; break;
-    case CP_GR_ALLOWED_SIZES: ks = k_sizes, nk = 2; break;
+    case CP_GR_ALLOWED_CLOUDS:
+        ks = k_clouds, nk = 2;
+        break;
+    case CP_GR_ALLOWED_REGIONS:
+        ks = k_regions, nk = 2;
+        break;
+    case CP_GR_ALLOWED_SIZES:
+        ks = k_sizes, nk = 2;
+        break;
     case CP_GR_MAX_VCPU_PER_RESOURCE:
-    case CP_GR_MAX_VCPU_PER_PROJECT: ks = k_vcpu, nk = 2; break;
-    case CP_GR_REQUIRED_TAGS: ks = k_tags, nk = 2; break;
-    case CP_GR_MAX_MONTHLY_COST: ks = k_cost, nk = 2; break;
-    default: break;
+    case CP_GR_MAX_VCPU_PER_PROJECT:
+        ks = k_vcpu, nk = 2;
+        break;
+    case CP_GR_REQUIRED_TAGS:
+        ks = k_tags, nk = 2;
+        break;
+    case CP_GR_MAX_MONTHLY_COST:
+        ks = k_cost, nk = 2;
+        break;
+    default:
+        break;
     }
     cp_result r = keys_only(o, name, ks, nk, err);
     if (r != CP_OK) return r;
@@ -236,14 +249,17 @@ static cp_result parse_rule(cp_guardrails *g, cp_gr_rule rule, json_t *o, cp_err
         return CP_OK;
     }
     case CP_GR_ALLOWED_REGIONS:
-        return parse_per_cloud(json_object_get(o, "regions"), "allowed_regions.regions", region_known,
-                               "unknown_region", &g->regions, err);
+        return parse_per_cloud(json_object_get(o, "regions"), "allowed_regions.regions", region_known, "unknown_region",
+                               &g->regions, err);
     case CP_GR_ALLOWED_SIZES:
         return parse_per_cloud(json_object_get(o, "sizes"), "allowed_sizes.sizes", size_known, "unknown_size",
                                &g->sizes, err);
-    case CP_GR_MAX_VCPU_PER_RESOURCE: return parse_vcpu(o, name, 100000, &g->vcpu_resource, err);
-    case CP_GR_MAX_VCPU_PER_PROJECT: return parse_vcpu(o, name, 1000000, &g->vcpu_project, err);
-    case CP_GR_REQUIRED_TAGS: return parse_tags(g, json_object_get(o, "tags"), err);
+    case CP_GR_MAX_VCPU_PER_RESOURCE:
+        return parse_vcpu(o, name, 100000, &g->vcpu_resource, err);
+    case CP_GR_MAX_VCPU_PER_PROJECT:
+        return parse_vcpu(o, name, 1000000, &g->vcpu_project, err);
+    case CP_GR_REQUIRED_TAGS:
+        return parse_tags(g, json_object_get(o, "tags"), err);
     case CP_GR_MAX_MONTHLY_COST: {
         json_t *v = json_object_get(o, "usd");
         if (!json_is_number(v)) return shape(err, "max_monthly_cost.usd", "must be a number");
@@ -254,7 +270,8 @@ static cp_result parse_rule(cp_guardrails *g, cp_gr_rule rule, json_t *o, cp_err
         g->max_cost = d;
         return CP_OK;
     }
-    default: return CP_OK;
+    default:
+        return CP_OK;
     }
 }
 
@@ -264,9 +281,10 @@ cp_result cp_guardrails_parse(json_t *doc, cp_guardrails **out, cp_error *err)
     cp_guardrails *g = cp_xcalloc(1, sizeof *g);
     cp_result r = CP_OK;
     if (doc && !json_is_null(doc) && !json_is_object(doc)) r = shape(err, "rules", "must be an object");
-    const char *k;
-    json_t *v;
-    if (r == CP_OK && json_is_object(doc)) json_object_foreach(doc, k, v)
+    if (r == CP_OK && json_is_object(doc)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(doc, k, v)
         {
             cp_gr_rule rule;
             if (!cp_gr_rule_parse(k, &rule) || rule == CP_GR_PROTECTED) {
@@ -275,6 +293,7 @@ cp_result cp_guardrails_parse(json_t *doc, cp_guardrails **out, cp_error *err)
             }
             if ((r = parse_rule(g, rule, v, err)) != CP_OK) break;
         }
+    }
     if (r != CP_OK) {
         cp_guardrails_free(g);
         return r;
@@ -333,9 +352,9 @@ static bool listed(json_t *arr, const char *v)
     return false;
 }
 
-/* The checks of the rules on what is ordered; budget only when with_budget. */
-static void eval_order(const cp_guardrails *g, const cp_gr_order *o, const char *stage, bool with_budget,
-                       json_t *out)
+/* The checks of the rules on what is ordered; budget only when with_budget.
+ * Over 80 lines: one block per rule in the spec's order, each read alone. */
+static void eval_order(const cp_guardrails *g, const cp_gr_order *o, const char *stage, bool with_budget, json_t *out)
 {
     char m[MSG_MAX];
     const char *cloud = o->cloud ? o->cloud : "";
@@ -352,18 +371,17 @@ static void eval_order(const cp_guardrails *g, const cp_gr_order *o, const char 
         json_t *arr = json_object_get(g->regions, cloud);
         bool ok = !arr || listed(arr, o->region);
         snprintf(m, sizeof m,
-                 !arr  ? "region %s: no region rule for %s"
-                 : ok  ? "region %s is allowed for %s"
-                       : "region %s is not among the allowed regions for %s (allowed_regions)",
+                 !arr ? "region %s: no region rule for %s"
+                 : ok ? "region %s is allowed for %s"
+                      : "region %s is not among the allowed regions for %s (allowed_regions)",
                  o->region ? o->region : "(none)", cloud);
-        json_array_append_new(out,
-                              check(CP_GR_ALLOWED_REGIONS, g->level[CP_GR_ALLOWED_REGIONS], stage, !ok, NULL, m));
+        json_array_append_new(out, check(CP_GR_ALLOWED_REGIONS, g->level[CP_GR_ALLOWED_REGIONS], stage, !ok, NULL, m));
     }
     if (g->has[CP_GR_ALLOWED_SIZES]) {
         json_t *arr = json_object_get(g->sizes, cloud);
         bool ok = !vm || !arr || listed(arr, o->size);
         snprintf(m, sizeof m,
-                 !vm   ? "%s%sstorage has no size"
+                 !vm    ? "%s%sstorage has no size"
                  : !arr ? "size %s: no size rule for %s"
                  : ok   ? "size %s is allowed for %s"
                         : "size %s is not among the allowed sizes for %s (allowed_sizes)",
@@ -375,16 +393,16 @@ static void eval_order(const cp_guardrails *g, const cp_gr_order *o, const char 
         bool ok = vcpu <= g->vcpu_resource;
         snprintf(m, sizeof m, "%d vCPUs (%s), the most per resource is %ld%s", vcpu, vm ? o->size : "storage",
                  g->vcpu_resource, ok ? "" : " (max_vcpu_per_resource)");
-        json_array_append_new(out, check(CP_GR_MAX_VCPU_PER_RESOURCE, g->level[CP_GR_MAX_VCPU_PER_RESOURCE], stage,
-                                         !ok, NULL, m));
+        json_array_append_new(
+            out, check(CP_GR_MAX_VCPU_PER_RESOURCE, g->level[CP_GR_MAX_VCPU_PER_RESOURCE], stage, !ok, NULL, m));
     }
     if (g->has[CP_GR_MAX_VCPU_PER_PROJECT]) {
         long total = o->project_vcpu + vcpu;
         bool ok = total <= g->vcpu_project;
         snprintf(m, sizeof m, "the project's VMs would have %ld vCPUs (%ld and %d of this one), the most is %ld%s",
                  total, o->project_vcpu, vcpu, g->vcpu_project, ok ? "" : " (max_vcpu_per_project)");
-        json_array_append_new(out, check(CP_GR_MAX_VCPU_PER_PROJECT, g->level[CP_GR_MAX_VCPU_PER_PROJECT], stage, !ok,
-                                         NULL, m));
+        json_array_append_new(
+            out, check(CP_GR_MAX_VCPU_PER_PROJECT, g->level[CP_GR_MAX_VCPU_PER_PROJECT], stage, !ok, NULL, m));
     }
     if (g->has[CP_GR_REQUIRED_TAGS]) {
         json_t *tags = json_object_get(cfg, "tags");
@@ -403,7 +421,8 @@ static void eval_order(const cp_guardrails *g, const cp_gr_order *o, const char 
             snprintf(m, sizeof m, "tag %.128s is required and missing (required_tags)", bad);
         else
             snprintf(m, sizeof m, "tag %.128s = \"%.128s\" does not match %.200s (required_tags)", bad, value, why);
-        json_array_append_new(out, check(CP_GR_REQUIRED_TAGS, g->level[CP_GR_REQUIRED_TAGS], stage, bad != NULL, NULL, m));
+        json_array_append_new(out,
+                              check(CP_GR_REQUIRED_TAGS, g->level[CP_GR_REQUIRED_TAGS], stage, bad != NULL, NULL, m));
     }
     if (g->has[CP_GR_MAX_MONTHLY_COST]) {
         bool ok = o->monthly_cost_usd <= g->max_cost + 1e-9;
@@ -424,8 +443,9 @@ static void eval_order(const cp_guardrails *g, const cp_gr_order *o, const char 
     }
     if (g->has[CP_GR_NO_PUBLIC_BUCKETS]) {
         bool pub = !vm && json_is_true(json_object_get(cfg, "public"));
-        snprintf(m, sizeof m, pub ? "the bucket is ordered public (config.public), buckets may not be (no_public_buckets)"
-                              : "not public");
+        snprintf(m, sizeof m,
+                 pub ? "the bucket is ordered public (config.public), buckets may not be (no_public_buckets)"
+                     : "not public");
         json_array_append_new(out,
                               check(CP_GR_NO_PUBLIC_BUCKETS, g->level[CP_GR_NO_PUBLIC_BUCKETS], stage, pub, NULL, m));
     }
@@ -445,15 +465,14 @@ static const char *type_of(json_t *rc, char *buf, size_t cap)
     if (t) return t;
     const char *addr = json_string_value(json_object_get(rc, "address"));
     if (!addr) return "";
-    const char *p = addr, *seg = addr;
+    const char *p = addr;
     /* The type is the segment before the last: skip "module.<name>." pairs. */
     while (!strncmp(p, "module.", 7) || !strncmp(p, "data.", 5)) {
         const char *dot = strchr(p + (p[0] == 'm' ? 7 : 5), '.');
         if (!dot) break;
         p = dot + 1;
     }
-    seg = p;
-    const char *dot = strchr(seg, '.');
+    const char *seg = p, *dot = strchr(seg, '.');
     size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
     if (n >= cap) n = cap - 1;
     memcpy(buf, seg, n);
@@ -487,7 +506,7 @@ json_t *cp_guardrails_eval_plan(const cp_guardrails *g, const cp_gr_plan *p)
 {
     json_t *out = json_array();
     json_t *res = json_object_get(p->summary, "resources");
-    char m[MSG_MAX], tbuf[128];
+    char m[MSG_MAX];
     size_t i;
     json_t *rc;
     if (p->protected_) {
@@ -515,6 +534,7 @@ json_t *cp_guardrails_eval_plan(const cp_guardrails *g, const cp_gr_plan *p)
             const char *act = json_string_value(json_object_get(rc, "action"));
             if (!act || !strcmp(act, "delete")) continue;
             json_t *val = NULL;
+            char tbuf[128];
             const char *type = type_of(rc, tbuf, sizeof tbuf);
             const char *path = public_attr(rc, type, when, &val);
             if (!path) continue;
@@ -567,8 +587,8 @@ void cp_guardrails_override(json_t *checks, const char *reason, const char *by, 
     {
         cp_gr_rule rule;
         if (outcome_of(c) != CP_GR_BLOCKED || is_hard(c)) continue;
-        if (only && (!cp_gr_rule_parse(json_string_value(json_object_get(c, "rule")), &rule) ||
-                     !(*only & (1u << rule))))
+        if (only &&
+            (!cp_gr_rule_parse(json_string_value(json_object_get(c, "rule")), &rule) || !(*only & (1u << rule))))
             continue;
         json_object_set_new(c, "outcome", json_string(outcome_names[CP_GR_OVERRIDDEN]));
         json_object_set_new(c, "reason", reason ? json_string(reason) : json_null());

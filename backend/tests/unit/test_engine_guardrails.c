@@ -23,7 +23,9 @@ static cp_gr_order make_order(const order_spec *s, json_t **cfg)
                          .kind = s->kind ? s->kind : base.kind,
                          .name = "x1",
                          .region = s->region ? s->region : base.region,
-                         .size = s->kind && !strcmp(s->kind, "storage") ? NULL : s->size ? s->size : base.size,
+                         .size = s->kind && !strcmp(s->kind, "storage") ? NULL
+                                 : s->size                              ? s->size
+                                                                        : base.size,
                          .config = *cfg,
                          .monthly_cost_usd = s->cost ? s->cost : base.cost,
                          .has_budget = s->budget > 0,
@@ -42,27 +44,51 @@ typedef struct {
 } rule_case;
 
 static const rule_case cases[] = {
-    {"allowed_clouds", "{\"allowed_clouds\": {\"level\": \"LEVEL\", \"clouds\": [\"sandbox\", \"aws\"]}}", {0},
-     {.cloud = "gcp", .region = "us-central1", .size = "e2-micro"}, "gcp"},
-    {"allowed_regions", "{\"allowed_regions\": {\"level\": \"LEVEL\", \"regions\": {\"sandbox\": [\"sandbox-east-1\"]}}}",
-     {0}, {.region = "sandbox-eu-1"}, "sandbox-eu-1"},
-    {"allowed_sizes", "{\"allowed_sizes\": {\"level\": \"LEVEL\", \"sizes\": {\"sandbox\": [\"sandbox.small\"]}}}", {0},
-     {.size = "sandbox.large"}, "sandbox.large"},
-    {"max_vcpu_per_resource", "{\"max_vcpu_per_resource\": {\"level\": \"LEVEL\", \"vcpu\": 2}}", {0},
-     {.size = "sandbox.large"}, "vCPUs"},
-    {"max_vcpu_per_project", "{\"max_vcpu_per_project\": {\"level\": \"LEVEL\", \"vcpu\": 4}}", {.project_vcpu = 3},
-     {.project_vcpu = 4}, "5 vCPUs"},
+    {"allowed_clouds",
+     "{\"allowed_clouds\": {\"level\": \"LEVEL\", \"clouds\": [\"sandbox\", \"aws\"]}}",
+     {0},
+     {.cloud = "gcp", .region = "us-central1", .size = "e2-micro"},
+     "gcp"},
+    {"allowed_regions",
+     "{\"allowed_regions\": {\"level\": \"LEVEL\", \"regions\": {\"sandbox\": [\"sandbox-east-1\"]}}}",
+     {0},
+     {.region = "sandbox-eu-1"},
+     "sandbox-eu-1"},
+    {"allowed_sizes",
+     "{\"allowed_sizes\": {\"level\": \"LEVEL\", \"sizes\": {\"sandbox\": [\"sandbox.small\"]}}}",
+     {0},
+     {.size = "sandbox.large"},
+     "sandbox.large"},
+    {"max_vcpu_per_resource",
+     "{\"max_vcpu_per_resource\": {\"level\": \"LEVEL\", \"vcpu\": 2}}",
+     {0},
+     {.size = "sandbox.large"},
+     "vCPUs"},
+    {"max_vcpu_per_project",
+     "{\"max_vcpu_per_project\": {\"level\": \"LEVEL\", \"vcpu\": 4}}",
+     {.project_vcpu = 3},
+     {.project_vcpu = 4},
+     "5 vCPUs"},
     {"required_tags",
      "{\"required_tags\": {\"level\": \"LEVEL\", \"tags\": [{\"key\": \"owner\"}, {\"key\": \"cost-center\", "
      "\"pattern\": \"cc-[0-9]{4}\"}]}}",
      {.config = "{\"tags\": {\"owner\": \"ana\", \"cost-center\": \"cc-1234\"}}"},
-     {.config = "{\"tags\": {\"owner\": \"ana\", \"cost-center\": \"cc-12345\"}}"}, "cc-12345"},
-    {"max_monthly_cost", "{\"max_monthly_cost\": {\"level\": \"LEVEL\", \"usd\": 10}}", {.cost = 9.99}, {.cost = 10.01},
+     {.config = "{\"tags\": {\"owner\": \"ana\", \"cost-center\": \"cc-12345\"}}"},
+     "cc-12345"},
+    {"max_monthly_cost",
+     "{\"max_monthly_cost\": {\"level\": \"LEVEL\", \"usd\": 10}}",
+     {.cost = 9.99},
+     {.cost = 10.01},
      "$10.01"},
-    {"budget", "{\"budget\": {\"level\": \"LEVEL\"}}", {.budget = 100, .used = 90, .cost = 10},
-     {.budget = 100, .used = 95, .cost = 10}, "$105.00"},
-    {"no_public_buckets", "{\"no_public_buckets\": {\"level\": \"LEVEL\"}}",
-     {.kind = "storage", .config = "{\"public\": false}"}, {.kind = "storage", .config = "{\"public\": true}"},
+    {"budget",
+     "{\"budget\": {\"level\": \"LEVEL\"}}",
+     {.budget = 100, .used = 90, .cost = 10},
+     {.budget = 100, .used = 95, .cost = 10},
+     "$105.00"},
+    {"no_public_buckets",
+     "{\"no_public_buckets\": {\"level\": \"LEVEL\"}}",
+     {.kind = "storage", .config = "{\"public\": false}"},
+     {.kind = "storage", .config = "{\"public\": true}"},
      "config.public"},
 };
 
@@ -201,8 +227,8 @@ TEST(protected_blocks_delete_and_replace_always_hard)
 {
     const char *actions[] = {"update", "create", "delete", "replace"};
     for (size_t i = 0; i < CP_ARRAY_LEN(actions); i++) {
-        json_t *summary = json_pack("{s:i, s:i, s:i, s:[{s:s, s:s}]}", "add", 0, "change", 0, "destroy", 0,
-                                    "resources", "address", "sandbox_bucket.this", "action", actions[i]);
+        json_t *summary = json_pack("{s:i, s:i, s:i, s:[{s:s, s:s}]}", "add", 0, "change", 0, "destroy", 0, "resources",
+                                    "address", "sandbox_bucket.this", "action", actions[i]);
         bool breaks = i >= 2;
         /* No rules at all: protection alone. */
         cp_gr_plan p = {summary, NULL, true};
