@@ -275,3 +275,21 @@ def test_budget_rule_levels(make_server, store_env):
     put_rules(u, p, {"budget": {"level": "advisory"}})
     out = u.ok("POST", "/resources", vm_order(p, acct, "b-2", "sandbox.small"), 202)
     assert by_rule(checks(u, out["run"]["id"]), "budget")[0]["outcome"] == "warned"
+
+
+def test_public_bucket_reaches_the_cloud_and_advisory_warns(make_server, store_env):
+    s = make_server(env=store_env)
+    u, p, acct, sbx = setup(s)
+    put_rules(u, p, {"no_public_buckets": {"level": "advisory"}})
+    out = u.ok("POST", "/resources", bucket_order(p, acct, "pub-" + secrets.token_hex(4), public=True), 202)
+    run = u.wait_run(out["run"]["id"])
+    assert run["status"] == "succeeded", run
+    assert by_rule(checks(u, run["id"]), "no_public_buckets", "order")[0]["outcome"] == "warned"
+    res = u.ok("GET", "/resources/" + out["resource"]["id"])
+    assert res["config"]["public"] is True
+    got = sbx.get("/buckets/" + res["outputs"]["id"][len("sbx-"):])
+    assert got.status_code == 200 and got.json()["public"] is True
+    # config.public is checked as the catalog says: a boolean, storage only.
+    assert_error(u.call("POST", "/resources", dict(bucket_order(p, acct, "pub-x1"), config={"public": "yes"})), 422)
+    assert_error(u.call("POST", "/resources", vm_order(p, acct, "v-1", **{})
+                        | {"config": {"ssh_public_key": SSH_KEY, "public": True}}), 400)
