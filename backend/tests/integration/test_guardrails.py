@@ -5,9 +5,11 @@ on the plan (a protected bucket a rename would replace, a soft rule added
 after the order that parks the run for an approval with a reason)."""
 import secrets
 
+import pytest
 import requests
 
 from conftest import SSH_KEY, Api, assert_error
+from distributed import Cluster, require_services
 
 
 class Sandbox:
@@ -293,3 +295,40 @@ def test_public_bucket_reaches_the_cloud_and_advisory_warns(make_server, store_e
     assert_error(u.call("POST", "/resources", dict(bucket_order(p, acct, "pub-x1"), config={"public": "yes"})), 422)
     assert_error(u.call("POST", "/resources", vm_order(p, acct, "v-1", **{})
                         | {"config": {"ssh_public_key": SSH_KEY, "public": True}}), 400)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    require_services()
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def test_distributed_block_at_order_and_on_the_plan(cluster):
+    """Two API instances and a worker process on PostgreSQL and Redis: rules set
+    through one instance refuse an order through the other, and the worker
+    process stops the replacement of a protected bucket on its plan."""
+    apis = [cluster.api(CLOUDPLANE_WORKERS="0"), cluster.api(CLOUDPLANE_WORKERS="0")]
+    u, p, acct, sbx = setup(apis[0])
+    cluster.worker()
+    u2 = Api.__new__(Api)
+    u2.s, u2.token, u2.user = apis[1], u.token, u.user
+    put_rules(u, p, {"allowed_regions": {"level": "hard", "regions": {"sandbox": ["sandbox-east-1"]}}})
+    err = assert_error(u2.call("POST", "/resources", dict(bucket_order(p, acct, "far-" + secrets.token_hex(4)),
+                                                          region="sandbox-eu-1")), 422, "guardrail_blocked")
+    assert by_rule(err["violations"], "allowed_regions")[0]["outcome"] == "blocked"
+    old = "dist-" + secrets.token_hex(4)
+    out = u2.ok("POST", "/resources", bucket_order(p, acct, old), 202)
+    assert u.wait_run(out["run"]["id"], timeout=240)["status"] == "succeeded"
+    rid = out["resource"]["id"]
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": True}, 200)
+    assert u2.ok("GET", "/resources/" + rid)["protected"] is True
+    q = u2.ok("PATCH", "/resources/" + rid, {"name": "dist-" + secrets.token_hex(4)}, 202)
+    run = u.wait_run(q["run"]["id"], timeout=240)
+    assert run["status"] == "failed" and "protected" in run["error"], run
+    assert by_rule(checks(u2, run["id"]), "protected", "plan")[0]["outcome"] == "blocked"
+    got = sbx.get("/buckets/" + u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):])
+    assert got.status_code == 200 and got.json()["name"] == old
