@@ -62,7 +62,8 @@ static void finish(job *j, cp_run_status status, const char *error, json_t *outp
     if (j->lost) return;
     char *text = outputs ? json_dumps(outputs, JSON_COMPACT) : NULL;
     char *config = wanted && wanted->config ? json_dumps(wanted->config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0};
+    cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0,
+                             wanted ? wanted->name : NULL};
     cp_error e;
     cp_worker__flush_events(j); /* events are committed before the run's final status */
     if (cp_store_run_finish(j->w->app->store, &j->run, status, error, text, wanted ? &spec : NULL, &e) == CP_OK) {
@@ -158,10 +159,19 @@ static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, const 
                                  bool *parked, cp_error *e)
 {
     cp_runner_plan_result pr = {0};
+    bool park = false;
     cp_result r = cp_runner_plan(runner, op, &pr, e);
-    bool wait = pr.changes && j->approval;
-    /* Approvers see what each change does to each attribute. */
-    if (r == CP_OK && wait) r = cp_runner_plan_detail(runner, &pr, e);
+    /* Approvers, and the plan-time guardrails, see what each change does to each attribute. */
+    if (r == CP_OK && pr.changes && (j->approval || j->guarded)) r = cp_runner_plan_detail(runner, &pr, e);
+    if (r == CP_OK && j->guarded) r = cp_worker__guardrails_plan(j, pr.summary, &park, e);
+    if (r != CP_OK && !strcmp(e->code, "guardrail_blocked")) {
+        /* Stopped by a hard rule: the plan is shown, never applied. */
+        cp_error why = *e;
+        if (record_plan(j, &pr, params, false, e) == CP_OK) *e = why;
+        cp_runner_plan_result_free(&pr);
+        return e->result;
+    }
+    bool wait = pr.changes && (j->approval || park);
     if (r == CP_OK) r = record_plan(j, &pr, params, wait, e);
     if (r == CP_OK && !pr.changes) {
         if (op == CP_RUN_APPLY) r = cp_runner_outputs(runner, outputs, e);
@@ -259,6 +269,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
     cp_result r = cp_store_resource_by_id(app->store, j->a, j->run.resource_id, &j->res, e);
     if (r != CP_OK) return r;
     j->approval = cp_store_run_requires_approval(app->store, &j->run);
+    if (j->run.operation != CP_OP_DRIFT_CHECK && (r = cp_worker__guardrails_load(j, e)) != CP_OK) return r;
     if ((r = credentials(j, env, extra, e)) != CP_OK) return r;
     *tfvars =
         cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params->name ? params->name : j->res.name,
@@ -317,7 +328,8 @@ static void execute(job *j)
     if (r == CP_OK && check) {
         r = take_abort(j, path_drift_check(j, runner, &found, &found_text, &e), &e);
     } else if (r == CP_OK) {
-        switch (cp_runner_choose_path(&j->w->rc, j->approval, j->run.status == CP_RUN_APPLYING)) {
+        /* Guarded runs (rules, or a protected resource) never take the fast path: their plan is checked first. */
+        switch (cp_runner_choose_path(&j->w->rc, j->approval || j->guarded, j->run.status == CP_RUN_APPLYING)) {
         case CP_PATH_APPLY_APPROVED:
             r = path_apply_approved(j, runner, op, &outputs, &e);
             break;
@@ -344,6 +356,7 @@ static void execute(job *j)
         finish(j, CP_RUN_SUCCEEDED, NULL, outputs, &params);
     } else {
         finish(j, j->canceled ? CP_RUN_CANCELED : CP_RUN_FAILED, error_text(j, &e), NULL, NULL);
+        if (!j->canceled && !strcmp(e.code, "guardrail_blocked")) cp_worker__guardrails_failed(j);
     }
     set_runner(j, NULL);
     if (runner) cp_runner_close(runner);
@@ -383,6 +396,7 @@ static job *job_new(cp_workers *w)
 
 static void job_free(job *j)
 {
+    cp_worker__guardrails_free(j);
     json_decref(j->planned);
     pthread_mutex_destroy(&j->hb_mu);
     pthread_cond_destroy(&j->hb_cv);
