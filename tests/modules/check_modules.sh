@@ -193,7 +193,19 @@ for c in clouds:
                 p.append(f"{kw}: no sizes")
         else:
             keys(k, ["id", "module", "label", "name_rule", "regions", "gb_month_usd", "source", "retrieved", "price_region",
-                     "stoppable"], kw, p)
+                     "stoppable", "public_when"], kw, p)
+            # Guardrails (no_public_buckets): which planned attribute value opens the bucket;
+            # each names a resource type the module declares, which takes var.public.
+            main = os.path.join(modules, k.get("module", ""), "main.tf")
+            tf = open(main).read() if os.path.isfile(main) else ""
+            if not k.get("public_when"):
+                p.append(f"{kw}: public_when is empty")
+            for w in k.get("public_when") or []:
+                keys(w, ["type", "path", "value"], f"{kw} public_when", p)
+                if f'resource "{w.get("type")}"' not in tf:
+                    p.append(f"{kw} public_when: module {k.get('module')} declares no {w.get('type')}")
+            if "var.public" not in tf:
+                p.append(f"{kw}: module {k.get('module')} does not use var.public")
             if k.get("stoppable") is not False:
                 p.append(f"{kw}: storage is never stoppable")
             if not (isinstance(k.get("gb_month_usd"), (int, float)) and k["gb_month_usd"] > 0):

@@ -114,6 +114,12 @@ cp_result cp_api_runs_events(cp_req *req);
 cp_result cp_api_runs_stream_ticket(cp_req *req);
 cp_result cp_api_costs_summary(cp_req *req);
 cp_result cp_api_costs_daily(cp_req *req);
+/* guardrails.c */
+cp_result cp_api_guardrails_get(cp_req *req);
+cp_result cp_api_guardrails_put(cp_req *req);
+cp_result cp_api_guardrails_check(cp_req *req);
+cp_result cp_api_runs_checks(cp_req *req);
+cp_result cp_api_resources_protection(cp_req *req);
 /* The sandbox cloud (sandbox_cloud.c), under /sandbox/v1. */
 cp_result cp_api_sandbox_instance_create(cp_req *req);
 cp_result cp_api_sandbox_instance_get(cp_req *req);

@@ -210,6 +210,8 @@ void cp_api_resource_write(cp_jsonw *w, const cp_resource *r)
         cp_jsonw_time(w, r->drift_checked_at);
     else
         cp_jsonw_null(w);
+    CP_JSONW_KEY(w, "protected");
+    cp_jsonw_bool(w, r->is_protected);
     cp_jsonw_obj_end(w);
 }
 
@@ -236,6 +238,7 @@ json_t *cp_api_run_json(const cp_run *r)
         cp_api_time(r->finished_at), "approved_by", cp_json_str_or_null(r->approved_by));
     json_object_set_new(j, "cancel_requested", json_boolean(r->cancel_requested));
     json_object_set_new(j, "source", json_string(r->source ? r->source : CP_SOURCE_USER));
+    json_object_set_new(j, "override_required", json_boolean(r->override_required));
     return j;
 }
 

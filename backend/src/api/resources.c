@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "api/guardrails.h"
 #include "api/schedules.h"
 #include "core/log.h"
 #include "api/expiry.h"
@@ -21,6 +22,8 @@ static cp_result reply_pair(cp_req *req, int status, const cp_resource *res, con
                     json_pack("{s:o, s:o}", "resource", cp_api_resource_json(res), "run", cp_api_run_json(run)));
 }
 
+/* Over 80 lines: an order's checks in the order its errors are documented,
+ * then one transaction; split, the checks would be read apart. */
 cp_result cp_api_resources_create(cp_req *req)
 {
     static const cp_json_field fields[] = {
@@ -32,6 +35,7 @@ cp_result cp_api_resources_create(cp_req *req)
         {.name = "size", .type = CP_JF_STRING, .nullable = true, .max_len = 64},
         {.name = "config", .type = CP_JF_OBJECT, .nullable = true},
         {.name = "schedule", .type = CP_JF_OBJECT, .nullable = true},
+        CP_API_GUARDRAIL_OVERRIDE_FIELD,
         CP_API_EXPIRY_ORDER_FIELDS,
     };
     cp_app *app = CP_APP(req);
@@ -65,6 +69,10 @@ cp_result cp_api_resources_create(cp_req *req)
     int64_t now = cp_now_ms(), expires_at;
     bool over_max;
     if ((r = cp_api_expiry_order(req, b, &p, now, &expires_at, &over_max)) != CP_OK) return r;
+    cp_api_order ord = {acc.cloud, kind, name, region, size, config, cost, NULL};
+    cp_api_guard guard;
+    bool replied;
+    if ((r = cp_api_guardrails_order(req, &p, &ord, b, &guard, &replied)) != CP_OK || replied) return r;
 
     char id[CP_ID_LEN + 1];
     cp_id_new(id);
@@ -87,7 +95,10 @@ cp_result cp_api_resources_create(cp_req *req)
                       .expires_at = expires_at};
     cp_resource res;
     cp_run run;
-    r = cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
+    r = guard.any ? cp_store_resource_create_guarded(app->store, req->arena, &in, params_text, &guard.store, &res, &run,
+                                                     &req->err)
+                  : cp_store_resource_create(app->store, req->arena, &in, params_text, &res, &run, &req->err);
+    cp_api_guard_release(&guard);
     if (r == CP_ERATE) cp_api_retry_after(req, CP_RUNS_RETRY_AFTER_S); /* too_many_runs */
     free(config_text);
     free(params_text);
@@ -272,6 +283,7 @@ static bool row_key(row_key_buf *k, const cp_resource *r)
                       r->expires_at, r->drift_status, r->drift_checked_at, r->schedule_next_at};
     key_bytes(k, nums, sizeof nums);
     key_bytes(k, &r->monthly_cost_usd, sizeof r->monthly_cost_usd);
+    key_bytes(k, &r->is_protected, sizeof r->is_protected);
     return !k->full;
 }
 
@@ -440,51 +452,90 @@ cp_result cp_api_resources_list(cp_req *req)
     return CP_OK;
 }
 
-static cp_result enqueue(cp_req *req, cp_resource *res, cp_run_operation operation, const char *size, double cost)
+/* The run that makes res name, size and config (NULL config: res's own). */
+static cp_result enqueue(cp_req *req, cp_resource *res, cp_run_operation operation, const char *name, const char *size,
+                         json_t *config, double cost, const cp_api_guard *guard)
 {
-    json_t *config = cp_api_json_text(res->config);
+    json_t *own = config ? NULL : cp_api_json_text(res->config);
     cp_run_params params = {
-        .name = res->name, .region = res->region, .size = size, .config = config, .monthly_cost_usd = cost};
+        .name = name, .region = res->region, .size = size, .config = config ? config : own, .monthly_cost_usd = cost};
     char *text = cp_run_params_encode(&params);
-    json_decref(config);
+    json_decref(own);
     cp_run run;
-    cp_result r = cp_store_run_enqueue(CP_APP(req)->store, req->arena, res->id, operation, text, cost, req->user_id,
-                                       &run, &req->err);
+    cp_store *st = CP_APP(req)->store;
+    cp_result r = guard && guard->any ? cp_store_run_enqueue_guarded(st, req->arena, res->id, operation, text, cost,
+                                                                     req->user_id, &guard->store, &run, &req->err)
+                                      : cp_store_run_enqueue(st, req->arena, res->id, operation, text, cost,
+                                                             req->user_id, &run, &req->err);
     free(text);
     if (r == CP_ERATE) cp_api_retry_after(req, CP_RUNS_RETRY_AFTER_S); /* too_many_runs */
     if (r != CP_OK) return r;
     cp_api_dispatch(req, run.id);
+    json_t *detail = json_pack("{s:s, s:o}", "name", res->name, "size", cp_json_str_or_null(size));
+    if (strcmp(name, res->name) != 0) json_object_set_new(detail, "new_name", json_string(name));
     cp_api_audit(req, res->project_id, operation == CP_OP_UPDATE ? "resource.update" : "resource.destroy", res->id,
-                 json_pack("{s:s, s:o}", "name", res->name, "size", cp_json_str_or_null(size)));
+                 detail);
     if ((r = cp_store_resource_get(CP_APP(req)->store, req->arena, res->id, req->user_id, res, NULL, &req->err)) !=
         CP_OK)
         return r;
     return reply_pair(req, 202, res, &run);
 }
 
+/* The body's tags: an object of strings, as config.tags. */
+static cp_result body_tags(cp_req *req, json_t *b, json_t **tags)
+{
+    *tags = json_object_get(b, "tags");
+    if (!*tags) return CP_OK;
+    const char *k;
+    json_t *v;
+    json_object_foreach(*tags, k, v) if (!json_is_string(v)) return cp_req_fail(req, CP_EUNPROC, "invalid_tags", "tags",
+                                                                                "tags must be an object of strings");
+    return CP_OK;
+}
+
 cp_result cp_api_resources_update(cp_req *req)
 {
-    static const cp_json_field fields[] = {{.name = "size", .type = CP_JF_STRING, .required = true, .max_len = 64}};
+    static const cp_json_field fields[] = {
+        {.name = "size", .type = CP_JF_STRING, .max_len = 64},
+        {.name = "name", .type = CP_JF_STRING, .max_len = 128},
+        {.name = "tags", .type = CP_JF_OBJECT},
+        CP_API_GUARDRAIL_OVERRIDE_FIELD,
+    };
     cp_resource res;
     cp_role role;
     cp_result r = load(req, &res, &role);
     if (r != CP_OK) return r;
-    json_t *b;
+    json_t *b, *tags;
     if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
+    if (!json_object_get(b, "size") && !json_object_get(b, "name") && !json_object_get(b, "tags"))
+        return cp_req_fail(req, CP_EUNPROC, "unchanged", NULL, "give a size, a name or tags to change");
     if ((r = cp_api_need_role(req, role, CP_ROLE_MEMBER)) != CP_OK) return r;
-    if (strcmp(res.kind, "vm") != 0)
+    if ((r = body_tags(req, b, &tags)) != CP_OK) return r;
+    bool vm = strcmp(res.kind, "vm") == 0;
+    if (!vm && json_object_get(b, "size"))
         return cp_req_fail(req, CP_EUNPROC, "not_resizable", "size", "only virtual machines have a size");
-    const char *size = cp_json_str(b, "size", "");
+    const char *size = cp_json_str(b, "size", res.size), *name = cp_json_str(b, "name", res.name);
     json_t *config = cp_api_json_text(res.config);
-    r = cp_catalog_validate(res.cloud, res.kind, res.name, res.region, size, config, &req->err);
+    bool same_tags = !tags || json_equal(tags, json_object_get(config, "tags")) ||
+                     (json_object_size(tags) == 0 && !json_object_get(config, "tags"));
+    if (tags) json_object_set(config, "tags", tags);
+    r = cp_catalog_validate(res.cloud, res.kind, name, res.region, size, config, &req->err);
     double cost = cp_catalog_monthly_cost(res.cloud, res.kind, size, config);
-    json_decref(config);
-    if (r != CP_OK) return r;
     /* Not the simulate_seconds cap: the order that set it was within the cap of its day. */
-    if ((r = cp_api_sandbox_policy(req, res.cloud, NULL)) != CP_OK) return r;
-    if (res.size && !strcmp(res.size, size))
-        return cp_req_fail(req, CP_EUNPROC, "unchanged", "size", "the resource already has size %s", size);
-    return enqueue(req, &res, CP_OP_UPDATE, size, cost);
+    if (r == CP_OK) r = cp_api_sandbox_policy(req, res.cloud, NULL);
+    if (r == CP_OK && (!size || (res.size && !strcmp(res.size, size))) && !strcmp(name, res.name) && same_tags)
+        r = cp_req_fail(req, CP_EUNPROC, "unchanged", NULL, "the resource already has this size, name and tags");
+    cp_project p;
+    if (r == CP_OK)
+        r = cp_store_project_get(CP_APP(req)->store, req->arena, res.project_id, req->user_id, &p, &req->err);
+    cp_api_guard guard = {0};
+    bool replied = false;
+    cp_api_order ord = {res.cloud, res.kind, name, res.region, size, config, cost, &res};
+    if (r == CP_OK) r = cp_api_guardrails_order(req, &p, &ord, b, &guard, &replied);
+    if (r == CP_OK && !replied) r = enqueue(req, &res, CP_OP_UPDATE, name, size, config, cost, &guard);
+    cp_api_guard_release(&guard);
+    json_decref(config);
+    return r;
 }
 
 cp_result cp_api_resources_delete(cp_req *req)
@@ -494,5 +545,8 @@ cp_result cp_api_resources_delete(cp_req *req)
     cp_result r = load(req, &res, &role);
     if (r != CP_OK) return r;
     if ((r = cp_api_need_role(req, role, CP_ROLE_MEMBER)) != CP_OK) return r;
-    return enqueue(req, &res, CP_OP_DESTROY, res.size, res.monthly_cost_usd);
+    if (res.is_protected)
+        return cp_req_fail(req, CP_ECONFLICT, "resource_protected", NULL,
+                           "the resource is protected: an owner or admin must lift the protection first");
+    return enqueue(req, &res, CP_OP_DESTROY, res.name, res.size, NULL, res.monthly_cost_usd, NULL);
 }

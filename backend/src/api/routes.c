@@ -62,6 +62,12 @@ const cp_route cp_api_routes[] = {
     {"GET", "/api/v1/drift", cp_api_drift_fleet, CP_ROUTE_AUTH},
     {"GET", "/api/v1/costs/summary", cp_api_costs_summary, CP_ROUTE_AUTH},
     {"GET", "/api/v1/costs/daily", cp_api_costs_daily, CP_ROUTE_AUTH},
+    /* guardrails.c */
+    {"GET", "/api/v1/projects/{id}/guardrails", cp_api_guardrails_get, CP_ROUTE_AUTH},
+    {"PUT", "/api/v1/projects/{id}/guardrails", cp_api_guardrails_put, CP_ROUTE_AUTH},
+    {"POST", "/api/v1/guardrails/check", cp_api_guardrails_check, CP_ROUTE_AUTH},
+    {"GET", "/api/v1/runs/{id}/checks", cp_api_runs_checks, CP_ROUTE_AUTH},
+    {"PUT", "/api/v1/resources/{id}/protection", cp_api_resources_protection, CP_ROUTE_AUTH},
     {"POST", "/sandbox/v1/instances", cp_api_sandbox_instance_create, CP_ROUTE_SANDBOX_KEY},
     {"GET", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_get, CP_ROUTE_SANDBOX_KEY},
     {"PATCH", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_update, CP_ROUTE_SANDBOX_KEY},

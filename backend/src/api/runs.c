@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/common.h"
+#include "api/guardrails.h"
 #include "api/run_feed.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -88,8 +89,19 @@ cp_result cp_api_runs_approve(cp_req *req)
     cp_role role;
     cp_result r = load_run(req, &run, &role);
     if (r != CP_OK) return r;
+    const char *reason = NULL;
+    if (req->body.len > 0) { /* the body is optional: {reason} */
+        static const cp_json_field fields[] = {{.name = "reason", .type = CP_JF_STRING, .min_len = 3, .max_len = 1000}};
+        json_t *b;
+        if ((r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &b)) != CP_OK) return r;
+        reason = cp_json_str(b, "reason", NULL);
+    }
     if ((r = cp_api_need_role(req, role, CP_ROLE_ADMIN)) != CP_OK) return r;
-    if ((r = cp_store_run_approve(CP_APP(req)->store, run.id, req->user_id, &req->err)) != CP_OK) return r;
+    if (run.override_required)
+        r = cp_api_guardrails_approve(req, &run, reason);
+    else
+        r = cp_store_run_approve(CP_APP(req)->store, run.id, req->user_id, &req->err);
+    if (r != CP_OK) return r;
     cp_api_dispatch(req, run.id);
     cp_api_audit(req, run.project_id, "run.approve", run.id, json_pack("{s:s}", "resource_id", run.resource_id));
     if ((r = cp_store_run_get(CP_APP(req)->store, req->arena, run.id, &run, &req->err)) != CP_OK) return r;

@@ -240,6 +240,8 @@ json_t *cp_catalog_json(void)
             json_object_del(f, "tfvar");
             json_object_set_new(f, "generated", json_boolean(json_is_true(json_object_get(f, "generated"))));
         }
+        json_t *k;
+        json_array_foreach(json_object_get(c, "kinds"), j, k) json_object_del(k, "public_when"); /* internal */
     }
     return out;
 }
@@ -466,7 +468,7 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
 
     bool vm = strcmp(k->kind, "vm") == 0;
     static const char *const vm_keys[] = {"ssh_public_key", "allowed_cidrs", "power_state", "tags"};
-    static const char *const storage_keys[] = {"expected_gb", "tags"};
+    static const char *const storage_keys[] = {"expected_gb", "tags", "public"};
     static const char *const sandbox_keys[] = {"simulate_seconds", "simulate_failure"};
     const char *key;
     json_t *v;
@@ -506,6 +508,9 @@ static cp_result check_config(const kind_ent *k, json_t *config, cp_error *err)
              json_number_value(v) > 1000000))
             return cp_error_set(err, CP_EUNPROC, "out_of_range", "config.expected_gb",
                                 "config.expected_gb must be a number from 1 to 1000000");
+        v = json_object_get(config, "public");
+        if (v && !json_is_null(v) && !json_is_boolean(v))
+            return cp_error_set(err, CP_EUNPROC, "invalid_type", "config.public", "config.public must be a boolean");
     }
     if (k->cloud->simulated) {
         v = json_object_get(config, "simulate_seconds");
@@ -586,19 +591,19 @@ double cp_catalog_monthly_cost(const char *cloud, const char *kind, const char *
 /* ---------------------------------------------------------------- tfvars */
 
 /* Which optional variables each module declares (see its variables.tf). */
-enum { V_VM = 1, V_FORCE_DESTROY = 2, V_ADMIN_USER = 4, V_PROJECT = 8, V_ZONE = 16, V_SIMULATE = 32 };
+enum { V_VM = 1, V_FORCE_DESTROY = 2, V_ADMIN_USER = 4, V_PROJECT = 8, V_ZONE = 16, V_SIMULATE = 32, V_PUBLIC = 64 };
 static const struct {
     const char *module;
     unsigned vars;
 } module_vars[] = {
     {"aws_vm", V_VM},
-    {"aws_s3", V_FORCE_DESTROY},
+    {"aws_s3", V_FORCE_DESTROY | V_PUBLIC},
     {"azure_vm", V_VM | V_ADMIN_USER},
-    {"azure_blob", 0},
+    {"azure_blob", V_PUBLIC},
     {"gcp_vm", V_VM | V_ADMIN_USER | V_PROJECT | V_ZONE},
-    {"gcp_storage", V_FORCE_DESTROY | V_PROJECT},
+    {"gcp_storage", V_FORCE_DESTROY | V_PROJECT | V_PUBLIC},
     {"sandbox_vm", V_VM | V_SIMULATE},
-    {"sandbox_storage", V_FORCE_DESTROY | V_SIMULATE},
+    {"sandbox_storage", V_FORCE_DESTROY | V_SIMULATE | V_PUBLIC},
 };
 
 static bool valid_resource_id(const char *id)
@@ -655,6 +660,7 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
         json_object_set_new(v, "power_state", config_or(config, "power_state", json_string("running")));
     }
     if (vars & V_FORCE_DESTROY) json_object_set_new(v, "force_destroy", json_false());
+    if (vars & V_PUBLIC) json_object_set_new(v, "public", config_or(config, "public", json_false()));
     if (vars & V_ADMIN_USER) json_object_set_new(v, "admin_username", json_string("cloudplane"));
     if (vars & V_PROJECT) json_object_set_new(v, "project_id", json_string(project));
     if (vars & V_ZONE) json_object_set_new(v, "zone", json_null());
@@ -663,6 +669,35 @@ json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char
         json_object_set_new(v, "simulate_failure", config_or(config, "simulate_failure", json_false()));
     }
     return v;
+}
+
+/* ---- guardrails: what the rules look up ---- */
+
+int cp_catalog_size_vcpu(const char *cloud, const char *kind, const char *size)
+{
+    const kind_ent *k = find_kind(cloud, kind);
+    json_t *s = k && size ? find_size(k, size) : NULL;
+    return s ? (int)json_integer_value(json_object_get(s, "vcpu")) : 0;
+}
+
+bool cp_catalog_region_known(const char *cloud, const char *region)
+{
+    const cloud_ent *c = find_cloud(cloud);
+    for (size_t i = 0; c && region && i < cat.n_kinds; i++)
+        if (cat.kinds[i].cloud == c && in_list(json_object_get(cat.kinds[i].obj, "regions"), region)) return true;
+    return false;
+}
+
+bool cp_catalog_size_known(const char *cloud, const char *size)
+{
+    const kind_ent *k = find_kind(cloud, "vm");
+    return k && size && find_size(k, size) != NULL;
+}
+
+json_t *cp_catalog_public_when(const char *cloud, const char *kind)
+{
+    const kind_ent *k = find_kind(cloud, kind);
+    return k ? json_object_get(k->obj, "public_when") : NULL;
 }
 
 /* ---- drift: what the cloud's values may be adopted for ---- */

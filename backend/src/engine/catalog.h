@@ -75,7 +75,7 @@ bool cp_catalog_stoppable(const char *cloud, const char *kind, const char **why)
  * vm config: ssh_public_key (required), allowed_cidrs (<= 20 IPv4 networks),
  *   power_state (running | stopped; stopped only where the kind is stoppable).
  * every kind: tags (<= 40 string values; not the modules' own keys).
- * storage config: expected_gb (1..1000000, default 100).
+ * storage config: expected_gb (1..1000000, default 100), public (bool, default false).
  * sandbox kinds also take simulate_seconds (0..600) and simulate_failure (bool). */
 cp_result cp_catalog_validate(const char *cloud, const char *kind, const char *name, const char *region,
                               const char *size, json_t *config, cp_error *err) CP_MUST_CHECK;
@@ -93,6 +93,16 @@ double cp_catalog_monthly_cost(const char *cloud, const char *kind, const char *
  * "project_id"). resource_id must be a platform id. Caller owns the result. */
 json_t *cp_catalog_tfvars(const char *resource_id, const char *cloud, const char *kind, const char *name,
                           const char *region, const char *size, json_t *config, json_t *extra, cp_error *err);
+
+/* Guardrails (engine/guardrails.c). The vCPUs of a VM size (0 if unknown). */
+int cp_catalog_size_vcpu(const char *cloud, const char *kind, const char *size);
+/* Whether any kind of cloud offers region / whether its VMs come in size. */
+bool cp_catalog_region_known(const char *cloud, const char *region);
+bool cp_catalog_size_known(const char *cloud, const char *size);
+/* Which planned attribute values make a storage kind public: an array of
+ * {type, path, value} (the resource type in the plan, the attribute, and the
+ * value that opens it), borrowed; NULL for kinds that cannot be public. */
+json_t *cp_catalog_public_when(const char *cloud, const char *kind);
 
 /* Drift: whether a drifted attribute path ("tags.owner", as cp_drift_changes
  * names it) of cloud/kind may be adopted into the ordered configuration

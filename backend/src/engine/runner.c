@@ -1,9 +1,9 @@
 /* runner.c: the runner proper: opening a run (checks, run dir, environment),
  * its accessors and cancel, and the tofu sequence on top of the phases:
- * plan (its summary from the plan's own stream), apply of a saved plan, the fast apply -auto-approve, outputs,
- * the choice between those paths (cp_runner_choose_path), and cp_runner_run.
- * The state lock lives in runner_lock.c, the files tofu reads in
- * runner_config.c, init in init_cache.c, one tofu command in runner_phase.c. */
+ * plan (its summary from the plan's own stream; its attribute changes from show -json on request), apply of a saved
+ * plan, the fast apply -auto-approve, outputs, the choice between those paths (cp_runner_choose_path), and
+ * cp_runner_run. The state lock lives in runner_lock.c, the files tofu reads in runner_config.c, init in init_cache.c,
+ * one tofu command in runner_phase.c. */
 #include "engine/runner.h"
 
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/drift.h"
+#include "engine/plan_json.h"
 #include "engine/runner_int.h"
 #include "engine/sandbox.h"
 #include "engine/workspace.h"
@@ -354,7 +355,8 @@ void cp_runner_plan_result_free(cp_runner_plan_result *p)
  * actions: create, update, delete, replace, read, noop, move, import,
  * forget). Reads, and moves or imports without a change, change nothing and
  * are left out, as `show -json` summaries left out its no-op and read
- * actions; so no `show -json` process is needed. */
+ * actions. The stream stays the source of the entries and counts; show -json
+ * (cp_runner_plan_detail) only adds what each entry does to its attributes. */
 static json_t *plan_summary(const cp_runner *r, json_t *planned)
 {
     json_t *res = json_array();
@@ -396,6 +398,31 @@ static void state_cmd(const cp_runner *r, cp_strv *a, const char *verb)
     cp_strv_addf(a, "-lock-timeout=%ds", r->cfg.lock_timeout_s > 0 ? r->cfg.lock_timeout_s : 0);
 }
 
+/* `show -json` of a plan file in the run dir, parsed into *doc (caller owns). */
+static cp_result show_json(cp_runner *r, const char *file, json_t **doc, cp_error *err)
+{
+    *doc = NULL;
+    const char *show_args[] = {"show", "-json", "-no-color", file, NULL};
+    cp_strv a;
+    cp_runner__args(&a, show_args);
+    cp_buf buf;
+    cp_buf_init(&buf, PLAN_MAX);
+    phase_opts so = {.phase = "show", .workspace = true, .capture = &buf, .ok_codes = {-1}};
+    int code = 1;
+    cp_result rc = cp_runner__run_phase(r, &so, &a, &code, err);
+    cp_strv_free(&a);
+    if (rc == CP_OK) {
+        *doc = json_loadb(cp_buf_cstr(&buf), buf.len, 0, NULL);
+        if (!json_is_object(*doc)) {
+            json_decref(*doc);
+            *doc = NULL;
+            rc = cp_error_set_reason(err, CP_ERR, CP_REASON_TOFU_FAILED, NULL, "show -json gave no JSON object");
+        }
+    }
+    cp_buf_free(&buf);
+    return rc;
+}
+
 cp_result cp_runner_plan(cp_runner *r, cp_run_op op, cp_runner_plan_result *out, cp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -435,6 +462,19 @@ out:
     return rc;
 }
 
+cp_result cp_runner_plan_detail(cp_runner *r, cp_runner_plan_result *p, cp_error *err)
+{
+    if (!p->changes || !r->have_plan) return CP_OK;
+    json_t *doc = NULL;
+    cp_result rc = show_json(r, "plan.bin", &doc, err);
+    if (rc == CP_OK) {
+        cp_plan_json_merge(p->summary, doc);
+        cp_redact_json(r->redact, p->summary);
+    }
+    json_decref(doc);
+    return rc;
+}
+
 cp_result cp_runner_drift_check(cp_runner *r, json_t **changes, bool *missing, cp_error *err)
 {
     *changes = NULL;
@@ -462,24 +502,13 @@ cp_result cp_runner_drift_check(cp_runner *r, json_t **changes, bool *missing, c
         *changes = json_array();
         return CP_OK;
     }
-    static const char *const show_args[] = {"show", "-json", "-no-color", "drift.bin", NULL};
-    cp_runner__args(&a, show_args);
-    cp_buf buf;
-    cp_buf_init(&buf, PLAN_MAX);
-    phase_opts so = {.phase = "show", .workspace = true, .capture = &buf, .ok_codes = {-1}};
-    rc = cp_runner__run_phase(r, &so, &a, &code, err);
-    cp_strv_free(&a);
+    json_t *plan = NULL;
+    rc = show_json(r, "drift.bin", &plan, err);
     if (rc == CP_OK) {
-        json_t *plan = json_loadb(cp_buf_cstr(&buf), buf.len, 0, NULL);
-        if (json_is_object(plan)) {
-            *changes = cp_drift_changes(plan, missing);
-            cp_redact_json(r->redact, *changes);
-        } else {
-            rc = cp_error_set_reason(err, CP_ERR, CP_REASON_TOFU_FAILED, NULL, "show -json gave no JSON object");
-        }
-        json_decref(plan);
+        *changes = cp_drift_changes(plan, missing);
+        cp_redact_json(r->redact, *changes);
     }
-    cp_buf_free(&buf);
+    json_decref(plan);
     unlink(path);
     return rc;
 }

@@ -319,6 +319,7 @@ typedef struct {
     int64_t expires_at;           /* ms; 0 = never */
     cp_drift_status drift_status; /* the last drift check's finding */
     int64_t drift_checked_at;     /* 0: never checked */
+    bool is_protected;            /* no destroy, no plan that destroys or replaces it (migration 0014) */
 } cp_resource;
 
 typedef struct {
@@ -341,7 +342,8 @@ typedef struct {
     int64_t event_count, events_dropped;
     char *created_by;
     int64_t queued_at, started_at, finished_at;
-    char *source; /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
+    char *source;           /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
+    bool override_required; /* its plan broke a soft guardrail: approval takes a reason (migration 0014) */
 } cp_run;
 
 /* runs.source: a person, or what the scheduler queued the run for. */
@@ -513,6 +515,7 @@ typedef struct {
     const char *size;        /* NULL = unchanged */
     const char *config;      /* JSON text; NULL = unchanged */
     double monthly_cost_usd; /* also the rate of the cost period that opens */
+    const char *name;        /* NULL = unchanged (a rename: PATCH name) */
 } cp_resource_spec;
 /* Final states. outputs_json and spec only on success; spec is required for
  * a create or update that succeeded (CP_ERR without it). */
@@ -734,5 +737,74 @@ cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user
  * when it is not theirs. */
 cp_result cp_store_notification_read(cp_store *s, const char *user_id, const char *id, int64_t now,
                                      cp_error *err) CP_MUST_CHECK;
+
+/* ---- guardrails (store_guardrails.c) ---- */
+
+/* A project's rules as stored: the GuardrailRules document (JSON text; "{}"
+ * with updated_at 0 when the project never set any). */
+typedef struct {
+    char *rules;
+    int64_t updated_at; /* ms; 0 = never set */
+    char *updated_by;   /* user id or NULL */
+} cp_guardrails_row;
+cp_result cp_store_guardrails_get(cp_store *s, cp_arena *a, const char *project_id, cp_guardrails_row *out,
+                                  cp_error *err) CP_MUST_CHECK;
+/* Replaces the project's rules (rules_json: the checked document). */
+cp_result cp_store_guardrails_put(cp_store *s, const char *project_id, const char *rules_json, const char *user_id,
+                                  int64_t now, cp_error *err) CP_MUST_CHECK;
+
+/* How many VMs of each (cloud, size) a project has that exist or are being
+ * created (as the budget counts them), except_id (may be NULL) left out. */
+typedef struct {
+    char *cloud, *size;
+    int64_t count;
+} cp_vm_size_count;
+cp_result cp_store_project_vm_sizes(cp_store *s, cp_arena *a, const char *project_id, const char *except_id,
+                                    cp_vm_size_count **items, size_t *n, cp_error *err) CP_MUST_CHECK;
+
+/* One stored guardrail check of a run (GuardrailCheck). */
+typedef struct {
+    int64_t seq;
+    char *stage, *rule, *level, *outcome, *message, *address, *reason, *overridden_by;
+    int64_t created_at;
+} cp_run_check;
+/* A run's checks in the order they were made. */
+cp_result cp_store_run_checks_list(cp_store *s, cp_arena *a, const char *run_id, cp_run_check **items, size_t *n,
+                                   cp_error *err) CP_MUST_CHECK;
+/* Appends checks (a JSON array text of GuardrailCheck objects) to a run. */
+cp_result cp_store_run_checks_add(cp_store *s, const char *run_id, const char *checks_json,
+                                  cp_error *err) CP_MUST_CHECK;
+/* The worker's plan checks, fenced like its other writes (lease owner and
+ * attempt); override_required also marks the run. */
+cp_result cp_store_run_plan_checks(cp_store *s, const cp_run *run, const char *checks_json, bool override_required,
+                                   cp_error *err) CP_MUST_CHECK;
+/* Approves a run awaiting approval (as cp_store_run_approve) and marks its
+ * blocked soft plan checks overridden by user_id for reason, in one
+ * transaction. */
+cp_result cp_store_run_approve_override(cp_store *s, const char *run_id, const char *user_id, const char *reason,
+                                        cp_error *err) CP_MUST_CHECK;
+
+/* Protects a resource or lifts its protection; CP_ECONFLICT
+ * resource_destroyed for a destroyed one. */
+cp_result cp_store_resource_set_protected(cp_store *s, const char *resource_id, bool on, cp_error *err) CP_MUST_CHECK;
+/* After a plan the guardrails stopped (nothing applied): an update or
+ * destroy leaves its resource active again, not failed. */
+cp_result cp_store_resource_unfail(cp_store *s, const char *resource_id, cp_error *err) CP_MUST_CHECK;
+
+/* An order's guardrail outcome, for the create or update it queues: checks
+ * (JSON array text, NULL for none) are stored on the new run in the same
+ * transaction; skip_budget leaves out the store's budget check (the budget
+ * rule is advisory, or soft and overridden). */
+typedef struct {
+    const char *checks;
+    bool skip_budget;
+} cp_order_guard;
+/* cp_store_resource_create and cp_store_run_enqueue with an order's guard. */
+cp_result cp_store_resource_create_guarded(cp_store *s, cp_arena *a, const cp_resource *res, const char *run_params,
+                                           const cp_order_guard *guard, cp_resource *out, cp_run *run,
+                                           cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_run_enqueue_guarded(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
+                                       const char *run_params, double new_monthly_cost, const char *user_id,
+                                       const cp_order_guard *guard, cp_run *out, cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -120,4 +120,9 @@ cp_result cp_store_run_reap_one(cp_store *s, cp_arena *a, const cp_run *seen, in
 cp_result cp_conn_power_state_after_run(cp_dbconn *c, const char *resource_id, const char *config,
                                         cp_error *err) CP_MUST_CHECK;
 
+/* Appends checks (JSON array text) to run_id on a connection already held
+ * (store_guardrails.c). */
+cp_result cp_conn_run_checks_add(cp_dbconn *c, const char *run_id, const char *checks_json,
+                                 cp_error *err) CP_MUST_CHECK;
+
 #endif

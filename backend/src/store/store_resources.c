@@ -112,6 +112,7 @@ typedef struct {
     cp_resource *out;
     cp_run *run;
     const cp_store_limits *limits;
+    const cp_order_guard *guard; /* NULL: none */
 } resource_new;
 
 static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
@@ -121,7 +122,8 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
     /* Two creates must not both pass the budget (or a quota) on the same count. */
     cp_result r = cp_conn_lock(c, CP_LOCK_PROJECT, x->project_id, err);
     if (r == CP_OK) r = cp_conn_check_quotas(c, rn->limits, x->project_id, true, true, err);
-    if (r == CP_OK) r = check_budget(c, x->project_id, NULL, x->monthly_cost_usd, err);
+    if (r == CP_OK && !(rn->guard && rn->guard->skip_budget))
+        r = check_budget(c, x->project_id, NULL, x->monthly_cost_usd, err);
     if (r != CP_OK) return r;
     int64_t now = cp_now_ms();
     cp_param p[] = {CP_PTEXT(x->id),
@@ -146,6 +148,7 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
     if (r != CP_OK) return r;
     r = cp_conn_run_insert(c, rn->a, x->id, x->project_id, CP_OP_CREATE, rn->params, x->created_by, CP_SOURCE_USER,
                            rn->run, err);
+    if (r == CP_OK && rn->guard) r = cp_conn_run_checks_add(c, rn->run->id, rn->guard->checks, err);
     if (r != CP_OK) return r;
     cp_param q[] = {CP_PTEXT(x->id)};
     return cp_conn_one(c, rn->a, "SELECT " RESOURCE_COLS RESOURCE_FROM " WHERE r.id = ?", q, 1, cp_fill_resource,
@@ -155,7 +158,14 @@ static cp_result tx_resource_create(cp_dbconn *c, void *ctx, cp_error *err)
 cp_result cp_store_resource_create(cp_store *s, cp_arena *a, const cp_resource *res, const char *run_params,
                                    cp_resource *out, cp_run *run, cp_error *err)
 {
-    resource_new rn = {a, res, run_params, out, run, &s->limits};
+    resource_new rn = {a, res, run_params, out, run, &s->limits, NULL};
+    return cp_store_tx(s, tx_resource_create, &rn, err);
+}
+
+cp_result cp_store_resource_create_guarded(cp_store *s, cp_arena *a, const cp_resource *res, const char *run_params,
+                                           const cp_order_guard *guard, cp_resource *out, cp_run *run, cp_error *err)
+{
+    resource_new rn = {a, res, run_params, out, run, &s->limits, guard};
     return cp_store_tx(s, tx_resource_create, &rn, err);
 }
 
@@ -445,6 +455,7 @@ typedef struct {
     double cost;
     cp_run *out;
     const cp_store_limits *limits;
+    const cp_order_guard *guard; /* NULL: none */
 } run_new;
 
 typedef struct {
@@ -487,16 +498,20 @@ static cp_result tx_run_enqueue(cp_dbconn *c, void *ctx, cp_error *err)
     if (rn->operation == CP_OP_UPDATE) {
         /* Destroys are not capped: they end work, and one per resource at most is queued. */
         if ((r = cp_conn_check_quotas(c, rn->limits, row.project_id, false, true, err)) != CP_OK) return r;
-        if ((r = check_budget(c, row.project_id, rn->resource_id, rn->cost, err)) != CP_OK) return r;
+        if (!(rn->guard && rn->guard->skip_budget) &&
+            (r = check_budget(c, row.project_id, rn->resource_id, rn->cost, err)) != CP_OK)
+            return r;
     }
-    return cp_conn_run_insert(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id,
-                              rn->source, rn->out, err);
+    r = cp_conn_run_insert(c, rn->a, rn->resource_id, row.project_id, rn->operation, rn->params, rn->user_id,
+                           rn->source, rn->out, err);
+    if (r == CP_OK && rn->guard && rn->out) r = cp_conn_run_checks_add(c, rn->out->id, rn->guard->checks, err);
+    return r;
 }
 
 cp_result cp_conn_destroy_enqueue(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *run_params,
                                   const char *source, cp_run *out, cp_error *err)
 {
-    run_new rn = {a, resource_id, run_params, NULL, source, CP_OP_DESTROY, 0, out, NULL};
+    run_new rn = {a, resource_id, run_params, NULL, source, CP_OP_DESTROY, 0, out, NULL, NULL};
     return tx_run_enqueue(c, &rn, err);
 }
 
@@ -504,7 +519,7 @@ cp_result cp_store_run_enqueue_from(cp_store *s, cp_arena *a, const char *resour
                                     const char *run_params, double new_monthly_cost, const char *user_id,
                                     const char *source, cp_run *out, cp_error *err)
 {
-    run_new rn = {a, resource_id, run_params, user_id, source, operation, new_monthly_cost, out, &s->limits};
+    run_new rn = {a, resource_id, run_params, user_id, source, operation, new_monthly_cost, out, &s->limits, NULL};
     return cp_store_tx(s, tx_run_enqueue, &rn, err);
 }
 
@@ -514,4 +529,13 @@ cp_result cp_store_run_enqueue(cp_store *s, cp_arena *a, const char *resource_id
 {
     return cp_store_run_enqueue_from(s, a, resource_id, operation, run_params, new_monthly_cost, user_id,
                                      CP_SOURCE_USER, out, err);
+}
+
+cp_result cp_store_run_enqueue_guarded(cp_store *s, cp_arena *a, const char *resource_id, cp_run_operation operation,
+                                       const char *run_params, double new_monthly_cost, const char *user_id,
+                                       const cp_order_guard *guard, cp_run *out, cp_error *err)
+{
+    run_new rn = {a,         resource_id,      run_params, user_id,    CP_SOURCE_USER,
+                  operation, new_monthly_cost, out,        &s->limits, guard};
+    return cp_store_tx(s, tx_run_enqueue, &rn, err);
 }

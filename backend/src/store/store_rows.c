@@ -68,6 +68,7 @@ static void fill_resource(cp_dbrows *r, cp_arena *a, cp_resource *x)
     const char *d = cp_dbrows_text(r, 23);
     if (d && !cp_drift_status_parse(d, &x->drift_status)) unknown_value(d);
     x->drift_checked_at = cp_dbrows_int(r, 24);
+    x->is_protected = cp_dbrows_int(r, 25) != 0;
 }
 
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out)
@@ -106,6 +107,7 @@ void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)
     x->started_at = cp_dbrows_int(r, 20);
     x->finished_at = cp_dbrows_int(r, 21);
     x->source = cp_dbrows_dup(r, 22, a);
+    x->override_required = cp_dbrows_int(r, 23) != 0;
 }
 
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err)

@@ -12,9 +12,9 @@
     "r.id, r.project_id, r.account_id, a.name, r.cloud, r.kind, r.name, r.region, r.size, r.config, r.status,"         \
     " r.outputs, r.monthly_cost_usd, r.created_by, r.created_at, r.updated_at, r.current_run_id,"                      \
     " r.current_run_operation, r.current_run_status, r.schedule, r.power_state, r.schedule_next_at, r.expires_at,"     \
-    " r.drift_status, r.drift_checked_at"
+    " r.drift_status, r.drift_checked_at, r.protected"
 /* How many: a query that selects more after RESOURCE_COLS reads them from here. */
-#define RESOURCE_NCOLS 25
+#define RESOURCE_NCOLS 26
 #define RESOURCE_FROM " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"
 /* Fills a cp_resource from RESOURCE_COLS (RESOURCE_NCOLS columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
@@ -28,9 +28,9 @@ void cp_fill_resource_view(cp_dbrows *r, cp_resource *out);
     "u.id, u.resource_id, rs.name, u.project_id, u.operation, u.status, u.attempt, u.params, u.lease_owner,"           \
     " u.lease_expires_at, u.lock_id, u.tofu_started, u.cancel_requested, u.plan_summary, u.approved_by,"               \
     " u.error, u.event_count, u.events_dropped, u.created_by, u.queued_at, u.started_at,"                              \
-    " u.finished_at, u.source"
+    " u.finished_at, u.source, u.override_required"
 #define RUN_FROM " FROM runs u JOIN resources rs ON rs.id = u.resource_id"
-/* Fills a cp_run from RUN_COLS (23 columns). */
+/* Fills a cp_run from RUN_COLS (24 columns). */
 void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out);
 /* The run on a connection already held; CP_ENOTFOUND (not_found) when there is none. */
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err);

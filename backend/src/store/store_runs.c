@@ -379,6 +379,10 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
                    "UPDATE resources SET status = ?, outputs = ?, size = COALESCE(?, size),"
                    " config = COALESCE(?, config), monthly_cost_usd = ?, updated_at = ? WHERE id = ?",
                    p, 7, NULL, err);
+    if (r == CP_OK && sp->name) {
+        cp_param q[] = {CP_PTEXT(sp->name), CP_PTEXT(run->resource_id)};
+        r = cp_db_exec(c, "UPDATE resources SET name = ? WHERE id = ?", q, 2, NULL, err);
+    }
     if (r == CP_OK && sp->config) r = cp_conn_power_state_after_run(c, run->resource_id, sp->config, err);
     /* A remedy that applied refreshed every attribute and converged it on the
      * order: the resource is in sync, and its report says so. */

@@ -62,7 +62,8 @@ static void finish(job *j, cp_run_status status, const char *error, json_t *outp
     if (j->lost) return;
     char *text = outputs ? json_dumps(outputs, JSON_COMPACT) : NULL;
     char *config = wanted && wanted->config ? json_dumps(wanted->config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0};
+    cp_resource_spec spec = {wanted ? wanted->size : NULL, config, wanted ? wanted->monthly_cost_usd : 0,
+                             wanted ? wanted->name : NULL};
     cp_error e;
     cp_worker__flush_events(j); /* events are committed before the run's final status */
     if (cp_store_run_finish(j->w->app->store, &j->run, status, error, text, wanted ? &spec : NULL, &e) == CP_OK) {
@@ -114,11 +115,23 @@ static cp_result path_fast_apply(job *j, cp_runner *runner, cp_run_op op, json_t
     return cp_runner_apply_auto(runner, op, op == CP_RUN_DESTROY ? NULL : outputs, e);
 }
 
-/* Records a saved plan: its summary, and its bytes, sealed in the vault
- * (bound to this run and project), when a person must approve it (the apply
- * is then a later claim, maybe on another worker). */
-static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_plan, cp_error *e)
+/* The monthly cost before and after the run (catalog prices), for the
+ * summary: before is the resource's current cost (nothing before a create),
+ * after the run's params (nothing after a destroy). */
+static json_t *plan_cost(const job *j, const cp_run_params *params)
 {
+    double before = j->run.operation == CP_OP_CREATE ? 0 : j->res.monthly_cost_usd;
+    double after = j->run.operation == CP_OP_DESTROY ? 0 : params->monthly_cost_usd;
+    return json_pack("{s:f, s:f, s:f}", "before_usd", before, "after_usd", after, "delta_usd", after - before);
+}
+
+/* Records a saved plan: its summary (with the cost change), and its bytes,
+ * sealed in the vault (bound to this run and project), when a person must
+ * approve it (the apply is then a later claim, maybe on another worker). */
+static cp_result record_plan(job *j, const cp_runner_plan_result *pr, const cp_run_params *params, bool keep_plan,
+                             cp_error *e)
+{
+    json_object_set_new(pr->summary, "cost", plan_cost(j, params));
     char *sum = json_dumps(pr->summary, JSON_COMPACT);
     if (!sum) return cp_error_set(e, CP_ERR, NULL, NULL, "out of memory");
     cp_vault_sealed sealed;
@@ -131,10 +144,10 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_
     }
     if (r == CP_OK) r = cp_store_run_set_plan(j->w->app->store, &j->run, sum, keep_plan ? &plan : NULL, e);
     free(sum);
-    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) {
-        cp_worker__store_event(j, "plan", json_incref(pr->summary));
-        r = cp_worker__transition(j, CP_RUN_PLANNED, e);
-    }
+    /* Streamed again even when the stream's own summary made the run planned:
+     * this one has the cost and, for an approval, the attribute changes. */
+    if (r == CP_OK) cp_worker__store_event(j, "plan", json_incref(pr->summary));
+    if (r == CP_OK && j->run.status != CP_RUN_PLANNED) r = cp_worker__transition(j, CP_RUN_PLANNED, e);
     return r;
 }
 
@@ -142,12 +155,24 @@ static cp_result record_plan(job *j, const cp_runner_plan_result *pr, bool keep_
  * person's approval (*parked: the run stays awaiting_approval), or, when no
  * approval is needed (a runner config without fast_apply), apply the plan
  * just made. */
-static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, bool *parked, cp_error *e)
+static cp_result path_saved_plan(job *j, cp_runner *runner, cp_run_op op, const cp_run_params *params, json_t **outputs,
+                                 bool *parked, cp_error *e)
 {
     cp_runner_plan_result pr = {0};
+    bool park = false;
     cp_result r = cp_runner_plan(runner, op, &pr, e);
-    bool wait = pr.changes && j->approval;
-    if (r == CP_OK) r = record_plan(j, &pr, wait, e);
+    /* Approvers, and the plan-time guardrails, see what each change does to each attribute. */
+    if (r == CP_OK && pr.changes && (j->approval || j->guarded)) r = cp_runner_plan_detail(runner, &pr, e);
+    if (r == CP_OK && j->guarded) r = cp_worker__guardrails_plan(j, pr.summary, &park, e);
+    if (r != CP_OK && !strcmp(e->code, "guardrail_blocked")) {
+        /* Stopped by a hard rule: the plan is shown, never applied. */
+        cp_error why = *e;
+        if (record_plan(j, &pr, params, false, e) == CP_OK) *e = why;
+        cp_runner_plan_result_free(&pr);
+        return e->result;
+    }
+    bool wait = pr.changes && (j->approval || park);
+    if (r == CP_OK) r = record_plan(j, &pr, params, wait, e);
     if (r == CP_OK && !pr.changes) {
         if (op == CP_RUN_APPLY) r = cp_runner_outputs(runner, outputs, e);
     } else if (r == CP_OK && wait) {
@@ -244,6 +269,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
     cp_result r = cp_store_resource_by_id(app->store, j->a, j->run.resource_id, &j->res, e);
     if (r != CP_OK) return r;
     j->approval = cp_store_run_requires_approval(app->store, &j->run);
+    if (j->run.operation != CP_OP_DRIFT_CHECK && (r = cp_worker__guardrails_load(j, e)) != CP_OK) return r;
     if ((r = credentials(j, env, extra, e)) != CP_OK) return r;
     *tfvars =
         cp_catalog_tfvars(j->res.id, j->res.cloud, j->res.kind, params->name ? params->name : j->res.name,
@@ -302,12 +328,13 @@ static void execute(job *j)
     if (r == CP_OK && check) {
         r = take_abort(j, path_drift_check(j, runner, &found, &found_text, &e), &e);
     } else if (r == CP_OK) {
-        switch (cp_runner_choose_path(&j->w->rc, j->approval, j->run.status == CP_RUN_APPLYING)) {
+        /* Guarded runs (rules, or a protected resource) never take the fast path: their plan is checked first. */
+        switch (cp_runner_choose_path(&j->w->rc, j->approval || j->guarded, j->run.status == CP_RUN_APPLYING)) {
         case CP_PATH_APPLY_APPROVED:
             r = path_apply_approved(j, runner, op, &outputs, &e);
             break;
         case CP_PATH_SAVED_PLAN:
-            r = path_saved_plan(j, runner, op, &outputs, &parked, &e);
+            r = path_saved_plan(j, runner, op, &params, &outputs, &parked, &e);
             break;
         case CP_PATH_FAST_APPLY:
             r = path_fast_apply(j, runner, op, &outputs, &e);
@@ -329,6 +356,7 @@ static void execute(job *j)
         finish(j, CP_RUN_SUCCEEDED, NULL, outputs, &params);
     } else {
         finish(j, j->canceled ? CP_RUN_CANCELED : CP_RUN_FAILED, error_text(j, &e), NULL, NULL);
+        if (!j->canceled && !strcmp(e.code, "guardrail_blocked")) cp_worker__guardrails_failed(j);
     }
     set_runner(j, NULL);
     if (runner) cp_runner_close(runner);
@@ -368,6 +396,7 @@ static job *job_new(cp_workers *w)
 
 static void job_free(job *j)
 {
+    cp_worker__guardrails_free(j);
     json_decref(j->planned);
     pthread_mutex_destroy(&j->hb_mu);
     pthread_cond_destroy(&j->hb_cv);

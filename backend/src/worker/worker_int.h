@@ -81,6 +81,8 @@ struct job {
     pthread_cond_t hb_cv; /* on CLOCK_MONOTONIC (cp_deadline_ts) */
     cp_events_sub *sub;
     job *next;
+    struct cp_guardrails *rules; /* the project's guardrails (worker/guardrails.c); NULL: none */
+    bool guarded;                /* rules, or a protected resource: the plan is checked before apply */
 };
 
 /* scheduler.c: queues the runs that are due, once per scheduler interval
@@ -126,6 +128,21 @@ void cp_worker__status_event(job *j, cp_run_status run_status);
 cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err) CP_MUST_CHECK;
 /* The runner's event callback (cp_runner_spec.on_event; ctx: the job). */
 void cp_worker__on_event(void *ctx, const cp_tfev *ev);
+
+/* guardrails.c: the plan stage of the project's guardrails. */
+/* Reads the project's rules and the resource's protection (j->res) into
+ * j->rules and j->guarded. */
+cp_result cp_worker__guardrails_load(job *j, cp_error *err) CP_MUST_CHECK;
+/* Checks a saved plan (summary) of a guarded job against the rules and the
+ * protection and stores the checks on the run. CP_OK with *park: a soft rule
+ * broke that the order did not override, so a person must approve (with a
+ * reason) even where the project asks for no approval. A hard rule broken:
+ * CP_EUNPROC (code guardrail_blocked) with e naming the rule; nothing is to
+ * be applied. */
+cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_error *e) CP_MUST_CHECK;
+/* After a run the guardrails failed: an update or destroy leaves its resource as it was. */
+void cp_worker__guardrails_failed(job *j);
+void cp_worker__guardrails_free(job *j);
 
 /* reconcile.c: the reconciler thread (arg: the pool). */
 void *cp_worker__reconciler_main(void *arg);

@@ -145,6 +145,16 @@ TEST(vm_lifecycle_saved_plan_path)
     json_t *res0 = json_array_get(json_object_get(plan.summary, "resources"), 0);
     CHECK_STR(json_string_value(json_object_get(res0, "address")), "sandbox_instance.this");
     CHECK_STR(json_string_value(json_object_get(res0, "action")), "update");
+    CHECK(json_object_get(res0, "attributes") == NULL); /* the stream alone: no show */
+    /* show -json adds what the resize does: size small -> large, nothing else. */
+    CHECK_EQ(cp_runner_plan_detail(h, &plan, &e), CP_OK);
+    json_t *attrs = json_object_get(res0, "attributes");
+    CHECK_STR(json_string_value(json_object_get(res0, "type")), "sandbox_instance");
+    CHECK_EQ(json_array_size(attrs), 1u);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(attrs, 0), "path")), "size");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(attrs, 0), "before")), "sandbox.small");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(attrs, 0), "after")), "sandbox.large");
+    CHECK_EQ(json_integer_value(json_object_get(plan.summary, "change")), 1);
     cp_runner_close(h);
 
     cp_runner *h2;

@@ -116,7 +116,7 @@ TEST(run_lifecycle_is_fenced)
 
     /* A create that succeeds writes the spec its caller read from the run. */
     CHECK_EQ(cp_store_run_finish(st, &held, CP_RUN_SUCCEEDED, NULL, "{}", NULL, &e), CP_ERR);
-    cp_resource_spec spec = {"large", "{\"a\":1}", 9.5};
+    cp_resource_spec spec = {"large", "{\"a\":1}", 9.5, NULL};
     CHECK_EQ(cp_store_run_finish(st, &held, CP_RUN_SUCCEEDED, NULL, "{\"ip\":\"10.0.0.1\"}", &spec, &e), CP_OK);
     CHECK_EQ(cp_store_run_get(st, a, run.id, &cur, &e), CP_OK);
     CHECK_EQ(cur.status, CP_RUN_SUCCEEDED);

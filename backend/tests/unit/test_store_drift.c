@@ -14,7 +14,7 @@ static cp_store *st;
 static const char *backend_name;
 static int fixtures;
 
-static const cp_resource_spec small_spec = {"small", "{}", 1};
+static const cp_resource_spec small_spec = {"small", "{}", 1, NULL};
 
 static void fixture_new(cp_arena *a, tsu_fixture *f)
 {

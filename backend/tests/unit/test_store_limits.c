@@ -29,7 +29,7 @@ static void fixture_new(cp_arena *a, fixture *f)
     f->account_id = tsu_account_new(st, a, p.id);
 }
 
-static const cp_resource_spec small_spec = {"small", "{}", 1};
+static const cp_resource_spec small_spec = {"small", "{}", 1, NULL};
 
 static void succeed(const cp_run *held)
 {

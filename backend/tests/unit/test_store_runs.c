@@ -55,7 +55,7 @@ static void fixture_new(cp_arena *a, const double *budget, fixture *f)
     f->account_id = acc_id;
 }
 
-static const cp_resource_spec small_spec = {"small", "{}", 1};
+static const cp_resource_spec small_spec = {"small", "{}", 1, NULL};
 
 /* Takes a claimed run through planned to succeeded. */
 static void succeed(const cp_run *held)

@@ -13,6 +13,7 @@ import type {
   DriftFleet,
   DriftReport,
   DriftStatus,
+  GuardrailCheckList,
   GuardrailCheckRequest,
   GuardrailCheckResult,
   GuardrailRules,
@@ -147,7 +148,9 @@ export const api = {
     get<Page<Run>>(`/resources/${enc(resourceId)}/runs`, { params: { cursor: cursor || undefined } }),
   recentRuns: (limit: number) => get<Page<Run>>('/runs', { params: { limit } }),
   getRun: (id: string) => get<Run>(`/runs/${enc(id)}`),
-  approveRun: (id: string) => post<Run>(`/runs/${enc(id)}/approve`),
+  /** reason: required when the run has override_required (it overrides broken soft guardrails). */
+  approveRun: (id: string, reason?: string) => post<Run>(`/runs/${enc(id)}/approve`, reason ? { reason } : undefined),
+  listRunChecks: (id: string) => get<GuardrailCheckList>(`/runs/${enc(id)}/checks`),
   cancelRun: (id: string) => post<Run>(`/runs/${enc(id)}/cancel`),
   runEventsJson: (id: string, after?: number) =>
     get<Page<RunEventRecord>>(`/runs/${enc(id)}/events`, {

@@ -42,7 +42,6 @@ export type DriftFleet = S['DriftFleet'];
 export type GuardrailLevel = S['GuardrailLevel'];
 export type GuardrailRules = S['GuardrailRules'];
 export type Guardrails = S['Guardrails'];
-export type GuardrailCheck = S['GuardrailCheck'];
 export type GuardrailCheckResult = S['GuardrailCheckResult'];
 export type GuardrailOverride = NonNullable<S['GuardrailOverride']>;
 export type GuardrailRuleId = GuardrailCheck['rule'];
@@ -133,3 +132,10 @@ export const CANCELABLE_RUN_STATUSES: readonly RunStatus[] = [
   'applying',
   'awaiting_approval',
 ];
+
+/** A plan's view for approvers: per resource what changes, the cost change, the guardrail checks. */
+export type PlanResource = PlanSummary['resources'][number];
+export type PlanAttribute = NonNullable<PlanResource['attributes']>[number];
+export type PlanCost = NonNullable<PlanSummary['cost']>;
+export type GuardrailCheck = S['GuardrailCheck'];
+export type GuardrailCheckList = S['GuardrailCheckList'];

@@ -5,6 +5,9 @@ import { useRunEvents, type Connection } from '../lib/useRunEvents';
 import { formatTime, operationLabel } from '../lib/format';
 import { RunStatusBadge } from './StatusBadge';
 import { ErrorAlert } from './ui';
+import { PlanDiff } from './PlanDiff';
+import { RunChecks } from './GuardrailChecks';
+import { waitingLabel } from '../lib/planView';
 
 const STATE_LABEL: Record<AddressProgress['state'], string> = {
   pending: 'waiting',
@@ -14,10 +17,24 @@ const STATE_LABEL: Record<AddressProgress['state'], string> = {
   errored: 'failed',
 };
 
-function ProgressRow({ p }: { p: AddressProgress }) {
+/** One address's progress; while the run waits (waiting: what for), its state in words and no bar. */
+export function ProgressRow({ p, waiting }: { p: AddressProgress; waiting: string | null }) {
+  const labelId = `pl-${p.address}`;
+  if (waiting && p.state !== 'complete' && p.state !== 'errored') {
+    return (
+      <li className="flex flex-wrap items-baseline justify-between gap-x-3 text-sm" data-testid={`progress-${p.address}`} data-state="waiting">
+        <span id={labelId} className="min-w-0 break-all font-mono text-xs text-slate-800">
+          {p.address}
+        </span>
+        <span className="whitespace-nowrap text-xs text-slate-600">
+          {p.action && <span className="mr-2">{p.action}</span>}
+          {waiting}
+        </span>
+      </li>
+    );
+  }
   const tone =
     p.state === 'errored' ? 'bg-red-600' : p.state === 'complete' ? 'bg-green-600' : p.state === 'pending' ? 'bg-slate-300' : 'bg-blue-600';
-  const labelId = `pl-${p.address}`;
   return (
     <li className="space-y-1">
       <div className="flex flex-wrap items-baseline justify-between gap-x-3 text-sm">
@@ -207,10 +224,13 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
         </p>
       )}
       {status === 'awaiting_approval' && (
-        <p className="rounded-md border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900">
-          The plan is ready and waits for approval before anything is changed.
+        <p className="rounded-md border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="run-waiting-approval">
+          The plan is ready and waits for approval before anything is changed
+          {run.override_required ? ': it breaks a soft guardrail, so approving it takes a reason.' : '.'}
         </p>
       )}
+      {plan && run.operation !== 'drift_check' && <PlanDiff plan={plan} />}
+      {run.operation !== 'drift_check' && <RunChecks runId={run.id} status={status} />}
       {run.error && <ErrorAlert error={run.error} title="The run failed" />}
       <ErrorAlert error={error} />
       {run.operation === 'drift_check' ? (
@@ -218,7 +238,7 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
       ) : rows.length > 0 ? (
         <ul className="space-y-3" aria-label="Progress by resource address">
           {rows.map((p) => (
-            <ProgressRow key={p.address} p={p} />
+            <ProgressRow key={p.address} p={p} waiting={waitingLabel(status)} />
           ))}
         </ul>
       ) : (

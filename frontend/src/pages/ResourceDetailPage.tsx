@@ -13,6 +13,7 @@ import { ResourceStatusBadge, RunStatusBadge } from '../components/StatusBadge';
 import { ErrorAlert, Loading, Notice, SimulatedTag } from '../components/ui';
 import { DestroyDialog } from './resourceDetail/DestroyDialog';
 import { ResizeDialog } from './resourceDetail/ResizeDialog';
+import { ApproveDialog } from './resourceDetail/ApproveDialog';
 import { OUTPUT_LABELS, outputEntries } from './resourceDetail/outputs';
 import { DriftPanel } from './resourceDetail/DriftPanel';
 import { ExpiryBanner, ExpiryCard } from './resourceDetail/ExpiryCard';
@@ -35,7 +36,7 @@ export function ResourceDetailPage() {
   const [selectedRunId, setSelectedRunId] = useState<string | null>(initialRunId ?? null);
   const [actionError, setActionError] = useState('');
   const [busyAction, setBusyAction] = useState<'approve' | 'cancel' | null>(null);
-  const [dialog, setDialog] = useState<'destroy' | 'resize' | 'extend' | 'edit' | null>(null);
+  const [dialog, setDialog] = useState<'destroy' | 'resize' | 'extend' | 'approve' | 'edit' | null>(null);
 
   const r = resource.data;
   const runItems = runs.data?.items ?? [];
@@ -182,7 +183,12 @@ export function ResourceDetailPage() {
         </div>
         <div className="flex flex-wrap gap-2" aria-label="Actions">
           {canApprove && canManage(role) && (
-            <button type="button" className="btn btn-primary" onClick={() => void runAction('approve')} disabled={busyAction !== null}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => (selectedRun?.override_required ? setDialog('approve') : void runAction('approve'))}
+              disabled={busyAction !== null}
+            >
               {busyAction === 'approve' ? 'Approving…' : 'Approve'}
             </button>
           )}
@@ -434,6 +440,19 @@ export function ResourceDetailPage() {
         <EditDialog resource={r} open mayOverride={canManage(role)} onClose={() => setDialog(null)} onDone={startedRun} />
       )}
       {r.kind === 'vm' && <ResizeDialog resource={r} open={dialog === 'resize'} onClose={() => setDialog(null)} onDone={startedRun} />}
+      {selectedRun && canApprove && (
+        <ApproveDialog
+          run={selectedRun}
+          open={dialog === 'approve'}
+          onClose={() => setDialog(null)}
+          onDone={(updated) => {
+            setDialog(null);
+            setRunStatus(updated.id, updated.status);
+            runs.reload();
+            resource.reload();
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -49,3 +49,9 @@ variable "tags" {
     error_message = "tags: at most 40 entries; keys 1-128 characters, not starting with aws:; values up to 256 characters."
   }
 }
+
+variable "public" {
+  description = "Anyone may read the objects: the public access block lets public ACLs and policies in. Off by default (all four flags on)."
+  type        = bool
+  default     = false
+}

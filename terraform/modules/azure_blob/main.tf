@@ -29,7 +29,7 @@ resource "azurerm_storage_account" "this" {
   access_tier                      = "Hot"
   min_tls_version                  = "TLS1_2"
   https_traffic_only_enabled       = true
-  allow_nested_items_to_be_public  = false
+  allow_nested_items_to_be_public  = var.public
   cross_tenant_replication_enabled = false
   tags                             = local.tags
 

@@ -38,3 +38,9 @@ variable "tags" {
     error_message = "tags: at most 40 entries; keys 1-512 characters without < > % & ? /; values up to 256 characters."
   }
 }
+
+variable "public" {
+  description = "Containers may be made public (allow_nested_items_to_be_public). Off by default."
+  type        = bool
+  default     = false
+}

@@ -17,7 +17,7 @@ resource "google_storage_bucket" "this" {
   storage_class               = "STANDARD"
   force_destroy               = var.force_destroy
   uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
+  public_access_prevention    = var.public ? "inherited" : "enforced"
   labels                      = local.labels
 
   versioning {

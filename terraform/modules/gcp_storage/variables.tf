@@ -59,3 +59,9 @@ variable "tags" {
     error_message = "tags become GCP labels: at most 40; keys 1-63 of a-z 0-9 _ - starting with a letter; values up to 63 of a-z 0-9 _ -."
   }
 }
+
+variable "public" {
+  description = "Public access prevention is inherited (objects may be made public) instead of enforced. Off by default."
+  type        = bool
+  default     = false
+}

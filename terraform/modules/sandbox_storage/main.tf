@@ -12,6 +12,7 @@ resource "sandbox_bucket" "this" {
   name             = var.name
   region           = var.region
   tags             = local.tags
+  public           = var.public
   simulate_seconds = var.simulate_seconds
   simulate_failure = var.simulate_failure
 }

@@ -66,3 +66,9 @@ variable "simulate_failure" {
   type        = bool
   default     = false
 }
+
+variable "public" {
+  description = "Anyone may read the objects (sandbox_bucket.public). Off by default."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,29 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { AddressProgress } from '../lib/runEvents';
+import { ProgressRow } from './RunPanel';
+
+const started: AddressProgress = { address: 'sandbox_instance.this', action: 'update', state: 'started', elapsedSeconds: 3, percent: 12 };
+
+describe('ProgressRow', () => {
+  it('says the run waits for approval, with no bar, when nothing runs', () => {
+    const html = renderToStaticMarkup(createElement(ProgressRow, { p: started, waiting: 'waiting for approval' }));
+    expect(html).toContain('waiting for approval');
+    expect(html).not.toContain('in progress');
+    expect(html).not.toContain('role="progressbar"');
+    expect(html).toContain('data-state="waiting"');
+  });
+  it('shows the bar while the run works', () => {
+    const html = renderToStaticMarkup(createElement(ProgressRow, { p: started, waiting: null }));
+    expect(html).toContain('role="progressbar"');
+    expect(html).toContain('started');
+  });
+  it('keeps a finished address finished while the run waits', () => {
+    const html = renderToStaticMarkup(
+      createElement(ProgressRow, { p: { ...started, state: 'complete', percent: 100 }, waiting: 'queued' }),
+    );
+    expect(html).toContain('role="progressbar"');
+    expect(html).toContain('done');
+  });
+});
