@@ -31,8 +31,8 @@ describe('guardrails', () => {
     await browser?.close();
   });
 
-  test('(h) blocked order: a hard size rule blocks live, a soft tag rule is overridden with a reason', { skip: SKIP, timeout: RUN_TIMEOUT * 3 + 120_000 }, async () => {
-    const { page, shot, context, problems } = await openPage(browser, 'h-guardrails', DESKTOP);
+  test('(l) blocked order: a hard size rule blocks live, a soft tag rule is overridden with a reason', { skip: SKIP, timeout: RUN_TIMEOUT * 3 + 120_000 }, async () => {
+    const { page, shot, context, problems } = await openPage(browser, 'l-guardrails', DESKTOP);
     try {
       const projectId = await signupWithProject(page, { name: 'Gia Guard', email: uniqueEmail('guard'), project: 'Guarded' });
       await addSandboxAccount(page, shot, { accountName: 'sbx' });

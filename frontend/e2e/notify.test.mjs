@@ -46,8 +46,8 @@ describe('notifications and webhooks', () => {
     await browser?.close();
   });
 
-  test('(i) notification list: a run that needs approval is listed and can be marked read', { skip: SKIP, timeout: RUN_TIMEOUT + 120_000 }, async () => {
-    const { page, shot, context } = await openPage(browser, 'i-notifications', DESKTOP);
+  test('(m) notification list: a run that needs approval is listed and can be marked read', { skip: SKIP, timeout: RUN_TIMEOUT + 120_000 }, async () => {
+    const { page, shot, context } = await openPage(browser, 'm-notifications', DESKTOP);
     try {
       const projectId = await signupWithProject(page, { name: 'Nia Notified', email: uniqueEmail('notify'), project: 'Gated notes' });
       await page.goto(`/projects/${projectId}`);
@@ -105,8 +105,8 @@ describe('notifications and webhooks', () => {
     }
   });
 
-  test('(j) webhook: the secret is shown once and the signed test delivery is logged', { skip: SKIP, timeout: 120_000 }, async () => {
-    const { page, shot, context } = await openPage(browser, 'j-webhooks', DESKTOP);
+  test('(n) webhook: the secret is shown once and the signed test delivery is logged', { skip: SKIP, timeout: 120_000 }, async () => {
+    const { page, shot, context } = await openPage(browser, 'n-webhooks', DESKTOP);
     const receiver = await startReceiver();
     try {
       const projectId = await signupWithProject(page, { name: 'Hal Hook', email: uniqueEmail('hook'), project: 'Hooked' });

@@ -27,13 +27,13 @@ import { useProject } from './context';
 
 const FIELDS = ['url', 'events', 'secret', 'enabled'] as const;
 
-function DeliveryStatus({ d }: { d: Pick<WebhookDelivery, 'status' | 'response_code'> }) {
+function DeliveryStatus({ d, code = true }: { d: Pick<WebhookDelivery, 'status' | 'response_code'>; code?: boolean }) {
   const tone =
     d.status === 'succeeded' ? 'bg-green-100 text-green-800' : d.status === 'failed' ? 'bg-red-100 text-red-800' : 'bg-amber-100 text-amber-900';
   return (
     <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium ${tone}`} data-testid="delivery-status" data-status={d.status}>
       {d.status}
-      {d.response_code !== null && d.response_code !== undefined && ` · ${d.response_code}`}
+      {code && d.response_code !== null && d.response_code !== undefined && ` · ${d.response_code}`}
     </span>
   );
 }
@@ -127,8 +127,12 @@ function WebhookForm({
 }
 
 /** The delivery log of one webhook, newest first, paged by next_cursor, with Redeliver per row. */
-function DeliveryLog({ webhookId, nonce }: { webhookId: string; nonce: number }) {
+function DeliveryLog({ webhookId, nonce, onNewest }: { webhookId: string; nonce: number; onNewest: (d: WebhookDelivery) => void }) {
   const list = useCursorList((cursor) => api.webhookDeliveries(webhookId, cursor), `deliveries:${webhookId}:${nonce}`);
+  const newest = list.items[0];
+  useEffect(() => {
+    if (newest) onNewest(newest);
+  }, [newest, onNewest]);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState('');
   const { reload } = list;
@@ -174,6 +178,9 @@ function DeliveryLog({ webhookId, nonce }: { webhookId: string; nonce: number })
                 <th scope="col">Event</th>
                 <th scope="col">Status</th>
                 <th scope="col" className="text-right">
+                  Response
+                </th>
+                <th scope="col" className="text-right">
                   Attempts
                 </th>
                 <th scope="col" className="text-right">
@@ -197,7 +204,10 @@ function DeliveryLog({ webhookId, nonce }: { webhookId: string; nonce: number })
                     </span>
                   </td>
                   <td>
-                    <DeliveryStatus d={d} />
+                    <DeliveryStatus d={d} code={false} />
+                  </td>
+                  <td className="text-right tabular-nums" data-testid="delivery-code">
+                    {d.response_code ?? '—'}
                   </td>
                   <td className="text-right tabular-nums">{d.attempts}</td>
                   <td className="text-right tabular-nums">{d.duration_ms === null ? '—' : `${d.duration_ms} ms`}</td>
@@ -238,6 +248,9 @@ function WebhookCard({
   const [testing, setTesting] = useState(false);
   const [message, setMessage] = useState('');
   const [error, setError] = useState('');
+  // The log's newest row, when it is newer than the list's last delivery.
+  const [seen, setSeen] = useState<WebhookDelivery | null>(null);
+  const last = seen && (!w.last_delivery || seen.created_at >= w.last_delivery.created_at) ? seen : w.last_delivery;
 
   const sendTest = async () => {
     setTesting(true);
@@ -274,9 +287,9 @@ function WebhookCard({
           </p>
           <p className="mt-1 text-xs text-slate-600">
             Secret ends in <code data-testid="webhook-secret-hint">{w.secret_hint}</code> · Last delivery:{' '}
-            {w.last_delivery ? (
+            {last ? (
               <>
-                <DeliveryStatus d={w.last_delivery} /> {formatRelative(w.last_delivery.created_at)}
+                <DeliveryStatus d={last} /> {formatRelative(last.created_at)}
               </>
             ) : (
               'none yet'
@@ -319,7 +332,7 @@ function WebhookCard({
           />
         </div>
       )}
-      {showLog && <DeliveryLog webhookId={w.id} nonce={logNonce} />}
+      {showLog && <DeliveryLog webhookId={w.id} nonce={logNonce} onNewest={setSeen} />}
     </li>
   );
 }
