@@ -110,11 +110,16 @@ describe('guardrails', () => {
       // Edit: the owner tag the soft rule wanted; an update run starts and the tag shows.
       await page.getByRole('button', { name: 'Edit' }).click();
       const edit = page.getByTestId('edit-dialog');
+      // Checked live as in the order form: the tag is still missing.
+      await edit.locator('[data-testid="edit-guardrails"][data-state="soft"][data-checking="false"]').waitFor();
+      await edit.getByLabel('Override with a reason').waitFor();
       await edit.getByRole('button', { name: 'Add a tag' }).click();
       await edit.getByLabel('Tag 1 key').fill('owner');
       await edit.getByLabel('Tag 1 value').fill('gia');
+      await edit.locator('[data-testid="edit-guardrails"][data-state="ok"][data-checking="false"]').waitFor();
+      assert.equal(await edit.getByLabel('Override with a reason').count(), 0);
       await shot('edit-tags');
-      await clickStartingRun(page, edit.getByRole('button', { name: 'Save' }));
+      await clickStartingRun(page, edit.getByRole('button', { name: 'Save', exact: true }));
       await waitForResourceStatus(page, 'active');
       await page.reload();
       assert.match(await page.getByTestId('resource-tags').innerText(), /owner=gia/);

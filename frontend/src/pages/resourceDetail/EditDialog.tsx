@@ -4,8 +4,9 @@ import { toApiError } from '../../api/client';
 import type { GuardrailCheck, Resource, Run } from '../../api/types';
 import { useAsync } from '../../lib/useAsync';
 import { nameSchema } from '../../lib/schemas';
-import { changeBody, tagRowsProblem, tagsToRows, type TagRow } from '../../lib/tags';
+import { changeBody, rowsToTags, tagRowsProblem, tagsToRows, type TagRow } from '../../lib/tags';
 import { groupChecks } from '../../lib/guardrails';
+import { useGuardrailCheck } from '../../lib/guardrailCheck';
 import { Dialog } from '../../components/Dialog';
 import { GuardrailCheckPanel } from '../../components/GuardrailCheckPanel';
 import { TagRowsEditor } from '../../components/TagRowsEditor';
@@ -39,7 +40,25 @@ export function EditDialog({
   const [nameError, setNameError] = useState('');
 
   const tagProblem = tagRowsProblem(rows);
-  const guard = groupChecks(blocked ?? []);
+  // The rules on the resource as it would be, checked live while the dialog is open.
+  const live = useGuardrailCheck(
+    open
+      ? {
+          project_id: resource.project_id,
+          account_id: resource.account_id,
+          kind: resource.kind,
+          resource_id: resource.id,
+          name: name.trim() || null,
+          region: resource.region,
+          size: resource.size,
+          config: { ...(resource.kind === 'storage' && resource.config?.public ? { public: true } : {}), tags: rowsToTags(rows) },
+        }
+      : null,
+  );
+  const shown = blocked ?? live.result?.checks ?? [];
+  // A check still under way decides nothing: Save goes, and the server's 422 says what blocks.
+  const settled = blocked !== null || live.status !== 'checking';
+  const guard = groupChecks(settled ? shown : []);
   const body = changeBody(resource, name, rows);
   const unchanged = Object.keys(body).length === 0;
   const needsReason = guard.softOnly && mayOverride;
@@ -127,7 +146,14 @@ export function EditDialog({
           testId="edit-tags"
         />
         {tagProblem && tagProblem.index === null && <p className="field-error">{tagProblem.message}</p>}
-        {blocked && <GuardrailCheckPanel checks={blocked} title="Guardrails refused the change" testId="edit-guardrails" />}
+        {(blocked || shown.length > 0) && (
+          <GuardrailCheckPanel
+            checks={shown}
+            checking={!blocked && live.status === 'checking'}
+            title={blocked ? 'Guardrails refused the change' : 'Guardrails'}
+            testId="edit-guardrails"
+          />
+        )}
         {needsReason && (
           <Field label="Override with a reason" hint="A soft guardrail blocks this change; the reason is audited.">
             {(p) => <textarea {...p} className="input" rows={2} value={reason} onChange={(e) => setReason(e.target.value)} />}
