@@ -841,6 +841,18 @@ typedef struct {
  * when owner no longer holds it. */
 cp_result cp_store_delivery_record(cp_store *s, const char *id, const char *owner, const cp_delivery_result *res,
                                    cp_error *err) CP_MUST_CHECK;
+/* Notifications not mailed yet (at most a day old, fewer than
+ * CP_NOTE_MAIL_ATTEMPTS tries), leased to owner like deliveries; done
+ * records a try (sent: for good). */
+#define CP_NOTE_MAIL_ATTEMPTS 5
+typedef struct {
+    char *id, *email, *kind, *message, *project_name;
+    int64_t attempts;
+} cp_note_mail;
+cp_result cp_store_note_mails_claim(cp_store *s, cp_arena *a, const char *owner, int64_t now, int64_t lease_ms,
+                                    int limit, cp_note_mail **items, size_t *n, cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_note_mail_done(cp_store *s, const char *id, const char *owner, bool sent, int64_t now,
+                                  cp_error *err) CP_MUST_CHECK;
 /* fn(ctx) after each commit of a transaction that wrote deliveries or
  * notifications in this process (the delivery loop's wake-up). Set once at
  * start. */

@@ -33,20 +33,27 @@ static cp_delivery_status delivery_status_parse(const char *s)
 /* An emit marks its thread; cp_store_tx calls cp_store__outbox_committed
  * after the commit, so the loop wakes only for rows it can read. */
 static _Thread_local bool emitted;
+/* Set and called under wake_mu, so a stop never races a call in flight. */
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
 static void (*wake_fn)(void *);
 static void *wake_ctx;
 
 void cp_store_outbox_on_commit(void (*fn)(void *), void *ctx)
 {
-    wake_ctx = ctx;
+    pthread_mutex_lock(&wake_mu);
     wake_fn = fn;
+    wake_ctx = ctx;
+    pthread_mutex_unlock(&wake_mu);
 }
 
 void cp_store__outbox_committed(bool committed)
 {
     bool was = emitted;
     emitted = false;
-    if (was && committed && wake_fn) wake_fn(wake_ctx);
+    if (!was || !committed) return;
+    pthread_mutex_lock(&wake_mu);
+    if (wake_fn) wake_fn(wake_ctx);
+    pthread_mutex_unlock(&wake_mu);
 }
 
 /* ---- webhooks ---- */
@@ -730,4 +737,78 @@ cp_result cp_conn_resource_event(cp_dbconn *c, const char *resource_id, const ch
 out:
     cp_arena_free(a);
     return r;
+}
+
+/* ---- notifications by mail ---- */
+
+static void fill_note_mail(cp_dbrows *r, cp_arena *a, void *out)
+{
+    cp_note_mail *m = out;
+    m->id = cp_dbrows_dup(r, 0, a);
+    m->email = cp_dbrows_dup(r, 1, a);
+    m->kind = cp_dbrows_dup(r, 2, a);
+    m->message = cp_dbrows_dup(r, 3, a);
+    m->project_name = cp_dbrows_dup(r, 4, a);
+    m->attempts = cp_dbrows_int(r, 5);
+}
+
+#define MAIL_WHERE                                                                                                     \
+    " FROM notifications n JOIN users u ON u.id = n.user_id JOIN projects p ON p.id = n.project_id"                    \
+    " WHERE n.mailed_at IS NULL AND n.created_at > ? AND n.mail_attempts < ?"                                          \
+    " AND (n.mail_lease_expires_at IS NULL OR n.mail_lease_expires_at < ?) ORDER BY n.created_at, n.id LIMIT ?"
+#define MAIL_COLS "n.id, u.email, n.kind, n.message, p.name, n.mail_attempts"
+static const char *const mail_due_sql[2] = {
+    "SELECT " MAIL_COLS MAIL_WHERE,
+    "SELECT " MAIL_COLS MAIL_WHERE " FOR UPDATE OF n SKIP LOCKED",
+};
+
+typedef struct {
+    cp_arena *a;
+    const char *owner;
+    int64_t now, lease_ms;
+    int limit;
+    cp_note_mail *items;
+    size_t n;
+} mail_claim_ctx;
+
+static cp_result tx_mail_claim(cp_dbconn *c, void *ctx, cp_error *err)
+{
+    mail_claim_ctx *mc = ctx;
+    bool pg = cp_dbconn_kind(c) == CP_DB_PG;
+    cp_param p[] = {CP_PINT(mc->now - DAY_MS), CP_PINT(CP_NOTE_MAIL_ATTEMPTS), CP_PINT(mc->now), CP_PINT(mc->limit)};
+    cp_dbrows *rows;
+    cp_result r = cp_db_query(c, mail_due_sql[pg], p, 4, &rows, err);
+    if (r != CP_OK) return r;
+    mc->items = cp_arena_alloc(mc->a, (size_t)mc->limit * sizeof *mc->items);
+    mc->n = 0;
+    while (mc->n < (size_t)mc->limit && cp_dbrows_next(rows)) fill_note_mail(rows, mc->a, &mc->items[mc->n++]);
+    cp_dbrows_free(rows);
+    for (size_t i = 0; r == CP_OK && i < mc->n; i++) {
+        cp_param q[] = {CP_PTEXT(mc->owner), CP_PINT(mc->now + mc->lease_ms), CP_PTEXT(mc->items[i].id)};
+        r = cp_db_exec(c, "UPDATE notifications SET mail_lease_owner = ?, mail_lease_expires_at = ? WHERE id = ?", q,
+                       3, NULL, err);
+    }
+    return r;
+}
+
+cp_result cp_store_note_mails_claim(cp_store *s, cp_arena *a, const char *owner, int64_t now, int64_t lease_ms,
+                                    int limit, cp_note_mail **items, size_t *n, cp_error *err)
+{
+    if (limit < 1) limit = 1;
+    mail_claim_ctx mc = {a, owner, now, lease_ms, limit, NULL, 0};
+    cp_result r = cp_store_tx(s, tx_mail_claim, &mc, err);
+    *items = mc.items;
+    *n = r == CP_OK ? mc.n : 0;
+    return r;
+}
+
+cp_result cp_store_note_mail_done(cp_store *s, const char *id, const char *owner, bool sent, int64_t now,
+                                  cp_error *err)
+{
+    cp_param p[] = {CP_PINT(sent), CP_PINT(now), CP_PTEXT(id), CP_PTEXT(owner)};
+    return cp_store_exec(s,
+                         "UPDATE notifications SET mailed_at = CASE WHEN ? = 1 THEN ? ELSE NULL END,"
+                         " mail_attempts = mail_attempts + 1, mail_lease_owner = NULL, mail_lease_expires_at = NULL"
+                         " WHERE id = ? AND mail_lease_owner = ?",
+                         p, 4, NULL, err);
 }

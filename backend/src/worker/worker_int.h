@@ -56,6 +56,7 @@ struct cp_workers {
     bool watchdog_started;
     int64_t test_pause_ms;   /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
     int64_t test_fail_hb_ms; /* test only: CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS */
+    struct cp_webhooks *hooks; /* the webhook delivery loop (webhooks.h) */
 };
 
 /* One run in progress on one worker thread. */
