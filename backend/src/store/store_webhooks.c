@@ -456,21 +456,24 @@ static bool subscribed(const char *events_json, const char *event)
 static cp_result notify(cp_dbconn *c, cp_arena *a, const cp_outbox_event *ev, const char *kind, int64_t now,
                         cp_error *err)
 {
-    static const char *const sql[] = {
-        [TO_MEMBERS] = "SELECT user_id FROM memberships WHERE project_id = ? AND ? IS NULL ORDER BY user_id",
-        [TO_ADMINS] = "SELECT user_id FROM memberships WHERE project_id = ? AND ? IS NULL"
-                      " AND role IN ('owner', 'admin') ORDER BY user_id",
-        [TO_ACTOR_ELSE_ADMINS] = "SELECT user_id FROM memberships WHERE project_id = ?"
-                                 " AND ((? IS NULL AND role IN ('owner', 'admin')) OR user_id = ?) ORDER BY user_id",
-        [TO_ACTOR_AND_ADMINS] = "SELECT user_id FROM memberships WHERE project_id = ?"
-                                " AND (? IS NULL OR 1 = 1) AND (role IN ('owner', 'admin') OR user_id = ?)"
-                                " ORDER BY user_id",
-    };
+    static const char *const members = "SELECT user_id FROM memberships WHERE project_id = ? ORDER BY user_id";
+    static const char *const admins = "SELECT user_id FROM memberships WHERE project_id = ?"
+                                      " AND role IN ('owner', 'admin') ORDER BY user_id";
+    static const char *const actor_only = "SELECT user_id FROM memberships WHERE project_id = ? AND user_id = ?";
+    static const char *const actor_and_admins = "SELECT user_id FROM memberships WHERE project_id = ?"
+                                                " AND (role IN ('owner', 'admin') OR user_id = ?) ORDER BY user_id";
     audience who = audience_of(kind);
-    bool actor = who == TO_ACTOR_ELSE_ADMINS || who == TO_ACTOR_AND_ADMINS;
-    cp_param p[] = {CP_PTEXT(ev->project_id), actor ? CP_PTEXT(ev->actor_id) : CP_PNULL, CP_PTEXT(ev->actor_id)};
+    const char *sql = members;
+    if (who == TO_ADMINS || ((who == TO_ACTOR_ELSE_ADMINS || who == TO_ACTOR_AND_ADMINS) && !ev->actor_id))
+        sql = admins;
+    else if (who == TO_ACTOR_ELSE_ADMINS)
+        sql = actor_only;
+    else if (who == TO_ACTOR_AND_ADMINS)
+        sql = actor_and_admins;
+    cp_param p[] = {CP_PTEXT(ev->project_id), CP_PTEXT(ev->actor_id)};
+    int np = sql == actor_only || sql == actor_and_admins ? 2 : 1;
     cp_dbrows *rows;
-    cp_result r = cp_db_query(c, sql[who], p, actor ? 3 : 2, &rows, err);
+    cp_result r = cp_db_query(c, sql, p, np, &rows, err);
     if (r != CP_OK) return r;
     /* Read them all before writing on the same connection. */
     size_t cap = 8, n = 0;
@@ -805,10 +808,9 @@ cp_result cp_store_note_mails_claim(cp_store *s, cp_arena *a, const char *owner,
 cp_result cp_store_note_mail_done(cp_store *s, const char *id, const char *owner, bool sent, int64_t now,
                                   cp_error *err)
 {
-    cp_param p[] = {CP_PINT(sent), CP_PINT(now), CP_PTEXT(id), CP_PTEXT(owner)};
+    cp_param p[] = {sent ? CP_PINT(now) : CP_PNULL, CP_PTEXT(id), CP_PTEXT(owner)};
     return cp_store_exec(s,
-                         "UPDATE notifications SET mailed_at = CASE WHEN ? = 1 THEN ? ELSE NULL END,"
-                         " mail_attempts = mail_attempts + 1, mail_lease_owner = NULL, mail_lease_expires_at = NULL"
-                         " WHERE id = ? AND mail_lease_owner = ?",
-                         p, 4, NULL, err);
+                         "UPDATE notifications SET mailed_at = ?, mail_attempts = mail_attempts + 1,"
+                         " mail_lease_owner = NULL, mail_lease_expires_at = NULL WHERE id = ? AND mail_lease_owner = ?",
+                         p, 3, NULL, err);
 }
