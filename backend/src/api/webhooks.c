@@ -18,8 +18,8 @@
 
 static json_t *delivery_json(const cp_delivery *d)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", d->id, "webhook_id", d->webhook_id, "event",
-                          d->event, "event_id", d->event_id, "status", cp_delivery_status_name(d->status), "attempts",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", d->id, "webhook_id", d->webhook_id, "event", d->event,
+                          "event_id", d->event_id, "status", cp_delivery_status_name(d->status), "attempts",
                           (json_int_t)d->attempts);
     json_object_set_new(j, "response_code", d->response_code ? json_integer(d->response_code) : json_null());
     json_object_set_new(j, "error", cp_json_str_or_null(d->error));
@@ -40,8 +40,8 @@ static json_t *webhook_json(cp_req *req, const cp_webhook *w)
         events = json_array();
     }
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:o, s:o}", "id", w->id, "project_id", w->project_id, "url",
-                          w->url, "events", events, "enabled", w->enabled, "secret_hint", w->secret_hint,
-                          "created_at", cp_api_time(w->created_at), "updated_at", cp_api_time(w->updated_at));
+                          w->url, "events", events, "enabled", w->enabled, "secret_hint", w->secret_hint, "created_at",
+                          cp_api_time(w->created_at), "updated_at", cp_api_time(w->updated_at));
     cp_delivery last;
     cp_error e;
     json_object_set_new(j, "last_delivery",
@@ -95,8 +95,8 @@ static cp_result check_events(cp_req *req, json_t *b, char **out)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", "events",
                                "events are run.needs_approval, run.succeeded, run.failed, resource.drifted, "
                                "resource.expiring, resource.expired or guardrail.blocked");
-        json_array_foreach(arr, k, u) if (k < i && json_equal(u, v))
-            return cp_req_fail(req, CP_EUNPROC, "invalid_value", "events", "each event at most once");
+        json_array_foreach(arr, k, u) if (k < i && json_equal(u, v)) return cp_req_fail(
+            req, CP_EUNPROC, "invalid_value", "events", "each event at most once");
     }
     char *text = json_dumps(arr, JSON_COMPACT);
     *out = cp_arena_strdup(req->arena, text);
@@ -122,8 +122,8 @@ static cp_result seal_secret(cp_req *req, cp_webhook *w, const char *secret)
 {
     cp_vault_sealed sealed;
     size_t len = strlen(secret);
-    cp_result r = cp_vault_seal_webhook(CP_APP(req)->vault, req->arena, secret, len, w->id, w->project_id, &sealed,
-                                        &req->err);
+    cp_result r =
+        cp_vault_seal_webhook(CP_APP(req)->vault, req->arena, secret, len, w->id, w->project_id, &sealed, &req->err);
     if (r != CP_OK) return r;
     w->secret_key_id = cp_arena_strdup(req->arena, sealed.key_id);
     w->secret_nonce = sealed.nonce_b64;

@@ -80,16 +80,16 @@ static bool v6_in(const uint8_t ip[16], const uint8_t net[16], int bits)
 static const range v6_ranges[] = {
     {{0}, 128, "unspecified"},
     {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, "loopback"},
-    {{0}, 96, "reserved"},                                        /* IPv4-compatible (deprecated) */
-    {{0x01, 0x00}, 64, "reserved"},                               /* discard-only */
-    {{0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48, "reserved"},       /* local-use NAT64 */
-    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation"},              /* */
-    {{0x20, 0x01, 0x00, 0x00}, 23, "reserved"},                   /* IETF protocol assignments, Teredo */
-    {{0x3f, 0xff, 0xf0, 0x00}, 20, "documentation"},              /* RFC 9637 */
-    {{0xfc, 0x00}, 7, "private"},                                 /* unique local */
-    {{0xfe, 0x80}, 10, "link-local"},                             /* */
-    {{0xfe, 0xc0}, 10, "private"},                                /* site-local (deprecated) */
-    {{0xff, 0x00}, 8, "multicast"},                               /* */
+    {{0}, 96, "reserved"},                                  /* IPv4-compatible (deprecated) */
+    {{0x01, 0x00}, 64, "reserved"},                         /* discard-only */
+    {{0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48, "reserved"}, /* local-use NAT64 */
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, "documentation"},        /* */
+    {{0x20, 0x01, 0x00, 0x00}, 23, "reserved"},             /* IETF protocol assignments, Teredo */
+    {{0x3f, 0xff, 0xf0, 0x00}, 20, "documentation"},        /* RFC 9637 */
+    {{0xfc, 0x00}, 7, "private"},                           /* unique local */
+    {{0xfe, 0x80}, 10, "link-local"},                       /* */
+    {{0xfe, 0xc0}, 10, "private"},                          /* site-local (deprecated) */
+    {{0xff, 0x00}, 8, "multicast"},                         /* */
 };
 
 static const char *v6_class(const uint8_t ip[16])

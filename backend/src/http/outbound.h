@@ -31,12 +31,12 @@ bool cp_outbound_allowed(const struct sockaddr *sa, const cp_proxies *allow);
 bool cp_outbound_url_ok(const char *url);
 
 typedef enum {
-    CP_OUT_OK,           /* a response came (any status) */
-    CP_OUT_REFUSED,      /* every address was refused: "address not allowed" */
-    CP_OUT_TIMEOUT,      /* no whole response within the timeout */
-    CP_OUT_CONNECT,      /* resolution or connection failed */
-    CP_OUT_BAD_URL,      /* the URL is not one users may give */
-    CP_OUT_OTHER,        /* TLS or protocol errors */
+    CP_OUT_OK,      /* a response came (any status) */
+    CP_OUT_REFUSED, /* every address was refused: "address not allowed" */
+    CP_OUT_TIMEOUT, /* no whole response within the timeout */
+    CP_OUT_CONNECT, /* resolution or connection failed */
+    CP_OUT_BAD_URL, /* the URL is not one users may give */
+    CP_OUT_OTHER,   /* TLS or protocol errors */
 } cp_outbound_outcome;
 
 typedef struct {

@@ -728,12 +728,12 @@ cp_result cp_store_expiry_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int li
 #define CP_NOTE_GUARDRAIL_BLOCKED "guardrail_blocked"
 typedef struct {
     char *id;
-    char *kind;                       /* CP_NOTE_* */
+    char *kind;                        /* CP_NOTE_* */
     char *resource_id, *resource_name; /* NULL when about no resource */
     char *project_id;
-    char *run_id;  /* NULL when about no run */
-    char *message; /* one line for people */
-    int64_t expires_at;                /* 0: not an expiry kind */
+    char *run_id;       /* NULL when about no run */
+    char *message;      /* one line for people */
+    int64_t expires_at; /* 0: not an expiry kind */
     int64_t created_at;
     bool read;
 } cp_notification;
@@ -780,10 +780,10 @@ typedef struct {
     char *payload;          /* the WebhookPayload JSON text, sent as is */
     cp_delivery_status status;
     int64_t attempts;
-    int64_t response_code; /* the last attempt's; 0: none */
-    char *error;           /* the last attempt's; NULL: none */
+    int64_t response_code;                                         /* the last attempt's; 0: none */
+    char *error;                                                   /* the last attempt's; NULL: none */
     int64_t next_attempt_at, give_up_at, created_at, delivered_at; /* ms; 0: none */
-    int64_t duration_ms;                                          /* -1: never tried */
+    int64_t duration_ms;                                           /* -1: never tried */
     char *redelivery_of;
 } cp_delivery;
 

@@ -26,8 +26,8 @@ cp_result cp_conn_drift_record(cp_dbconn *c, const cp_run *run, cp_run_status fi
     if (status == CP_DRIFT_DRIFTED || status == CP_DRIFT_MISSING) {
         cp_param b[] = {CP_PTEXT(run->resource_id), CP_PTEXT(cp_drift_status_name(status))};
         double same = 0;
-        cp_result rr = cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE id = ? AND drift_status = ?", b, 2,
-                                      &same, err);
+        cp_result rr =
+            cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE id = ? AND drift_status = ?", b, 2, &same, err);
         if (rr != CP_OK) return rr;
         tell = same == 0;
     }

@@ -128,9 +128,15 @@ cp_result cp_store_webhooks_list(cp_store *s, cp_arena *a, const char *project_i
 
 cp_result cp_store_webhook_update(cp_store *s, const cp_webhook *w, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(w->url),          CP_PTEXT(w->events),      CP_PTEXT(w->secret_key_id),
-                    CP_PTEXT(w->secret_nonce), CP_PTEXT(w->secret_ciphertext), CP_PTEXT(w->secret_hint),
-                    CP_PINT(w->enabled),       CP_PINT(w->updated_at),   CP_PTEXT(w->id)};
+    cp_param p[] = {CP_PTEXT(w->url),
+                    CP_PTEXT(w->events),
+                    CP_PTEXT(w->secret_key_id),
+                    CP_PTEXT(w->secret_nonce),
+                    CP_PTEXT(w->secret_ciphertext),
+                    CP_PTEXT(w->secret_hint),
+                    CP_PINT(w->enabled),
+                    CP_PINT(w->updated_at),
+                    CP_PTEXT(w->id)};
     int64_t changed = 0;
     cp_result r = cp_store_exec(s,
                                 "UPDATE webhooks SET url = ?, events = ?, secret_key_id = ?, secret_nonce = ?,"
@@ -214,8 +220,8 @@ static cp_result insert_delivery(cp_dbconn *c, const char *webhook_id, const cha
                                  char id[CP_ID_LEN + 1], cp_error *err)
 {
     cp_id_new(id);
-    cp_param p[] = {CP_PTEXT(id),      CP_PTEXT(webhook_id), CP_PTEXT(project_id),   CP_PTEXT(event),
-                    CP_PTEXT(event_id), CP_PTEXT(payload),   CP_PINT(now),           CP_PINT(now + DAY_MS),
+    cp_param p[] = {CP_PTEXT(id),       CP_PTEXT(webhook_id),   CP_PTEXT(project_id), CP_PTEXT(event),
+                    CP_PTEXT(event_id), CP_PTEXT(payload),      CP_PINT(now),         CP_PINT(now + DAY_MS),
                     CP_PINT(now),       CP_PTEXT(redelivery_of)};
     cp_result r = cp_db_exec(c,
                              "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event, event_id, payload,"
@@ -240,9 +246,9 @@ static char *payload_text(cp_dbconn *c, cp_arena *a, const char *project_id, con
     if (cp_conn_one(c, a, "SELECT name FROM projects WHERE id = ?", p, 1, fill_name, &name, err) != CP_OK) return NULL;
     char ts[40];
     cp_time_iso(now, ts, sizeof ts);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:s}, s:O}", "version", 1, "id", event_id, "event", event,
-                          "created_at", ts, "project", "id", project_id, "name", name ? name : "", "data",
-                          data ? data : json_object());
+    json_t *j =
+        json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:s}, s:O}", "version", 1, "id", event_id, "event", event, "created_at",
+                  ts, "project", "id", project_id, "name", name ? name : "", "data", data ? data : json_object());
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) {
@@ -350,8 +356,8 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
     for (size_t i = 0; r == CP_OK && i < cc->n; i++) {
         cp_delivery_job *j = &cc->items[i];
         cp_param q[] = {CP_PTEXT(cc->owner), CP_PINT(cc->now + cc->lease_ms), CP_PTEXT(j->d.id)};
-        if ((r = cp_db_exec(c, "UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", q,
-                            3, NULL, err)) != CP_OK)
+        if ((r = cp_db_exec(c, "UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", q, 3,
+                            NULL, err)) != CP_OK)
             break;
         cp_webhook w;
         cp_param h[] = {CP_PTEXT(j->d.webhook_id)};
@@ -664,9 +670,9 @@ static json_t *run_json(const cp_run *r)
                           "attempt", (json_int_t)r->attempt, "plan_summary", summary ? summary : json_null(), "error",
                           r->error ? json_string(r->error) : json_null(), "queued_at", time_or_null(r->queued_at),
                           "started_at", time_or_null(r->started_at), "finished_at", time_or_null(r->finished_at),
-                          "approved_by", r->approved_by ? json_string(r->approved_by) : json_null(),
-                          "cancel_requested", r->cancel_requested, "source", r->source ? r->source : CP_SOURCE_USER,
-                          "created_by", r->created_by ? json_string(r->created_by) : json_null());
+                          "approved_by", r->approved_by ? json_string(r->approved_by) : json_null(), "cancel_requested",
+                          r->cancel_requested, "source", r->source ? r->source : CP_SOURCE_USER, "created_by",
+                          r->created_by ? json_string(r->created_by) : json_null());
     return j;
 }
 
@@ -788,8 +794,8 @@ static cp_result tx_mail_claim(cp_dbconn *c, void *ctx, cp_error *err)
     cp_dbrows_free(rows);
     for (size_t i = 0; r == CP_OK && i < mc->n; i++) {
         cp_param q[] = {CP_PTEXT(mc->owner), CP_PINT(mc->now + mc->lease_ms), CP_PTEXT(mc->items[i].id)};
-        r = cp_db_exec(c, "UPDATE notifications SET mail_lease_owner = ?, mail_lease_expires_at = ? WHERE id = ?", q,
-                       3, NULL, err);
+        r = cp_db_exec(c, "UPDATE notifications SET mail_lease_owner = ?, mail_lease_expires_at = ? WHERE id = ?", q, 3,
+                       NULL, err);
     }
     return r;
 }
@@ -805,8 +811,7 @@ cp_result cp_store_note_mails_claim(cp_store *s, cp_arena *a, const char *owner,
     return r;
 }
 
-cp_result cp_store_note_mail_done(cp_store *s, const char *id, const char *owner, bool sent, int64_t now,
-                                  cp_error *err)
+cp_result cp_store_note_mail_done(cp_store *s, const char *id, const char *owner, bool sent, int64_t now, cp_error *err)
 {
     cp_param p[] = {sent ? CP_PINT(now) : CP_PNULL, CP_PTEXT(id), CP_PTEXT(owner)};
     return cp_store_exec(s,

@@ -47,8 +47,8 @@ void cp_notify_mail_run(cp_notify_mail *m, const char *owner)
         cp_mail mail = {.to = x->email,
                         .kind = "notification",
                         .subject = cp_arena_printf(a, "[cloudplane] %s: %s", x->project_name, x->message),
-                        .text = cp_arena_printf(a, "%s\n\nProject: %s\nKind: %s\n", x->message, x->project_name,
-                                                x->kind),
+                        .text =
+                            cp_arena_printf(a, "%s\n\nProject: %s\nKind: %s\n", x->message, x->project_name, x->kind),
                         .link = NULL};
         bool sent = cp_mail_send(m->app->cfg->mail_outbox, &mail, &e) == CP_OK;
         if (!sent) cp_log_warn("notification %s: mail not sent (try %d): %s", x->id, (int)x->attempts + 1, e.message);

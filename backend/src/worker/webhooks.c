@@ -16,10 +16,10 @@
 #include "http/outbound.h"
 #include "worker/notify_mail.h"
 
-#define SENDERS 2          /* threads per process: one slow receiver does not hold up the rest */
-#define CLAIM_BATCH 8      /* deliveries one thread leases at a time */
-#define LEASE_MS 120000    /* longer than a batch of attempts at the longest timeout */
-#define POLL_MS 1000       /* without a wake-up, the outbox is looked at this often */
+#define SENDERS 2       /* threads per process: one slow receiver does not hold up the rest */
+#define CLAIM_BATCH 8   /* deliveries one thread leases at a time */
+#define LEASE_MS 120000 /* longer than a batch of attempts at the longest timeout */
+#define POLL_MS 1000    /* without a wake-up, the outbox is looked at this often */
 #define BACKOFF_BASE_MS 10000
 #define HOUR_MS 3600000LL
 
@@ -188,10 +188,9 @@ static void *sender_main(void *arg)
     cp_webhooks *h = ((void **)arg)[0];
     const char *owner = ((void **)arg)[1];
     free(arg);
-    uint64_t seen = 0;
     while (!atomic_load(&h->stopping)) {
         pthread_mutex_lock(&h->mu);
-        seen = h->kicks;
+        uint64_t seen = h->kicks;
         pthread_mutex_unlock(&h->mu);
         size_t sent = run_once(h, owner);
         if (h->mail) cp_notify_mail_run(h->mail, owner);
