@@ -347,6 +347,37 @@ static void rotate_plans(cp_app *app, cp_arena *a, const char *current, size_t *
     }
 }
 
+/* Re-seals the webhooks' signing secrets not under the current key. Adds
+ * to *done and *failed. */
+static void rotate_webhooks(cp_app *app, cp_arena *a, const char *current, size_t *done, size_t *failed)
+{
+    cp_webhook *hooks;
+    size_t n;
+    cp_error e;
+    if (cp_store_webhooks_not_under(app->store, a, current, &hooks, &n, &e) != CP_OK) {
+        fprintf(stderr, "webhooks: %s\n", e.message);
+        (*failed)++;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cp_webhook *x = &hooks[i];
+        char *plain = NULL;
+        size_t len = 0;
+        cp_vault_sealed sealed;
+        if (cp_vault_open_webhook(app->vault, x->secret_key_id, x->secret_nonce, x->secret_ciphertext, x->id,
+                                  x->project_id, &plain, &len, &e) != CP_OK ||
+            cp_vault_seal_webhook(app->vault, a, plain, len, x->id, x->project_id, &sealed, &e) != CP_OK ||
+            cp_store_webhook_reseal(app->store, x->id, x->secret_ciphertext, sealed.key_id, sealed.nonce_b64,
+                                    sealed.ciphertext_b64, &e) != CP_OK) {
+            fprintf(stderr, "webhook %s: %s\n", x->id, e.message);
+            (*failed)++;
+        } else {
+            (*done)++;
+        }
+        cp_vault_wipe(plain, len);
+    }
+}
+
 /* Re-seals every credential under the current (first) vault key. Instances
  * keep working throughout: records stay readable under any key in the ring,
  * so roll the new key out to every instance (as a non-first key, then first)
@@ -398,6 +429,10 @@ static int cmd_rotate(int argc, char **argv)
     rotate_plans(&app, a, current, &plans, &plans_failed);
     printf("re-sealed %zu saved plan(s) awaiting approval; %zu failed\n", plans, plans_failed);
     failed += plans_failed;
+    size_t hooks = 0, hooks_failed = 0;
+    rotate_webhooks(&app, a, current, &hooks, &hooks_failed);
+    printf("re-sealed %zu webhook secret(s); %zu failed\n", hooks, hooks_failed);
+    failed += hooks_failed;
     cp_arena_free(a);
     cp_app_close(&app);
     cp_config_free(&cfg);

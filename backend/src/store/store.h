@@ -794,6 +794,13 @@ cp_result cp_store_webhooks_list(cp_store *s, cp_arena *a, const char *project_i
                                  cp_error *err) CP_MUST_CHECK;
 /* Writes url, events, the sealed secret and its hint, enabled, updated_at. */
 cp_result cp_store_webhook_update(cp_store *s, const cp_webhook *w, cp_error *err) CP_MUST_CHECK;
+/* For key rotation: webhooks whose secret is sealed under a key other than
+ * key_id; reseal is conditional on the ciphertext seen (CP_ECONFLICT when
+ * the secret changed meanwhile). */
+cp_result cp_store_webhooks_not_under(cp_store *s, cp_arena *a, const char *key_id, cp_webhook **items, size_t *n,
+                                      cp_error *err) CP_MUST_CHECK;
+cp_result cp_store_webhook_reseal(cp_store *s, const char *id, const char *old_ciphertext, const char *key_id,
+                                  const char *nonce, const char *ciphertext, cp_error *err) CP_MUST_CHECK;
 /* The webhook and its delivery log. */
 cp_result cp_store_webhook_delete(cp_store *s, const char *id, cp_error *err) CP_MUST_CHECK;
 /* The newest delivery; CP_ENOTFOUND when none. */

@@ -155,6 +155,28 @@ cp_result cp_store_webhook_delete(cp_store *s, const char *id, cp_error *err)
     return r;
 }
 
+cp_result cp_store_webhooks_not_under(cp_store *s, cp_arena *a, const char *key_id, cp_webhook **items, size_t *n,
+                                      cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(key_id)};
+    return cp_store_many(s, a, "SELECT " HOOK_COLS " FROM webhooks WHERE secret_key_id <> ? ORDER BY id", p, 1,
+                         fill_hook, sizeof(cp_webhook), 1000000, (void **)items, n, err);
+}
+
+cp_result cp_store_webhook_reseal(cp_store *s, const char *id, const char *old_ciphertext, const char *key_id,
+                                  const char *nonce, const char *ciphertext, cp_error *err)
+{
+    cp_param p[] = {CP_PTEXT(key_id), CP_PTEXT(nonce), CP_PTEXT(ciphertext), CP_PTEXT(id), CP_PTEXT(old_ciphertext)};
+    int64_t changed = 0;
+    cp_result r = cp_store_exec(s,
+                                "UPDATE webhooks SET secret_key_id = ?, secret_nonce = ?, secret_ciphertext = ?"
+                                " WHERE id = ? AND secret_ciphertext = ?",
+                                p, 5, &changed, err);
+    if (r == CP_OK && changed == 0)
+        return cp_error_set(err, CP_ECONFLICT, "conflict", NULL, "the webhook's secret changed meanwhile");
+    return r;
+}
+
 /* ---- deliveries ---- */
 
 #define DELIVERY_COLS                                                                                                  \

@@ -484,3 +484,32 @@ class SmtpApi(Api):
         self.s = server
         self.token = r.json()["access_token"]
         self.user = r.json()["user"]
+
+
+def test_vault_key_rotation_reseals_webhook_secrets(make_server, tmp_path, receiver):
+    import base64
+    import subprocess
+    from conftest import BINARY
+    keys = tmp_path / "vault.keys"
+    old = "old:" + base64.b64encode(b"o" * 32).decode()
+    new = "new:" + base64.b64encode(b"n" * 32).decode()
+    keys.write_text(old + "\n")
+    s = make_server(env=dict(ALLOW, CLOUDPLANE_VAULT_KEYS_FILE=str(keys)))
+    u = Api(s)
+    p = u.project(name="rot")
+    w = hook(u, p, receiver.url)
+    s.stop()
+    keys.write_text(new + "\n" + old + "\n")
+    out = subprocess.run([BINARY, "admin", "rotate-vault-key", "--data-dir", s.data_dir],
+                         env=dict(s.env, CLOUDPLANE_VAULT_KEYS_FILE=str(keys)), capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "re-sealed 1 webhook secret(s); 0 failed" in out.stdout, out.stdout
+    # Only the new key now: the secret still opens and signs.
+    keys.write_text(new + "\n")
+    s2 = make_server(env=dict(ALLOW, CLOUDPLANE_VAULT_KEYS_FILE=str(keys)), data_dir=s.data_dir)
+    u.s = s2
+    ping = u.ok("POST", "/webhooks/%s/test" % w["id"], status=202)
+    assert settled(u, w["id"], ping["id"])["status"] == "succeeded"
+    assert receiver.of(ping["id"])[0]["verified"]
+    assert SECRET not in out.stdout + out.stderr + s2.logs()
