@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "queue/events.h"
 #include "queue/queue.h"
+#include "worker/webhooks.h"
 #include "worker/worker.h"
 
 #define CP_VERSION "0.1.0"
@@ -124,8 +125,10 @@ static int start_runtime(const char *cmd, cp_config *cfg, cp_app *app, bool migr
     consumer_name(cfg, consumer, sizeof consumer);
     *workers = NULL;
     if (cp_app_init(app, cfg, migrate, &err) == CP_OK && open_dispatch(app, consumer, &err) == CP_OK &&
-        (n <= 0 || cp_workers_start(app, n, workers, &err) == CP_OK))
+        (n <= 0 || cp_workers_start(app, n, workers, &err) == CP_OK)) {
+        cp_webhooks_announce(app);
         return -1;
+    }
     int rc = fail_start(cmd, &err);
     close_dispatch(app);
     cp_app_close(app);
@@ -135,6 +138,7 @@ static int start_runtime(const char *cmd, cp_config *cfg, cp_app *app, bool migr
 static void stop_runtime(cp_app *app, cp_workers *workers, int64_t grace_ms)
 {
     cp_workers_stop(workers, grace_ms);
+    cp_webhooks_announce(NULL);
     close_dispatch(app);
     cp_app_close(app);
 }

@@ -14,6 +14,7 @@
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "http/outbound.h"
+#include "queue/events.h"
 #include "worker/notify_mail.h"
 
 #define SENDERS 2       /* threads per process: one slow receiver does not hold up the rest */
@@ -22,6 +23,8 @@
 #define POLL_MS 1000    /* without a wake-up, the outbox is looked at this often */
 #define BACKOFF_BASE_MS 10000
 #define HOUR_MS 3600000LL
+/* The event hub subject of "the outbox has new rows" (no run has this id). */
+#define OUTBOX_SUBJECT "webhooks.outbox"
 
 struct cp_webhooks {
     cp_app *app;
@@ -36,6 +39,7 @@ struct cp_webhooks {
     int64_t backoff_base_ms;
     long timeout_ms;
     cp_notify_mail *mail; /* NULL without SMTP */
+    cp_events_sub *sub;   /* outbox notices */
 };
 
 int64_t cp_webhooks_backoff_ms(int64_t base_ms, int64_t attempt, long retry_after_s)
@@ -69,6 +73,28 @@ static void wake(void *ctx)
     h->kicks++;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
+}
+
+static void on_notice(void *ctx, const char *subject, cp_notice_kind kind, int64_t seq)
+{
+    CP_UNUSED(subject);
+    CP_UNUSED(kind);
+    CP_UNUSED(seq);
+    wake(ctx);
+}
+
+static void announce(void *ctx)
+{
+    cp_app *app = ctx;
+    cp_events_publish(app->events, OUTBOX_SUBJECT, CP_NOTICE_EVENTS, 0);
+}
+
+void cp_webhooks_announce(cp_app *app)
+{
+    if (app && app->events)
+        cp_store_outbox_on_commit(announce, app);
+    else
+        cp_store_outbox_on_commit(NULL, NULL);
 }
 
 /* ---- one attempt ---- */
@@ -260,7 +286,7 @@ cp_result cp_webhooks_start(cp_app *app, const char *owner, cp_webhooks **out, c
         cp_webhooks_stop(h);
         return cp_error_set(err, CP_ERR, NULL, NULL, "cannot start the webhook delivery threads");
     }
-    cp_store_outbox_on_commit(wake, h);
+    if (app->events) h->sub = cp_events_subscribe(app->events, OUTBOX_SUBJECT, on_notice, h);
     *out = h;
     return CP_OK;
 }
@@ -268,7 +294,7 @@ cp_result cp_webhooks_start(cp_app *app, const char *owner, cp_webhooks **out, c
 void cp_webhooks_stop(cp_webhooks *h)
 {
     if (!h) return;
-    cp_store_outbox_on_commit(NULL, NULL);
+    if (h->sub) cp_events_unsubscribe(h->app->events, h->sub);
     atomic_store(&h->stopping, true);
     wake(h);
     for (int i = 0; i < h->started; i++) pthread_join(h->threads[i], NULL);

@@ -4,8 +4,10 @@
  * secret and POSTs it (http/outbound.h), and records the outcome: 2xx
  * succeeded; 429, 5xx, timeouts and connection errors retried with
  * exponential backoff until 24 h after the event; any other answer, or an
- * address that is not allowed, failed at once. It wakes when this process
- * commits an event, else polls every second. */
+ * address that is not allowed, failed at once. It wakes when any process
+ * commits an event (cp_webhooks_announce: a notice on the event hub, Redis
+ * pub/sub in distributed mode), and polls every second in case a notice
+ * was lost. */
 #ifndef CP_WORKER_WEBHOOKS_H
 #define CP_WORKER_WEBHOOKS_H
 
@@ -16,6 +18,12 @@ typedef struct cp_webhooks cp_webhooks;
 /* owner: this process's worker id (leases name it). A malformed
  * CLOUDPLANE_WEBHOOK_ALLOW_CIDRS is an error. */
 cp_result cp_webhooks_start(cp_app *app, const char *owner, cp_webhooks **out, cp_error *err) CP_MUST_CHECK;
+/* Every process that writes events (serve, worker) calls this once at
+ * start: from then on each commit that wrote deliveries or notifications
+ * publishes a notice that wakes the delivery loops, here and in other
+ * processes. NULL (at stop, before the hub closes): no more notices. */
+void cp_webhooks_announce(cp_app *app);
+
 /* Lets the attempt in flight end (at most the timeout) and joins. NULL: nothing. */
 void cp_webhooks_stop(cp_webhooks *h);
 
