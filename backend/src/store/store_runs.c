@@ -537,7 +537,7 @@ static cp_result tx_reap(cp_dbconn *c, void *ctx, cp_error *err)
                      NULL,
                      NULL,
                      NULL};
-    if ((r = tx_finish(c, &fc, err)) == CP_OK) rc->outcome = CP_REAP_LOST;
+    if ((r = tx_finish_emit(c, &fc, err)) == CP_OK) rc->outcome = CP_REAP_LOST;
     return r;
 }
 
