@@ -241,10 +241,10 @@ void cp_outbound_post(const cp_outbound_req *q, cp_outbound_res *out)
     } else if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
                rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING) {
         out->outcome = CP_OUT_CONNECT;
-        snprintf(out->error, sizeof out->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        snprintf(out->error, sizeof out->error, "%.150s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     } else {
         out->outcome = CP_OUT_OTHER;
-        snprintf(out->error, sizeof out->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        snprintf(out->error, sizeof out->error, "%.150s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
