@@ -159,7 +159,7 @@ out:
 
 typedef struct {
     const cp_proxies *allow;
-    bool refused;
+    bool refused, opened; /* some address was refused; some was allowed and tried */
     const char *why;
 } sock_ctx;
 
@@ -171,6 +171,7 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
         sc->why = cp_outbound_refused_class(&address->addr);
         return CURL_SOCKET_BAD;
     }
+    sc->opened = true;
     return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
@@ -202,7 +203,7 @@ void cp_outbound_post(const cp_outbound_req *q, cp_outbound_res *out)
     for (size_t i = 0; i < q->nheaders; i++) hdrs = curl_slist_append(hdrs, q->headers[i]);
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-    sock_ctx sc = {q->allow, false, NULL};
+    sock_ctx sc = {q->allow, false, false, NULL};
     char errbuf[CURL_ERROR_SIZE] = "";
     /* Options fail only on an unknown option or no memory; the request then fails. */
     (void)curl_easy_setopt(h, CURLOPT_URL, q->url);
@@ -232,7 +233,8 @@ void cp_outbound_post(const cp_outbound_req *q, cp_outbound_res *out)
         (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
         curl_off_t ra = -1;
         if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) out->retry_after_s = (long)ra;
-    } else if (sc.refused) {
+    } else if (sc.refused && !sc.opened) {
+        /* Every address was refused; one that was allowed but failed is a connection error. */
         out->outcome = CP_OUT_REFUSED;
         snprintf(out->error, sizeof out->error, "address not allowed");
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
