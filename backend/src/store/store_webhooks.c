@@ -398,8 +398,22 @@ cp_result cp_store_deliveries_claim(cp_store *s, cp_arena *a, const char *owner,
                                     int limit, cp_delivery_job **items, size_t *n, cp_error *err)
 {
     if (limit < 1) limit = 1;
+    *items = NULL;
+    *n = 0;
+    /* An idle loop looks without a write transaction (no write lock on
+     * SQLite, one cheap indexed read on PostgreSQL). */
+    double due = 0;
+    cp_param p[] = {CP_PINT(now), CP_PINT(now)};
+    cp_dbconn *c = cp_db_acquire(cp_store_db(s));
+    cp_result r = cp_conn_scalar(c,
+                                 "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries d WHERE d.status = 'pending'"
+                                 " AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR"
+                                 " d.lease_expires_at < ?) LIMIT 1) x",
+                                 p, 2, &due, err);
+    cp_db_release(cp_store_db(s), c);
+    if (r != CP_OK || due == 0) return r;
     claim_ctx cc = {a, owner, now, lease_ms, limit, NULL, 0};
-    cp_result r = cp_store_tx(s, tx_claim, &cc, err);
+    r = cp_store_tx(s, tx_claim, &cc, err);
     *items = cc.items;
     *n = r == CP_OK ? cc.n : 0;
     return r;
