@@ -848,6 +848,9 @@ typedef struct {
  * when owner no longer holds it. */
 cp_result cp_store_delivery_record(cp_store *s, const char *id, const char *owner, const cp_delivery_result *res,
                                    cp_error *err) CP_MUST_CHECK;
+/* Removes up to limit settled deliveries created before `before` (ms); *removed gets how many. */
+cp_result cp_store_deliveries_prune(cp_store *s, int64_t before, int limit, int64_t *removed,
+                                    cp_error *err) CP_MUST_CHECK;
 /* Notifications not mailed yet (at most a day old, fewer than
  * CP_NOTE_MAIL_ATTEMPTS tries), leased to owner like deliveries; done
  * records a try (sent: for good). */

@@ -443,6 +443,15 @@ cp_result cp_store_delivery_record(cp_store *s, const char *id, const char *owne
     return r;
 }
 
+cp_result cp_store_deliveries_prune(cp_store *s, int64_t before, int limit, int64_t *removed, cp_error *err)
+{
+    cp_param p[] = {CP_PINT(before), CP_PINT(limit)};
+    return cp_store_exec(s,
+                         "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
+                         " WHERE status <> 'pending' AND created_at < ? LIMIT ?)",
+                         p, 2, removed, err);
+}
+
 /* ---- events ---- */
 
 /* What each event tells people: its notification kind and who gets it. */

@@ -23,6 +23,8 @@
 #define POLL_MS 1000    /* without a wake-up, the outbox is looked at this often */
 #define BACKOFF_BASE_MS 10000
 #define HOUR_MS 3600000LL
+#define LOG_KEEP_MS (30 * 24 * HOUR_MS) /* settled deliveries stay in the log this long */
+#define PRUNE_BATCH 1000
 /* The event hub subject of "the outbox has new rows" (no run has this id). */
 #define OUTBOX_SUBJECT "webhooks.outbox"
 
@@ -209,12 +211,28 @@ static size_t run_once(cp_webhooks *h, const char *owner)
     return n;
 }
 
+/* Settled deliveries past LOG_KEEP_MS leave the log, a batch an hour. */
+static void prune(cp_webhooks *h, int64_t *next_ms)
+{
+    int64_t now = cp_now_ms(), removed = 0;
+    if (now < *next_ms) return;
+    *next_ms = now + HOUR_MS;
+    cp_error e;
+    if (cp_store_deliveries_prune(h->app->store, now - LOG_KEEP_MS, PRUNE_BATCH, &removed, &e) != CP_OK)
+        cp_log_warn("webhooks: pruning the delivery log failed (next hour retries): %s", e.message);
+    else if (removed)
+        cp_log_info("webhooks: %lld settled deliveries older than 30 days removed", (long long)removed);
+}
+
 static void *sender_main(void *arg)
 {
     cp_webhooks *h = ((void **)arg)[0];
     const char *owner = ((void **)arg)[1];
     free(arg);
+    bool pruner = owner == h->owner[0];
+    int64_t next_prune = 0;
     while (!atomic_load(&h->stopping)) {
+        if (pruner) prune(h, &next_prune);
         pthread_mutex_lock(&h->mu);
         uint64_t seen = h->kicks;
         pthread_mutex_unlock(&h->mu);

@@ -3,7 +3,8 @@
  * raise it) writes one delivery per enabled, subscribed webhook and the
  * notifications of its people (whoever ordered, owners and admins); the
  * delivery loop's lease lets one owner record an attempt, and racing claims
- * lease each delivery once; redeliver keeps the event id. */
+ * lease each delivery once; redeliver keeps the event id; pruning the log
+ * takes settled deliveries only. */
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -198,7 +199,14 @@ TEST(lease_lets_one_owner_record)
     CHECK_STR(again.event_id, ping.event_id);
     CHECK_STR(again.payload, ping.payload);
     CHECK_STR(again.redelivery_of, ping.id);
-    CHECK_EQ(cp_store_delivery_redeliver(st, a, hook, "01aaaaaaaaaaaaaaaaaaaaaaaa", &again, &e), CP_ENOTFOUND);
+    cp_delivery gone;
+    CHECK_EQ(cp_store_delivery_redeliver(st, a, hook, "01aaaaaaaaaaaaaaaaaaaaaaaa", &gone, &e), CP_ENOTFOUND);
+    /* Pruning the log takes settled deliveries only. */
+    int64_t removed = 0;
+    CHECK_EQ(cp_store_deliveries_prune(st, cp_now_ms() + 1000, 1000, &removed, &e), CP_OK);
+    CHECK(removed >= 1);
+    CHECK_EQ(cp_store_delivery_get(st, a, hook, ping.id, &d, &e), CP_ENOTFOUND);
+    CHECK_EQ(cp_store_delivery_get(st, a, hook, again.id, &d, &e), CP_OK);
 out:
     cp_arena_free(a);
 }
