@@ -168,7 +168,8 @@ void cp_api_guardrails_blocked(cp_req *req, const char *project_id, const cp_api
                              "order", "name", o->name, "cloud", o->cloud, "kind", o->kind, "region", o->region, "size",
                              o->size, "created_by", req->user_id);
     if (o->existing)
-        json_object_set_new(data, "resource", json_pack("{s:s, s:s}", "id", o->existing->id, "name", o->existing->name));
+        json_object_set_new(data, "resource",
+                            json_pack("{s:s, s:s}", "id", o->existing->id, "name", o->existing->name));
     cp_error e;
     /* Best effort, as the audit: the 422 is what the caller must see. */
     if (!data || cp_store_event_emit(CP_APP(req)->store, project_id, "guardrail.blocked", data, &e) != CP_OK)
