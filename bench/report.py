@@ -40,6 +40,9 @@ GOALS = [
     ("drift_sweep_sqlite", "the drift scheduler queuing 1,000 due checks, SQLite: statements, CPU and wall time "
      "of the sweeps", "-"),
     ("drift_sweep_pg", "same, PostgreSQL", "-"),
+    ("webhook_latency_embedded", "webhook delivery, event commit to receipt at a local receiver, embedded (SQLite)",
+     "-"),
+    ("webhook_latency_distributed", "same, distributed (PostgreSQL, Redis, one worker process)", "-"),
 ]
 
 

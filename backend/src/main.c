@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "queue/events.h"
 #include "queue/queue.h"
+#include "worker/webhooks.h"
 #include "worker/worker.h"
 
 #define CP_VERSION "0.1.0"
@@ -124,8 +125,10 @@ static int start_runtime(const char *cmd, cp_config *cfg, cp_app *app, bool migr
     consumer_name(cfg, consumer, sizeof consumer);
     *workers = NULL;
     if (cp_app_init(app, cfg, migrate, &err) == CP_OK && open_dispatch(app, consumer, &err) == CP_OK &&
-        (n <= 0 || cp_workers_start(app, n, workers, &err) == CP_OK))
+        (n <= 0 || cp_workers_start(app, n, workers, &err) == CP_OK)) {
+        cp_webhooks_announce(app);
         return -1;
+    }
     int rc = fail_start(cmd, &err);
     close_dispatch(app);
     cp_app_close(app);
@@ -135,6 +138,7 @@ static int start_runtime(const char *cmd, cp_config *cfg, cp_app *app, bool migr
 static void stop_runtime(cp_app *app, cp_workers *workers, int64_t grace_ms)
 {
     cp_workers_stop(workers, grace_ms);
+    cp_webhooks_announce(NULL);
     close_dispatch(app);
     cp_app_close(app);
 }
@@ -347,6 +351,37 @@ static void rotate_plans(cp_app *app, cp_arena *a, const char *current, size_t *
     }
 }
 
+/* Re-seals the webhooks' signing secrets not under the current key. Adds
+ * to *done and *failed. */
+static void rotate_webhooks(cp_app *app, cp_arena *a, const char *current, size_t *done, size_t *failed)
+{
+    cp_webhook *hooks;
+    size_t n;
+    cp_error e;
+    if (cp_store_webhooks_not_under(app->store, a, current, &hooks, &n, &e) != CP_OK) {
+        fprintf(stderr, "webhooks: %s\n", e.message);
+        (*failed)++;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cp_webhook *x = &hooks[i];
+        char *plain = NULL;
+        size_t len = 0;
+        cp_vault_sealed sealed;
+        if (cp_vault_open_webhook(app->vault, x->secret_key_id, x->secret_nonce, x->secret_ciphertext, x->id,
+                                  x->project_id, &plain, &len, &e) != CP_OK ||
+            cp_vault_seal_webhook(app->vault, a, plain, len, x->id, x->project_id, &sealed, &e) != CP_OK ||
+            cp_store_webhook_reseal(app->store, x->id, x->secret_ciphertext, sealed.key_id, sealed.nonce_b64,
+                                    sealed.ciphertext_b64, &e) != CP_OK) {
+            fprintf(stderr, "webhook %s: %s\n", x->id, e.message);
+            (*failed)++;
+        } else {
+            (*done)++;
+        }
+        cp_vault_wipe(plain, len);
+    }
+}
+
 /* Re-seals every credential under the current (first) vault key. Instances
  * keep working throughout: records stay readable under any key in the ring,
  * so roll the new key out to every instance (as a non-first key, then first)
@@ -398,6 +433,10 @@ static int cmd_rotate(int argc, char **argv)
     rotate_plans(&app, a, current, &plans, &plans_failed);
     printf("re-sealed %zu saved plan(s) awaiting approval; %zu failed\n", plans, plans_failed);
     failed += plans_failed;
+    size_t hooks = 0, hooks_failed = 0;
+    rotate_webhooks(&app, a, current, &hooks, &hooks_failed);
+    printf("re-sealed %zu webhook secret(s); %zu failed\n", hooks, hooks_failed);
+    failed += hooks_failed;
     cp_arena_free(a);
     cp_app_close(&app);
     cp_config_free(&cfg);

@@ -130,4 +130,14 @@ cp_result cp_api_sandbox_bucket_get(cp_req *req);
 cp_result cp_api_sandbox_bucket_update(cp_req *req);
 cp_result cp_api_sandbox_bucket_delete(cp_req *req);
 
+/* Project webhooks (webhooks.c). */
+cp_result cp_api_webhooks_list(cp_req *req);
+cp_result cp_api_webhooks_create(cp_req *req);
+cp_result cp_api_webhooks_get(cp_req *req);
+cp_result cp_api_webhooks_update(cp_req *req);
+cp_result cp_api_webhooks_delete(cp_req *req);
+cp_result cp_api_webhooks_test(cp_req *req);
+cp_result cp_api_webhooks_deliveries(cp_req *req);
+cp_result cp_api_webhooks_redeliver(cp_req *req);
+
 #endif

@@ -206,11 +206,12 @@ cp_result cp_api_notifications_list(cp_req *req)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const cp_notification *x = &items[i];
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b}", "id", x->id, "kind", x->kind,
-                                             "resource_id", x->resource_id, "resource_name",
-                                             x->resource_name ? x->resource_name : "", "project_id", x->project_id,
-                                             "expires_at", cp_api_time(x->expires_at), "created_at",
-                                             cp_api_time(x->created_at), "read", x->read));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:b, s:s}", "id", x->id, "kind",
+                                             x->kind, "resource_id", cp_json_str_or_null(x->resource_id),
+                                             "resource_name", cp_json_str_or_null(x->resource_name), "project_id",
+                                             x->project_id, "expires_at", cp_api_time(x->expires_at), "created_at",
+                                             cp_api_time(x->created_at), "run_id", cp_json_str_or_null(x->run_id),
+                                             "read", x->read, "message", x->message ? x->message : ""));
     }
     return cp_reply(req, 200, json_pack("{s:o, s:I}", "items", arr, "unread", (json_int_t)unread));
 }

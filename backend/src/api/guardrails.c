@@ -158,12 +158,23 @@ static json_t *rules_with(json_t *checks, const char *outcome, bool soft_only)
     return out;
 }
 
-void cp_api_guardrails_blocked(cp_req *req, const char *project_id, const char *target, json_t *checks)
+void cp_api_guardrails_blocked(cp_req *req, const char *project_id, const cp_api_order *o, json_t *checks)
 {
+    const char *target = o->existing ? o->existing->id : o->name;
     cp_api_audit(req, project_id, "guardrail.blocked", target,
                  json_pack("{s:s, s:o, s:O}", "stage", "order", "rules", rules_with(checks, "blocked", false), "checks",
                            checks));
-    /* Webhooks: cp_store_event_emit(store, project_id, "guardrail.blocked", {stage, checks, order}) goes here. */
+    json_t *data = json_pack("{s:s, s:O, s:{s:s, s:s, s:s, s:s?, s:s?, s:s}}", "stage", "order", "checks", checks,
+                             "order", "name", o->name, "cloud", o->cloud, "kind", o->kind, "region", o->region, "size",
+                             o->size, "created_by", req->user_id);
+    if (o->existing)
+        json_object_set_new(data, "resource",
+                            json_pack("{s:s, s:s}", "id", o->existing->id, "name", o->existing->name));
+    cp_error e;
+    /* Best effort, as the audit: the 422 is what the caller must see. */
+    if (!data || cp_store_event_emit(CP_APP(req)->store, project_id, "guardrail.blocked", data, &e) != CP_OK)
+        cp_log_warn("project %s: guardrail.blocked event not queued: %s", project_id, data ? e.message : "no memory");
+    json_decref(data);
 }
 
 static void reply_blocked(cp_req *req, const cp_project *p, const cp_api_order *o, json_t *checks, bool hard)
@@ -183,7 +194,7 @@ static void reply_blocked(cp_req *req, const cp_project *p, const cp_api_order *
         json_object_set_new(e, "message", json_string(msg));
         free(list);
     }
-    cp_api_guardrails_blocked(req, p->id, o->existing ? o->existing->id : o->name, checks);
+    cp_api_guardrails_blocked(req, p->id, o, checks);
     cp_reply(req, 422, json_pack("{s:o}", "error", e));
 }
 

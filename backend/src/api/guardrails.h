@@ -38,9 +38,9 @@ cp_result cp_api_guardrails_order(cp_req *req, const cp_project *p, const cp_api
                                   cp_api_guard *guard, bool *replied) CP_MUST_CHECK;
 void cp_api_guard_release(cp_api_guard *g);
 
-/* The one place an order the guardrails refused is recorded (audit
- * guardrail.blocked; the webhooks' event goes here too). */
-void cp_api_guardrails_blocked(cp_req *req, const char *project_id, const char *target, json_t *checks);
+/* The one place an order the guardrails refused is recorded: audit and
+ * the guardrail.blocked event (webhooks and notifications). */
+void cp_api_guardrails_blocked(cp_req *req, const char *project_id, const cp_api_order *o, json_t *checks);
 
 /* POST /runs/{id}/approve for a run with override_required: the reason is
  * required (422 reason_required); approves, overrides the plan's soft

@@ -1,5 +1,7 @@
 #include "app/app.h"
 
+#include "core/mail.h"
+
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -122,6 +124,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     if ((r = cp_mkdirs(keydir, 0700, err)) != CP_OK) return r;
     if ((r = load_jwt_key(app, keydir, err)) != CP_OK) return r;
     if ((r = load_vault(app, keydir, err)) != CP_OK) return r;
+    if ((r = cp_mail_configure(cfg, err)) != CP_OK) return r;
 
     char dbbuf[PATH_MAX];
     const char *url = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);

@@ -183,6 +183,18 @@ static const cfg_entry table[] = {
       "offer the simulated sandbox cloud (its API, accounts and orders); off in a deployment for real clouds"),
     I("sandbox-max-simulate-seconds", "CLOUDPLANE_SANDBOX_MAX_SIMULATE_SECONDS", "30", 0, 600,
       sandbox_max_simulate_seconds, "largest simulate_seconds a sandbox order may ask for"),
+    S("webhook-allow-cidrs", "CLOUDPLANE_WEBHOOK_ALLOW_CIDRS", "", webhook_allow_cidrs,
+      "comma-separated CIDRs webhooks may be delivered to although they are loopback, private, link-local or "
+      "otherwise not public (empty = public addresses only)"),
+    I("webhook-timeout", "CLOUDPLANE_WEBHOOK_TIMEOUT", "10", 1, 60, webhook_timeout_seconds,
+      "seconds a webhook receiver has to answer a delivery"),
+    S("smtp-url", "CLOUDPLANE_SMTP_URL", "", smtp_url,
+      "smtp://host:port or smtps://host:port: notifications and sign-up and invitation mails go through this "
+      "server (empty = the mail outbox and the log)"),
+    S("smtp-from", "CLOUDPLANE_SMTP_FROM", "", smtp_from, "sender address of mails sent through SMTP"),
+    S("smtp-user", "CLOUDPLANE_SMTP_USER", "", smtp_user, "SMTP user name (empty = no authentication)"),
+    SEC("smtp-password", "CLOUDPLANE_SMTP_PASSWORD", smtp_password, "SMTP password; prefer the _FILE form"),
+    S("smtp-password-file", "CLOUDPLANE_SMTP_PASSWORD_FILE", "", smtp_password_file, "file holding the SMTP password"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

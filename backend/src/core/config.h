@@ -82,6 +82,9 @@ typedef struct {
     long project_active_runs;
     bool sandbox_cloud;
     long sandbox_max_simulate_seconds;
+    char *webhook_allow_cidrs; /* CIDRs webhooks may reach though not public */
+    long webhook_timeout_seconds;
+    char *smtp_url, *smtp_from, *smtp_user, *smtp_password, *smtp_password_file;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

@@ -73,6 +73,7 @@ cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err)
         if (r == CP_OK) r = cp_db_commit(c, err);
         if (r != CP_OK) cp_db_rollback(c);
     }
+    cp_store__outbox_committed(r == CP_OK);
     cp_db_release(s->db, c);
     return r;
 }

@@ -21,6 +21,16 @@ cp_result cp_conn_drift_record(cp_dbconn *c, const cp_run *run, cp_run_status fi
     cp_drift_status status = final == CP_RUN_SUCCEEDED && drift ? drift->status : CP_DRIFT_CHECK_FAILED;
     const char *changes = final == CP_RUN_SUCCEEDED && drift && drift->changes ? drift->changes : "[]";
     int64_t now = cp_now_ms();
+    /* Drifted or missing where it was not before: its webhooks and people hear of it. */
+    bool tell = false;
+    if (status == CP_DRIFT_DRIFTED || status == CP_DRIFT_MISSING) {
+        cp_param b[] = {CP_PTEXT(run->resource_id), CP_PTEXT(cp_drift_status_name(status))};
+        double same = 0;
+        cp_result rr =
+            cp_conn_scalar(c, "SELECT COUNT(*) FROM resources WHERE id = ? AND drift_status = ?", b, 2, &same, err);
+        if (rr != CP_OK) return rr;
+        tell = same == 0;
+    }
     cp_param p[] = {CP_PTEXT(run->id), CP_PTEXT(run->resource_id), CP_PTEXT(cp_drift_status_name(status)),
                     CP_PTEXT(changes), CP_PINT(now)};
     cp_result r = cp_db_exec(c,
@@ -29,7 +39,11 @@ cp_result cp_conn_drift_record(cp_dbconn *c, const cp_run *run, cp_run_status fi
                              p, 5, NULL, err);
     if (r != CP_OK) return r;
     cp_param q[] = {CP_PTEXT(cp_drift_status_name(status)), CP_PINT(now), CP_PTEXT(run->resource_id)};
-    return cp_db_exec(c, "UPDATE resources SET drift_status = ?, drift_checked_at = ? WHERE id = ?", q, 3, NULL, err);
+    r = cp_db_exec(c, "UPDATE resources SET drift_status = ?, drift_checked_at = ? WHERE id = ?", q, 3, NULL, err);
+    if (r == CP_OK && tell)
+        r = cp_conn_resource_event(c, run->resource_id, CP_EVENT_RESOURCE_DRIFTED, NULL, cp_drift_status_name(status),
+                                   0, run->id, err);
+    return r;
 }
 
 cp_result cp_conn_drift_cancel_checks(cp_dbconn *c, const char *resource_id, cp_error *err)

@@ -1,7 +1,9 @@
 /* store_expiry.c: resources that end on their own. A project's expiry
  * settings, moving a resource's expires_at, the scheduler's sweep that
- * queues expiry destroys and sends reminders, and the notifications it
- * writes (store.h, "expiry and reminders"). */
+ * queues expiry destroys and sends reminders (as resource.expiring and
+ * resource.expired events: store_webhooks.c writes their deliveries and
+ * notifications), and the notification list (store.h, "expiry and
+ * reminders"). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,50 +55,11 @@ cp_result cp_store_resource_expiry_move(cp_store *s, const char *resource_id, in
 
 /* ---- notifications ---- */
 
-static void fill_user_id(cp_dbrows *r, cp_arena *a, void *out)
-{
-    *(char **)out = cp_dbrows_dup(r, 0, a);
-}
-
-/* One notification of kind for every member of project_id about resource_id
- * at expires_at; a member who has it already is skipped (the unique key). */
-static cp_result notify_members(cp_dbconn *c, cp_arena *a, const char *project_id, const char *resource_id,
-                                const char *kind, int64_t expires_at, int64_t now, cp_error *err)
-{
-    cp_param p[] = {CP_PTEXT(project_id)};
-    cp_dbrows *rows;
-    cp_result r =
-        cp_db_query(c, "SELECT user_id FROM memberships WHERE project_id = ? ORDER BY user_id", p, 1, &rows, err);
-    if (r != CP_OK) return r;
-    /* Read them all before writing on the same connection. */
-    size_t cap = 8, n = 0;
-    char **users = cp_arena_alloc(a, cap * sizeof *users);
-    while (cp_dbrows_next(rows)) {
-        if (n == cap) {
-            char **more = cp_arena_alloc(a, 2 * cap * sizeof *more);
-            memcpy(more, users, n * sizeof *users);
-            users = more;
-            cap *= 2;
-        }
-        fill_user_id(rows, a, &users[n++]);
-    }
-    cp_dbrows_free(rows);
-    for (size_t i = 0; r == CP_OK && i < n; i++) {
-        char id[CP_ID_LEN + 1];
-        cp_id_new(id);
-        cp_param q[] = {CP_PTEXT(id),   CP_PTEXT(users[i]),  CP_PTEXT(project_id), CP_PTEXT(resource_id),
-                        CP_PTEXT(kind), CP_PINT(expires_at), CP_PINT(now)};
-        r = cp_db_exec(c,
-                       "INSERT INTO notifications (id, user_id, project_id, resource_id, kind, expires_at, created_at)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                       q, 7, NULL, err);
-    }
-    return r;
-}
-
-#define NOTE_COLS "n.id, n.kind, n.resource_id, r.name, n.project_id, n.expires_at, n.created_at, n.read_at IS NOT NULL"
+#define NOTE_COLS                                                                                                      \
+    "n.id, n.kind, n.resource_id, COALESCE(r.name, n.resource_name), n.project_id, n.expires_at, n.created_at,"        \
+    " n.read_at IS NOT NULL, n.run_id, n.message"
 #define NOTE_FROM                                                                                                      \
-    " FROM notifications n JOIN resources r ON r.id = n.resource_id"                                                   \
+    " FROM notifications n LEFT JOIN resources r ON r.id = n.resource_id"                                              \
     " JOIN memberships m ON m.project_id = n.project_id AND m.user_id = n.user_id WHERE n.user_id = ?"
 
 static void fill_note(cp_dbrows *r, cp_arena *a, void *out)
@@ -107,9 +70,11 @@ static void fill_note(cp_dbrows *r, cp_arena *a, void *out)
     x->resource_id = cp_dbrows_dup(r, 2, a);
     x->resource_name = cp_dbrows_dup(r, 3, a);
     x->project_id = cp_dbrows_dup(r, 4, a);
-    x->expires_at = cp_dbrows_int(r, 5);
+    x->expires_at = cp_dbrows_isnull(r, 5) ? 0 : cp_dbrows_int(r, 5);
     x->created_at = cp_dbrows_int(r, 6);
     x->read = cp_dbrows_int(r, 7) != 0;
+    x->run_id = cp_dbrows_dup(r, 8, a);
+    x->message = cp_dbrows_dup(r, 9, a);
 }
 
 cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_notification **items,
@@ -246,8 +211,8 @@ static cp_result tx_sweep_destroys(cp_dbconn *c, void *ctx, cp_error *err)
         free(params);
         if (r == CP_OK) {
             sc->ids[sc->n++] = run.id;
-            r = notify_members(c, sc->a, due[i].project_id, due[i].id, CP_NOTE_EXPIRED, due[i].expires_at, sc->now,
-                               err);
+            r = cp_conn_resource_event(c, due[i].id, CP_EVENT_RESOURCE_EXPIRED, CP_NOTE_EXPIRED, NULL,
+                                       due[i].expires_at, run.id, err);
         } else if (r == CP_ECONFLICT) {
             /* Destroyed, or a destroy is queued already: that one ends it. */
             r = CP_OK;
@@ -278,8 +243,8 @@ static cp_result tx_sweep_reminders(cp_dbconn *c, void *ctx, cp_error *err)
         while (n < (size_t)sc->limit && cp_dbrows_next(rows)) fill_due(rows, sc->a, &due[n++]);
         cp_dbrows_free(rows);
         for (size_t i = 0; r == CP_OK && i < n; i++) {
-            r = notify_members(c, sc->a, due[i].project_id, due[i].id, reminders[k].kind, due[i].expires_at, sc->now,
-                               err);
+            r = cp_conn_resource_event(c, due[i].id, CP_EVENT_RESOURCE_EXPIRING, reminders[k].kind, NULL,
+                                       due[i].expires_at, NULL, err);
             if (r == CP_OK) {
                 cp_param q[] = {CP_PTEXT(due[i].id), CP_PINT(due[i].expires_at)};
                 r = cp_db_exec(c, reminded_sql[k], q, 2, NULL, err);

@@ -124,5 +124,33 @@ cp_result cp_conn_power_state_after_run(cp_dbconn *c, const char *resource_id, c
  * (store_guardrails.c). */
 cp_result cp_conn_run_checks_add(cp_dbconn *c, const char *run_id, const char *checks_json,
                                  cp_error *err) CP_MUST_CHECK;
+/* ---- events into the outbox (store_webhooks.c), inside the caller's transaction ---- */
+
+/* One event: a delivery to each enabled webhook of the project subscribed
+ * to it, and a notification (note_kind, or the event's own kind) to each of
+ * its people (openapi.yaml Notification). */
+typedef struct {
+    const char *event; /* CP_EVENT_* */
+    const char *project_id;
+    const char *resource_id, *resource_name; /* NULL when about no resource */
+    const char *run_id;                      /* or NULL */
+    const char *actor_id;                    /* who asked; NULL: no person (the scheduler) */
+    int64_t expires_at;                      /* expiry events; 0 otherwise */
+    const char *note_kind;                   /* NULL: the event's own */
+    const char *message;                     /* one line for people */
+    json_t *data;                            /* the payload's data (borrowed) */
+} cp_outbox_event;
+cp_result cp_conn_event_emit(cp_dbconn *c, cp_arena *a, const cp_outbox_event *ev, cp_error *err) CP_MUST_CHECK;
+/* run.needs_approval, run.succeeded or run.failed of run_id as its row now stands. */
+cp_result cp_conn_run_event(cp_dbconn *c, const char *run_id, const char *event, cp_error *err) CP_MUST_CHECK;
+/* resource.drifted (drift_status), resource.expiring (note_kind
+ * expiring_24h or expiring_1h, expires_at) or resource.expired (expires_at,
+ * run_id: its destroy) of resource_id. */
+cp_result cp_conn_resource_event(cp_dbconn *c, const char *resource_id, const char *event, const char *note_kind,
+                                 const char *drift_status, int64_t expires_at, const char *run_id,
+                                 cp_error *err) CP_MUST_CHECK;
+/* cp_store_tx after each transaction: wakes the delivery loop when the
+ * transaction wrote to the outbox and committed. */
+void cp_store__outbox_committed(bool committed);
 
 #endif

@@ -205,6 +205,28 @@ static cp_result refuse_transition(cp_store *s, const cp_run *run, cp_run_status
     return lease_lost(err, "lease lost or status changed", run);
 }
 
+#define TRANSITION_SQL                                                                                                 \
+    "UPDATE runs SET status = ?,"                                                                                      \
+    " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END,"                                                   \
+    " lease_expires_at = CASE WHEN ? = 1 THEN NULL ELSE lease_expires_at END"                                          \
+    " WHERE id = ? AND lease_owner = ? AND attempt = ?"                                                                \
+    " AND status IN (?, ?, ?, ?, ?, ?, ?, ?)"
+
+typedef struct {
+    const cp_run *run;
+    const cp_param *p;
+    int n;
+    int64_t changed;
+} park_ctx;
+
+static cp_result tx_park(cp_dbconn *c, void *ctx, cp_error *err)
+{
+    park_ctx *pc = ctx;
+    cp_result r = cp_db_exec(c, TRANSITION_SQL, pc->p, pc->n, &pc->changed, err);
+    if (r == CP_OK && pc->changed > 0) r = cp_conn_run_event(c, pc->run->id, CP_EVENT_RUN_NEEDS_APPROVAL, err);
+    return r;
+}
+
 cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status to, cp_error *err)
 {
     if (cp_run_status_is_final(to)) return refuse_transition(s, run, to, err);
@@ -219,13 +241,15 @@ cp_result cp_store_run_transition(cp_store *s, const cp_run *run, cp_run_status 
     while (n < 6 + CP_RUN_STATUS_COUNT) p[n++] = CP_PNULL;
     _Static_assert(CP_RUN_STATUS_COUNT == 8, "one ? per run status below");
     int64_t changed = 0;
-    cp_result r = cp_store_exec(s,
-                                "UPDATE runs SET status = ?,"
-                                " lease_owner = CASE WHEN ? = 1 THEN NULL ELSE lease_owner END,"
-                                " lease_expires_at = CASE WHEN ? = 1 THEN NULL ELSE lease_expires_at END"
-                                " WHERE id = ? AND lease_owner = ? AND attempt = ?"
-                                " AND status IN (?, ?, ?, ?, ?, ?, ?, ?)",
-                                p, n, &changed, err);
+    cp_result r;
+    if (park) {
+        /* A run that waits for a person tells them, in the same transaction. */
+        park_ctx pc = {run, p, n, 0};
+        r = cp_store_tx(s, tx_park, &pc, err);
+        changed = pc.changed;
+    } else {
+        r = cp_store_exec(s, TRANSITION_SQL, p, n, &changed, err);
+    }
     if (r != CP_OK || changed > 0) return r;
     return refuse_transition(s, run, to, err);
 }
@@ -394,11 +418,24 @@ static cp_result tx_finish(cp_dbconn *c, void *ctx, cp_error *err)
     return r == CP_OK ? cp_conn_rate_change(c, run->resource_id, sp->monthly_cost_usd, now, err) : r;
 }
 
+/* A create, update or destroy that succeeded or failed tells its webhooks
+ * and people, in the finish transaction (drift checks tell through their
+ * finding: cp_conn_drift_record). */
+static cp_result tx_finish_emit(cp_dbconn *c, void *ctx, cp_error *err)
+{
+    finish_ctx *fc = ctx;
+    cp_result r = tx_finish(c, ctx, err);
+    if (r != CP_OK || fc->run->operation == CP_OP_DRIFT_CHECK) return r;
+    if (fc->status == CP_RUN_SUCCEEDED) return cp_conn_run_event(c, fc->run->id, CP_EVENT_RUN_SUCCEEDED, err);
+    if (fc->status == CP_RUN_FAILED) return cp_conn_run_event(c, fc->run->id, CP_EVENT_RUN_FAILED, err);
+    return r;
+}
+
 cp_result cp_store_run_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
                               const char *outputs_json, const cp_resource_spec *spec, cp_error *err)
 {
     finish_ctx fc = {run, final, error, outputs_json, spec, NULL};
-    return cp_store_tx(s, tx_finish, &fc, err);
+    return cp_store_tx(s, tx_finish_emit, &fc, err);
 }
 
 cp_result cp_store_drift_check_finish(cp_store *s, const cp_run *run, cp_run_status final, const char *error,
@@ -504,7 +541,7 @@ static cp_result tx_reap(cp_dbconn *c, void *ctx, cp_error *err)
                      NULL,
                      NULL,
                      NULL};
-    if ((r = tx_finish(c, &fc, err)) == CP_OK) rc->outcome = CP_REAP_LOST;
+    if ((r = tx_finish_emit(c, &fc, err)) == CP_OK) rc->outcome = CP_REAP_LOST;
     return r;
 }
 

@@ -97,6 +97,7 @@ static const vkey *find_key(const cp_vault *v, const char *id)
  * and a plan apart even if their ids collided. Caller frees. */
 #define AAD_CREDENTIALS "cloudplane/v1"
 #define AAD_PLAN "cloudplane/plan/v1"
+#define AAD_WEBHOOK "cloudplane/webhook/v1"
 static char *make_aad(const char *domain, const char *owner_id, const char *project_id, int *len)
 {
     char *aad = cp_xasprintf("%s|%s|%s", domain, owner_id, project_id);
@@ -216,6 +217,19 @@ cp_result cp_vault_open_plan(const cp_vault *v, const char *key_id, const char *
                              const char *run_id, const char *project_id, char **plan, size_t *len, cp_error *err)
 {
     return open_sealed(v, key_id, nonce_b64, ciphertext_b64, AAD_PLAN, run_id, project_id, plan, len, err);
+}
+
+cp_result cp_vault_seal_webhook(const cp_vault *v, cp_arena *a, const char *secret, size_t len, const char *webhook_id,
+                                const char *project_id, cp_vault_sealed *out, cp_error *err)
+{
+    return seal(v, a, secret, len, AAD_WEBHOOK, webhook_id, project_id, out, err);
+}
+
+cp_result cp_vault_open_webhook(const cp_vault *v, const char *key_id, const char *nonce_b64,
+                                const char *ciphertext_b64, const char *webhook_id, const char *project_id,
+                                char **secret, size_t *len, cp_error *err)
+{
+    return open_sealed(v, key_id, nonce_b64, ciphertext_b64, AAD_WEBHOOK, webhook_id, project_id, secret, len, err);
 }
 
 void cp_vault_wipe(char *plaintext, size_t len)

@@ -47,4 +47,12 @@ cp_result cp_vault_open_plan(const cp_vault *v, const char *key_id, const char *
                              const char *run_id, const char *project_id, char **plan, size_t *len,
                              cp_error *err) CP_MUST_CHECK;
 
+/* A webhook's signing secret, sealed like a credential in its own AAD
+ * domain bound to the webhook and project ids. *secret as for cp_vault_open. */
+cp_result cp_vault_seal_webhook(const cp_vault *v, cp_arena *a, const char *secret, size_t len, const char *webhook_id,
+                                const char *project_id, cp_vault_sealed *out, cp_error *err) CP_MUST_CHECK;
+cp_result cp_vault_open_webhook(const cp_vault *v, const char *key_id, const char *nonce_b64,
+                                const char *ciphertext_b64, const char *webhook_id, const char *project_id,
+                                char **secret, size_t *len, cp_error *err) CP_MUST_CHECK;
+
 #endif

@@ -68,8 +68,8 @@ static void carry_order_overrides(job *j, json_t *checks)
     }
 }
 
-/* The one place a plan the guardrails stopped is recorded (audit
- * guardrail.blocked; the webhooks' event goes here too). */
+/* The one place a plan the guardrails stopped is recorded: audit and the
+ * guardrail.blocked event (webhooks and notifications). */
 static void blocked(job *j, json_t *checks)
 {
     json_t *rules = json_array();
@@ -85,7 +85,12 @@ static void blocked(job *j, json_t *checks)
     /* Best effort, as every audit write: the run's failure is what counts. */
     CP_IGNORE(cp_store_audit_add(j->w->app->store, NULL, j->res.project_id, "guardrail.blocked", j->run.id, text, &e));
     free(text);
-    /* Webhooks: cp_store_event_emit(store, project_id, "guardrail.blocked", {stage, checks, run}) goes here. */
+    json_t *ev = json_pack("{s:s, s:O, s:{s:s, s:s, s:s?}, s:{s:s, s:s}}", "stage", "plan", "checks", checks, "run",
+                           "id", j->run.id, "resource_id", j->res.id, "created_by", j->run.created_by, "resource", "id",
+                           j->res.id, "name", j->res.name);
+    if (!ev || cp_store_event_emit(j->w->app->store, j->res.project_id, "guardrail.blocked", ev, &e) != CP_OK)
+        cp_log_warn("run %s: guardrail.blocked event not queued: %s", j->run.id, ev ? e.message : "no memory");
+    json_decref(ev);
 }
 
 /* "allowed_sizes: size sandbox.large is not ..." of the first blocked hard check. */

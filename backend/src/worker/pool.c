@@ -19,6 +19,7 @@
 #include "engine/sandbox.h"
 #include "engine/workspace.h"
 #include "queue/queue.h"
+#include "worker/webhooks.h"
 #include "worker/worker_int.h"
 
 /* ---- setup ---- */
@@ -298,6 +299,14 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
         free_pool(w);
         return cp_error_set(err, CP_ERR, NULL, NULL, "cannot start the worker threads");
     }
+    cp_result hr = cp_webhooks_start(app, w->id, &w->hooks, err);
+    if (hr != CP_OK) {
+        atomic_store(&w->stopping, true);
+        cp_queue_wake(app->queue);
+        join_all(w);
+        free_pool(w);
+        return hr;
+    }
     *out = w;
     return CP_OK;
 }
@@ -324,5 +333,6 @@ void cp_workers_stop(cp_workers *w, int64_t grace_ms)
         if (cp_mono_ms() > deadline + 120000) break;
     }
     join_all(w);
+    cp_webhooks_stop(w->hooks);
     free_pool(w);
 }

@@ -54,8 +54,9 @@ struct cp_workers {
     int64_t next_sweep_ms; /* reconciler: the scheduler's next sweep (wall clock) */
     pthread_t watchdog;
     bool watchdog_started;
-    int64_t test_pause_ms;   /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
-    int64_t test_fail_hb_ms; /* test only: CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS */
+    int64_t test_pause_ms;     /* test only: CLOUDPLANE_TEST_PAUSE_AFTER_CLAIM_MS */
+    int64_t test_fail_hb_ms;   /* test only: CLOUDPLANE_TEST_FAIL_HEARTBEAT_AFTER_MS */
+    struct cp_webhooks *hooks; /* the webhook delivery loop (webhooks.h) */
 };
 
 /* One run in progress on one worker thread. */

@@ -53,9 +53,14 @@ def expiry_destroys(u, res_id):
     return [r for r in runs_of(u, res_id) if r["operation"] == "destroy" and r["source"] == "expiry"]
 
 
+EXPIRY_KINDS = ("expiring_24h", "expiring_1h", "expired")
+
+
 def notes(u, res_id=None, kind=None):
+    """Expiry notifications (the list also holds those of runs, drift, ...)."""
     return [n for n in u.ok("GET", "/notifications?limit=200")["items"]
-            if (res_id is None or n["resource_id"] == res_id) and (kind is None or n["kind"] == kind)]
+            if (res_id is None or n["resource_id"] == res_id) and (n["kind"] == kind if kind else
+                                                                   n["kind"] in EXPIRY_KINDS)]
 
 
 def setup(server, **settings):

@@ -102,6 +102,11 @@ def test_hard_soft_and_advisory_at_order_time(make_server, store_env):
         assert sizes[0]["outcome"] == "blocked" and sizes[0]["level"] == "hard" and "sandbox.large" in sizes[0]["message"]
     assert len(audit(u, p, "guardrail.blocked")) == 2
     assert u.ok("GET", "/resources?project_id=" + p["id"])["items"] == []
+    # Each refusal is a guardrail.blocked event: who ordered hears of their own, owners of every one.
+    def blocked_notes(who):
+        return [n for n in who.ok("GET", "/notifications")["items"] if n["kind"] == "guardrail_blocked"]
+    assert len(blocked_notes(u)) == 2 and len(blocked_notes(member)) == 1
+    assert all(n["project_id"] == p["id"] and n["run_id"] is None and n["message"] for n in blocked_notes(u))
     # The form's check says the same without ordering.
     chk = member.ok("POST", "/guardrails/check", {"project_id": p["id"], "account_id": acct["id"], "kind": "vm",
                                                   "region": "sandbox-east-1", "size": "sandbox.large"}, 200)
@@ -125,7 +130,7 @@ def test_hard_soft_and_advisory_at_order_time(make_server, store_env):
     assert len(ov) == 1 and ov[0]["detail"]["reason"] == "load test this week"
     assert ov[0]["detail"]["rules"] == ["max_monthly_cost"] and ov[0]["actor"]["id"] == u.user["id"]
     run = u.wait_run(out["run"]["id"])
-    assert run["status"] == "succeeded" and run["override_required"] is False
+    assert run["status"] == "succeeded" and run["override_required"] is False, run.get("error")
     stored = checks(u, run["id"])
     cost = by_rule(stored, "max_monthly_cost", "order")[0]
     assert cost["outcome"] == "overridden" and cost["reason"] == "load test this week"
@@ -198,6 +203,9 @@ def test_protected_bucket_replacement_caught_on_the_plan(make_server, store_env)
     run = u.wait_run(q["run"]["id"])
     assert run["status"] == "failed" and "protected" in run["error"], run
     assert [r["action"] for r in run["plan_summary"]["resources"]] == ["replace"]
+    assert "name" in run["plan_summary"]["resources"][0]["replace_paths"]
+    note = [n for n in member.ok("GET", "/notifications")["items"] if n["kind"] == "guardrail_blocked"]
+    assert len(note) == 1 and note[0]["run_id"] == run["id"] and note[0]["resource_id"] == rid
     prot = by_rule(checks(u, run["id"]), "protected", "plan")
     assert prot and prot[0]["outcome"] == "blocked" and prot[0]["level"] == "hard" and prot[0]["address"]
     # Nothing applied: the bucket is there under its old name, and the resource kept it too.
