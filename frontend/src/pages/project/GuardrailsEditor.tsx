@@ -223,7 +223,8 @@ function RuleCard({
   );
 }
 
-function EditorForm({
+/** The rules form itself (read-only unless `editable`), for a project's loaded rules. */
+export function GuardrailRulesForm({
   projectId,
   data,
   choices,
@@ -346,7 +347,7 @@ export function GuardrailsEditor({ projectId, editable }: { projectId: string; e
       {(guardrails.loading && !guardrails.data) || (catalog.loading && !catalog.data) ? (
         <Loading />
       ) : guardrails.data ? (
-        <EditorForm
+        <GuardrailRulesForm
           projectId={projectId}
           data={guardrails.data}
           choices={choices}
