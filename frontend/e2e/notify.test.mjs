@@ -105,7 +105,7 @@ describe('notifications and webhooks', () => {
     }
   });
 
-  test('(n) webhook: the secret is shown once and the signed test delivery is logged', { skip: SKIP, timeout: 120_000 }, async () => {
+  test('(n) webhook: the secret is shown once, the signed test delivery is logged, edit and delete', { skip: SKIP, timeout: 120_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'n-webhooks', DESKTOP);
     const receiver = await startReceiver();
     try {
@@ -175,6 +175,29 @@ describe('notifications and webhooks', () => {
       while ((await rows.count()) <= before && Date.now() < until) await page.waitForTimeout(300);
       assert.ok((await rows.count()) > before, 'Redeliver added no row');
       await shot('redelivered');
+
+      // Edit: off, with a new secret (never shown back); then delete after confirming.
+      const card = page.getByTestId('webhook').first();
+      await card.getByRole('button', { name: 'Edit' }).click();
+      const editForm = card.getByTestId('webhook-edit-form');
+      await editForm.getByLabel('Enabled').uncheck();
+      await editForm.getByLabel('New secret (optional)').fill('a-brand-new-secret-0123456789');
+      await editForm.getByRole('button', { name: 'Save webhook' }).click();
+      await card.getByText('Saved. The new secret signs deliveries from now on.').waitFor();
+      assert.equal(await card.getByTestId('webhook-enabled').innerText(), 'disabled');
+      assert.equal((await card.getByTestId('webhook-secret-hint').innerText()).trim(), '6789');
+      assert.equal(await card.getByRole('button', { name: 'Send test' }).isDisabled(), true);
+      assert.ok(!(await page.content()).includes('a-brand-new-secret-0123456789'), 'the new secret is on the page');
+      await card.getByRole('button', { name: 'Delete' }).click();
+      const confirm = page.getByTestId('delete-webhook-dialog');
+      await confirm.getByRole('button', { name: 'Keep it' }).click();
+      assert.equal(await page.getByTestId('webhook').count(), 1);
+      await card.getByRole('button', { name: 'Delete' }).click();
+      await confirm.getByRole('button', { name: 'Delete webhook' }).click();
+      await page.getByTestId('webhooks-empty').waitFor();
+      await page.reload();
+      await page.getByTestId('webhooks-empty').waitFor();
+      await shot('deleted');
     } catch (e) {
       await shot('FAILED').catch(() => {});
       throw e;
