@@ -4,6 +4,7 @@
 # cloudplane binary (sandbox cloud, real OpenTofu). The server sweeps for due
 # drift checks, expiries and schedules every second (a scheduled drift
 # interval's minute lasts a second), so no test waits for a 30 s sweep.
+# Webhooks may reach 127.0.0.1, where the e2e tests run their receiver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,15 +24,17 @@ env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$work" \
   CLOUDPLANE_TF_BINARY="${CP_TOFU:-}" CLOUDPLANE_MODULES_DIR="$root/terraform/modules" \
   CLOUDPLANE_PROVIDER_MIRROR="$mirror" CLOUDPLANE_MAIL_OUTBOX="$work/outbox" \
   CLOUDPLANE_SCHEDULER_INTERVAL=1 CLOUDPLANE_DRIFT_MIN_INTERVAL_MINUTES=0 \
-  CLOUDPLANE_TEST_DRIFT_MINUTE_SECONDS=1 \
+  CLOUDPLANE_TEST_DRIFT_MINUTE_SECONDS=1 CLOUDPLANE_WEBHOOK_ALLOW_CIDRS=127.0.0.1/32 \
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --web-dir "$root/frontend/dist" \
   >"$work/out" 2>"$work/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 status=0
+# CLOUDPLANE_E2E_TESTS picks some of them, e.g. "e2e/guardrails.test.mjs".
+all_tests="e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.test.mjs e2e/expiry.test.mjs e2e/schedule.test.mjs e2e/plan.test.mjs e2e/guardrails.test.mjs e2e/notify.test.mjs"
 CLOUDPLANE_URL="http://127.0.0.1:$port" CLOUDPLANE_E2E_OUTBOX="$work/outbox" \
-  node --test e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.test.mjs e2e/expiry.test.mjs e2e/schedule.test.mjs e2e/plan.test.mjs || status=$?
+  node --test ${CLOUDPLANE_E2E_TESTS:-$all_tests} || status=$?
 if [ $status -ne 0 ]; then
   echo "--- server log (tail)"; tail -40 "$work/server.log"
 fi

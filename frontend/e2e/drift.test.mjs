@@ -14,7 +14,7 @@ import {
   openPage,
   sandboxCall,
   sandboxKey,
-  signup,
+  signupWithProject,
   uniqueEmail,
   uniqueName,
   waitForAttr,
@@ -34,12 +34,7 @@ describe('drift', () => {
   test('(g) tags changed out of band: accept adopts the cloud values', { skip: SKIP, timeout: RUN_TIMEOUT * 4 + 120_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'g-accept', DESKTOP);
     try {
-      await signup(page, { name: 'Ada Accept', email: uniqueEmail('accept'), password: 'correct horse battery' });
-      await page.getByTestId('dashboard-empty').waitFor();
-      await page.getByRole('link', { name: 'Add a cloud account' }).click();
-      await page.getByLabel('Project name').fill('Adopt');
-      await page.getByRole('button', { name: 'Create project and continue' }).click();
-      await page.getByTestId('account-form').waitFor();
+      await signupWithProject(page, { name: 'Ada Accept', email: uniqueEmail('accept'), project: 'Adopt' });
       const key = sandboxKey();
       await addSandboxAccountAndCreateVm(page, shot, { accountName: 'sbx', vmName: uniqueName('tags'), apiKey: key });
       await waitForResourceStatus(page, 'active');
@@ -77,14 +72,7 @@ describe('drift', () => {
   test('(e) out-of-band change: check now shows the diff, reconcile puts it back', { skip: SKIP, timeout: RUN_TIMEOUT * 5 + 120_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'e-drift', DESKTOP);
     try {
-      await signup(page, { name: 'Dee Drift', email: uniqueEmail('drift'), password: 'correct horse battery' });
-      await page.getByTestId('dashboard-empty').waitFor();
-      await page.getByRole('link', { name: 'Add a cloud account' }).click();
-      await page.getByLabel('Project name').fill('Drifty');
-      await page.getByRole('button', { name: 'Create project and continue' }).click();
-      await page.getByTestId('account-form').waitFor();
-      const projectId = new URL(page.url()).searchParams.get('project_id');
-      assert.ok(projectId, `no project_id in ${page.url()}`);
+      const projectId = await signupWithProject(page, { name: 'Dee Drift', email: uniqueEmail('drift'), project: 'Drifty' });
 
       // The project's scheduled checks: hourly is kept.
       await page.goto(`/projects/${projectId}`);

@@ -15,7 +15,7 @@ import {
   launch,
   mailedLink,
   openPage,
-  signup,
+  signupWithProject,
   uniqueEmail,
   uniqueName,
   waitForResourceStatus,
@@ -35,14 +35,7 @@ describe('expiry', () => {
   test('(f) TTL: default preselected, countdown, expiring soon, reminder, extend', { skip: SKIP, timeout: RUN_TIMEOUT + REMINDER_TIMEOUT + 180_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'f-expiry', DESKTOP);
     try {
-      await signup(page, { name: 'Tia Temporary', email: uniqueEmail('ttl'), password: 'correct horse battery' });
-      await page.getByTestId('dashboard-empty').waitFor();
-      await page.getByRole('link', { name: 'Add a cloud account' }).click();
-      await page.getByLabel('Project name').fill('Temporary');
-      await page.getByRole('button', { name: 'Create project and continue' }).click();
-      await page.getByTestId('account-form').waitFor();
-      const projectId = new URL(page.url()).searchParams.get('project_id');
-      assert.ok(projectId, `no project_id in ${page.url()}`);
+      const projectId = await signupWithProject(page, { name: 'Tia Temporary', email: uniqueEmail('ttl'), project: 'Temporary' });
 
       // Project settings: default 8 h, at most a week.
       await page.goto(`/projects/${projectId}`);
@@ -102,7 +95,8 @@ describe('expiry', () => {
       await page.getByTestId('notification-bell').click();
       const item = page.getByTestId('notification').filter({ hasText: vmName }).first();
       await item.waitFor();
-      assert.match(await item.innerText(), /expires within 24 hours|expires within the hour/);
+      assert.match(await item.getAttribute('data-kind'), /^expiring_(24h|1h)$/);
+      assert.match(await item.innerText(), /Expires within (24 h|the hour)/);
       await shot('notifications');
       const unreadBefore = Number(await page.getByTestId('notification-unread').innerText());
       await item.getByRole('button', { name: 'Mark read' }).click();
@@ -143,14 +137,7 @@ describe('expiry', () => {
     const owner = await openPage(browser, 'j-max-owner', DESKTOP);
     const member = await openPage(browser, 'j-max-member', DESKTOP);
     try {
-      await signup(owner.page, { name: 'Cora Capped', email: uniqueEmail('capowner'), password: 'correct horse battery' });
-      await owner.page.getByTestId('dashboard-empty').waitFor();
-      await owner.page.getByRole('link', { name: 'Add a cloud account' }).click();
-      await owner.page.getByLabel('Project name').fill('Capped');
-      await owner.page.getByRole('button', { name: 'Create project and continue' }).click();
-      await owner.page.getByTestId('account-form').waitFor();
-      const projectId = new URL(owner.page.url()).searchParams.get('project_id');
-      assert.ok(projectId, `no project_id in ${owner.page.url()}`);
+      const projectId = await signupWithProject(owner.page, { name: 'Cora Capped', email: uniqueEmail('capowner'), project: 'Capped' });
 
       // At most a day; a default of 8 h.
       await owner.page.goto(`/projects/${projectId}`);

@@ -12,6 +12,7 @@ import {
   launch,
   openPage,
   signup,
+  signupWithProject,
   uniqueEmail,
   uniqueName,
   waitForResourceStatus,
@@ -44,13 +45,8 @@ describe('resource flow', () => {
       if (/\/api\/v1\/runs\/[^/]+\/events/.test(r.url()) && !r.url().includes('format=json')) streamUrls.push(r.url());
     });
     try {
-      await signup(page, { name: 'Flo Flow', email: uniqueEmail('flow'), password: 'correct horse battery' });
-      await page.getByTestId('dashboard-empty').waitFor();
-      await page.getByRole('link', { name: 'Add a cloud account' }).click();
-      // A new user has no project yet: the page asks for one first.
-      await page.getByLabel('Project name').fill('Playground');
-      await page.getByRole('button', { name: 'Create project and continue' }).click();
-      await page.getByTestId('account-form').waitFor();
+      // A new user has no project yet: signing up asks for one first.
+      await signupWithProject(page, { name: 'Flo Flow', email: uniqueEmail('flow'), project: 'Playground' });
       await shot('first-project');
 
       const vmName = uniqueName('web');

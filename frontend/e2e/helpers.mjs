@@ -120,12 +120,24 @@ export async function waitForResourceStatus(page, status, timeout = RUN_TIMEOUT)
 }
 
 /**
- * From a project's account page: add a sandbox account, then order a small
- * sandbox VM through the stepped form. Leaves the page on the resource detail.
- * `apiKey` registers a known sandbox key (to change the cloud out of band);
- * `beforeCreate(page)` runs on the last step, before "Create resource".
+ * A new user with a first project: sign up, then from the empty dashboard
+ * "Add a cloud account", which asks for a project first. Leaves the page on
+ * the account form of that project; returns the project id.
  */
-export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vmName, apiKey, beforeCreate }) {
+export async function signupWithProject(page, { name, email, password = 'correct horse battery', project }) {
+  await signup(page, { name, email, password });
+  await page.getByTestId('dashboard-empty').waitFor();
+  await page.getByRole('link', { name: 'Add a cloud account' }).click();
+  await page.getByLabel('Project name').fill(project);
+  await page.getByRole('button', { name: 'Create project and continue' }).click();
+  await page.getByTestId('account-form').waitFor();
+  const projectId = new URL(page.url()).searchParams.get('project_id');
+  if (!projectId) throw new Error(`no project_id in ${page.url()}`);
+  return projectId;
+}
+
+/** On the account form: add a sandbox account (with a known `apiKey` if given). */
+export async function addSandboxAccount(page, shot, { accountName, apiKey }) {
   await page.getByLabel('Cloud', { exact: true }).selectOption('sandbox');
   await page.getByLabel('Account name').fill(accountName);
   if (apiKey) await page.getByLabel(/^API key/).fill(apiKey);
@@ -133,10 +145,16 @@ export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vm
   await page.getByRole('button', { name: 'Add account' }).click();
   await page.getByTestId('account-added').waitFor();
   await shot('account-added');
+}
 
-  await page.getByTestId('account-added').getByRole('link', { name: 'Create a resource with it' }).click();
+/**
+ * The order form's first four steps for a sandbox VM on `accountName`: the
+ * account, kind vm, the first region, and `size` (default the first listed).
+ * Leaves the form on the size step.
+ */
+export async function orderVmUpToSize(page, shot, { accountName, size }) {
   await page.getByTestId('new-resource-form').waitFor();
-  // Step 1: the account is preselected from the link.
+  // Step 1: the account (preselected when the link named it).
   await page.getByRole('radio', { name: new RegExp(accountName) }).check();
   await page.getByRole('button', { name: 'Next' }).click();
   // Step 2: kind
@@ -146,21 +164,43 @@ export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vm
   const region = page.getByLabel('Region');
   if (!(await region.inputValue())) await region.selectOption({ index: 1 });
   await page.getByRole('button', { name: 'Next' }).click();
-  // Step 4: size: the first (cheapest listed)
-  await page.locator('input[type=radio][data-testid^="size-"]').first().check();
+  // Step 4: size
+  const sizes = page.locator('input[type=radio][data-testid^="size-"]');
+  await (size ? page.getByTestId(`size-${size}`) : sizes.first()).check();
   await shot('size');
-  await page.getByRole('button', { name: 'Next' }).click();
-  // Step 5: name and options
+}
+
+/** The last step of a VM order: name, SSH key and CIDRs; checks the cost estimate is shown. */
+export async function fillVmOptions(page, { vmName }) {
   await page.getByLabel('Name', { exact: true }).fill(vmName);
   await page.getByLabel('SSH public key').fill(SSH_KEY);
   await page.getByLabel('Allowed CIDRs').fill('203.0.113.0/24, 198.51.100.7/32');
   const estimate = await page.getByTestId('cost-estimate').innerText();
   if (!/\$\d/.test(estimate)) throw new Error(`no cost estimate shown: ${estimate}`);
-  if (beforeCreate) await beforeCreate(page);
-  await shot('name-options');
+}
+
+/** Clicks "Create resource" and waits for the resource page. */
+export async function submitOrder(page) {
   await page.getByRole('button', { name: 'Create resource' }).click();
   await page.waitForURL(/\/resources\/[^/]+$/);
   await page.getByTestId('resource-status').waitFor();
+}
+
+/**
+ * From a project's account page: add a sandbox account, then order a small
+ * sandbox VM through the stepped form. Leaves the page on the resource detail.
+ * `apiKey` registers a known sandbox key (to change the cloud out of band);
+ * `beforeCreate(page)` runs on the last step, before "Create resource".
+ */
+export async function addSandboxAccountAndCreateVm(page, shot, { accountName, vmName, apiKey, beforeCreate }) {
+  await addSandboxAccount(page, shot, { accountName, apiKey });
+  await page.getByTestId('account-added').getByRole('link', { name: 'Create a resource with it' }).click();
+  await orderVmUpToSize(page, shot, { accountName });
+  await page.getByRole('button', { name: 'Next' }).click();
+  await fillVmOptions(page, { vmName });
+  if (beforeCreate) await beforeCreate(page);
+  await shot('name-options');
+  await submitOrder(page);
 }
 
 /** A sandbox API key the test knows, so it can call the sandbox cloud as that account. */

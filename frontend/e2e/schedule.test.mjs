@@ -11,7 +11,7 @@ import {
   addSandboxAccountAndCreateVm,
   launch,
   openPage,
-  signup,
+  signupWithProject,
   uniqueEmail,
   uniqueName,
   waitForAttr,
@@ -41,12 +41,7 @@ describe('working hours', () => {
   test('(h) a VM ordered with working hours stops and starts on its schedule', { skip: SKIP, timeout: RUN_TIMEOUT * 3 + SCHEDULER_WAIT * 2 + 120_000 }, async () => {
     const { page, shot, context } = await openPage(browser, 'h-schedule', DESKTOP);
     try {
-      await signup(page, { name: 'Wes Workday', email: uniqueEmail('sched'), password: 'correct horse battery' });
-      await page.getByTestId('dashboard-empty').waitFor();
-      await page.getByRole('link', { name: 'Add a cloud account' }).click();
-      await page.getByLabel('Project name').fill('Office hours');
-      await page.getByRole('button', { name: 'Create project and continue' }).click();
-      await page.getByTestId('account-form').waitFor();
+      await signupWithProject(page, { name: 'Wes Workday', email: uniqueEmail('sched'), project: 'Office hours' });
       await addSandboxAccountAndCreateVm(page, shot, {
         accountName: 'sbx',
         vmName: uniqueName('office'),

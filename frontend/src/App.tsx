@@ -19,6 +19,8 @@ const AddAccountPage = lazy(() => import('./pages/AddAccountPage').then((m) => (
 const InvitationsPage = lazy(() => import('./pages/InvitationsPage').then((m) => ({ default: m.InvitationsPage })));
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage').then((m) => ({ default: m.ResourcesPage })));
 const NewResourcePage = lazy(() => import('./pages/NewResourcePage').then((m) => ({ default: m.NewResourcePage })));
+const NotificationsPage = lazy(() => import('./pages/NotificationsPage').then((m) => ({ default: m.NotificationsPage })));
+const WebhooksPage = lazy(() => import('./pages/project/WebhooksPage').then((m) => ({ default: m.WebhooksPage })));
 const ResourceDetailPage = lazy(() => import('./pages/ResourceDetailPage').then((m) => ({ default: m.ResourceDetailPage })));
 
 function Restoring() {
@@ -87,7 +89,9 @@ export function App() {
           <Route path="members" element={<MembersPage />} />
           <Route path="accounts" element={<AccountsPage />} />
           <Route path="audit" element={<AuditPage />} />
+          <Route path="webhooks" element={<WebhooksPage />} />
         </Route>
+        <Route path="notifications" element={<NotificationsPage />} />
         <Route path="invitations" element={<InvitationsPage />} />
         <Route path="accounts/new" element={<AddAccountPage />} />
         <Route path="resources" element={<ResourcesPage />} />

@@ -1,5 +1,5 @@
 import axios, { AxiosError, type AxiosRequestConfig, type InternalAxiosRequestConfig } from 'axios';
-import type { ApiErrorBody, AuthResponse } from './types';
+import type { ApiErrorBody, AuthResponse, GuardrailCheck } from './types';
 import { clearToken, getToken, setToken } from '../lib/token';
 
 export const API_BASE = '/api/v1';
@@ -9,6 +9,9 @@ const http = axios.create({
   timeout: 30_000,
   headers: { Accept: 'application/json' },
 });
+
+/** The axios instance; unit tests replace its adapter to answer at the HTTP boundary. */
+export { http };
 
 let onUnauthorized: (() => void) | null = null;
 
@@ -87,14 +90,27 @@ export class ApiError extends Error {
   readonly code: string;
   readonly field?: string;
   readonly retryAfter?: number;
+  /** guardrail_blocked: the rules checked, broken ones among them. */
+  readonly violations?: GuardrailCheck[];
+  /** guardrail_blocked: only soft rules are broken and the caller may override them. */
+  readonly overridePossible?: boolean;
 
-  constructor(status: number, code: string, message: string, field?: string, retryAfter?: number) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    field?: string,
+    retryAfter?: number,
+    guardrail?: { violations?: GuardrailCheck[]; overridePossible?: boolean },
+  ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
     this.retryAfter = retryAfter;
+    this.violations = guardrail?.violations;
+    this.overridePossible = guardrail?.overridePossible;
   }
 }
 
@@ -110,6 +126,7 @@ export function toApiError(err: unknown): ApiError {
     const ax = err as AxiosError;
     const res = ax.response;
     if (!res) {
+      if (ax.code === 'ERR_CANCELED') return new ApiError(0, 'canceled', 'The request was canceled.');
       if (ax.code === 'ECONNABORTED') return new ApiError(0, 'timeout', 'The server took too long to answer.');
       return new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.');
     }
@@ -119,7 +136,10 @@ export function toApiError(err: unknown): ApiError {
       const e = res.data.error;
       let message = e.message;
       if (res.status === 429 && retryAfter) message = `${message} Try again in ${retryAfter} s.`;
-      return new ApiError(res.status, e.code, message, e.field, retryAfter);
+      return new ApiError(res.status, e.code, message, e.field, retryAfter, {
+        violations: Array.isArray(e.violations) ? e.violations : undefined,
+        overridePossible: typeof e.override_possible === 'boolean' ? e.override_possible : undefined,
+      });
     }
     const fallback =
       res.status === 429

@@ -4,18 +4,24 @@ import type {
   AuditEvent,
   AuthResponse,
   Catalog,
+  ChangeResourceRequest,
   CloudId,
+  CreateResourceRequest,
+  CreateWebhookRequest,
   CostSummary,
   DailyCosts,
   DriftFleet,
   DriftReport,
   DriftStatus,
   GuardrailCheckList,
+  GuardrailCheckRequest,
+  GuardrailCheckResult,
+  GuardrailRules,
+  Guardrails,
   Invitation,
   KindId,
   Member,
   NotificationList,
-  OrderDayTwoFields,
   Page,
   Project,
   ProjectDayTwoPatch,
@@ -28,7 +34,12 @@ import type {
   Schedule,
   SignupSent,
   StreamTicket,
+  UpdateWebhookRequest,
   User,
+  Webhook,
+  WebhookCreated,
+  WebhookDelivery,
+  WebhookDeliveryPage,
 } from './types';
 
 const enc = encodeURIComponent;
@@ -96,16 +107,28 @@ export const api = {
     return get<Page<Resource>>('/resources', { params: clean });
   },
   getResource: (id: string) => get<Resource>(`/resources/${enc(id)}`),
-  createResource: (body: {
-    project_id: string;
-    account_id: string;
-    kind: KindId;
-    name: string;
-    region: string;
-    size?: string;
-    config?: Record<string, unknown>;
-  } & OrderDayTwoFields) => post<ResourceAndRun>('/resources', body),
+  createResource: (body: CreateResourceRequest) => post<ResourceAndRun>('/resources', body),
   resizeResource: (id: string, size: string) => patch<ResourceAndRun>(`/resources/${enc(id)}`, { size }),
+  /** Size, name or tags, with a guardrail override when a soft rule blocks. */
+  changeResource: (id: string, body: ChangeResourceRequest) => patch<ResourceAndRun>(`/resources/${enc(id)}`, body),
+  setProtection: (id: string, on: boolean) => put<Resource>(`/resources/${enc(id)}/protection`, { protected: on }),
+
+  getGuardrails: (projectId: string) => get<Guardrails>(`/projects/${enc(projectId)}/guardrails`),
+  putGuardrails: (projectId: string, rules: GuardrailRules) => put<Guardrails>(`/projects/${enc(projectId)}/guardrails`, rules),
+  /** What the rules say about an order; `signal` cancels a stale call. */
+  checkGuardrails: (body: GuardrailCheckRequest, signal?: AbortSignal) =>
+    post<GuardrailCheckResult>('/guardrails/check', body, { signal }),
+
+  listWebhooks: (projectId: string) => get<{ items: Webhook[] }>(`/projects/${enc(projectId)}/webhooks`),
+  createWebhook: (projectId: string, body: CreateWebhookRequest) =>
+    post<WebhookCreated>(`/projects/${enc(projectId)}/webhooks`, body),
+  updateWebhook: (id: string, body: UpdateWebhookRequest) => patch<Webhook>(`/webhooks/${enc(id)}`, body),
+  deleteWebhook: (id: string) => del<void>(`/webhooks/${enc(id)}`),
+  testWebhook: (id: string) => post<WebhookDelivery>(`/webhooks/${enc(id)}/test`),
+  webhookDeliveries: (id: string, cursor?: string, limit = 20) =>
+    get<WebhookDeliveryPage>(`/webhooks/${enc(id)}/deliveries`, { params: { limit, cursor: cursor || undefined } }),
+  redeliver: (id: string, deliveryId: string) =>
+    post<WebhookDelivery>(`/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`),
   destroyResource: (id: string) => del<ResourceAndRun>(`/resources/${enc(id)}`),
 
   driftCheck: (id: string) => post<ResourceAndRun>(`/resources/${enc(id)}/drift-check`),
@@ -115,7 +138,7 @@ export const api = {
   driftFleet: (projectId?: string) => get<DriftFleet>('/drift', { params: { project_id: projectId || undefined } }),
 
   extendResource: (id: string, by: string) => post<Resource>(`/resources/${enc(id)}/extend`, { by }),
-  notifications: () => get<NotificationList>('/notifications'),
+  notifications: (limit?: number) => get<NotificationList>('/notifications', { params: { limit } }),
   markNotificationRead: (id: string) => post<void>(`/notifications/${enc(id)}/read`),
 
   setSchedule: (id: string, schedule: Schedule) => put<Resource>(`/resources/${enc(id)}/schedule`, schedule),

@@ -39,6 +39,17 @@ export type NotificationList = S['NotificationList'];
 export type DriftCounts = S['DriftCounts'];
 export type DriftReport = S['DriftReport'];
 export type DriftFleet = S['DriftFleet'];
+export type GuardrailLevel = S['GuardrailLevel'];
+export type GuardrailRules = S['GuardrailRules'];
+export type Guardrails = S['Guardrails'];
+export type GuardrailCheckResult = S['GuardrailCheckResult'];
+export type GuardrailOverride = NonNullable<S['GuardrailOverride']>;
+export type GuardrailRuleId = GuardrailCheck['rule'];
+export type WebhookEvent = S['WebhookEvent'];
+export type Webhook = S['Webhook'];
+export type WebhookCreated = S['WebhookCreated'];
+export type WebhookDelivery = S['WebhookDelivery'];
+export type WebhookDeliveryPage = S['WebhookDeliveryPage'];
 
 /** A list answer: the contract's Page with its items typed. */
 export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] };
@@ -62,6 +73,17 @@ export interface DriftEventData {
 }
 
 type CreateResourceBody = operations['createResource']['requestBody']['content']['application/json'];
+/** An order as POST /resources takes it (config's keys depend on the kind: see the spec). */
+export type CreateResourceRequest = Omit<CreateResourceBody, 'config'> & { config?: Record<string, unknown> | null };
+/** A change as PATCH /resources/{id} takes it (size, name, tags, guardrail_override). */
+export type ChangeResourceRequest = operations['resizeResource']['requestBody']['content']['application/json'];
+/** What POST /guardrails/check takes: an order's fields, all optional but the project, account and kind. */
+export type GuardrailCheckRequest = Omit<
+  operations['checkGuardrails']['requestBody']['content']['application/json'],
+  'config'
+> & { config?: Record<string, unknown> | null };
+export type CreateWebhookRequest = operations['createWebhook']['requestBody']['content']['application/json'];
+export type UpdateWebhookRequest = operations['updateWebhook']['requestBody']['content']['application/json'];
 /** What an order may carry besides the resource itself (ttl and expires_at exclude each other). */
 export type OrderDayTwoFields = Pick<CreateResourceBody, 'ttl' | 'expires_at' | 'schedule'>;
 /** A project's drift and expiry settings (PATCH /projects/{id} takes any of them). */
@@ -71,6 +93,15 @@ export type ProjectDayTwoFields = Pick<
 >;
 export type ProjectDayTwoPatch = Partial<ProjectDayTwoFields>;
 
+export const WEBHOOK_EVENTS: readonly WebhookEvent[] = [
+  'run.needs_approval',
+  'run.succeeded',
+  'run.failed',
+  'resource.drifted',
+  'resource.expiring',
+  'resource.expired',
+  'guardrail.blocked',
+];
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'viewer'];
 export const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp', 'sandbox'];
 export const DRIFT_STATUSES: readonly DriftStatus[] = ['in_sync', 'drifted', 'missing', 'check_failed', 'never_checked'];

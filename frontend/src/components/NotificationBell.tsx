@@ -1,50 +1,16 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../api/endpoints';
-import type { Notification, NotificationKind } from '../api/types';
 import { errorMessage } from '../api/client';
 import { useAsync } from '../lib/useAsync';
-import { formatDateTime, formatRelative } from '../lib/format';
+import { markedRead, onNotificationsChanged } from '../lib/notifications';
+import { NotificationItem } from './NotificationItem';
 
 const POLL_MS = 60_000;
 
-const KIND_TEXT: Record<NotificationKind, string> = {
-  expiring_24h: 'expires within 24 hours',
-  expiring_1h: 'expires within the hour',
-  expired: 'has expired',
-  run_needs_approval: 'has a plan waiting for approval',
-  run_succeeded: 'run succeeded',
-  run_failed: 'run failed',
-  resource_drifted: 'drifted from its order',
-  guardrail_blocked: 'was stopped by a guardrail',
-};
-
-function Item({ n, onRead, onOpen }: { n: Notification; onRead: (id: string) => void; onOpen: () => void }) {
-  return (
-    <li className={`px-3 py-2 text-sm ${n.read ? 'text-slate-600' : 'bg-blue-50/50 text-slate-900'}`} data-testid="notification">
-      <div className="flex items-start justify-between gap-2">
-        <p className="min-w-0">
-          <Link to={`/resources/${n.resource_id}`} className="link break-all" onClick={onOpen}>
-            {n.resource_name}
-          </Link>{' '}
-          {KIND_TEXT[n.kind] ?? n.kind}
-          <span className="block text-xs text-slate-500" title={formatDateTime(n.created_at)}>
-            expiry {formatDateTime(n.expires_at)} · {formatRelative(n.created_at)}
-          </span>
-        </p>
-        {!n.read && (
-          <button type="button" className="btn btn-ghost btn-sm shrink-0" onClick={() => onRead(n.id)}>
-            Mark read
-          </button>
-        )}
-      </div>
-    </li>
-  );
-}
-
-/** The bell in the header: unread count, and the expiry reminders with "mark read". */
+/** The bell in the header: unread count, the latest notifications with "mark read", and a link to them all. */
 export function NotificationBell() {
-  const list = useAsync(api.notifications, 'notifications');
+  const list = useAsync(() => api.notifications(20), 'notifications');
   const [open, setOpen] = useState(false);
   const [error, setError] = useState('');
   const boxRef = useRef<HTMLDivElement>(null);
@@ -52,7 +18,11 @@ export function NotificationBell() {
 
   useEffect(() => {
     const t = window.setInterval(reload, POLL_MS);
-    return () => window.clearInterval(t);
+    const off = onNotificationsChanged(reload);
+    return () => {
+      window.clearInterval(t);
+      off();
+    };
   }, [reload]);
 
   useEffect(() => {
@@ -80,13 +50,7 @@ export function NotificationBell() {
     setError('');
     try {
       await api.markNotificationRead(id);
-      list.setData(
-        (prev) =>
-          prev && {
-            items: prev.items.map((n) => (n.id === id ? { ...n, read: true } : n)),
-            unread: Math.max(0, prev.unread - (prev.items.some((n) => n.id === id && !n.read) ? 1 : 0)),
-          },
-      );
+      list.setData((prev) => prev && markedRead(prev, id));
     } catch (e) {
       setError(errorMessage(e));
     }
@@ -127,10 +91,15 @@ export function NotificationBell() {
           ) : (
             <ul className="max-h-96 divide-y divide-slate-100 overflow-auto">
               {items.map((n) => (
-                <Item key={n.id} n={n} onRead={(id) => void markRead(id)} onOpen={() => setOpen(false)} />
+                <NotificationItem key={n.id} n={n} onRead={(id) => void markRead(id)} onOpen={() => setOpen(false)} />
               ))}
             </ul>
           )}
+          <p className="border-t border-slate-100 px-3 py-2 text-right text-sm">
+            <Link to="/notifications" className="link" onClick={() => setOpen(false)}>
+              All notifications
+            </Link>
+          </p>
         </div>
       )}
     </div>

@@ -15,6 +15,7 @@ import {
   resourceFormSchema,
   sshKeyProblem,
   sshPublicKeySchema,
+  toCheckRequest,
   toCreateRequest,
   type ResourceFormValues,
 } from './schemas';
@@ -213,6 +214,9 @@ const baseValues: ResourceFormValues = {
   schedule_stop: '',
   schedule_start: '',
   schedule_timezone: 'UTC',
+  tags: [],
+  public: false,
+  override_reason: '',
 };
 
 describe('resource form schema', () => {
@@ -247,6 +251,56 @@ describe('resource form schema', () => {
     const st = toCreateRequest({ ...baseValues, kind: 'storage', expected_gb: ' 40 ' }, storageKind);
     expect(st.config).toEqual({ expected_gb: 40 });
     expect(st.size).toBeUndefined();
+  });
+});
+
+describe('order tags, public buckets and guardrail overrides', () => {
+  const tagged = { ...baseValues, tags: [{ key: ' owner ', value: ' ada ' }, { key: 'cost-center', value: 'cc-1234' }] };
+
+  it('sends tags as config.tags, public only for storage that asks, and an override with its reason', () => {
+    const vm = toCreateRequest({ ...tagged, public: true, override_reason: '  needed for the demo ' }, vmKind);
+    expect(vm.config).toEqual({
+      ssh_public_key: ED25519,
+      allowed_cidrs: ['203.0.113.0/24'],
+      tags: { owner: 'ada', 'cost-center': 'cc-1234' },
+    });
+    expect(vm.guardrail_override).toEqual({ reason: 'needed for the demo' });
+    const st = toCreateRequest({ ...baseValues, kind: 'storage', expected_gb: '5', public: true }, storageKind);
+    expect(st.config).toEqual({ expected_gb: 5, public: true });
+    expect(st.guardrail_override).toBeUndefined();
+    expect(toCreateRequest({ ...baseValues, kind: 'storage', expected_gb: '5' }, storageKind).config).toEqual({ expected_gb: 5 });
+  });
+
+  it('refuses tag rows without a key or with a key twice, and a reason too short', () => {
+    const s = resourceFormSchema(vmKind);
+    const r = s.safeParse({ ...baseValues, tags: [{ key: '', value: 'x' }, { key: 'a', value: '' }, { key: 'a', value: '' }], override_reason: 'ok' });
+    expect(r.success).toBe(false);
+    expect(Object.fromEntries(r.error!.issues.map((i) => [i.path.join('.'), i.message]))).toEqual({
+      'tags.0.key': 'Enter a key, or remove the row',
+      'tags.2.key': 'This key is listed twice',
+      override_reason: 'Give a reason of at least 3 characters',
+    });
+    expect(s.safeParse(tagged).success).toBe(true);
+  });
+
+  it('builds the live check request from what is typed so far', () => {
+    expect(toCheckRequest({ ...baseValues, account_id: '' }, vmKind)).toBeNull();
+    expect(toCheckRequest(baseValues, undefined)).toBeNull();
+    expect(toCheckRequest({ ...tagged, name: '', size: '' }, vmKind)).toEqual({
+      project_id: 'p1',
+      account_id: 'a1',
+      kind: 'vm',
+      region: 'sbx-east-1',
+      config: { tags: { owner: 'ada', 'cost-center': 'cc-1234' } },
+    });
+    expect(toCheckRequest({ ...baseValues, kind: 'storage', expected_gb: '12', public: true }, storageKind)).toEqual({
+      project_id: 'p1',
+      account_id: 'a1',
+      kind: 'storage',
+      name: 'web-1',
+      region: 'sbx-east-1',
+      config: { public: true, expected_gb: 12 },
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { CatalogKind, CredentialField, NameRule, OrderDayTwoFields } from '../api/types';
+import type { CatalogKind, CreateResourceRequest, CredentialField, GuardrailCheckRequest, NameRule } from '../api/types';
 import { orderDayTwoShape, refineOrderDayTwo, toOrderDayTwo, type OrderDayTwoValues } from './dayTwoSchemas';
+import { rowsToTags, tagRowsSchema, type TagRow } from './tags';
 
 // ---------------------------------------------------------------------------
 // Resource names: the rule comes from the catalog entry of the chosen kind.
@@ -222,7 +223,19 @@ export interface ResourceFormValues extends OrderDayTwoValues {
   ssh_public_key: string;
   allowed_cidrs: string;
   expected_gb: string;
+  /** config.tags as rows */
+  tags: TagRow[];
+  /** storage: config.public */
+  public: boolean;
+  /** a reason to go ahead despite broken soft guardrails (owners and admins) */
+  override_reason: string;
 }
+
+/** A guardrail override's reason: 3 to 1000 characters when given. */
+export const overrideReasonSchema = z
+  .string()
+  .refine((s) => s.trim() === '' || s.trim().length >= 3, { message: 'Give a reason of at least 3 characters' })
+  .refine((s) => s.trim().length <= 1000, { message: 'At most 1000 characters' });
 
 const required = (what: string) => z.string().min(1, { message: `Choose ${what}` });
 
@@ -245,6 +258,9 @@ function resourceFormObject(kind: CatalogKind | undefined) {
     ssh_public_key: z.string(),
     allowed_cidrs: z.string(),
     expected_gb: z.string(),
+    tags: tagRowsSchema,
+    public: z.boolean(),
+    override_reason: overrideReasonSchema,
   };
   if (kind?.id === 'vm') {
     const sizes = kind.sizes ?? [];
@@ -267,32 +283,57 @@ function resourceFormObject(kind: CatalogKind | undefined) {
   return z.object(base);
 }
 
-export function toCreateRequest(v: ResourceFormValues, kind: CatalogKind) {
-  const body: OrderDayTwoFields & {
-    project_id: string;
-    account_id: string;
-    kind: CatalogKind['id'];
-    name: string;
-    region: string;
-    size?: string;
-    config?: Record<string, unknown>;
-  } = {
+/** config of an order: the kind's options, its tags, and public for storage. */
+function orderConfig(v: ResourceFormValues, kind: CatalogKind): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (kind.id === 'vm') {
+    config.ssh_public_key = v.ssh_public_key.trim();
+    config.allowed_cidrs = parseCidrList(v.allowed_cidrs);
+  } else if (kind.id === 'storage') {
+    config.expected_gb = Number(v.expected_gb.trim());
+    if (v.public) config.public = true;
+  }
+  const tags = rowsToTags(v.tags ?? []);
+  if (Object.keys(tags).length > 0) config.tags = tags;
+  return config;
+}
+
+export function toCreateRequest(v: ResourceFormValues, kind: CatalogKind): CreateResourceRequest {
+  const body: CreateResourceRequest = {
     project_id: v.project_id,
     account_id: v.account_id,
     kind: kind.id,
     name: v.name.trim(),
     region: v.region,
+    config: orderConfig(v, kind),
   };
-  if (kind.id === 'vm') {
-    body.size = v.size;
-    body.config = {
-      ssh_public_key: v.ssh_public_key.trim(),
-      allowed_cidrs: parseCidrList(v.allowed_cidrs),
-    };
-  } else if (kind.id === 'storage') {
-    body.config = { expected_gb: Number(v.expected_gb.trim()) };
-  }
+  if (kind.id === 'vm') body.size = v.size;
+  const reason = (v.override_reason ?? '').trim();
+  if (reason) body.guardrail_override = { reason };
   return { ...body, ...toOrderDayTwo(v, kind.id === 'vm' && kind.stoppable) };
+}
+
+/**
+ * What the live guardrail check gets for the order as typed so far; null
+ * until the project, account and kind are chosen. Only what the rules look
+ * at: name, region, size, tags, public and the expected GB (the cost).
+ */
+export function toCheckRequest(v: ResourceFormValues, kind: CatalogKind | undefined): GuardrailCheckRequest | null {
+  if (!v.project_id || !v.account_id || !kind) return null;
+  const body: GuardrailCheckRequest = { project_id: v.project_id, account_id: v.account_id, kind: kind.id };
+  if (v.name.trim()) body.name = v.name.trim();
+  if (v.region) body.region = v.region;
+  if (kind.id === 'vm' && v.size) body.size = v.size;
+  const config: Record<string, unknown> = {};
+  const tags = rowsToTags(v.tags ?? []);
+  if (Object.keys(tags).length > 0) config.tags = tags;
+  if (kind.id === 'storage') {
+    if (v.public) config.public = true;
+    const gb = v.expected_gb.trim();
+    if (/^\d+$/.test(gb) && Number(gb) >= 1) config.expected_gb = Number(gb);
+  }
+  if (Object.keys(config).length > 0) body.config = config;
+  return body;
 }
 
 // ---------------------------------------------------------------------------

@@ -8,9 +8,13 @@ import { toApiError } from '../api/client';
 import type { Account, Catalog } from '../api/types';
 import { useAsync } from '../lib/useAsync';
 import { applyApiError } from '../lib/formErrors';
-import { canOrder } from '../lib/projects';
-import { resourceFormSchema, toCreateRequest, type ResourceFormValues } from '../lib/schemas';
-import { EmptyState, ErrorAlert, Loading, PageHeader } from '../components/ui';
+import { canManage, canOrder } from '../lib/projects';
+import { resourceFormSchema, toCheckRequest, toCreateRequest, type ResourceFormValues } from '../lib/schemas';
+import { groupChecks } from '../lib/guardrails';
+import { useGuardrailCheck } from '../lib/guardrailCheck';
+import type { GuardrailCheck } from '../api/types';
+import { GuardrailCheckPanel } from '../components/GuardrailCheckPanel';
+import { EmptyState, ErrorAlert, Field, Loading, Notice, PageHeader } from '../components/ui';
 import { ALL_FIELDS, STEPS, STEP_FIELDS, findCloud, findKind, stepOfField } from './newResource/steps';
 import { StepNav } from './newResource/StepNav';
 import { AccountStep } from './newResource/AccountStep';
@@ -74,6 +78,9 @@ export function NewResourcePage() {
       schedule_stop: SCHEDULE_PRESETS[0]!.stop,
       schedule_start: SCHEDULE_PRESETS[0]!.start,
       schedule_timezone: localTimeZone(),
+      tags: [],
+      public: false,
+      override_reason: '',
     },
   });
 
@@ -114,6 +121,19 @@ export function NewResourcePage() {
     if (kind && !v.region && kind.regions.length > 0) setValue('region', kind.regions[0]!.id);
   }, [kind, v.region, setValue]);
 
+  // The project's guardrails, checked live as the order takes shape. A refusal
+  // of the order itself (422 guardrail_blocked) shows its violations until the
+  // order changes.
+  const checkBody = toCheckRequest(v, kind);
+  const checkKey = JSON.stringify(checkBody);
+  const live = useGuardrailCheck(checkBody);
+  const [refused, setRefused] = useState<{ key: string; checks: GuardrailCheck[] } | null>(null);
+  const shownChecks = refused && refused.key === checkKey ? refused.checks : (live.result?.checks ?? []);
+  const guard = groupChecks(shownChecks);
+  const mayOverride = canManage(project?.role);
+  const reasonOk = (v.override_reason ?? '').trim().length >= 3;
+  const guardBlocks = guard.hardBlocked || (guard.softOnly && (!mayOverride || !reasonOk));
+
   const goTo = async (target: number) => {
     if (target <= step) {
       setStep(target);
@@ -138,10 +158,17 @@ export function NewResourcePage() {
     setFormError('');
     if (!kind) return;
     try {
-      const r = await api.createResource(toCreateRequest(values, kind));
+      // The override goes only with a soft block the form shows.
+      const sent = guard.softOnly && mayOverride ? values : { ...values, override_reason: '' };
+      const r = await api.createResource(toCreateRequest(sent, kind));
       navigate(`/resources/${r.resource.id}`, { state: { runId: r.run?.id } });
     } catch (e) {
       const err = toApiError(e);
+      if (err.code === 'guardrail_blocked') {
+        setRefused({ key: checkKey, checks: err.violations ?? [] });
+        setFormError(err.message || 'The project’s guardrails refuse this order.');
+        return;
+      }
       if (err.code === 'budget_exceeded') {
         setFormError(err.message || 'This would exceed the project’s monthly budget.');
         return;
@@ -156,6 +183,10 @@ export function NewResourcePage() {
         'schedule.stop': 'schedule_stop',
         'schedule.start': 'schedule_start',
         'schedule.timezone': 'schedule_timezone',
+        'config.tags': 'tags',
+        'config.public': 'public',
+        guardrail_override: 'override_reason',
+        'guardrail_override.reason': 'override_reason',
       });
       if (field) setStep(stepOfField(field));
       if (message) setFormError(message);
@@ -241,6 +272,26 @@ export function NewResourcePage() {
             <OptionsStep kind={kind} project={project} register={register} control={control} setValue={setValue} errors={errors} />
           )}
 
+          {isLast && guard.hardBlocked && (
+            <p className="field-error" data-testid="guardrail-hard-block">
+              A hard guardrail blocks this order: change what it names to go on.
+            </p>
+          )}
+          {isLast && !guard.hardBlocked && guard.softOnly && mayOverride && (
+            <Field
+              label="Override with a reason"
+              error={errors.override_reason?.message}
+              hint="A soft guardrail blocks this order. As an owner or admin you may go ahead; the reason is audited."
+            >
+              {(p) => <textarea {...p} {...register('override_reason')} rows={2} className="input" data-testid="override-reason" />}
+            </Field>
+          )}
+          {isLast && !guard.hardBlocked && guard.softOnly && !mayOverride && (
+            <Notice tone="warn" testId="guardrail-soft-block">
+              A soft guardrail blocks this order. An owner or admin of the project can override it.
+            </Notice>
+          )}
+
           <ErrorAlert error={formError} />
 
           <div className="flex flex-wrap justify-between gap-2 border-t border-slate-100 pt-4">
@@ -248,7 +299,7 @@ export function NewResourcePage() {
               Back
             </button>
             {isLast ? (
-              <button type="submit" className="btn btn-primary" disabled={isSubmitting}>
+              <button type="submit" className="btn btn-primary" disabled={isSubmitting || guardBlocks}>
                 {isSubmitting ? 'Creating…' : 'Create resource'}
               </button>
             ) : (
@@ -267,7 +318,14 @@ export function NewResourcePage() {
           size={v.size}
           region={v.region}
           expectedGb={v.expected_gb}
-        />
+        >
+          {checkBody && (
+            <>
+              <GuardrailCheckPanel checks={shownChecks} checking={live.status === 'checking' && !(refused && refused.key === checkKey)} />
+              {live.status === 'error' && live.error && <ErrorAlert error={`Could not check the guardrails: ${live.error.message}`} />}
+            </>
+          )}
+        </Summary>
       </div>
     </div>
   );

@@ -19,6 +19,8 @@ import { DriftPanel } from './resourceDetail/DriftPanel';
 import { ExpiryBanner, ExpiryCard } from './resourceDetail/ExpiryCard';
 import { ExtendDialog } from './resourceDetail/ExtendDialog';
 import { SchedulePanel } from './resourceDetail/SchedulePanel';
+import { ProtectedBadge, ProtectionCard } from './resourceDetail/ProtectionCard';
+import { EditDialog } from './resourceDetail/EditDialog';
 import { DriftBadge, ExpiryCountdown } from '../components/DayTwoBadges';
 
 export function ResourceDetailPage() {
@@ -34,7 +36,7 @@ export function ResourceDetailPage() {
   const [selectedRunId, setSelectedRunId] = useState<string | null>(initialRunId ?? null);
   const [actionError, setActionError] = useState('');
   const [busyAction, setBusyAction] = useState<'approve' | 'cancel' | null>(null);
-  const [dialog, setDialog] = useState<'destroy' | 'resize' | 'extend' | 'approve' | null>(null);
+  const [dialog, setDialog] = useState<'destroy' | 'resize' | 'extend' | 'approve' | 'edit' | null>(null);
 
   const r = resource.data;
   const runItems = runs.data?.items ?? [];
@@ -124,6 +126,7 @@ export function ResourceDetailPage() {
   const checking = busy && r.current_run?.operation === 'drift_check';
   const canResize = r.kind === 'vm' && r.status === 'active' && (!busy || checking);
   const canDestroy = r.status !== 'destroyed' && r.status !== 'destroying' && (!busy || checking);
+  const canEdit = r.status === 'active' && (!busy || checking);
   const outputs = outputEntries(r.outputs);
   const catalogKind = catalog.data?.clouds.find((c) => c.id === r.cloud)?.kinds.find((k) => k.id === r.kind);
   const stoppable = r.kind === 'vm' && catalogKind?.stoppable === true && r.status !== 'destroyed';
@@ -169,6 +172,7 @@ export function ResourceDetailPage() {
             </span>
             <ResourceStatusBadge status={r.status} testId="resource-status" />
             {r.simulated && <SimulatedTag />}
+            {r.protected && r.status !== 'destroyed' && <ProtectedBadge />}
             {r.status !== 'destroyed' && <DriftBadge status={r.drift_status} checkedAt={r.drift_checked_at} showChecked testId="resource-drift" />}
           </h1>
           <ExpiryCountdown expiresAt={r.status === 'destroyed' ? null : r.expires_at} currentRun={r.current_run} testId="resource-expiry" />
@@ -198,8 +202,20 @@ export function ResourceDetailPage() {
               Resize
             </button>
           )}
+          {canEdit && orderRights && (
+            <button type="button" className="btn btn-secondary" onClick={() => setDialog('edit')}>
+              Edit
+            </button>
+          )}
           {canDestroy && orderRights && (
-            <button type="button" className="btn btn-danger" onClick={() => setDialog('destroy')}>
+            <button
+              type="button"
+              className="btn btn-danger"
+              onClick={() => setDialog('destroy')}
+              disabled={r.protected}
+              aria-describedby={r.protected ? 'destroy-protected' : undefined}
+              title={r.protected ? 'Protected: lift the protection first' : undefined}
+            >
               Destroy
             </button>
           )}
@@ -207,6 +223,12 @@ export function ResourceDetailPage() {
       </div>
 
       <ErrorAlert error={actionError} />
+      {r.protected && canDestroy && orderRights && (
+        <p id="destroy-protected" className="text-sm text-slate-600" data-testid="destroy-protected">
+          Destroy is off while the resource is protected.{' '}
+          {canManage(role) ? 'Lift the protection below to destroy it.' : 'An owner or admin can lift the protection.'}
+        </p>
+      )}
       <ExpiryBanner resource={r} />
       {canApprove && !canManage(role) && role && (
         <Notice tone="warn">The plan waits for an owner or admin of the project to approve it.</Notice>
@@ -293,6 +315,7 @@ export function ResourceDetailPage() {
 
         <div className="space-y-5">
           <ExpiryCard resource={r} canExtend={orderRights} onExtend={() => setDialog('extend')} />
+          {r.status !== 'destroyed' && <ProtectionCard resource={r} canToggle={canManage(role)} onChanged={(u) => resource.setData(() => u)} />}
           {stoppable && <SchedulePanel resource={r} canEdit={orderRights} stoppedMonthly={stoppedMonthly} onSaved={(u) => resource.setData(() => u)} />}
           <section className="card" aria-labelledby="outputs-title">
             <h2 id="outputs-title" className="mb-3 text-base font-semibold">
@@ -376,6 +399,24 @@ export function ResourceDetailPage() {
                   <dd>{r.config.expected_gb} GB</dd>
                 </>
               )}
+              {r.config?.tags && Object.keys(r.config.tags).length > 0 && (
+                <>
+                  <dt className="text-slate-600">Tags</dt>
+                  <dd className="flex min-w-0 flex-wrap gap-1" data-testid="resource-tags">
+                    {Object.entries(r.config.tags).map(([k, v]) => (
+                      <code key={k} className="rounded bg-slate-100 px-1 text-xs">
+                        {k}={v}
+                      </code>
+                    ))}
+                  </dd>
+                </>
+              )}
+              {r.kind === 'storage' && (
+                <>
+                  <dt className="text-slate-600">Public</dt>
+                  <dd>{r.config?.public ? 'yes: anyone may read the objects' : 'no'}</dd>
+                </>
+              )}
               <dt className="text-slate-600">Created</dt>
               <dd>{formatDateTime(r.created_at)}</dd>
               <dt className="text-slate-600">Updated</dt>
@@ -395,6 +436,9 @@ export function ResourceDetailPage() {
           resource.setData(() => u);
         }}
       />
+      {dialog === 'edit' && (
+        <EditDialog resource={r} open mayOverride={canManage(role)} onClose={() => setDialog(null)} onDone={startedRun} />
+      )}
       {r.kind === 'vm' && <ResizeDialog resource={r} open={dialog === 'resize'} onClose={() => setDialog(null)} onDone={startedRun} />}
       {selectedRun && canApprove && (
         <ApproveDialog

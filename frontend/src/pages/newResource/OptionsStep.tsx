@@ -1,8 +1,9 @@
-import type { Control, FieldErrors, UseFormRegister, UseFormSetValue } from 'react-hook-form';
+import { Controller, useWatch, type Control, type FieldErrors, type UseFormRegister, type UseFormSetValue } from 'react-hook-form';
 import type { CatalogKind, Project } from '../../api/types';
 import { LifecycleFields } from './LifecycleFields';
 import type { ResourceFormValues } from '../../lib/schemas';
-import { Field } from '../../components/ui';
+import { Field, Notice } from '../../components/ui';
+import { TagRowsEditor } from '../../components/TagRowsEditor';
 
 /** Step 5: the name, and the kind's options (SSH key and CIDRs, or expected GB). */
 export function OptionsStep({
@@ -20,6 +21,11 @@ export function OptionsStep({
   setValue: UseFormSetValue<ResourceFormValues>;
   errors: FieldErrors<ResourceFormValues>;
 }) {
+  const isPublic = useWatch({ control, name: 'public' });
+  const tagErrors: Record<number, { key?: string; value?: string }> = {};
+  (errors.tags ?? []).forEach?.((e, i) => {
+    if (e) tagErrors[i] = { key: e.key?.message, value: e.value?.message };
+  });
   return (
     <div className="space-y-4">
       <Field label="Name" error={errors.name?.message} hint={kind.name_rule.description || undefined}>
@@ -75,6 +81,29 @@ export function OptionsStep({
           {(p) => <input {...p} {...register('expected_gb')} inputMode="numeric" className="input max-w-xs" />}
         </Field>
       )}
+      {kind.id === 'storage' && (
+        <div className="space-y-2">
+          <div className="flex items-start gap-2">
+            <input id="storage-public" type="checkbox" {...register('public')} className="mt-0.5 h-4 w-4 rounded border-slate-300" />
+            <label htmlFor="storage-public" className="text-sm text-slate-800">
+              Public bucket
+              <span className="block text-xs text-slate-600">Anyone on the internet may read its objects.</span>
+            </label>
+          </div>
+          {isPublic && (
+            <Notice tone="warn" testId="public-warning">
+              Everything in a public bucket can be read by anyone who has its URL. Turn this off unless the bucket serves public files.
+            </Notice>
+          )}
+        </div>
+      )}
+      <Controller
+        control={control}
+        name="tags"
+        render={({ field }) => <TagRowsEditor rows={field.value ?? []} onChange={field.onChange} errors={tagErrors} />}
+      />
+      {errors.tags?.message && <p className="field-error">{errors.tags.message}</p>}
+      {errors.tags?.root?.message && <p className="field-error">{errors.tags.root.message}</p>}
       <LifecycleFields kind={kind} project={project} register={register} control={control} setValue={setValue} errors={errors} />
     </div>
   );

@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { Account, CatalogKind, Project } from '../../api/types';
 import { cloudLabel } from '../../lib/format';
 import { CostPreview } from '../../components/CostPreview';
@@ -11,6 +12,7 @@ export function Summary({
   size,
   region,
   expectedGb,
+  children,
 }: {
   kind: CatalogKind | undefined;
   account: Account | undefined;
@@ -19,6 +21,7 @@ export function Summary({
   size: string;
   region: string;
   expectedGb: string;
+  children?: ReactNode;
 }) {
   return (
   <aside className="space-y-4 lg:sticky lg:top-20 lg:self-start">
@@ -39,6 +42,7 @@ export function Summary({
         )}
       </dl>
     </section>
+    {children}
   </aside>
   );
 }

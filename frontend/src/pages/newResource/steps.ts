@@ -11,7 +11,7 @@ export const STEP_FIELDS: (keyof ResourceFormValues)[][] = [
   ['kind'],
   ['region'],
   ['size'],
-  ['name', 'ssh_public_key', 'allowed_cidrs', 'expected_gb', ...ORDER_DAY_TWO_FIELDS],
+  ['name', 'ssh_public_key', 'allowed_cidrs', 'expected_gb', 'tags', 'public', 'override_reason', ...ORDER_DAY_TWO_FIELDS],
 ];
 
 export const ALL_FIELDS = STEP_FIELDS.flat();

@@ -2,7 +2,7 @@ import { Link, NavLink, Outlet, useParams } from 'react-router';
 import { api } from '../../api/endpoints';
 import { useAsync } from '../../lib/useAsync';
 import { humanize } from '../../lib/format';
-import { canOrder } from '../../lib/projects';
+import { canManage, canOrder } from '../../lib/projects';
 import { ErrorAlert, Loading, PageHeader } from '../../components/ui';
 import type { ProjectContext } from './context';
 
@@ -12,6 +12,8 @@ const TABS = [
   { to: 'accounts', label: 'Cloud accounts', end: false },
   { to: 'audit', label: 'Audit log', end: false },
 ];
+/** Tabs only owners and admins see. */
+const MANAGER_TABS = [{ to: 'webhooks', label: 'Webhooks', end: false }];
 
 export function ProjectLayout() {
   const { projectId = '' } = useParams();
@@ -50,7 +52,7 @@ export function ProjectLayout() {
       />
       <div className="-mx-3 mb-5 relative overflow-x-auto border-b border-slate-200 px-3 sm:mx-0 sm:px-0">
         <nav aria-label="Project sections" className="flex gap-1">
-          {TABS.map((t) => (
+          {[...TABS, ...(canManage(p.role) ? MANAGER_TABS : [])].map((t) => (
             <NavLink
               key={t.label}
               to={t.to}

@@ -14,6 +14,7 @@ import { Dialog } from '../../components/Dialog';
 import { ErrorAlert, Field, Notice } from '../../components/ui';
 import { useProject } from './context';
 import { LifecycleSettings } from './LifecycleSettings';
+import { GuardrailsEditor } from './GuardrailsEditor';
 
 type Values = z.infer<typeof projectSchema>;
 
@@ -135,6 +136,8 @@ export function ProjectSettingsPage() {
       </section>
 
       <LifecycleSettings project={project} editable={editable} onSaved={reloadProject} />
+
+      <GuardrailsEditor projectId={project.id} editable={editable} />
 
       {project.role === 'owner' && (
         <section className="card border-red-200 lg:col-span-3" aria-labelledby="danger-title">
