@@ -283,3 +283,14 @@ def assert_error(r, status, code=None, field=None):
     if field is not None:
         assert err.get("field") == field, body
     return err
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Two API instances and worker processes on PostgreSQL + Redis (distributed.py); skipped without them."""
+    from distributed import Cluster
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()

@@ -15,18 +15,10 @@ import pytest
 import requests
 
 from conftest import Api
-from distributed import Cluster, restart_redis, wait_for
+from distributed import restart_redis, wait_for
 
 FINAL = ("succeeded", "failed", "canceled")
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def setup_user(api_server):

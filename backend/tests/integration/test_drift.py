@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import Api, assert_error
-from distributed import Cluster, require_services, wait_for
+from distributed import wait_for
 
 
 def new_key():
@@ -223,15 +223,6 @@ def test_scheduled_check_runs_once(make_server, store_env):
     time.sleep(3)  # three more sweeps: the next check is two minutes away
     assert len(scheduled()) == 1
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    require_services()
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_three_workers_queue_each_due_check_once(cluster):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import Api, assert_error
-from distributed import Cluster, wait_for
+from distributed import wait_for
 
 FAST = {"CLOUDPLANE_SCHEDULER_INTERVAL": "1"}
 
@@ -279,14 +279,6 @@ def test_reminders_once_each_and_the_expiring_list(make_server, store_env):
 
 # ---- distributed mode
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_distributed_expiry_destroy_runs_once(cluster):

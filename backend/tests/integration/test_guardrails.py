@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from conftest import SSH_KEY, Api, assert_error
-from distributed import Cluster, require_services
 
 
 class Sandbox:
@@ -304,15 +303,6 @@ def test_public_bucket_reaches_the_cloud_and_advisory_warns(make_server, store_e
     assert_error(u.call("POST", "/resources", vm_order(p, acct, "v-1", **{})
                         | {"config": {"ssh_public_key": SSH_KEY, "public": True}}), 400)
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    require_services()
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_distributed_block_at_order_and_on_the_plan(cluster):

@@ -6,16 +6,7 @@ version with each request."""
 import pytest
 
 from conftest import Api
-from distributed import Cluster
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def page(api, user, query="limit=50"):

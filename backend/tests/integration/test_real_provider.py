@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conftest import Api, Server, provider_mirror
-from distributed import Cluster, require_services, wait_for
+from distributed import wait_for
 
 PROVIDER = "terraform-provider-sandbox"
 SANDBOX_DIR = ("registry.opentofu.org", "cloudplane", "sandbox")
@@ -144,15 +144,6 @@ def test_kill_9_of_serve_mid_apply_leaves_no_provider(tmp_path):
     finally:
         s.stop(sig=signal.SIGKILL)
 
-
-@pytest.fixture
-def cluster(tmp_path):
-    require_services()
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_kill_9_of_worker_mid_apply_leaves_no_provider(cluster):

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import Api, assert_error
-from distributed import Cluster, require_services, wait_for
+from distributed import wait_for
 
 ALLOW = {"CLOUDPLANE_WEBHOOK_ALLOW_CIDRS": "127.0.0.1/32", "CLOUDPLANE_TEST_WEBHOOK_BACKOFF_MS": "200"}
 FAST = {"CLOUDPLANE_SCHEDULER_INTERVAL": "1"}
@@ -358,15 +358,6 @@ def test_drift_and_expiry_events(make_server, store_env, receiver):
 
 
 # ---- distributed: two workers, each delivery sent once ----
-
-@pytest.fixture
-def cluster(tmp_path):
-    require_services()
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_distributed_each_delivery_sent_once(cluster, receiver):
