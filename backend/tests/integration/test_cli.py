@@ -200,3 +200,56 @@ def test_help_everywhere():
                  ["runs", "logs", "--help"], ["help", "runs", "approve"], ["login", "--help"], ["tokens", "-h"]):
         r = subprocess.run([BINARY] + args, capture_output=True, text=True, env={"HOME": "/nonexistent"})
         assert r.returncode == 0 and "usage: cloudplane" in r.stdout, (args, r.stdout, r.stderr)
+
+
+def test_logs_follow_reconnects_from_the_last_event_id():
+    """A stream that drops without its end event is reopened with
+    Last-Event-ID: the events after it follow, none twice. A stand-in server
+    drops the first connection after two events (a real one would do so on a
+    restart or a proxy's idle timeout)."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if self.path.endswith("/events"):
+                seen.append((self.headers.get("Authorization"), self.headers.get("Last-Event-ID")))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if len(seen) == 1:
+                    body = ": hi\n\nid: 1\nevent: log\ndata: {\"stream\":\"stdout\",\"line\":\"one\"}\n\n" \
+                           "id: 2\nevent: log\ndata: {\"stream\":\"stdout\",\"line\":\"two\"}\n\n"
+                else:
+                    body = "id: 3\r\nevent: log\r\ndata: {\"stream\":\"stdout\",\"line\":\"three\"}\r\n\r\n" \
+                           "event: end\ndata: {\"reason\":\"run_finished\"}\n\n"
+                self.wfile.write(body.encode())
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            body = json.dumps({"id": "r1", "status": "succeeded", "error": None}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        r = cli(["runs", "logs", "r1", "--follow"], token="tok", url="http://127.0.0.1:%d" % srv.server_port,
+                timeout=60)
+    finally:
+        srv.shutdown()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["one", "two", "three"]
+    assert seen == [("Bearer tok", None), ("Bearer tok", "2")]
