@@ -163,9 +163,28 @@ def test_approval_past_timeout_exits_5_then_approve(user):
     assert r.returncode == 5, (r.returncode, r.stderr)
     run = json.loads(r.stdout)["run"]
     assert run["status"] == "awaiting_approval"
-    r = u.run(["runs", "approve", run["id"], "-o", "json"])
-    assert r.returncode == 0, r.stderr
+    # logs --follow waits through the approval and goes on to the end.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "CLOUDPLANE_URL": u.s.url,
+           "CLOUDPLANE_TOKEN": u.token}
+    follow = subprocess.Popen([BINARY, "runs", "logs", run["id"], "--follow"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        while not any("awaiting approval" in l for l in seen):  # the stream ended there; it waits
+            line = follow.stderr.readline()
+            assert line, (seen, follow.wait(5))
+            seen.append(line)
+        r = u.run(["runs", "approve", run["id"], "-o", "json"])
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["id"] == run["id"]
+        out, err = follow.communicate(timeout=120)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+    assert follow.returncode == 0, err
     assert u.wait_run(run["id"])["status"] == "succeeded"
+    stored = u.ok("GET", "/runs/%s/events?format=json&limit=1000" % run["id"])["items"]
+    assert out.splitlines() == [e["data"]["line"] for e in stored if e["type"] == "log"]
 
 
 def test_errors_exit_2_7_and_1(user, server):
