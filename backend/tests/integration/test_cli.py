@@ -203,13 +203,30 @@ def test_errors_exit_2_7_and_1(user, server):
         assert r.returncode == 1, (args, r.returncode, r.stderr)
 
 
-def test_tokens_command_reaches_the_tokens_api(user):
-    r = user.run(["tokens", "list", "-o", "json"])
-    if r.returncode == 2:  # a server without API tokens: said plainly
+def test_tokens_create_use_revoke(user, server):
+    """Against a server without API tokens the command says so (404, exit
+    2); with them: create (shown once), use, list, revoke, refused after."""
+    u = user
+    r = u.run(["tokens", "list", "-o", "json"])
+    if r.returncode == 2:
         assert "HTTP 404" in r.stderr and "no API tokens" in r.stderr, r.stderr
-    else:
-        assert r.returncode == 0, r.stderr
-        assert "items" in json.loads(r.stdout)
+        return
+    assert r.returncode == 0, r.stderr
+    r = u.run(["tokens", "create", "-p", "team-a", "-n", "ci", "--scope", "read", "--scope", "order", "-o", "json"])
+    assert r.returncode == 0, r.stderr
+    made = json.loads(r.stdout)
+    assert made["token"].startswith("cpt_") and made["project_id"] == u.p["id"]
+    ci = lambda args: cli(args, token=made["token"], url=server.url)
+    r = ci(["order", "bucket", "-p", "team-a", "-a", "sandbox", "-n", "cli-token", "-r", "sandbox-east-1",
+            "--wait", "-o", "json"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["resource"]["status"] == "active"
+    listed = json.loads(u.run(["tokens", "list", "-p", "team-a", "-o", "json"]).stdout)["items"]
+    assert [t["id"] for t in listed] == [made["id"]] and "token" not in listed[0]
+    r = u.run(["tokens", "revoke", made["id"], "-p", "team-a"])
+    assert r.returncode == 0, r.stderr
+    r = ci(["projects"])
+    assert r.returncode == 2 and "HTTP 401" in r.stderr, (r.returncode, r.stderr)
 
 
 def test_help_everywhere():
