@@ -289,3 +289,11 @@ def test_logs_follow_reconnects_from_the_last_event_id():
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["one", "two", "three"]
     assert seen == [("Bearer tok", None), ("Bearer tok", "2")]
+
+
+def test_timeout_while_running_exits_6(user):
+    r = order_bucket(user, "cli-slow", "--config", "simulate_seconds=5", "--wait", "--timeout", "1s", "-o", "json")
+    assert r.returncode == 6, (r.returncode, r.stderr)
+    run = json.loads(r.stdout)["run"]
+    assert run["status"] not in ("succeeded", "failed", "canceled", "awaiting_approval")
+    assert user.wait_run(run["id"])["status"] == "succeeded"
