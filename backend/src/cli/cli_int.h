@@ -117,7 +117,8 @@ int cp_cli_wait_run(const cp_cli_ctx *c, const char *run_id, int64_t timeout_s, 
  * followed to its end and the resource read again. Prints {resource, run}
  * (JSON) or the resource (table); returns cp_cli_wait_run's code. */
 int cp_cli_finish_run(const cp_cli_ctx *c, json_t *reply, bool wait, int64_t timeout_s);
-/* Every item of a paginated list (follows next_cursor), as one array. */
+/* Every item of a paginated list (follows next_cursor), as one array the
+ * caller owns (NULL on an error). */
 int cp_cli_list_all(const cp_cli_ctx *c, const char *path, json_t **items);
 
 /* ---- output (output.c) ---- */
