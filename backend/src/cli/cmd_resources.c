@@ -159,17 +159,49 @@ static int cmd_show(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a)
     return on_resource(c, cmd, a, "GET", "", NULL, false);
 }
 
-static int cmd_resize(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a)
+/* PATCH: resize needs --size; update takes any of --size, --name, --tag. */
+static int patch(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a, bool size_only)
 {
-    const char *size = CP_CLI_GET(a, cmd, "--size");
-    if (!size) {
-        fprintf(stderr, "cloudplane resources resize: --size is required\n");
+    const char *size = CP_CLI_GET(a, cmd, "--size"), *name = size_only ? NULL : CP_CLI_GET(a, cmd, "--name");
+    size_t ntags = 0;
+    const char *const *tags = size_only ? NULL : cp_cli_get_all(a, cmd->opts, cmd->nopts, "--tag", &ntags);
+    if (!size && !name && !ntags) {
+        fprintf(stderr, "cloudplane resources %s: %s\n", cmd->sub,
+                size_only ? "--size is required" : "give --size, --name or --tag");
         return CP_CLI_USAGE;
     }
-    json_t *body = json_pack("{s:s}", "size", size);
+    json_t *body = json_object();
+    if (size) json_object_set_new(body, "size", json_string(size));
+    if (name) json_object_set_new(body, "name", json_string(name));
+    if (ntags) {
+        json_t *t = json_object();
+        for (size_t i = 0; i < ntags; i++) {
+            const char *eq = strchr(tags[i], '=');
+            if (!eq || eq == tags[i]) {
+                fprintf(stderr, "cloudplane resources %s: --tag takes key=value\n", cmd->sub);
+                json_decref(t);
+                json_decref(body);
+                return CP_CLI_USAGE;
+            }
+            char *k = cp_xstrndup(tags[i], (size_t)(eq - tags[i]));
+            json_object_set_new(t, k, json_string(eq + 1));
+            free(k);
+        }
+        json_object_set_new(body, "tags", t);
+    }
     const char *override = CP_CLI_GET(a, cmd, "--override");
     if (override) json_object_set_new(body, "guardrail_override", json_pack("{s:s}", "reason", override));
     return on_resource(c, cmd, a, "PATCH", "", body, true);
+}
+
+static int cmd_resize(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a)
+{
+    return patch(c, cmd, a, true);
+}
+
+static int cmd_update(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a)
+{
+    return patch(c, cmd, a, false);
 }
 
 static int cmd_destroy(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a)
@@ -204,6 +236,13 @@ static const cp_cli_opt resize_opts[] = {
     {"--override", NULL, "REASON", true, false, "go ahead despite broken soft guardrails (owner or admin)"},
     WAIT_OPTS,
 };
+static const cp_cli_opt update_opts[] = {
+    {"--size", "-s", "S", true, false, "vm: the new size"},
+    {"--name", "-n", "N", true, false, "the new name (the cloud may have to replace the resource: see its plan)"},
+    {"--tag", "-t", "K=V", true, true, "the whole new set of tags, one --tag each"},
+    {"--override", NULL, "REASON", true, false, "go ahead despite broken soft guardrails (owner or admin)"},
+    WAIT_OPTS,
+};
 static const cp_cli_opt destroy_opts[] = {WAIT_OPTS};
 static const cp_cli_opt extend_opts[] = {
     {"--by", NULL, "D", true, false, "how much longer: 30m, 8h, 3d, 2w"},
@@ -215,6 +254,8 @@ const cp_cli_cmd cp_cli_cmds_resources[] = {
     {"resources", "show", "ID", "a resource with its outputs and current run", NULL, 0, false, 1, 1, cmd_show},
     {"resources", "resize", "ID", "change a VM's size (an update run)", resize_opts, CP_ARRAY_LEN(resize_opts), false,
      1, 1, cmd_resize},
+    {"resources", "update", "ID", "change a resource's size, name or tags (an update run)", update_opts,
+     CP_ARRAY_LEN(update_opts), false, 1, 1, cmd_update},
     {"resources", "destroy", "ID", "destroy a resource (a destroy run)", destroy_opts, CP_ARRAY_LEN(destroy_opts),
      false, 1, 1, cmd_destroy},
     {"resources", "extend", "ID", "push a resource's expiry back", extend_opts, CP_ARRAY_LEN(extend_opts), false, 1, 1,

@@ -156,6 +156,25 @@ def test_guardrail_block_exits_4(user):
     assert u.ok("GET", "/resources?project_id=" + u.p["id"])["items"] == []
 
 
+def test_run_failed_on_a_plan_guardrail_exits_4(user):
+    """A protected bucket renamed: the cloud cannot rename it, the plan
+    replaces it, and the protected rule blocks the plan (hard)."""
+    u = user
+    r = order_bucket(u, "cli-keep", "--wait", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    rid = json.loads(r.stdout)["resource"]["id"]
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": True}, 200)
+    r = u.run(["resources", "update", rid, "--name", "cli-renamed", "--wait", "-o", "json"])
+    assert r.returncode == 4, (r.returncode, r.stderr)
+    assert "protected" in r.stderr
+    out = json.loads(r.stdout)
+    assert out["run"]["status"] == "failed" and out["resource"]["name"] == "cli-keep"
+    # Tags change in place: the same command goes through.
+    r = u.run(["resources", "update", rid, "-t", "owner=ci", "--wait", "-o", "json"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["resource"]["config"]["tags"] == {"owner": "ci"}
+
+
 def test_approval_past_timeout_exits_5_then_approve(user):
     u = user
     u.ok("PATCH", "/projects/" + u.p["id"], {"require_approval": True})
