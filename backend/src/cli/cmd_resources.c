@@ -164,7 +164,7 @@ static int patch(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a, boo
 {
     const char *size = CP_CLI_GET(a, cmd, "--size"), *name = size_only ? NULL : CP_CLI_GET(a, cmd, "--name");
     size_t ntags = 0;
-    const char *const *tags = size_only ? NULL : cp_cli_get_all(a, cmd->opts, cmd->nopts, "--tag", &ntags);
+    if (!size_only) CP_IGNORE(cp_cli_get_all(a, cmd->opts, cmd->nopts, "--tag", &ntags)); /* counted; read below */
     if (!size && !name && !ntags) {
         fprintf(stderr, "cloudplane resources %s: %s\n", cmd->sub,
                 size_only ? "--size is required" : "give --size, --name or --tag");
@@ -174,6 +174,7 @@ static int patch(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a, boo
     if (size) json_object_set_new(body, "size", json_string(size));
     if (name) json_object_set_new(body, "name", json_string(name));
     if (ntags) {
+        const char *const *tags = cp_cli_get_all(a, cmd->opts, cmd->nopts, "--tag", &ntags);
         json_t *t = json_object();
         for (size_t i = 0; i < ntags; i++) {
             const char *eq = strchr(tags[i], '=');
