@@ -43,6 +43,8 @@ GOALS = [
     ("webhook_latency_embedded", "webhook delivery, event commit to receipt at a local receiver, embedded (SQLite)",
      "-"),
     ("webhook_latency_distributed", "same, distributed (PostgreSQL, Redis, one worker process)", "-"),
+    ("cli_startup_help", "command-line client: `cloudplane --help`, wall time per process", "-"),
+    ("cli_startup_projects", "command-line client: `cloudplane projects -o json` against a local server", "-"),
 ]
 
 

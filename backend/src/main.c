@@ -1,4 +1,5 @@
-/* main.c: CLI dispatch for the one binary: serve, worker, migrate, admin, version. */
+/* main.c: CLI dispatch for the one binary: serve, worker, migrate, admin, version,
+ * and the client commands (cli/), which start none of the server. */
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "api/sandbox_cloud.h"
 #include "app/app.h"
 #include "auth/password.h"
+#include "cli/cli.h"
 #include "core/log.h"
 #include "core/self.h"
 #include "core/timeutil.h"
@@ -38,8 +40,9 @@ static void usage(FILE *f)
             "  migrate    apply database migrations\n"
             "  admin      administration: create-user, rotate-vault-key, sandbox-key\n"
             "  version    print the version\n\n"
-            "`cloudplane <command> --help` lists every setting.\n",
+            "`cloudplane <command> --help` lists every setting.\n\n",
             CP_VERSION);
+    cp_cli_usage(f);
 }
 
 /* Loads config for a command; returns -1 to continue, else an exit code. */
@@ -584,6 +587,7 @@ int main(int argc, char **argv)
     cp_json_init(); /* jansson allocates through cp_xmalloc: out of memory aborts in one place */
     /* Data dir, database and keys hold secrets: nothing we create is group/world readable. */
     umask(077);
+    if (argc > 2 && !strcmp(argv[1], "help")) return cp_cli_help(argc - 2, argv + 2);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return argc < 2 ? 2 : 0;
@@ -597,6 +601,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "worker")) return cmd_worker(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "admin")) return cmd_admin(argc - 1, argv + 1);
+    if (cp_cli_is_command(cmd)) return cp_cli_main(argc - 1, argv + 1);
     fprintf(stderr, "cloudplane: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;
