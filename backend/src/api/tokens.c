@@ -18,6 +18,7 @@
 #include "auth/apitoken.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "queue/events.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define DEFAULT_DAYS 90
@@ -219,9 +220,12 @@ static cp_result revoke(cp_req *req, const char *param, const char *project_id)
     const char *id;
     cp_result r = cp_api_id(req, param, &id);
     if (r != CP_OK) return r;
-    r = cp_store_token_revoke(CP_APP(req)->store, id, req->user_id, project_id, cp_now_ms(), &req->err);
+    char *acting = NULL;
+    r = cp_store_token_revoke(CP_APP(req)->store, req->arena, id, req->user_id, project_id, cp_now_ms(), &acting,
+                              &req->err);
     if (r != CP_OK) return r;
-    /* Its open event streams re-check and end (runs.c). */
+    /* Event streams opened with it re-check their access and end (runs.c). */
+    if (acting) cp_events_access_user(CP_APP(req)->events, acting);
     cp_api_audit(req, project_id, "token.revoke", id, NULL);
     return cp_reply(req, 204, NULL);
 }

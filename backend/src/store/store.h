@@ -969,9 +969,10 @@ cp_result cp_store_token_touch(cp_store *s, const char *id, int64_t now, cp_erro
 cp_result cp_store_tokens_list(cp_store *s, cp_arena *a, const char *user_id, const char *project_id,
                                cp_api_token **items, size_t *n, cp_error *err) CP_MUST_CHECK;
 /* Revokes a personal token of user_id (project_id NULL) or a project token of
- * project_id; a project token's service user leaves the project. CP_ENOTFOUND
- * when there is no such live token. */
-cp_result cp_store_token_revoke(cp_store *s, const char *id, const char *user_id, const char *project_id, int64_t now,
-                                cp_error *err) CP_MUST_CHECK;
+ * project_id; a project token's service user leaves the project. acting_user
+ * gets the user the token acted as (in a). CP_ENOTFOUND when there is no such
+ * live token. */
+cp_result cp_store_token_revoke(cp_store *s, cp_arena *a, const char *id, const char *user_id, const char *project_id,
+                                int64_t now, char **acting_user, cp_error *err) CP_MUST_CHECK;
 
 #endif

@@ -133,9 +133,16 @@ cp_result cp_store_tokens_list(cp_store *s, cp_arena *a, const char *user_id, co
 }
 
 typedef struct {
+    cp_arena *a;
     const char *id, *user_id, *project_id;
     int64_t now;
+    char *acting_user;
 } token_revoke;
+
+static void fill_acting(cp_dbrows *r, cp_arena *a, void *out)
+{
+    *(char **)out = cp_dbrows_dup(r, 0, a);
+}
 
 static cp_result tx_token_revoke(cp_dbconn *c, void *ctx, cp_error *err)
 {
@@ -157,6 +164,10 @@ static cp_result tx_token_revoke(cp_dbconn *c, void *ctx, cp_error *err)
     }
     if (r != CP_OK) return r;
     if (changed == 0) return cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "token not found");
+    cp_param q[] = {CP_PTEXT(tr->id)};
+    if ((r = cp_conn_one(c, tr->a, "SELECT COALESCE(service_user_id, user_id) FROM api_tokens WHERE id = ?", q, 1,
+                         fill_acting, &tr->acting_user, err)) != CP_OK)
+        return r;
     if (!tr->project_id) return CP_OK;
     cp_param m[] = {CP_PTEXT(tr->project_id), CP_PTEXT(tr->id)};
     return cp_db_exec(c,
@@ -165,9 +176,11 @@ static cp_result tx_token_revoke(cp_dbconn *c, void *ctx, cp_error *err)
                       m, 2, NULL, err);
 }
 
-cp_result cp_store_token_revoke(cp_store *s, const char *id, const char *user_id, const char *project_id, int64_t now,
-                                cp_error *err)
+cp_result cp_store_token_revoke(cp_store *s, cp_arena *a, const char *id, const char *user_id, const char *project_id,
+                                int64_t now, char **acting_user, cp_error *err)
 {
-    token_revoke tr = {id, user_id, project_id, now};
-    return cp_store_tx(s, tx_token_revoke, &tr, err);
+    token_revoke tr = {a, id, user_id, project_id, now, NULL};
+    cp_result r = cp_store_tx(s, tx_token_revoke, &tr, err);
+    *acting_user = r == CP_OK ? tr.acting_user : NULL;
+    return r;
 }

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import Api, assert_error, SSH_KEY
-from distributed import Cluster
+from distributed import Cluster, wait_for
 
 TOKEN_RE = re.compile(r"^cpt_([0-9a-hjkmnp-tv-z]{26})_([0-9a-f]{64})$")
 
@@ -250,3 +250,43 @@ def test_revoke_holds_on_every_api_instance(tmp_path):
         assert_error(on_b.call("GET", "/projects"), 401, "invalid_token")
     finally:
         c.close()
+
+
+def test_token_follows_run_events_and_revoke_ends_its_streams(make_server):
+    from test_sessions import Stream, cancel, slow_run, ticket_for
+    s = make_server({"CLOUDPLANE_CANCEL_GRACE": "1"})
+    u = Api(s)
+    _, run_id = slow_run(u, "followed", seconds=60)
+    t = personal(u, ["read", "approve"])
+    tu = TokenUser(s, t["token"])
+    direct = Stream(s, run_id, token=t["token"])
+    by_ticket = Stream(s, run_id, ticket=ticket_for(tu, run_id))
+    assert direct.resp.status_code == by_ticket.resp.status_code == 200
+    mine = Stream(s, run_id, token=u.token)
+    u.ok("DELETE", "/tokens/" + t["id"], status=204)
+    assert direct.wait_end(10)[1:3] == ("end", {"reason": "session_ended"})
+    assert by_ticket.wait_end(10)[1:3] == ("end", {"reason": "session_ended"})
+    assert not mine.done.is_set()
+    mine.close()
+    cancel(u, run_id)
+
+
+def test_service_user_cannot_sign_in_and_gets_no_notifications(srv):
+    u = Api(srv)
+    p = u.project(name="quiet")
+    acct = u.sandbox_account(p["id"])
+    made = service(u, p["id"], ["read", "order"], role="admin")
+    bot = TokenUser(srv, made["token"])
+    me = bot.ok("GET", "/auth/me")
+    assert me["email"].endswith(".invalid") and me["id"] != u.user["id"]
+    r = srv.post("/api/v1/auth/login", {"email": me["email"], "password": "!service-token"})
+    assert_error(r, 401, "invalid_credentials")
+    r = order_vm(bot, p["id"], acct["id"], "by-bot")
+    assert r.status_code == 202, r.text
+    run_id = r.json()["run"]["id"]
+    assert bot.wait_run(run_id)["status"] == "succeeded"
+    # Told to the project's people (the admins), as if nobody in particular ordered it.
+    wait_for(lambda: sql(srv, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND run_id = ?",
+                         u.user["id"], run_id)[0][0] != "0", 30, "the owner's notification")
+    rows = sql(srv, "SELECT COUNT(*) FROM notifications WHERE user_id = ?", me["id"])
+    assert rows[0][0] == "0"
