@@ -167,6 +167,14 @@ def test_revoke_is_immediate_and_secret_only_hashed(srv):
     t = personal(u, ["read", "order", "admin"])
     tu = TokenUser(srv, t["token"])
     tu.ok("GET", "/projects")
+    # last_used_at is written once, then left alone for a minute (no write per request).
+    used = sql(srv, "SELECT last_used_at FROM api_tokens WHERE id = ?", t["id"])[0][0]
+    assert used is not None and used != ""
+    tu.ok("GET", "/projects")
+    assert sql(srv, "SELECT last_used_at FROM api_tokens WHERE id = ?", t["id"])[0][0] == used
+    sql(srv, "UPDATE api_tokens SET last_used_at = 1 WHERE id = ?", t["id"])
+    tu.ok("GET", "/projects")
+    assert int(sql(srv, "SELECT last_used_at FROM api_tokens WHERE id = ?", t["id"])[0][0]) >= int(used)
     rows = sql(srv, "SELECT secret_hash FROM api_tokens WHERE id = ?", t["id"])
     secret = TOKEN_RE.match(t["token"]).group(2)
     assert len(rows) == 1 and re.fullmatch(r"[0-9a-f]{64}", rows[0][0]) and rows[0][0] != secret
