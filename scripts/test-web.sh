@@ -32,7 +32,7 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 status=0
 # CLOUDPLANE_E2E_TESTS picks some of them, e.g. "e2e/guardrails.test.mjs".
-all_tests="e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.test.mjs e2e/expiry.test.mjs e2e/schedule.test.mjs e2e/plan.test.mjs e2e/guardrails.test.mjs e2e/notify.test.mjs"
+all_tests="e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.test.mjs e2e/expiry.test.mjs e2e/schedule.test.mjs e2e/plan.test.mjs e2e/guardrails.test.mjs e2e/notify.test.mjs e2e/tokens.test.mjs"
 CLOUDPLANE_URL="http://127.0.0.1:$port" CLOUDPLANE_E2E_OUTBOX="$work/outbox" \
   node --test ${CLOUDPLANE_E2E_TESTS:-$all_tests} || status=$?
 if [ $status -ne 0 ]; then

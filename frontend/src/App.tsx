@@ -20,6 +20,8 @@ const InvitationsPage = lazy(() => import('./pages/InvitationsPage').then((m) =>
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage').then((m) => ({ default: m.ResourcesPage })));
 const NewResourcePage = lazy(() => import('./pages/NewResourcePage').then((m) => ({ default: m.NewResourcePage })));
 const NotificationsPage = lazy(() => import('./pages/NotificationsPage').then((m) => ({ default: m.NotificationsPage })));
+const TokensPage = lazy(() => import('./pages/TokensPage').then((m) => ({ default: m.TokensPage })));
+const TokensTab = lazy(() => import('./pages/project/TokensTab').then((m) => ({ default: m.TokensTab })));
 const WebhooksPage = lazy(() => import('./pages/project/WebhooksPage').then((m) => ({ default: m.WebhooksPage })));
 const ResourceDetailPage = lazy(() => import('./pages/ResourceDetailPage').then((m) => ({ default: m.ResourceDetailPage })));
 
@@ -90,9 +92,11 @@ export function App() {
           <Route path="accounts" element={<AccountsPage />} />
           <Route path="audit" element={<AuditPage />} />
           <Route path="webhooks" element={<WebhooksPage />} />
+          <Route path="tokens" element={<TokensTab />} />
         </Route>
         <Route path="notifications" element={<NotificationsPage />} />
         <Route path="invitations" element={<InvitationsPage />} />
+        <Route path="settings/tokens" element={<TokensPage />} />
         <Route path="accounts/new" element={<AddAccountPage />} />
         <Route path="resources" element={<ResourcesPage />} />
         <Route path="resources/new" element={<NewResourcePage />} />

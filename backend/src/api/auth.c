@@ -8,6 +8,8 @@
 #include <sodium.h>
 
 #include "api/common.h"
+#include "api/tokens.h"
+#include "auth/apitoken.h"
 #include "auth/onetime.h"
 #include "core/mail.h"
 #include "auth/password.h"
@@ -269,6 +271,7 @@ cp_result cp_api_authenticate(cp_req *req, bool allow_ticket)
     if (h && strncasecmp(h, "Bearer ", 7) == 0) {
         const char *token = h + 7;
         while (*token == ' ') token++;
+        if (cp_apitoken_is(token)) return cp_api_token_authenticate(req, token);
         if (cp_jwt_verify(&app->jwt, token, CP_JWT_AUD_API, now, &c) != CP_OK) return bad_token(req);
     } else if (ticket) {
         const char *run = cp_req_param(req, "id");
@@ -290,5 +293,10 @@ cp_result cp_api_authenticate(cp_req *req, bool allow_ticket)
     req->session_id = cp_arena_strdup(req->arena, c.sid);
     req->data_version = version;
     req->has_data_version = true;
+    if (!strncmp(c.sid, "t:", 2)) { /* a stream ticket a token asked for */
+        req->token_id = req->session_id + 2;
+        req->token_scopes = CP_SCOPE_READ;
+        return cp_api_token_check_route(req);
+    }
     return CP_OK;
 }

@@ -98,6 +98,11 @@ const char *cp_api_link(cp_req *req, const char *path, const char *token)
 
 void cp_api_audit(cp_req *req, const char *project_id, const char *action, const char *target, json_t *detail)
 {
+    /* A write made with an API token names the token (its id, never the secret). */
+    if (req->token_id) {
+        if (!detail) detail = json_object();
+        json_object_set_new(detail, "token_id", json_string(req->token_id));
+    }
     char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
     json_decref(detail);
     cp_error e;

@@ -1,6 +1,7 @@
 /* routes.c: the HTTP API's route table. Every path here is in openapi.yaml, and
  * a test checks both directions. */
 #include "api/api.h"
+#include "api/tokens.h"
 
 const cp_route cp_api_routes[] = {
     {"GET", "/healthz", cp_api_healthz, CP_ROUTE_PUBLIC},
@@ -77,6 +78,13 @@ const cp_route cp_api_routes[] = {
     {"POST", "/api/v1/webhooks/{id}/test", cp_api_webhooks_test, CP_ROUTE_AUTH},
     {"GET", "/api/v1/webhooks/{id}/deliveries", cp_api_webhooks_deliveries, CP_ROUTE_AUTH},
     {"POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", cp_api_webhooks_redeliver, CP_ROUTE_AUTH},
+    /* API tokens (tokens.c); what each route asks of a token: token_scopes.c. */
+    {"POST", "/api/v1/tokens", cp_api_tokens_create, CP_ROUTE_AUTH},
+    {"GET", "/api/v1/tokens", cp_api_tokens_list, CP_ROUTE_AUTH},
+    {"DELETE", "/api/v1/tokens/{id}", cp_api_tokens_revoke, CP_ROUTE_AUTH},
+    {"POST", "/api/v1/projects/{id}/tokens", cp_api_project_tokens_create, CP_ROUTE_AUTH},
+    {"GET", "/api/v1/projects/{id}/tokens", cp_api_project_tokens_list, CP_ROUTE_AUTH},
+    {"DELETE", "/api/v1/projects/{id}/tokens/{token_id}", cp_api_project_tokens_revoke, CP_ROUTE_AUTH},
     {"POST", "/sandbox/v1/instances", cp_api_sandbox_instance_create, CP_ROUTE_SANDBOX_KEY},
     {"GET", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_get, CP_ROUTE_SANDBOX_KEY},
     {"PATCH", "/sandbox/v1/instances/{id}", cp_api_sandbox_instance_update, CP_ROUTE_SANDBOX_KEY},

@@ -59,6 +59,9 @@ struct cp_req {
     int64_t data_version;  /* set by the auth guard, read with the session (api/resources.c's page cache) */
     bool has_data_version; /* data_version was read */
     const char *tenant;    /* set by the sandbox key guard: the key's hash, never the key */
+    const char *token_id;  /* set by the auth guard for an API token (api/tokens.c): its id, never the secret */
+    unsigned token_scopes; /* with token_id: its CP_SCOPE_* bits */
+    bool token_service;    /* with token_id: a project service token */
 
     int status; /* reply */
     json_t *reply;

@@ -208,7 +208,10 @@ cp_result cp_store_members_list(cp_store *s, cp_arena *a, const char *project_id
     cp_param p[] = {CP_PTEXT(project_id)};
     return cp_store_many(s, a,
                          "SELECT u.id, u.email, u.name, m.role FROM memberships m JOIN users u ON u.id = m.user_id"
-                         " WHERE m.project_id = ? ORDER BY m.created_at, u.email",
+                         " WHERE m.project_id = ?"
+                         /* Project tokens' service users are listed with the tokens, not here. */
+                         " AND NOT EXISTS (SELECT 1 FROM api_tokens t WHERE t.service_user_id = u.id)"
+                         " ORDER BY m.created_at, u.email",
                          p, 1, fill_member, sizeof(cp_member), 10000, (void **)items, n, err);
 }
 
@@ -257,6 +260,12 @@ static cp_result tx_member_change(cp_dbconn *c, void *ctx, cp_error *err)
     if (is_owner > 0 && owners <= 1 && mc->role != CP_ROLE_OWNER)
         return cp_error_set(err, CP_ECONFLICT, "last_owner", NULL, "a project must keep at least one owner");
     int64_t changed = 0;
+    /* A project token's service user keeps the role its token was made with. */
+    double service = 0;
+    if ((r = cp_conn_scalar(c, "SELECT COUNT(*) FROM api_tokens WHERE service_user_id = ?", who + 1, 1, &service,
+                            err)) != CP_OK)
+        return r;
+    if (service > 0) return cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "member not found");
     if (mc->role == CP_ROLE_NONE) {
         r = cp_db_exec(c, "DELETE FROM memberships WHERE project_id = ? AND user_id = ?", who, 2, &changed, err);
     } else {

@@ -171,9 +171,28 @@ static void fill_session_user(cp_dbrows *r, cp_arena *a, void *out)
  * settings of whoever deleted it. The data version comes along (one more
  * primary-key read, no round trip): the page cache needs it, read after
  * every write this request could have been told of, on any instance. */
+/* A stream ticket or event stream opened with an API token carries "t:<token
+ * id>" as its session: the token must still be live, for the same user. */
+static cp_result token_session_read(cp_store *s, cp_arena *a, const char *token_id, const char *user_id, int64_t now,
+                                    session_row *row, cp_error *err)
+{
+    cp_arena *tmp = a ? a : cp_arena_new(1024);
+    cp_api_token t;
+    cp_user u;
+    cp_result r = cp_store_token_auth(s, tmp, token_id, now, &t, &u, &row->data_version, err);
+    if (r == CP_OK && strcmp(u.id, user_id) != 0) r = CP_EAUTH;
+    if (r == CP_OK) {
+        row->expires_at = t.expires_at;
+        if (row->user) *row->user = u;
+    }
+    if (!a) cp_arena_free(tmp);
+    return r;
+}
+
 static cp_result session_read(cp_store *s, cp_arena *a, const char *sid, const char *user_id, int64_t now,
                               session_row *row, cp_error *err)
 {
+    if (!strncmp(sid, "t:", 2)) return token_session_read(s, a, sid + 2, user_id, now, row, err);
     cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(user_id), CP_PINT(now)};
     cp_result r = cp_store_one(s, row->user ? a : NULL,
                                "SELECT u.id, u.email, u.name, u.created_at, s.expires_at,"

@@ -504,18 +504,32 @@ static bool subscribed(const char *events_json, const char *event)
     return yes;
 }
 
+/* Project tokens' service users (store_tokens.c) read no notifications: people do. */
+#define PEOPLE " AND user_id NOT IN (SELECT service_user_id FROM api_tokens WHERE service_user_id IS NOT NULL)"
+
 static cp_result notify(cp_dbconn *c, cp_arena *a, const cp_outbox_event *ev, const char *kind, int64_t now,
                         cp_error *err)
 {
-    static const char *const members = "SELECT user_id FROM memberships WHERE project_id = ? ORDER BY user_id";
+    static const char *const members =
+        "SELECT user_id FROM memberships WHERE project_id = ?" PEOPLE " ORDER BY user_id";
     static const char *const admins = "SELECT user_id FROM memberships WHERE project_id = ?"
-                                      " AND role IN ('owner', 'admin') ORDER BY user_id";
+                                      " AND role IN ('owner', 'admin')" PEOPLE " ORDER BY user_id";
     static const char *const actor_only = "SELECT user_id FROM memberships WHERE project_id = ? AND user_id = ?";
-    static const char *const actor_and_admins = "SELECT user_id FROM memberships WHERE project_id = ?"
-                                                " AND (role IN ('owner', 'admin') OR user_id = ?) ORDER BY user_id";
+    static const char *const actor_and_admins =
+        "SELECT user_id FROM memberships WHERE project_id = ?"
+        " AND (role IN ('owner', 'admin') OR user_id = ?)" PEOPLE " ORDER BY user_id";
     audience who = audience_of(kind);
     const char *sql = members;
-    if (who == TO_ADMINS || ((who == TO_ACTOR_ELSE_ADMINS || who == TO_ACTOR_AND_ADMINS) && !ev->actor_id))
+    /* What a service token did is told as if nobody did it: to the admins. */
+    double service = 0;
+    if (ev->actor_id) {
+        cp_param a1[] = {CP_PTEXT(ev->actor_id)};
+        cp_result sr =
+            cp_conn_scalar(c, "SELECT COUNT(*) FROM api_tokens WHERE service_user_id = ?", a1, 1, &service, err);
+        if (sr != CP_OK) return sr;
+    }
+    bool no_actor = !ev->actor_id || service > 0;
+    if (who == TO_ADMINS || ((who == TO_ACTOR_ELSE_ADMINS || who == TO_ACTOR_AND_ADMINS) && no_actor))
         sql = admins;
     else if (who == TO_ACTOR_ELSE_ADMINS)
         sql = actor_only;

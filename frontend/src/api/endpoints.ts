@@ -1,6 +1,10 @@
 import { get, post, patch, put, del } from './client';
 import type {
   Account,
+  ApiToken,
+  ApiTokenCreated,
+  CreateProjectTokenRequest,
+  CreateTokenRequest,
   AuditEvent,
   AuthResponse,
   Catalog,
@@ -118,6 +122,14 @@ export const api = {
   /** What the rules say about an order; `signal` cancels a stale call. */
   checkGuardrails: (body: GuardrailCheckRequest, signal?: AbortSignal) =>
     post<GuardrailCheckResult>('/guardrails/check', body, { signal }),
+
+  listTokens: () => get<Page<ApiToken>>('/tokens'),
+  createToken: (body: CreateTokenRequest) => post<ApiTokenCreated>('/tokens', body),
+  revokeToken: (id: string) => del<void>(`/tokens/${enc(id)}`),
+  listProjectTokens: (projectId: string) => get<Page<ApiToken>>(`/projects/${enc(projectId)}/tokens`),
+  createProjectToken: (projectId: string, body: CreateProjectTokenRequest) =>
+    post<ApiTokenCreated>(`/projects/${enc(projectId)}/tokens`, body),
+  revokeProjectToken: (projectId: string, id: string) => del<void>(`/projects/${enc(projectId)}/tokens/${enc(id)}`),
 
   listWebhooks: (projectId: string) => get<{ items: Webhook[] }>(`/projects/${enc(projectId)}/webhooks`),
   createWebhook: (projectId: string, body: CreateWebhookRequest) =>

@@ -50,6 +50,12 @@ export type Webhook = S['Webhook'];
 export type WebhookCreated = S['WebhookCreated'];
 export type WebhookDelivery = S['WebhookDelivery'];
 export type WebhookDeliveryPage = S['WebhookDeliveryPage'];
+export type TokenScope = S['TokenScope'];
+export type ApiToken = S['ApiToken'];
+export type ApiTokenCreated = S['ApiTokenCreated'];
+export type ApiTokenPage = S['ApiTokenPage'];
+export type CreateTokenRequest = operations['createToken']['requestBody']['content']['application/json'];
+export type CreateProjectTokenRequest = operations['createProjectToken']['requestBody']['content']['application/json'];
 
 /** A list answer: the contract's Page with its items typed. */
 export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] };
@@ -139,3 +145,5 @@ export type PlanAttribute = NonNullable<PlanResource['attributes']>[number];
 export type PlanCost = NonNullable<PlanSummary['cost']>;
 export type GuardrailCheck = S['GuardrailCheck'];
 export type GuardrailCheckList = S['GuardrailCheckList'];
+
+export const TOKEN_SCOPES: readonly TokenScope[] = ['read', 'order', 'approve', 'admin'];

@@ -9,6 +9,7 @@ const NAV = [
   { to: '/projects', label: 'Projects', end: false },
   { to: '/resources', label: 'Resources', end: false },
   { to: '/invitations', label: 'Invitations', end: false },
+  { to: '/settings/tokens', label: 'API tokens', end: false },
 ];
 
 function navClass({ isActive }: { isActive: boolean }) {

@@ -13,7 +13,10 @@ const TABS = [
   { to: 'audit', label: 'Audit log', end: false },
 ];
 /** Tabs only owners and admins see. */
-const MANAGER_TABS = [{ to: 'webhooks', label: 'Webhooks', end: false }];
+const MANAGER_TABS = [
+  { to: 'webhooks', label: 'Webhooks', end: false },
+  { to: 'tokens', label: 'Service tokens', end: false },
+];
 
 export function ProjectLayout() {
   const { projectId = '' } = useParams();
