@@ -56,39 +56,59 @@ static const char *t_cur_skip; /* reason given to SKIP() in the running case */
     } while (0)
 
 #define TEST(name) static void name(void)
-#define RUN(name)                                                                                                      \
-    do {                                                                                                               \
-        t_name = #name;                                                                                                \
-        t_cur_failed = 0;                                                                                              \
-        t_cur_skip = NULL;                                                                                             \
-        name();                                                                                                        \
-        if (t_cur_failed) {                                                                                            \
-            t_failed++;                                                                                                \
-            printf("not ok %s\n", #name);                                                                              \
-        } else if (t_cur_skip) {                                                                                       \
-            t_skipped++;                                                                                               \
-            printf("ok %s # SKIP %s\n", #name, t_cur_skip);                                                            \
-        } else {                                                                                                       \
-            t_passed++;                                                                                                \
-            printf("ok %s\n", #name);                                                                                  \
-        }                                                                                                              \
-    } while (0)
+/* One case by name; RUN and RUN_IF are it for a case written in place,
+ * t_case tables (T_CASE) for suites that run their cases more than once. */
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} t_case;
+#define T_CASE(f)                                                                                                      \
+    {                                                                                                                  \
+#f, f                                                                                                          \
+    }
+
+static inline void t_run(const char *name, void (*fn)(void))
+{
+    t_name = name;
+    t_cur_failed = 0;
+    t_cur_skip = NULL;
+    fn();
+    if (t_cur_failed) {
+        t_failed++;
+        printf("not ok %s\n", name);
+    } else if (t_cur_skip) {
+        t_skipped++;
+        printf("ok %s # SKIP %s\n", name, t_cur_skip);
+    } else {
+        t_passed++;
+        printf("ok %s\n", name);
+    }
+}
+
+/* Records a case as skipped for reason without running it. */
+static inline void t_skip(const char *name, const char *reason)
+{
+    t_skipped++;
+    printf("ok %s # SKIP %s\n", name, reason);
+}
+
+#define RUN(name) t_run(#name, name)
 /* Runs the case if cond holds, else records it as skipped for reason. */
 #define RUN_IF(cond, reason, name)                                                                                     \
     do {                                                                                                               \
-        if (cond) {                                                                                                    \
+        if (cond)                                                                                                      \
             RUN(name);                                                                                                 \
-        } else {                                                                                                       \
-            t_skipped++;                                                                                               \
-            printf("ok %s # SKIP %s\n", #name, (reason));                                                              \
-        }                                                                                                              \
+        else                                                                                                           \
+            t_skip(#name, (reason));                                                                                   \
     } while (0)
-#define TEST_END()                                                                                                     \
-    do {                                                                                                               \
-        printf("%d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped);                                   \
-        fflush(stdout);                                                                                                \
-        if (t_failed) return 1;                                                                                        \
-        return t_skipped && !t_passed ? T_EXIT_SKIP : 0;                                                               \
-    } while (0)
+/* What TEST_END returns from main. */
+static inline int t_end(void)
+{
+    printf("%d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped);
+    fflush(stdout);
+    if (t_failed) return 1;
+    return t_skipped && !t_passed ? T_EXIT_SKIP : 0;
+}
+#define TEST_END() return t_end()
 
 #endif

@@ -153,24 +153,12 @@ TEST(run_lifecycle_is_fenced)
 }
 
 /* Runs every case on one backend; with no url, records them as skipped. */
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, migrations_apply_once);
-    RUN_IF(url, skip_reason, users_create_and_lookup);
-    RUN_IF(url, skip_reason, run_lifecycle_is_fenced);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(migrations_apply_once),
+        T_CASE(users_create_and_lookup),
+        T_CASE(run_lifecycle_is_fenced),
+    };
+    return tsu_main(&(tsu_suite){"store", 4, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

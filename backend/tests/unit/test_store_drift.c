@@ -278,25 +278,13 @@ TEST(list_filter_and_fleet_counts)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, check_records_what_it_found);
-    RUN_IF(url, skip_reason, a_change_cancels_checks);
-    RUN_IF(url, skip_reason, sweep_queues_each_due_check_once);
-    RUN_IF(url, skip_reason, list_filter_and_fleet_counts);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-drift", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(check_records_what_it_found),
+        T_CASE(a_change_cancels_checks),
+        T_CASE(sweep_queues_each_due_check_once),
+        T_CASE(list_filter_and_fleet_counts),
+    };
+    return tsu_main(&(tsu_suite){"store-drift", 4, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

@@ -266,25 +266,13 @@ TEST(expiry_destroy_approval_follows_auto_approve)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, SWEEPERS + 2, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, racing_sweeps_queue_each_destroy_once);
-    RUN_IF(url, skip_reason, unfinished_run_postpones);
-    RUN_IF(url, skip_reason, reminders_once_per_expires_at);
-    RUN_IF(url, skip_reason, expiry_destroy_approval_follows_auto_approve);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-expiry", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(racing_sweeps_queue_each_destroy_once),
+        T_CASE(unfinished_run_postpones),
+        T_CASE(reminders_once_per_expires_at),
+        T_CASE(expiry_destroy_approval_follows_auto_approve),
+    };
+    return tsu_main(&(tsu_suite){"store-expiry", SWEEPERS + 2, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

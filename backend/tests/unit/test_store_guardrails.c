@@ -199,25 +199,13 @@ TEST(project_vms_by_size_and_protection)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, rules_round_trip);
-    RUN_IF(url, skip_reason, guarded_order_stores_checks_and_may_skip_the_budget);
-    RUN_IF(url, skip_reason, plan_checks_and_the_approval_that_overrides_them);
-    RUN_IF(url, skip_reason, project_vms_by_size_and_protection);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-guardrails", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(rules_round_trip),
+        T_CASE(guarded_order_stores_checks_and_may_skip_the_budget),
+        T_CASE(plan_checks_and_the_approval_that_overrides_them),
+        T_CASE(project_vms_by_size_and_protection),
+    };
+    return tsu_main(&(tsu_suite){"store-guardrails", 4, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

@@ -224,25 +224,14 @@ TEST(invitation_signup)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, onetime_tokens);
-    RUN_IF(url, skip_reason, signup_token_single_use_and_expiry);
-    RUN_IF(url, skip_reason, invitation_accept_by_token_once);
-    RUN_IF(url, skip_reason, invitation_refusals);
-    RUN_IF(url, skip_reason, invitation_signup);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("invitations", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(onetime_tokens),
+        T_CASE(signup_token_single_use_and_expiry),
+        T_CASE(invitation_accept_by_token_once),
+        T_CASE(invitation_refusals),
+        T_CASE(invitation_signup),
+    };
+    return tsu_main(&(tsu_suite){"invitations", 4, &st, NULL, cases, CP_ARRAY_LEN(cases)});
 }

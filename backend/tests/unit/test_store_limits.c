@@ -169,24 +169,12 @@ static void race_round(void)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, RACERS, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, quota_runs_and_resources);
-    RUN_IF(url, skip_reason, active_runs_per_project_at_claim);
-    RUN_IF(url, skip_reason, concurrent_claims_take_one_slot);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-limits", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(quota_runs_and_resources),
+        T_CASE(active_runs_per_project_at_claim),
+        T_CASE(concurrent_claims_take_one_slot),
+    };
+    return tsu_main(&(tsu_suite){"store-limits", RACERS, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

@@ -265,26 +265,14 @@ TEST(concurrent_destroys_queue_one)
 }
 
 /* Runs every case on one backend; with no url, records them as skipped. */
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    /* One connection per thread, so every thread really runs its own transaction. */
-    if (url && cp_store_open(url, MAX_THREADS, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, budget_admits_one_of_twenty_creates);
-    RUN_IF(url, skip_reason, two_owners_demoting_each_other_keep_one);
-    RUN_IF(url, skip_reason, concurrent_event_appends_have_no_gap_or_duplicate);
-    RUN_IF(url, skip_reason, concurrent_destroys_queue_one);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-races", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(budget_admits_one_of_twenty_creates),
+        T_CASE(two_owners_demoting_each_other_keep_one),
+        T_CASE(concurrent_event_appends_have_no_gap_or_duplicate),
+        T_CASE(concurrent_destroys_queue_one),
+    };
+    /* One connection per thread, so every thread really runs its own transaction. */
+    return tsu_main(&(tsu_suite){"store-races", MAX_THREADS, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

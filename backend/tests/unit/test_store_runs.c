@@ -691,34 +691,22 @@ TEST(budget_check_on_create_and_update)
 }
 
 /* Runs every case on one backend; with no url, records them as skipped. */
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, claim_order_per_resource);
-    RUN_IF(url, skip_reason, one_unfinished_run_holds_the_floor);
-    RUN_IF(url, skip_reason, fenced_writes_refuse_stale_owner_and_attempt);
-    RUN_IF(url, skip_reason, reap_before_tofu_requeues);
-    RUN_IF(url, skip_reason, reap_during_apply_fails_and_returns_lock);
-    RUN_IF(url, skip_reason, live_lease_is_never_reaped);
-    RUN_IF(url, skip_reason, saved_plan_loaded_by_its_claim_and_cleared_at_end);
-    RUN_IF(url, skip_reason, reap_waits_out_the_grace);
-    RUN_IF(url, skip_reason, reap_is_decided_inside_its_transaction);
-    RUN_IF(url, skip_reason, reap_one_bad_row_spares_the_others);
-    RUN_IF(url, skip_reason, event_sequence_and_cap);
-    RUN_IF(url, skip_reason, event_batch_order_text_and_cap);
-    RUN_IF(url, skip_reason, budget_check_on_create_and_update);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-runs", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(claim_order_per_resource),
+        T_CASE(one_unfinished_run_holds_the_floor),
+        T_CASE(fenced_writes_refuse_stale_owner_and_attempt),
+        T_CASE(reap_before_tofu_requeues),
+        T_CASE(reap_during_apply_fails_and_returns_lock),
+        T_CASE(live_lease_is_never_reaped),
+        T_CASE(saved_plan_loaded_by_its_claim_and_cleared_at_end),
+        T_CASE(reap_waits_out_the_grace),
+        T_CASE(reap_is_decided_inside_its_transaction),
+        T_CASE(reap_one_bad_row_spares_the_others),
+        T_CASE(event_sequence_and_cap),
+        T_CASE(event_batch_order_text_and_cap),
+        T_CASE(budget_check_on_create_and_update),
+    };
+    return tsu_main(&(tsu_suite){"store-runs", 4, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

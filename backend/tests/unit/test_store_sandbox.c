@@ -212,26 +212,14 @@ TEST(account_and_key_registration_are_one_transaction)
 }
 
 /* Runs every case on one backend; with no url, records them as skipped. */
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, key_registry_is_idempotent);
-    RUN_IF(url, skip_reason, instance_crud_is_scoped_by_tenant);
-    RUN_IF(url, skip_reason, bucket_names_are_unique_among_live_buckets);
-    RUN_IF(url, skip_reason, bucket_patch_leaves_absent_fields);
-    RUN_IF(url, skip_reason, account_and_key_registration_are_one_transaction);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-sandbox", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(key_registry_is_idempotent),
+        T_CASE(instance_crud_is_scoped_by_tenant),
+        T_CASE(bucket_names_are_unique_among_live_buckets),
+        T_CASE(bucket_patch_leaves_absent_fields),
+        T_CASE(account_and_key_registration_are_one_transaction),
+    };
+    return tsu_main(&(tsu_suite){"store-sandbox", 4, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

@@ -185,24 +185,12 @@ TEST(finished_run_records_power_state)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, THREADS + 2, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, racing_sweeps_queue_each_due_change_once);
-    RUN_IF(url, skip_reason, unfinished_run_postpones_and_destroyed_ends);
-    RUN_IF(url, skip_reason, finished_run_records_power_state);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-schedules", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(racing_sweeps_queue_each_due_change_once),
+        T_CASE(unfinished_run_postpones_and_destroyed_ends),
+        T_CASE(finished_run_records_power_state),
+    };
+    return tsu_main(&(tsu_suite){"store-schedules", THREADS + 2, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }

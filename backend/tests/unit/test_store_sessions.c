@@ -144,24 +144,13 @@ TEST(ended_sessions_are_dropped_at_the_next_sign_in)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, 4, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, session_rotation_and_reuse);
-    RUN_IF(url, skip_reason, session_expiry_slides_on_refresh);
-    RUN_IF(url, skip_reason, session_revoke_list_and_password);
-    RUN_IF(url, skip_reason, ended_sessions_are_dropped_at_the_next_sign_in);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("sessions", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(session_rotation_and_reuse),
+        T_CASE(session_expiry_slides_on_refresh),
+        T_CASE(session_revoke_list_and_password),
+        T_CASE(ended_sessions_are_dropped_at_the_next_sign_in),
+    };
+    return tsu_main(&(tsu_suite){"sessions", 4, &st, NULL, cases, CP_ARRAY_LEN(cases)});
 }

@@ -72,25 +72,56 @@ static inline cp_result tsu_resource_new(cp_store *s, cp_arena *a, const tsu_fix
     return cp_store_resource_create(s, a, &in, "{}", res, run ? run : &ignored, e);
 }
 
-/* run_suite(name, url, skip_reason) runs every case on one backend (url NULL: skips them).
- * Returns 0, or 1 if the test process could not set up. */
-static inline int tsu_run_backends(const char *tag, int (*run_suite)(const char *, const char *, const char *))
+/* A store suite: its cases, each run on a store of pool connections in *st,
+ * first on SQLite (a fresh file), then on PostgreSQL (CP_TEST_PG_URL, a clean
+ * schema; the cases are skipped without it). *backend (may be NULL) names the
+ * backend being run, for fixtures that must differ between the two. */
+typedef struct {
+    const char *tag;
+    int pool;
+    cp_store **st;
+    const char **backend;
+    const t_case *cases;
+    size_t n;
+} tsu_suite;
+
+/* One backend; url NULL skips every case for skip_reason. 1 if the store did not open. */
+static inline int tsu_run_on(const tsu_suite *s, const char *name, const char *url, const char *skip_reason)
+{
+    cp_error e;
+    if (s->backend) *s->backend = name;
+    printf("# %s\n", name);
+    if (url && cp_store_open(url, s->pool, true, s->st, &e) != CP_OK) {
+        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
+        return 1;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (url)
+            t_run(s->cases[i].name, s->cases[i].fn);
+        else
+            t_skip(s->cases[i].name, skip_reason);
+    if (url) cp_store_close(*s->st);
+    return 0;
+}
+
+/* main() of a store suite: both backends, then the summary (TEST_END). */
+static inline int tsu_main(const tsu_suite *s)
 {
     if (sodium_init() < 0) return 1;
     char path[128];
-    snprintf(path, sizeof path, "/tmp/cp-%s-test-XXXXXX", tag);
+    snprintf(path, sizeof path, "/tmp/cp-%s-test-XXXXXX", s->tag);
     if (!mkdtemp(path)) return 1;
     char db[192];
     snprintf(db, sizeof db, "%s/t.db", path);
-    if (run_suite("sqlite", db, NULL)) t_failed++;
+    if (tsu_run_on(s, "sqlite", db, NULL)) t_failed++;
     const char *pg = getenv("CP_TEST_PG_URL");
     if (pg && !*pg) pg = NULL;
     if (pg) tsu_reset_pg(pg);
-    if (run_suite("postgres", pg, "CP_TEST_PG_URL not set (make test starts PostgreSQL)")) t_failed++;
+    if (tsu_run_on(s, "postgres", pg, "CP_TEST_PG_URL not set (make test starts PostgreSQL)")) t_failed++;
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", path);
     if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
-    return 0;
+    return t_end();
 }
 
 /* ---- races: n threads released together on one store call ---- */

@@ -261,24 +261,12 @@ TEST(racing_claims_lease_each_delivery_once)
     cp_arena_free(a);
 }
 
-static int run_suite(const char *name, const char *url, const char *skip_reason)
-{
-    backend_name = name;
-    cp_error e;
-    printf("# %s\n", name);
-    if (url && cp_store_open(url, RACERS + 2, true, &st, &e) != CP_OK) {
-        fprintf(stderr, "cannot open %s store: %s\n", name, e.message);
-        return 1;
-    }
-    RUN_IF(url, skip_reason, emit_guardrail_blocked_standalone);
-    RUN_IF(url, skip_reason, lease_lets_one_owner_record);
-    RUN_IF(url, skip_reason, racing_claims_lease_each_delivery_once);
-    if (url) cp_store_close(st);
-    return 0;
-}
-
 int main(void)
 {
-    if (tsu_run_backends("store-webhooks", run_suite) != 0) return 1;
-    TEST_END();
+    static const t_case cases[] = {
+        T_CASE(emit_guardrail_blocked_standalone),
+        T_CASE(lease_lets_one_owner_record),
+        T_CASE(racing_claims_lease_each_delivery_once),
+    };
+    return tsu_main(&(tsu_suite){"store-webhooks", RACERS + 2, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
 }
