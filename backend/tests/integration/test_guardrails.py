@@ -340,3 +340,62 @@ def test_distributed_block_at_order_and_on_the_plan(cluster):
     assert by_rule(checks(u2, run["id"]), "protected", "plan")[0]["outcome"] == "blocked"
     got = sbx.get("/buckets/" + u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):])
     assert got.status_code == 200 and got.json()["name"] == old
+
+
+def busy_worker(u, p, acct, seconds=20):
+    """The server's one worker busy with a slow create, so a run queued now waits for it."""
+    slow = u.create_vm(p["id"], acct["id"], name="slow-" + secrets.token_hex(3), simulate_seconds=seconds)
+    run = u.wait_run(slow["run"]["id"], until=("awaiting_approval", "applying", "succeeded", "failed"), timeout=120)
+    if run["status"] == "awaiting_approval":
+        u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+        run = u.wait_run(run["id"], until=("applying", "succeeded", "failed"), timeout=120)
+    assert run["status"] == "applying", run
+    return run
+
+
+def test_protection_after_the_plan(make_server, store_env):
+    """A destroy planned, then the resource protected: the approval is refused;
+    approved first and protected before the apply, the worker stops it."""
+    s = make_server(env=dict(store_env, CLOUDPLANE_WORKERS="1"))
+    u, p, acct, sbx = setup(s, require_approval=True)
+    out = u.ok("POST", "/resources", bucket_order(p, acct, "keep-" + secrets.token_hex(4)), 202)
+    run = u.wait_run(out["run"]["id"], until=("awaiting_approval", "failed"), timeout=180)
+    u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+    assert u.wait_run(run["id"], timeout=180)["status"] == "succeeded"
+    rid = out["resource"]["id"]
+    bid = u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):]
+    d = u.ok("DELETE", "/resources/" + rid, status=202)["run"]
+    d = u.wait_run(d["id"], until=("awaiting_approval", "failed", "succeeded"), timeout=180)
+    assert d["status"] == "awaiting_approval", d
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": True}, 200)
+    assert_error(u.call("POST", "/runs/%s/approve" % d["id"]), 409, "resource_protected")
+    assert u.ok("GET", "/runs/" + d["id"])["status"] == "awaiting_approval"
+    # Approved while unprotected, protected again before a worker applies it.
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": False}, 200)
+    busy_worker(u, p, acct)
+    u.ok("POST", "/runs/%s/approve" % d["id"], status=200)
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": True}, 200)
+    assert u.ok("GET", "/runs/" + d["id"])["status"] == "awaiting_approval"  # not applied yet: the check is the worker's
+    done = u.wait_run(d["id"], timeout=180)
+    assert done["status"] == "failed" and "protected" in done["error"], done
+    prot = by_rule(checks(u, d["id"]), "protected", "plan")
+    assert prot and prot[-1]["outcome"] == "blocked" and prot[-1]["address"]
+    assert sbx.get("/buckets/" + bid).status_code == 200
+    assert u.ok("GET", "/resources/" + rid)["status"] == "active"
+
+
+def test_plan_time_block_keeps_a_failed_resource_failed(make_server, store_env):
+    s = make_server(env=dict(store_env, CLOUDPLANE_WORKERS="1"))
+    u, p, acct, sbx = setup(s)
+    bad = u.create_vm(p["id"], acct["id"], name="doomed", simulate_failure=True)
+    assert u.wait_run(bad["run"]["id"])["status"] == "failed"
+    rid = bad["resource"]["id"]
+    assert u.ok("GET", "/resources/" + rid)["status"] == "failed"
+    busy_worker(u, p, acct)
+    # Ordered while no rule stops it; the rule comes before its plan.
+    q = u.ok("PATCH", "/resources/" + rid, {"size": "sandbox.medium"}, 202)
+    put_rules(u, p, {"allowed_sizes": {"level": "hard", "sizes": {"sandbox": ["sandbox.small"]}}})
+    assert u.ok("GET", "/runs/" + q["run"]["id"])["status"] == "queued"
+    run = u.wait_run(q["run"]["id"], timeout=180)
+    assert run["status"] == "failed" and "allowed_sizes" in run["error"], run
+    assert u.ok("GET", "/resources/" + rid)["status"] == "failed"
