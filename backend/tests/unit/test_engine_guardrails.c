@@ -5,6 +5,7 @@
 
 #include "core/cp.h"
 #include "engine/guardrails.h"
+#include "engine/guardrails_cache.h"
 #include "test.h"
 
 /* An order as the table writes it: NULL / 0 fields take the base's. */
@@ -398,6 +399,43 @@ TEST(parse_errors)
     }
 }
 
+/* Parsed once per stored row: the same row hits; a new updated_at or text
+ * (a PUT here or on another instance) parses again; a bad row is not kept. */
+TEST(cache_keyed_by_the_stored_row)
+{
+    cp_gr_cache *c = cp_gr_cache_new();
+    const char *soft = "{\"max_monthly_cost\": {\"level\": \"soft\", \"usd\": 5}}";
+    const char *hard = "{\"max_monthly_cost\": {\"level\": \"hard\", \"usd\": 5}}";
+    cp_guardrails *a, *b, *d;
+    cp_error e;
+    uint64_t hits, misses;
+    cp_gr_level lv;
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 10, soft, &a, &e), CP_OK);
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 10, soft, &b, &e), CP_OK);
+    CHECK(a == b);
+    cp_gr_cache_stats(c, &hits, &misses);
+    CHECK_EQ(hits, 1);
+    CHECK_EQ(misses, 1);
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 11, hard, &d, &e), CP_OK);
+    CHECK(d != a && cp_guardrails_level(d, CP_GR_MAX_MONTHLY_COST, &lv) && lv == CP_GR_HARD);
+    cp_guardrails_free(d);
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 11, soft, &d, &e), CP_OK); /* same ms, other text */
+    CHECK(cp_guardrails_level(d, CP_GR_MAX_MONTHLY_COST, &lv) && lv == CP_GR_SOFT);
+    cp_guardrails_free(d);
+    /* The replaced entry is still good for the readers that hold it. */
+    CHECK(cp_guardrails_level(a, CP_GR_MAX_MONTHLY_COST, &lv) && lv == CP_GR_SOFT);
+    cp_guardrails_free(a);
+    cp_guardrails_free(b);
+    cp_gr_cache_forget(c, "p1");
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 11, soft, &d, &e), CP_OK);
+    cp_gr_cache_stats(c, &hits, &misses);
+    CHECK_EQ(hits, 1);
+    cp_guardrails_free(d);
+    CHECK_EQ(cp_gr_cache_get(c, "p2", 1, "{\"budget\": {\"level\": \"loud\"}}", &d, &e), CP_EINVAL);
+    CHECK(d == NULL);
+    cp_gr_cache_free(c);
+}
+
 int main(void)
 {
     RUN(every_rule_at_every_level_on_the_order);
@@ -407,5 +445,6 @@ int main(void)
     RUN(override_only_named_rules);
     RUN(no_rules_no_checks);
     RUN(parse_errors);
+    RUN(cache_keyed_by_the_stored_row);
     TEST_END();
 }
