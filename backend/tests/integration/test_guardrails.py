@@ -399,3 +399,44 @@ def test_plan_time_block_keeps_a_failed_resource_failed(make_server, store_env):
     run = u.wait_run(q["run"]["id"], timeout=180)
     assert run["status"] == "failed" and "allowed_sizes" in run["error"], run
     assert u.ok("GET", "/resources/" + rid)["status"] == "failed"
+
+
+def test_hard_rule_set_after_the_plan_stops_the_approved_apply(make_server, store_env):
+    s = make_server(env=store_env)
+    u, p, acct, sbx = setup(s, require_approval=True)
+    out = u.ok("POST", "/resources", vm_order(p, acct, "grow-1"), 202)
+    run = u.wait_run(out["run"]["id"], until=("awaiting_approval", "failed"), timeout=180)
+    u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+    assert u.wait_run(run["id"], timeout=180)["status"] == "succeeded"
+    rid = out["resource"]["id"]
+    q = u.ok("PATCH", "/resources/" + rid, {"size": "sandbox.medium"}, 202)
+    run = u.wait_run(q["run"]["id"], until=("awaiting_approval", "failed", "succeeded"), timeout=180)
+    assert run["status"] == "awaiting_approval", run
+    put_rules(u, p, {"allowed_sizes": {"level": "hard", "sizes": {"sandbox": ["sandbox.small"]}},
+                     "max_monthly_cost": {"level": "soft", "usd": 1}})
+    u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+    done = u.wait_run(run["id"], timeout=180)
+    assert done["status"] == "failed" and "allowed_sizes" in done["error"], done
+    got = by_rule(checks(u, run["id"]), "allowed_sizes", "plan")
+    assert got and got[-1]["outcome"] == "blocked" and got[-1]["level"] == "hard"
+    # Only the hard rules are checked again: the soft one the approval could have accepted is not recorded.
+    assert by_rule(checks(u, run["id"]), "max_monthly_cost") == []
+    res = u.ok("GET", "/resources/" + rid)
+    assert res["status"] == "active" and res["size"] == "sandbox.small"
+
+
+def test_notifications_page_by_cursor(make_server):
+    s = make_server()
+    u, p, acct, sbx = setup(s)
+    put_rules(u, p, {"allowed_sizes": {"level": "hard", "sizes": {"sandbox": ["sandbox.small"]}}})
+    for i in range(3):
+        assert_error(u.call("POST", "/resources", vm_order(p, acct, "big-%d" % i, size="sandbox.large")), 422,
+                     "guardrail_blocked")
+    first = u.ok("GET", "/notifications?limit=2")
+    assert [n["resource_name"] for n in first["items"]] == ["big-2", "big-1"], first
+    assert first["next_cursor"] and first["unread"] == 3
+    rest = u.ok("GET", "/notifications?limit=2&cursor=" + first["next_cursor"])
+    assert [n["resource_name"] for n in rest["items"]] == ["big-0"] and rest["next_cursor"] is None
+    assert rest["unread"] == 3
+    assert u.ok("GET", "/notifications?limit=3")["next_cursor"] is None
+    assert_error(u.call("GET", "/notifications?cursor=nope"), 400, "invalid_cursor")
