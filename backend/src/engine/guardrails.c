@@ -246,6 +246,7 @@ static cp_result parse_rule(cp_guardrails *g, cp_gr_rule rule, json_t *o, cp_err
             int ci = cloud_index(json_string_value(c));
             if (ci < 0 || !nul_free(c))
                 return shape(err, "allowed_clouds.clouds", "must hold aws, azure, gcp or sandbox");
+            if (g->clouds & (1u << ci)) return shape(err, "allowed_clouds.clouds", "must name each cloud once");
             g->clouds |= 1u << ci;
         }
         return CP_OK;

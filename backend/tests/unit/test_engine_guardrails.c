@@ -370,6 +370,7 @@ TEST(parse_errors)
         {"{\"budget\": {}}", CP_EINVAL, "missing_field"},
         {"{\"budget\": {\"level\": \"soft\", \"x\": 1}}", CP_EINVAL, "unknown_field"},
         {"{\"allowed_clouds\": {\"level\": \"soft\", \"clouds\": [\"mars\"]}}", CP_EINVAL, NULL},
+        {"{\"allowed_clouds\": {\"level\": \"soft\", \"clouds\": [\"aws\", \"aws\"]}}", CP_EINVAL, NULL},
         {"{\"allowed_regions\": {\"level\": \"soft\", \"regions\": {\"aws\": [\"mars-1\"]}}}", CP_EUNPROC,
          "unknown_region"},
         {"{\"allowed_regions\": {\"level\": \"soft\", \"regions\": {\"moon\": [\"us-east-1\"]}}}", CP_EINVAL,
