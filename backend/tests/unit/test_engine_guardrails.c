@@ -1,5 +1,6 @@
 /* Unit tests for engine/guardrails: every rule at every level, passing and
  * breaking, on the order and the plan stage; overrides; parse errors. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -437,6 +438,50 @@ TEST(cache_keyed_by_the_stored_row)
     cp_gr_cache_free(c);
 }
 
+/* Readers on several threads while the row changes and entries are dropped:
+ * each gets the rules of the row it asked for (run under ASan/TSan to see more). */
+typedef struct {
+    cp_gr_cache *c;
+    int id, wrong;
+} race_arg;
+
+static void *cache_reader(void *p)
+{
+    race_arg *ra = p;
+    static const char *const docs[] = {"{\"max_monthly_cost\": {\"level\": \"soft\", \"usd\": 5}}",
+                                       "{\"max_monthly_cost\": {\"level\": \"hard\", \"usd\": 5}}"};
+    for (int i = 0; i < 3000; i++) {
+        int v = (i / 7 + ra->id) % 2;
+        cp_guardrails *g;
+        cp_error e;
+        cp_gr_level lv;
+        if (cp_gr_cache_get(ra->c, i % 3 ? "p1" : "p2", v, docs[v], &g, &e) != CP_OK) {
+            ra->wrong++;
+            continue;
+        }
+        if (!cp_guardrails_level(g, CP_GR_MAX_MONTHLY_COST, &lv) || lv != (v ? CP_GR_HARD : CP_GR_SOFT)) ra->wrong++;
+        cp_guardrails_free(g);
+        if (ra->id == 0 && i % 50 == 0) cp_gr_cache_forget(ra->c, "p1");
+    }
+    return NULL;
+}
+
+TEST(cache_readers_on_threads)
+{
+    cp_gr_cache *c = cp_gr_cache_new();
+    pthread_t th[4];
+    race_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (race_arg){c, i, 0};
+        CHECK_EQ(pthread_create(&th[i], NULL, cache_reader, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ(args[i].wrong, 0);
+    }
+    cp_gr_cache_free(c);
+}
+
 int main(void)
 {
     RUN(every_rule_at_every_level_on_the_order);
@@ -447,5 +492,6 @@ int main(void)
     RUN(no_rules_no_checks);
     RUN(parse_errors);
     RUN(cache_keyed_by_the_stored_row);
+    RUN(cache_readers_on_threads);
     TEST_END();
 }
