@@ -200,8 +200,9 @@ cp_result cp_api_notifications_list(cp_req *req)
     cp_notification *items;
     size_t n;
     int64_t unread = 0;
-    if ((r = cp_store_notifications_list(CP_APP(req)->store, req->arena, req->user_id, limit, &items, &n, &unread,
-                                         &req->err)) != CP_OK)
+    char *next = NULL;
+    if ((r = cp_store_notifications_list(CP_APP(req)->store, req->arena, req->user_id, limit, cursor, &items, &n, &next,
+                                         &unread, &req->err)) != CP_OK)
         return r;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -213,7 +214,9 @@ cp_result cp_api_notifications_list(cp_req *req)
                                              cp_api_time(x->created_at), "run_id", cp_json_str_or_null(x->run_id),
                                              "read", x->read, "message", x->message ? x->message : ""));
     }
-    return cp_reply(req, 200, json_pack("{s:o, s:I}", "items", arr, "unread", (json_int_t)unread));
+    return cp_reply(req, 200,
+                    json_pack("{s:o, s:o, s:I}", "items", arr, "next_cursor", cp_json_str_or_null(next), "unread",
+                              (json_int_t)unread));
 }
 
 cp_result cp_api_notifications_read(cp_req *req)

@@ -12,18 +12,19 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
+#include "engine/guardrails_cache.h"
 
 /* ---- the rules ---- */
 
-/* The project's parsed rules (never NULL on CP_OK); the stored text in *text. */
+/* The project's parsed rules (never NULL on CP_OK; a reference: release
+ * with cp_guardrails_free); the stored row in *row. */
 static cp_result load_rules(cp_req *req, const char *project_id, cp_guardrails **g, cp_guardrails_row *row)
 {
     cp_result r = cp_store_guardrails_get(CP_APP(req)->store, req->arena, project_id, row, &req->err);
     if (r != CP_OK) return r;
-    json_t *doc = json_loads(row->rules ? row->rules : "{}", 0, NULL);
     cp_error e;
-    r = cp_guardrails_parse(doc, g, &e);
-    json_decref(doc);
+    /* Parsed once per stored row (and instance), not per order. */
+    r = cp_gr_cache_get(CP_APP(req)->guardrails, project_id, row->updated_at, row->rules, g, &e);
     if (r != CP_OK) {
         /* Stored rules were checked when set; a catalog that lost a region since
          * makes them unreadable, and an unreadable rule set must not pass orders. */
@@ -77,6 +78,7 @@ cp_result cp_api_guardrails_put(cp_req *req)
     r = cp_store_guardrails_put(CP_APP(req)->store, p.id, text, req->user_id, cp_now_ms(), &req->err);
     free(text);
     if (r != CP_OK) return r;
+    cp_gr_cache_forget(CP_APP(req)->guardrails, p.id);
     cp_api_audit(req, p.id, "guardrails.update", p.id, json_pack("{s:O}", "rules", b));
     cp_guardrails_row row;
     if ((r = cp_store_guardrails_get(CP_APP(req)->store, req->arena, p.id, &row, &req->err)) != CP_OK) return r;
@@ -371,7 +373,27 @@ cp_result cp_api_resources_protection(cp_req *req)
     return cp_reply(req, 200, cp_api_resource_json(&res));
 }
 
-/* ---- approval of a plan that broke soft rules ---- */
+/* ---- approval ---- */
+
+cp_result cp_api_guardrails_approvable(cp_req *req, const cp_run *run)
+{
+    cp_resource res;
+    cp_result r = cp_store_resource_by_id(CP_APP(req)->store, req->arena, run->resource_id, &res, &req->err);
+    if (r != CP_OK || !res.is_protected) return r;
+    bool harmful = run->operation == CP_OP_DESTROY;
+    json_t *summary = run->plan_summary ? json_loads(run->plan_summary, 0, NULL) : NULL;
+    size_t i;
+    json_t *rc;
+    json_array_foreach(json_object_get(summary, "resources"), i, rc)
+    {
+        const char *act = json_string_value(json_object_get(rc, "action"));
+        if (act && (!strcmp(act, "delete") || !strcmp(act, "replace"))) harmful = true;
+    }
+    json_decref(summary);
+    if (!harmful) return CP_OK;
+    return cp_req_fail(req, CP_ECONFLICT, "resource_protected", NULL,
+                       "the plan would destroy or replace %s, which is protected: lift its protection first", res.name);
+}
 
 cp_result cp_api_guardrails_approve(cp_req *req, const cp_run *run, const char *reason)
 {

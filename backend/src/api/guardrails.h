@@ -42,6 +42,11 @@ void cp_api_guard_release(cp_api_guard *g);
  * the guardrail.blocked event (webhooks and notifications). */
 void cp_api_guardrails_blocked(cp_req *req, const char *project_id, const cp_api_order *o, json_t *checks);
 
+/* POST /runs/{id}/approve: 409 resource_protected when the run's plan would
+ * destroy or replace its resource and the resource is protected (since the
+ * plan was made). The worker checks again when it applies. */
+cp_result cp_api_guardrails_approvable(cp_req *req, const cp_run *run) CP_MUST_CHECK;
+
 /* POST /runs/{id}/approve for a run with override_required: the reason is
  * required (422 reason_required); approves, overrides the plan's soft
  * checks and audits guardrail.override. */

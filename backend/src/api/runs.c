@@ -97,6 +97,7 @@ cp_result cp_api_runs_approve(cp_req *req)
         reason = cp_json_str(b, "reason", NULL);
     }
     if ((r = cp_api_need_role(req, role, CP_ROLE_ADMIN)) != CP_OK) return r;
+    if ((r = cp_api_guardrails_approvable(req, &run)) != CP_OK) return r;
     if (run.override_required)
         r = cp_api_guardrails_approve(req, &run, reason);
     else

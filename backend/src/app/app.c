@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "engine/guardrails_cache.h"
 #include "core/secretfile.h"
 #include "core/timeutil.h"
 
@@ -142,6 +143,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     app->login_by_email = cp_ratelimit_new(5, 60 * 1000, 100000);
     app->login_by_ip = cp_ratelimit_new(20, 60 * 1000, 100000);
     app->streams_by_user = cp_slots_new();
+    app->guardrails = cp_gr_cache_new();
     if (cfg->sandbox_rate > 0)
         app->sandbox_throttle = cp_throttle_new((double)cfg->sandbox_rate, 2.0 * (double)cfg->sandbox_rate, 100000);
     return init_limits(app, cfg, err);
@@ -159,6 +161,7 @@ void cp_app_close(cp_app *app)
     cp_ratelimit_free(app->login_by_email);
     cp_ratelimit_free(app->login_by_ip);
     cp_slots_free(app->streams_by_user);
+    cp_gr_cache_free(app->guardrails);
     cp_throttle_free(app->sandbox_throttle);
     sodium_memzero(&app->jwt, sizeof app->jwt);
 }

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,7 @@ typedef struct {
 } tag_rule;
 
 struct cp_guardrails {
+    atomic_int refs; /* cp_guardrails_ref, cp_guardrails_free */
     bool has[CP_GR_RULE_COUNT];
     cp_gr_level level[CP_GR_RULE_COUNT];
     unsigned clouds;         /* bits of clouds[] */
@@ -244,6 +246,7 @@ static cp_result parse_rule(cp_guardrails *g, cp_gr_rule rule, json_t *o, cp_err
             int ci = cloud_index(json_string_value(c));
             if (ci < 0 || !nul_free(c))
                 return shape(err, "allowed_clouds.clouds", "must hold aws, azure, gcp or sandbox");
+            if (g->clouds & (1u << ci)) return shape(err, "allowed_clouds.clouds", "must name each cloud once");
             g->clouds |= 1u << ci;
         }
         return CP_OK;
@@ -279,6 +282,7 @@ cp_result cp_guardrails_parse(json_t *doc, cp_guardrails **out, cp_error *err)
 {
     *out = NULL;
     cp_guardrails *g = cp_xcalloc(1, sizeof *g);
+    atomic_init(&g->refs, 1);
     cp_result r = CP_OK;
     if (doc && !json_is_null(doc) && !json_is_object(doc)) r = shape(err, "rules", "must be an object");
     if (r == CP_OK && json_is_object(doc)) {
@@ -302,9 +306,15 @@ cp_result cp_guardrails_parse(json_t *doc, cp_guardrails **out, cp_error *err)
     return CP_OK;
 }
 
+cp_guardrails *cp_guardrails_ref(cp_guardrails *g)
+{
+    if (g) atomic_fetch_add(&g->refs, 1);
+    return g;
+}
+
 void cp_guardrails_free(cp_guardrails *g)
 {
-    if (!g) return;
+    if (!g || atomic_fetch_sub(&g->refs, 1) != 1) return;
     for (size_t i = 0; i < g->ntags; i++) {
         if (g->tags[i].pattern) regfree(&g->tags[i].re);
         free(g->tags[i].pattern);

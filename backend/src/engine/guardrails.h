@@ -32,7 +32,8 @@ const char *cp_gr_outcome_name(cp_gr_outcome o);
 const char *cp_gr_rule_name(cp_gr_rule r);
 bool cp_gr_rule_parse(const char *name, cp_gr_rule *out);
 
-/* Parsed rules; opaque. Safe to read from several threads once made. */
+/* Parsed rules; opaque. Safe to read from several threads once made;
+ * shared by reference (guardrails_cache.h). */
 typedef struct cp_guardrails cp_guardrails;
 
 /* Parses and checks a GuardrailRules document (NULL or {} = no rules).
@@ -41,6 +42,9 @@ typedef struct cp_guardrails cp_guardrails;
  * does not compile, unknown_region / unknown_size for a name the catalog does
  * not have, invalid_value for a value out of range. Caller frees *out. */
 cp_result cp_guardrails_parse(json_t *doc, cp_guardrails **out, cp_error *err) CP_MUST_CHECK;
+/* Another reference to g (returned); each is dropped by cp_guardrails_free,
+ * the last one frees. */
+cp_guardrails *cp_guardrails_ref(cp_guardrails *g);
 void cp_guardrails_free(cp_guardrails *g);
 /* True when no rule is set. */
 bool cp_guardrails_empty(const cp_guardrails *g);

@@ -28,6 +28,7 @@ void cp_run_params_decode(const char *text, cp_run_params *out)
     out->size = str_field(out->doc, "size");
     out->config = json_object_get(out->doc, "config");
     out->monthly_cost_usd = json_number_value(json_object_get(out->doc, "monthly_cost_usd"));
+    out->status_before = str_field(out->doc, CP_RUN_STATUS_BEFORE);
 }
 
 void cp_run_params_release(cp_run_params *p)

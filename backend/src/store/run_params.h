@@ -10,11 +10,16 @@
 typedef struct {
     const char *name;
     const char *region;
-    const char *size;        /* NULL: none (storage), or absent */
-    json_t *config;          /* object; NULL when absent (borrowed) */
-    double monthly_cost_usd; /* 0 when absent */
-    json_t *doc;             /* decode only: owns the values above */
+    const char *size;          /* NULL: none (storage), or absent */
+    json_t *config;            /* object; NULL when absent (borrowed) */
+    double monthly_cost_usd;   /* 0 when absent */
+    json_t *doc;               /* decode only: owns the values above */
+    const char *status_before; /* decode only: the resource's status at the run's first claim, NULL if not kept */
 } cp_run_params;
+
+/* The key the store adds to a run's params when it first claims it (the
+ * resource's status then, "active" or "failed"). */
+#define CP_RUN_STATUS_BEFORE "resource_status_before"
 
 /* JSON text (compact, sorted keys); a NULL config is written as {}. Returns
  * malloc'd text for the caller to free, or NULL (name/region missing, OOM). */

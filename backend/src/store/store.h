@@ -741,9 +741,12 @@ typedef struct {
     bool read;
 } cp_notification;
 /* The user's notifications in projects they are still a member of, newest
- * first, at most limit; *unread counts all their unread ones. */
-cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_notification **items,
-                                      size_t *n, int64_t *unread, cp_error *err) CP_MUST_CHECK;
+ * first, at most limit, older than cursor (an id; NULL = from the newest);
+ * *next is the cursor of the next page or NULL; *unread counts all their
+ * unread ones, not only those listed. */
+cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user_id, int limit, const char *cursor,
+                                      cp_notification **items, size_t *n, char **next, int64_t *unread,
+                                      cp_error *err) CP_MUST_CHECK;
 /* Marks one of user_id's notifications read (again is fine); CP_ENOTFOUND
  * when it is not theirs. */
 cp_result cp_store_notification_read(cp_store *s, const char *user_id, const char *id, int64_t now,
@@ -799,8 +802,11 @@ cp_result cp_store_run_approve_override(cp_store *s, const char *run_id, const c
  * resource_destroyed for a destroyed one. */
 cp_result cp_store_resource_set_protected(cp_store *s, const char *resource_id, bool on, cp_error *err) CP_MUST_CHECK;
 /* After a plan the guardrails stopped (nothing applied): an update or
- * destroy leaves its resource active again, not failed. */
-cp_result cp_store_resource_unfail(cp_store *s, const char *resource_id, cp_error *err) CP_MUST_CHECK;
+ * destroy gives its resource back the status it had before the run (before,
+ * a cp_run_params status_before; NULL, from a run claimed before it was
+ * kept: active). A resource failed before the run stays failed. */
+cp_result cp_store_resource_unfail(cp_store *s, const char *resource_id, const char *before,
+                                   cp_error *err) CP_MUST_CHECK;
 
 /* An order's guardrail outcome, for the create or update it queues: checks
  * (JSON array text, NULL for none) are stored on the new run in the same
@@ -906,7 +912,9 @@ typedef struct {
     char *secret_key_id, *secret_nonce, *secret_ciphertext;
 } cp_delivery_job;
 /* Leases up to limit pending deliveries due at now to owner for lease_ms
- * (FOR UPDATE SKIP LOCKED on PostgreSQL): only the owner may record them. */
+ * (FOR UPDATE SKIP LOCKED on PostgreSQL): only the owner may record them.
+ * A disabled webhook's deliveries are not leased: they wait for it to be
+ * enabled, and are failed once past give_up_at. */
 cp_result cp_store_deliveries_claim(cp_store *s, cp_arena *a, const char *owner, int64_t now, int64_t lease_ms,
                                     int limit, cp_delivery_job **items, size_t *n, cp_error *err) CP_MUST_CHECK;
 typedef struct {

@@ -77,14 +77,17 @@ static void fill_note(cp_dbrows *r, cp_arena *a, void *out)
     x->message = cp_dbrows_dup(r, 9, a);
 }
 
-cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user_id, int limit, cp_notification **items,
-                                      size_t *n, int64_t *unread, cp_error *err)
+cp_result cp_store_notifications_list(cp_store *s, cp_arena *a, const char *user_id, int limit, const char *cursor,
+                                      cp_notification **items, size_t *n, char **next, int64_t *unread, cp_error *err)
 {
     limit = cp_store_page_limit(limit);
-    cp_param p[] = {CP_PTEXT(user_id), CP_PINT(limit)};
-    cp_result r = cp_store_many(s, a, "SELECT " NOTE_COLS NOTE_FROM " ORDER BY n.id DESC LIMIT ?", p, 2, fill_note,
-                                sizeof(cp_notification), (size_t)limit, (void **)items, n, err);
+    cp_param p[] = {CP_PTEXT(user_id), CP_PTEXT(cursor ? cursor : ""), CP_PTEXT(cursor ? cursor : ""),
+                    CP_PINT(limit + 1)};
+    cp_result r =
+        cp_store_many(s, a, "SELECT " NOTE_COLS NOTE_FROM " AND (? = '' OR n.id < ?) ORDER BY n.id DESC LIMIT ?", p, 4,
+                      fill_note, sizeof(cp_notification), (size_t)limit + 1, (void **)items, n, err);
     if (r != CP_OK) return r;
+    FINISH_PAGE(items, n, next, limit, id);
     double count = 0;
     cp_dbconn *c = cp_db_acquire(cp_store_db(s));
     r = cp_conn_scalar(c, "SELECT COUNT(*)" NOTE_FROM " AND n.read_at IS NULL", p, 1, &count, err);

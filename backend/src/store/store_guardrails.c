@@ -224,8 +224,9 @@ cp_result cp_store_resource_set_protected(cp_store *s, const char *resource_id, 
     return r;
 }
 
-cp_result cp_store_resource_unfail(cp_store *s, const char *resource_id, cp_error *err)
+cp_result cp_store_resource_unfail(cp_store *s, const char *resource_id, const char *before, cp_error *err)
 {
+    if (before && strcmp(before, "active") != 0) return CP_OK; /* failed before the run: stays failed */
     cp_param p[] = {CP_PTEXT(resource_id)};
     return cp_store_exec(s, "UPDATE resources SET status = 'active' WHERE id = ? AND status = 'failed'", p, 1, NULL,
                          err);

@@ -3,10 +3,12 @@
  * and cancel, and reaping of expired leases. Every worker-side write is
  * fenced: it only applies while the writer still holds the run's lease
  * (owner + attempt). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "store/run_params.h"
 #include "store/store_rows.h"
 
 /* ---- runs: reads ---- */
@@ -98,6 +100,35 @@ static cp_result set_resource_status(cp_dbconn *c, const char *resource_id, cp_r
     return cp_db_exec(c, "UPDATE resources SET status = ?, updated_at = ? WHERE id = ?", p, 3, NULL, err);
 }
 
+/* The resource's status when its run is first claimed, kept in the run's
+ * params (CP_RUN_STATUS_BEFORE): a run the guardrails stop before anything
+ * is applied gives it back (cp_store_resource_unfail). A claim after a
+ * requeue finds the resource busy and keeps what the first claim read. */
+static cp_result remember_status_before(cp_dbconn *c, cp_arena *a, cp_run *run, cp_error *err)
+{
+    cp_resource_status st;
+    char *text = NULL;
+    cp_param p[] = {CP_PTEXT(run->resource_id)};
+    cp_dbrows *rows;
+    cp_result r = cp_db_query(c, "SELECT status FROM resources WHERE id = ?", p, 1, &rows, err);
+    if (r != CP_OK) return r;
+    bool found = cp_dbrows_next(rows);
+    st = found ? cp_resource_status_col(rows, 0) : CP_RES_FAILED;
+    cp_dbrows_free(rows);
+    if (!found || (st != CP_RES_ACTIVE && st != CP_RES_FAILED)) return CP_OK;
+    json_t *doc = json_loads(run->params ? run->params : "{}", 0, NULL);
+    if (!json_is_object(doc) || json_object_get(doc, CP_RUN_STATUS_BEFORE)) goto out;
+    json_object_set_new(doc, CP_RUN_STATUS_BEFORE, json_string(cp_resource_status_name(st)));
+    if (!(text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS))) goto out;
+    cp_param q[] = {CP_PTEXT(text), CP_PTEXT(run->id)};
+    r = cp_db_exec(c, "UPDATE runs SET params = ? WHERE id = ?", q, 2, NULL, err);
+    if (r == CP_OK) run->params = cp_arena_strdup(a, text);
+out:
+    free(text);
+    json_decref(doc);
+    return r;
+}
+
 typedef struct {
     cp_arena *a;
     const char *run_id, *worker;
@@ -128,6 +159,7 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
     if ((r = cp_conn_run_by_id(c, cc->a, cc->run_id, cc->out, err)) != CP_OK) return r;
     /* A drift check leaves the resource's status as it is. */
     if (cc->out->operation == CP_OP_DRIFT_CHECK) return CP_OK;
+    if (cc->out->status == CP_RUN_PLANNING && (r = remember_status_before(c, cc->a, cc->out, err)) != CP_OK) return r;
     return set_resource_status(c, cc->out->resource_id, cp_resource_status_busy(cc->out->operation, CP_RES_ACTIVE),
                                err);
 }

@@ -342,9 +342,12 @@ cp_result cp_store_delivery_redeliver(cp_store *s, cp_arena *a, const char *webh
 
 /* ---- the delivery loop's side ---- */
 
-#define DUE_WHERE                                                                                                      \
-    " WHERE d.status = 'pending' AND d.next_attempt_at <= ?"                                                           \
-    " AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?) ORDER BY d.next_attempt_at, d.id LIMIT ?"
+/* A disabled webhook's deliveries wait (not due) until it is enabled again,
+ * or until their 24 hours are up: then they are due only to be failed. */
+#define DUE_COND                                                                                                       \
+    " d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?)"      \
+    " AND (d.give_up_at < ? OR EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.enabled = 1))"
+#define DUE_WHERE " WHERE" DUE_COND " ORDER BY d.next_attempt_at, d.id LIMIT ?"
 /* PostgreSQL: rows another loop is claiming are skipped, not waited for. */
 static const char *const due_sql[2] = {
     "SELECT " DELIVERY_COLS " FROM webhook_deliveries d" DUE_WHERE,
@@ -364,9 +367,9 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
 {
     claim_ctx *cc = ctx;
     bool pg = cp_dbconn_kind(c) == CP_DB_PG;
-    cp_param p[] = {CP_PINT(cc->now), CP_PINT(cc->now), CP_PINT(cc->limit)};
+    cp_param p[] = {CP_PINT(cc->now), CP_PINT(cc->now), CP_PINT(cc->now), CP_PINT(cc->limit)};
     cp_dbrows *rows;
-    cp_result r = cp_db_query(c, due_sql[pg], p, 3, &rows, err);
+    cp_result r = cp_db_query(c, due_sql[pg], p, 4, &rows, err);
     if (r != CP_OK) return r;
     cc->items = cp_arena_alloc(cc->a, (size_t)cc->limit * sizeof *cc->items);
     cc->n = 0;
@@ -375,22 +378,39 @@ static cp_result tx_claim(cp_dbconn *c, void *ctx, cp_error *err)
         fill_delivery(rows, cc->a, &cc->items[cc->n++].d);
     }
     cp_dbrows_free(rows);
+    size_t kept = 0;
     for (size_t i = 0; r == CP_OK && i < cc->n; i++) {
-        cp_delivery_job *j = &cc->items[i];
-        cp_param q[] = {CP_PTEXT(cc->owner), CP_PINT(cc->now + cc->lease_ms), CP_PTEXT(j->d.id)};
-        if ((r = cp_db_exec(c, "UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", q, 3,
-                            NULL, err)) != CP_OK)
-            break;
+        cp_delivery_job *j = &cc->items[kept];
+        if (kept != i) *j = cc->items[i];
         cp_webhook w;
         cp_param h[] = {CP_PTEXT(j->d.webhook_id)};
         r = cp_conn_one(c, cc->a, "SELECT " HOOK_COLS " FROM webhooks WHERE id = ?", h, 1, fill_hook, &w, err);
         if (r != CP_OK) break;
+        if (!w.enabled) {
+            /* Past its 24 hours while disabled: failed, never sent. Disabled
+             * since the due query read it (PostgreSQL): it waits. */
+            if (cc->now > j->d.give_up_at) {
+                cp_param f[] = {CP_PTEXT(j->d.id)};
+                r = cp_db_exec(c,
+                               "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL,"
+                               " error = 'gave up after 24 hours: the webhook was disabled', lease_owner = NULL,"
+                               " lease_expires_at = NULL WHERE id = ? AND status = 'pending'",
+                               f, 1, NULL, err);
+            }
+            continue;
+        }
+        cp_param q[] = {CP_PTEXT(cc->owner), CP_PINT(cc->now + cc->lease_ms), CP_PTEXT(j->d.id)};
+        if ((r = cp_db_exec(c, "UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ? WHERE id = ?", q, 3,
+                            NULL, err)) != CP_OK)
+            break;
+        kept++;
         j->url = w.url;
         j->enabled = w.enabled;
         j->secret_key_id = w.secret_key_id;
         j->secret_nonce = w.secret_nonce;
         j->secret_ciphertext = w.secret_ciphertext;
     }
+    cc->n = kept;
     return r;
 }
 
@@ -403,13 +423,10 @@ cp_result cp_store_deliveries_claim(cp_store *s, cp_arena *a, const char *owner,
     /* An idle loop looks without a write transaction (no write lock on
      * SQLite, one cheap indexed read on PostgreSQL). */
     double due = 0;
-    cp_param p[] = {CP_PINT(now), CP_PINT(now)};
+    cp_param p[] = {CP_PINT(now), CP_PINT(now), CP_PINT(now)};
     cp_dbconn *c = cp_db_acquire(cp_store_db(s));
-    cp_result r = cp_conn_scalar(c,
-                                 "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries d WHERE d.status = 'pending'"
-                                 " AND d.next_attempt_at <= ? AND (d.lease_expires_at IS NULL OR"
-                                 " d.lease_expires_at < ?) LIMIT 1) x",
-                                 p, 2, &due, err);
+    cp_result r = cp_conn_scalar(
+        c, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries d WHERE" DUE_COND " LIMIT 1) x", p, 3, &due, err);
     cp_db_release(cp_store_db(s), c);
     if (r != CP_OK || due == 0) return r;
     claim_ctx cc = {a, owner, now, lease_ms, limit, NULL, 0};

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "engine/catalog.h"
 #include "engine/guardrails.h"
+#include "engine/guardrails_cache.h"
 #include "store/run_params.h"
 #include "worker/worker_int.h"
 
@@ -18,9 +19,7 @@ cp_result cp_worker__guardrails_load(job *j, cp_error *err)
     j->guarded = j->res.is_protected;
     cp_result r = cp_store_guardrails_get(j->w->app->store, j->a, j->res.project_id, &row, err);
     if (r != CP_OK) return r;
-    json_t *doc = json_loads(row.rules ? row.rules : "{}", 0, NULL);
-    r = cp_guardrails_parse(doc, &j->rules, err);
-    json_decref(doc);
+    r = cp_gr_cache_get(j->w->app->guardrails, j->res.project_id, row.updated_at, row.rules, &j->rules, err);
     if (r != CP_OK) return r; /* the run fails: unreadable rules never let a plan through */
     if (cp_guardrails_empty(j->rules)) {
         cp_guardrails_free(j->rules);
@@ -104,9 +103,10 @@ static const char *hard_reason(json_t *checks)
     return "a hard guardrail";
 }
 
-cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_error *e)
+/* The plan-stage checks of the run's plan summary, with the rules and the
+ * protection loaded for this claim. A new array. */
+static json_t *plan_checks(job *j, json_t *summary)
 {
-    *park = false;
     cp_run_params params;
     cp_run_params_decode(j->run.params, &params);
     cp_gr_order run = {.cloud = j->res.cloud,
@@ -120,6 +120,13 @@ cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_err
     cp_gr_plan plan = {summary, j->run.operation == CP_OP_DESTROY ? NULL : &run, j->res.is_protected};
     json_t *checks = cp_guardrails_eval_plan(j->rules, &plan);
     cp_run_params_release(&params);
+    return checks;
+}
+
+cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_error *e)
+{
+    *park = false;
+    json_t *checks = plan_checks(j, summary);
     carry_order_overrides(j, checks);
     bool hard, soft;
     cp_guardrails_verdict(checks, &hard, &soft);
@@ -146,10 +153,43 @@ cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_err
     return r;
 }
 
+cp_result cp_worker__guardrails_apply(job *j, cp_error *e)
+{
+    if (!j->guarded) return CP_OK;
+    json_t *summary = j->run.plan_summary ? json_loads(j->run.plan_summary, 0, NULL) : NULL;
+    if (!summary) summary = json_object();
+    json_t *all = plan_checks(j, summary), *hard = json_array();
+    json_decref(summary);
+    /* Only what the approval cannot have accepted: a hard rule (protection is one). */
+    size_t i;
+    json_t *c;
+    json_array_foreach(all, i, c) if (!strcmp(json_string_value(json_object_get(c, "level")), "hard") &&
+                                      !strcmp(json_string_value(json_object_get(c, "outcome")), "blocked"))
+        json_array_append(hard, c);
+    json_decref(all);
+    cp_result r = CP_OK;
+    if (json_array_size(hard) > 0) {
+        char *text = json_dumps(hard, JSON_COMPACT);
+        r = cp_store_run_plan_checks(j->w->app->store, &j->run, text, j->run.override_required, e);
+        free(text);
+        if (r != CP_OK && e->reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
+        if (r == CP_OK) {
+            blocked(j, hard);
+            r = cp_error_set(e, CP_EUNPROC, "guardrail_blocked", NULL,
+                             "blocked by the project's guardrails since the approval: %s", hard_reason(hard));
+        }
+    }
+    json_decref(hard);
+    return r;
+}
+
 void cp_worker__guardrails_failed(job *j)
 {
     if (j->run.operation == CP_OP_CREATE || j->lost) return;
     cp_error e;
-    if (cp_store_resource_unfail(j->w->app->store, j->res.id, &e) != CP_OK)
+    cp_run_params params;
+    cp_run_params_decode(j->run.params, &params);
+    if (cp_store_resource_unfail(j->w->app->store, j->res.id, params.status_before, &e) != CP_OK)
         cp_log_warn("run %s: resource %s left failed: %s", j->run.id, j->res.id, e.message);
+    cp_run_params_release(&params);
 }

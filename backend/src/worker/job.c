@@ -223,13 +223,17 @@ static cp_result legacy_plan(const char *b64, char **plan, size_t *len, cp_error
 }
 
 /* Approved: apply exactly the plan that was approved, loaded now (never with
- * the run) and opened only if it was sealed for this run and project. */
+ * the run) and opened only if it was sealed for this run and project, once
+ * the guardrails that can change after a plan pass it again. */
 static cp_result path_apply_approved(job *j, cp_runner *runner, cp_run_op op, json_t **outputs, cp_error *e)
 {
     cp_sealed_plan sp;
     char *plan = NULL;
     size_t len = 0;
-    cp_result r = cp_store_run_plan_load(j->w->app->store, j->a, &j->run, &sp, e);
+    /* What changed since the approval (protection, hard rules) still stops it. */
+    cp_result r = cp_worker__guardrails_apply(j, e);
+    if (r != CP_OK) return r;
+    r = cp_store_run_plan_load(j->w->app->store, j->a, &j->run, &sp, e);
     if (r != CP_OK && e->reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
     if (r == CP_OK && !sp.key_id)
         r = legacy_plan(sp.ciphertext, &plan, &len, e);

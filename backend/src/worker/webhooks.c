@@ -155,10 +155,9 @@ static void send_one(cp_webhooks *h, const char *owner, cp_arena *a, const cp_de
     char *secret = NULL;
     size_t secret_len = 0;
     cp_error e;
-    if (!j->enabled) {
-        out.error = "webhook disabled";
-    } else if (cp_vault_open_webhook(app->vault, j->secret_key_id, j->secret_nonce, j->secret_ciphertext,
-                                     j->d.webhook_id, j->d.project_id, &secret, &secret_len, &e) != CP_OK) {
+    /* Never disabled here: the claim leaves a disabled webhook's deliveries waiting. */
+    if (cp_vault_open_webhook(app->vault, j->secret_key_id, j->secret_nonce, j->secret_ciphertext, j->d.webhook_id,
+                              j->d.project_id, &secret, &secret_len, &e) != CP_OK) {
         cp_log_warn("webhook %s: cannot open its signing secret: %s", j->d.webhook_id, e.message);
         out.error = "cannot open the signing secret";
     } else {

@@ -141,6 +141,11 @@ cp_result cp_worker__guardrails_load(job *j, cp_error *err) CP_MUST_CHECK;
  * CP_EUNPROC (code guardrail_blocked) with e naming the rule; nothing is to
  * be applied. */
 cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_error *e) CP_MUST_CHECK;
+/* The apply of an approved plan: the plan's stored summary checked again
+ * against what may have changed since the plan (protection, the project's
+ * current hard rules). A hard check broken: the checks that broke are
+ * stored, and CP_EUNPROC guardrail_blocked as on the plan. */
+cp_result cp_worker__guardrails_apply(job *j, cp_error *e) CP_MUST_CHECK;
 /* After a run the guardrails failed: an update or destroy leaves its resource as it was. */
 void cp_worker__guardrails_failed(job *j);
 void cp_worker__guardrails_free(job *j);

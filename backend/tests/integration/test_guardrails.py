@@ -330,3 +330,104 @@ def test_distributed_block_at_order_and_on_the_plan(cluster):
     assert by_rule(checks(u2, run["id"]), "protected", "plan")[0]["outcome"] == "blocked"
     got = sbx.get("/buckets/" + u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):])
     assert got.status_code == 200 and got.json()["name"] == old
+
+
+def busy_worker(u, p, acct, seconds=20):
+    """The server's one worker busy with a slow create, so a run queued now waits for it."""
+    slow = u.create_vm(p["id"], acct["id"], name="slow-" + secrets.token_hex(3), simulate_seconds=seconds)
+    run = u.wait_run(slow["run"]["id"], until=("awaiting_approval", "applying", "succeeded", "failed"), timeout=120)
+    if run["status"] == "awaiting_approval":
+        u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+        run = u.wait_run(run["id"], until=("applying", "succeeded", "failed"), timeout=120)
+    assert run["status"] == "applying", run
+    return run
+
+
+def test_protection_after_the_plan(make_server, store_env):
+    """A destroy planned, then the resource protected: the approval is refused;
+    approved first and protected before the apply, the worker stops it."""
+    s = make_server(env=dict(store_env, CLOUDPLANE_WORKERS="1"))
+    u, p, acct, sbx = setup(s, require_approval=True)
+    out = u.ok("POST", "/resources", bucket_order(p, acct, "keep-" + secrets.token_hex(4)), 202)
+    run = u.wait_run(out["run"]["id"], until=("awaiting_approval", "failed"), timeout=180)
+    u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+    assert u.wait_run(run["id"], timeout=180)["status"] == "succeeded"
+    rid = out["resource"]["id"]
+    bid = u.ok("GET", "/resources/" + rid)["outputs"]["id"][len("sbx-"):]
+    d = u.ok("DELETE", "/resources/" + rid, status=202)["run"]
+    d = u.wait_run(d["id"], until=("awaiting_approval", "failed", "succeeded"), timeout=180)
+    assert d["status"] == "awaiting_approval", d
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": True}, 200)
+    assert_error(u.call("POST", "/runs/%s/approve" % d["id"]), 409, "resource_protected")
+    assert u.ok("GET", "/runs/" + d["id"])["status"] == "awaiting_approval"
+    # Approved while unprotected, protected again before a worker applies it.
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": False}, 200)
+    busy_worker(u, p, acct)
+    u.ok("POST", "/runs/%s/approve" % d["id"], status=200)
+    u.ok("PUT", "/resources/%s/protection" % rid, {"protected": True}, 200)
+    assert u.ok("GET", "/runs/" + d["id"])["status"] == "awaiting_approval"  # not applied yet: the check is the worker's
+    done = u.wait_run(d["id"], timeout=180)
+    assert done["status"] == "failed" and "protected" in done["error"], done
+    prot = by_rule(checks(u, d["id"]), "protected", "plan")
+    assert prot and prot[-1]["outcome"] == "blocked" and prot[-1]["address"]
+    assert sbx.get("/buckets/" + bid).status_code == 200
+    assert u.ok("GET", "/resources/" + rid)["status"] == "active"
+
+
+def test_plan_time_block_keeps_a_failed_resource_failed(make_server, store_env):
+    s = make_server(env=dict(store_env, CLOUDPLANE_WORKERS="1"))
+    u, p, acct, sbx = setup(s)
+    bad = u.create_vm(p["id"], acct["id"], name="doomed", simulate_failure=True)
+    assert u.wait_run(bad["run"]["id"])["status"] == "failed"
+    rid = bad["resource"]["id"]
+    assert u.ok("GET", "/resources/" + rid)["status"] == "failed"
+    busy_worker(u, p, acct)
+    # Ordered while no rule stops it; the rule comes before its plan.
+    q = u.ok("PATCH", "/resources/" + rid, {"size": "sandbox.medium"}, 202)
+    put_rules(u, p, {"allowed_sizes": {"level": "hard", "sizes": {"sandbox": ["sandbox.small"]}}})
+    assert u.ok("GET", "/runs/" + q["run"]["id"])["status"] == "queued"
+    run = u.wait_run(q["run"]["id"], timeout=180)
+    assert run["status"] == "failed" and "allowed_sizes" in run["error"], run
+    assert u.ok("GET", "/resources/" + rid)["status"] == "failed"
+
+
+def test_hard_rule_set_after_the_plan_stops_the_approved_apply(make_server, store_env):
+    s = make_server(env=store_env)
+    u, p, acct, sbx = setup(s, require_approval=True)
+    out = u.ok("POST", "/resources", vm_order(p, acct, "grow-1"), 202)
+    run = u.wait_run(out["run"]["id"], until=("awaiting_approval", "failed"), timeout=180)
+    u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+    assert u.wait_run(run["id"], timeout=180)["status"] == "succeeded"
+    rid = out["resource"]["id"]
+    q = u.ok("PATCH", "/resources/" + rid, {"size": "sandbox.medium"}, 202)
+    run = u.wait_run(q["run"]["id"], until=("awaiting_approval", "failed", "succeeded"), timeout=180)
+    assert run["status"] == "awaiting_approval", run
+    put_rules(u, p, {"allowed_sizes": {"level": "hard", "sizes": {"sandbox": ["sandbox.small"]}},
+                     "max_monthly_cost": {"level": "soft", "usd": 1}})
+    u.ok("POST", "/runs/%s/approve" % run["id"], status=200)
+    done = u.wait_run(run["id"], timeout=180)
+    assert done["status"] == "failed" and "allowed_sizes" in done["error"], done
+    got = by_rule(checks(u, run["id"]), "allowed_sizes", "plan")
+    assert got and got[-1]["outcome"] == "blocked" and got[-1]["level"] == "hard"
+    # Only the hard rules are checked again: the soft one the approval could have accepted is not recorded.
+    assert by_rule(checks(u, run["id"]), "max_monthly_cost") == []
+    res = u.ok("GET", "/resources/" + rid)
+    assert res["status"] == "active" and res["size"] == "sandbox.small"
+
+
+def test_notifications_page_by_cursor(make_server):
+    s = make_server()
+    u, p, acct, sbx = setup(s)
+    put_rules(u, p, {"allowed_sizes": {"level": "hard", "sizes": {"sandbox": ["sandbox.small"]}}})
+    for i in range(3):
+        assert_error(u.call("POST", "/resources", vm_order(p, acct, "big-%d" % i, size="sandbox.large")), 422,
+                     "guardrail_blocked")
+    first = u.ok("GET", "/notifications?limit=2")
+    assert len(first["items"]) == 2 and first["next_cursor"] and first["unread"] == 3, first
+    rest = u.ok("GET", "/notifications?limit=2&cursor=" + first["next_cursor"])
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None and rest["unread"] == 3, rest
+    ids = [n["id"] for n in first["items"] + rest["items"]]
+    assert ids == sorted(ids, reverse=True)
+    assert sorted(n["resource_name"] for n in first["items"] + rest["items"]) == ["big-0", "big-1", "big-2"]
+    assert u.ok("GET", "/notifications?limit=3")["next_cursor"] is None
+    assert_error(u.call("GET", "/notifications?cursor=nope"), 400, "invalid_cursor")

@@ -10,6 +10,7 @@ notification list; in distributed mode each delivery is sent once; with an
 SMTP server configured, notifications are mailed. The backoff is shortened
 with CLOUDPLANE_TEST_WEBHOOK_BACKOFF_MS. Waits are bounded polls; nothing
 here asserts a timing."""
+import datetime
 import hashlib
 import hmac
 import json
@@ -252,6 +253,33 @@ def test_secret_shown_once_and_access(make_server, receiver):
     assert u.call("DELETE", "/webhooks/" + wid).status_code == 204
     assert_error(u.call("GET", "/webhooks/" + wid), 404)
     assert_error(u.call("GET", "/webhooks/%s/deliveries" % wid), 404)
+
+
+def test_disabled_webhook_deliveries_wait_for_it(make_server, receiver):
+    """A delivery waiting for its retry when the webhook is disabled is not
+    sent, nor failed: it goes out once the webhook is enabled again."""
+    s = make_server(env=ALLOW)
+    u = Api(s)
+    p = u.project()
+    w = hook(u, p, receiver.url)
+    receiver.answer((429, {"Retry-After": "4"}, 0))
+    ping = u.ok("POST", "/webhooks/%s/test" % w["id"], status=202)
+    d = wait_for(lambda: (lambda x: x if x["attempts"] == 1 else None)(delivery(u, w["id"], ping["id"])), 60,
+                 "the first attempt")
+    assert d["status"] == "pending" and d["next_attempt_at"], d
+    u.ok("PATCH", "/webhooks/" + w["id"], {"enabled": False})
+    # Past its retry time, and a few rounds of the delivery loop more.
+    due = datetime.datetime.fromisoformat(d["next_attempt_at"].replace("Z", "+00:00")).timestamp()
+    while time.time() < due + 3:
+        time.sleep(0.5)
+    d = delivery(u, w["id"], ping["id"])
+    assert d["status"] == "pending" and d["attempts"] == 1 and d["error"] == "HTTP 429", d
+    assert len(receiver.of(ping["id"])) == 1
+    u.ok("PATCH", "/webhooks/" + w["id"], {"enabled": True})
+    d = settled(u, w["id"], ping["id"])
+    assert d["status"] == "succeeded" and d["attempts"] == 2, d
+    got = receiver.of(ping["id"])
+    assert [g["status"] for g in got] == [429, 200] and all(g["verified"] for g in got)
 
 
 def notes(u, kind=None):

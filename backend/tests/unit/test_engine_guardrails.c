@@ -1,10 +1,12 @@
 /* Unit tests for engine/guardrails: every rule at every level, passing and
  * breaking, on the order and the plan stage; overrides; parse errors. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/cp.h"
 #include "engine/guardrails.h"
+#include "engine/guardrails_cache.h"
 #include "test.h"
 
 /* An order as the table writes it: NULL / 0 fields take the base's. */
@@ -369,6 +371,7 @@ TEST(parse_errors)
         {"{\"budget\": {}}", CP_EINVAL, "missing_field"},
         {"{\"budget\": {\"level\": \"soft\", \"x\": 1}}", CP_EINVAL, "unknown_field"},
         {"{\"allowed_clouds\": {\"level\": \"soft\", \"clouds\": [\"mars\"]}}", CP_EINVAL, NULL},
+        {"{\"allowed_clouds\": {\"level\": \"soft\", \"clouds\": [\"aws\", \"aws\"]}}", CP_EINVAL, NULL},
         {"{\"allowed_regions\": {\"level\": \"soft\", \"regions\": {\"aws\": [\"mars-1\"]}}}", CP_EUNPROC,
          "unknown_region"},
         {"{\"allowed_regions\": {\"level\": \"soft\", \"regions\": {\"moon\": [\"us-east-1\"]}}}", CP_EINVAL,
@@ -398,6 +401,87 @@ TEST(parse_errors)
     }
 }
 
+/* Parsed once per stored row: the same row hits; a new updated_at or text
+ * (a PUT here or on another instance) parses again; a bad row is not kept. */
+TEST(cache_keyed_by_the_stored_row)
+{
+    cp_gr_cache *c = cp_gr_cache_new();
+    const char *soft = "{\"max_monthly_cost\": {\"level\": \"soft\", \"usd\": 5}}";
+    const char *hard = "{\"max_monthly_cost\": {\"level\": \"hard\", \"usd\": 5}}";
+    cp_guardrails *a, *b, *d;
+    cp_error e;
+    uint64_t hits, misses;
+    cp_gr_level lv;
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 10, soft, &a, &e), CP_OK);
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 10, soft, &b, &e), CP_OK);
+    CHECK(a == b);
+    cp_gr_cache_stats(c, &hits, &misses);
+    CHECK_EQ(hits, 1);
+    CHECK_EQ(misses, 1);
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 11, hard, &d, &e), CP_OK);
+    CHECK(d != a && cp_guardrails_level(d, CP_GR_MAX_MONTHLY_COST, &lv) && lv == CP_GR_HARD);
+    cp_guardrails_free(d);
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 11, soft, &d, &e), CP_OK); /* same ms, other text */
+    CHECK(cp_guardrails_level(d, CP_GR_MAX_MONTHLY_COST, &lv) && lv == CP_GR_SOFT);
+    cp_guardrails_free(d);
+    /* The replaced entry is still good for the readers that hold it. */
+    CHECK(cp_guardrails_level(a, CP_GR_MAX_MONTHLY_COST, &lv) && lv == CP_GR_SOFT);
+    cp_guardrails_free(a);
+    cp_guardrails_free(b);
+    cp_gr_cache_forget(c, "p1");
+    CHECK_EQ(cp_gr_cache_get(c, "p1", 11, soft, &d, &e), CP_OK);
+    cp_gr_cache_stats(c, &hits, &misses);
+    CHECK_EQ(hits, 1);
+    cp_guardrails_free(d);
+    CHECK_EQ(cp_gr_cache_get(c, "p2", 1, "{\"budget\": {\"level\": \"loud\"}}", &d, &e), CP_EINVAL);
+    CHECK(d == NULL);
+    cp_gr_cache_free(c);
+}
+
+/* Readers on several threads while the row changes and entries are dropped:
+ * each gets the rules of the row it asked for (run under ASan/TSan to see more). */
+typedef struct {
+    cp_gr_cache *c;
+    int id, wrong;
+} race_arg;
+
+static void *cache_reader(void *p)
+{
+    race_arg *ra = p;
+    static const char *const docs[] = {"{\"max_monthly_cost\": {\"level\": \"soft\", \"usd\": 5}}",
+                                       "{\"max_monthly_cost\": {\"level\": \"hard\", \"usd\": 5}}"};
+    for (int i = 0; i < 3000; i++) {
+        int v = (i / 7 + ra->id) % 2;
+        cp_guardrails *g;
+        cp_error e;
+        cp_gr_level lv;
+        if (cp_gr_cache_get(ra->c, i % 3 ? "p1" : "p2", v, docs[v], &g, &e) != CP_OK) {
+            ra->wrong++;
+            continue;
+        }
+        if (!cp_guardrails_level(g, CP_GR_MAX_MONTHLY_COST, &lv) || lv != (v ? CP_GR_HARD : CP_GR_SOFT)) ra->wrong++;
+        cp_guardrails_free(g);
+        if (ra->id == 0 && i % 50 == 0) cp_gr_cache_forget(ra->c, "p1");
+    }
+    return NULL;
+}
+
+TEST(cache_readers_on_threads)
+{
+    cp_gr_cache *c = cp_gr_cache_new();
+    pthread_t th[4];
+    race_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (race_arg){c, i, 0};
+        CHECK_EQ(pthread_create(&th[i], NULL, cache_reader, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ(args[i].wrong, 0);
+    }
+    cp_gr_cache_free(c);
+}
+
 int main(void)
 {
     RUN(every_rule_at_every_level_on_the_order);
@@ -407,5 +491,7 @@ int main(void)
     RUN(override_only_named_rules);
     RUN(no_rules_no_checks);
     RUN(parse_errors);
+    RUN(cache_keyed_by_the_stored_row);
+    RUN(cache_readers_on_threads);
     TEST_END();
 }

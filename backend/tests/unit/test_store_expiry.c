@@ -98,10 +98,11 @@ static int expiry_destroys(cp_arena *a, const char *resource_id)
 static int notes(cp_arena *a, const char *user_id, const char *resource_id, const char *kind)
 {
     cp_notification *items;
+    char *next_page;
     size_t n;
     int64_t unread;
     cp_error e;
-    CHECK_EQ(cp_store_notifications_list(st, a, user_id, 200, &items, &n, &unread, &e), CP_OK);
+    CHECK_EQ(cp_store_notifications_list(st, a, user_id, 200, NULL, &items, &n, &next_page, &unread, &e), CP_OK);
     int k = 0;
     for (size_t i = 0; i < n; i++) k += !strcmp(items[i].resource_id, resource_id) && !strcmp(items[i].kind, kind);
     return k;
@@ -223,13 +224,16 @@ TEST(reminders_once_per_expires_at)
     CHECK_EQ(notes(a, fx.f.user_id, soon, CP_NOTE_EXPIRING_1H), 1);
     /* Read: once, and only by its user. */
     cp_notification *items;
+    char *next_page;
     int64_t unread_before, unread_after;
-    CHECK_EQ(cp_store_notifications_list(st, a, fx.f.user_id, 50, &items, &n, &unread_before, &e), CP_OK);
+    CHECK_EQ(cp_store_notifications_list(st, a, fx.f.user_id, 50, NULL, &items, &n, &next_page, &unread_before, &e),
+             CP_OK);
     CHECK(n >= 3);
     CHECK_EQ(cp_store_notification_read(st, fx.member_id, items[0].id, cp_now_ms(), &e), CP_ENOTFOUND);
     CHECK_EQ(cp_store_notification_read(st, fx.f.user_id, items[0].id, cp_now_ms(), &e), CP_OK);
     CHECK_EQ(cp_store_notification_read(st, fx.f.user_id, items[0].id, cp_now_ms(), &e), CP_OK);
-    CHECK_EQ(cp_store_notifications_list(st, a, fx.f.user_id, 50, &items, &n, &unread_after, &e), CP_OK);
+    CHECK_EQ(cp_store_notifications_list(st, a, fx.f.user_id, 50, NULL, &items, &n, &next_page, &unread_after, &e),
+             CP_OK);
     CHECK_EQ(unread_after, unread_before - 1);
     cp_arena_free(a);
 }
