@@ -362,10 +362,8 @@ TEST(racing_claims_lease_each_delivery_once)
 int main(void)
 {
     static const t_case cases[] = {
-        T_CASE(emit_guardrail_blocked_standalone),
-        T_CASE(lease_lets_one_owner_record),
-        T_CASE(racing_claims_lease_each_delivery_once),
-        T_CASE(disabled_webhook_deliveries_wait),
+        T_CASE(emit_guardrail_blocked_standalone),      T_CASE(lease_lets_one_owner_record),
+        T_CASE(racing_claims_lease_each_delivery_once), T_CASE(disabled_webhook_deliveries_wait),
         T_CASE(notifications_page_by_cursor),
     };
     return tsu_main(&(tsu_suite){"store-webhooks", RACERS + 2, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});
