@@ -139,6 +139,8 @@ const char *cp_cli_text(json_t *v, char *buf, size_t cap);
 json_t *cp_cli_at(json_t *obj, const char *path);
 /* The API's JSON as it came, indented, on stdout. */
 void cp_cli_print_json(json_t *v);
+/* A list: the API's page shape ({items, next_cursor: null}, every page merged) with -o json, else a table. */
+void cp_cli_print_list(const cp_cli_ctx *c, json_t *items, const cp_cli_col *cols, size_t ncols);
 
 /* ---- commands (cmd_*.c) ---- */
 

@@ -5,14 +5,6 @@
 #include "cli/cli_int.h"
 #include "core/xalloc.h"
 
-/* Lists print the API's page shape in JSON mode, every page merged. */
-static void print_page(json_t *items)
-{
-    json_t *page = json_pack("{s:O, s:n}", "items", items, "next_cursor");
-    cp_cli_print_json(page);
-    json_decref(page);
-}
-
 static const char *fmt_budget(json_t *p, char *buf, size_t cap)
 {
     json_t *b = json_object_get(p, "monthly_budget_usd");
@@ -37,10 +29,7 @@ static int cmd_projects(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args 
     static const cp_cli_col cols[] = {{"ID", "id", NULL},           {"NAME", "name", NULL},
                                       {"ROLE", "role", NULL},       {"APPROVAL", "require_approval", NULL},
                                       {"BUDGET", NULL, fmt_budget}, {"USED", NULL, fmt_used}};
-    if (c->json)
-        print_page(items);
-    else
-        cp_cli_table(stdout, items, cols, CP_ARRAY_LEN(cols));
+    cp_cli_print_list(c, items, cols, CP_ARRAY_LEN(cols));
     json_decref(items);
     return CP_CLI_OK;
 }
@@ -81,13 +70,9 @@ static int cmd_accounts(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args 
     static const cp_cli_col cols[] = {{"ID", "id", NULL},     {"PROJECT", "project_name", NULL},
                                       {"NAME", "name", NULL}, {"CLOUD", "cloud", NULL},
                                       {"HINT", "hint", NULL}, {"CREATED", "created_at", NULL}};
-    if (rc == CP_CLI_OK && c->json) {
-        /* The API's accounts as they came: project_name is the client's. */
-        json_array_foreach(all, i, p) json_object_del(p, "project_name");
-        print_page(all);
-    } else if (rc == CP_CLI_OK) {
-        cp_cli_table(stdout, all, cols, CP_ARRAY_LEN(cols));
-    }
+    /* The API's accounts as they came: project_name is the client's. */
+    if (rc == CP_CLI_OK && c->json) json_array_foreach(all, i, p) json_object_del(p, "project_name");
+    if (rc == CP_CLI_OK) cp_cli_print_list(c, all, cols, CP_ARRAY_LEN(cols));
     json_decref(projects);
     json_decref(all);
     return rc;

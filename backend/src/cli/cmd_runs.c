@@ -78,13 +78,7 @@ static int cmd_list(cp_cli_ctx *c, const cp_cli_cmd *cmd, const cp_cli_args *a)
                                       {"SOURCE", "source", NULL},
                                       {"QUEUED", "queued_at", NULL},
                                       {"FINISHED", "finished_at", NULL}};
-    if (c->json) {
-        json_t *page = json_pack("{s:O, s:n}", "items", items, "next_cursor");
-        cp_cli_print_json(page);
-        json_decref(page);
-    } else {
-        cp_cli_table(stdout, items, cols, CP_ARRAY_LEN(cols));
-    }
+    cp_cli_print_list(c, items, cols, CP_ARRAY_LEN(cols));
     json_decref(items);
     return CP_CLI_OK;
 }

@@ -108,3 +108,14 @@ void cp_cli_print_json(json_t *v)
     printf("%s\n", s);
     free(s);
 }
+
+void cp_cli_print_list(const cp_cli_ctx *c, json_t *items, const cp_cli_col *cols, size_t ncols)
+{
+    if (!c->json) {
+        cp_cli_table(stdout, items, cols, ncols);
+        return;
+    }
+    json_t *page = json_pack("{s:O, s:n}", "items", items, "next_cursor");
+    cp_cli_print_json(page);
+    json_decref(page);
+}
