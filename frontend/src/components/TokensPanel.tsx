@@ -21,7 +21,7 @@ import {
 } from '../lib/apiTokens';
 import { CopyButton } from './CopyButton';
 import { Dialog } from './Dialog';
-import { ErrorAlert, Field, Loading, Notice } from './ui';
+import { CheckboxSet, ErrorAlert, Field, Loading, Notice } from './ui';
 
 const FIELDS = ['name', 'scopes', 'role'] as const;
 
@@ -59,24 +59,7 @@ function TokenForm({ withRole, onSubmit, onCancel }: { withRole: boolean; onSubm
         <Controller
           control={control}
           name="scopes"
-          render={({ field }) => (
-            <div className="grid gap-1 sm:grid-cols-2">
-              {TOKEN_SCOPES.map((s) => (
-                <label key={s} className="flex items-start gap-2 text-sm">
-                  <input
-                    type="checkbox"
-                    className="mt-0.5"
-                    checked={field.value.includes(s)}
-                    onChange={(ev) => field.onChange(ev.target.checked ? [...field.value, s] : field.value.filter((x) => x !== s))}
-                  />
-                  <span>
-                    <code className="text-xs">{s}</code>
-                    <span className="block text-xs text-slate-600">{SCOPE_TEXT[s]}</span>
-                  </span>
-                </label>
-              ))}
-            </div>
-          )}
+          render={({ field }) => <CheckboxSet options={TOKEN_SCOPES} value={field.value} onChange={field.onChange} text={SCOPE_TEXT} />}
         />
         {errors.scopes?.message && <p className="field-error">{errors.scopes.message}</p>}
       </fieldset>

@@ -138,3 +138,35 @@ export function SimulatedTag() {
     </span>
   );
 }
+
+/** A set of checkboxes over options, each shown as its code and a line of text; value is the chosen subset. */
+export function CheckboxSet<T extends string>({
+  options,
+  value,
+  onChange,
+  text,
+}: {
+  options: readonly T[];
+  value: T[];
+  onChange: (v: T[]) => void;
+  text: Record<T, string>;
+}) {
+  return (
+    <div className="grid gap-1 sm:grid-cols-2">
+      {options.map((o) => (
+        <label key={o} className="flex items-start gap-2 text-sm">
+          <input
+            type="checkbox"
+            className="mt-0.5"
+            checked={value.includes(o)}
+            onChange={(ev) => onChange(ev.target.checked ? [...value, o] : value.filter((x) => x !== o))}
+          />
+          <span>
+            <code className="text-xs">{o}</code>
+            <span className="block text-xs text-slate-600">{text[o]}</span>
+          </span>
+        </label>
+      ))}
+    </div>
+  );
+}

@@ -22,7 +22,7 @@ import {
 } from '../../lib/webhooks';
 import { CopyButton } from '../../components/CopyButton';
 import { Dialog } from '../../components/Dialog';
-import { ErrorAlert, Field, Loading, Notice } from '../../components/ui';
+import { CheckboxSet, ErrorAlert, Field, Loading, Notice } from '../../components/ui';
 import { useProject } from './context';
 
 const FIELDS = ['url', 'events', 'secret', 'enabled'] as const;
@@ -79,24 +79,7 @@ function WebhookForm({
         <Controller
           control={control}
           name="events"
-          render={({ field }) => (
-            <div className="grid gap-1 sm:grid-cols-2">
-              {WEBHOOK_EVENTS.map((e) => (
-                <label key={e} className="flex items-start gap-2 text-sm">
-                  <input
-                    type="checkbox"
-                    className="mt-0.5"
-                    checked={field.value.includes(e)}
-                    onChange={(ev) => field.onChange(ev.target.checked ? [...field.value, e] : field.value.filter((x) => x !== e))}
-                  />
-                  <span>
-                    <code className="text-xs">{e}</code>
-                    <span className="block text-xs text-slate-600">{EVENT_TEXT[e]}</span>
-                  </span>
-                </label>
-              ))}
-            </div>
-          )}
+          render={({ field }) => <CheckboxSet options={WEBHOOK_EVENTS} value={field.value} onChange={field.onChange} text={EVENT_TEXT} />}
         />
         {errors.events?.message && <p className="field-error">{errors.events.message}</p>}
       </fieldset>
