@@ -183,14 +183,15 @@ static void send_one(cp_webhooks *h, const char *owner, cp_arena *a, const cp_de
         sodium_memzero(sig, sizeof sig);
         judge(h, j, &res, now, &out, a);
     }
-    if (cp_store_delivery_record(app->store, j->d.id, owner, &out, &e) != CP_OK)
-        cp_log_warn("webhook delivery %s: outcome not recorded: %s", j->d.id, e.message);
-    /* The URL may carry a token in its path or query: the log names the webhook instead. */
+    /* The URL may carry a token in its path or query: the log names the webhook instead.
+     * Logged before it is recorded, so whoever sees the outcome can find its line. */
     cp_log(CP_LOG_INFO, "webhook delivery",
            json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:o, s:I}", "delivery_id", j->d.id, "webhook_id", j->d.webhook_id,
                      "event", j->d.event, "attempt", (json_int_t)(j->d.attempts + 1), "status",
                      cp_delivery_status_name(out.status), "response_code", (json_int_t)out.response_code, "error",
                      out.error ? json_string(out.error) : json_null(), "duration_ms", (json_int_t)out.duration_ms));
+    if (cp_store_delivery_record(app->store, j->d.id, owner, &out, &e) != CP_OK)
+        cp_log_warn("webhook delivery %s: outcome not recorded: %s", j->d.id, e.message);
 }
 
 /* Leases and sends what is due; how many it sent. */
