@@ -122,6 +122,9 @@ static cp_result parse_new(cp_req *req, json_t *body, cp_api_token *t, unsigned 
         if (!bit)
             return cp_req_fail(req, CP_EUNPROC, "invalid_value", "scopes",
                                "scopes must be a non-empty list of read, order, approve, admin");
+        if (*scopes & bit)
+            return cp_req_fail(req, CP_EUNPROC, "invalid_value", "scopes", "scopes names %s twice",
+                               json_string_value(v));
         *scopes |= bit;
     }
     if (!*scopes)

@@ -155,6 +155,8 @@ def test_expiry_bounds_and_expired_token(srv):
     t = personal(u, ["read"])
     assert_error(u.call("POST", "/tokens", {"name": "x", "scopes": ["read"], "expires_in_days": 366}), 422,
                  field="expires_in_days")
+    # A scope named twice is a malformed set (the spec's uniqueItems), not a quiet merge.
+    assert_error(u.call("POST", "/tokens", {"name": "x", "scopes": ["read", "read"]}), 422, field="scopes")
     assert personal(u, ["read"], expires_in_days=365)["expires_at"] > t["expires_at"]
     tu = TokenUser(srv, t["token"])
     tu.ok("GET", "/projects")
