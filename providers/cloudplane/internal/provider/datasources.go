@@ -144,7 +144,9 @@ func (d *resourceDataSource) Metadata(_ context.Context, req datasource.Metadata
 }
 
 func (d *resourceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	str := func(desc string) schema.StringAttribute { return schema.StringAttribute{Computed: true, Description: desc} }
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, Description: desc}
+	}
 	resp.Schema = schema.Schema{
 		Description: "A resource ordered through cloudplane (a VM or a storage bucket), by id.",
 		Attributes: map[string]schema.Attribute{
