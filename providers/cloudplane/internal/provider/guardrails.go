@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -57,16 +56,34 @@ func (r *guardrailsResource) Schema(_ context.Context, _ resource.SchemaRequest,
 	}
 }
 
-// canonicalJSON re-encodes a JSON document with sorted keys and no spaces.
+// canonicalJSON re-encodes a JSON document with sorted keys, no spaces,
+// numbers as the shortest float (100 and 100.0 alike) and members whose value
+// is null left out (the API treats them as absent).
 func canonicalJSON(s []byte) (string, error) {
 	var v any
-	d := json.NewDecoder(bytes.NewReader(s))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
+	if err := json.Unmarshal(s, &v); err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(dropNulls(v))
 	return string(b), err
+}
+
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+			} else {
+				x[k] = dropNulls(e)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = dropNulls(x[i])
+		}
+	}
+	return v
 }
 
 // fill sets the rules from the server, keeping the state's spelling when it
