@@ -312,5 +312,21 @@ def test_provider_create_read_update_drift_import_destroy(make_server, tmp_path,
         a: ["create"] for a in ids}
 
     with capsys.disabled():
-        print("\nprovider acceptance test: %.1f s (%s)" % (time.monotonic() - t0, tf.run("version").stdout.splitlines()[0]))
+        version = tf.run("version").stdout.splitlines()[0]
+        print("\nprovider acceptance test: %.1f s (%s)" % (time.monotonic() - t0, version))
     shutil.rmtree(str(tmp_path / "tf" / ".terraform"), ignore_errors=True)
+
+
+def test_write_only_credentials_need_a_newer_tofu(tmp_path):
+    """The write-only `credentials` is refused by this OpenTofu (write-only
+    attributes came with 1.11): validation fails before anything is planned or
+    stored, saying why; credentials_env is the way with it."""
+    tf = Tofu(str(tmp_path / "wo"), type("S", (), {"url": "http://127.0.0.1:9"})(), "cpt_unused_token")
+    tf.write(config(member_email="x@example.com", resource_id="r").replace(
+        'credentials_env = { api_key = "CP_SANDBOX_KEY" }', "credentials = { api_key = var.key }") +
+        'variable "key" {\n  type = string\n  sensitive = true\n  default = "%s"\n}\n' % SANDBOX_KEY)
+    tf.run("init", "-input=false")
+    r = tf.run("validate", ok=(1,))
+    assert "WriteOnly Attribute Not Allowed" in r.stderr and "credentials" in r.stderr, r.stderr
+    assert SANDBOX_KEY not in r.stdout + r.stderr
+    assert not os.path.exists(os.path.join(tf.dir, "terraform.tfstate"))
