@@ -171,3 +171,5 @@ type diagAppender interface {
 }
 
 type attrType = attr.Type
+
+type attrValue = attr.Value
