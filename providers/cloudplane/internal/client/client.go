@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -70,35 +71,71 @@ func IsCode(err error, code string) bool {
 }
 
 // Do sends body (JSON-encoded when not nil) to /api/v1+path and decodes a
-// JSON reply into out (when not nil).
+// JSON reply into out (when not nil). A 429 is retried (the request was not
+// processed), and so are 502/503/504 for GET, PUT and DELETE, which are
+// idempotent: up to 4 attempts, waiting Retry-After (at most 10 s) or 0.5, 1, 2 s.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return fmt.Errorf("%s %s: encoding the request: %w", method, path, err)
 		}
-		rd = bytes.NewReader(b)
+		payload = b
+	}
+	wait := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		retryAfter, err := c.once(ctx, method, path, payload, body != nil, out)
+		var ae *APIError
+		if attempt >= 4 || !errors.As(err, &ae) || !retryable(method, ae.Status) {
+			return err
+		}
+		d := wait
+		if retryAfter > 0 {
+			d = min(retryAfter, 10*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+		wait *= 2
+	}
+}
+
+func retryable(method string, status int) bool {
+	if status == http.StatusTooManyRequests {
+		return true
+	}
+	idempotent := method == http.MethodGet || method == http.MethodPut || method == http.MethodDelete
+	return idempotent && (status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
+		status == http.StatusGatewayTimeout)
+}
+
+func (c *Client) once(ctx context.Context, method, path string, payload []byte, hasBody bool, out any) (time.Duration, error) {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+"/api/v1"+path, rd)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// net/http errors carry the URL, which has no secret in it.
-		return fmt.Errorf("%s %s: %s", method, path, strings.ReplaceAll(err.Error(), c.token, "[token]"))
+		return 0, fmt.Errorf("%s %s: %s", method, path, strings.ReplaceAll(err.Error(), c.token, "[token]"))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
-		return fmt.Errorf("%s %s: reading the reply: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: reading the reply: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
 		ae := &APIError{Method: method, Path: path, Status: resp.StatusCode}
@@ -111,14 +148,18 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		if json.Unmarshal(data, &eb) == nil {
 			ae.Code, ae.Message = eb.Error.Code, eb.Error.Message
 		}
-		return ae
+		var retryAfter time.Duration
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			retryAfter = time.Duration(secs) * time.Second
+		}
+		return retryAfter, ae
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%s %s: decoding the reply: %w", method, path, err)
+			return 0, fmt.Errorf("%s %s: decoding the reply: %w", method, path, err)
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // List follows a paged list (items, next_cursor) and returns every item.
