@@ -242,10 +242,16 @@ def test_provider_create_read_update_drift_import_destroy(make_server, tmp_path,
     u.ok("PUT", "/projects/%s/guardrails" % pid, {"allowed_clouds": {"level": "advisory", "clouds": ["aws"]}})
     u.ok("PATCH", "/webhooks/" + hooks[0]["id"], {"enabled": False, "events": ["run.succeeded"]})
     u.ok("PATCH", "/projects/%s/members/%s" % (pid, other.user["id"]), {"role": "admin"})
+    old_token_id = tf.state_attrs("cloudplane_project_token.t")["id"]
+    u.ok("DELETE", "/projects/%s/tokens/%s" % (pid, old_token_id), status=204)
     assert tf.plan_changes() == {
         "cloudplane_project.p": ["update"], "cloudplane_guardrails.g": ["update"],
-        "cloudplane_webhook.w": ["update"], "cloudplane_project_member.m": ["update"]}
+        "cloudplane_webhook.w": ["update"], "cloudplane_project_member.m": ["update"],
+        "cloudplane_project_token.t": ["create"]}
     tf.apply()
+    assert tf.state_attrs("cloudplane_project_token.t")["id"] != old_token_id
+    token = tf.state_attrs("cloudplane_project_token.t")["token"]
+    assert s.req("GET", "/api/v1/projects/" + pid, token).status_code == 200
     p = u.ok("GET", "/projects/" + pid)
     assert (p["require_approval"], p["monthly_budget_usd"]) == (True, 250), p
     assert u.ok("GET", "/projects/%s/guardrails" % pid)["rules"] == rules
