@@ -336,3 +336,45 @@ def test_write_only_credentials_need_a_newer_tofu(tmp_path):
     assert "WriteOnly Attribute Not Allowed" in r.stderr and "credentials" in r.stderr, r.stderr
     assert SANDBOX_KEY not in r.stdout + r.stderr
     assert not os.path.exists(os.path.join(tf.dir, "terraform.tfstate"))
+
+
+def test_a_project_service_token_manages_its_project_only(make_server, tmp_path):
+    """A project service token (role admin) as the provider's token: it sets its
+    project's guardrails and webhook; another project is not found to it."""
+    s = make_server()
+    u = Api(s)
+    mine, other = u.project(name="mine"), u.project(name="other")
+    made = u.ok("POST", "/projects/%s/tokens" % mine["id"], {"name": "tofu", "scopes": ["read", "admin"],
+                                                             "role": "admin"}, 201)
+    tf = Tofu(str(tmp_path / "svc"), s, made["token"])
+    hcl = """
+terraform {
+  required_providers {
+    cloudplane = { source = "cloudplane/cloudplane", version = "%s" }
+  }
+}
+resource "cloudplane_guardrails" "g" {
+  project_id = "%%s"
+  rules      = jsonencode({ no_public_buckets = { level = "hard" } })
+}
+resource "cloudplane_webhook" "w" {
+  project_id = "%%s"
+  url        = "https://hooks.example.com/svc"
+  events     = ["run.failed"]
+}
+""" % pinned_version()
+    tf.write(hcl % (mine["id"], mine["id"]))
+    tf.run("init", "-input=false")
+    tf.apply()
+    assert u.ok("GET", "/projects/%s/guardrails" % mine["id"])["rules"] == {"no_public_buckets": {"level": "hard"}}
+    assert [h["url"] for h in u.ok("GET", "/projects/%s/webhooks" % mine["id"])["items"]] == \
+        ["https://hooks.example.com/svc"]
+    assert tf.plan_changes() == {}
+    tf.run("destroy", "-auto-approve", "-input=false")
+    assert u.ok("GET", "/projects/%s/webhooks" % mine["id"])["items"] == []
+
+    tf.write(hcl % (other["id"], other["id"]))
+    r = tf.run("apply", "-auto-approve", "-input=false", ok=(1,))
+    assert "HTTP 404" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert u.ok("GET", "/projects/%s/guardrails" % other["id"])["updated_at"] is None
+    assert u.ok("GET", "/projects/%s/webhooks" % other["id"])["items"] == []
