@@ -182,7 +182,8 @@ def test_provider_create_read_update_drift_import_destroy(make_server, tmp_path,
     side = u.project(name="side")
     acct = u.sandbox_account(side["id"])
     vm = u.create_vm(side["id"], acct["id"], name="seen-by-tofu")
-    assert u.wait_run(vm["run"]["id"])["status"] == "succeeded"
+    run = u.wait_run(vm["run"]["id"])
+    assert run["status"] == "succeeded", run.get("error")
     rid = vm["resource"]["id"]
 
     tf = Tofu(str(tmp_path / "tf"), s, made["token"])
