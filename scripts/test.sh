@@ -134,6 +134,9 @@ step "integration tests, ASan+UBSan" pytest_with "$root/build-asan/cloudplane" "
 step "API contract (schemathesis)" python3 tests/contract/run.py --binary "$root/build/cloudplane"
 step "OpenTofu modules" modules_check
 step "sandbox provider (go test)" bash -c "cd providers/sandbox && go test -count=1 ./..."
+# The cloudplane/cloudplane provider's unit tests (schemas, generated docs up to date, secret handling);
+# its acceptance test against a real server is integration/test_cloudplane_provider.py above.
+step "cloudplane provider (go test)" bash -c "cd providers/cloudplane && go test -count=1 ./..."
 if [ -f frontend/package.json ]; then
   step "web UI: build, lint, typecheck, unit tests" scripts/test-web.sh
 fi

@@ -1,0 +1,1 @@
+tofu import cloudplane_cloud_account.aws <project_id>/<account_id>

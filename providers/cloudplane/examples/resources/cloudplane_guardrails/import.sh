@@ -1,0 +1,1 @@
+tofu import cloudplane_guardrails.team <project_id>

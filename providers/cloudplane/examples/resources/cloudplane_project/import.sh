@@ -1,0 +1,1 @@
+tofu import cloudplane_project.team <project_id>

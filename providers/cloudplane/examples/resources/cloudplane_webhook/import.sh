@@ -1,0 +1,1 @@
+tofu import cloudplane_webhook.chat <webhook_id>
