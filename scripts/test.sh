@@ -111,13 +111,22 @@ modules_check() {
 
 failed=()
 passed=()
+# Each step's output is kept too, so the end of the run can repeat the last
+# lines of a failed one (where its own summary is) next to the verdict.
+steplogs=$(mktemp -d)
+trap 'rm -rf "$steplogs"' EXIT
+failed_logs=()
 step() {
   local name="$1"; shift
   echo
   echo "== $name"
-  local t0=$SECONDS
-  if "$@"; then passed+=("$name"); echo "-- $name: ok ($((SECONDS - t0))s)"
-  else failed+=("$name"); echo "-- $name: FAILED ($((SECONDS - t0))s)"; fi
+  local t0=$SECONDS log="$steplogs/$(( ${#passed[@]} + ${#failed[@]} )).log"
+  # Not a pipe: the steps that are shell functions count skips in this shell.
+  local rc=0
+  "$@" > >(tee "$log") 2>&1 || rc=$?
+  wait $! 2>/dev/null
+  if [ "$rc" -eq 0 ]; then passed+=("$name"); echo "-- $name: ok ($((SECONDS - t0))s)"
+  else failed+=("$name"); failed_logs+=("$log"); echo "-- $name: FAILED ($((SECONDS - t0))s)"; fi
 }
 
 step "banned C functions (checksrc)" scripts/checksrc.sh
@@ -148,6 +157,12 @@ for x in "${known_skips[@]}"; do echo "   known, allowed: $x"; done
 if [ "$in_ci" -eq 1 ] && [ ${#skips[@]} -gt 0 ]; then
   failed+=("no skips under CI=true (${#skips[@]} above)")
 fi
+
+for i in "${!failed_logs[@]}"; do
+  echo
+  echo "== how \"${failed[$i]}\" ended:"
+  grep -v '^[[:space:]]*$' "${failed_logs[$i]}" | tail -n 15 | cut -c1-300
+done
 
 echo
 echo "== summary: ${#passed[@]} suites ok, ${#failed[@]} suites failed"

@@ -189,6 +189,20 @@ def summary_line(name, out):
     return text
 
 
+def failure_digest(out, limit=12):
+    """The failing operations and checks of a run's FAILURES section, a line
+    each, so the end of the output says what failed."""
+    lines, in_failures = [], False
+    for l in out.splitlines():
+        if l.startswith("====") and "FAILURES" in l:
+            in_failures = True
+        elif l.startswith("===="):
+            in_failures = False
+        elif in_failures and (l.startswith("___") or l.startswith("- ")):
+            lines.append(l.strip("_ ") if l.startswith("___") else "    " + l)
+    return lines[:limit] + (["    ... %d more" % (len(lines) - limit)] if len(lines) > limit else [])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.environ.get("CP_BINARY", os.path.join(REPO, "build", "cloudplane")))
@@ -253,6 +267,8 @@ def main():
         print("\ncontract: summary")
         for name, (code, out) in runs:
             print("  " + summary_line(name, out))
+            for l in failure_digest(out) if code else []:
+                print("    " + l)
         print("contract: %s" % ("ok" if rc == 0 else "FAILED (schemathesis reported failures or errors above)"))
     finally:
         proc.send_signal(signal.SIGTERM)
