@@ -1,6 +1,8 @@
-/* store.c: opening, migrations, health and users. */
+/* store.c: opening, migrations, health and users, and the transaction
+ * wrapper (with its wake-up of the webhook delivery loop). */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,39 @@ cp_result cp_store_many(cp_store *s, cp_arena *a, const char *sql, const cp_para
     return r;
 }
 
+/* ---- waking the webhook delivery loop after a commit ---- */
+
+/* A write to the outbox marks its thread; cp_store_tx wakes the loop after
+ * the commit, so the loop wakes only for rows it can read. */
+static _Thread_local bool outbox_written;
+/* Set and called under wake_mu, so a stop never races a call in flight. */
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static void (*wake_fn)(void *);
+static void *wake_ctx;
+
+void cp_store_outbox_on_commit(void (*fn)(void *), void *ctx)
+{
+    pthread_mutex_lock(&wake_mu);
+    wake_fn = fn;
+    wake_ctx = ctx;
+    pthread_mutex_unlock(&wake_mu);
+}
+
+void cp_store__outbox_written(void)
+{
+    outbox_written = true;
+}
+
+static void outbox_tx_ended(bool committed)
+{
+    bool was = outbox_written;
+    outbox_written = false;
+    if (!was || !committed) return;
+    pthread_mutex_lock(&wake_mu);
+    if (wake_fn) wake_fn(wake_ctx);
+    pthread_mutex_unlock(&wake_mu);
+}
+
 cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err)
 {
     cp_dbconn *c = cp_db_acquire(s->db);
@@ -73,7 +108,7 @@ cp_result cp_store_tx(cp_store *s, cp_tx_fn fn, void *ctx, cp_error *err)
         if (r == CP_OK) r = cp_db_commit(c, err);
         if (r != CP_OK) cp_db_rollback(c);
     }
-    cp_store__outbox_committed(r == CP_OK);
+    outbox_tx_ended(r == CP_OK);
     cp_db_release(s->db, c);
     return r;
 }

@@ -124,7 +124,7 @@ cp_result cp_conn_power_state_after_run(cp_dbconn *c, const char *resource_id, c
  * (store_guardrails.c). */
 cp_result cp_conn_run_checks_add(cp_dbconn *c, const char *run_id, const char *checks_json,
                                  cp_error *err) CP_MUST_CHECK;
-/* ---- events into the outbox (store_webhooks.c), inside the caller's transaction ---- */
+/* ---- events into the outbox (store_notify.c), inside the caller's transaction ---- */
 
 /* One event: a delivery to each enabled webhook of the project subscribed
  * to it, and a notification (note_kind, or the event's own kind) to each of
@@ -149,8 +149,12 @@ cp_result cp_conn_run_event(cp_dbconn *c, const char *run_id, const char *event,
 cp_result cp_conn_resource_event(cp_dbconn *c, const char *resource_id, const char *event, const char *note_kind,
                                  const char *drift_status, int64_t expires_at, const char *run_id,
                                  cp_error *err) CP_MUST_CHECK;
-/* cp_store_tx after each transaction: wakes the delivery loop when the
- * transaction wrote to the outbox and committed. */
-void cp_store__outbox_committed(bool committed);
+/* The deliveries of one event to each enabled webhook of its project that
+ * subscribes to it (store_webhooks.c), inside the caller's transaction. */
+cp_result cp_conn__webhook_fanout(cp_dbconn *c, cp_arena *a, const cp_outbox_event *ev, int64_t now,
+                                  cp_error *err) CP_MUST_CHECK;
+/* A write to the outbox in this thread's transaction: cp_store_tx wakes the
+ * delivery loop after it commits (store.c). */
+void cp_store__outbox_written(void);
 
 #endif

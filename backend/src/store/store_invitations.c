@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/ids.h"
-#include "store/store_int.h"
+#include "store/store_rows.h"
 
 static const char *const inv_status_names[] = {"pending", "accepted", "declined", "revoked"};
 
@@ -33,11 +33,6 @@ cp_result cp_store_signup_token_add(cp_store *s, const char *token_hash, const c
                                 p, 4, NULL, err);
     if (r == CP_OK) r = cp_store_exec(s, "DELETE FROM signup_tokens WHERE expires_at < ?", &p[4], 1, NULL, err);
     return r;
-}
-
-static void fill_text(cp_dbrows *r, cp_arena *a, void *out)
-{
-    *(char **)out = cp_dbrows_dup(r, 0, a);
 }
 
 static void fill_none(cp_dbrows *r, cp_arena *a, void *out)
@@ -80,8 +75,8 @@ static cp_result tx_signup_complete(cp_dbconn *c, void *ctx, cp_error *err)
     if (r != CP_OK) return r;
     if (changed != 1) return cp_error_set(err, CP_ENOTFOUND, "invalid_token", NULL, "invalid token");
     char *email = NULL;
-    if ((r = cp_conn_one(c, t->a, "SELECT email FROM signup_tokens WHERE token_hash = ?", &p[1], 1, fill_text, &email,
-                         err)) != CP_OK)
+    if ((r = cp_conn_one(c, t->a, "SELECT email FROM signup_tokens WHERE token_hash = ?", &p[1], 1, cp_fill_text,
+                         &email, err)) != CP_OK)
         return r;
     return cp_conn_user_insert(c, t->a, email, t->name, t->password_hash, t->now, t->user, err);
 }
@@ -295,7 +290,7 @@ static cp_result tx_invitation_signup(cp_dbconn *c, void *ctx, cp_error *err)
     cp_result r = cp_conn_one(c, t->a,
                               "SELECT email FROM invitations WHERE token_hash = ? AND status = 'pending'"
                               " AND expires_at > ?",
-                              p, 2, fill_text, &email, err);
+                              p, 2, cp_fill_text, &email, err);
     if (r == CP_ENOTFOUND) return cp_error_set(err, CP_ENOTFOUND, "invalid_invitation", NULL, "invalid invitation");
     if (r != CP_OK) return r;
     cp_inv_key key = {.token_hash = t->token_hash, .email = email};

@@ -81,6 +81,11 @@ void cp_fill_resource_view(cp_dbrows *r, cp_resource *out)
     fill_resource(r, NULL, out);
 }
 
+void cp_fill_text(cp_dbrows *r, cp_arena *a, void *out)
+{
+    *(char **)out = cp_dbrows_dup(r, 0, a);
+}
+
 void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)
 {
     cp_run *x = out;

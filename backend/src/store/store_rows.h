@@ -16,6 +16,9 @@
 /* How many: a query that selects more after RESOURCE_COLS reads them from here. */
 #define RESOURCE_NCOLS 26
 #define RESOURCE_FROM " FROM resources r JOIN cloud_accounts a ON a.id = r.account_id"
+/* One text column into a char * (arena copy; NULL for SQL NULL). */
+void cp_fill_text(cp_dbrows *r, cp_arena *a, void *out);
+
 /* Fills a cp_resource from RESOURCE_COLS (RESOURCE_NCOLS columns). */
 void cp_fill_resource(cp_dbrows *r, cp_arena *a, void *out);
 /* The same without copying: the strings are the row's own, valid until the

@@ -171,11 +171,6 @@ cp_result cp_store_run_claim(cp_store *s, cp_arena *a, const char *run_id, const
     return cp_store_tx(s, tx_claim, &cc, err);
 }
 
-static void fill_id(cp_dbrows *r, cp_arena *a, void *out)
-{
-    *(char **)out = cp_dbrows_dup(r, 0, a);
-}
-
 cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***ids, size_t *n, cp_error *err)
 {
     cp_param p[] = {CP_PINT(cp_now_ms()), CP_PINT(limit)};
@@ -184,7 +179,7 @@ cp_result cp_store_runs_claimable(cp_store *s, cp_arena *a, int limit, char ***i
                          " AND u.approved_by IS NOT NULL)) AND (u.lease_owner IS NULL OR u.lease_expires_at < ?)"
                          " AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.resource_id = u.resource_id AND o.id < u.id"
                          " AND o.status IN " CP_RUN_SQL_IN_PROGRESS ") ORDER BY u.id LIMIT ?",
-                         p, 2, fill_id, sizeof(char *), (size_t)limit, (void **)ids, n, err);
+                         p, 2, cp_fill_text, sizeof(char *), (size_t)limit, (void **)ids, n, err);
 }
 
 static void fill_cancel(cp_dbrows *r, cp_arena *a, void *out)
