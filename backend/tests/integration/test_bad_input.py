@@ -167,3 +167,15 @@ def test_credential_lengths_count_characters(server):
     # 8 two-byte characters are 16 bytes but 8 characters: under the minimum of 16.
     assert_error(aws("\u00e9" * 8), 422, "invalid_length", "credentials.secret_access_key")
     assert aws("\u00e9" * 16).status_code == 201
+
+
+def test_nul_byte_in_a_query_parameter(server):
+    """A handler reads query values as C strings and would see only the part
+    before a NUL (a 200 for a value the spec refuses): the request is refused."""
+    token = server.signup()["access_token"]
+    assert server.get("/api/v1/resources?cloud=aws", token).status_code == 200
+    for query in ["cloud=" + "x" * 40 + "%00", "cloud=aws%00" + "x" * 40, "kind%00x=vm", "limit=5%00junk"]:
+        assert_error(server.get("/api/v1/resources?" + query, token), 400, "invalid_query")
+    # Authentication comes first: no token is still a 401.
+    assert_error(server.get("/api/v1/resources?cloud=a%00b"), 401)
+    alive(server)
