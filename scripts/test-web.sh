@@ -36,6 +36,9 @@ all_tests="e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.tes
 CLOUDPLANE_URL="http://127.0.0.1:$port" CLOUDPLANE_E2E_OUTBOX="$work/outbox" \
   node --test ${CLOUDPLANE_E2E_TESTS:-$all_tests} || status=$?
 if [ $status -ne 0 ]; then
+  # The test files run at once, so the tail may be another file's: the
+  # server's warnings and errors come first, then the tail.
+  echo "--- server log: warnings and errors"; grep -E '"level":"(warn|error)"' "$work/server.log" | tail -40
   echo "--- server log (tail)"; tail -40 "$work/server.log"
 fi
 exit $status

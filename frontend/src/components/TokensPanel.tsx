@@ -19,9 +19,9 @@ import {
   tokenListReducer,
   type TokenFormValues,
 } from '../lib/apiTokens';
-import { CopyButton } from './CopyButton';
+import { SecretOnce } from './SecretOnce';
 import { Dialog } from './Dialog';
-import { CheckboxSet, ErrorAlert, Field, Loading, Notice } from './ui';
+import { CheckboxSet, ErrorAlert, Field, Loading } from './ui';
 
 const FIELDS = ['name', 'scopes', 'role'] as const;
 
@@ -143,21 +143,15 @@ export function TokensPanel({ tokens, withRole, title, intro }: { tokens: Tokens
   return (
     <div className="space-y-5">
       {state.revealed && (
-        <section className="card border-amber-300" aria-labelledby="token-title" data-testid="token-secret">
-          <h2 id="token-title" className="mb-2 text-base font-semibold">
-            Your new token
-          </h2>
-          <Notice tone="warn">Copy it now: it is not shown again. Send it as Authorization: Bearer &lt;token&gt;.</Notice>
-          <div className="mt-3 flex items-center justify-between gap-2">
-            <code className="min-w-0 break-all rounded bg-slate-100 px-2 py-1 text-sm" data-testid="token-secret-value">
-              {state.revealed.token}
-            </code>
-            <CopyButton value={state.revealed.token} label="token" />
-          </div>
-          <button type="button" className="btn btn-primary btn-sm mt-3" onClick={() => dispatch({ type: 'dismiss' })}>
-            I have copied it
-          </button>
-        </section>
+        <SecretOnce
+          title="Your new token"
+          value={state.revealed.token}
+          label="token"
+          testId="token-secret"
+          onDismiss={() => dispatch({ type: 'dismiss' })}
+        >
+          Send it as Authorization: Bearer &lt;token&gt;.
+        </SecretOnce>
       )}
       <section className="card" aria-labelledby="tokens-title">
         <div className="mb-3 flex flex-wrap items-center justify-between gap-2">

@@ -20,7 +20,7 @@ import {
   webhookValues,
   type WebhookFormValues,
 } from '../../lib/webhooks';
-import { CopyButton } from '../../components/CopyButton';
+import { SecretOnce } from '../../components/SecretOnce';
 import { Dialog } from '../../components/Dialog';
 import { CheckboxSet, ErrorAlert, Field, Loading, Notice } from '../../components/ui';
 import { useProject } from './context';
@@ -377,21 +377,15 @@ export function WebhooksPage() {
   return (
     <div className="space-y-5">
       {state.revealed && (
-        <section className="card border-amber-300" aria-labelledby="secret-title" data-testid="webhook-secret">
-          <h2 id="secret-title" className="mb-2 text-base font-semibold">
-            The webhook’s signing secret
-          </h2>
-          <Notice tone="warn">Copy it now: it is not shown again. Receivers use it to check the X-Cloudplane-Signature header.</Notice>
-          <div className="mt-3 flex items-center justify-between gap-2">
-            <code className="min-w-0 break-all rounded bg-slate-100 px-2 py-1 text-sm" data-testid="webhook-secret-value">
-              {state.revealed.secret}
-            </code>
-            <CopyButton value={state.revealed.secret} label="secret" />
-          </div>
-          <button type="button" className="btn btn-primary btn-sm mt-3" onClick={() => dispatch({ type: 'dismiss_secret' })}>
-            I have copied it
-          </button>
-        </section>
+        <SecretOnce
+          title="The webhook’s signing secret"
+          value={state.revealed.secret}
+          label="secret"
+          testId="webhook-secret"
+          onDismiss={() => dispatch({ type: 'dismiss_secret' })}
+        >
+          Receivers use it to check the X-Cloudplane-Signature header.
+        </SecretOnce>
       )}
 
       <section className="card" aria-labelledby="webhooks-title">
