@@ -346,6 +346,7 @@ typedef struct {
     int64_t queued_at, started_at, finished_at;
     char *source;           /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
     bool override_required; /* its plan broke a soft guardrail: approval takes a reason (migration 0014) */
+    char *request_id;       /* the trace id (core/trace.h) current on the thread that queued it; NULL: none (0017) */
 } cp_run;
 
 /* runs.source: a person, or what the scheduler queued the run for. */
