@@ -87,10 +87,15 @@ cp_result cp_conn_run_insert_id(cp_dbconn *c, const char *resource_id, const cha
     if (r != CP_OK) return r;
     /* The caller's trace id (the request's, or the scheduler sweep's) without
      * passing it down every enqueue: the worker works the run under it. */
-    cp_param p[] = {CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id),
+    cp_param p[] = {CP_PTEXT(id),
+                    CP_PTEXT(resource_id),
+                    CP_PTEXT(project_id),
                     CP_PTEXT(cp_run_operation_name(operation)),
-                    CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()),
-                    CP_PTEXT(source), CP_PTEXT(cp_trace_get())};
+                    CP_PTEXT(params),
+                    CP_PTEXT(user_id),
+                    CP_PINT(cp_now_ms()),
+                    CP_PTEXT(source),
+                    CP_PTEXT(cp_trace_get())};
     return cp_db_exec(c,
                       "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
                       " queued_at, source, request_id) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
