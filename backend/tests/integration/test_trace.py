@@ -5,39 +5,15 @@ run under it: its log lines, the run's status events and log header carry it,
 in the embedded mode and in `cloudplane worker` processes. Runs the scheduler
 queues get an id of their own (sched-<task>-<hex>)."""
 import datetime
-import json
 import re
 import threading
 import time
 import uuid
 
-import pytest
-
 from conftest import Api, SSH_KEY
+from distributed import log_lines, wait_for
 
 MADE = re.compile(r"^[0-9a-f]{16}$")
-
-
-def log_lines(text):
-    out = []
-    for line in text.splitlines():
-        if line.startswith("{"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-    return out
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.time() >= deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(0.1)
 
 
 def access_line(proc, rid):
