@@ -541,6 +541,7 @@ cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, 
  * cannot be reaped now is logged and left for the next call. */
 typedef struct {
     char *run_id, *resource_id, *lock_id;
+    char *request_id; /* the run's trace id (cp_run.request_id), NULL: none */
 } cp_lost_run;
 cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, int64_t grace_ms, char ***requeued, size_t *nrequeued,
                              cp_lost_run **lost, size_t *nlost, cp_error *err) CP_MUST_CHECK;
