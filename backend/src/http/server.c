@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "core/embed.h"
-#include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/trace.h"
