@@ -11,6 +11,7 @@
 #include "api/tokens.h"
 #include "auth/apitoken.h"
 #include "auth/onetime.h"
+#include "core/log.h"
 #include "core/mail.h"
 #include "auth/password.h"
 #include "core/timeutil.h"
@@ -217,6 +218,9 @@ cp_result cp_api_login(cp_req *req)
         cp_ratelimit_fail(app->login_by_email, ekey, now);
         cp_ratelimit_fail(app->login_by_ip, ikey, now);
         if (r == CP_OK) audit_login(req, u.id, "auth.login_failed");
+        /* Never the email or password: the account when there is one. */
+        cp_log(CP_LOG_INFO, "sign-in failed",
+               json_pack("{s:s, s:o}", "ip", req->client_ip, "user_id", cp_json_str_or_null(r == CP_OK ? u.id : NULL)));
         return cp_req_fail(req, CP_EAUTH, "invalid_credentials", NULL, BAD_LOGIN);
     }
     cp_ratelimit_reset(app->login_by_email, ekey);

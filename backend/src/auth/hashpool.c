@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,12 +61,14 @@ static void *worker(void *arg)
         p->waiting--;
         pthread_mutex_unlock(&p->mu);
         int64_t t0 = cp_mono_ms();
+        cp_trace_set(j->trace);
         run(j);
         int64_t took = cp_mono_ms() - t0;
         pthread_mutex_lock(&p->mu);
         p->avg_ms = (p->avg_ms * 7 + took) / 8;
         pthread_mutex_unlock(&p->mu);
         j->done(j, j->cls); /* last touch of j: it may be freed from here on */
+        cp_trace_set(NULL);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -110,6 +113,11 @@ bool cp_hashpool_submit(cp_hashpool *p, cp_hashjob *job)
     bool ok = false;
     pthread_mutex_lock(&p->mu);
     if (!p->stop && p->waiting < p->queue) {
+        const char *trace = cp_trace_get();
+        if (trace)
+            memcpy(job->trace, trace, strlen(trace) + 1);
+        else
+            job->trace[0] = '\0';
         job->next = NULL;
         if (p->tail)
             p->tail->next = job;

@@ -7,6 +7,7 @@
 #define CP_HASHPOOL_H
 
 #include "auth/password.h"
+#include "core/trace.h"
 
 typedef enum {
     CP_HASHJOB_HASH,   /* password -> out */
@@ -26,6 +27,7 @@ typedef struct cp_hashjob {
     /* Called on a pool thread when the job is done; the job is the caller's again. */
     void (*done)(struct cp_hashjob *job, void *cls);
     void *cls;
+    char trace[CP_TRACE_ID_MAX + 1]; /* the submitter's trace id (set by submit): the pool thread's meanwhile */
     struct cp_hashjob *next;
 } cp_hashjob;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "core/trace.h"
 
 static volatile cp_log_level min_level = CP_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -38,6 +39,10 @@ void cp_log(cp_log_level lvl, const char *msg, json_t *fields)
     json_object_set_new(o, "ts", json_string(ts));
     json_object_set_new(o, "level", json_string(level_names[lvl]));
     json_object_set_new(o, "msg", json_string(msg ? msg : ""));
+    /* The thread's trace id (core/trace.h), unless the line names one itself
+     * (the access log does). One thread-local read when there is none. */
+    const char *trace = cp_trace_get();
+    if (trace && !json_object_get(fields, "request_id")) json_object_set_new(o, "request_id", json_string(trace));
     if (fields) json_object_update(o, fields);
     json_decref(fields);
     char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

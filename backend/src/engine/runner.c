@@ -14,6 +14,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/secretfile.h"
+#include "core/trace.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/drift.h"
@@ -63,7 +64,7 @@ static cp_result absolute(const char *in, char *out, size_t cap, const char *wha
  * nor names a credential, whose value would then escape redaction. */
 static cp_result check_extra_env(const char *const *env, cp_error *err)
 {
-    static const char *const reserved[] = {"PATH", "HOME", "TMPDIR", "CHECKPOINT_DISABLE"};
+    static const char *const reserved[] = {"PATH", "HOME", "TMPDIR", "CHECKPOINT_DISABLE", "CLOUDPLANE_REQUEST_ID"};
     for (; env && *env; env++) {
         const char *e = *env, *eq = strchr(e, '=');
         size_t n = eq ? (size_t)(eq - e) : 0;
@@ -199,6 +200,8 @@ static void base_env(cp_runner *r, const cp_runner_spec *spec)
     cp_strv_add(&r->env, "CHECKPOINT_DISABLE=1");
     cp_strv_addf(&r->env, "TF_CLI_CONFIG_FILE=%s/cli.tfrc.json", r->dir);
     if (is_set(r->cfg.plugin_cache_dir)) cp_strv_addf(&r->env, "TF_PLUGIN_CACHE_DIR=%s", r->cfg.plugin_cache_dir);
+    /* What tofu and its providers do is tied to the order's trace id. */
+    if (cp_trace_id_valid(spec->request_id)) cp_strv_addf(&r->env, "CLOUDPLANE_REQUEST_ID=%s", spec->request_id);
     /* Not secret, so not redacted: an endpoint URL must read as itself in the logs. */
     for (const char *const *e = r->cfg.extra_env; e && *e; e++) cp_strv_add(&r->env, *e);
     go_runtime_env(r);

@@ -72,6 +72,7 @@ typedef struct {
     const char *resource_id;    /* platform id: names the state */
     const char *module;         /* catalog module, e.g. "sandbox_vm" */
     json_t *tfvars;             /* terraform.tfvars.json (cp_catalog_tfvars); borrowed; NULL for force-unlock */
+    const char *request_id;     /* the run's trace id (core/trace.h), tofu's CLOUDPLANE_REQUEST_ID; NULL: none */
     const char *const *env;     /* credentials "NAME=value", NULL-terminated; NAME must be a catalog
                                  * credential env name; values are redacted from everything */
     cp_tfev_fn on_event;        /* may be NULL */

@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/trace.h"
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -39,7 +40,7 @@ struct cp_req {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    char id[17];         /* request id, also sent as X-Request-Id */
+    char id[CP_TRACE_ID_MAX + 1]; /* request id: the caller's X-Request-Id when sane, else made; sent back */
     char client_ip[64];  /* the client (http/clientaddr.h): the peer, or X-Forwarded-For from a trusted proxy */
     char client_key[64]; /* client_ip as rate limits key it (IPv6: its /64) */
     int64_t start_mono_ms;

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "core/embed.h"
-#include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "core/xalloc.h"
 #include "http/clientaddr.h"
 #include "http/connguard.h"
@@ -490,12 +490,21 @@ static cp_req *stream_shrink(cp_req *req)
     return c;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+/* The caller's X-Request-Id when it is sane (core/trace.h), so a proxy's or
+ * the web UI's id follows the request; otherwise (absent, too long, odd
+ * characters) a new one: a bad value is never kept, logged or echoed. */
+static void request_id(cp_req *req)
 {
-    CP_UNUSED(version);
-    cp_server *s = cls;
+    const char *given = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (cp_trace_id_valid(given))
+        memcpy(req->id, given, strlen(given) + 1);
+    else
+        cp_trace_id_new("", req->id);
+}
+
+static enum MHD_Result handle(cp_server *s, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
     cp_req *req = *con_cls;
     if (!req) {
         cp_arena *a = cp_arena_new(8192);
@@ -506,7 +515,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = cp_arena_strdup(a, method);
         req->path = cp_arena_strdup(a, url);
         req->start_mono_ms = cp_mono_ms();
-        cp_rand_hex(req->id, 8);
+        request_id(req);
+        cp_trace_set(req->id);
         client_ip(s, req);
         *con_cls = req;
         atomic_fetch_add(&s->inflight, 1);
@@ -529,10 +539,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (req->status) return MHD_YES; /* already answered (early 413) */
+    cp_trace_set(req->id);
     /* Read in full: what follows (handler, response, an event stream) is not a slow read. */
     cp_connguard_disarm(s->guard, guarded(conn));
     enum MHD_Result ret = dispatch(s, req);
     if (req->stream) *con_cls = stream_shrink(req);
+    return ret;
+}
+
+/* MHD calls this for each piece of a request, and again when a suspended one
+ * resumes, each time maybe on another of its threads: every log line written
+ * meanwhile carries the request's id, and no other request's. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    CP_UNUSED(version);
+    enum MHD_Result ret = handle(cls, conn, url, method, upload_data, upload_data_size, con_cls);
+    cp_trace_set(NULL);
     return ret;
 }
 
@@ -543,6 +567,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     /* Kept alive: the next request must arrive and be read within the deadline too. */
     cp_connguard_arm(s->guard, guarded(conn));
     if (!req) return;
+    cp_trace_set(req->id); /* the access log line names it itself; anything else logged here too */
     if (s->cfg.access_log) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "request_id", req->id, "method", req->method, "path",
                               req->path, "status", req->status, "duration_ms",
@@ -557,6 +582,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     cp_arena_free(req->arena);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
+    cp_trace_set(NULL);
 }
 
 /* fmt is libmicrohttpd's own; the attribute tells clang (-Wformat-nonliteral). */

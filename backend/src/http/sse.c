@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "core/xalloc.h"
 
 struct cp_sse {
@@ -14,6 +15,7 @@ struct cp_sse {
     cp_sse_fill_fn fill;
     void (*free_ctx)(void *);
     void *ctx;
+    char trace[CP_TRACE_ID_MAX + 1]; /* the request's id: what fill logs carries it */
     cp_buf out;
     size_t off;
     bool ending;
@@ -118,7 +120,12 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
         if (fill) s->wake_at = 0;
         pthread_mutex_unlock(&mu);
         if (s->ending || stop) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (fill && s->fill(s->ctx, &s->out) == CP_EDECLINED) s->ending = true;
+        if (fill) {
+            /* Called by MHD outside the request's handler (server.c clears the id there). */
+            cp_trace_set(s->trace);
+            if (s->fill(s->ctx, &s->out) == CP_EDECLINED) s->ending = true;
+            cp_trace_set(NULL);
+        }
         if (s->out.len == 0 && s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
         /* out is empty here: the comment fits. */
         if (s->out.len == 0 && beat) CP_IGNORE(cp_buf_adds(&s->out, ": heartbeat\n\n"));
@@ -164,6 +171,7 @@ cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *
     s->fill = fill;
     s->free_ctx = free_ctx;
     s->ctx = ctx;
+    memcpy(s->trace, req->id, sizeof s->trace);
     s->pending_fill = true; /* the first fill replays and goes live */
     s->last_write = cp_mono_ms();
     cp_buf_init(&s->out, 4 << 20);

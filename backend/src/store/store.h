@@ -346,6 +346,7 @@ typedef struct {
     int64_t queued_at, started_at, finished_at;
     char *source;           /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
     bool override_required; /* its plan broke a soft guardrail: approval takes a reason (migration 0014) */
+    char *request_id;       /* the trace id (core/trace.h) current on the thread that queued it; NULL: none (0017) */
 } cp_run;
 
 /* runs.source: a person, or what the scheduler queued the run for. */
@@ -540,6 +541,7 @@ cp_result cp_store_run_cancel(cp_store *s, const char *run_id, bool *immediate, 
  * cannot be reaped now is logged and left for the next call. */
 typedef struct {
     char *run_id, *resource_id, *lock_id;
+    char *request_id; /* the run's trace id (cp_run.request_id), NULL: none */
 } cp_lost_run;
 cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, int64_t grace_ms, char ***requeued, size_t *nrequeued,
                              cp_lost_run **lost, size_t *nlost, cp_error *err) CP_MUST_CHECK;

@@ -6,6 +6,7 @@
 
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "store/store_rows.h"
 
 /* ---- budget ---- */
@@ -84,13 +85,21 @@ cp_result cp_conn_run_insert_id(cp_dbconn *c, const char *resource_id, const cha
 {
     cp_result r = new_run_id(c, resource_id, id, err);
     if (r != CP_OK) return r;
-    cp_param p[] = {
-        CP_PTEXT(id),     CP_PTEXT(resource_id), CP_PTEXT(project_id), CP_PTEXT(cp_run_operation_name(operation)),
-        CP_PTEXT(params), CP_PTEXT(user_id),     CP_PINT(cp_now_ms()), CP_PTEXT(source)};
+    /* The caller's trace id (the request's, or the scheduler sweep's) without
+     * passing it down every enqueue: the worker works the run under it. */
+    cp_param p[] = {CP_PTEXT(id),
+                    CP_PTEXT(resource_id),
+                    CP_PTEXT(project_id),
+                    CP_PTEXT(cp_run_operation_name(operation)),
+                    CP_PTEXT(params),
+                    CP_PTEXT(user_id),
+                    CP_PINT(cp_now_ms()),
+                    CP_PTEXT(source),
+                    CP_PTEXT(cp_trace_get())};
     return cp_db_exec(c,
                       "INSERT INTO runs (id, resource_id, project_id, operation, status, params, created_by,"
-                      " queued_at, source) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                      p, 8, NULL, err);
+                      " queued_at, source, request_id) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                      p, 9, NULL, err);
 }
 
 cp_result cp_conn_run_insert(cp_dbconn *c, cp_arena *a, const char *resource_id, const char *project_id,

@@ -616,6 +616,7 @@ cp_result cp_store_runs_reap(cp_store *s, cp_arena *a, int64_t grace_ms, char **
             l->run_id = run->id;
             l->resource_id = run->resource_id;
             l->lock_id = run->lock_id;
+            l->request_id = run->request_id;
         }
     }
     return CP_OK;

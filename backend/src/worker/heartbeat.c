@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "worker/worker_int.h"
 
 /* Caller holds j->w->mu. */
@@ -109,6 +110,7 @@ static void beat(job *j, bool renew)
 void *cp_worker__heartbeat(void *arg)
 {
     job *j = arg;
+    cp_trace_set(j->run.request_id); /* the job's own thread's id: its lines are about the same run */
     int64_t every = j->w->app->cfg->heartbeat_seconds * 1000;
     int64_t next = cp_mono_ms() + every;
     pthread_mutex_lock(&j->hb_mu);
@@ -139,9 +141,11 @@ static void overdue(job *j)
 {
     j->lost = true;
     if (j->runner) cp_runner_kill(j->runner);
-    cp_log(
-        CP_LOG_ERROR, "lease not renewed in time: tofu killed, run left to the reaper",
-        json_pack("{s:s, s:s, s:I}", "run_id", j->run.id, "worker", j->w->id, "attempt", (json_int_t)j->run.attempt));
+    json_t *f =
+        json_pack("{s:s, s:s, s:I}", "run_id", j->run.id, "worker", j->w->id, "attempt", (json_int_t)j->run.attempt);
+    /* The watchdog watches every job: the run's id goes by name, not by the thread's. */
+    if (j->run.request_id) json_object_set_new(f, "request_id", json_string(j->run.request_id));
+    cp_log(CP_LOG_ERROR, "lease not renewed in time: tofu killed, run left to the reaper", f);
 }
 
 #define WATCHDOG_TICK_MS 200

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "engine/proc.h"
@@ -283,6 +284,7 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
                            .resource_id = j->res.id,
                            .module = cp_catalog_module(j->res.cloud, j->res.kind),
                            .tfvars = *tfvars,
+                           .request_id = j->run.request_id,
                            .env = (const char *const *)env->v,
                            .on_event = cp_worker__on_event,
                            .on_tick = cp_worker__events_tick,
@@ -456,6 +458,9 @@ void cp_worker__process(cp_workers *w, const char *run_id)
         job_free(j);
         return;
     }
+    /* Every line about the run, here and in its heartbeat, under the id of
+     * whoever queued it (core/trace.h). */
+    cp_trace_set(j->run.request_id);
     cp_log(CP_LOG_INFO, "run claimed",
            json_pack("{s:s, s:s, s:s, s:I}", "run_id", j->run.id, "operation", cp_run_operation_name(j->run.operation),
                      "worker", w->id, "attempt", (json_int_t)j->run.attempt));
@@ -472,6 +477,7 @@ void cp_worker__process(cp_workers *w, const char *run_id)
         /* Any other failure: the heartbeat renews again within a beat. */
         if (r != CP_OK) cp_log_warn("run %s: first lease renewal failed (retrying): %s", j->run.id, e.message);
         cp_worker__status_event(j, j->run.status);
+        cp_worker__log_header(j);
     }
     run_claimed(j);
     cp_worker__flush_events(j);
@@ -481,5 +487,6 @@ void cp_worker__process(cp_workers *w, const char *run_id)
                      (json_int_t)cp_db_statements_total()));
     cp_worker__push_next_of(w, j->a, j->run.resource_id);
     cp_worker__push_next_in_project(w, j->a, j->run.project_id);
+    cp_trace_set(NULL);
     job_free(j);
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/trace.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
 #include "queue/queue.h"
@@ -109,15 +110,18 @@ static void reap(cp_workers *w, cp_arena *a)
         push(w, requeued[i]);
     }
     for (size_t i = 0; i < nl; i++) {
+        cp_trace_set(lost[i].request_id); /* its lines and its last status event, under the run's id */
         cp_log_warn("run %s: worker lost during plan/apply; marked failed", lost[i].run_id);
         job tmp = {.w = w, .a = a};
         tmp.run.id = lost[i].run_id;
         tmp.run.resource_id = lost[i].resource_id;
+        tmp.run.request_id = lost[i].request_id;
         cp_worker__log_line(&tmp, "system", "error", "worker lost: the run was marked failed and not retried");
         cp_worker__status_event(&tmp, CP_RUN_FAILED);
         cp_worker__flush_events(&tmp);
         free_lost_lock(w, a, &lost[i]);
         cp_worker__push_next_of(w, a, lost[i].resource_id);
+        cp_trace_set(NULL);
     }
 }
 

@@ -2,6 +2,7 @@
  * (log lines, progress, plan, status), the run's moves along the state
  * machine, and the runner's event callback that turns tofu's -json stream
  * into both. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,9 +83,19 @@ void cp_worker__status_event(job *j, cp_run_status run_status)
         /* Unreadable resource: the event says null for it; the run status still goes out. */
         rs = cp_resource_status_name(res.status);
     }
-    cp_worker__store_event(j, "status",
-                           json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status), "resource_status",
-                                     cp_json_str_or_null(rs)));
+    json_t *data = json_pack("{s:s, s:o}", "run_status", cp_run_status_name(run_status), "resource_status",
+                             cp_json_str_or_null(rs));
+    /* Whoever reads the run's events finds the id its log lines carry. */
+    if (j->run.request_id) json_object_set_new(data, "request_id", json_string(j->run.request_id));
+    cp_worker__store_event(j, "status", data);
+}
+
+void cp_worker__log_header(job *j)
+{
+    char line[160];
+    snprintf(line, sizeof line, "run %s, attempt %lld, request %s", j->run.id, (long long)j->run.attempt,
+             j->run.request_id ? j->run.request_id : "(none)");
+    cp_worker__log_line(j, "system", "info", line);
 }
 
 cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err)

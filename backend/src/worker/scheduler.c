@@ -5,10 +5,12 @@
  * due rows in the store (SKIP LOCKED on PostgreSQL, the single writer on
  * SQLite) and moves them on in the same transaction as the run it queues, so
  * a due item is queued once whoever sweeps. */
+#include <stdio.h>
 #include <time.h>
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "queue/queue.h"
 #include "store/db.h"
 #include "worker/worker_int.h"
@@ -37,6 +39,11 @@ void cp_worker__schedule(cp_workers *w)
     if (now < w->next_sweep_ms) return;
     w->next_sweep_ms = now + w->app->cfg->scheduler_interval_seconds * 1000;
     for (const task *t = tasks; t->sweep; t++) {
+        /* The sweep's own trace id: the runs it queues keep it (runs.request_id). */
+        char trace[CP_TRACE_ID_MAX + 1], prefix[32];
+        snprintf(prefix, sizeof prefix, "sched-%s-", t->name);
+        cp_trace_id_new(prefix, trace);
+        cp_trace_set(trace);
         cp_arena *a = cp_arena_new(8192);
         char **ids = NULL;
         size_t n = 0;
@@ -60,5 +67,6 @@ void cp_worker__schedule(cp_workers *w)
                    json_pack("{s:s, s:I, s:I, s:f, s:I}", "task", t->name, "runs", (json_int_t)n, "db_statements",
                              (json_int_t)spent, "cpu_ms", cpu_ms, "wall_ms", (json_int_t)wall_ms));
         cp_arena_free(a);
+        cp_trace_set(NULL);
     }
 }

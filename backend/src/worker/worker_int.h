@@ -123,7 +123,11 @@ void cp_worker__flush_events(job *j);
 /* The runner's tick (cp_runner_spec.on_tick; ctx: the job): flushes a batch that is due. */
 void cp_worker__events_tick(void *ctx);
 void cp_worker__log_line(job *j, const char *stream, const char *level, const char *line);
+/* A status event; it names the run's request_id (the trace id) when it has one. */
 void cp_worker__status_event(job *j, cp_run_status run_status);
+/* The first log line of each attempt: the run, the attempt and the request id
+ * its server and worker log lines carry. */
+void cp_worker__log_header(job *j);
 /* Moves the run on (fenced). A lost lease fences the job; any failure is
  * logged and returned. */
 cp_result cp_worker__transition(job *j, cp_run_status to, cp_error *err) CP_MUST_CHECK;

@@ -66,6 +66,18 @@ def wait_for(pred, timeout, what, every=0.2, explain=None):
         time.sleep(every)
 
 
+def log_lines(text):
+    """The JSON log lines of a process's log (others, e.g. sanitizer reports, are skipped)."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
 class Worker:
     """One `cloudplane worker` process with its own data dir (run dirs, init cache)."""
 
@@ -97,15 +109,8 @@ class Worker:
             return f.read().decode("utf-8", "replace")
 
     def events(self):
-        """The JSON log lines of this worker (others, e.g. sanitizer reports, are skipped)."""
-        out = []
-        for line in self.logs().splitlines():
-            if line.startswith("{"):
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    pass
-        return out
+        """The JSON log lines of this worker."""
+        return log_lines(self.logs())
 
     def claims(self):
         return [e for e in self.events() if e.get("msg") == "run claimed"]

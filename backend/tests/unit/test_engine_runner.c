@@ -307,7 +307,8 @@ static const char LEAKY_MODULE[] =
     "  input = var.resource_id\n"
     "  provisioner \"local-exec\" {\n"
     "    command = \"echo raw=$ARM_CLIENT_SECRET; printf %s \\\"$ARM_CLIENT_SECRET\\\" | base64; "
-    "echo \\\"$GOOGLE_CREDENTIALS\\\"; echo host=$(cat /proc/sys/kernel/hostname)\"\n"
+    "echo \\\"$GOOGLE_CREDENTIALS\\\"; echo host=$(cat /proc/sys/kernel/hostname); "
+    "echo trace=$CLOUDPLANE_REQUEST_ID\"\n"
     "  }\n"
     "}\n"
     "output \"greeting\" {\n  value = \"hello\"\n}\n"
@@ -337,6 +338,7 @@ TEST(credentials_never_leave_the_child_env)
     eu_events_init(&ev);
     cp_runner_spec s = spec_for(run_id, rid, "sandbox_vm", tv, &ev);
     s.env = env;
+    s.request_id = "ui-7f3a:order.1";
     json_t *out = NULL;
     cp_error e;
     cp_result r = cp_runner_run(&cfg, &s, CP_RUN_APPLY, NULL, &out, NULL, &e);
@@ -345,6 +347,8 @@ TEST(credentials_never_leave_the_child_env)
 
     /* The module did print them (the mask shows where), and none survived. */
     CHECK(eu_contains(&ev, "raw=***"));
+    /* The order's trace id reaches what tofu runs. */
+    CHECK(eu_contains(&ev, "trace=ui-7f3a:order.1"));
     char b64[128];
     /* base64("Zx9-very-secret-client-value-42"), computed independently. */
     snprintf(b64, sizeof b64, "%s", "Wng5LXZlcnktc2VjcmV0LWNsaWVudC12YWx1ZS00Mg");

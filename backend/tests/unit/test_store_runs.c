@@ -8,6 +8,7 @@
 
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "core/trace.h"
 #include "store/store_int.h"
 #include "test.h"
 #include "test_store_util.h"
@@ -284,6 +285,7 @@ TEST(reap_before_tofu_requeues)
     cp_resource res;
     cp_run create, old, held, cur;
     CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
+    CHECK(create.request_id == NULL); /* queued with no trace id on the thread */
     CHECK_EQ(claim_expired(a, create.id, "w1", &old, &e), CP_OK);
     CHECK_EQ(old.attempt, 1);
     CHECK_EQ(cp_store_run_transition(st, &old, CP_RUN_PLANNED, &e), CP_OK); /* still before tofu */
@@ -317,8 +319,13 @@ TEST(reap_during_apply_fails_and_returns_lock)
     fixture_new(a, NULL, &f);
     cp_resource res;
     cp_run create, held, cur;
+    /* The run keeps the trace id of the thread that queued it (a request's). */
+    cp_trace_set("order-42");
     CHECK_EQ(tsu_resource_new(st, a, &f, 1, &res, &create, &e), CP_OK);
+    cp_trace_set(NULL);
+    CHECK_STR(create.request_id, "order-42");
     CHECK_EQ(cp_store_run_claim(st, a, create.id, "w1", 1, &held, &e), CP_OK);
+    CHECK_STR(held.request_id, "order-42");
     CHECK_EQ(cp_store_run_transition(st, &held, CP_RUN_PLANNED, &e), CP_OK);
     CHECK_EQ(cp_store_run_mark_tofu_started(st, &held, "lock-42", &e), CP_OK);
     CHECK_EQ(cp_store_run_transition(st, &held, CP_RUN_APPLYING, &e), CP_OK);
@@ -332,6 +339,7 @@ TEST(reap_during_apply_fails_and_returns_lock)
     if (l) {
         CHECK_STR(l->lock_id, "lock-42");
         CHECK_STR(l->resource_id, res.id);
+        CHECK_STR(l->request_id, "order-42"); /* the reaper's lines about it carry it */
     }
     CHECK_EQ(cp_store_run_get(st, a, create.id, &cur, &e), CP_OK);
     CHECK_EQ(cur.status, CP_RUN_FAILED);

@@ -20,7 +20,15 @@ export function setUnauthorizedHandler(fn: (() => void) | null): void {
   onUnauthorized = fn;
 }
 
+/** A new id for one call, sent as X-Request-Id: the server's, the worker's and tofu's lines about it carry it. */
+export function newRequestId(): string {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return 'ui-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 http.interceptors.request.use((config) => {
+  if (!config.headers.has('X-Request-Id')) config.headers.set('X-Request-Id', newRequestId());
   const token = getToken();
   if (token) {
     config.headers.set('Authorization', `Bearer ${token}`);

@@ -2,7 +2,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { AddressProgress } from '../lib/runEvents';
-import { ProgressRow } from './RunPanel';
+import { ProgressRow, RequestId } from './RunPanel';
 
 const started: AddressProgress = { address: 'sandbox_instance.this', action: 'update', state: 'started', elapsedSeconds: 3, percent: 12 };
 
@@ -25,5 +25,13 @@ describe('ProgressRow', () => {
     );
     expect(html).toContain('role="progressbar"');
     expect(html).toContain('done');
+  });
+});
+
+describe('RequestId', () => {
+  it('shows the id the run\'s log lines carry, with a copy button', () => {
+    const html = renderToStaticMarkup(createElement(RequestId, { id: 'ui-0123456789abcdef' }));
+    expect(html).toContain('ui-0123456789abcdef');
+    expect(html).toContain('aria-label="Copy request id"');
   });
 });

@@ -5,6 +5,7 @@ import { useRunEvents, type Connection } from '../lib/useRunEvents';
 import { formatTime, operationLabel } from '../lib/format';
 import { RunStatusBadge } from './StatusBadge';
 import { ErrorAlert } from './ui';
+import { CopyButton } from './CopyButton';
 import { PlanDiff } from './PlanDiff';
 import { RunChecks } from './GuardrailChecks';
 import { waitingLabel } from '../lib/planView';
@@ -61,6 +62,16 @@ export function ProgressRow({ p, waiting }: { p: AddressProgress; waiting: strin
         <div className={`h-full rounded-full transition-[width] duration-500 ${tone}`} style={{ width: `${p.percent}%` }} />
       </div>
     </li>
+  );
+}
+
+/** The id the server's and worker's log lines about this run carry (request_id): what to search the logs for. */
+export function RequestId({ id }: { id: string }) {
+  return (
+    <p className="flex flex-wrap items-center gap-2 text-xs text-slate-600" data-testid="run-request-id">
+      Request id <code className="break-all font-mono text-slate-800">{id}</code>
+      <CopyButton value={id} label="request id" />
+    </p>
   );
 }
 
@@ -217,6 +228,7 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
           </span>
         )}
       </div>
+      {run.request_id && <RequestId id={run.request_id} />}
       {plan && run.operation !== 'drift_check' && (
         <p className="text-sm text-slate-700" data-testid="plan-summary">
           Plan: <span className="text-green-700">+{plan.add} to add</span>, <span className="text-amber-700">~{plan.change} to change</span>,{' '}

@@ -61,6 +61,7 @@ export function ResourceDetailPage() {
           started_at: null,
           finished_at: null,
           override_required: false,
+          request_id: null,
         }
       : undefined);
 

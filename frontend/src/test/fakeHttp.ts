@@ -8,6 +8,7 @@ export interface FakeRequest {
   method: string;
   url: string;
   body: unknown;
+  headers: Record<string, unknown>;
   aborted: () => boolean;
   /** Answer with a status and JSON body (>= 400 rejects like a server error). */
   respond: (status: number, body?: unknown) => void;
@@ -26,6 +27,7 @@ export function installFakeHttp(): { requests: FakeRequest[]; restore: () => voi
         method: (config.method ?? 'get').toUpperCase(),
         url: config.url ?? '',
         body: typeof config.data === 'string' && config.data ? JSON.parse(config.data) : config.data,
+        headers: config.headers.toJSON(),
         aborted: () => Boolean(signal?.aborted),
         respond: (status, body) => {
           const res: AxiosResponse = { status, statusText: '', data: body, headers: {}, config };
