@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import {
+  BASE_URL,
   DESKTOP,
   RUN_TIMEOUT,
   SKIP,
+  SSH_KEY,
   addSandboxAccountAndCreateVm,
   launch,
   openPage,
@@ -19,6 +21,17 @@ import {
   uniqueEmail,
   uniqueName,
 } from './helpers.mjs';
+
+/** One JSON API call with a bearer token; the status and the parsed body. */
+async function api(token, method, path, body) {
+  const r = await fetch(`${BASE_URL}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
 
 /** A webhook receiver on 127.0.0.1 that answers 204 and keeps what it got. */
 function startReceiver() {
@@ -97,6 +110,53 @@ describe('notifications and webhooks', () => {
       await after.getByTestId('notification-link').click();
       await page.waitForURL((u) => u.pathname === resourceUrl);
       await page.getByRole('button', { name: 'Approve' }).waitFor();
+    } catch (e) {
+      await shot('FAILED').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(o) notification list pages: older ones come with "Show older"', { skip: SKIP, timeout: 120_000 }, async () => {
+    const { page, shot, context } = await openPage(browser, 'o-notification-pages', DESKTOP);
+    try {
+      const email = uniqueEmail('pages');
+      const password = 'correct horse battery';
+      const projectId = await signupWithProject(page, { name: 'Pam Pages', email, password, project: 'Many notes' });
+      const login = await api('', 'POST', '/auth/login', { email, password });
+      assert.equal(login.status, 200);
+      const token = login.json.access_token;
+      const acct = await api(token, 'POST', `/projects/${projectId}/accounts`, { name: 'sbx', cloud: 'sandbox' });
+      assert.equal(acct.status, 201, JSON.stringify(acct.json));
+      const rules = { allowed_sizes: { level: 'hard', sizes: { sandbox: ['sandbox.small'] } } };
+      assert.equal((await api(token, 'PUT', `/projects/${projectId}/guardrails`, rules)).status, 200);
+      // 55 orders a hard rule blocks: one guardrail_blocked notification each, more than one page (50).
+      for (let i = 0; i < 55; i++) {
+        const r = await api(token, 'POST', '/resources', {
+          project_id: projectId,
+          account_id: acct.json.id,
+          kind: 'vm',
+          name: `big-${i}`,
+          region: 'sandbox-east-1',
+          size: 'sandbox.large',
+          config: { ssh_public_key: SSH_KEY, allowed_cidrs: ['198.51.100.0/24'] },
+        });
+        assert.equal(r.status, 422, JSON.stringify(r.json));
+      }
+
+      await page.goto('/notifications');
+      const items = page.locator('[data-testid="notification"][data-kind="guardrail_blocked"]');
+      await page.getByTestId('notifications-older').waitFor();
+      assert.equal(await items.count(), 50);
+      assert.equal(await page.getByTestId('notifications-unread').innerText(), '55 unread');
+      await shot('first-page');
+      await page.getByTestId('notifications-older').click();
+      await page.getByTestId('notifications-older').waitFor({ state: 'detached' });
+      assert.equal(await items.count(), 55);
+      const names = await items.allInnerTexts();
+      for (let i = 0; i < 55; i++) assert.ok(names.some((t) => new RegExp(`big-${i}(?!\\d)`).test(t)), `big-${i} is not listed`);
+      await shot('all');
     } catch (e) {
       await shot('FAILED').catch(() => {});
       throw e;

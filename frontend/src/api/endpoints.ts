@@ -150,7 +150,8 @@ export const api = {
   driftFleet: (projectId?: string) => get<DriftFleet>('/drift', { params: { project_id: projectId || undefined } }),
 
   extendResource: (id: string, by: string) => post<Resource>(`/resources/${enc(id)}/extend`, { by }),
-  notifications: (limit?: number) => get<NotificationList>('/notifications', { params: { limit } }),
+  notifications: (limit?: number, cursor?: string) =>
+    get<NotificationList>('/notifications', { params: { limit, cursor } }),
   markNotificationRead: (id: string) => post<void>(`/notifications/${enc(id)}/read`),
 
   setSchedule: (id: string, schedule: Schedule) => put<Resource>(`/resources/${enc(id)}/schedule`, schedule),

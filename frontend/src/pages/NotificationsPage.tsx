@@ -6,14 +6,29 @@ import { markedRead, notifyNotificationsChanged } from '../lib/notifications';
 import { NotificationItem } from '../components/NotificationItem';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../components/ui';
 
-const LIMIT = 200; // the API's maximum; older ones are not listed
+const PAGE = 50;
 
-/** Every notification of mine (the newest 200), unread first when filtered, each with "Mark read". */
+/** My notifications, newest first, a page at a time ("Show older"), each with "Mark read". */
 export function NotificationsPage() {
-  const list = useAsync(() => api.notifications(LIMIT), 'notifications-page');
+  const list = useAsync(() => api.notifications(PAGE), 'notifications-page');
   const [onlyUnread, setOnlyUnread] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState('');
+
+  const showOlder = async (cursor: string) => {
+    setLoadingOlder(true);
+    setError('');
+    try {
+      const older = await api.notifications(PAGE, cursor);
+      // The unread count is the newest reply's: it counts them all.
+      list.setData((prev) => prev && { ...older, items: [...prev.items, ...older.items] });
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
 
   const markRead = async (id: string) => {
     setBusy(id);
@@ -57,6 +72,17 @@ export function NotificationsPage() {
             <NotificationItem key={n.id} n={n} busy={busy === n.id} onRead={(id) => void markRead(id)} />
           ))}
         </ul>
+      )}
+      {list.data?.next_cursor && (
+        <button
+          type="button"
+          className="btn btn-secondary btn-sm mt-3"
+          disabled={loadingOlder}
+          onClick={() => void showOlder(list.data!.next_cursor!)}
+          data-testid="notifications-older"
+        >
+          {loadingOlder ? 'Loading…' : 'Show older'}
+        </button>
       )}
     </div>
   );
