@@ -53,7 +53,7 @@ static int dir_state(const char *dir)
 static bool name_ok(const char *name)
 {
     if (!strcmp(name, CP_BACKUP_DB) || !strcmp(name, CP_BACKUP_JWT) || !strcmp(name, CP_BACKUP_VAULT)) return true;
-    if (strncmp(name, CP_BACKUP_STATE "/", sizeof CP_BACKUP_STATE) != 0) return false;
+    if (strncmp(name, CP_BACKUP_STATE "/", sizeof CP_BACKUP_STATE) != 0 || !name[sizeof CP_BACKUP_STATE]) return false;
     for (const char *p = name + sizeof CP_BACKUP_STATE; *p;) {
         size_t n = strcspn(p, "/");
         if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return false;
