@@ -239,3 +239,47 @@ def test_backup_on_postgresql_holds_the_keys(make_server, tmp_path):
     assert admin(["backup", sqlite_archive, "--data-dir", sq.data_dir]).returncode == 0
     r = admin(["restore", sqlite_archive, "--data-dir", str(tmp_path / "mixed")], env=env)
     assert r.returncode != 0 and "SQLite" in r.stderr, r.stderr
+
+
+def on_terminal(args, answers):
+    """Runs `cloudplane admin ...` with a new pseudo-terminal as its controlling terminal and no passphrase in
+    the environment, typing each answer after the next prompt; (exit code, everything the terminal showed)."""
+    import fcntl
+    import termios
+    master, slave = os.openpty()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    proc = subprocess.Popen([BINARY, "admin"] + list(args), stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    shown, since = b"", 0
+    for a in answers:
+        while b":" not in shown[since:]:  # the next prompt (the answer typed before it would be flushed)
+            shown += os.read(master, 1024)
+        since = len(shown)
+        os.write(master, a.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc.wait(timeout=120), shown.decode("utf-8", "replace")
+
+
+def test_passphrase_asked_on_the_terminal_without_echo(make_server, tmp_path):
+    s = make_server()
+    archive = str(tmp_path / "asked.cpb")
+    code, shown = on_terminal(["backup", archive, "--data-dir", s.data_dir], [PASSPHRASE, PASSPHRASE + "?"])
+    assert code != 0 and "differ" in shown and not os.path.exists(archive), shown
+    code, shown = on_terminal(["backup", archive, "--data-dir", s.data_dir], [PASSPHRASE, PASSPHRASE])
+    assert code == 0, shown
+    assert "Backup passphrase:" in shown and "Again:" in shown and PASSPHRASE not in shown, shown
+    # The same passphrase given by the environment opens it.
+    r = admin(["restore", archive, "--data-dir", str(tmp_path / "back")])
+    assert r.returncode == 0, r.stderr
