@@ -109,19 +109,21 @@ static cp_result push(cp_archive_writer *w, unsigned char tag, const unsigned ch
     return CP_OK;
 }
 
+/* A full buffer is sealed only when more bytes come: the last bytes (the end
+ * marker) always go out in the FINAL chunk, even when they fill it. */
 static cp_result put(cp_archive_writer *w, const void *p, size_t n, cp_error *err)
 {
     const unsigned char *c = p;
     while (n) {
+        if (w->len == CHUNK) {
+            cp_result r = push(w, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE, NULL, 0, err);
+            if (r != CP_OK) return r;
+        }
         size_t k = CHUNK - w->len < n ? CHUNK - w->len : n;
         memcpy(w->plain + w->len, c, k);
         w->len += k;
         c += k;
         n -= k;
-        if (w->len == CHUNK) {
-            cp_result r = push(w, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE, NULL, 0, err);
-            if (r != CP_OK) return r;
-        }
     }
     return CP_OK;
 }

@@ -146,6 +146,30 @@ TEST(every_alteration_is_refused)
     free(d);
 }
 
+/* The end marker fills a chunk exactly: it must still close the final one. */
+TEST(end_on_a_chunk_boundary)
+{
+    char p[256];
+    path_of(p, sizeof p, "edge.cpb");
+    for (size_t len = 65510; len <= 65516; len++) {
+        cp_archive_writer *w;
+        cp_error e;
+        CHECK_EQ(cp_archive_create(p, "pass phrase", FAST, "manifest.json", "{}", 2, &w, &e), CP_OK);
+        CHECK_EQ(cp_archive_add(w, "state/x", 0600, big, len, &e), CP_OK); /* 22 bytes of entry header */
+        CHECK_EQ(cp_archive_commit(w, &e), CP_OK);
+        cp_archive_reader *r;
+        cp_archive_entry en;
+        CHECK_EQ(cp_archive_open(p, "pass phrase", &r, &e), CP_OK);
+        CHECK_EQ(cp_archive_next(r, &en, &e), CP_OK);
+        CHECK_EQ(cp_archive_next(r, &en, &e), CP_OK);
+        CHECK_EQ(en.size, len);
+        cp_result last = cp_archive_next(r, &en, &e);
+        if (last != CP_ENOTFOUND) fprintf(stderr, "  entry of %zu: %s\n", len, e.message);
+        CHECK_EQ(last, CP_ENOTFOUND);
+        cp_archive_close(r);
+    }
+}
+
 TEST(a_failed_archive_leaves_no_file)
 {
     char p[256];
@@ -190,6 +214,7 @@ int main(void)
     RUN(round_trip_private_and_sealed);
     RUN(wrong_passphrase_is_told_apart);
     RUN(every_alteration_is_refused);
+    RUN(end_on_a_chunk_boundary);
     RUN(a_failed_archive_leaves_no_file);
     RUN(restore_takes_only_its_own_names);
     rm_rf(dir);
