@@ -102,8 +102,6 @@ def test_backup_while_ten_runs_apply_then_restore(make_server, tmp_path):
     archive = str(tmp_path / "backup.cpb")
     b = admin(["backup", archive, "--data-dir", s.data_dir])
     assert b.returncode == 0, b.stderr
-    # The backup was taken while they applied: none of them has finished yet.
-    assert [u.ok("GET", "/runs/" + r)["status"] for r in busy_runs] == ["applying"] * 10
     assert "SQLite snapshot" in b.stdout and "JWT key: in the archive" in b.stdout, b.stdout
     assert "vault keys: in the archive" in b.stdout and "not archived: runs" in b.stdout, b.stdout
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
@@ -139,7 +137,8 @@ def test_backup_while_ten_runs_apply_then_restore(make_server, tmp_path):
         assert set(rs) <= set(runs_of(u, rid)), rid
     for run_id, before_events in evs.items():
         assert events(u, run_id)[:len(before_events)] == before_events, run_id
-    # A run caught mid-apply by the backup is failed by the new server, never applied again.
+    # The snapshot caught all ten mid-apply (they finished on the old server): the new server fails them, as it
+    # does runs whose worker died, and never applies them again.
     for run_id in busy_runs:
         done = u.wait_run(run_id, timeout=180)
         assert done["status"] == "failed" and done["attempt"] == 1, done
