@@ -213,17 +213,12 @@ cp_result cp_archive_add(cp_archive_writer *w, const char *name, unsigned mode, 
     return r == CP_OK ? put(w, data, len, err) : r;
 }
 
-cp_result cp_archive_add_file(cp_archive_writer *w, const char *name, const char *src, cp_error *err)
+cp_result cp_archive_add_fd(cp_archive_writer *w, const char *name, int fd, cp_error *err)
 {
-    int fd = open(src, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return cp_error_set(err, CP_ERR, "backup", NULL, "cannot read %s: %s", src, strerror(errno));
     struct stat st;
-    cp_result r = CP_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        r = cp_error_set(err, CP_ERR, "backup", NULL, "%s is not a regular file", src);
-        goto out;
-    }
-    if ((r = put_entry_header(w, name, st.st_mode, (uint64_t)st.st_size, err)) != CP_OK) goto out;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_SET) != 0)
+        return cp_error_set(err, CP_ERR, "backup", NULL, "%s: not a readable regular file", name);
+    cp_result r = put_entry_header(w, name, st.st_mode, (uint64_t)st.st_size, err);
     /* The size is in the entry header: the file must not change meanwhile
      * (callers pass a private snapshot, never a live file). */
     uint64_t left = (uint64_t)st.st_size;
@@ -231,14 +226,12 @@ cp_result cp_archive_add_file(cp_archive_writer *w, const char *name, const char
     while (left && r == CP_OK) {
         size_t want = left < sizeof buf ? (size_t)left : sizeof buf, got;
         if (!read_all(fd, buf, want, &got) || got != want) {
-            r = cp_error_set(err, CP_ERR, "backup", NULL, "%s changed while it was read", src);
+            r = cp_error_set(err, CP_ERR, "backup", NULL, "%s changed while it was read", name);
             break;
         }
         r = put(w, buf, got, err);
         left -= got;
     }
-out:
-    close(fd);
     return r;
 }
 

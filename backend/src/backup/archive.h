@@ -39,8 +39,9 @@ cp_result cp_archive_create(const char *path, const char *passphrase, cp_archive
 /* Adds an entry of len bytes from memory. */
 cp_result cp_archive_add(cp_archive_writer *w, const char *name, unsigned mode, const void *data, size_t len,
                          cp_error *err) CP_MUST_CHECK;
-/* Adds the regular file at src, streamed, under name. */
-cp_result cp_archive_add_file(cp_archive_writer *w, const char *name, const char *src, cp_error *err) CP_MUST_CHECK;
+/* Adds the regular file open on fd, from its start, streamed, under name;
+ * fd stays the caller's. */
+cp_result cp_archive_add_fd(cp_archive_writer *w, const char *name, int fd, cp_error *err) CP_MUST_CHECK;
 /* Seals the end, syncs and renames the temp file to path; frees w. */
 cp_result cp_archive_commit(cp_archive_writer *w, cp_error *err) CP_MUST_CHECK;
 /* Removes the temp file and frees w (NULL is fine). */

@@ -335,6 +335,7 @@ cp_result cp_backup_run(const cp_config *cfg, const char *file, const char *pass
                         cp_error *err)
 {
     char dbbuf[PATH_MAX], snap[PATH_MAX] = "", state_root[PATH_MAX];
+    int snap_fd = -1;
     const char *url = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);
     bool pg = cp_backup__is_pg(url), local_state = strcmp(cfg->state_backend, "s3") != 0;
     long schema = 0;
@@ -353,21 +354,24 @@ cp_result cp_backup_run(const cp_config *cfg, const char *file, const char *pass
             snap[0] = '\0';
             goto out;
         }
-        int fd = mkostemp(snap, O_CLOEXEC);
-        if (fd < 0) {
+        snap_fd = mkostemp(snap, O_CLOEXEC);
+        if (snap_fd < 0) {
             r = cp_error_set(err, CP_ERR, "backup", NULL, "cannot create a file beside %s: %s", file, strerror(errno));
             snap[0] = '\0';
             goto out;
         }
-        close(fd);
-        if ((r = snapshot(url, snap, &schema, err)) != CP_OK) goto out;
+        r = snapshot(url, snap, &schema, err);
+        /* From here on it is read through snap_fd: no name left to find it by. */
+        unlink(snap);
+        snap[0] = '\0';
+        if (r != CP_OK) goto out;
     }
     const char *jwt_from = cfg->jwt_secret[0] ? "env" : "archive";
     const char *vault_from = cfg->vault_keys[0] ? "env" : "archive";
     man = manifest(pg, schema, jwt_from, vault_from, local_state ? "archive" : "s3");
     if ((r = cp_archive_create(file, passphrase, kdf, CP_BACKUP_MANIFEST, man, strlen(man), &w, err)) != CP_OK)
         goto out;
-    if (!pg && (r = cp_archive_add_file(w, CP_BACKUP_DB, snap, err)) != CP_OK) goto out;
+    if (!pg && (r = cp_archive_add_fd(w, CP_BACKUP_DB, snap_fd, err)) != CP_OK) goto out;
     if ((r = add_key(w, cfg->jwt_secret, cfg->jwt_secret_file, cfg->data_dir, "jwt.key", CP_BACKUP_JWT, &jwt_from,
                      err)) != CP_OK ||
         (r = add_key(w, cfg->vault_keys, cfg->vault_keys_file, cfg->data_dir, "vault.keys", CP_BACKUP_VAULT,
@@ -403,6 +407,7 @@ cp_result cp_backup_run(const cp_config *cfg, const char *file, const char *pass
 out:
     cp_archive_abort(w);
     if (snap[0]) unlink(snap);
+    if (snap_fd >= 0) close(snap_fd);
     free(man);
     return r;
 }
