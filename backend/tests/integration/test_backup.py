@@ -282,3 +282,43 @@ def test_passphrase_asked_on_the_terminal_without_echo(make_server, tmp_path):
     # The same passphrase given by the environment opens it.
     r = admin(["restore", archive, "--data-dir", str(tmp_path / "back")])
     assert r.returncode == 0, r.stderr
+
+
+def test_restore_checks_the_store(make_server, tmp_path):
+    """A store from a newer cloudplane, or one that fails its integrity check, is not restored."""
+    import shutil
+    import sqlite3
+    s = make_server()
+    Api(s).project(name="checked")
+
+    def copy_with(name, change):
+        d = str(tmp_path / name)
+        shutil.copytree(os.path.join(s.data_dir, "keys"), os.path.join(d, "keys"))
+        src = sqlite3.connect(os.path.join(s.data_dir, "cloudplane.db"))
+        dst = sqlite3.connect(os.path.join(d, "cloudplane.db"))
+        src.backup(dst)
+        src.close()
+        change(dst)
+        dst.close()
+        return d
+
+    def newer(db):
+        db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)")
+        db.commit()
+
+    def corrupt(db):
+        pages, size = db.execute("PRAGMA page_count").fetchone()[0], db.execute("PRAGMA page_size").fetchone()[0]
+        path = db.execute("PRAGMA database_list").fetchone()[2]
+        with open(path, "r+b") as f:
+            f.seek(size * (pages // 2) + 16)
+            f.write(os.urandom(size - 32))
+
+    for name, change, why in (("newer", newer, "newer than this cloudplane"), ("corrupt", corrupt, "integrity")):
+        d = copy_with(name, change)
+        archive = str(tmp_path / (name + ".cpb"))
+        b = admin(["backup", archive, "--data-dir", d])
+        assert b.returncode == 0, b.stderr
+        target = str(tmp_path / (name + "-restored"))
+        r = admin(["restore", archive, "--data-dir", target])
+        assert r.returncode != 0 and why in r.stderr, (name, r.stderr)
+        assert not os.path.exists(target), name
