@@ -21,6 +21,7 @@ benches=(
   "drift_sweep|bench/drift_sweep.sh|120"
   "webhook_latency|bench/webhook_latency.sh|150"
   "cli_startup|bench/cli_startup.sh|90"
+  "backup|bench/backup.sh|150"
 )
 failed=()
 start=$(date +%s)

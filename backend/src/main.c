@@ -14,6 +14,7 @@
 #include "api/sandbox_cloud.h"
 #include "app/app.h"
 #include "auth/password.h"
+#include "backup/backup.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/self.h"
@@ -38,7 +39,7 @@ static void usage(FILE *f)
             "  serve      HTTP API and web UI (embedded mode also runs workers)\n"
             "  worker     run jobs from Redis Streams (distributed mode)\n"
             "  migrate    apply database migrations\n"
-            "  admin      administration: create-user, rotate-vault-key, sandbox-key\n"
+            "  admin      administration: create-user, rotate-vault-key, sandbox-key, backup, restore\n"
             "  version    print the version\n\n"
             "`cloudplane <command> --help` lists every setting.\n\n",
             CP_VERSION);
@@ -525,8 +526,47 @@ static int cmd_providers(int argc, char **argv)
     return rc;
 }
 
+/* admin backup FILE [flags] | admin restore FILE --data-dir DIR [--force] [flags]: the
+ * work is in backup/; the passphrase comes from CLOUDPLANE_BACKUP_PASSPHRASE or the terminal. */
+static int cmd_backup_restore(int argc, char **argv)
+{
+    bool restore = !strcmp(argv[0], "restore"), force = false;
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, restore ? "usage: cloudplane admin restore FILE --data-dir DIR [--force] [flags]\n"
+                                : "usage: cloudplane admin backup FILE [flags]\n");
+        return 2;
+    }
+    const char *file = argv[1];
+    cp_strv rest;
+    cp_strv_init(&rest);
+    cp_strv_add(&rest, restore ? "admin restore" : "admin backup");
+    for (int i = 2; i < argc; i++) {
+        if (restore && !strcmp(argv[i], "--force"))
+            force = true;
+        else
+            cp_strv_add(&rest, argv[i]);
+    }
+    cp_config cfg;
+    int rc = load_config(&cfg, (int)rest.n, rest.v);
+    if (rc < 0) {
+        char pass[CP_BACKUP_PASSPHRASE_MAX];
+        cp_error err;
+        cp_error_clear(&err);
+        cp_result r = sodium_init() < 0 ? cp_error_set(&err, CP_ERR, NULL, NULL, "libsodium failed to initialize")
+                                        : cp_backup_passphrase(!restore, pass, sizeof pass, &err);
+        if (r == CP_OK)
+            r = restore ? cp_restore_run(&cfg, file, pass, force, stdout, &err)
+                        : cp_backup_run(&cfg, file, pass, cp_archive_kdf_default(), stdout, &err);
+        sodium_memzero(pass, sizeof pass);
+        rc = r == CP_OK ? 0 : fail_start(rest.v[0], &err);
+        cp_config_free(&cfg);
+    }
+    cp_strv_free(&rest);
+    return rc;
+}
+
 /* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key | admin sandbox-key |
- * admin providers mirror DIR */
+ * admin providers mirror DIR | admin backup FILE | admin restore FILE */
 static int cmd_admin(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -535,12 +575,17 @@ static int cmd_admin(int argc, char **argv)
                " vault key)\n"
                "       cloudplane admin sandbox-key [flags]              (register a new sandbox cloud API key and"
                " print it)\n"
-               "       cloudplane admin providers mirror DIR [--platform P]... (fill a provider mirror)\n");
+               "       cloudplane admin providers mirror DIR [--platform P]... (fill a provider mirror)\n"
+               "       cloudplane admin backup FILE [flags]              (sealed online backup of the data dir)\n"
+               "       cloudplane admin restore FILE --data-dir DIR [--force] (restore a backup into DIR)\n"
+               "backup and restore read the passphrase from CLOUDPLANE_BACKUP_PASSPHRASE, else ask on the"
+               " terminal\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "rotate-vault-key")) return cmd_rotate(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sandbox-key")) return cmd_sandbox_key(argc - 1, argv + 1);
     if (!strcmp(argv[1], "providers")) return cmd_providers(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "backup") || !strcmp(argv[1], "restore")) return cmd_backup_restore(argc - 1, argv + 1);
     if (strcmp(argv[1], "create-user") != 0 || argc < 4) {
         fprintf(stderr, "cloudplane admin: unknown or incomplete command (see cloudplane admin --help)\n");
         return 2;
