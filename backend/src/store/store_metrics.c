@@ -15,7 +15,11 @@ static void fill_count(cp_dbrows *r, cp_arena *a, void *out)
     c->n = cp_dbrows_int(r, 1);
 }
 
-/* runs_status (status, id) covers the first; the second reads resources once. */
+/* runs_status (status, id) covers the first. The second groups in the order
+ * of resources_drift_counts, the partial index of the resources not destroyed
+ * (migration 0011), so it reads that index alone: grouped by drift_status
+ * directly, SQLite picks resources_drift_status and reads every row for its
+ * status (10,000 resources: ~1 ms against ~10 ms). */
 cp_result cp_store_metrics_counts(cp_store *s, int64_t *runs, int64_t *drift, cp_error *err)
 {
     memset(runs, 0, sizeof *runs * CP_RUN_STATUS_COUNT);
@@ -31,7 +35,8 @@ cp_result cp_store_metrics_counts(cp_store *s, int64_t *runs, int64_t *drift, cp
     }
     if (r == CP_OK)
         r = cp_store_many(s, a,
-                          "SELECT drift_status, COUNT(*) FROM resources WHERE status <> 'destroyed'"
+                          "SELECT drift_status, SUM(n) FROM (SELECT drift_status, COUNT(*) AS n FROM resources"
+                          " WHERE status <> 'destroyed' GROUP BY project_id, cloud, drift_status) x"
                           " GROUP BY drift_status",
                           NULL, 0, fill_count, sizeof *items, 64, (void **)&items, &n, err);
     for (size_t i = 0; r == CP_OK && i < n; i++) {

@@ -211,7 +211,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_families_runs_and_bounded_routes(server):
+def test_families_runs_and_bounded_routes(make_server, store_env):
+    server = make_server(env=store_env)
     text, before = scrape(server.url)
     for fam in ("cloudplane_runs", "cloudplane_drift_resources", "cloudplane_queue_depth", "cloudplane_workers",
                 "cloudplane_state_lock_conflicts_total", "cloudplane_guardrail_checks_total",
