@@ -2,12 +2,14 @@
 is installed, and always by the strict parser below), the families the issue
 lists moving with the work they count, bounded labels, the separate listener
 and the token, and a worker process's own metrics in distributed mode."""
+import json
 import math
 import re
 import secrets
 import shutil
 import socket
 import subprocess
+import uuid
 
 import pytest
 import requests
@@ -15,6 +17,7 @@ import requests
 from conftest import BINARY, Api, assert_error
 from distributed import wait_for
 from test_guardrails import put_rules, setup, vm_order
+from test_sessions import FAST_CANCEL, Stream, cancel, slow_run
 from test_webhooks import ALLOW, hook, receiver, settled  # noqa: F401 (receiver is a fixture)
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
@@ -343,6 +346,38 @@ def test_worker_process_reports_its_runs(cluster):
                                                    cloud="sandbox") >= 1 else None)(scrape(wurl)[1]),
                      30, "the worker's apply phase in its metrics")
     assert value(after, "cloudplane_runs", status="succeeded") >= 1
+    assert value(after, "cloudplane_state_lock_conflicts_total") == 0
+
+    # Someone else holds the state lock: the update fails on it, and the worker counts it.
+    res_id = created["resource"]["id"]
+    info = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Info": "", "Who": "ops@elsewhere",
+            "Version": "1.10.0", "Created": "2026-01-01T00:00:00Z", "Path": cluster.state_path(res_id)}
+    cluster._aws("dynamodb").put_item(TableName=cluster.table, Item={"LockID": {"S": cluster.state_path(res_id)},
+                                                                     "Info": {"S": json.dumps(info)}})
+    upd = u.ok("PATCH", "/resources/" + res_id, {"size": "sandbox.medium"}, 202)
+    failed = u.wait_run(upd["run"]["id"])
+    assert failed["status"] == "failed" and "ops@elsewhere" in (failed.get("error") or ""), failed
+    assert value(scrape(wurl)[1], "cloudplane_state_lock_conflicts_total") == 1
     # The API process ran no tofu: no phase durations there.
     _, at_api = scrape(api.url)
     assert not any(k[0].startswith("cloudplane_run_phase_duration_seconds") for k in at_api)
+
+
+def test_busy_worker_and_open_stream(make_server):
+    s = make_server(env=FAST_CANCEL)
+    u = Api(s)
+    _, run_id = slow_run(u, "slow-metrics")
+    u.wait_run(run_id, until=("applying",))
+    stream = Stream(s, run_id, token=u.token)
+    try:
+        got = wait_for(lambda: (lambda m: m if value(m, "cloudplane_event_streams") == 1 else None)(scrape(s.url)[1]),
+                       30, "the open stream in the metrics")
+        assert value(got, "cloudplane_workers", state="busy") == 1
+        assert value(got, "cloudplane_workers", state="idle") == 1
+        assert value(got, "cloudplane_runs", status="applying") == 1
+    finally:
+        cancel(u, run_id)
+        stream.close()
+    wait_for(lambda: value(scrape(s.url)[1], "cloudplane_event_streams") == 0, 30, "the stream to be gone")
+    _, done = scrape(s.url)
+    assert value(done, "cloudplane_workers", state="busy") == 0 and value(done, "cloudplane_runs", status="canceled") == 1
