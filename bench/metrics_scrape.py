@@ -13,8 +13,7 @@ import time
 
 import requests
 
-from drift_sweep import sql
-from signup import signup
+from drift_sweep import numbers, sandbox_project, sql
 
 
 def main():
@@ -22,14 +21,11 @@ def main():
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
     scrapes = int(sys.argv[5]) if len(sys.argv) > 5 else 200
     s = requests.Session()
-    tok = signup(s, url)
-    h = {"Authorization": "Bearer " + tok}
-    p = s.post(url + "/api/v1/projects", json={"name": "metrics-bench"}, headers=h).json()
-    a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"], json={"name": "sb", "cloud": "sandbox"},
-               headers=h).json()
-    series = ("WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < %d) SELECT i FROM g" % n
-              if kind == "sqlite" else "SELECT generate_series(1, %d) AS i" % n)
-    pad = (lambda c: "printf('%s%%025d', i)" % c) if kind == "sqlite" else (lambda c: "'%s' || lpad(i::text, 25, '0')" % c)
+    _, p, a = sandbox_project(s, url, "metrics-bench")
+    series = numbers(kind, n)
+    # Ids: the prefix digit, then i, 26 characters.
+    pad = ((lambda c: "printf('%s%%025d', i)" % c) if kind == "sqlite"
+           else (lambda c: "'%s' || lpad(i::text, 25, '0')" % c))
     drift = "CASE WHEN i % 4 = 0 THEN 'in_sync' ELSE 'never_checked' END"
     sql(kind, target, "INSERT INTO resources (id, project_id, account_id, cloud, kind, name, region, size, config,"
         " status, monthly_cost_usd, created_by, created_at, updated_at, drift_status) SELECT %s, '%s', '%s', 'sandbox',"
