@@ -120,7 +120,8 @@ const char *cp_metrics_phase_cloud(size_t i)
 const cp_histogram *cp_metrics_phase_hist(cp_metrics_phase p, size_t cloud)
 {
     pthread_once(&phase_once, phase_init);
-    return &phase_hist[p < CP_PHASE_COUNT ? p : CP_PHASE_OTHER][cloud < CP_METRICS_SLOTS ? cloud : 0];
+    return &phase_hist[p < CP_PHASE_COUNT ? p : CP_PHASE_OTHER]
+                      [cloud < CP_METRICS_SLOTS ? cloud : CP_METRICS_SLOTS - 1];
 }
 
 /* ---- process_* ---- */
