@@ -61,8 +61,13 @@ void cp_metrics_histogram(cp_buf *b, const char *name, const char *labels, const
 /* ---- run phases ---- */
 
 static const char *const phase_names[CP_PHASE_COUNT] = {
-    [CP_PHASE_INIT] = "init",   [CP_PHASE_PLAN] = "plan",     [CP_PHASE_APPLY] = "apply",
-    [CP_PHASE_SHOW] = "show",   [CP_PHASE_OUTPUT] = "output", [CP_PHASE_FORCE_UNLOCK] = "force-unlock",
+    [CP_PHASE_INIT] = "init",
+    [CP_PHASE_PLAN] = "plan",
+    [CP_PHASE_APPLY] = "apply",
+    [CP_PHASE_DESTROY] = "destroy",
+    [CP_PHASE_SHOW] = "show",
+    [CP_PHASE_OUTPUT] = "output",
+    [CP_PHASE_FORCE_UNLOCK] = "force-unlock",
     [CP_PHASE_OTHER] = "other",
 };
 

@@ -59,6 +59,7 @@ typedef enum {
     CP_PHASE_INIT,
     CP_PHASE_PLAN,
     CP_PHASE_APPLY,
+    CP_PHASE_DESTROY, /* the apply of a destroy run */
     CP_PHASE_SHOW,
     CP_PHASE_OUTPUT,
     CP_PHASE_FORCE_UNLOCK,

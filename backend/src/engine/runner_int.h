@@ -29,6 +29,7 @@ struct cp_runner {
     char resource_id[32];
     char module[64];
     const char *cloud; /* the module's, from the catalog (static); NULL if unknown */
+    bool destroy;      /* spec->destroy */
     char tofu[PATH_MAX];
     char tofu_dir[PATH_MAX];
     char modules_dir[PATH_MAX];

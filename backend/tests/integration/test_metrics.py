@@ -276,6 +276,15 @@ def test_families_runs_and_bounded_routes(make_server, store_env):
     for secret in seen + [res_id, u.user["email"], "met-1", p["id"], created["run"]["id"]]:
         assert secret not in text2 and secret not in text3
 
+    # A destroy run's apply is the destroy phase.
+    gone = u.ok("DELETE", "/resources/" + res_id, status=202)
+    assert u.wait_run(gone["run"]["id"])["status"] == "succeeded"
+    _, last = scrape(server.url)
+    assert value(last, "cloudplane_run_phase_duration_seconds_count", phase="destroy", cloud="sandbox") == 1
+    assert value(last, "cloudplane_run_phase_duration_seconds_count", phase="apply", cloud="sandbox") == \
+        value(after, "cloudplane_run_phase_duration_seconds_count", phase="apply", cloud="sandbox")
+    assert value(last, "cloudplane_drift_resources", status="never_checked") == 0
+
 
 def test_guardrail_block_and_webhook_delivery_are_counted(make_server, receiver):  # noqa: F811
     s = make_server(env=ALLOW)
