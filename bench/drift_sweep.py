@@ -25,18 +25,29 @@ def sql(kind, target, text):
     subprocess.run(cmd, input=text, text=True, check=True, capture_output=True)
 
 
+def sandbox_project(s, url, name):
+    """A signed-up user (s carries its session) with a project and a sandbox
+    account: (auth headers, project, account)."""
+    h = {"Authorization": "Bearer " + signup(s, url)}
+    p = s.post(url + "/api/v1/projects", json={"name": name}, headers=h).json()
+    a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"], json={"name": "sb", "cloud": "sandbox"},
+               headers=h).json()
+    return h, p, a
+
+
+def numbers(kind, n):
+    """SQL of the rows i = 1..n, to INSERT ... SELECT from."""
+    return ("WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < %d) SELECT i FROM g" % n
+            if kind == "sqlite" else "SELECT generate_series(1, %d) AS i" % n)
+
+
 def main():
     url, log, kind, target = sys.argv[1:5]
     n = int(sys.argv[5]) if len(sys.argv) > 5 else 1000
     s = requests.Session()
-    tok = signup(s, url)
-    h = {"Authorization": "Bearer " + tok}
-    p = s.post(url + "/api/v1/projects", json={"name": "drift-bench"}, headers=h).json()
-    a = s.post(url + "/api/v1/projects/%s/accounts" % p["id"], json={"name": "sb", "cloud": "sandbox"},
-               headers=h).json()
+    h, p, a = sandbox_project(s, url, "drift-bench")
     # Active resources, as if each had been created and had succeeded.
-    series = ("WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < %d) SELECT i FROM g" % n
-              if kind == "sqlite" else "SELECT generate_series(1, %d) AS i" % n)
+    series = numbers(kind, n)
     pad = "printf('%026d', i)" if kind == "sqlite" else "lpad(i::text, 26, '0')"
     name = "'vm-' || i"
     sql(kind, target, "INSERT INTO resources (id, project_id, account_id, cloud, kind, name, region, size, config,"

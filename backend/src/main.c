@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "api/sandbox_cloud.h"
 #include "app/app.h"
 #include "auth/password.h"
@@ -213,9 +214,10 @@ static int cmd_serve(int argc, char **argv)
         .authenticate = cp_api_authenticate,
         .authenticate_sandbox = cp_api_sandbox_authenticate,
     };
-    cp_server *srv;
-    if (cp_server_start(&sc, &srv, &err) != CP_OK) {
+    cp_server *srv, *msrv;
+    if (cp_api_metrics_start(&app, true, &msrv, &err) != CP_OK || cp_server_start(&sc, &srv, &err) != CP_OK) {
         rc = fail_start("serve", &err);
+        cp_server_stop(msrv, 0);
         stop_runtime(&app, workers, 0);
         cp_config_free(&cfg);
         return rc;
@@ -247,6 +249,7 @@ static int cmd_serve(int argc, char **argv)
     cp_log_info("received %s, shutting down (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 cfg.shutdown_grace_seconds);
     cp_server_stop(srv, cfg.shutdown_grace_seconds * 1000);
+    cp_server_stop(msrv, 0);
     stop_runtime(&app, workers, cfg.shutdown_grace_seconds * 1000);
     cp_log_info("stopped");
     cp_config_free(&cfg);
@@ -280,6 +283,14 @@ static int cmd_worker(int argc, char **argv)
         cp_config_free(&cfg);
         return rc;
     }
+    cp_server *msrv;
+    cp_error err;
+    if (cp_api_metrics_start(&app, false, &msrv, &err) != CP_OK) {
+        rc = fail_start("worker", &err);
+        stop_runtime(&app, workers, 0);
+        cp_config_free(&cfg);
+        return rc;
+    }
     char consumer[128];
     consumer_name(&cfg, consumer, sizeof consumer);
     cp_log(CP_LOG_INFO, "worker started",
@@ -288,6 +299,7 @@ static int cmd_worker(int argc, char **argv)
     sigwait(&sigs, &sig);
     cp_log_info("received %s, finishing runs (grace %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                 cfg.shutdown_grace_seconds);
+    cp_server_stop(msrv, 0);
     stop_runtime(&app, workers, cfg.shutdown_grace_seconds * 1000);
     cp_config_free(&cfg);
     return 0;

@@ -228,6 +228,7 @@ cp_result cp_api_guardrails_order(cp_req *req, const cp_project *p, const cp_api
                                rules_with(checks, "overridden", false)));
         soft = false;
     }
+    cp_guardrails_count(checks);
     if (hard || soft) {
         reply_blocked(req, p, o, checks, hard);
         *replied = true;

@@ -195,6 +195,12 @@ static const cfg_entry table[] = {
     S("smtp-user", "CLOUDPLANE_SMTP_USER", "", smtp_user, "SMTP user name (empty = no authentication)"),
     SEC("smtp-password", "CLOUDPLANE_SMTP_PASSWORD", smtp_password, "SMTP password; prefer the _FILE form"),
     S("smtp-password-file", "CLOUDPLANE_SMTP_PASSWORD_FILE", "", smtp_password_file, "file holding the SMTP password"),
+    /* Monitoring (api/metrics.c) */
+    S("metrics-listen", "CLOUDPLANE_METRICS_LISTEN", "", metrics_listen,
+      "host:port of a second listener that serves only /metrics (serve and worker); when set, the main port no "
+      "longer serves it (empty = off)"),
+    SEC("metrics-token", "CLOUDPLANE_METRICS_TOKEN", metrics_token,
+        "when set, /metrics answers only requests with Authorization: Bearer <token> (401 otherwise)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

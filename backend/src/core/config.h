@@ -85,6 +85,9 @@ typedef struct {
     char *webhook_allow_cidrs; /* CIDRs webhooks may reach though not public */
     long webhook_timeout_seconds;
     char *smtp_url, *smtp_from, *smtp_user, *smtp_password, *smtp_password_file;
+    /* Monitoring */
+    char *metrics_listen; /* a second listener for /metrics only; "" = off */
+    char *metrics_token;  /* Bearer token /metrics asks for; "" = none (secret) */
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

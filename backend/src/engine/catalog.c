@@ -258,6 +258,14 @@ bool cp_catalog_simulated(const char *cloud)
     return c && c->simulated;
 }
 
+const char *cp_catalog_module_cloud(const char *module)
+{
+    if (cp_catalog_init(NULL) != CP_OK || !module) return NULL;
+    for (size_t i = 0; i < cat.n_kinds; i++)
+        if (strcmp(cat.kinds[i].module, module) == 0) return cat.kinds[i].cloud->id;
+    return NULL;
+}
+
 bool cp_catalog_module_simulated(const char *module)
 {
     if (cp_catalog_init(NULL) != CP_OK || !module) return false;

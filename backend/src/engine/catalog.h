@@ -50,6 +50,8 @@ json_t *cp_catalog_json(void);
 const char *cp_catalog_module(const char *cloud, const char *kind);
 /* True for the simulated sandbox cloud. */
 bool cp_catalog_simulated(const char *cloud);
+/* The cloud a module belongs to ("sandbox"); NULL if unknown. Static storage. */
+const char *cp_catalog_module_cloud(const char *module);
 /* True if module belongs to a simulated cloud; false for real clouds and unknown modules. */
 bool cp_catalog_module_simulated(const char *module);
 /* The credential fields of a cloud, in catalog order. Sets *n; static storage;

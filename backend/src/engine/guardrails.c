@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/metrics.h"
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 
@@ -586,6 +587,23 @@ void cp_guardrails_verdict(json_t *checks, bool *hard_blocked, bool *soft_blocke
             *hard_blocked = true;
         else
             *soft_blocked = true;
+    }
+}
+
+_Static_assert(CP_GR_LEVEL_COUNT <= CP_METRICS_SLOTS && CP_GR_OUTCOME_COUNT <= CP_METRICS_SLOTS,
+               "levels and outcomes fit the metric's slots");
+
+void cp_guardrails_count(json_t *checks)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(checks, i, c)
+    {
+        const char *l = json_string_value(json_object_get(c, "level"));
+        cp_gr_level level = CP_GR_HARD;
+        for (int k = 0; l && k < CP_GR_LEVEL_COUNT; k++)
+            if (!strcmp(level_names[k], l)) level = (cp_gr_level)k;
+        cp_metrics_inc(guardrail_checks[level][outcome_of(c)]);
     }
 }
 

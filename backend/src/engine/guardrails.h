@@ -85,6 +85,9 @@ json_t *cp_guardrails_eval_plan(const cp_guardrails *g, const cp_gr_plan *p);
 
 /* What the checks say: any blocked hard check, any blocked soft check. */
 void cp_guardrails_verdict(json_t *checks, bool *hard_blocked, bool *soft_blocked);
+/* Counts each check by level and outcome (cloudplane_guardrail_checks_total):
+ * for checks that decide an order or a run, not for previews. */
+void cp_guardrails_count(json_t *checks);
 /* Marks the blocked soft checks overridden (reason, by). When only is not
  * NULL, only those of rules whose bit (1u << rule) is set in *only. */
 void cp_guardrails_override(json_t *checks, const char *reason, const char *by, const unsigned *only);

@@ -248,6 +248,8 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     copy_str(r->run_id, sizeof r->run_id, spec->run_id);
     copy_str(r->resource_id, sizeof r->resource_id, spec->resource_id);
     copy_str(r->module, sizeof r->module, spec->module);
+    r->cloud = cp_catalog_module_cloud(r->module);
+    r->destroy = spec->destroy;
     /* One suffix per handle: its run dir, and in bwrap its host name, so that
      * tofu's lock info ("Who") names the run and this very attempt of it. */
     char rnd[9];

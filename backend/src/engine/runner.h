@@ -79,6 +79,7 @@ typedef struct {
     void (*on_tick)(void *ctx); /* may be NULL: while a tofu phase runs, at least every 100 ms (on_event's
                                  * thread), so events held for a batch can be written */
     void *ctx;
+    bool destroy; /* a destroy run: its apply counts as "destroy" in the phase metrics */
 } cp_runner_spec;
 
 typedef enum { CP_RUN_APPLY = 0, CP_RUN_DESTROY = 1 } cp_run_op;

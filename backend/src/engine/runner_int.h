@@ -28,6 +28,8 @@ struct cp_runner {
     char run_id[32];
     char resource_id[32];
     char module[64];
+    const char *cloud; /* the module's, from the catalog (static); NULL if unknown */
+    bool destroy;      /* spec->destroy */
     char tofu[PATH_MAX];
     char tofu_dir[PATH_MAX];
     char modules_dir[PATH_MAX];

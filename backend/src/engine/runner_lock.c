@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "engine/runner_int.h"
 #include "engine/workspace.h"
@@ -231,6 +232,8 @@ cp_result cp_runner__run_locked(cp_runner *r, const phase_opts *o, cp_strv *args
             }
         }
     }
+    /* Someone else's lock (not this run's stray): the run waited on or lost to another. */
+    if (rc != CP_OK && r->lock_holder[0] && !r->stray_id[0]) cp_metrics_inc(lock_conflicts);
     if (rc != CP_OK && err) *err = e;
     return rc;
 }

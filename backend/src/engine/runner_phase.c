@@ -4,6 +4,7 @@
  * and the phase's outcome as an error with a reason. */
 #include <stdlib.h>
 
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "engine/runner_int.h"
 #include "engine/sandbox.h"
@@ -211,7 +212,10 @@ cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args,
     cp_proc_result res;
     cp_error perr;
     cp_error_clear(&perr);
+    int64_t start_us = cp_metrics_mono_us();
     cp_result rc = cp_proc_run(&spec, &res, &perr);
+    cp_metrics_phase_observe(r->destroy && !strcmp(o->phase, "apply") ? "destroy" : o->phase, r->cloud,
+                             cp_metrics_mono_us() - start_us);
     atomic_store(&r->pid, 0);
     r->lock_op = NULL;
     cp_strv_free(&argv);

@@ -44,6 +44,7 @@ struct cp_req {
     char client_ip[64];  /* the client (http/clientaddr.h): the peer, or X-Forwarded-For from a trusted proxy */
     char client_key[64]; /* client_ip as rate limits key it (IPv6: its /64) */
     int64_t start_mono_ms;
+    int64_t start_mono_us; /* the same, finer: the duration metric (http/reqmetrics.h) */
 
     cp_buf body;
     bool body_too_big;

@@ -17,11 +17,13 @@
 
 #include "core/embed.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "core/trace.h"
 #include "core/xalloc.h"
 #include "http/clientaddr.h"
 #include "http/connguard.h"
+#include "http/reqmetrics.h"
 #include "http/sse.h"
 
 struct cp_server {
@@ -336,7 +338,7 @@ static enum MHD_Result dispatch(cp_server *s, cp_req *req)
     }
     char allow[128];
     cp_result r = cp_router_match(s->cfg.routes, s->cfg.nroutes, req->method, req->path, req, allow, sizeof allow);
-    if (r == CP_ENOTFOUND && !api_path(req->path)) return serve_static(s, req);
+    if (r == CP_ENOTFOUND && !api_path(req->path) && !s->cfg.no_web) return serve_static(s, req);
     if (r == CP_ENOTFOUND) {
         cp_req_fail(req, r, NULL, NULL, "no route for %s", req->path);
         return queue_error(req, r);
@@ -480,6 +482,7 @@ static cp_req *stream_shrink(cp_req *req)
     memcpy(c->client_ip, req->client_ip, sizeof c->client_ip);
     memcpy(c->client_key, req->client_key, sizeof c->client_key);
     c->start_mono_ms = req->start_mono_ms;
+    c->start_mono_us = req->start_mono_us;
     c->route = req->route;
     c->status = req->status;
     c->stream = true;
@@ -515,6 +518,7 @@ static enum MHD_Result handle(cp_server *s, struct MHD_Connection *conn, const c
         req->method = cp_arena_strdup(a, method);
         req->path = cp_arena_strdup(a, url);
         req->start_mono_ms = cp_mono_ms();
+        req->start_mono_us = cp_metrics_mono_us();
         request_id(req);
         cp_trace_set(req->id);
         client_ip(s, req);
@@ -568,6 +572,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     cp_connguard_arm(s->guard, guarded(conn));
     if (!req) return;
     cp_trace_set(req->id); /* the access log line names it itself; anything else logged here too */
+    cp_reqmetrics_observe(s->cfg.routes, req->route, req->method, !api_path(req->path), req->status,
+                          cp_metrics_mono_us() - req->start_mono_us);
     if (s->cfg.access_log) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "request_id", req->id, "method", req->method, "path",
                               req->path, "status", req->status, "duration_ms",

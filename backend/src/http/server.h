@@ -14,6 +14,7 @@ typedef struct {
     size_t max_body;
     bool access_log;
     const char *web_dir; /* NULL/empty: embedded placeholder page */
+    bool no_web;         /* no web UI at all: a path without a route is a JSON 404 */
     const cp_route *routes;
     size_t nroutes;
     void *app;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "core/trace.h"
 #include "core/xalloc.h"
@@ -158,6 +159,7 @@ static void release(void *cls)
         streams = s->next;
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&mu);
+    cp_metrics_dec(event_streams);
     if (s->free_ctx) s->free_ctx(s->ctx);
     cp_buf_free(&s->out);
     free(s);
@@ -186,6 +188,7 @@ cp_result cp_sse_begin(cp_req *req, cp_sse_fill_fn fill, void (*free_ctx)(void *
     MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(res, "X-Accel-Buffering", "no");
+    cp_metrics_inc(event_streams);
     pthread_mutex_lock(&mu);
     s->next = streams;
     if (streams) streams->prev = s;

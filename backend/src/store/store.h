@@ -985,4 +985,11 @@ cp_result cp_store_tokens_list(cp_store *s, cp_arena *a, const char *user_id, co
 cp_result cp_store_token_revoke(cp_store *s, cp_arena *a, const char *id, const char *user_id, const char *project_id,
                                 int64_t now, char **acting_user, cp_error *err) CP_MUST_CHECK;
 
+/* ---- metrics gauges (store_metrics.c) ---- */
+
+/* Runs by status (counts[CP_RUN_STATUS_COUNT]) and resources not destroyed
+ * by drift status (drift[CP_DRIFT_STATUS_COUNT]): one GROUP BY each, for a
+ * scrape. Unknown status text is left out. */
+cp_result cp_store_metrics_counts(cp_store *s, int64_t *runs, int64_t *drift, cp_error *err) CP_MUST_CHECK;
+
 #endif

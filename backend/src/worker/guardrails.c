@@ -128,6 +128,7 @@ cp_result cp_worker__guardrails_plan(job *j, json_t *summary, bool *park, cp_err
     *park = false;
     json_t *checks = plan_checks(j, summary);
     carry_order_overrides(j, checks);
+    cp_guardrails_count(checks);
     bool hard, soft;
     cp_guardrails_verdict(checks, &hard, &soft);
     char *text = json_dumps(checks, JSON_COMPACT);
@@ -174,6 +175,7 @@ cp_result cp_worker__guardrails_apply(job *j, cp_error *e)
         free(text);
         if (r != CP_OK && e->reason == CP_REASON_LEASE_LOST) cp_worker__fence(j);
         if (r == CP_OK) {
+            cp_guardrails_count(hard); /* only what blocks: the rest counted at the plan */
             blocked(j, hard);
             r = cp_error_set(e, CP_EUNPROC, "guardrail_blocked", NULL,
                              "blocked by the project's guardrails since the approval: %s", hard_reason(hard));

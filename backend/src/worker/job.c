@@ -288,7 +288,8 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
                            .env = (const char *const *)env->v,
                            .on_event = cp_worker__on_event,
                            .on_tick = cp_worker__events_tick,
-                           .ctx = j};
+                           .ctx = j,
+                           .destroy = j->run.operation == CP_OP_DESTROY};
     cp_runner_config rc = j->w->rc;
     rc.extra_env = extra_env(j->w, j->a, j->res.cloud);
     if ((r = cp_runner_open(&rc, &spec, runner, e)) != CP_OK) return r;

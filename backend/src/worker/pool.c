@@ -11,6 +11,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/self.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
@@ -225,6 +226,7 @@ static void *worker_main(void *arg)
 {
     cp_workers *w = arg;
     bool failing = false;
+    cp_metrics_inc(worker_slots);
     while (!atomic_load(&w->stopping)) {
         char run_id[CP_QUEUE_ID_MAX], token[CP_QUEUE_ID_MAX];
         cp_error e;
@@ -239,11 +241,14 @@ static void *worker_main(void *arg)
         }
         failing = false;
         if (atomic_load(&w->stopping)) break; /* unacked: another worker gets it */
+        cp_metrics_inc(workers_busy);
         cp_worker__process(w, run_id);
+        cp_metrics_dec(workers_busy);
         /* An item left unacked comes back later; the claim turns it away. */
         if (cp_queue_ack(w->app->queue, token, &e) != CP_OK)
             cp_log_warn("queue: ack of run %s failed: %s", run_id, e.message);
     }
+    cp_metrics_dec(worker_slots);
     return NULL;
 }
 

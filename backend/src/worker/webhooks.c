@@ -11,14 +11,17 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "http/outbound.h"
 #include "queue/events.h"
 #include "worker/notify_mail.h"
 
-#define SENDERS 2       /* threads per process: one slow receiver does not hold up the rest */
-#define CLAIM_BATCH 8   /* deliveries one thread leases at a time */
+#define SENDERS 2     /* threads per process: one slow receiver does not hold up the rest */
+#define CLAIM_BATCH 8 /* deliveries one thread leases at a time */
+_Static_assert(CP_DELIVERY_FAILED < CP_METRICS_SLOTS, "delivery statuses fit the metric's slots");
+
 #define LEASE_MS 120000 /* longer than a batch of attempts at the longest timeout */
 #define POLL_MS 1000    /* without a wake-up, the outbox is looked at this often */
 #define BACKOFF_BASE_MS 10000
@@ -190,6 +193,7 @@ static void send_one(cp_webhooks *h, const char *owner, cp_arena *a, const cp_de
                      "event", j->d.event, "attempt", (json_int_t)(j->d.attempts + 1), "status",
                      cp_delivery_status_name(out.status), "response_code", (json_int_t)out.response_code, "error",
                      out.error ? json_string(out.error) : json_null(), "duration_ms", (json_int_t)out.duration_ms));
+    cp_metrics_inc(webhook_deliveries[out.status]);
     if (cp_store_delivery_record(app->store, j->d.id, owner, &out, &e) != CP_OK)
         cp_log_warn("webhook delivery %s: outcome not recorded: %s", j->d.id, e.message);
 }
