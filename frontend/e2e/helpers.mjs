@@ -208,15 +208,23 @@ export function sandboxKey() {
   return `sbx_${crypto.randomBytes(16).toString('hex')}`;
 }
 
-/** One call to the sandbox cloud's API (/sandbox/v1) with an account's key, as a cloud console would. */
-export async function sandboxCall(key, method, path, body) {
-  const res = await fetch(`${BASE_URL}/sandbox/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+/** One JSON call with a bearer token (none when empty); the status and the parsed body. */
+async function bearerCall(url, token, method, body) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+/** One call to the sandbox cloud's API (/sandbox/v1) with an account's key, as a cloud console would. */
+export function sandboxCall(key, method, path, body) {
+  return bearerCall(`${BASE_URL}/sandbox/v1${path}`, key, method, body);
+}
+
+/** One call to cloudplane's API (/api/v1), as a script would. */
+export function apiCall(token, method, path, body) {
+  return bearerCall(`${BASE_URL}/api/v1${path}`, token, method, body);
 }
 
 /** Polls until the run shown on the resource page (run-status) is `status`, failing early on another final state. */

@@ -9,29 +9,18 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import {
-  BASE_URL,
   DESKTOP,
   RUN_TIMEOUT,
   SKIP,
   SSH_KEY,
   addSandboxAccountAndCreateVm,
+  apiCall,
   launch,
   openPage,
   signupWithProject,
   uniqueEmail,
   uniqueName,
 } from './helpers.mjs';
-
-/** One JSON API call with a bearer token; the status and the parsed body. */
-async function api(token, method, path, body) {
-  const r = await fetch(`${BASE_URL}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
-}
 
 /** A webhook receiver on 127.0.0.1 that answers 204 and keeps what it got. */
 function startReceiver() {
@@ -124,16 +113,16 @@ describe('notifications and webhooks', () => {
       const email = uniqueEmail('pages');
       const password = 'correct horse battery';
       const projectId = await signupWithProject(page, { name: 'Pam Pages', email, password, project: 'Many notes' });
-      const login = await api('', 'POST', '/auth/login', { email, password });
+      const login = await apiCall('', 'POST', '/auth/login', { email, password });
       assert.equal(login.status, 200);
       const token = login.json.access_token;
-      const acct = await api(token, 'POST', `/projects/${projectId}/accounts`, { name: 'sbx', cloud: 'sandbox' });
+      const acct = await apiCall(token, 'POST', `/projects/${projectId}/accounts`, { name: 'sbx', cloud: 'sandbox' });
       assert.equal(acct.status, 201, JSON.stringify(acct.json));
       const rules = { allowed_sizes: { level: 'hard', sizes: { sandbox: ['sandbox.small'] } } };
-      assert.equal((await api(token, 'PUT', `/projects/${projectId}/guardrails`, rules)).status, 200);
+      assert.equal((await apiCall(token, 'PUT', `/projects/${projectId}/guardrails`, rules)).status, 200);
       // 55 orders a hard rule blocks: one guardrail_blocked notification each, more than one page (50).
       for (let i = 0; i < 55; i++) {
-        const r = await api(token, 'POST', '/resources', {
+        const r = await apiCall(token, 'POST', '/resources', {
           project_id: projectId,
           account_id: acct.json.id,
           kind: 'vm',
