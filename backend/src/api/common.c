@@ -1,5 +1,4 @@
 #include "api/common.h"
-#include "api/expiry.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -125,6 +124,11 @@ json_t *cp_api_json_text(const char *text)
     return j ? j : json_object();
 }
 
+static json_t *seconds_or_null(int64_t s)
+{
+    return s ? json_integer((json_int_t)s) : json_null();
+}
+
 json_t *cp_api_project_json(const cp_project *p)
 {
     json_t *j = json_pack("{s:s, s:s, s:b, s:o, s:s, s:f, s:o, s:I}", "id", p->id, "name", p->name, "require_approval",
@@ -132,7 +136,9 @@ json_t *cp_api_project_json(const cp_project *p)
                           p->has_budget ? json_real(p->monthly_budget_usd) : json_null(), "role", cp_role_name(p->role),
                           "budget_used_usd", p->budget_used_usd, "created_at", cp_api_time(p->created_at),
                           "drift_interval_minutes", (json_int_t)p->drift_interval_minutes);
-    cp_api_expiry_project_json(j, p);
+    json_object_set_new(j, "default_ttl_seconds", seconds_or_null(p->default_ttl_seconds));
+    json_object_set_new(j, "max_ttl_seconds", seconds_or_null(p->max_ttl_seconds));
+    json_object_set_new(j, "expiry_auto_approve", json_boolean(p->expiry_auto_approve));
     return j;
 }
 

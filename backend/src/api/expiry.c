@@ -137,18 +137,6 @@ cp_result cp_api_expiry_settings(cp_req *req, json_t *body, const cp_project *p)
     return cp_store_project_expiry_set(CP_APP(req)->store, p->id, &x, &req->err);
 }
 
-static json_t *seconds_or_null(int64_t s)
-{
-    return s ? json_integer((json_int_t)s) : json_null();
-}
-
-void cp_api_expiry_project_json(json_t *j, const cp_project *p)
-{
-    json_object_set_new(j, "default_ttl_seconds", seconds_or_null(p->default_ttl_seconds));
-    json_object_set_new(j, "max_ttl_seconds", seconds_or_null(p->max_ttl_seconds));
-    json_object_set_new(j, "expiry_auto_approve", json_boolean(p->expiry_auto_approve));
-}
-
 /* ---- extend ---- */
 
 cp_result cp_api_resources_extend(cp_req *req)

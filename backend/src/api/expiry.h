@@ -36,7 +36,5 @@ void cp_api_expiry_audit_over_max(cp_req *req, const cp_project *p, const char *
  * caller's, owner or admin), refusing a default above the maximum (422).
  * A p with no id (a project not created yet) only checks the body. */
 cp_result cp_api_expiry_settings(cp_req *req, json_t *body, const cp_project *p) CP_MUST_CHECK;
-/* Adds the expiry settings to a project's JSON. */
-void cp_api_expiry_project_json(json_t *j, const cp_project *p);
 
 #endif
