@@ -85,6 +85,8 @@ typedef struct {
     char *webhook_allow_cidrs; /* CIDRs webhooks may reach though not public */
     long webhook_timeout_seconds;
     char *smtp_url, *smtp_from, *smtp_user, *smtp_password, *smtp_password_file;
+    /* Retention (worker/retention.c): ages in seconds, 0 = keep forever */
+    long retention_events_seconds, retention_audit_seconds, retention_workspaces_seconds;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

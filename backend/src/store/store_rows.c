@@ -108,6 +108,7 @@ void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)
     x->finished_at = cp_dbrows_int(r, 21);
     x->source = cp_dbrows_dup(r, 22, a);
     x->override_required = cp_dbrows_int(r, 23) != 0;
+    x->events_pruned_at = cp_dbrows_int(r, 24);
 }
 
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err)

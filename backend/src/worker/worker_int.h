@@ -89,6 +89,9 @@ struct job {
 /* scheduler.c: queues the runs that are due, once per scheduler interval
  * (called from the reconciler thread). */
 void cp_worker__schedule(cp_workers *w);
+/* The scheduler's retention task (retention.c): prunes what is older than
+ * the retention settings, in bounded batches, and logs what went. */
+void cp_worker__retention(cp_workers *w, int64_t now_ms);
 /* The scheduler's working-hours task (schedules.c): queues due stops and starts. */
 cp_result cp_worker__schedule_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n,
                                     cp_error *err);
