@@ -24,9 +24,15 @@ const char *cp_prune_name(cp_prune_what w)
  * sweep reads only the runs still holding events. PostgreSQL claims them
  * (SKIP LOCKED: a run another sweep holds is left to it); SQLite's write
  * transaction is the only writer. Oldest first, so a backlog drains in order. */
-#define PRUNABLE_RUNS                                                                                                  \
-    "SELECT id FROM runs WHERE events_pruned_at IS NULL AND status IN " CP_RUN_SQL_FINAL " AND finished_at < ?"        \
-    " ORDER BY finished_at LIMIT ?"
+#define PRUNABLE_RUNS_WHERE                                                                                            \
+    " WHERE events_pruned_at IS NULL AND status IN " CP_RUN_SQL_FINAL                                                  \
+    " AND finished_at < ? ORDER BY finished_at LIMIT ?"
+/* SQLite's planner prefers runs_status (every finished run, then a sort)
+ * unless told; INDEXED BY also fails loudly should the index stop matching. */
+static const char *const prunable_runs_sql[2] = {
+    "SELECT id FROM runs INDEXED BY runs_events_prunable" PRUNABLE_RUNS_WHERE,
+    "SELECT id FROM runs" PRUNABLE_RUNS_WHERE " FOR UPDATE SKIP LOCKED",
+};
 /* Runs claimed per transaction: each costs a DELETE and an UPDATE. */
 #define RUNS_PER_TX 50
 
@@ -43,7 +49,7 @@ static cp_result tx_prune_events(cp_dbconn *c, void *ctx, cp_error *err)
     bool pg = cp_dbconn_kind(c) == CP_DB_PG;
     cp_param p[] = {CP_PINT(ec->cutoff), CP_PINT(RUNS_PER_TX)};
     cp_dbrows *rows;
-    cp_result r = cp_db_query(c, pg ? PRUNABLE_RUNS " FOR UPDATE SKIP LOCKED" : PRUNABLE_RUNS, p, 2, &rows, err);
+    cp_result r = cp_db_query(c, prunable_runs_sql[pg], p, 2, &rows, err);
     if (r != CP_OK) return r;
     char ids[RUNS_PER_TX][CP_ID_LEN + 1];
     int n = 0;
@@ -76,12 +82,14 @@ static cp_result tx_prune_events(cp_dbconn *c, void *ctx, cp_error *err)
 /* ---- rows deleted by age alone ---- */
 
 /* One statement each, per dialect: the ids of at most limit old rows, then
- * their delete. PostgreSQL skips rows another sweep is deleting. */
+ * their delete. PostgreSQL skips rows another sweep is deleting; its ids go
+ * through an array so the delete reads them by primary key (with IN (...)
+ * the planner hash-joins against a scan of the whole table). */
 #define BY_AGE(table, key, where)                                                                                      \
     "DELETE FROM " table " WHERE " key " IN (SELECT " key " FROM " table " " where " LIMIT ?)"
 #define BY_AGE_PG(table, key, where, of)                                                                               \
-    "DELETE FROM " table " WHERE " key " IN (SELECT " key " FROM " table " " where " LIMIT ? FOR UPDATE" of            \
-    " SKIP LOCKED)"
+    "DELETE FROM " table " WHERE " key " = ANY(ARRAY(SELECT " key " FROM " table " " where " LIMIT ? FOR UPDATE" of    \
+    " SKIP LOCKED))"
 /* A drift report goes only once a newer report of its resource exists: the
  * newest one is what GET /resources/{id}/drift shows, whatever its age. */
 #define DRIFT_OLD                                                                                                      \
