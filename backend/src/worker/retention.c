@@ -49,12 +49,9 @@ static bool running_here(cp_workers *w, const char *run_id)
     return found;
 }
 
-/* Run dirs (runs/<run_id>.<rnd>) of runs that ended before cutoff, or of
- * runs the store does not know that were last written before it. A run
- * removes its own dir when it ends, so these are a crash's leftovers. A dir
- * written since the cutoff cannot belong to a run that ended before it, so
- * only older dirs cost a store lookup. */
-static int64_t prune_dirs(cp_workers *w, int64_t cutoff)
+/* A dir written since the cutoff cannot belong to a run that ended before
+ * it, so only older dirs cost a store lookup. */
+int64_t cp_worker__prune_run_dirs(cp_workers *w, int64_t cutoff)
 {
     DIR *d = opendir(w->runs_dir);
     if (!d) return 0;
@@ -76,8 +73,7 @@ static int64_t prune_dirs(cp_workers *w, int64_t cutoff)
         cp_run run;
         cp_error e;
         cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
-        bool old = r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status) && run.finished_at > 0 &&
-                                         run.finished_at < cutoff);
+        bool old = r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status) && run.finished_at < cutoff);
         if (!old || running_here(w, id)) continue;
         if (cp_workspace_remove(path) == CP_OK)
             removed++;
@@ -105,7 +101,7 @@ void cp_worker__retention(cp_workers *w, int64_t now_ms)
         any += n;
     }
     if (cfg->retention_workspaces_seconds > 0) {
-        int64_t n = prune_dirs(w, now_ms - (int64_t)cfg->retention_workspaces_seconds * 1000);
+        int64_t n = cp_worker__prune_run_dirs(w, now_ms - (int64_t)cfg->retention_workspaces_seconds * 1000);
         json_object_set_new(pruned, "run_dirs", json_integer(n));
         any += n;
     }
