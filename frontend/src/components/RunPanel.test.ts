@@ -2,7 +2,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { AddressProgress } from '../lib/runEvents';
-import { ProgressRow } from './RunPanel';
+import { ProgressRow, PrunedLogNote } from './RunPanel';
 
 const started: AddressProgress = { address: 'sandbox_instance.this', action: 'update', state: 'started', elapsedSeconds: 3, percent: 12 };
 
@@ -25,5 +25,14 @@ describe('ProgressRow', () => {
     );
     expect(html).toContain('role="progressbar"');
     expect(html).toContain('done');
+  });
+});
+
+describe('PrunedLogNote', () => {
+  it('says the log was pruned, and when', () => {
+    const html = renderToStaticMarkup(createElement(PrunedLogNote, { at: '2026-03-01T10:00:00Z' }));
+    expect(html).toContain('data-testid="run-log-pruned"');
+    expect(html).toContain('retention');
+    expect(html).toMatch(/2026/);
   });
 });

@@ -61,6 +61,7 @@ export function ResourceDetailPage() {
           started_at: null,
           finished_at: null,
           override_required: false,
+          events_pruned_at: null,
         }
       : undefined);
 
