@@ -20,6 +20,7 @@
 
 #define PRUNE_BATCH 1000       /* rows per transaction */
 #define PRUNE_SWEEP_ROWS 20000 /* rows per table per sweep */
+#define PRUNE_SWEEP_TX 40      /* transactions per table per sweep (runs without events delete no rows) */
 #define DIRS_PER_SWEEP 1000    /* old run dirs looked up in the store per sweep */
 
 /* Deletes up to PRUNE_SWEEP_ROWS rows of what older than cutoff; how many. */
@@ -27,7 +28,7 @@ static int64_t prune(cp_workers *w, cp_prune_what what, int64_t cutoff, int64_t 
 {
     int64_t total = 0;
     bool more = true;
-    while (more && total < PRUNE_SWEEP_ROWS) {
+    for (int tx = 0; more && total < PRUNE_SWEEP_ROWS && tx < PRUNE_SWEEP_TX; tx++) {
         int64_t n = 0;
         cp_error e;
         int limit = (int)(PRUNE_SWEEP_ROWS - total < PRUNE_BATCH ? PRUNE_SWEEP_ROWS - total : PRUNE_BATCH);
