@@ -19,6 +19,7 @@ benches=(
   "concurrency|bench/concurrency.sh|300"
   "idle_rss|bench/idle_rss.sh|90"
   "drift_sweep|bench/drift_sweep.sh|120"
+  "retention_sweep|bench/retention_sweep.sh|180"
   "webhook_latency|bench/webhook_latency.sh|150"
   "cli_startup|bench/cli_startup.sh|90"
 )
