@@ -154,3 +154,52 @@ def test_a_bad_age_is_refused():
                            capture_output=True, text=True, timeout=30)
         assert r.returncode != 0
         assert "CLOUDPLANE_RETENTION_AUDIT" in r.stderr and "90d" in r.stderr, r.stderr
+
+
+def test_workers_sweeping_one_database_prune_each_event_once(cluster):
+    """Three worker processes sweep one PostgreSQL database every second: the
+    old events of 40 finished runs all go, once, with no sweep failing."""
+    import json
+
+    from distributed import wait_for as cluster_wait
+    ages = {"CLOUDPLANE_RETENTION_EVENTS": "3s", "CLOUDPLANE_RETENTION_AUDIT": "off",
+            "CLOUDPLANE_RETENTION_WORKSPACES": "off"}
+    api = cluster.api(CLOUDPLANE_WORKERS="0", **ages)
+    u = Api(api)
+    p = u.project(name="retain")
+    acct = u.sandbox_account(p["id"])
+    workers = [cluster.worker(CLOUDPLANE_SCHEDULER_INTERVAL="1", **ages) for _ in range(3)]
+    order = u.create_vm(p["id"], acct["id"])
+    assert u.wait_run(order["run"]["id"], timeout=240)["status"] == "succeeded"
+    rid = order["resource"]["id"]
+    # 40 runs of 500 events each, ended long ago, written in one transaction.
+    cluster.sql("BEGIN;"
+                " INSERT INTO runs (id, resource_id, project_id, operation, status, queued_at, finished_at)"
+                " SELECT 'old' || lpad(i::text, 23, '0'), :'a1', :'a2', 'update', 'succeeded', 1, 1000"
+                " FROM generate_series(1, 40) i;"
+                " INSERT INTO run_events (run_id, seq, ts, type, data)"
+                " SELECT 'old' || lpad(((i - 1) / 500 + 1)::text, 23, '0'), i, 1, 'log', '{}'"
+                " FROM generate_series(1, 20000) i;"
+                " COMMIT;", rid, p["id"])
+
+    def done():
+        left = cluster.sql("SELECT COUNT(*) FROM runs WHERE id LIKE 'old%' AND events_pruned_at IS NULL")
+        return left == [["0"]]
+    cluster_wait(done, 120, "every old run's events pruned")
+    assert cluster.sql("SELECT COUNT(*) FROM run_events WHERE run_id LIKE 'old%'") == [["0"]]
+    # The VM's own run ended long enough ago by now to lose its events too.
+    own = order["run"]["id"]
+    cluster_wait(lambda: u.ok("GET", "/runs/" + own)["events_pruned_at"], 60, "the VM run's events pruned")
+    own_events = int(cluster.sql("SELECT event_count FROM runs WHERE id = :'a1'", own)[0][0])
+    # What the workers say they pruned adds up to what there was: each event went once.
+    total, sweeping = 0, 0
+    for w in workers:
+        mine = 0
+        for line in w.logs().splitlines():
+            assert "retention: pruning" not in line, line  # no sweep failed (no deadlock, no conflict)
+            if '"retention pruned"' in line:
+                mine += json.loads(line)["pruned"].get("run_events", 0)
+        total += mine
+        sweeping += mine > 0
+    assert total == 20000 + own_events, (total, own_events)
+    assert sweeping >= 1
