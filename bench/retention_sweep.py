@@ -8,20 +8,13 @@ this sums them and prints the totals, and per 10,000 rows, as JSON.
     python3 bench/retention_sweep.py URL LOG {sqlite DB_PATH | postgres PG_URL} [N] [E]
 """
 import json
-import subprocess
 import sys
 import time
 
 import requests
 
+from drift_sweep import sql  # psql or sqlite3 on one script
 from signup import signup
-
-
-def sql(kind, target, text):
-    cmd = ["sqlite3", target] if kind == "sqlite" else ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", target]
-    if kind == "sqlite":
-        text = ".timeout 10000\n" + text
-    subprocess.run(cmd, input=text, text=True, check=True, capture_output=True)
 
 
 def main():
