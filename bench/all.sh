@@ -20,6 +20,7 @@ benches=(
   "idle_rss|bench/idle_rss.sh|90"
   "drift_sweep|bench/drift_sweep.sh|120"
   "metrics_scrape|bench/metrics_scrape.sh|90"
+  "retention_sweep|bench/retention_sweep.sh|180"
   "webhook_latency|bench/webhook_latency.sh|150"
   "cli_startup|bench/cli_startup.sh|90"
   "backup|bench/backup.sh|150"

@@ -251,6 +251,7 @@ json_t *cp_api_run_json(const cp_run *r)
     json_object_set_new(j, "source", json_string(r->source ? r->source : CP_SOURCE_USER));
     json_object_set_new(j, "override_required", json_boolean(r->override_required));
     json_object_set_new(j, "request_id", cp_json_str_or_null(r->request_id));
+    json_object_set_new(j, "events_pruned_at", cp_api_time(r->events_pruned_at));
     return j;
 }
 

@@ -298,6 +298,7 @@ cp_result cp_run_feed_settle(cp_run_feed *f, int64_t after, int limit, int64_t m
                 f->run.status = cur.status;
                 f->run.finished_at = cur.finished_at;
                 f->run.events_dropped = cur.events_dropped;
+                f->run.events_pruned_at = cur.events_pruned_at;
             }
             cp_arena_free(a);
             r = refresh(f);

@@ -38,6 +38,7 @@ typedef struct {
     bool read_ok;
     cp_run_status status;
     int64_t finished_at, events_dropped;
+    int64_t events_pruned_at; /* retention removed the log then (0: never) */
 } cp_run_feed_run;
 
 /* Joins the feed of run_id (made on first use), with m->fn and m->ctx set by

@@ -242,6 +242,7 @@ static void own_read(run_stream *rs, cp_buf *out, bool settle, cp_run_feed_page 
             run->status = cur.status;
             run->finished_at = cur.finished_at;
             run->events_dropped = cur.events_dropped;
+            run->events_pruned_at = cur.events_pruned_at;
         }
     }
     memset(pg, 0, sizeof *pg);
@@ -317,6 +318,12 @@ static cp_result stream_settle(run_stream *rs, cp_buf *out)
     if (final) {
         if (run.events_dropped > 0)
             cp_buf_printf(out, "event: truncated\ndata: {\"dropped\":%lld}\n\n", (long long)run.events_dropped);
+        if (run.events_pruned_at > 0) {
+            /* The log is gone by retention, not empty: say so before the end. */
+            char at[40];
+            cp_time_iso(run.events_pruned_at, at, sizeof at);
+            cp_buf_printf(out, "event: pruned\ndata: {\"events_pruned_at\":\"%s\"}\n\n", at);
+        }
         end_event(out, "run_finished");
         return CP_EDECLINED;
     }
@@ -432,6 +439,7 @@ cp_result cp_api_runs_events(cp_req *req)
         json_t *page = cp_api_page_json(arr, next);
         json_object_set_new(page, "run_status", json_string(cp_run_status_name(run.status)));
         json_object_set_new(page, "dropped", json_integer(run.events_dropped));
+        json_object_set_new(page, "events_pruned_at", cp_api_time(run.events_pruned_at));
         return cp_reply(req, 200, page);
     }
     if (format && strcmp(format, "sse") != 0)

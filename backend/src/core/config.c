@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/duration.h"
 #include "core/xalloc.h"
 
-typedef enum { T_STR, T_INT, T_BOOL } cfg_type;
+typedef enum { T_STR, T_INT, T_BOOL, T_AGE } cfg_type;
 
 typedef struct {
     const char *flag; /* without the leading "--" */
@@ -33,6 +34,11 @@ typedef struct {
 #define I(f, e, d, lo, hi, field, h)                                                                                   \
     {                                                                                                                  \
         f, e, T_INT, d, lo, hi, offsetof(cp_config, field), false, h                                                   \
+    }
+/* An age ("90d", "12h", "45s"; "0" or "off" = forever) into a long of seconds. */
+#define AGE(f, e, d, field, h)                                                                                         \
+    {                                                                                                                  \
+        f, e, T_AGE, d, 0, 0, offsetof(cp_config, field), false, h                                                     \
     }
 #define B(f, e, d, field, h)                                                                                           \
     {                                                                                                                  \
@@ -201,6 +207,14 @@ static const cfg_entry table[] = {
       "longer serves it (empty = off)"),
     SEC("metrics-token", "CLOUDPLANE_METRICS_TOKEN", metrics_token,
         "when set, /metrics answers only requests with Authorization: Bearer <token> (401 otherwise)"),
+    AGE("retention-events", "CLOUDPLANE_RETENTION_EVENTS", "90d", retention_events_seconds,
+        "finished runs' event logs (and read-or-not notifications, superseded drift reports) are pruned this long "
+        "after the run ended (e.g. 90d, 12h, 45s; 0 or off = keep forever); the runs themselves stay"),
+    AGE("retention-audit", "CLOUDPLANE_RETENTION_AUDIT", "365d", retention_audit_seconds,
+        "audit log rows older than this are pruned (0 or off = keep forever)"),
+    AGE("retention-workspaces", "CLOUDPLANE_RETENTION_WORKSPACES", "7d", retention_workspaces_seconds,
+        "run dirs a crash left on disk are removed this long after their run ended (a run removes its own when it "
+        "ends; a leftover may hold a plan file with sensitive values) (0 or off = keep forever)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)
@@ -245,6 +259,18 @@ static cp_result set_value(cp_config *cfg, const cfg_entry *e, const char *val, 
             return CP_EINVAL;
         }
         *(bool *)((char *)cfg + e->off) = v;
+        return CP_OK;
+    }
+    case T_AGE: {
+        int64_t v;
+        if (!cp_duration_parse_age(val, &v)) {
+            snprintf(err, errlen,
+                     "invalid value '%s' for --%s (%s, from %s): want an age such as 90d, 12h, 30m or 45s "
+                     "(units s, m, h, d, w; at most 36500d), or 0 or off to keep forever",
+                     shown, e->flag, e->env, origin);
+            return CP_EINVAL;
+        }
+        *(long *)((char *)cfg + e->off) = (long)v;
         return CP_OK;
     }
     }

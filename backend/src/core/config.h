@@ -88,6 +88,8 @@ typedef struct {
     /* Monitoring */
     char *metrics_listen; /* a second listener for /metrics only; "" = off */
     char *metrics_token;  /* Bearer token /metrics asks for; "" = none (secret) */
+    /* Retention (worker/retention.c): ages in seconds, 0 = keep forever */
+    long retention_events_seconds, retention_audit_seconds, retention_workspaces_seconds;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

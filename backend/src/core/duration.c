@@ -1,7 +1,11 @@
 /* duration.c: "30m", "8h", "3d", "2w" (duration.h). */
 #include "core/duration.h"
 
-bool cp_duration_parse(const char *s, int64_t *seconds)
+#include <string.h>
+
+/* digits (no sign, no leading zero, at most 6), then one unit of units;
+ * positive and at most max. */
+static bool parse(const char *s, const char *units, int64_t max, int64_t *seconds)
 {
     if (!s || *s < '1' || *s > '9') return false;
     int64_t n = 0;
@@ -12,6 +16,9 @@ bool cp_duration_parse(const char *s, int64_t *seconds)
     }
     int64_t unit;
     switch (*s) {
+    case 's':
+        unit = 1;
+        break;
     case 'm':
         unit = 60;
         break;
@@ -27,8 +34,22 @@ bool cp_duration_parse(const char *s, int64_t *seconds)
     default:
         return false;
     }
-    if (s[1] != '\0') return false;
-    if (n > CP_DURATION_MAX_S / unit) return false;
+    if (!strchr(units, *s) || s[1] != '\0') return false;
+    if (n > max / unit) return false;
     *seconds = n * unit;
     return true;
+}
+
+bool cp_duration_parse(const char *s, int64_t *seconds)
+{
+    return parse(s, "mhdw", CP_DURATION_MAX_S, seconds);
+}
+
+bool cp_duration_parse_age(const char *s, int64_t *seconds)
+{
+    if (s && (!strcmp(s, "0") || !strcmp(s, "off"))) {
+        *seconds = 0;
+        return true;
+    }
+    return parse(s, "smhdw", CP_AGE_MAX_S, seconds);
 }

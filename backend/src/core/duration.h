@@ -13,4 +13,12 @@
  * *seconds untouched) on anything else. */
 bool cp_duration_parse(const char *s, int64_t *seconds);
 
+/* The longest age a retention setting takes: a century. */
+#define CP_AGE_MAX_S (36500LL * 24 * 3600)
+
+/* How long data is kept (the retention settings): the same form with
+ * seconds too ("45s") and up to CP_AGE_MAX_S, or "0" or "off" for forever,
+ * which gives *seconds = 0. */
+bool cp_duration_parse_age(const char *s, int64_t *seconds);
+
 #endif

@@ -72,8 +72,10 @@ bool cp_drift_status_parse(const char *name, cp_drift_status *out);
 
 /* SQL fragments over the same sets (statuses are text columns). The unit
  * tests check them against the table: IN_PROGRESS is every status that is
- * not final, LEASED the ones a worker holds a lease in. */
+ * not final, FINAL the others, LEASED the ones a worker holds a lease in.
+ * FINAL is also the text of migration 0018's partial index on runs. */
 #define CP_RUN_SQL_IN_PROGRESS "('queued', 'planning', 'planned', 'awaiting_approval', 'applying')"
+#define CP_RUN_SQL_FINAL "('succeeded', 'failed', 'canceled')"
 #define CP_RUN_SQL_LEASED "('planning', 'planned', 'applying')"
 
 #endif

@@ -344,9 +344,10 @@ typedef struct {
     int64_t event_count, events_dropped;
     char *created_by;
     int64_t queued_at, started_at, finished_at;
-    char *source;           /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
-    bool override_required; /* its plan broke a soft guardrail: approval takes a reason (migration 0014) */
-    char *request_id;       /* the trace id (core/trace.h) current on the thread that queued it; NULL: none (0017) */
+    char *source;             /* who asked: CP_SOURCE_USER, or the scheduler's task (CP_SOURCE_*) */
+    bool override_required;   /* its plan broke a soft guardrail: approval takes a reason (migration 0014) */
+    char *request_id;         /* the trace id (core/trace.h) current on the thread that queued it; NULL: none (0017) */
+    int64_t events_pruned_at; /* retention removed its events then (0: never; migration 0018) */
 } cp_run;
 
 /* runs.source: a person, or what the scheduler queued the run for. */
@@ -991,5 +992,26 @@ cp_result cp_store_token_revoke(cp_store *s, cp_arena *a, const char *id, const 
  * by drift status (drift[CP_DRIFT_STATUS_COUNT]): one GROUP BY each, for a
  * scrape. Unknown status text is left out. */
 cp_result cp_store_metrics_counts(cp_store *s, int64_t *runs, int64_t *drift, cp_error *err) CP_MUST_CHECK;
+
+/* ---- retention (store_retention.c) ---- */
+
+/* What the retention sweep prunes, each by its own rule. */
+typedef enum {
+    CP_PRUNE_RUN_EVENTS,    /* the events of runs that finished before the cutoff */
+    CP_PRUNE_AUDIT,         /* audit rows older than the cutoff */
+    CP_PRUNE_NOTIFICATIONS, /* notifications created before the cutoff */
+    CP_PRUNE_DRIFT_REPORTS, /* drift reports older than the cutoff that a newer one of their resource replaced */
+    CP_PRUNE_COUNT
+} cp_prune_what;
+/* "run_events", "audit_events", ...: the table, for logs. */
+const char *cp_prune_name(cp_prune_what w);
+/* Deletes at most limit rows of w older than cutoff_ms in one short
+ * transaction; *deleted gets how many, *more whether the batch was full (so
+ * another call may find more due). A run whose events are all gone gets
+ * events_pruned_at = now_ms; an unfinished run is never touched. On
+ * PostgreSQL rows another sweep holds are skipped (SKIP LOCKED), so sweeps
+ * of several processes at once delete different rows. */
+cp_result cp_store_retention_prune(cp_store *s, cp_prune_what w, int64_t cutoff_ms, int64_t now_ms, int limit,
+                                   int64_t *deleted, bool *more, cp_error *err) CP_MUST_CHECK;
 
 #endif

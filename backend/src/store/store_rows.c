@@ -114,6 +114,7 @@ void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out)
     x->source = cp_dbrows_dup(r, 22, a);
     x->override_required = cp_dbrows_int(r, 23) != 0;
     x->request_id = cp_dbrows_dup(r, 24, a);
+    x->events_pruned_at = cp_dbrows_int(r, 25);
 }
 
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err)

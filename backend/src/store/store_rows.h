@@ -31,9 +31,9 @@ void cp_fill_resource_view(cp_dbrows *r, cp_resource *out);
     "u.id, u.resource_id, rs.name, u.project_id, u.operation, u.status, u.attempt, u.params, u.lease_owner,"           \
     " u.lease_expires_at, u.lock_id, u.tofu_started, u.cancel_requested, u.plan_summary, u.approved_by,"               \
     " u.error, u.event_count, u.events_dropped, u.created_by, u.queued_at, u.started_at,"                              \
-    " u.finished_at, u.source, u.override_required, u.request_id"
+    " u.finished_at, u.source, u.override_required, u.request_id, u.events_pruned_at"
 #define RUN_FROM " FROM runs u JOIN resources rs ON rs.id = u.resource_id"
-/* Fills a cp_run from RUN_COLS (25 columns). */
+/* Fills a cp_run from RUN_COLS (26 columns). */
 void cp_fill_run(cp_dbrows *r, cp_arena *a, void *out);
 /* The run on a connection already held; CP_ENOTFOUND (not_found) when there is none. */
 cp_result cp_conn_run_by_id(cp_dbconn *c, cp_arena *a, const char *id, cp_run *out, cp_error *err);

@@ -2,14 +2,12 @@
  * the modules, the runner config), sweeps run dirs left by a crash, and
  * starts the worker threads (each pops run ids from the queue and processes
  * them: job.c) and the reconciler; stop drains or cancels them and joins. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/ids.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/self.h"
@@ -18,7 +16,6 @@
 #include "core/secretfile.h"
 #include "engine/provider_mirror.h"
 #include "engine/sandbox.h"
-#include "engine/workspace.h"
 #include "queue/queue.h"
 #include "worker/webhooks.h"
 #include "worker/worker_int.h"
@@ -192,32 +189,8 @@ static void log_engine(cp_workers *w, int n)
  * so does any run the store cannot tell about now. */
 static void sweep_leftovers(cp_workers *w)
 {
-    DIR *d = opendir(w->runs_dir);
-    if (!d) return;
-    cp_arena *a = cp_arena_new(4096);
-    int removed = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        char id[CP_ID_LEN + 1];
-        if (strlen(de->d_name) <= CP_ID_LEN || de->d_name[CP_ID_LEN] != '.') continue;
-        memcpy(id, de->d_name, CP_ID_LEN);
-        id[CP_ID_LEN] = '\0';
-        if (!cp_id_valid(id)) continue;
-        cp_run run;
-        cp_error e;
-        cp_result r = cp_store_run_get(w->app->store, a, id, &run, &e);
-        if (r == CP_ENOTFOUND || (r == CP_OK && cp_run_status_is_final(run.status))) {
-            char path[PATH_MAX * 2];
-            snprintf(path, sizeof path, "%s/%s", w->runs_dir, de->d_name);
-            if (cp_workspace_remove(path) == CP_OK)
-                removed++;
-            else
-                cp_log_warn("could not remove the leftover run dir %s", path);
-        }
-    }
-    closedir(d);
-    cp_arena_free(a);
-    if (removed) cp_log_info("removed %d run dir(s) left by an earlier crash", removed);
+    int64_t removed = cp_worker__prune_run_dirs(w, INT64_MAX);
+    if (removed) cp_log_info("removed %lld run dir(s) left by an earlier crash", (long long)removed);
 }
 
 /* ---- the worker threads ---- */

@@ -4,7 +4,8 @@
  * Several API instances and workers may sweep at once: each task claims its
  * due rows in the store (SKIP LOCKED on PostgreSQL, the single writer on
  * SQLite) and moves them on in the same transaction as the run it queues, so
- * a due item is queued once whoever sweeps. */
+ * a due item is queued once whoever sweeps. A task that queues no runs
+ * (retention) tends the store and this process's disk instead. */
 #include <stdio.h>
 #include <time.h>
 
@@ -24,13 +25,16 @@ typedef struct {
     /* Queues what is due at now_ms (at most limit runs), appending each new
      * run's id to *ids (allocated in a). */
     cp_result (*sweep)(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n, cp_error *err);
+    /* Or: does its own work (and logs it) at now_ms. */
+    void (*tend)(cp_workers *w, int64_t now_ms);
 } task;
 
 static const task tasks[] = {
-    {"schedule", cp_worker__schedule_sweep}, /* worker/schedules.c */
-    {"expiry", cp_store_expiry_sweep},       /* store/store_expiry.c */
-    {"drift", cp_store_drift_sweep},         /* store/store_drift.c */
-    {NULL, NULL},                            /* each concern adds its task above this end mark */
+    {"schedule", cp_worker__schedule_sweep, NULL}, /* worker/schedules.c */
+    {"expiry", cp_store_expiry_sweep, NULL},       /* store/store_expiry.c */
+    {"drift", cp_store_drift_sweep, NULL},         /* store/store_drift.c */
+    {"retention", NULL, cp_worker__retention},     /* worker/retention.c */
+    {NULL, NULL, NULL},                            /* each concern adds its task above this end mark */
 };
 
 void cp_worker__schedule(cp_workers *w)
@@ -38,12 +42,17 @@ void cp_worker__schedule(cp_workers *w)
     int64_t now = cp_now_ms();
     if (now < w->next_sweep_ms) return;
     w->next_sweep_ms = now + w->app->cfg->scheduler_interval_seconds * 1000;
-    for (const task *t = tasks; t->sweep; t++) {
+    for (const task *t = tasks; t->name; t++) {
         /* The sweep's own trace id: the runs it queues keep it (runs.request_id). */
         char trace[CP_TRACE_ID_MAX + 1], prefix[32];
         snprintf(prefix, sizeof prefix, "sched-%s-", t->name);
         cp_trace_id_new(prefix, trace);
         cp_trace_set(trace);
+        if (t->tend) {
+            t->tend(w, now);
+            cp_trace_set(NULL);
+            continue;
+        }
         cp_arena *a = cp_arena_new(8192);
         char **ids = NULL;
         size_t n = 0;

@@ -89,6 +89,15 @@ struct job {
 /* scheduler.c: queues the runs that are due, once per scheduler interval
  * (called from the reconciler thread). */
 void cp_worker__schedule(cp_workers *w);
+/* The scheduler's retention task (retention.c): prunes what is older than
+ * the retention settings, in bounded batches, and logs what went. */
+void cp_worker__retention(cp_workers *w, int64_t now_ms);
+/* Removes the run dirs (runs/<run_id>.<rnd>) a crash left of runs that ended
+ * before cutoff (unix ms; INT64_MAX: whenever), or of runs the store does not
+ * know last written before it; how many. A run removes its own dir when it
+ * ends; an unfinished run, or one the store cannot tell about now, keeps its
+ * dir. At most 1000 store lookups a call (retention.c). */
+int64_t cp_worker__prune_run_dirs(cp_workers *w, int64_t cutoff);
 /* The scheduler's working-hours task (schedules.c): queues due stops and starts. */
 cp_result cp_worker__schedule_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n,
                                     cp_error *err);

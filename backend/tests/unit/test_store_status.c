@@ -124,6 +124,7 @@ TEST(sql_fragments_match_the_table)
         cp_run_status s = (cp_run_status)i;
         CHECK_EQ(sql_lists(CP_RUN_SQL_IN_PROGRESS, s), !cp_run_status_is_final(s));
         CHECK_EQ(sql_lists(CP_RUN_SQL_LEASED, s), s == CP_RUN_PLANNING || s == CP_RUN_PLANNED || s == CP_RUN_APPLYING);
+        CHECK_EQ(sql_lists(CP_RUN_SQL_FINAL, s), cp_run_status_is_final(s));
     }
 }
 

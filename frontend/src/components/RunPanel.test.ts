@@ -2,7 +2,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { AddressProgress } from '../lib/runEvents';
-import { ProgressRow, RequestId } from './RunPanel';
+import { ProgressRow, PrunedLogNote, RequestId } from './RunPanel';
 
 const started: AddressProgress = { address: 'sandbox_instance.this', action: 'update', state: 'started', elapsedSeconds: 3, percent: 12 };
 
@@ -33,5 +33,14 @@ describe('RequestId', () => {
     const html = renderToStaticMarkup(createElement(RequestId, { id: 'ui-0123456789abcdef' }));
     expect(html).toContain('ui-0123456789abcdef');
     expect(html).toContain('aria-label="Copy request id"');
+  });
+});
+
+describe('PrunedLogNote', () => {
+  it('says the log was pruned, and when', () => {
+    const html = renderToStaticMarkup(createElement(PrunedLogNote, { at: '2026-03-01T10:00:00Z' }));
+    expect(html).toContain('data-testid="run-log-pruned"');
+    expect(html).toContain('retention');
+    expect(html).toMatch(/2026/);
   });
 });

@@ -2,7 +2,7 @@ import { useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import type { DriftEventData, Run, RunEvent, RunStatus } from '../api/types';
 import type { AddressProgress, LogLine } from '../lib/runEvents';
 import { useRunEvents, type Connection } from '../lib/useRunEvents';
-import { formatTime, operationLabel } from '../lib/format';
+import { formatDateTime, formatTime, operationLabel } from '../lib/format';
 import { RunStatusBadge } from './StatusBadge';
 import { ErrorAlert } from './ui';
 import { CopyButton } from './CopyButton';
@@ -136,6 +136,16 @@ function LogView({ logs, trimmed }: { logs: LogLine[]; trimmed: number }) {
   );
 }
 
+/** A finished run whose log the server's retention removed: its empty log is not an empty run. */
+export function PrunedLogNote({ at }: { at: string }) {
+  return (
+    <p className="rounded-md border border-slate-200 bg-slate-50 p-2 text-sm text-slate-700" data-testid="run-log-pruned">
+      This run&apos;s log was removed on {formatDateTime(at)} under the server&apos;s retention policy; its outcome, plan and
+      checks stay.
+    </p>
+  );
+}
+
 /** What a drift check found, from its "drift" event (a check plans nothing, so there is no progress to show). */
 function DriftCheckResult({ status, found }: { status: RunStatus; found: DriftEventData | null }) {
   let tone = 'border-slate-200 bg-slate-50 text-slate-800';
@@ -244,6 +254,7 @@ export function RunPanel({ run, finished, onEvent }: { run: Run; finished: boole
       {plan && run.operation !== 'drift_check' && <PlanDiff plan={plan} />}
       {run.operation !== 'drift_check' && <RunChecks runId={run.id} status={status} />}
       {run.error && <ErrorAlert error={run.error} title="The run failed" />}
+      {run.events_pruned_at && <PrunedLogNote at={run.events_pruned_at} />}
       <ErrorAlert error={error} />
       {run.operation === 'drift_check' ? (
         <DriftCheckResult status={status} found={view.drift} />

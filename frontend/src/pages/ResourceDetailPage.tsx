@@ -62,6 +62,7 @@ export function ResourceDetailPage() {
           finished_at: null,
           override_required: false,
           request_id: null,
+          events_pruned_at: null,
         }
       : undefined);
 
