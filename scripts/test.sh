@@ -113,8 +113,8 @@ failed=()
 passed=()
 # Each step's output is kept too, so the end of the run can repeat the last
 # lines of a failed one (where its own summary is) next to the verdict.
-steplogs=$(mktemp -d)
-trap 'rm -rf "$steplogs"' EXIT
+steplogs="$svc/steps"
+mkdir -p "$steplogs"
 failed_logs=()
 step() {
   local name="$1"; shift
@@ -122,9 +122,12 @@ step() {
   echo "== $name"
   local t0=$SECONDS log="$steplogs/$(( ${#passed[@]} + ${#failed[@]} )).log"
   # Not a pipe: the steps that are shell functions count skips in this shell.
-  local rc=0
-  "$@" > >(tee "$log") 2>&1 || rc=$?
-  wait $! 2>/dev/null
+  local rc=0 out tee_pid
+  exec {out}> >(tee "$log")
+  tee_pid=$!
+  "$@" >&"$out" 2>&1 || rc=$?
+  exec {out}>&-
+  wait "$tee_pid" 2>/dev/null
   if [ "$rc" -eq 0 ]; then passed+=("$name"); echo "-- $name: ok ($((SECONDS - t0))s)"
   else failed+=("$name"); failed_logs+=("$log"); echo "-- $name: FAILED ($((SECONDS - t0))s)"; fi
 }
