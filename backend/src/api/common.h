@@ -26,6 +26,8 @@ cp_result cp_api_may_assign(cp_req *req, const cp_project *p, cp_role target_now
 const char *cp_api_link(cp_req *req, const char *path, const char *token);
 /* 403 for a sign-up the policy refuses (auth.c). */
 cp_result cp_api_signup_closed(cp_req *req, cp_signup_policy policy) CP_MUST_CHECK;
+/* 403 local_passwords_disabled: CLOUDPLANE_LOCAL_PASSWORDS=false (auth.c). */
+cp_result cp_api_local_passwords_off(cp_req *req) CP_MUST_CHECK;
 /* The one answer for an unknown, used, expired, revoked or someone else's
  * mailed token (404 invalid_token), so a token reveals nothing (auth.c). */
 cp_result cp_api_invalid_link(cp_req *req) CP_MUST_CHECK;

@@ -226,6 +226,7 @@ cp_result cp_api_password_change(cp_req *req)
     json_t *body;
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &body);
     if (r != CP_OK) return r;
+    if (!app->cfg->local_passwords) return cp_api_local_passwords_off(req);
     const char *key = cp_arena_printf(req->arena, "p:%s", req->user_id);
     int64_t now = cp_now_ms();
     int wait = 0;
