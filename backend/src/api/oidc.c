@@ -9,7 +9,9 @@
  * provider's redirect back is a cross-site navigation), so a callback link
  * made by someone else signs nobody in. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -218,11 +220,83 @@ static cp_result sign_in(cp_req *req, cp_oidc_provider *p, const cp_oidc_login *
     return redirect(req, cp_arena_printf(req->arena, "%s%s", base_url(req), l->return_to));
 }
 
+/* The code exchange and the provider's JWKS are network round trips (up to
+ * the client's timeout each): they run on a thread of their own while the
+ * connection waits suspended (cp_req_await), never on an HTTP thread. */
+typedef struct {
+    cp_req *req;
+    cp_oidc_provider *p;
+    const char *code, *redirect_uri;
+    cp_oidc_login login;
+    json_t *claims;
+    cp_result result;
+    cp_error err;
+} exchange_job;
+
+#define EXCHANGES_MAX 32
+static _Atomic int exchanges;
+
+static void *exchange_thread(void *arg)
+{
+    exchange_job *job = arg;
+    cp_app *app = CP_APP(job->req);
+    job->result = cp_oidc_exchange(app->oidc, job->p, job->code, job->login.verifier, job->redirect_uri, &job->claims,
+                                   &job->err);
+    sodium_memzero((char *)job->login.verifier, strlen(job->login.verifier));
+    atomic_fetch_sub(&exchanges, 1);
+    cp_req_wake(job->req); /* the request (and job, in its arena) may be gone after this */
+    return NULL;
+}
+
+static cp_result exchange_start(cp_req *req, cp_oidc_provider *p, const char *code, const cp_oidc_login *l)
+{
+    if (atomic_fetch_add(&exchanges, 1) >= EXCHANGES_MAX) {
+        atomic_fetch_sub(&exchanges, 1);
+        cp_api_retry_after(req, 1);
+        return cp_req_fail(req, CP_EAGAIN, "busy", NULL, "too many sign-ins at once; try again");
+    }
+    exchange_job *job = cp_arena_alloc(req->arena, sizeof *job);
+    memset(job, 0, sizeof *job);
+    job->req = req;
+    job->p = p;
+    job->code = code;
+    job->redirect_uri = redirect_uri(req, p);
+    job->login = *l;
+    req->await_ctx = job;
+    cp_req_await(req);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, exchange_thread, job);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        req->await_ctx = NULL; /* the server stops waiting: this returns other than CP_EDECLINED */
+        atomic_fetch_sub(&exchanges, 1);
+        cp_api_retry_after(req, 1);
+        return cp_req_fail(req, CP_EAGAIN, "busy", NULL, "the server is busy; try again");
+    }
+    return CP_EDECLINED;
+}
+
+/* Called twice: first it checks and spends the state and starts the
+ * exchange; then, woken with the exchange's result, it signs the user in. */
 cp_result cp_api_oidc_callback(cp_req *req)
 {
     cp_app *app = CP_APP(req);
     cp_oidc_provider *p = provider(req);
     if (!p) return unknown_provider(req);
+    exchange_job *job = req->await_ctx;
+    if (job) {
+        req->await_ctx = NULL;
+        cp_result r = job->result;
+        if (r == CP_OK)
+            r = sign_in(req, p, &job->login, job->claims);
+        else
+            req->err = job->err;
+        json_decref(job->claims);
+        return r == CP_OK ? r : refused(req, p, r);
+    }
     const char *e = cp_req_query(req, "error");
     if (e)
         return refused(req, p,
@@ -244,9 +318,5 @@ cp_result cp_api_oidc_callback(cp_req *req)
         return refused(req, p, cp_req_fail(req, CP_EAUTH, "invalid_state", NULL,
                                            "this sign-in is unknown, used or expired: start again"));
     if (r != CP_OK) return r;
-    json_t *claims = NULL;
-    r = cp_oidc_exchange(app->oidc, p, code, l.verifier, redirect_uri(req, p), &claims, &req->err);
-    if (r == CP_OK) r = sign_in(req, p, &l, claims);
-    json_decref(claims);
-    return r == CP_OK ? r : refused(req, p, r);
+    return exchange_start(req, p, code, &l);
 }
