@@ -125,10 +125,11 @@ cp_result cp_api_oidc_start(cp_req *req)
         req->arena,
         "%s%cresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s&code_challenge=%s"
         "&code_challenge_method=S256",
-        auth, strchr(auth, '?') ? '&' : '?', esc(req, p->client_id), esc(req, redirect_uri(req, p)), esc(req, p->scopes),
-        state, nonce, challenge);
-    req->set_cookie = cp_arena_printf(req->arena, STATE_COOKIE "=%s; Path=" STATE_PATH "; Max-Age=%d; HttpOnly; SameSite=Lax%s",
-                                      state, STATE_TTL_S, cookie_secure(req) ? "; Secure" : "");
+        auth, strchr(auth, '?') ? '&' : '?', esc(req, p->client_id), esc(req, redirect_uri(req, p)),
+        esc(req, p->scopes), state, nonce, challenge);
+    req->set_cookie =
+        cp_arena_printf(req->arena, STATE_COOKIE "=%s; Path=" STATE_PATH "; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+                        state, STATE_TTL_S, cookie_secure(req) ? "; Secure" : "");
     return redirect(req, loc);
 }
 
@@ -175,8 +176,8 @@ static void grant(const cp_oidc_group_role *gr, void *ctx)
     if (r != CP_OK) {
         /* The sign-in goes on: a mapping to a missing project is the operator's to fix. */
         cp_log(CP_LOG_WARN, "single sign-on group role not applied",
-               json_pack("{s:s, s:s, s:s, s:s}", "provider", g->provider_id, "group", gr->group, "project",
-                         gr->project, "reason", e.message));
+               json_pack("{s:s, s:s, s:s, s:s}", "provider", g->provider_id, "group", gr->group, "project", gr->project,
+                         "reason", e.message));
         return;
     }
     if (changed)
@@ -198,8 +199,8 @@ static cp_result sign_in(cp_req *req, cp_oidc_provider *p, const cp_oidc_login *
         return cp_req_fail(req, CP_EFORBIDDEN, "email_not_verified", NULL,
                            "the identity provider has not verified this email address");
     }
-    cp_sso_identity si = {p->issuer, id.subject, p->id, id.email, id.name,
-                          p->linking == CP_OIDC_LINK_VERIFIED_EMAIL && id.email_verified};
+    cp_sso_identity si = {p->issuer, id.subject, p->id,
+                          id.email,  id.name,    p->linking == CP_OIDC_LINK_VERIFIED_EMAIL && id.email_verified};
     cp_user u;
     cp_sso_outcome outcome;
     r = cp_store_sso_user(app->store, req->arena, &si, cp_now_ms(), &u, &outcome, &req->err);
@@ -207,9 +208,9 @@ static cp_result sign_in(cp_req *req, cp_oidc_provider *p, const cp_oidc_login *
         req->user_id = u.id;
         grant_ctx g = {req, u.id, p->id};
         cp_oidc_each_group_role(p, &id, grant, &g);
-        cp_api_audit(req, NULL, "auth.sso_login", u.id,
-                     json_pack("{s:s, s:s, s:s}", "provider", p->id, "account", outcome_names[outcome], "ip",
-                               req->client_ip));
+        cp_api_audit(
+            req, NULL, "auth.sso_login", u.id,
+            json_pack("{s:s, s:s, s:s}", "provider", p->id, "account", outcome_names[outcome], "ip", req->client_ip));
     }
     cp_oidc_identity_free(&id);
     if (r != CP_OK) return r;
@@ -240,8 +241,8 @@ static void *exchange_thread(void *arg)
 {
     exchange_job *job = arg;
     cp_app *app = CP_APP(job->req);
-    job->result = cp_oidc_exchange(app->oidc, job->p, job->code, job->login.verifier, job->redirect_uri, &job->claims,
-                                   &job->err);
+    job->result =
+        cp_oidc_exchange(app->oidc, job->p, job->code, job->login.verifier, job->redirect_uri, &job->claims, &job->err);
     sodium_memzero((char *)job->login.verifier, strlen(job->login.verifier));
     atomic_fetch_sub(&exchanges, 1);
     cp_req_wake(job->req); /* the request (and job, in its arena) may be gone after this */
@@ -304,19 +305,22 @@ cp_result cp_api_oidc_callback(cp_req *req)
                                    idp_error(req, e)));
     const char *code = cp_req_query(req, "code"), *state = cp_req_query(req, "state");
     if (!code || !*code || !state || strlen(state) != CP_OIDC_RANDOM_LEN)
-        return refused(req, p, cp_req_fail(req, CP_EAUTH, "invalid_state", NULL,
-                                           "this sign-in is unknown, used or expired: start again"));
+        return refused(
+            req, p,
+            cp_req_fail(req, CP_EAUTH, "invalid_state", NULL, "this sign-in is unknown, used or expired: start again"));
     const char *bound = cp_req_cookie(req, STATE_COOKIE);
     if (!bound || strlen(bound) != CP_OIDC_RANDOM_LEN || sodium_memcmp(bound, state, CP_OIDC_RANDOM_LEN) != 0)
-        return refused(req, p, cp_req_fail(req, CP_EAUTH, "state_mismatch", NULL,
-                                           "this sign-in was started in another browser: start again"));
+        return refused(req, p,
+                       cp_req_fail(req, CP_EAUTH, "state_mismatch", NULL,
+                                   "this sign-in was started in another browser: start again"));
     char hash[HASH_HEX];
     state_hash(state, hash);
     cp_oidc_login l;
     cp_result r = cp_store_oidc_login_take(app->store, req->arena, hash, cp_now_ms(), &l, &req->err);
     if (r == CP_ENOTFOUND || (r == CP_OK && strcmp(l.provider_id, p->id)))
-        return refused(req, p, cp_req_fail(req, CP_EAUTH, "invalid_state", NULL,
-                                           "this sign-in is unknown, used or expired: start again"));
+        return refused(
+            req, p,
+            cp_req_fail(req, CP_EAUTH, "invalid_state", NULL, "this sign-in is unknown, used or expired: start again"));
     if (r != CP_OK) return r;
     return exchange_start(req, p, code, &l);
 }

@@ -78,8 +78,10 @@ static cp_result read_secret(json_t *j, size_t idx, cp_oidc_provider *p, cp_erro
     const char *file = json_string_value(json_object_get(j, "client_secret_file"));
     const char *env = json_string_value(json_object_get(j, "client_secret_env"));
     if (json_object_get(j, "client_secret"))
-        return BAD(err, idx, "client_secret may not be in the providers file: use client_secret_file or "
-                             "client_secret_env", idx + 1);
+        return BAD(err, idx,
+                   "client_secret may not be in the providers file: use client_secret_file or "
+                   "client_secret_env",
+                   idx + 1);
     if (!file == !env) return BAD(err, idx, "set one of client_secret_file and client_secret_env", idx + 1);
     char buf[SECRET_MAX];
     if (file) {
@@ -88,7 +90,8 @@ static cp_result read_secret(json_t *j, size_t idx, cp_oidc_provider *p, cp_erro
             return BAD(err, idx, "cannot read client_secret_file: %s", idx + 1, e.message);
     } else {
         const char *v = getenv(env);
-        if (!v || !*v) return BAD(err, idx, "the environment variable %.64s (client_secret_env) is empty", idx + 1, env);
+        if (!v || !*v)
+            return BAD(err, idx, "the environment variable %.64s (client_secret_env) is empty", idx + 1, env);
         snprintf(buf, sizeof buf, "%s", v);
     }
     if (!buf[0]) return BAD(err, idx, "the client secret is empty", idx + 1);
@@ -111,7 +114,8 @@ static cp_result parse_scopes(json_t *j, size_t idx, cp_oidc_provider *p, cp_err
         if (!json_is_array(s)) return BAD(err, idx, "scopes must be an array of strings", idx + 1);
         size_t i;
         json_t *v;
-        json_array_foreach(s, i, v) {
+        json_array_foreach(s, i, v)
+        {
             const char *t = json_string_value(v);
             if (!t || !*t || strchr(t, ' ')) return BAD(err, idx, "scopes must be words", idx + 1);
             if (!strcmp(t, "openid")) continue;
@@ -134,7 +138,8 @@ static cp_result parse_domains(json_t *j, size_t idx, cp_oidc_provider *p, cp_er
     p->domains = cp_xcalloc(json_array_size(d) + 1, sizeof *p->domains);
     size_t i;
     json_t *v;
-    json_array_foreach(d, i, v) {
+    json_array_foreach(d, i, v)
+    {
         const char *t = json_string_value(v);
         if (!t || !*t) return BAD(err, idx, "allowed_domains must be an array of strings", idx + 1);
         char *low = cp_xstrdup(t);
@@ -153,7 +158,8 @@ static cp_result parse_group_roles(json_t *j, size_t idx, cp_oidc_provider *p, c
     p->group_roles = cp_xcalloc(json_array_size(g) + 1, sizeof *p->group_roles);
     size_t i;
     json_t *v;
-    json_array_foreach(g, i, v) {
+    json_array_foreach(g, i, v)
+    {
         const char *group = json_string_value(json_object_get(v, "group"));
         const char *project = json_string_value(json_object_get(v, "project"));
         const char *role = json_string_value(json_object_get(v, "role"));
@@ -171,9 +177,21 @@ static cp_result parse_group_roles(json_t *j, size_t idx, cp_oidc_provider *p, c
 }
 
 static const char *const known_keys[] = {
-    "id",      "name",        "issuer",          "client_id",    "client_secret_file", "client_secret_env",
-    "scopes",  "email_claim", "allowed_domains", "groups_claim", "group_roles",        "linking",
-    "client_secret", "email_verified_default", "jwks_refetch_seconds",
+    "id",
+    "name",
+    "issuer",
+    "client_id",
+    "client_secret_file",
+    "client_secret_env",
+    "scopes",
+    "email_claim",
+    "allowed_domains",
+    "groups_claim",
+    "group_roles",
+    "linking",
+    "client_secret",
+    "email_verified_default",
+    "jwks_refetch_seconds",
 };
 
 static cp_result parse_provider(json_t *j, size_t idx, cp_oidc_provider *p, cp_error *err)
@@ -181,7 +199,8 @@ static cp_result parse_provider(json_t *j, size_t idx, cp_oidc_provider *p, cp_e
     if (!json_is_object(j)) return BAD(err, idx, "must be an object", idx + 1);
     const char *key;
     json_t *v;
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         bool known = false;
         for (size_t i = 0; i < CP_ARRAY_LEN(known_keys) && !known; i++) known = !strcmp(key, known_keys[i]);
         if (!known) return BAD(err, idx, "unknown field %.64s", idx + 1, key);
@@ -316,7 +335,8 @@ static cjose_jwk_t *pick_key(json_t *jwks, const char *kty, const char *kid, boo
     size_t i, matches = 0;
     cjose_jwk_t *found = NULL;
     *ambiguous = false;
-    json_array_foreach(keys, i, k) {
+    json_array_foreach(keys, i, k)
+    {
         const char *t = json_string_value(json_object_get(k, "kty"));
         const char *use = json_string_value(json_object_get(k, "use"));
         const char *id = json_string_value(json_object_get(k, "kid"));
@@ -393,7 +413,8 @@ static bool aud_has(json_t *aud, const char *client_id, size_t *count)
     bool found = false;
     size_t i;
     json_t *v;
-    json_array_foreach(aud, i, v) {
+    json_array_foreach(aud, i, v)
+    {
         (*count)++;
         if (json_is_string(v) && !strcmp(json_string_value(v), client_id)) found = true;
     }
@@ -432,7 +453,8 @@ cp_result cp_oidc_check_claims(const cp_oidc_provider *p, json_t *claims, const 
     json_t *exp = json_object_get(claims, "exp"), *iat = json_object_get(claims, "iat");
     if (!json_is_number(exp) || !json_is_number(iat))
         return refuse(err, "invalid_id_token", "the ID token lacks exp or iat");
-    if ((int64_t)json_number_value(exp) + skew_s <= now_s) return refuse(err, "token_expired", "the ID token has expired");
+    if ((int64_t)json_number_value(exp) + skew_s <= now_s)
+        return refuse(err, "token_expired", "the ID token has expired");
     if ((int64_t)json_number_value(iat) - skew_s > now_s)
         return refuse(err, "token_not_yet_valid", "the ID token is issued in the future");
     json_t *nbf = json_object_get(claims, "nbf");
@@ -451,8 +473,7 @@ cp_result cp_oidc_check_claims(const cp_oidc_provider *p, json_t *claims, const 
     out->email = low;
     if (!domain_allowed(p, low)) {
         cp_oidc_identity_free(out);
-        return cp_error_set(err, CP_EFORBIDDEN, "domain_not_allowed", NULL,
-                            "this email domain may not sign in here");
+        return cp_error_set(err, CP_EFORBIDDEN, "domain_not_allowed", NULL, "this email domain may not sign in here");
     }
     json_t *ev = json_object_get(claims, "email_verified");
     /* Some providers send "true" as a string. */
@@ -480,7 +501,8 @@ void cp_oidc_each_group_role(const cp_oidc_provider *p, const cp_oidc_identity *
     for (size_t k = 0; k < p->ngroup_roles; k++) {
         size_t i;
         json_t *v;
-        json_array_foreach(id->groups, i, v) {
+        json_array_foreach(id->groups, i, v)
+        {
             if (json_is_string(v) && !strcmp(json_string_value(v), p->group_roles[k].group)) {
                 fn(&p->group_roles[k], ctx);
                 break;

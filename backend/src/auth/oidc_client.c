@@ -75,9 +75,8 @@ static cp_result fetch_json(const cp_oidc *o, const char *url, const char *form,
     cp_result r = CP_OK;
     if (rc != CURLE_OK) {
         cp_log(CP_LOG_WARN, "OIDC provider request failed",
-               json_pack("{s:s, s:s, s:s}", "step", what, "url", url,
-                         "error", sc.refused ? "address not allowed (CLOUDPLANE_OIDC_ALLOW_CIDRS)"
-                                             : curl_easy_strerror(rc)));
+               json_pack("{s:s, s:s, s:s}", "step", what, "url", url, "error",
+                         sc.refused ? "address not allowed (CLOUDPLANE_OIDC_ALLOW_CIDRS)" : curl_easy_strerror(rc)));
         r = cp_error_set(err, CP_EAGAIN, "idp_unavailable", NULL, "the identity provider could not be reached (%s)",
                          what);
         goto out;

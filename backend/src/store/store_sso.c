@@ -12,7 +12,7 @@ cp_result cp_store_oidc_login_add(cp_store *s, const cp_oidc_login *l, cp_error 
     cp_param old[] = {CP_PINT(l->created_at)};
     cp_result r = cp_store_exec(s, "DELETE FROM oidc_logins WHERE expires_at < ?", old, 1, NULL, err);
     if (r != CP_OK) return r;
-    cp_param p[] = {CP_PTEXT(l->state_hash), CP_PTEXT(l->provider_id), CP_PTEXT(l->nonce), CP_PTEXT(l->verifier),
+    cp_param p[] = {CP_PTEXT(l->state_hash), CP_PTEXT(l->provider_id), CP_PTEXT(l->nonce),    CP_PTEXT(l->verifier),
                     CP_PTEXT(l->return_to),  CP_PINT(l->created_at),   CP_PINT(l->expires_at)};
     return cp_store_exec(s,
                          "INSERT INTO oidc_logins (state_hash, provider_id, nonce, verifier, return_to, created_at,"
@@ -41,7 +41,8 @@ cp_result cp_store_oidc_login_take(cp_store *s, cp_arena *a, const char *state_h
                                "DELETE FROM oidc_logins WHERE state_hash = ? RETURNING state_hash, provider_id, nonce,"
                                " verifier, return_to, created_at, expires_at",
                                p, 1, fill_login, out, "sign-in", err);
-    if (r == CP_OK && out->expires_at < now) return cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "sign-in expired");
+    if (r == CP_OK && out->expires_at < now)
+        return cp_error_set(err, CP_ENOTFOUND, "not_found", NULL, "sign-in expired");
     return r;
 }
 
@@ -80,9 +81,8 @@ static cp_result user_by(cp_dbconn *c, cp_arena *a, const char *sql, const char 
 
 static cp_result link_identity(cp_dbconn *c, const sso_tx *t, const char *user_id, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(t->id->issuer),      CP_PTEXT(t->id->subject), CP_PTEXT(user_id),
-                    CP_PTEXT(t->id->provider_id), CP_PTEXT(t->id->email),   CP_PINT(t->now),
-                    CP_PINT(t->now)};
+    cp_param p[] = {CP_PTEXT(t->id->issuer), CP_PTEXT(t->id->subject), CP_PTEXT(user_id), CP_PTEXT(t->id->provider_id),
+                    CP_PTEXT(t->id->email),  CP_PINT(t->now),          CP_PINT(t->now)};
     return cp_db_exec(c,
                       "INSERT INTO user_identities (issuer, subject, user_id, provider_id, email, created_at,"
                       " last_login_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -60,7 +60,8 @@ TEST(providers_file)
 
     /* Each mistake is refused with a message; the secret never in it. */
     static const char *const bad[] = {
-        "{\"providers\": [{\"id\": \"a\", \"issuer\": \"" ISS "\", \"client_id\": \"c\", \"client_secret\": \"inline\"}]}",
+        "{\"providers\": [{\"id\": \"a\", \"issuer\": \"" ISS
+        "\", \"client_id\": \"c\", \"client_secret\": \"inline\"}]}",
         "{\"providers\": [{\"id\": \"a\", \"issuer\": \"" ISS "\", \"client_id\": \"c\"}]}",
         "{\"providers\": [{\"id\": \"A!\", \"issuer\": \"" ISS "\", \"client_id\": \"c\", \"client_secret_env\": "
         "\"TEST_OIDC_SECRET\"}]}",
@@ -241,7 +242,8 @@ static const char *check(const cp_oidc_provider *p, const char *patch, cp_oidc_i
         json_t *pj = json_loads(patch, 0, NULL);
         const char *k;
         json_t *v;
-        json_object_foreach(pj, k, v) {
+        json_object_foreach(pj, k, v)
+        {
             if (json_is_null(v))
                 json_object_del(c, k);
             else
