@@ -27,7 +27,7 @@ printf 'e2e-idp-secret-%s' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n
 "$idp_bin" -client-id cloudplane -client-secret-file "$work/idp-secret" >"$work/idp.json" 2>"$work/idp.log" &
 idp_pid=$!
 # The provider ends on SIGTERM with status 143: not the script's status.
-trap 'kill $idp_pid 2>/dev/null; wait $idp_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $idp_pid 2>/dev/null || true; wait $idp_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
 idp_issuer=$(jq -r .issuer "$work/idp.json")
 idp_addr=$(jq -r .addr "$work/idp.json")
@@ -43,7 +43,7 @@ env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$work" \
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --web-dir "$root/frontend/dist" \
   >"$work/out" 2>"$work/server.log" &
 pid=$!
-trap 'kill $pid $idp_pid 2>/dev/null; wait $pid 2>/dev/null; wait $idp_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid $idp_pid 2>/dev/null || true; wait $pid 2>/dev/null || true; wait $idp_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 status=0
 # CLOUDPLANE_E2E_TESTS picks some of them, e.g. "e2e/guardrails.test.mjs".
