@@ -24,15 +24,7 @@
 #define STATE_PATH "/api/v1/auth/oidc"
 #define STATE_TTL_S 600
 #define CLOCK_SKEW_S 60
-#define HASH_HEX (crypto_generichash_BYTES * 2 + 1)
 #define RETURN_MAX 512
-
-static void state_hash(const char *state, char out[HASH_HEX])
-{
-    unsigned char h[crypto_generichash_BYTES];
-    crypto_generichash(h, sizeof h, (const unsigned char *)state, strlen(state), NULL, 0);
-    sodium_bin2hex(out, HASH_HEX, h, sizeof h);
-}
 
 /* The public base URL without a trailing slash. */
 static const char *base_url(cp_req *req)
@@ -94,43 +86,6 @@ static const char *esc(cp_req *req, const char *v)
     const char *out = cp_arena_strdup(req->arena, e ? e : "");
     curl_free(e);
     return out;
-}
-
-static bool cookie_secure(cp_req *req)
-{
-    return !strncmp(base_url(req), "https://", 8);
-}
-
-cp_result cp_api_oidc_start(cp_req *req)
-{
-    cp_app *app = CP_APP(req);
-    cp_oidc_provider *p = provider(req);
-    if (!p) return unknown_provider(req);
-    char auth[1024];
-    cp_result r = cp_oidc_discover(app->oidc, p, auth, sizeof auth, &req->err);
-    if (r != CP_OK) return r;
-    char state[CP_OIDC_RANDOM_LEN + 1], nonce[CP_OIDC_RANDOM_LEN + 1], verifier[CP_OIDC_RANDOM_LEN + 1];
-    char challenge[CP_OIDC_RANDOM_LEN + 1], hash[HASH_HEX];
-    cp_oidc_random(state);
-    cp_oidc_random(nonce);
-    cp_oidc_random(verifier);
-    cp_oidc_pkce_challenge(verifier, challenge);
-    state_hash(state, hash);
-    int64_t now = cp_now_ms();
-    cp_oidc_login l = {hash, p->id, nonce, verifier, return_to(req), now, now + STATE_TTL_S * 1000};
-    r = cp_store_oidc_login_add(app->store, &l, &req->err);
-    sodium_memzero(verifier, sizeof verifier);
-    if (r != CP_OK) return r;
-    const char *loc = cp_arena_printf(
-        req->arena,
-        "%s%cresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s&code_challenge=%s"
-        "&code_challenge_method=S256",
-        auth, strchr(auth, '?') ? '&' : '?', esc(req, p->client_id), esc(req, redirect_uri(req, p)),
-        esc(req, p->scopes), state, nonce, challenge);
-    req->set_cookie =
-        cp_arena_printf(req->arena, STATE_COOKIE "=%s; Path=" STATE_PATH "; Max-Age=%d; HttpOnly; SameSite=Lax%s",
-                        state, STATE_TTL_S, cookie_secure(req) ? "; Secure" : "");
-    return redirect(req, loc);
 }
 
 /* Every refusal: a log line (never a code, token or secret), then for a
@@ -221,63 +176,84 @@ static cp_result sign_in(cp_req *req, cp_oidc_provider *p, const cp_oidc_login *
     return redirect(req, cp_arena_printf(req->arena, "%s%s", base_url(req), l->return_to));
 }
 
-/* The code exchange and the provider's JWKS are network round trips (up to
- * the client's timeout each): they run on a thread of their own while the
- * connection waits suspended (cp_req_await), never on an HTTP thread. */
+/* Discovery, the code exchange and the provider's JWKS are network round
+ * trips (up to the client's timeout each): they run on a thread of their
+ * own while the connection waits suspended (cp_req_await), never on an HTTP
+ * thread. The handler runs again, woken, and finds the job done. */
 typedef struct {
     cp_req *req;
     cp_oidc_provider *p;
+    bool exchange; /* the code exchange; else discovery only */
     const char *code, *redirect_uri;
     cp_oidc_login login;
+    char auth_url[1024]; /* discovery: the authorization endpoint */
     json_t *claims;
     cp_result result;
     cp_error err;
-} exchange_job;
+} idp_job;
 
-#define EXCHANGES_MAX 32
-static _Atomic int exchanges;
+#define IDP_JOBS_MAX 32
+static _Atomic int idp_jobs;
 
-static void *exchange_thread(void *arg)
+static void *idp_thread(void *arg)
 {
-    exchange_job *job = arg;
+    idp_job *job = arg;
     cp_app *app = CP_APP(job->req);
-    job->result =
-        cp_oidc_exchange(app->oidc, job->p, job->code, job->login.verifier, job->redirect_uri, &job->claims, &job->err);
-    sodium_memzero((char *)job->login.verifier, strlen(job->login.verifier));
-    atomic_fetch_sub(&exchanges, 1);
+    if (job->exchange) {
+        job->result = cp_oidc_exchange(app->oidc, job->p, job->code, job->login.verifier, job->redirect_uri,
+                                       &job->claims, &job->err);
+        sodium_memzero((char *)job->login.verifier, strlen(job->login.verifier));
+    } else {
+        job->result = cp_oidc_discover(app->oidc, job->p, job->auth_url, sizeof job->auth_url, &job->err);
+    }
+    atomic_fetch_sub(&idp_jobs, 1);
     cp_req_wake(job->req); /* the request (and job, in its arena) may be gone after this */
     return NULL;
 }
 
-static cp_result exchange_start(cp_req *req, cp_oidc_provider *p, const char *code, const cp_oidc_login *l)
+/* job (in the request's arena) runs on its own thread: CP_EDECLINED, or
+ * 503 busy when too many run or no thread starts. */
+static cp_result idp_job_start(cp_req *req, idp_job *job)
 {
-    if (atomic_fetch_add(&exchanges, 1) >= EXCHANGES_MAX) {
-        atomic_fetch_sub(&exchanges, 1);
+    if (atomic_fetch_add(&idp_jobs, 1) >= IDP_JOBS_MAX) {
+        atomic_fetch_sub(&idp_jobs, 1);
         cp_api_retry_after(req, 1);
         return cp_req_fail(req, CP_EAGAIN, "busy", NULL, "too many sign-ins at once; try again");
     }
-    exchange_job *job = cp_arena_alloc(req->arena, sizeof *job);
-    memset(job, 0, sizeof *job);
     job->req = req;
-    job->p = p;
-    job->code = code;
-    job->redirect_uri = redirect_uri(req, p);
-    job->login = *l;
     req->await_ctx = job;
     cp_req_await(req);
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, exchange_thread, job);
+    int rc = pthread_create(&t, &attr, idp_thread, job);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         req->await_ctx = NULL; /* the server stops waiting: this returns other than CP_EDECLINED */
-        atomic_fetch_sub(&exchanges, 1);
+        atomic_fetch_sub(&idp_jobs, 1);
         cp_api_retry_after(req, 1);
         return cp_req_fail(req, CP_EAGAIN, "busy", NULL, "the server is busy; try again");
     }
     return CP_EDECLINED;
+}
+
+static idp_job *idp_job_new(cp_req *req, cp_oidc_provider *p)
+{
+    idp_job *job = cp_arena_alloc(req->arena, sizeof *job);
+    memset(job, 0, sizeof *job);
+    job->p = p;
+    return job;
+}
+
+static cp_result exchange_start(cp_req *req, cp_oidc_provider *p, const char *code, const cp_oidc_login *l)
+{
+    idp_job *job = idp_job_new(req, p);
+    job->exchange = true;
+    job->code = code;
+    job->redirect_uri = redirect_uri(req, p);
+    job->login = *l;
+    return idp_job_start(req, job);
 }
 
 /* Called twice: first it checks and spends the state and starts the
@@ -287,7 +263,7 @@ cp_result cp_api_oidc_callback(cp_req *req)
     cp_app *app = CP_APP(req);
     cp_oidc_provider *p = provider(req);
     if (!p) return unknown_provider(req);
-    exchange_job *job = req->await_ctx;
+    idp_job *job = req->await_ctx;
     if (job) {
         req->await_ctx = NULL;
         cp_result r = job->result;
@@ -313,8 +289,8 @@ cp_result cp_api_oidc_callback(cp_req *req)
         return refused(req, p,
                        cp_req_fail(req, CP_EAUTH, "state_mismatch", NULL,
                                    "this sign-in was started in another browser: start again"));
-    char hash[HASH_HEX];
-    state_hash(state, hash);
+    char hash[CP_API_TOKEN_HASH_HEX];
+    cp_api_token_hash(state, hash);
     cp_oidc_login l;
     cp_result r = cp_store_oidc_login_take(app->store, req->arena, hash, cp_now_ms(), &l, &req->err);
     if (r == CP_ENOTFOUND || (r == CP_OK && strcmp(l.provider_id, p->id)))
@@ -323,4 +299,48 @@ cp_result cp_api_oidc_callback(cp_req *req)
             cp_req_fail(req, CP_EAUTH, "invalid_state", NULL, "this sign-in is unknown, used or expired: start again"));
     if (r != CP_OK) return r;
     return exchange_start(req, p, code, &l);
+}
+
+cp_result cp_api_oidc_start(cp_req *req)
+{
+    cp_app *app = CP_APP(req);
+    cp_oidc_provider *p = provider(req);
+    if (!p) return unknown_provider(req);
+    /* Rate-limited as a login attempt: each start stores a row. */
+    cp_result r = cp_api_limit(req, CP_LIMIT_LOGIN, NULL);
+    if (r != CP_OK) return r;
+    char auth[1024];
+    idp_job *job = req->await_ctx;
+    if (job) { /* woken: discovery is done */
+        req->await_ctx = NULL;
+        if ((r = job->result) != CP_OK) {
+            req->err = job->err;
+            return refused(req, p, r);
+        }
+        snprintf(auth, sizeof auth, "%s", job->auth_url);
+    } else if (!cp_oidc_discovered(p, auth, sizeof auth)) {
+        return idp_job_start(req, idp_job_new(req, p));
+    }
+    char state[CP_OIDC_RANDOM_LEN + 1], nonce[CP_OIDC_RANDOM_LEN + 1], verifier[CP_OIDC_RANDOM_LEN + 1];
+    char challenge[CP_OIDC_RANDOM_LEN + 1], hash[CP_API_TOKEN_HASH_HEX];
+    cp_oidc_random(state);
+    cp_oidc_random(nonce);
+    cp_oidc_random(verifier);
+    cp_oidc_pkce_challenge(verifier, challenge);
+    cp_api_token_hash(state, hash);
+    int64_t now = cp_now_ms();
+    cp_oidc_login l = {hash, p->id, nonce, verifier, return_to(req), now, now + STATE_TTL_S * 1000};
+    r = cp_store_oidc_login_add(app->store, &l, &req->err);
+    sodium_memzero(verifier, sizeof verifier);
+    if (r != CP_OK) return r;
+    const char *loc = cp_arena_printf(
+        req->arena,
+        "%s%cresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s&code_challenge=%s"
+        "&code_challenge_method=S256",
+        auth, strchr(auth, '?') ? '&' : '?', esc(req, p->client_id), esc(req, redirect_uri(req, p)),
+        esc(req, p->scopes), state, nonce, challenge);
+    req->set_cookie =
+        cp_arena_printf(req->arena, STATE_COOKIE "=%s; Path=" STATE_PATH "; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+                        state, STATE_TTL_S, cp_api_cookie_secure(CP_APP(req)) ? "; Secure" : "");
+    return redirect(req, loc);
 }

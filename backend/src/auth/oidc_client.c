@@ -102,14 +102,18 @@ static void set_str(char **slot, const char *v)
     *slot = v ? cp_xstrdup(v) : NULL;
 }
 
-cp_result cp_oidc_discover(const cp_oidc *o, cp_oidc_provider *p, char *auth_url, size_t cap, cp_error *err)
+bool cp_oidc_discovered(cp_oidc_provider *p, char *auth_url, size_t cap)
 {
     pthread_mutex_lock(&p->mu);
     bool have = p->authorization_endpoint != NULL;
     if (have) snprintf(auth_url, cap, "%s", p->authorization_endpoint);
     pthread_mutex_unlock(&p->mu);
-    if (have) return CP_OK;
+    return have;
+}
 
+cp_result cp_oidc_discover(const cp_oidc *o, cp_oidc_provider *p, char *auth_url, size_t cap, cp_error *err)
+{
+    if (cp_oidc_discovered(p, auth_url, cap)) return CP_OK;
     char url[1024];
     snprintf(url, sizeof url, "%s/.well-known/openid-configuration", p->issuer);
     json_t *d;

@@ -15,6 +15,10 @@
 cp_result cp_oidc_discover(const cp_oidc *o, cp_oidc_provider *p, char *auth_url, size_t cap,
                            cp_error *err) CP_MUST_CHECK;
 
+/* Whether discovery was done: then the authorization endpoint is copied
+ * into auth_url, with no network call. */
+bool cp_oidc_discovered(cp_oidc_provider *p, char *auth_url, size_t cap);
+
 /* Exchanges code (with the PKCE verifier) at the token endpoint and returns
  * the ID token's verified claims (signature only; cp_oidc_check_claims does
  * the rest). Caller owns *claims. */

@@ -260,3 +260,16 @@ def test_bad_configuration_refuses_to_start(tmp_path, idp):
         assert p.returncode != 0
         assert "inline" not in p.stderr + p.stdout
         assert "client_secret" in p.stderr or "LOCAL_PASSWORDS" in p.stderr, p.stderr
+
+
+def test_unreachable_or_disallowed_provider(sso_server, idp, make_server, tmp_path):
+    # Nothing listens there: 503, and a browser lands on the login page.
+    srv = sso_server(issuer="http://127.0.0.1:9/oidc")
+    assert_error(srv.get("/api/v1/auth/oidc/test/start", allow_redirects=False), 503, "idp_unavailable")
+    r = srv.get("/api/v1/auth/oidc/test/start", allow_redirects=False, headers={"Accept": "text/html"})
+    assert r.status_code == 302 and r.headers["Location"] == srv.url + "/login?sso_error=idp_unavailable"
+    # A loopback provider without CLOUDPLANE_OIDC_ALLOW_CIDRS is not connected to.
+    path = write_providers(str(tmp_path / "noallow.json"), idp.provider())
+    srv2 = make_server(env={"CLOUDPLANE_OIDC_PROVIDERS_FILE": path})
+    assert_error(srv2.get("/api/v1/auth/oidc/test/start", allow_redirects=False), 503, "idp_unavailable")
+    assert "address not allowed" in srv2.logs()
