@@ -273,3 +273,30 @@ def test_unreachable_or_disallowed_provider(sso_server, idp, make_server, tmp_pa
     srv2 = make_server(env={"CLOUDPLANE_OIDC_PROVIDERS_FILE": path})
     assert_error(srv2.get("/api/v1/auth/oidc/test/start", allow_redirects=False), 503, "idp_unavailable")
     assert "address not allowed" in srv2.logs()
+
+
+def test_sign_in_started_on_one_instance_finishes_on_another(sso_server, idp):
+    """Two API instances on one PostgreSQL database (the state is kept in it,
+    not in a process): the provider's redirect reaches the other instance."""
+    import base64
+    from conftest import fresh_pg_database
+    env = {"CLOUDPLANE_DATABASE_URL": fresh_pg_database(),
+           "CLOUDPLANE_JWT_SECRET": base64.b64encode(os.urandom(33)).decode(),
+           "CLOUDPLANE_VAULT_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+           "CLOUDPLANE_PUBLIC_URL": "http://sso.test"}
+    a, b = sso_server(env=env), sso_server(env=env)
+    import requests
+    idp.queue_user(**user("two"))
+    s = requests.Session()
+    r = s.get(a.url + "/api/v1/auth/oidc/test/start", allow_redirects=False)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers["Location"]).query)
+    assert q["redirect_uri"] == ["http://sso.test/api/v1/auth/oidc/test/callback"]
+    r = s.get(r.headers["Location"], allow_redirects=False)
+    callback = r.headers["Location"].replace("http://sso.test", b.url)
+    r = s.get(callback, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    assert r.headers["Location"] == "http://sso.test/"
+    token = session_token(b, s)
+    assert me(a, token)["email"] == "two@example.com"
+    # Spent on b, so unknown on a too.
+    assert_error(s.get(callback.replace(b.url, a.url), allow_redirects=False), 401, "invalid_state")
