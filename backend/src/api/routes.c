@@ -19,6 +19,10 @@ const cp_route cp_api_routes[] = {
     {"POST", "/api/v1/auth/password", cp_api_password_change, CP_ROUTE_AUTH},
     {"GET", "/api/v1/auth/me", cp_api_me, CP_ROUTE_AUTH},
     {"GET", "/api/v1/auth/audit", cp_api_my_audit, CP_ROUTE_AUTH},
+    /* Single sign-on (oidc.c). */
+    {"GET", "/api/v1/auth/oidc/providers", cp_api_oidc_providers, CP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/auth/oidc/{id}/start", cp_api_oidc_start, CP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/auth/oidc/{id}/callback", cp_api_oidc_callback, CP_ROUTE_PUBLIC},
     {"GET", "/api/v1/catalog", cp_api_catalog, CP_ROUTE_AUTH},
     {"POST", "/api/v1/projects", cp_api_projects_create, CP_ROUTE_AUTH},
     {"GET", "/api/v1/projects", cp_api_projects_list, CP_ROUTE_AUTH},

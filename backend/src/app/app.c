@@ -126,6 +126,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     if ((r = load_jwt_key(app, keydir, err)) != CP_OK) return r;
     if ((r = load_vault(app, keydir, err)) != CP_OK) return r;
     if ((r = cp_mail_configure(cfg, err)) != CP_OK) return r;
+    if ((r = cp_oidc_configure(cfg, &app->oidc, err)) != CP_OK) return r;
 
     char dbbuf[PATH_MAX];
     const char *url = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);
@@ -152,6 +153,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
 void cp_app_close(cp_app *app)
 {
     cp_hashpool_free(app->hashpool);
+    cp_oidc_free(app->oidc);
     for (int i = 0; i < CP_LIMIT_COUNT; i++) {
         cp_throttle_free(app->limit_ip[i]);
         cp_throttle_free(app->limit_account[i]);

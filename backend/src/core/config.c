@@ -215,6 +215,14 @@ static const cfg_entry table[] = {
     AGE("retention-workspaces", "CLOUDPLANE_RETENTION_WORKSPACES", "7d", retention_workspaces_seconds,
         "run dirs a crash left on disk are removed this long after their run ended (a run removes its own when it "
         "ends; a leftover may hold a plan file with sensitive values) (0 or off = keep forever)"),
+    /* Single sign-on (auth/oidc.h) */
+    S("oidc-providers-file", "CLOUDPLANE_OIDC_PROVIDERS_FILE", "", oidc_providers_file,
+      "JSON file of the OIDC identity providers users may sign in with (README: Single sign-on; empty = none)"),
+    S("oidc-allow-cidrs", "CLOUDPLANE_OIDC_ALLOW_CIDRS", "", oidc_allow_cidrs,
+      "comma-separated CIDRs an identity provider may be reached at although they are loopback or private "
+      "(empty = public addresses only)"),
+    B("local-passwords", "CLOUDPLANE_LOCAL_PASSWORDS", "true", local_passwords,
+      "email and password sign-in and sign-up; false (only with OIDC providers) leaves single sign-on alone"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

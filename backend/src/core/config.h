@@ -90,6 +90,9 @@ typedef struct {
     char *metrics_token;  /* Bearer token /metrics asks for; "" = none (secret) */
     /* Retention (worker/retention.c): ages in seconds, 0 = keep forever */
     long retention_events_seconds, retention_audit_seconds, retention_workspaces_seconds;
+    /* Single sign-on (auth/oidc.h) */
+    char *oidc_providers_file, *oidc_allow_cidrs;
+    bool local_passwords;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

@@ -28,6 +28,7 @@ import type {
   NotificationList,
   Page,
   Project,
+  SsoProviders,
   ProjectDayTwoPatch,
   Resource,
   ResourceAndRun,
@@ -55,6 +56,7 @@ export const api = {
   signupComplete: (body: { token: string; password: string; name: string }) =>
     post<AuthResponse>('/auth/signup/complete', body),
   login: (body: { email: string; password: string }) => post<AuthResponse>('/auth/login', body),
+  ssoProviders: () => get<SsoProviders>('/auth/oidc/providers'),
   me: () => get<User>('/auth/me'),
   logout: () => post<void>('/auth/logout'),
   streamTicket: (runId: string) => post<StreamTicket>(`/runs/${enc(runId)}/stream-ticket`),

@@ -8,6 +8,8 @@ type S = components['schemas'];
 
 export type User = S['User'];
 export type AuthResponse = S['TokenReply'];
+export type SsoProviders = S['SsoProviders'];
+export type SsoProvider = SsoProviders['providers'][number];
 export type ApiErrorBody = S['Error'];
 export type Project = S['Project'];
 export type Member = S['Member'];
