@@ -5,7 +5,7 @@ set -euo pipefail
 mode="${1:-run}"
 
 run_pkgs=(build-essential cmake ninja-build pkg-config git curl ca-certificates
-  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev libpq-dev libhiredis-dev libicu-dev libcurl4-openssl-dev
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev libpq-dev libhiredis-dev libicu-dev libcurl4-openssl-dev libcjose-dev
   bubblewrap)
 test_pkgs=(postgresql redis-server wrk chromium jq procps clang-format cppcheck clang prometheus)
 
