@@ -162,7 +162,7 @@ json_t *cp_issuer_discovery(const char *issuer_url)
 {
     char jwks[1100];
     snprintf(jwks, sizeof jwks, "%.1000s/.well-known/jwks.json", issuer_url);
-    return json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s]}", "issuer", issuer_url,
+    return json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s]}", "issuer", issuer_url,
                      "jwks_uri", jwks, "id_token_signing_alg_values_supported", CP_ISSUER_ALG,
                      "subject_types_supported", "public", "response_types_supported", "id_token",
                      "scopes_supported", "openid", "grant_types_supported", "urn:ietf:params:oauth:grant-type:jwt-bearer",

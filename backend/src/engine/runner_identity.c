@@ -82,6 +82,8 @@ cp_result cp_runner__identity_open(cp_runner *r, const cp_runner_spec *spec, cp_
                                 state_audience(r));
         pathf(r->state_token_path, sizeof r->state_token_path, "%s/%s", r->dir, STATE_TOKEN_FILE);
         cp_strv_addf(&r->env, "AWS_WEB_IDENTITY_TOKEN_FILE=%s", r->state_token_path);
+        /* The AWS SDK's default chain refuses a token file without a role. */
+        cp_strv_addf(&r->env, "AWS_ROLE_ARN=%s", r->cfg.state.s3_web_identity_role_arn);
     }
     return CP_OK;
 }
