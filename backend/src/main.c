@@ -41,7 +41,8 @@ static void usage(FILE *f)
             "  serve      HTTP API and web UI (embedded mode also runs workers)\n"
             "  worker     run jobs from Redis Streams (distributed mode)\n"
             "  migrate    apply database migrations\n"
-            "  admin      administration: create-user, rotate-vault-key, rotate-issuer-key, sandbox-key, backup, restore\n"
+            "  admin      administration: create-user, rotate-vault-key, rotate-issuer-key, sandbox-key, "
+            "backup, restore\n"
             "  version    print the version\n\n"
             "`cloudplane <command> --help` lists every setting.\n\n",
             CP_VERSION);

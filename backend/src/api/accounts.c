@@ -110,8 +110,7 @@ static cp_result create_identity(cp_req *req, const cp_project *p, json_t *b, co
 {
     size_t n;
     const cp_cred_field *fs = cp_catalog_identity_fields(cloud, &n);
-    if (!fs)
-        return cp_req_fail(req, CP_EUNPROC, "invalid_value", "kind", "%s has no workload identity", cloud);
+    if (!fs) return cp_req_fail(req, CP_EUNPROC, "invalid_value", "kind", "%s has no workload identity", cloud);
     if (json_object_get(b, "credentials"))
         return cp_req_fail(req, CP_EINVAL, "unknown_field", "credentials",
                            "a workload identity account stores no credentials");

@@ -8,7 +8,7 @@
 #include "app/app.h"
 #include "auth/issuer.h"
 
-#define CP_ISSUER_KEYS_MAX 32768   /* bytes of a private JWK Set of CP_ISSUER_MAX_KEYS keys */
+#define CP_ISSUER_KEYS_MAX 32768 /* bytes of a private JWK Set of CP_ISSUER_MAX_KEYS keys */
 #define CP_ISSUER_KEYS_NAME "issuer.jwks"
 
 /* Loads (or generates) the keys into *out. */

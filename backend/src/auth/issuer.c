@@ -86,11 +86,10 @@ cp_result cp_issuer_load(const char *jwks_text, cp_issuer **out, cp_error *err)
         const char *kid = jwk ? cjose_jwk_get_kid(jwk, &ce) : NULL;
         /* Only private RSA keys with a kid: a public key cannot sign, and a
          * verifier picks the key by kid. */
-        if (!jwk || cjose_jwk_get_kty(jwk, &ce) != CJOSE_JWK_KTY_RSA || !kid || !kid[0] ||
-            !json_object_get(k, "d")) {
+        if (!jwk || cjose_jwk_get_kty(jwk, &ce) != CJOSE_JWK_KTY_RSA || !kid || !kid[0] || !json_object_get(k, "d")) {
             cjose_jwk_release(jwk);
-            r = cp_error_set(err, CP_EINVAL, "issuer_keys", NULL,
-                             "issuer key %zu is not a private RSA JWK with a kid", i + 1);
+            r = cp_error_set(err, CP_EINVAL, "issuer_keys", NULL, "issuer key %zu is not a private RSA JWK with a kid",
+                             i + 1);
             goto out;
         }
         iss->keys[iss->n++] = jwk;
@@ -164,8 +163,8 @@ json_t *cp_issuer_discovery(const char *issuer_url)
     snprintf(jwks, sizeof jwks, "%.1000s/.well-known/jwks.json", issuer_url);
     return json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s]}", "issuer", issuer_url,
                      "jwks_uri", jwks, "id_token_signing_alg_values_supported", CP_ISSUER_ALG,
-                     "subject_types_supported", "public", "response_types_supported", "id_token",
-                     "scopes_supported", "openid", "grant_types_supported", "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                     "subject_types_supported", "public", "response_types_supported", "id_token", "scopes_supported",
+                     "openid", "grant_types_supported", "urn:ietf:params:oauth:grant-type:jwt-bearer",
                      "claims_supported", "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "project_id", "account_id",
                      "run_id", "resource_id", "run_phase");
 }
@@ -187,9 +186,9 @@ char *cp_issuer_mint(const cp_issuer *iss, const cp_issuer_claims *c, cp_error *
     cp_id_new(jti);
     json_t *claims =
         json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "iss", c->issuer, "sub", sub, "aud",
-                  c->audience, "iat", (json_int_t)c->now, "nbf", (json_int_t)c->now, "exp",
-                  (json_int_t)(c->now + life), "jti", jti, "project_id", c->project_id, "account_id", c->account_id,
-                  "run_id", c->run_id, "resource_id", c->resource_id, "run_phase", c->phase);
+                  c->audience, "iat", (json_int_t)c->now, "nbf", (json_int_t)c->now, "exp", (json_int_t)(c->now + life),
+                  "jti", jti, "project_id", c->project_id, "account_id", c->account_id, "run_id", c->run_id,
+                  "resource_id", c->resource_id, "run_phase", c->phase);
     char *payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
     json_decref(claims);
     cjose_err ce;

@@ -323,10 +323,10 @@ static void say_left_out(const char *data_dir, FILE *say)
 
 static char *manifest(bool pg, long schema, const char *jwt, const char *vault, const char *issuer, const char *state)
 {
-    json_t *m = json_pack("{s:i, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "format", CP_BACKUP_FORMAT, "created_at",
-                          (json_int_t)cp_now_ms(), "store", pg ? "postgres" : "sqlite", "schema_version",
-                          (json_int_t)schema, "jwt_key", jwt, "vault_keys", vault, "issuer_keys", issuer, "state",
-                          state);
+    json_t *m =
+        json_pack("{s:i, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "format", CP_BACKUP_FORMAT, "created_at",
+                  (json_int_t)cp_now_ms(), "store", pg ? "postgres" : "sqlite", "schema_version", (json_int_t)schema,
+                  "jwt_key", jwt, "vault_keys", vault, "issuer_keys", issuer, "state", state);
     char *s = json_dumps(m, JSON_COMPACT);
     json_decref(m);
     return s;
@@ -380,13 +380,12 @@ cp_result cp_backup_run(const cp_config *cfg, const char *file, const char *pass
     if ((r = cp_archive_create(file, passphrase, kdf, CP_BACKUP_MANIFEST, man, strlen(man), &w, err)) != CP_OK)
         goto out;
     if (!pg && (r = cp_archive_add_fd(w, CP_BACKUP_DB, snap_fd, err)) != CP_OK) goto out;
-    if ((r = add_key(w, cfg->jwt_secret, cfg->jwt_secret_file, cfg->data_dir, "jwt.key", CP_BACKUP_JWT,
-                     &jwt_from, err)) != CP_OK ||
+    if ((r = add_key(w, cfg->jwt_secret, cfg->jwt_secret_file, cfg->data_dir, "jwt.key", CP_BACKUP_JWT, &jwt_from,
+                     err)) != CP_OK ||
         (r = add_key(w, cfg->vault_keys, cfg->vault_keys_file, cfg->data_dir, "vault.keys", CP_BACKUP_VAULT,
                      &vault_from, err)) != CP_OK ||
-        (strcmp(issuer_from, "none") &&
-         (r = add_key(w, cfg->issuer_keys, cfg->issuer_keys_file, cfg->data_dir, "issuer.jwks", CP_BACKUP_ISSUER,
-                      &issuer_from, err)) != CP_OK))
+        (strcmp(issuer_from, "none") && (r = add_key(w, cfg->issuer_keys, cfg->issuer_keys_file, cfg->data_dir,
+                                                     "issuer.jwks", CP_BACKUP_ISSUER, &issuer_from, err)) != CP_OK))
         goto out;
     /* State after the store: a resource the snapshot shows has state at
      * least as new as that row, so destroy after restore finds it. */

@@ -222,8 +222,7 @@ static const cfg_entry table[] = {
     S("issuer-keys-file", "CLOUDPLANE_ISSUER_KEYS_FILE", "", issuer_keys_file,
       "file holding the issuer's private JWK Set (default: <data-dir>/keys/issuer.jwks, generated; "
       "`cloudplane admin rotate-issuer-key` puts a new key first)"),
-    S("state-s3-web-identity-role-arn", "CLOUDPLANE_STATE_S3_WEB_IDENTITY_ROLE_ARN", "",
-      state_s3_web_identity_role_arn,
+    S("state-s3-web-identity-role-arn", "CLOUDPLANE_STATE_S3_WEB_IDENTITY_ROLE_ARN", "", state_s3_web_identity_role_arn,
       "s3 state backend: assume this IAM role with the run's cloudplane-issued token "
       "(assume_role_with_web_identity) instead of static keys; needs the public URL set"),
     S("state-s3-web-identity-audience", "CLOUDPLANE_STATE_S3_WEB_IDENTITY_AUDIENCE", "sts.amazonaws.com",

@@ -157,8 +157,8 @@ static const char *load_identity(cloud_ent *ce, json_t *wi)
     if (!wi) return NULL;
     if (!json_is_object(wi) || !json_is_string(json_object_get(wi, "default_audience")))
         return "workload_identity without default_audience";
-    const char *why =
-        load_fields(json_object_get(wi, "fields"), false, ce->wi_fields, ce->wi_re, &ce->n_wi, ce->wi_env, &ce->n_wi_env);
+    const char *why = load_fields(json_object_get(wi, "fields"), false, ce->wi_fields, ce->wi_re, &ce->n_wi, ce->wi_env,
+                                  &ce->n_wi_env);
     if (why) return why;
     for (size_t i = 0; i < ce->n_wi; i++)
         if (ce->wi_fields[i].secret) return "a workload identity field is never secret";

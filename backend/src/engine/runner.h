@@ -100,7 +100,7 @@ typedef struct {
     void (*on_tick)(void *ctx); /* may be NULL: while a tofu phase runs, at least every 100 ms (on_event's
                                  * thread), so events held for a batch can be written */
     void *ctx;
-    bool destroy; /* a destroy run: its apply counts as "destroy" in the phase metrics */
+    bool destroy;                       /* a destroy run: its apply counts as "destroy" in the phase metrics */
     const cp_runner_identity *identity; /* NULL: no tokens; copied */
 } cp_runner_spec;
 

@@ -54,10 +54,10 @@ struct cp_runner {
     char lock_id[40];
     char version[32];
     /* workload identity (runner_identity.c) */
-    cp_runner_identity identity; /* mint == NULL: no tokens */
-    char *identity_audience;     /* owned copy of identity.audience */
-    json_t *identity_fields;     /* owned reference */
-    char token_path[PATH_MAX];   /* the account's token file, "" if none */
+    cp_runner_identity identity;     /* mint == NULL: no tokens */
+    char *identity_audience;         /* owned copy of identity.audience */
+    json_t *identity_fields;         /* owned reference */
+    char token_path[PATH_MAX];       /* the account's token file, "" if none */
     char state_token_path[PATH_MAX]; /* the state backend's, when its audience differs; "" if none */
 
     /* the phase running now */

@@ -307,7 +307,8 @@ cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *us
 
 /* ---- accounts ---- */
 
-#define ACCOUNT_COLS "id, project_id, cloud, name, hint, key_id, nonce, ciphertext, created_at, kind, identity, audience"
+#define ACCOUNT_COLS                                                                                                   \
+    "id, project_id, cloud, name, hint, key_id, nonce, ciphertext, created_at, kind, identity, audience"
 #define ACCOUNT_READ ACCOUNT_COLS ", CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END"
 
 static void fill_account(cp_dbrows *r, cp_arena *a, void *out)
@@ -330,10 +331,12 @@ static void fill_account(cp_dbrows *r, cp_arena *a, void *out)
 
 cp_result cp_conn_account_insert(cp_dbconn *c, const cp_account *x, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(x->id),         CP_PTEXT(x->project_id), CP_PTEXT(x->cloud),
-                    CP_PTEXT(x->name),       CP_PTEXT(x->hint),       CP_PTEXT(x->key_id),
-                    CP_PTEXT(x->nonce),      CP_PTEXT(x->ciphertext), CP_PINT(x->created_at),
-                    CP_PTEXT(x->kind ? x->kind : "credentials"), CP_PTEXT(x->identity), CP_PTEXT(x->audience)};
+    cp_param p[] = {CP_PTEXT(x->id),        CP_PTEXT(x->project_id),
+                    CP_PTEXT(x->cloud),     CP_PTEXT(x->name),
+                    CP_PTEXT(x->hint),      CP_PTEXT(x->key_id),
+                    CP_PTEXT(x->nonce),     CP_PTEXT(x->ciphertext),
+                    CP_PINT(x->created_at), CP_PTEXT(x->kind ? x->kind : "credentials"),
+                    CP_PTEXT(x->identity),  CP_PTEXT(x->audience)};
     return cp_db_exec(c, "INSERT INTO cloud_accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p,
                       12, NULL, err);
 }

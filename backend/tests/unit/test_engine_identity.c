@@ -118,7 +118,8 @@ TEST(field_rules)
     CHECK(arn && !cp_catalog_credential_matches(arn, "arn:aws:iam::12345:role/runs"));
     const cp_cred_field *wip = field("gcp", "workload_identity_provider");
     CHECK(wip && cp_catalog_credential_matches(wip, PROVIDER));
-    CHECK(wip && !cp_catalog_credential_matches(wip, "projects/x/locations/global/workloadIdentityPools/a/providers/b"));
+    CHECK(wip &&
+          !cp_catalog_credential_matches(wip, "projects/x/locations/global/workloadIdentityPools/a/providers/b"));
     /* The sandbox cloud has no workload identity; nothing of it is secret elsewhere. */
     size_t n;
     CHECK(cp_catalog_identity_fields("sandbox", &n) == NULL && n == 0);

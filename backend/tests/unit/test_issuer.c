@@ -112,8 +112,8 @@ TEST(refused)
     cp_error e;
     char *tok = cp_issuer_mint(iss, &c, &e);
     json_t *got = NULL;
-    CHECK_EQ(cp_issuer_verify(iss, tok, ISS, NOW + 3600, &got, &e), CP_EINVAL);        /* expired */
-    CHECK_EQ(cp_issuer_verify(iss, tok, ISS, NOW - 5, &got, &e), CP_EINVAL);           /* not yet */
+    CHECK_EQ(cp_issuer_verify(iss, tok, ISS, NOW + 3600, &got, &e), CP_EINVAL);          /* expired */
+    CHECK_EQ(cp_issuer_verify(iss, tok, ISS, NOW - 5, &got, &e), CP_EINVAL);             /* not yet */
     CHECK_EQ(cp_issuer_verify(iss, tok, "https://other", NOW + 1, &got, &e), CP_EINVAL); /* issuer */
     /* A changed payload byte breaks the signature. */
     char *dot = strchr(tok, '.');
