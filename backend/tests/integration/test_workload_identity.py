@@ -94,7 +94,22 @@ def test_rotated_keys_are_all_published(make_server, tmp_path):
     assert after[0]["kid"] in out.stdout
 
 
-def test_workload_identity_accounts(server):
+def account_rows(server, project_id):
+    """(kind, key_id, nonce, ciphertext) of the project's accounts, from SQLite or PostgreSQL."""
+    sql = "SELECT kind, key_id, nonce, ciphertext FROM cloud_accounts WHERE project_id = '%s'" % project_id
+    url = server.env.get("CLOUDPLANE_DATABASE_URL")
+    if url:
+        out = subprocess.run(["psql", url, "-tA", "-F", "|", "-c", sql], check=True, capture_output=True, text=True)
+        return [tuple(line.split("|")) for line in out.stdout.splitlines() if line]
+    db = sqlite3.connect(os.path.join(server.data_dir, "cloudplane.db"))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_workload_identity_accounts(make_server, store_env):
+    server = make_server(env=store_env)
     u = Api(server)
     p = u.project()
     path = "/projects/%s/accounts" % p["id"]
@@ -138,10 +153,7 @@ def test_workload_identity_accounts(server):
     assert listed[aws["id"]]["identity"]["role_arn"] == ROLE
     assert listed[gcp["id"]]["identity"]["service_account_email"] == SA
     # No vault record: nothing is sealed for a workload identity account.
-    db = sqlite3.connect(os.path.join(server.data_dir, "cloudplane.db"))
-    rows = db.execute("SELECT kind, key_id, nonce, ciphertext FROM cloud_accounts WHERE project_id = ?",
-                      (p["id"],)).fetchall()
-    db.close()
+    rows = account_rows(server, p["id"])
     assert len(rows) == 4 and all(r == ("workload_identity", "", "", "") for r in rows), rows
     # The catalog lists each real cloud's identity fields, without the env they become.
     clouds = {c["id"]: c for c in u.ok("GET", "/catalog")["clouds"]}
