@@ -43,6 +43,13 @@ cp_result cp_app_issuer_load(const cp_config *cfg, const char *keydir, cp_issuer
         sodium_memzero(fresh, strlen(fresh));
         free(fresh);
         if (r == CP_OK && created) cp_log_info("generated the run-token issuer key at %s (mode 0600)", path);
+        /* Every API instance publishes, and every worker signs with, its own data dir's key: clouds would
+         * fetch one instance's JWKS and refuse tokens signed by another's. */
+        if (r == CP_OK && cfg->database_url && cfg->database_url[0])
+            cp_log_warn("the run-token issuer key is this instance's own (%s): in distributed mode give every "
+                        "serve and worker the same CLOUDPLANE_ISSUER_KEYS_FILE, or workload identity tokens will "
+                        "not verify",
+                        path);
     }
     if (r == CP_OK) r = cp_issuer_load(text, out, err);
     sodium_memzero(text, CP_ISSUER_KEYS_MAX);
@@ -60,8 +67,14 @@ cp_result cp_app_issuer_rotate(const cp_config *cfg, FILE *say, cp_error *err)
     key_path(cfg, keydir, path, sizeof path);
     char *old = malloc(CP_ISSUER_KEYS_MAX);
     if (!old) abort();
+    /* No file yet: the first key of a new set (e.g. one file for every instance of a distributed install). */
     cp_result r = cp_secret_read(path, old, CP_ISSUER_KEYS_MAX, err);
-    char *next = r == CP_OK ? cp_issuer_rotate(old, err) : NULL;
+    if (r == CP_ENOTFOUND) {
+        cp_error_clear(err);
+        old[0] = '\0';
+        r = CP_OK;
+    }
+    char *next = r == CP_OK ? cp_issuer_rotate(old[0] ? old : NULL, err) : NULL;
     sodium_memzero(old, CP_ISSUER_KEYS_MAX);
     free(old);
     if (!next) return r != CP_OK ? r : err->result;

@@ -296,3 +296,38 @@ def test_state_backend_assumes_role_with_minted_token(make_server, recording_mot
     assert u.wait_run(d["run"]["id"], timeout=300)["status"] == "succeeded"
     destroy_phases = {verify_rs256(jwks, t)["run_phase"] for _, t in sts_tokens(rec)[len(calls):]}
     assert "destroy" in destroy_phases, destroy_phases
+
+
+def test_distributed_worker_tokens_verify_with_every_api_instance(cluster, recording_moto):
+    """Distributed mode: API instances and a worker process share one issuer key file; the worker's tokens
+    (iss = the public URL) verify with the JWKS any API instance publishes, and its run's state backend
+    assumes its role with them."""
+    moto, rec = recording_moto
+    role = "arn:aws:iam::123456789012:role/cloudplane-state"
+    cluster.env.update({
+        "CLOUDPLANE_STATE_S3_BUCKET": "wi-state",
+        "CLOUDPLANE_STATE_S3_ENDPOINT": moto,
+        "CLOUDPLANE_STATE_S3_DYNAMODB_ENDPOINT": "",
+        "CLOUDPLANE_STATE_S3_DYNAMODB_TABLE": "",
+        "CLOUDPLANE_STATE_S3_USE_LOCKFILE": "true",
+        "CLOUDPLANE_STATE_S3_ACCESS_KEY_ID": "",
+        "CLOUDPLANE_STATE_S3_SECRET_ACCESS_KEY": "",
+        "CLOUDPLANE_STATE_S3_WEB_IDENTITY_ROLE_ARN": role,
+        "CLOUDPLANE_PUBLIC_URL": "https://cloudplane.example.test",
+    })
+    a1, a2 = cluster.api(), cluster.api()
+    cluster.worker()
+    jwks = a1.get("/.well-known/jwks.json").json()
+    assert a2.get("/.well-known/jwks.json").json() == jwks
+    assert a2.get("/.well-known/openid-configuration").json()["issuer"] == "https://cloudplane.example.test"
+    u = Api(a1)
+    p = u.project(name="dist-wi")
+    acct = u.sandbox_account(p["id"])
+    created = u.create_vm(p["id"], acct["id"], name="dist-wi-1")
+    run = u.wait_run(created["run"]["id"], timeout=300)
+    assert run["status"] == "succeeded", run
+    calls = sts_tokens(rec)
+    assert calls
+    for _, token in calls:
+        claims = verify_rs256(jwks, token)
+        assert claims["iss"] == "https://cloudplane.example.test" and claims["run_id"] == run["id"]
