@@ -7,7 +7,7 @@ import { CLOUDS, type Account, type AccountKind, type CloudId, type CredentialFi
 import { applyApiError } from '../lib/formErrors';
 import { credentialSchema, pickCredentials, serviceAccountProblem } from '../lib/schemas';
 import { cloudLabel, cloudOptionLabel } from '../lib/format';
-import { fillAudience } from '../lib/trustPolicy';
+import { accountKindFor, fillAudience } from '../lib/trustPolicy';
 import { useAsync } from '../lib/useAsync';
 import { ErrorAlert, Field } from './ui';
 import { WorkloadIdentityHelp } from './WorkloadIdentityHelp';
@@ -39,19 +39,18 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
   // Workload identity or stored credentials; null: the default (workload identity where the operator set the
   // issuer's public URL and the cloud offers it).
   const [kindChoice, setKindChoice] = useState<AccountKind | null>(null);
-  const preferIdentity = kindChoice ? kindChoice === 'workload_identity' : !!wi.data?.public_url_set;
+  const publicUrlSet = !!wi.data?.public_url_set;
   const kindOf = (c: string): AccountKind =>
-    preferIdentity && catalog.data?.clouds.find((x) => x.id === c)?.workload_identity
-      ? 'workload_identity'
-      : 'credentials';
+    accountKindFor(!!catalog.data?.clouds.find((x) => x.id === c)?.workload_identity, publicUrlSet, kindChoice);
   // useForm reads its resolver on every render: a new one when the choice changes.
   const resolver = useMemo(() => {
     const clouds = catalog.data?.clouds ?? [];
     return makeResolver((c) => {
       const e = clouds.find((x) => x.id === c);
-      return (preferIdentity && e?.workload_identity ? e.workload_identity.fields : e?.credentials) ?? [];
+      const identity = accountKindFor(!!e?.workload_identity, publicUrlSet, kindChoice) === 'workload_identity';
+      return (identity ? e?.workload_identity?.fields : e?.credentials) ?? [];
     });
-  }, [catalog.data, preferIdentity]);
+  }, [catalog.data, publicUrlSet, kindChoice]);
   const {
     register,
     handleSubmit,

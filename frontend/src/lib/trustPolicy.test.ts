@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillAudience, issuerHost, subjectFor, trustSetup } from './trustPolicy';
+import { accountKindFor, fillAudience, issuerHost, subjectFor, trustSetup } from './trustPolicy';
 
 describe('trust setup', () => {
   it('names the OIDC provider and conditions by the issuer host', () => {
@@ -37,5 +37,16 @@ describe('trust setup', () => {
     expect(fillAudience('//iam.googleapis.com/{workload_identity_provider}', {})).toContain('{workload_identity_provider}');
     expect(subjectFor('a', 'b', 'plan')).toBe('project:a:account:b:run_phase:plan');
     expect(issuerHost('http://127.0.0.1:8080/')).toBe('127.0.0.1:8080');
+  });
+});
+
+describe('account form default', () => {
+  it('defaults to workload identity only where the public URL is set and the cloud offers it', () => {
+    expect(accountKindFor(true, true, null)).toBe('workload_identity');
+    expect(accountKindFor(true, false, null)).toBe('credentials');
+    expect(accountKindFor(false, true, null)).toBe('credentials');
+    expect(accountKindFor(false, true, 'workload_identity')).toBe('credentials');
+    expect(accountKindFor(true, true, 'credentials')).toBe('credentials');
+    expect(accountKindFor(true, false, 'workload_identity')).toBe('workload_identity');
   });
 });

@@ -2,7 +2,7 @@
 // tokens (workload identity): the issuer, the subject format and, per cloud,
 // a trust policy or the fields of a federated credential. Pure functions, so
 // the text is tested and the form only shows it.
-import type { CloudId } from '../api/types';
+import type { AccountKind, CloudId } from '../api/types';
 
 export type TrustSetup = {
   /** Heading of the snippet, e.g. "IAM role trust policy". */
@@ -100,4 +100,13 @@ export function fillAudience(template: string, values: Record<string, string | u
     const v = (values[name] ?? '').trim();
     return v || m;
   });
+}
+
+/**
+ * The kind an account form shows for a cloud: the user's choice, else workload identity where the operator
+ * set the issuer's public URL; never workload identity for a cloud without it (the sandbox).
+ */
+export function accountKindFor(offersIdentity: boolean, publicUrlSet: boolean, choice: AccountKind | null): AccountKind {
+  if (!offersIdentity) return 'credentials';
+  return choice ?? (publicUrlSet ? 'workload_identity' : 'credentials');
 }
