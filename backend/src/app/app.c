@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include "core/mail.h"
+#include "app/issuer_key.h"
 
 #include <limits.h>
 #include <sodium.h>
@@ -125,6 +126,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     if ((r = cp_mkdirs(keydir, 0700, err)) != CP_OK) return r;
     if ((r = load_jwt_key(app, keydir, err)) != CP_OK) return r;
     if ((r = load_vault(app, keydir, err)) != CP_OK) return r;
+    if ((r = cp_app_issuer_load(cfg, keydir, &app->issuer, err)) != CP_OK) return r;
     if ((r = cp_mail_configure(cfg, err)) != CP_OK) return r;
     if ((r = cp_oidc_configure(cfg, &app->oidc, err)) != CP_OK) return r;
 
@@ -160,6 +162,7 @@ void cp_app_close(cp_app *app)
     }
     cp_store_close(app->store);
     cp_vault_free(app->vault);
+    cp_issuer_free(app->issuer);
     cp_ratelimit_free(app->login_by_email);
     cp_ratelimit_free(app->login_by_ip);
     cp_slots_free(app->streams_by_user);

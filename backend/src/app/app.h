@@ -18,6 +18,7 @@
 struct cp_queue;
 struct cp_events;
 struct cp_gr_cache;
+struct cp_issuer;
 
 /* Request kinds with their own rate limits, per client address and per
  * account (api.h: cp_api_limit). */
@@ -41,6 +42,7 @@ typedef struct cp_app {
     cp_slots *streams_by_user;                  /* open run event streams */
     struct cp_gr_cache *guardrails;             /* parsed rules per project (engine/guardrails_cache.h) */
     cp_oidc *oidc;                              /* single sign-on providers; NULL = none */
+    struct cp_issuer *issuer;                   /* run-token signing keys (app/issuer_key.h) */
     int64_t started_at_ms;
     /* Base of links in mails when CLOUDPLANE_PUBLIC_URL is unset: the listen
      * address. serve writes it once, before it announces the port (so before

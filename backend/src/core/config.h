@@ -93,6 +93,12 @@ typedef struct {
     /* Single sign-on (auth/oidc.h) */
     char *oidc_providers_file, *oidc_allow_cidrs;
     bool local_passwords;
+    /* Workload identity (auth/issuer.h, engine/identity.h) */
+    char *issuer_keys;      /* private JWK Set text (secret) */
+    char *issuer_keys_file; /* default: <data-dir>/keys/issuer.jwks, generated */
+    char *state_s3_web_identity_role_arn;
+    char *state_s3_web_identity_audience;
+    char *state_s3_sts_endpoint;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

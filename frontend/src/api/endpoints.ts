@@ -10,6 +10,7 @@ import type {
   Catalog,
   ChangeResourceRequest,
   CloudId,
+  CreateAccountRequest,
   CreateResourceRequest,
   CreateWebhookRequest,
   CostSummary,
@@ -45,6 +46,7 @@ import type {
   WebhookCreated,
   WebhookDelivery,
   WebhookDeliveryPage,
+  WorkloadIdentityInfo,
 } from './types';
 
 const enc = encodeURIComponent;
@@ -88,10 +90,9 @@ export const api = {
     del<unknown>(`/projects/${enc(projectId)}/members/${enc(userId)}`),
 
   listAccounts: (projectId: string) => get<Page<Account>>(`/projects/${enc(projectId)}/accounts`),
-  createAccount: (
-    projectId: string,
-    body: { name: string; cloud: CloudId; credentials: Record<string, string> },
-  ) => post<Account>(`/projects/${enc(projectId)}/accounts`, body),
+  createAccount: (projectId: string, body: CreateAccountRequest) =>
+    post<Account>(`/projects/${enc(projectId)}/accounts`, body),
+  workloadIdentity: () => get<WorkloadIdentityInfo>('/workload-identity'),
   deleteAccount: (id: string) => del<unknown>(`/accounts/${enc(id)}`),
 
   catalog: () => get<Catalog>('/catalog'),
