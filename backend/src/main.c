@@ -29,6 +29,7 @@
 #include "queue/queue.h"
 #include "worker/webhooks.h"
 #include "worker/worker.h"
+#include "store/store_webhooks.h"
 
 #define CP_VERSION "0.1.0"
 

@@ -13,6 +13,8 @@
 #include "core/timeutil.h"
 #include "engine/catalog.h"
 #include "engine/guardrails_cache.h"
+#include "store/store_guardrails.h"
+#include "store/store_webhooks.h"
 
 /* ---- the rules ---- */
 

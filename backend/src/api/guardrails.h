@@ -5,6 +5,7 @@
 
 #include "api/common.h"
 #include "engine/guardrails.h"
+#include "store/store_guardrails.h"
 
 /* The order body's field (resources.c appends it to its tables). */
 #define CP_API_GUARDRAIL_OVERRIDE_FIELD                                                                                \

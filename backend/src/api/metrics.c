@@ -24,6 +24,8 @@
 #include "http/connguard.h"
 #include "http/reqmetrics.h"
 #include "store/db.h"
+#include "store/store_ops.h"
+#include "store/store_webhooks.h"
 
 /* The abuse limits at work: how often each refused, since start. */
 static void limit_metrics(cp_app *app, cp_buf *b)

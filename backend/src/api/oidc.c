@@ -19,6 +19,7 @@
 #include "auth/oidc_client.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "store/store_sso.h"
 
 #define STATE_COOKIE "cp_oidc_state"
 #define STATE_PATH "/api/v1/auth/oidc"

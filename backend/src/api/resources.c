@@ -15,6 +15,7 @@
 #include "core/xalloc.h"
 #include "engine/catalog.h"
 #include "store/run_params.h"
+#include "store/store_guardrails.h"
 
 static cp_result reply_pair(cp_req *req, int status, const cp_resource *res, const cp_run *run)
 {

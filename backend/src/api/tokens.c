@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "queue/events.h"
+#include "store/store_tokens.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define DEFAULT_DAYS 90

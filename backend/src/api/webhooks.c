@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "http/outbound.h"
+#include "store/store_webhooks.h"
 
 #define SECRET_BYTES 24 /* a generated secret: "whsec_" and 48 hex digits */
 

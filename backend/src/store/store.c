@@ -1,6 +1,7 @@
 /* store.c: opening, migrations, health and users, and the transaction
  * wrapper (with its wake-up of the webhook delivery loop). */
 #include "store/store.h"
+#include "store/store_webhooks.h"
 
 #include <pthread.h>
 #include <stdlib.h>

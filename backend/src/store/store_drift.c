@@ -9,6 +9,7 @@
 #include "core/timeutil.h"
 #include "store/run_params.h"
 #include "store/store_rows.h"
+#include "store/store_webhooks.h"
 
 #define CHECK_CANCELED "canceled: a change of the resource was queued"
 

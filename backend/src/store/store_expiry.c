@@ -13,6 +13,7 @@
 #include "core/timeutil.h"
 #include "store/run_params.h"
 #include "store/store_rows.h"
+#include "store/store_webhooks.h"
 
 #define HOUR_MS (3600LL * 1000)
 

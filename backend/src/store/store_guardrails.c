@@ -7,6 +7,7 @@
 
 #include "core/timeutil.h"
 #include "store/store_rows.h"
+#include "store/store_guardrails.h"
 
 /* ---- rules ---- */
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "store/store_ops.h"
 
 typedef struct {
     char *status;

@@ -8,6 +8,7 @@
 #include "core/timeutil.h"
 #include "core/trace.h"
 #include "store/store_rows.h"
+#include "store/store_guardrails.h"
 
 /* ---- budget ---- */
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "store/store_int.h"
+#include "store/store_ops.h"
 
 static const char *const names[CP_PRUNE_COUNT] = {
     [CP_PRUNE_RUN_EVENTS] = "run_events",

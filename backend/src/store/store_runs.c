@@ -10,6 +10,8 @@
 #include "core/timeutil.h"
 #include "store/run_params.h"
 #include "store/store_rows.h"
+#include "store/store_guardrails.h"
+#include "store/store_webhooks.h"
 
 /* ---- runs: reads ---- */
 

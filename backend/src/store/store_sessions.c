@@ -6,6 +6,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "store/store_int.h"
+#include "store/store_tokens.h"
 
 cp_result cp_store_user_set_password(cp_store *s, const char *user_id, const char *password_hash, cp_error *err)
 {

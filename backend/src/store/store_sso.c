@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "store/store_sso.h"
 
 /* Users made by single sign-on have no password: this hash verifies none. */
 #define NO_PASSWORD "!sso"

@@ -5,6 +5,7 @@
 
 #include "core/ids.h"
 #include "store/store_int.h"
+#include "store/store_tokens.h"
 
 #define TOKEN_COLS                                                                                                     \
     "t.id, t.kind, t.user_id, t.project_id, t.service_user_id, t.role, t.scopes, t.name, t.created_at, t.expires_at,"  \

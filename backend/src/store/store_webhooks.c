@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/store_rows.h"
+#include "store/store_webhooks.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 

@@ -12,6 +12,8 @@
 #include "engine/guardrails_cache.h"
 #include "store/run_params.h"
 #include "worker/worker_int.h"
+#include "store/store_guardrails.h"
+#include "store/store_webhooks.h"
 
 cp_result cp_worker__guardrails_load(job *j, cp_error *err)
 {

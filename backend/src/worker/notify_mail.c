@@ -7,6 +7,7 @@
 #include "core/mail.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "store/store_webhooks.h"
 
 #define MAIL_BATCH 8
 #define MAIL_LEASE_MS 300000 /* several SMTP timeouts */

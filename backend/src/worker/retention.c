@@ -17,6 +17,7 @@
 #include "engine/workspace.h"
 #include "store/db.h"
 #include "worker/worker_int.h"
+#include "store/store_ops.h"
 
 #define PRUNE_BATCH 1000       /* rows per transaction */
 #define PRUNE_SWEEP_ROWS 20000 /* rows per table per sweep */

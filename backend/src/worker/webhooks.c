@@ -17,6 +17,7 @@
 #include "http/outbound.h"
 #include "queue/events.h"
 #include "worker/notify_mail.h"
+#include "store/store_webhooks.h"
 
 #define SENDERS 2     /* threads per process: one slow receiver does not hold up the rest */
 #define CLAIM_BATCH 8 /* deliveries one thread leases at a time */

@@ -102,7 +102,8 @@ TEST(tokens_per_phase)
     int procs = 0;
     char *tokens[8] = {0};
     const char *phases[8] = {0};
-    for (char *line = strtok(calls, "\n"); line && procs < 8; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(calls, "\n", &save); line && procs < 8; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "cmd=", 4)) {
             CHECK(strstr(line, " role=" ROLE " ") != NULL);
             CHECK(strstr(line, " session=cp ") != NULL);

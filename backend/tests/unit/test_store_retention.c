@@ -11,6 +11,7 @@
 #include "store/store_int.h"
 #include "test.h"
 #include "test_store_util.h"
+#include "store/store_ops.h"
 
 #define SWEEPERS 3
 #define OLD_EVENTS 2500
