@@ -155,8 +155,13 @@ static cp_result sign_in(cp_req *req, cp_oidc_provider *p, const cp_oidc_login *
         return cp_req_fail(req, CP_EFORBIDDEN, "email_not_verified", NULL,
                            "the identity provider has not verified this email address");
     }
-    cp_sso_identity si = {p->issuer, id.subject, p->id,
-                          id.email,  id.name,    p->linking == CP_OIDC_LINK_VERIFIED_EMAIL && id.email_verified};
+    cp_sso_identity si = {.issuer = p->issuer,
+                          .subject = id.subject,
+                          .provider_id = p->id,
+                          .email = id.email,
+                          .name = id.name,
+                          .may_link = p->linking == CP_OIDC_LINK_VERIFIED_EMAIL && id.email_verified,
+                          .may_create = p->create_users};
     cp_user u;
     cp_sso_outcome outcome;
     r = cp_store_sso_user(app->store, req->arena, &si, cp_now_ms(), &u, &outcome, &req->err);

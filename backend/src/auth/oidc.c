@@ -189,6 +189,7 @@ static const char *const known_keys[] = {
     "groups_claim",
     "group_roles",
     "linking",
+    "create_users",
     "client_secret",
     "email_verified_default",
     "jwks_refetch_seconds",
@@ -224,6 +225,9 @@ static cp_result parse_provider(json_t *j, size_t idx, cp_oidc_provider *p, cp_e
         p->linking = CP_OIDC_LINK_VERIFIED_EMAIL;
     else
         return BAD(err, idx, "linking must be link_verified_email or create_only", idx + 1);
+    json_t *cu = json_object_get(j, "create_users");
+    if (cu && !json_is_boolean(cu)) return BAD(err, idx, "create_users must be true or false", idx + 1);
+    p->create_users = !cu || json_is_true(cu);
     p->email_verified_default = json_is_true(json_object_get(j, "email_verified_default"));
     json_t *rf = json_object_get(j, "jwks_refetch_seconds");
     p->jwks_refetch_seconds = rf ? (long)json_integer_value(rf) : 10;

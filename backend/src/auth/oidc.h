@@ -17,6 +17,9 @@
  *      "groups_claim": "groups",                      optional, with group_roles
  *      "group_roles": [{"group": "platform", "project": "<name or id>", "role": "admin"}],
  *      "linking": "link_verified_email" | "create_only",   default create_only
+ *      "create_users": true,                false: only people who already have
+ *                                           an account (signed in before, or
+ *                                           linked) may sign in
  *      "email_verified_default": false,     what a missing email_verified claim means
  *      "jwks_refetch_seconds": 10           at most one JWKS fetch per this many seconds
  *   }]}
@@ -57,6 +60,7 @@ typedef struct cp_oidc_provider {
     cp_oidc_group_role *group_roles;
     size_t ngroup_roles;
     cp_oidc_linking linking;
+    bool create_users;
     bool email_verified_default;
     long jwks_refetch_seconds;
 

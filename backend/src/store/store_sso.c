@@ -117,6 +117,9 @@ static cp_result tx_sso_user(cp_dbconn *c, void *ctx, cp_error *err)
     }
     if (r != CP_ENOTFOUND) return r;
     cp_error_clear(err);
+    if (!t->id->may_create)
+        return cp_error_set(err, CP_EFORBIDDEN, "sso_signup_disabled", NULL,
+                            "this sign-in has no account here and this provider does not create accounts");
     const char *name = t->id->name && *t->id->name ? t->id->name : t->id->email;
     r = cp_conn_user_insert(c, t->a, t->id->email, name, NO_PASSWORD, t->now, t->out, err);
     if (r != CP_OK) return r;

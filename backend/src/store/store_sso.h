@@ -21,13 +21,15 @@ cp_result cp_store_oidc_login_take(cp_store *s, cp_arena *a, const char *state_h
 
 typedef struct {
     const char *issuer, *subject, *provider_id, *email, *name;
-    bool may_link; /* an account of this email may be linked (verified email, linking allowed) */
+    bool may_link;   /* an account of this email may be linked (verified email, linking allowed) */
+    bool may_create; /* a new user may be made */
 } cp_sso_identity;
 typedef enum { CP_SSO_KNOWN, CP_SSO_LINKED, CP_SSO_CREATED } cp_sso_outcome;
 /* In one transaction: the user (issuer, subject) signed in as before; else,
  * when may_link, the user of the same email, now linked; else a new user
- * that has no password. CP_ECONFLICT email_taken when the email has an
- * account that may not be linked. */
+ * that has no password, when may_create. CP_ECONFLICT email_taken when the
+ * email has an account that may not be linked; CP_EFORBIDDEN
+ * sso_signup_disabled when a new user would be needed but may not be made. */
 cp_result cp_store_sso_user(cp_store *s, cp_arena *a, const cp_sso_identity *id, int64_t now, cp_user *out,
                             cp_sso_outcome *outcome, cp_error *err) CP_MUST_CHECK;
 /* Gives user_id role in the project whose id or (unique) name is project:

@@ -2,6 +2,7 @@
 (mockoidc, tests/oidc/idp): the full login, each ID token refusal, key
 rotation, group roles, account linking and local passwords turned off."""
 import os
+import sqlite3
 import urllib.parse
 
 import pytest
@@ -222,6 +223,27 @@ def test_create_only_never_links(sso_server, idp):
     s, r, _ = sso_login(srv, idp, **user("c2", email="fresh@example.com"))
     assert r.status_code == 302
     assert me(srv, session_token(srv, s))["email"] == "fresh@example.com"
+
+
+def test_provider_that_creates_no_users(sso_server, idp):
+    """create_users false: only people with an account here (linked by
+    verified email, or signed in before) get in; nothing is created."""
+    srv = sso_server(linking="link_verified_email", create_users=False)
+    local = Api(srv, "member@example.com")
+    _, r, _ = sso_login(srv, idp, **user("n1", email="stranger@example.com"))
+    assert_error(r, 403, "sso_signup_disabled")
+    s, r, _ = sso_login(srv, idp, **user("n2", email="member@example.com"))
+    assert r.status_code == 302, r.text
+    assert me(srv, session_token(srv, s))["id"] == local.user["id"]
+    # The linked identity signs in again without the email lookup.
+    s, r, _ = sso_login(srv, idp, **user("n2", email="member@example.com"))
+    assert r.status_code == 302, r.text
+    db = sqlite3.connect(os.path.join(srv.data_dir, "cloudplane.db"))
+    try:
+        emails = {row[0] for row in db.execute("SELECT email FROM users")}
+    finally:
+        db.close()
+    assert "member@example.com" in emails and "stranger@example.com" not in emails
 
 
 def test_allowed_domains(sso_server, idp):

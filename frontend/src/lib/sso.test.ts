@@ -18,6 +18,7 @@ describe('ssoErrorMessage', () => {
   it('explains known codes and has a fallback', () => {
     expect(ssoErrorMessage(null)).toBeNull();
     expect(ssoErrorMessage('email_taken')).toMatch(/already exists/);
+    expect(ssoErrorMessage('sso_signup_disabled')).toMatch(/no account here/);
     expect(ssoErrorMessage('wrong_audience')).toMatch(/could not be verified/);
   });
 });

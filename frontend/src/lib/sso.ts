@@ -13,6 +13,7 @@ const MESSAGES: Record<string, string> = {
   state_mismatch: 'That sign-in was started in another browser or tab. Please start again.',
   email_taken: 'An account with this email already exists and cannot be linked to this sign-in. Log in with its password or ask an administrator.',
   email_not_verified: 'Your identity provider has not verified your email address.',
+  sso_signup_disabled: 'You have no account here yet, and this sign-in does not create one. Ask an administrator to invite you.',
   domain_not_allowed: 'Your email domain may not sign in here.',
   no_email: 'Your identity provider did not share an email address.',
   idp_unavailable: 'The identity provider could not be reached. Please try again.',
