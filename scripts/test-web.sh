@@ -40,6 +40,7 @@ env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$work" \
   CLOUDPLANE_SCHEDULER_INTERVAL=1 CLOUDPLANE_DRIFT_MIN_INTERVAL_MINUTES=0 \
   CLOUDPLANE_TEST_DRIFT_MINUTE_SECONDS=1 CLOUDPLANE_WEBHOOK_ALLOW_CIDRS=127.0.0.1/32 \
   CLOUDPLANE_OIDC_PROVIDERS_FILE="$work/oidc-providers.json" CLOUDPLANE_OIDC_ALLOW_CIDRS=127.0.0.1/32 \
+  CLOUDPLANE_PUBLIC_URL="http://127.0.0.1:$port" \
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --web-dir "$root/frontend/dist" \
   >"$work/out" 2>"$work/server.log" &
 pid=$!
@@ -47,7 +48,7 @@ trap 'kill $pid $idp_pid 2>/dev/null || true; wait $pid 2>/dev/null || true; wai
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 status=0
 # CLOUDPLANE_E2E_TESTS picks some of them, e.g. "e2e/guardrails.test.mjs".
-all_tests="e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.test.mjs e2e/expiry.test.mjs e2e/schedule.test.mjs e2e/plan.test.mjs e2e/guardrails.test.mjs e2e/notify.test.mjs e2e/tokens.test.mjs e2e/sso.test.mjs"
+all_tests="e2e/auth.test.mjs e2e/flow.test.mjs e2e/invite.test.mjs e2e/drift.test.mjs e2e/expiry.test.mjs e2e/schedule.test.mjs e2e/plan.test.mjs e2e/guardrails.test.mjs e2e/notify.test.mjs e2e/tokens.test.mjs e2e/sso.test.mjs e2e/identity.test.mjs"
 CLOUDPLANE_URL="http://127.0.0.1:$port" CLOUDPLANE_E2E_OUTBOX="$work/outbox" CLOUDPLANE_E2E_IDP="http://$idp_addr" \
   node --test ${CLOUDPLANE_E2E_TESTS:-$all_tests} || status=$?
 if [ $status -ne 0 ]; then
