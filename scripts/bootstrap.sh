@@ -5,7 +5,7 @@ set -euo pipefail
 mode="${1:-run}"
 
 run_pkgs=(build-essential cmake ninja-build pkg-config git curl ca-certificates
-  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev libpq-dev libhiredis-dev libicu-dev libcurl4-openssl-dev
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libssl-dev libpq-dev libhiredis-dev libicu-dev libcurl4-openssl-dev libcjose-dev
   bubblewrap)
 test_pkgs=(postgresql redis-server wrk chromium jq procps clang-format cppcheck clang prometheus)
 
@@ -32,9 +32,10 @@ command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
 command -v node >/dev/null 2>&1 || { echo "bootstrap: Node.js 20+ with npm is required for the web UI" >&2; exit 1; }
 
 if [ "$mode" = test ]; then
-  if ! python3 -c 'import pytest, requests, boto3, moto' 2>/dev/null; then
+  # cryptography: test_workload_identity.py checks run tokens' RS256 signatures against the JWKS.
+  if ! python3 -c 'import pytest, requests, boto3, moto, cryptography' 2>/dev/null; then
     echo "bootstrap: installing Python test packages" >&2
-    python3 -m pip install -q pytest requests boto3 'moto[server]'
+    python3 -m pip install -q pytest requests boto3 'moto[server]' cryptography
   fi
   command -v moto_server >/dev/null 2>&1 || python3 -m pip install -q 'moto[server]'
   # The provider-schema check (tests/modules/schema) pins its packages in requirements.txt.

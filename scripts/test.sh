@@ -23,6 +23,10 @@ echo "== tofu: $("$CP_TOFU" version | head -1)"
 CLOUDPLANE_PROVIDER_MIRROR=$(scripts/install-provider.sh) || exit 1
 export CLOUDPLANE_PROVIDER_MIRROR
 echo "== provider mirror: $CLOUDPLANE_PROVIDER_MIRROR"
+# The OIDC identity provider the single sign-on tests (pytest and e2e) start.
+CLOUDPLANE_TEST_IDP=$(scripts/install-test-idp.sh) || exit 1
+export CLOUDPLANE_TEST_IDP
+echo "== test OIDC provider: $CLOUDPLANE_TEST_IDP"
 
 make --no-print-directory build asan || exit 1
 

@@ -14,6 +14,7 @@
 #include "api/metrics.h"
 #include "api/sandbox_cloud.h"
 #include "app/app.h"
+#include "app/issuer_key.h"
 #include "auth/password.h"
 #include "backup/backup.h"
 #include "cli/cli.h"
@@ -41,7 +42,8 @@ static void usage(FILE *f)
             "  serve      HTTP API and web UI (embedded mode also runs workers)\n"
             "  worker     run jobs from Redis Streams (distributed mode)\n"
             "  migrate    apply database migrations\n"
-            "  admin      administration: create-user, rotate-vault-key, sandbox-key, backup, restore\n"
+            "  admin      administration: create-user, rotate-vault-key, rotate-issuer-key, sandbox-key, "
+            "backup, restore\n"
             "  version    print the version\n\n"
             "`cloudplane <command> --help` lists every setting.\n\n",
             CP_VERSION);
@@ -578,6 +580,20 @@ static int cmd_backup_restore(int argc, char **argv)
     return rc;
 }
 
+/* A new run-token issuer key first in the key file; the old ones stay
+ * published until removed (app/issuer_key.h). Restart serve and the workers. */
+static int cmd_rotate_issuer(int argc, char **argv)
+{
+    cp_config cfg;
+    int rc = load_config(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+    cp_error err;
+    cp_error_clear(&err);
+    rc = cp_app_issuer_rotate(&cfg, stdout, &err) == CP_OK ? 0 : fail_start("admin rotate-issuer-key", &err);
+    cp_config_free(&cfg);
+    return rc;
+}
+
 /* admin create-user EMAIL NAME  (password on stdin) | admin rotate-vault-key | admin sandbox-key |
  * admin providers mirror DIR | admin backup FILE | admin restore FILE */
 static int cmd_admin(int argc, char **argv)
@@ -586,6 +602,8 @@ static int cmd_admin(int argc, char **argv)
         printf("usage: cloudplane admin create-user EMAIL NAME [flags]   (password read from stdin)\n"
                "       cloudplane admin rotate-vault-key [flags]         (re-seal all credentials under the first"
                " vault key)\n"
+               "       cloudplane admin rotate-issuer-key [flags]        (a new run-token signing key first; the old"
+               " ones stay published)\n"
                "       cloudplane admin sandbox-key [flags]              (register a new sandbox cloud API key and"
                " print it)\n"
                "       cloudplane admin providers mirror DIR [--platform P]... (fill a provider mirror)\n"
@@ -596,6 +614,7 @@ static int cmd_admin(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "rotate-vault-key")) return cmd_rotate(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "rotate-issuer-key")) return cmd_rotate_issuer(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sandbox-key")) return cmd_sandbox_key(argc - 1, argv + 1);
     if (!strcmp(argv[1], "providers")) return cmd_providers(argc - 1, argv + 1);
     if (!strcmp(argv[1], "backup") || !strcmp(argv[1], "restore")) return cmd_backup_restore(argc - 1, argv + 1);

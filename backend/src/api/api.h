@@ -61,6 +61,10 @@ cp_result cp_api_sessions_revoke(cp_req *req);
 cp_result cp_api_sessions_revoke_all(cp_req *req);
 cp_result cp_api_password_change(cp_req *req);
 cp_result cp_api_signup_complete(cp_req *req);
+/* Single sign-on (oidc.c). */
+cp_result cp_api_oidc_providers(cp_req *req);
+cp_result cp_api_oidc_start(cp_req *req);
+cp_result cp_api_oidc_callback(cp_req *req);
 /* Project invitations (invitations.c). */
 cp_result cp_api_invitations_create(cp_req *req);
 cp_result cp_api_invitations_list(cp_req *req);

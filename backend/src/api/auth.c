@@ -48,6 +48,12 @@ cp_result cp_api_signup_closed(cp_req *req, cp_signup_policy policy)
                        "sign-up is turned off on this server: ask its administrator for an account");
 }
 
+cp_result cp_api_local_passwords_off(cp_req *req)
+{
+    return cp_req_fail(req, CP_EFORBIDDEN, "local_passwords_disabled", NULL,
+                       "passwords are turned off on this server: sign in with single sign-on");
+}
+
 cp_result cp_api_invalid_link(cp_req *req)
 {
     return cp_req_fail(req, CP_ENOTFOUND, "invalid_token", "token", "this link is invalid, used or expired");
@@ -63,6 +69,7 @@ cp_result cp_api_signup(cp_req *req)
     json_t *body;
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &body);
     if (r != CP_OK) return r;
+    if (!app->cfg->local_passwords) return cp_api_local_passwords_off(req);
     cp_signup_policy policy = cp_config_signup_policy(app->cfg);
     if (policy != CP_SIGNUP_OPEN) return cp_api_signup_closed(req, policy);
     char *email = cp_api_normalize_email(req->arena, cp_json_str(body, "email", ""));
@@ -126,6 +133,7 @@ cp_result cp_api_signup_complete(cp_req *req)
     json_t *body;
     cp_result r = signup_fields(req, &body);
     if (r != CP_OK) return r;
+    if (!app->cfg->local_passwords) return cp_api_local_passwords_off(req);
     const char *token = cp_json_str(body, "token", "");
     char hash[CP_ONETIME_HASH_LEN + 1];
     bool invitation = !strncmp(token, "cpi_", 4);
@@ -188,6 +196,7 @@ cp_result cp_api_login(cp_req *req)
     json_t *body;
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &body);
     if (r != CP_OK) return r;
+    if (!app->cfg->local_passwords) return cp_api_local_passwords_off(req);
     const char *raw = cp_json_str(body, "email", "");
     char *email = cp_api_normalize_email(req->arena, raw);
     const char *ekey = cp_arena_printf(req->arena, "e:%s", email ? email : raw);

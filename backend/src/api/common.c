@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "engine/catalog.h"
+#include "engine/identity.h"
 #include "queue/queue.h"
 
 cp_result cp_api_page(cp_req *req, int *limit, const char **cursor)
@@ -144,8 +145,19 @@ json_t *cp_api_project_json(const cp_project *p)
 
 json_t *cp_api_account_json(const cp_account *a)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", a->id, "project_id", a->project_id, "name", a->name,
-                     "cloud", a->cloud, "hint", cp_json_str_or_null(a->hint), "created_at", cp_api_time(a->created_at));
+    bool wi = a->kind && !strcmp(a->kind, "workload_identity");
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", a->id, "project_id", a->project_id, "name",
+                          a->name, "cloud", a->cloud, "kind", wi ? "workload_identity" : "credentials", "hint",
+                          cp_json_str_or_null(a->hint), "created_at", cp_api_time(a->created_at));
+    if (wi) {
+        /* Not secret: what the run assumes, and the token's audience. */
+        json_t *fields = json_loads(a->identity ? a->identity : "{}", 0, NULL);
+        char *aud = cp_identity_audience(a->cloud, fields, a->audience);
+        json_object_set_new(j, "identity", fields ? fields : json_object());
+        json_object_set_new(j, "audience", cp_json_str_or_null(aud));
+        free(aud);
+    }
+    return j;
 }
 
 /* The one owner of a resource's JSON shape: the list writes it straight into

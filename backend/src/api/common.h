@@ -26,6 +26,8 @@ cp_result cp_api_may_assign(cp_req *req, const cp_project *p, cp_role target_now
 const char *cp_api_link(cp_req *req, const char *path, const char *token);
 /* 403 for a sign-up the policy refuses (auth.c). */
 cp_result cp_api_signup_closed(cp_req *req, cp_signup_policy policy) CP_MUST_CHECK;
+/* 403 local_passwords_disabled: CLOUDPLANE_LOCAL_PASSWORDS=false (auth.c). */
+cp_result cp_api_local_passwords_off(cp_req *req) CP_MUST_CHECK;
 /* The one answer for an unknown, used, expired, revoked or someone else's
  * mailed token (404 invalid_token), so a token reveals nothing (auth.c). */
 cp_result cp_api_invalid_link(cp_req *req) CP_MUST_CHECK;
@@ -46,6 +48,13 @@ json_t *cp_api_run_json(const cp_run *r);
 json_t *cp_api_member_json(const cp_member *m);
 json_t *cp_api_page_json(json_t *items, const char *next);
 
+/* The hex BLAKE2b hash by which a random secret (refresh token, sign-in
+ * state) is stored and looked up (sessions.c). */
+#define CP_API_TOKEN_HASH_HEX (32 * 2 + 1)
+void cp_api_token_hash(const char *token, char out[CP_API_TOKEN_HASH_HEX]);
+/* Cookies are Secure when users reach the server over https (the public
+ * URL says so; TLS may end at a proxy). */
+bool cp_api_cookie_secure(const cp_app *app);
 /* Starts a session for user_id (api/sessions.c): stores it, sets the refresh
  * cookie on the reply and signs an access token bound to it into access. */
 cp_result cp_api_session_start(cp_req *req, const char *user_id, char access[CP_JWT_MAX]) CP_MUST_CHECK;

@@ -293,7 +293,7 @@ cp_result cp_api_guardrails_check(cp_req *req)
     const char *aid = cp_json_str(b, "account_id", "");
     cp_account acc;
     if (!cp_id_valid(aid) || cp_store_account_get(app->store, req->arena, aid, &acc, &req->err) != CP_OK ||
-        strcmp(acc.project_id, p.id) != 0 || !acc.ciphertext[0])
+        strcmp(acc.project_id, p.id) != 0 || acc.deleted)
         return cp_req_fail(req, CP_EUNPROC, "not_found", "account_id", "no such cloud account in this project");
     const char *kind = cp_json_str(b, "kind", "");
     if (strcmp(kind, "vm") != 0 && strcmp(kind, "storage") != 0)

@@ -1,6 +1,7 @@
 /* routes.c: the HTTP API's route table. Every path here is in openapi.yaml, and
  * a test checks both directions. */
 #include "api/api.h"
+#include "api/issuer.h"
 #include "api/tokens.h"
 
 const cp_route cp_api_routes[] = {
@@ -8,6 +9,9 @@ const cp_route cp_api_routes[] = {
     {"GET", "/readyz", cp_api_readyz, CP_ROUTE_PUBLIC},
     {"GET", "/metrics", cp_api_metrics, CP_ROUTE_PUBLIC},
     {"GET", "/api/v1/openapi.yaml", cp_api_openapi, CP_ROUTE_PUBLIC},
+    {"GET", "/.well-known/openid-configuration", cp_api_oidc_discovery, CP_ROUTE_PUBLIC},
+    {"GET", "/.well-known/jwks.json", cp_api_oidc_jwks, CP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/workload-identity", cp_api_workload_identity, CP_ROUTE_AUTH},
     {"POST", "/api/v1/auth/signup", cp_api_signup, CP_ROUTE_PUBLIC},
     {"POST", "/api/v1/auth/signup/complete", cp_api_signup_complete, CP_ROUTE_PUBLIC},
     {"POST", "/api/v1/auth/login", cp_api_login, CP_ROUTE_PUBLIC},
@@ -19,6 +23,10 @@ const cp_route cp_api_routes[] = {
     {"POST", "/api/v1/auth/password", cp_api_password_change, CP_ROUTE_AUTH},
     {"GET", "/api/v1/auth/me", cp_api_me, CP_ROUTE_AUTH},
     {"GET", "/api/v1/auth/audit", cp_api_my_audit, CP_ROUTE_AUTH},
+    /* Single sign-on (oidc.c). */
+    {"GET", "/api/v1/auth/oidc/providers", cp_api_oidc_providers, CP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/auth/oidc/{id}/start", cp_api_oidc_start, CP_ROUTE_PUBLIC},
+    {"GET", "/api/v1/auth/oidc/{id}/callback", cp_api_oidc_callback, CP_ROUTE_PUBLIC},
     {"GET", "/api/v1/catalog", cp_api_catalog, CP_ROUTE_AUTH},
     {"POST", "/api/v1/projects", cp_api_projects_create, CP_ROUTE_AUTH},
     {"GET", "/api/v1/projects", cp_api_projects_list, CP_ROUTE_AUTH},

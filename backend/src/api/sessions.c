@@ -24,18 +24,18 @@
 #define REFRESH_COOKIE "cp_refresh"
 #define REFRESH_BYTES 32
 #define REFRESH_PATH "/api/v1/auth"
-#define HASH_HEX (crypto_generichash_BYTES * 2 + 1)
+#define HASH_HEX CP_API_TOKEN_HASH_HEX
+_Static_assert(HASH_HEX == crypto_generichash_BYTES * 2 + 1, "the token hash is BLAKE2b-256 in hex");
 #define UA_MAX 200
 
-static void token_hash(const char *token, char out[HASH_HEX])
+void cp_api_token_hash(const char *token, char out[CP_API_TOKEN_HASH_HEX])
 {
     unsigned char h[crypto_generichash_BYTES];
     crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
     sodium_bin2hex(out, HASH_HEX, h, sizeof h);
 }
 
-/* Secure when users reach the server over https (TLS ends at a proxy). */
-static bool cookie_secure(const cp_app *app)
+bool cp_api_cookie_secure(const cp_app *app)
 {
     return app->cfg->public_url && strncmp(app->cfg->public_url, "https://", 8) == 0;
 }
@@ -43,9 +43,9 @@ static bool cookie_secure(const cp_app *app)
 static void set_refresh_cookie(cp_req *req, const char *token)
 {
     cp_app *app = CP_APP(req);
-    req->set_cookie = cp_arena_printf(req->arena, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
-                                      REFRESH_COOKIE, token ? token : "", REFRESH_PATH,
-                                      token ? app->cfg->refresh_ttl_seconds : 0L, cookie_secure(app) ? "; Secure" : "");
+    req->set_cookie = cp_arena_printf(
+        req->arena, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Strict%s", REFRESH_COOKIE, token ? token : "",
+        REFRESH_PATH, token ? app->cfg->refresh_ttl_seconds : 0L, cp_api_cookie_secure(app) ? "; Secure" : "");
 }
 
 /* The User-Agent as shown in the session list: printable ASCII, bounded. */
@@ -79,7 +79,7 @@ static void new_refresh_token(char *token, size_t cap, char hash[HASH_HEX])
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(token, cap, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof raw);
-    token_hash(token, hash);
+    cp_api_token_hash(token, hash);
 }
 
 #define REFRESH_B64 sodium_base64_ENCODED_LEN(REFRESH_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
@@ -117,7 +117,7 @@ cp_result cp_api_refresh(cp_req *req)
     if (!old || strlen(old) != REFRESH_B64 - 1)
         return refresh_refused(req, "invalid_refresh", "no valid refresh token; sign in again");
     char old_hash[HASH_HEX], next[REFRESH_B64], next_hash[HASH_HEX], sid[CP_ID_LEN + 1], user_id[64];
-    token_hash(old, old_hash);
+    cp_api_token_hash(old, old_hash);
     new_refresh_token(next, sizeof next, next_hash);
     int64_t now = cp_now_ms();
     cp_refresh_outcome outcome;
@@ -226,6 +226,7 @@ cp_result cp_api_password_change(cp_req *req)
     json_t *body;
     cp_result r = cp_req_body(req, fields, CP_ARRAY_LEN(fields), &body);
     if (r != CP_OK) return r;
+    if (!app->cfg->local_passwords) return cp_api_local_passwords_off(req);
     const char *key = cp_arena_printf(req->arena, "p:%s", req->user_id);
     int64_t now = cp_now_ms();
     int wait = 0;

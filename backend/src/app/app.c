@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include "core/mail.h"
+#include "app/issuer_key.h"
 
 #include <limits.h>
 #include <sodium.h>
@@ -125,7 +126,9 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     if ((r = cp_mkdirs(keydir, 0700, err)) != CP_OK) return r;
     if ((r = load_jwt_key(app, keydir, err)) != CP_OK) return r;
     if ((r = load_vault(app, keydir, err)) != CP_OK) return r;
+    if ((r = cp_app_issuer_load(cfg, keydir, &app->issuer, err)) != CP_OK) return r;
     if ((r = cp_mail_configure(cfg, err)) != CP_OK) return r;
+    if ((r = cp_oidc_configure(cfg, &app->oidc, err)) != CP_OK) return r;
 
     char dbbuf[PATH_MAX];
     const char *url = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);
@@ -152,12 +155,14 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
 void cp_app_close(cp_app *app)
 {
     cp_hashpool_free(app->hashpool);
+    cp_oidc_free(app->oidc);
     for (int i = 0; i < CP_LIMIT_COUNT; i++) {
         cp_throttle_free(app->limit_ip[i]);
         cp_throttle_free(app->limit_account[i]);
     }
     cp_store_close(app->store);
     cp_vault_free(app->vault);
+    cp_issuer_free(app->issuer);
     cp_ratelimit_free(app->login_by_email);
     cp_ratelimit_free(app->login_by_ip);
     cp_slots_free(app->streams_by_user);

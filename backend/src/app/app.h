@@ -7,6 +7,7 @@
 
 #include "auth/hashpool.h"
 #include "auth/jwt.h"
+#include "auth/oidc.h"
 #include "auth/ratelimit.h"
 #include "auth/slots.h"
 #include "auth/throttle.h"
@@ -17,6 +18,7 @@
 struct cp_queue;
 struct cp_events;
 struct cp_gr_cache;
+struct cp_issuer;
 
 /* Request kinds with their own rate limits, per client address and per
  * account (api.h: cp_api_limit). */
@@ -39,6 +41,8 @@ typedef struct cp_app {
     _Atomic uint64_t hash_busy;                 /* requests refused by a full hashing pool */
     cp_slots *streams_by_user;                  /* open run event streams */
     struct cp_gr_cache *guardrails;             /* parsed rules per project (engine/guardrails_cache.h) */
+    cp_oidc *oidc;                              /* single sign-on providers; NULL = none */
+    struct cp_issuer *issuer;                   /* run-token signing keys (app/issuer_key.h) */
     int64_t started_at_ms;
     /* Base of links in mails when CLOUDPLANE_PUBLIC_URL is unset: the listen
      * address. serve writes it once, before it announces the port (so before

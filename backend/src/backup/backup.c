@@ -321,11 +321,12 @@ static void say_left_out(const char *data_dir, FILE *say)
 
 /* ---- backup -------------------------------------------------------------- */
 
-static char *manifest(bool pg, long schema, const char *jwt, const char *vault, const char *state)
+static char *manifest(bool pg, long schema, const char *jwt, const char *vault, const char *issuer, const char *state)
 {
-    json_t *m = json_pack("{s:i, s:I, s:s, s:I, s:s, s:s, s:s}", "format", CP_BACKUP_FORMAT, "created_at",
-                          (json_int_t)cp_now_ms(), "store", pg ? "postgres" : "sqlite", "schema_version",
-                          (json_int_t)schema, "jwt_key", jwt, "vault_keys", vault, "state", state);
+    json_t *m =
+        json_pack("{s:i, s:I, s:s, s:I, s:s, s:s, s:s, s:s}", "format", CP_BACKUP_FORMAT, "created_at",
+                  (json_int_t)cp_now_ms(), "store", pg ? "postgres" : "sqlite", "schema_version", (json_int_t)schema,
+                  "jwt_key", jwt, "vault_keys", vault, "issuer_keys", issuer, "state", state);
     char *s = json_dumps(m, JSON_COMPACT);
     json_decref(m);
     return s;
@@ -368,14 +369,23 @@ cp_result cp_backup_run(const cp_config *cfg, const char *file, const char *pass
     }
     const char *jwt_from = cfg->jwt_secret[0] ? "env" : "archive";
     const char *vault_from = cfg->vault_keys[0] ? "env" : "archive";
-    man = manifest(pg, schema, jwt_from, vault_from, local_state ? "archive" : "s3");
+    /* The issuer's keys are made by the first start of a version that issues run tokens: maybe none yet. */
+    char issuer_path[PATH_MAX];
+    if (cfg->issuer_keys_file[0])
+        snprintf(issuer_path, sizeof issuer_path, "%s", cfg->issuer_keys_file);
+    else
+        snprintf(issuer_path, sizeof issuer_path, "%s/keys/issuer.jwks", cfg->data_dir);
+    const char *issuer_from = cfg->issuer_keys[0] ? "env" : access(issuer_path, F_OK) == 0 ? "archive" : "none";
+    man = manifest(pg, schema, jwt_from, vault_from, issuer_from, local_state ? "archive" : "s3");
     if ((r = cp_archive_create(file, passphrase, kdf, CP_BACKUP_MANIFEST, man, strlen(man), &w, err)) != CP_OK)
         goto out;
     if (!pg && (r = cp_archive_add_fd(w, CP_BACKUP_DB, snap_fd, err)) != CP_OK) goto out;
     if ((r = add_key(w, cfg->jwt_secret, cfg->jwt_secret_file, cfg->data_dir, "jwt.key", CP_BACKUP_JWT, &jwt_from,
                      err)) != CP_OK ||
         (r = add_key(w, cfg->vault_keys, cfg->vault_keys_file, cfg->data_dir, "vault.keys", CP_BACKUP_VAULT,
-                     &vault_from, err)) != CP_OK)
+                     &vault_from, err)) != CP_OK ||
+        (strcmp(issuer_from, "none") && (r = add_key(w, cfg->issuer_keys, cfg->issuer_keys_file, cfg->data_dir,
+                                                     "issuer.jwks", CP_BACKUP_ISSUER, &issuer_from, err)) != CP_OK))
         goto out;
     /* State after the store: a resource the snapshot shows has state at
      * least as new as that row, so destroy after restore finds it. */
@@ -399,6 +409,10 @@ cp_result cp_backup_run(const cp_config *cfg, const char *file, const char *pass
             strcmp(vault_from, "env")
                 ? "in the archive"
                 : "from CLOUDPLANE_VAULT_KEYS, not archived: without them no credential decrypts");
+    fprintf(say, "  run-token issuer keys: %s\n",
+            !strcmp(issuer_from, "archive") ? "in the archive"
+            : !strcmp(issuer_from, "env")   ? "from CLOUDPLANE_ISSUER_KEYS, not archived: clouds trust only those keys"
+                                            : "none yet (made at the server's next start)");
     if (local_state)
         fprintf(say, "  OpenTofu state: %zu file(s) from %s\n", state_files, state_root);
     else

@@ -12,6 +12,7 @@
 #define CP_BACKUP_DB "cloudplane.db"
 #define CP_BACKUP_JWT "keys/jwt.key"
 #define CP_BACKUP_VAULT "keys/vault.keys"
+#define CP_BACKUP_ISSUER "keys/issuer.jwks" /* run-token signing keys (app/issuer_key.h) */
 #define CP_BACKUP_STATE "state"
 /* Largest key or state file taken into memory. */
 #define CP_BACKUP_FILE_MAX (256u << 20)

@@ -52,7 +52,9 @@ static int dir_state(const char *dir)
 /* Only the names a backup writes; state/ paths without empty, . or .. parts. */
 static bool name_ok(const char *name)
 {
-    if (!strcmp(name, CP_BACKUP_DB) || !strcmp(name, CP_BACKUP_JWT) || !strcmp(name, CP_BACKUP_VAULT)) return true;
+    if (!strcmp(name, CP_BACKUP_DB) || !strcmp(name, CP_BACKUP_JWT) || !strcmp(name, CP_BACKUP_VAULT) ||
+        !strcmp(name, CP_BACKUP_ISSUER))
+        return true;
     if (strncmp(name, CP_BACKUP_STATE "/", sizeof CP_BACKUP_STATE) != 0 || !name[sizeof CP_BACKUP_STATE]) return false;
     for (const char *p = name + sizeof CP_BACKUP_STATE; *p;) {
         size_t n = strcspn(p, "/");
@@ -191,6 +193,8 @@ static cp_result put_in_place(const char *stage, const char *dir, const char *db
     if (staged(stage, CP_BACKUP_JWT) && (r = install(stage, CP_BACKUP_JWT, p, err)) != CP_OK) return r;
     snprintf(p, sizeof p, "%s/%s", dir, CP_BACKUP_VAULT);
     if (staged(stage, CP_BACKUP_VAULT) && (r = install(stage, CP_BACKUP_VAULT, p, err)) != CP_OK) return r;
+    snprintf(p, sizeof p, "%s/%s", dir, CP_BACKUP_ISSUER);
+    if (staged(stage, CP_BACKUP_ISSUER) && (r = install(stage, CP_BACKUP_ISSUER, p, err)) != CP_OK) return r;
     if (!has_state) return CP_OK;
     /* The old state goes into the stage, removed with it. */
     char old[PATH_MAX];
@@ -223,6 +227,11 @@ static void say_done(FILE *say, const char *file, const char *dir, json_t *m, co
                      "decrypts\n");
     else
         fprintf(say, "  vault keys: %s/%s (mode 0600)\n", dir, CP_BACKUP_VAULT);
+    if (!strcmp(mstr(m, "issuer_keys"), "env"))
+        fprintf(say, "  run-token issuer keys: were CLOUDPLANE_ISSUER_KEYS at backup time; give the server the same "
+                     "value, or clouds stop trusting its tokens\n");
+    else if (!strcmp(mstr(m, "issuer_keys"), "archive"))
+        fprintf(say, "  run-token issuer keys: %s/%s (mode 0600)\n", dir, CP_BACKUP_ISSUER);
     if (!strcmp(mstr(m, "state"), "archive"))
         fprintf(say, "  OpenTofu state: %zu file(s) in %s/state\n", state_files, dir);
     else

@@ -215,6 +215,28 @@ static const cfg_entry table[] = {
     AGE("retention-workspaces", "CLOUDPLANE_RETENTION_WORKSPACES", "7d", retention_workspaces_seconds,
         "run dirs a crash left on disk are removed this long after their run ended (a run removes its own when it "
         "ends; a leftover may hold a plan file with sensitive values) (0 or off = keep forever)"),
+    /* Single sign-on (auth/oidc.h) */
+    S("oidc-providers-file", "CLOUDPLANE_OIDC_PROVIDERS_FILE", "", oidc_providers_file,
+      "JSON file of the OIDC identity providers users may sign in with (README: Single sign-on; empty = none)"),
+    S("oidc-allow-cidrs", "CLOUDPLANE_OIDC_ALLOW_CIDRS", "", oidc_allow_cidrs,
+      "comma-separated CIDRs an identity provider may be reached at although they are loopback or private "
+      "(empty = public addresses only)"),
+    B("local-passwords", "CLOUDPLANE_LOCAL_PASSWORDS", "true", local_passwords,
+      "email and password sign-in and sign-up; false (only with OIDC providers) leaves single sign-on alone"),
+    /* Workload identity: cloudplane as an OIDC issuer for runs (auth/issuer.c) */
+    SEC("issuer-keys", "CLOUDPLANE_ISSUER_KEYS", issuer_keys,
+        "run-token issuer signing keys: a private JWK Set {\"keys\":[...]} of RSA keys with kid; the first signs, "
+        "all are published (rotation with overlap); prefer the _FILE form"),
+    S("issuer-keys-file", "CLOUDPLANE_ISSUER_KEYS_FILE", "", issuer_keys_file,
+      "file holding the issuer's private JWK Set (default: <data-dir>/keys/issuer.jwks, generated; "
+      "`cloudplane admin rotate-issuer-key` puts a new key first)"),
+    S("state-s3-web-identity-role-arn", "CLOUDPLANE_STATE_S3_WEB_IDENTITY_ROLE_ARN", "", state_s3_web_identity_role_arn,
+      "s3 state backend: assume this IAM role with the run's cloudplane-issued token "
+      "(assume_role_with_web_identity) instead of static keys; needs the public URL set"),
+    S("state-s3-web-identity-audience", "CLOUDPLANE_STATE_S3_WEB_IDENTITY_AUDIENCE", "sts.amazonaws.com",
+      state_s3_web_identity_audience, "aud of the token the state backend's role is assumed with"),
+    S("state-s3-sts-endpoint", "CLOUDPLANE_STATE_S3_STS_ENDPOINT", "", state_s3_sts_endpoint,
+      "STS endpoint override for the state backend's web identity (default: AWS, or the S3 endpoint when set)"),
 };
 
 static char **str_slot(cp_config *c, const cfg_entry *e)

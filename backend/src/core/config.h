@@ -90,6 +90,15 @@ typedef struct {
     char *metrics_token;  /* Bearer token /metrics asks for; "" = none (secret) */
     /* Retention (worker/retention.c): ages in seconds, 0 = keep forever */
     long retention_events_seconds, retention_audit_seconds, retention_workspaces_seconds;
+    /* Single sign-on (auth/oidc.h) */
+    char *oidc_providers_file, *oidc_allow_cidrs;
+    bool local_passwords;
+    /* Workload identity (auth/issuer.h, engine/identity.h) */
+    char *issuer_keys;      /* private JWK Set text (secret) */
+    char *issuer_keys_file; /* default: <data-dir>/keys/issuer.jwks, generated */
+    char *state_s3_web_identity_role_arn;
+    char *state_s3_web_identity_audience;
+    char *state_s3_sts_endpoint;
 } cp_config;
 
 /* Fills defaults, then env, then argv flags (argv[0] is the subcommand).

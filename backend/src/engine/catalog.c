@@ -26,6 +26,13 @@ typedef struct {
     size_t n_creds;
     const char *cred_env[MAX_CREDS + 1];
     size_t n_cred_env;
+    /* Workload identity: what a token-based account stores (no secret). */
+    json_t *wi; /* the cloud's "workload_identity" object, NULL if it has none */
+    cp_cred_field wi_fields[MAX_CREDS];
+    regex_t wi_re[MAX_CREDS];
+    size_t n_wi;
+    const char *wi_env[2 * MAX_CREDS + 1]; /* every env name an identity account sets */
+    size_t n_wi_env;
 } cloud_ent;
 
 typedef struct {
@@ -86,8 +93,11 @@ static bool env_name_ok(const char *s)
     return true;
 }
 
-/* Loads one cloud's "credentials" array into ce; NULL or why it is wrong. */
-static const char *load_credentials(cloud_ent *ce, json_t *arr)
+/* Loads one cloud's "credentials" array (or its workload identity's
+ * "fields") into fs/res/n, their env names into envs/n_env; NULL or why it is
+ * wrong. */
+static const char *load_fields(json_t *arr, bool simulated, cp_cred_field *fs, regex_t *res, size_t *nf,
+                               const char **envs, size_t *n_env)
 {
     static const char *const inputs[] = {
         [CP_CRED_TEXT] = "text", [CP_CRED_PASSWORD] = "password", [CP_CRED_FILE] = "file"};
@@ -96,8 +106,8 @@ static const char *load_credentials(cloud_ent *ce, json_t *arr)
     json_t *o;
     json_array_foreach(arr, i, o)
     {
-        if (ce->n_creds == MAX_CREDS) return "too many credential fields";
-        cp_cred_field *f = &ce->creds[ce->n_creds];
+        if (*nf == MAX_CREDS) return "too many credential fields";
+        cp_cred_field *f = &fs[*nf];
         bool bad = !json_is_object(o);
         f->name = opt_str(o, "name", &bad);
         f->label = opt_str(o, "label", &bad);
@@ -118,7 +128,7 @@ static const char *load_credentials(cloud_ent *ce, json_t *arr)
         if (gen && !json_is_boolean(gen)) return "credential generated must be a boolean";
         f->generated = json_is_true(gen);
         /* Only a cloud the platform runs can have a value made up for it. */
-        if (f->generated && (!ce->simulated || json_is_true(req)))
+        if (f->generated && (!simulated || json_is_true(req)))
             return "only optional fields of the simulated cloud are generated";
         if (!env_name_ok(f->env)) return "credential env is not an env var name";
         f->required = json_is_true(req);
@@ -129,13 +139,44 @@ static const char *load_credentials(cloud_ent *ce, json_t *arr)
         for (size_t k = 0; k < CP_ARRAY_LEN(inputs) && !known; k++)
             if (strcmp(inputs[k], input) == 0) f->input = (cp_cred_input)k, known = true;
         if (!known) return "credential input must be text, password or file";
-        for (size_t k = 0; k < ce->n_creds; k++)
-            if (strcmp(ce->creds[k].name, f->name) == 0) return "duplicate credential field";
-        if (f->pattern && regcomp(&ce->cred_re[ce->n_creds], f->pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        for (size_t k = 0; k < *nf; k++)
+            if (strcmp(fs[k].name, f->name) == 0) return "duplicate credential field";
+        if (f->pattern && regcomp(&res[*nf], f->pattern, REG_EXTENDED | REG_NOSUB) != 0)
             return "credential pattern does not compile";
-        if (f->env) ce->cred_env[ce->n_cred_env++] = f->env;
-        ce->n_creds++;
+        if (f->env) envs[(*n_env)++] = f->env;
+        (*nf)++;
     }
+    return NULL;
+}
+
+/* A cloud's "workload_identity": {default_audience, fields, env?,
+ * token_file_env?, credentials_file?{env, template}} (engine/identity.c
+ * reads it); NULL or why it is wrong. */
+static const char *load_identity(cloud_ent *ce, json_t *wi)
+{
+    if (!wi) return NULL;
+    if (!json_is_object(wi) || !json_is_string(json_object_get(wi, "default_audience")))
+        return "workload_identity without default_audience";
+    const char *why = load_fields(json_object_get(wi, "fields"), false, ce->wi_fields, ce->wi_re, &ce->n_wi, ce->wi_env,
+                                  &ce->n_wi_env);
+    if (why) return why;
+    for (size_t i = 0; i < ce->n_wi; i++)
+        if (ce->wi_fields[i].secret) return "a workload identity field is never secret";
+    const char *tf = json_string_value(json_object_get(wi, "token_file_env"));
+    json_t *cf = json_object_get(wi, "credentials_file");
+    const char *cf_env = json_string_value(json_object_get(cf, "env"));
+    if (!tf == !cf_env) return "workload_identity needs token_file_env or credentials_file (one)";
+    if (cf && !json_is_object(json_object_get(cf, "template"))) return "credentials_file without template";
+    if (!env_name_ok(tf) || !env_name_ok(cf_env)) return "workload_identity env is not an env var name";
+    ce->wi_env[ce->n_wi_env++] = tf ? tf : cf_env;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(wi, "env"), k, v)
+    {
+        if (!env_name_ok(k) || !json_is_string(v) || ce->n_wi_env >= 2 * MAX_CREDS) return "bad workload_identity env";
+        ce->wi_env[ce->n_wi_env++] = k;
+    }
+    ce->wi = wi;
     return NULL;
 }
 
@@ -161,7 +202,9 @@ static void load(void)
         ce->id = json_string_value(json_object_get(c, "id"));
         ce->simulated = json_is_true(json_object_get(c, "simulated"));
         if (!ce->id) return load_fail("cloud without id");
-        const char *why = load_credentials(ce, json_object_get(c, "credentials"));
+        const char *why = load_fields(json_object_get(c, "credentials"), ce->simulated, ce->creds, ce->cred_re,
+                                      &ce->n_creds, ce->cred_env, &ce->n_cred_env);
+        if (!why) why = load_identity(ce, json_object_get(c, "workload_identity"));
         if (why) return load_fail(why);
         if (!ce->simulated && ce->n_creds == 0) return load_fail("a real cloud needs credential fields");
         size_t ki;
@@ -240,6 +283,17 @@ json_t *cp_catalog_json(void)
             json_object_del(f, "tfvar");
             json_object_set_new(f, "generated", json_boolean(json_is_true(json_object_get(f, "generated"))));
         }
+        json_t *wi = json_object_get(c, "workload_identity");
+        json_array_foreach(json_object_get(wi, "fields"), j, f)
+        {
+            json_object_del(f, "env");
+            json_object_del(f, "tfvar");
+            json_object_set_new(f, "generated", json_false());
+        }
+        /* How the token reaches the provider is the runner's business. */
+        json_object_del(wi, "env");
+        json_object_del(wi, "token_file_env");
+        json_object_del(wi, "credentials_file");
         json_t *k;
         json_array_foreach(json_object_get(c, "kinds"), j, k) json_object_del(k, "public_when"); /* internal */
     }
@@ -288,6 +342,8 @@ bool cp_catalog_credential_matches(const cp_cred_field *f, const char *value)
         const cloud_ent *c = &cat.clouds[i];
         if (f >= c->creds && f < c->creds + c->n_creds)
             return regexec(&c->cred_re[f - c->creds], value, 0, NULL, 0) == 0;
+        if (f >= c->wi_fields && f < c->wi_fields + c->n_wi)
+            return regexec(&c->wi_re[f - c->wi_fields], value, 0, NULL, 0) == 0;
     }
     return false;
 }
@@ -297,6 +353,31 @@ const char *const *cp_catalog_credential_env(const char *cloud, size_t *n)
     const cloud_ent *c = find_cloud(cloud);
     *n = c ? c->n_cred_env : 0;
     return c ? c->cred_env : NULL;
+}
+
+const cp_cred_field *cp_catalog_identity_fields(const char *cloud, size_t *n)
+{
+    const cloud_ent *c = find_cloud(cloud);
+    *n = c && c->wi ? c->n_wi : 0;
+    return c && c->wi ? c->wi_fields : NULL;
+}
+
+json_t *cp_catalog_identity(const char *cloud)
+{
+    const cloud_ent *c = find_cloud(cloud);
+    return c ? c->wi : NULL;
+}
+
+const char *const *cp_catalog_identity_env_names(const char *cloud, size_t *n)
+{
+    const cloud_ent *c = find_cloud(cloud);
+    *n = c ? c->n_wi_env : 0;
+    return c ? c->wi_env : NULL;
+}
+
+const char *cp_catalog_identity_audience(const char *cloud)
+{
+    return json_string_value(json_object_get(cp_catalog_identity(cloud), "default_audience"));
 }
 
 /* ---------------------------------------------------------------- validation */

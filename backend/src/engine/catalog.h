@@ -65,6 +65,22 @@ bool cp_catalog_credential_matches(const cp_cred_field *f, const char *value);
  * for an unknown cloud. */
 const char *const *cp_catalog_credential_env(const char *cloud, size_t *n);
 
+/* Workload identity (engine/identity.h uses these). The fields an account of
+ * kind workload_identity stores for this cloud (never secret: a role to
+ * assume, a tenant, a provider), in catalog order; NULL with *n = 0 for a
+ * cloud without workload identity (the sandbox). Static storage. */
+const cp_cred_field *cp_catalog_identity_fields(const char *cloud, size_t *n);
+/* The cloud's "workload_identity" object of data/catalog.json, borrowed
+ * (read-only): {default_audience, fields, env?, token_file_env?,
+ * credentials_file?{env, template}}; NULL for a cloud without one. */
+json_t *cp_catalog_identity(const char *cloud);
+/* Every env name a workload identity account of cloud sets (its fields', the
+ * token file's or credentials file's, the constant ones). Static storage. */
+const char *const *cp_catalog_identity_env_names(const char *cloud, size_t *n);
+/* The audience a token gets when the account sets none; may name a field as
+ * {field} (GCP: the provider's resource). NULL for a cloud without one. */
+const char *cp_catalog_identity_audience(const char *cloud);
+
 /* True for a VM kind the module can stop and start (config.power_state);
  * else false with *why (if why) saying why not. Static storage. */
 bool cp_catalog_stoppable(const char *cloud, const char *kind, const char **why);

@@ -36,13 +36,16 @@ static bool plain_id(const char *s)
 
 /* ---------------------------------------------------------------- open */
 
-/* Credential names a cloud account may put in the child's environment. */
+/* Names a cloud account (credentials or workload identity) may put in the child's environment. */
 static bool credential_name_ok(const char *name, size_t len)
 {
     static const char *const clouds[] = {"aws", "azure", "gcp", "sandbox"};
     for (size_t c = 0; c < CP_ARRAY_LEN(clouds); c++) {
         size_t n;
         const char *const *names = cp_catalog_credential_env(clouds[c], &n);
+        for (size_t i = 0; i < n; i++)
+            if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0) return true;
+        names = cp_catalog_identity_env_names(clouds[c], &n);
         for (size_t i = 0; i < n; i++)
             if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0) return true;
     }
@@ -289,6 +292,7 @@ cp_result cp_runner_open(const cp_runner_config *cfg, const cp_runner_spec *spec
     }
     base_env(r, spec);
     if ((rc = fill_run_dir(r, spec, err)) != CP_OK) goto fail;
+    if ((rc = cp_runner__identity_open(r, spec, err)) != CP_OK) goto fail;
     if (cfg->use_bwrap && !r->sandboxed) {
         cp_tfev ev = {.type = CP_TFEV_LOG, .phase = "setup", .level = "warn", .message = cp_sandbox_describe()};
         cp_runner__emit(r, &ev);
@@ -304,6 +308,7 @@ fail:
 void cp_runner_close(cp_runner *r)
 {
     if (!r) return;
+    cp_runner__identity_close(r); /* tokens go even when the run dir is kept */
     if (r->dir[0] && !r->cfg.keep_workdir && cp_workspace_remove(r->dir) != CP_OK)
         cp_log_warn("could not remove the run dir %s", r->dir); /* the worker's start-up sweep retries */
     if (r->tmp_dir[0] && cp_workspace_remove(r->tmp_dir) != CP_OK) cp_log_warn("could not remove %s", r->tmp_dir);

@@ -40,6 +40,11 @@ typedef struct {
     bool s3_skip_checks;          /* emulators: skip credential/region/account/metadata checks, checksums */
     const char *s3_access_key_id; /* the backend's own credentials; NULL/"" = default chain */
     const char *s3_secret_access_key;
+    /* The backend assumes this role with a run token the platform mints
+     * (assume_role_with_web_identity); NULL/"" = off. Needs spec->identity's mint. */
+    const char *s3_web_identity_role_arn;
+    const char *s3_web_identity_audience; /* its token's aud; NULL/"" -> sts.amazonaws.com */
+    const char *s3_sts_endpoint;          /* NULL/"" = AWS (or s3_endpoint when that is set) */
 } cp_state_config;
 
 typedef struct {
@@ -67,6 +72,22 @@ typedef struct {
     bool keep_workdir;        /* debugging: leave the run dir in place */
 } cp_runner_config;
 
+/* Workload identity: the platform mints a token per tofu process (phase
+ * "plan", "apply" or "destroy", for an audience); the runner writes it to a
+ * file in the run dir (0600, removed with the run) and points the provider
+ * (and an s3 state backend with a web identity role) at it. mint returns a
+ * malloc'd token the runner wipes and frees, or NULL with err set. */
+typedef char *(*cp_runner_mint_fn)(void *ctx, const char *phase, const char *audience, cp_error *err);
+
+typedef struct {
+    cp_runner_mint_fn mint;
+    void *ctx;
+    const char *cloud;    /* the account's cloud when it is a workload identity account; NULL when only
+                           * the state backend takes tokens */
+    json_t *fields;       /* the account's identity fields (role ARN, tenant, ...); borrowed */
+    const char *audience; /* the account token's aud (cp_identity_audience) */
+} cp_runner_identity;
+
 typedef struct {
     const char *run_id;         /* platform id: names the run dir */
     const char *resource_id;    /* platform id: names the state */
@@ -79,7 +100,8 @@ typedef struct {
     void (*on_tick)(void *ctx); /* may be NULL: while a tofu phase runs, at least every 100 ms (on_event's
                                  * thread), so events held for a batch can be written */
     void *ctx;
-    bool destroy; /* a destroy run: its apply counts as "destroy" in the phase metrics */
+    bool destroy;                       /* a destroy run: its apply counts as "destroy" in the phase metrics */
+    const cp_runner_identity *identity; /* NULL: no tokens; copied */
 } cp_runner_spec;
 
 typedef enum { CP_RUN_APPLY = 0, CP_RUN_DESTROY = 1 } cp_run_op;

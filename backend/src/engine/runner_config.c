@@ -44,6 +44,14 @@ json_t *cp_runner__backend_json(const cp_runner *r, bool explicit_key)
     json_object_set_new(b, "region", json_string(is_set(s->s3_region) ? s->s3_region : "us-east-1"));
     json_t *ep = json_object();
     if (is_set(s->s3_endpoint)) json_object_set_new(ep, "s3", json_string(s->s3_endpoint));
+    if (cp_runner__state_web_identity(r)) {
+        /* The token file comes from AWS_WEB_IDENTITY_TOKEN_FILE (runner_identity.c). */
+        json_object_set_new(
+            b, "assume_role_with_web_identity",
+            json_pack("{s:s, s:s}", "role_arn", s->s3_web_identity_role_arn, "session_name", "cloudplane-state"));
+        const char *sts = is_set(s->s3_sts_endpoint) ? s->s3_sts_endpoint : s->s3_endpoint;
+        if (is_set(sts)) json_object_set_new(ep, "sts", json_string(sts));
+    }
     const char *ddb = is_set(s->s3_dynamodb_endpoint) ? s->s3_dynamodb_endpoint : s->s3_endpoint;
     if (is_set(s->s3_dynamodb_table) && is_set(ddb)) json_object_set_new(ep, "dynamodb", json_string(ddb));
     if (json_object_size(ep))

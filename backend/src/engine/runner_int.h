@@ -53,6 +53,12 @@ struct cp_runner {
     void *ctx;
     char lock_id[40];
     char version[32];
+    /* workload identity (runner_identity.c) */
+    cp_runner_identity identity;     /* mint == NULL: no tokens */
+    char *identity_audience;         /* owned copy of identity.audience */
+    json_t *identity_fields;         /* owned reference */
+    char token_path[PATH_MAX];       /* the account's token file, "" if none */
+    char state_token_path[PATH_MAX]; /* the state backend's, when its audience differs; "" if none */
 
     /* the phase running now */
     const char *phase;
@@ -163,6 +169,18 @@ json_t *cp_runner__cli_json(const cp_runner *r);
 cp_result cp_runner__write_overrides(cp_runner *r, const char *dir, cp_error *err) CP_MUST_CHECK;
 /* The s3 backend's own credentials as a memfd (r->creds_fd), when configured. */
 cp_result cp_runner__creds_fd(cp_runner *r, cp_error *err) CP_MUST_CHECK;
+
+/* runner_identity.c: run tokens. */
+/* Takes spec->identity; adds the identity env to r->env and writes the
+ * credentials file a cloud reads (GCP). After the run dir exists. */
+cp_result cp_runner__identity_open(cp_runner *r, const cp_runner_spec *spec, cp_error *err) CP_MUST_CHECK;
+/* Mints and writes fresh tokens for the tofu phase about to start (its name,
+ * e.g. "init", "apply"); each token is redacted from everything. */
+cp_result cp_runner__identity_refresh(cp_runner *r, const char *phase, cp_error *err) CP_MUST_CHECK;
+/* Removes the token files and frees what identity_open took. */
+void cp_runner__identity_close(cp_runner *r);
+/* True when the s3 backend assumes a role with a run token. */
+bool cp_runner__state_web_identity(const cp_runner *r);
 
 /* init_cache.c: init, per run or shared. */
 /* `init` in cwd with data_dir as TF_DATA_DIR. staging: cwd is the shared init being made. */

@@ -167,6 +167,13 @@ cp_result cp_runner__run_phase(cp_runner *r, const phase_opts *o, cp_strv *args,
 {
     cp_error e;
     cp_error_clear(&e);
+    /* A fresh token for each tofu process, before its env points at it. */
+    cp_result mint_rc = cp_runner__identity_refresh(r, o->phase, &e);
+    if (mint_rc != CP_OK) {
+        cp_runner__emit_system(r, CP_TFEV_PHASE_END, false, "%s: %s", o->phase, e.message);
+        if (errp) *errp = e;
+        return mint_rc;
+    }
     cp_strv argv, env;
     cp_strv_init(&argv);
     cp_strv_init(&env);

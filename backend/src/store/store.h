@@ -257,6 +257,12 @@ typedef struct {
     char *nonce;
     char *ciphertext;
     int64_t created_at;
+    /* Workload identity (migration 0020): kind "credentials" (sealed above)
+     * or "workload_identity" (no secret: key_id, nonce, ciphertext are "") */
+    char *kind;
+    char *identity; /* JSON object of the catalog's identity fields; NULL for credentials */
+    char *audience; /* token aud; NULL = the cloud's default */
+    bool deleted;   /* removed, kept for the history of its resources */
 } cp_account;
 
 /* id must be pre-generated: the vault binds the ciphertext to it. */

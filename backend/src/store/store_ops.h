@@ -20,8 +20,15 @@ typedef enum {
     CP_PRUNE_AUDIT,         /* audit rows older than the cutoff */
     CP_PRUNE_NOTIFICATIONS, /* notifications created before the cutoff */
     CP_PRUNE_DRIFT_REPORTS, /* drift reports older than the cutoff that a newer one of their resource replaced */
+    /* Kept by a fixed rule, whatever the retention settings: */
+    CP_PRUNE_SESSIONS,    /* sign-in sessions that ended (revoked or expired) before the cutoff */
+    CP_PRUNE_OIDC_LOGINS, /* single sign-on sign-ins never finished, expired before the cutoff */
     CP_PRUNE_COUNT
 } cp_prune_what;
+/* How long an ended session stays for an operator to look at after an
+ * incident (the sweep's cutoff for CP_PRUNE_SESSIONS, and what a user's next
+ * sign-in drops). */
+#define CP_SESSION_ENDED_KEEP_MS (7LL * 24 * 3600 * 1000)
 /* "run_events", "audit_events", ...: the table, for logs. */
 const char *cp_prune_name(cp_prune_what w);
 /* Deletes at most limit rows of w older than cutoff_ms in one short

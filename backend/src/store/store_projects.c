@@ -307,7 +307,9 @@ cp_role cp_store_member_role(cp_store *s, const char *project_id, const char *us
 
 /* ---- accounts ---- */
 
-#define ACCOUNT_COLS "id, project_id, cloud, name, hint, key_id, nonce, ciphertext, created_at"
+#define ACCOUNT_COLS                                                                                                   \
+    "id, project_id, cloud, name, hint, key_id, nonce, ciphertext, created_at, kind, identity, audience"
+#define ACCOUNT_READ ACCOUNT_COLS ", CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END"
 
 static void fill_account(cp_dbrows *r, cp_arena *a, void *out)
 {
@@ -321,15 +323,22 @@ static void fill_account(cp_dbrows *r, cp_arena *a, void *out)
     x->nonce = cp_dbrows_dup(r, 6, a);
     x->ciphertext = cp_dbrows_dup(r, 7, a);
     x->created_at = cp_dbrows_int(r, 8);
+    x->kind = cp_dbrows_dup(r, 9, a);
+    x->identity = cp_dbrows_dup(r, 10, a);
+    x->audience = cp_dbrows_dup(r, 11, a);
+    x->deleted = cp_dbrows_int(r, 12) != 0;
 }
 
 cp_result cp_conn_account_insert(cp_dbconn *c, const cp_account *x, cp_error *err)
 {
-    cp_param p[] = {CP_PTEXT(x->id),    CP_PTEXT(x->project_id), CP_PTEXT(x->cloud),
-                    CP_PTEXT(x->name),  CP_PTEXT(x->hint),       CP_PTEXT(x->key_id),
-                    CP_PTEXT(x->nonce), CP_PTEXT(x->ciphertext), CP_PINT(x->created_at)};
-    return cp_db_exec(c, "INSERT INTO cloud_accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 9, NULL,
-                      err);
+    cp_param p[] = {CP_PTEXT(x->id),        CP_PTEXT(x->project_id),
+                    CP_PTEXT(x->cloud),     CP_PTEXT(x->name),
+                    CP_PTEXT(x->hint),      CP_PTEXT(x->key_id),
+                    CP_PTEXT(x->nonce),     CP_PTEXT(x->ciphertext),
+                    CP_PINT(x->created_at), CP_PTEXT(x->kind ? x->kind : "credentials"),
+                    CP_PTEXT(x->identity),  CP_PTEXT(x->audience)};
+    return cp_db_exec(c, "INSERT INTO cloud_accounts (" ACCOUNT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p,
+                      12, NULL, err);
 }
 
 cp_result cp_store_account_create(cp_store *s, const cp_account *x, cp_error *err)
@@ -343,7 +352,7 @@ cp_result cp_store_account_create(cp_store *s, const cp_account *x, cp_error *er
 cp_result cp_store_account_get(cp_store *s, cp_arena *a, const char *id, cp_account *out, cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(id)};
-    return cp_store_one(s, a, "SELECT " ACCOUNT_COLS " FROM cloud_accounts WHERE id = ?", p, 1, fill_account, out,
+    return cp_store_one(s, a, "SELECT " ACCOUNT_READ " FROM cloud_accounts WHERE id = ?", p, 1, fill_account, out,
                         "account", err);
 }
 
@@ -351,13 +360,13 @@ cp_result cp_store_accounts_list(cp_store *s, cp_arena *a, const char *project_i
                                  cp_error *err)
 {
     cp_param p[] = {CP_PTEXT(project_id)};
-    return cp_store_many(s, a, "SELECT " ACCOUNT_COLS " FROM cloud_accounts WHERE project_id = ? ORDER BY id", p, 1,
+    return cp_store_many(s, a, "SELECT " ACCOUNT_READ " FROM cloud_accounts WHERE project_id = ? ORDER BY id", p, 1,
                          fill_account, sizeof(cp_account), 10000, (void **)items, n, err);
 }
 
 cp_result cp_store_accounts_all(cp_store *s, cp_arena *a, cp_account **items, size_t *n, cp_error *err)
 {
-    return cp_store_many(s, a, "SELECT " ACCOUNT_COLS " FROM cloud_accounts ORDER BY id", NULL, 0, fill_account,
+    return cp_store_many(s, a, "SELECT " ACCOUNT_READ " FROM cloud_accounts ORDER BY id", NULL, 0, fill_account,
                          sizeof(cp_account), (size_t)1 << 30, (void **)items, n, err);
 }
 

@@ -7,10 +7,9 @@
 #include "store/store_ops.h"
 
 static const char *const names[CP_PRUNE_COUNT] = {
-    [CP_PRUNE_RUN_EVENTS] = "run_events",
-    [CP_PRUNE_AUDIT] = "audit_events",
-    [CP_PRUNE_NOTIFICATIONS] = "notifications",
-    [CP_PRUNE_DRIFT_REPORTS] = "drift_reports",
+    [CP_PRUNE_RUN_EVENTS] = "run_events",       [CP_PRUNE_AUDIT] = "audit_events",
+    [CP_PRUNE_NOTIFICATIONS] = "notifications", [CP_PRUNE_DRIFT_REPORTS] = "drift_reports",
+    [CP_PRUNE_SESSIONS] = "sessions",           [CP_PRUNE_OIDC_LOGINS] = "oidc_logins",
 };
 
 const char *cp_prune_name(cp_prune_what w)
@@ -97,6 +96,10 @@ static cp_result tx_prune_events(cp_dbconn *c, void *ctx, cp_error *err)
     "d WHERE d.checked_at < ? AND EXISTS (SELECT 1 FROM drift_reports n WHERE n.resource_id = d.resource_id"           \
     " AND n.run_id > d.run_id)"
 
+/* A session ended at the earlier of its revoke and its expiry (a NULL
+ * revoked_at compares as not less). */
+#define SESSION_ENDED "WHERE CASE WHEN revoked_at < expires_at THEN revoked_at ELSE expires_at END < ?"
+
 static const char *const by_age_sql[CP_PRUNE_COUNT][2] = {
     [CP_PRUNE_AUDIT] = {BY_AGE("audit_events", "id", "WHERE ts < ?"),
                         BY_AGE_PG("audit_events", "id", "WHERE ts < ?", "")},
@@ -104,6 +107,10 @@ static const char *const by_age_sql[CP_PRUNE_COUNT][2] = {
                                 BY_AGE_PG("notifications", "id", "WHERE created_at < ?", "")},
     [CP_PRUNE_DRIFT_REPORTS] = {BY_AGE("drift_reports", "run_id", DRIFT_OLD),
                                 BY_AGE_PG("drift_reports", "run_id", DRIFT_OLD, " OF d")},
+    /* A session's refresh tokens go with it (ON DELETE CASCADE). */
+    [CP_PRUNE_SESSIONS] = {BY_AGE("sessions", "id", SESSION_ENDED), BY_AGE_PG("sessions", "id", SESSION_ENDED, "")},
+    [CP_PRUNE_OIDC_LOGINS] = {BY_AGE("oidc_logins", "state_hash", "WHERE expires_at < ?"),
+                              BY_AGE_PG("oidc_logins", "state_hash", "WHERE expires_at < ?", "")},
 };
 
 cp_result cp_store_retention_prune(cp_store *s, cp_prune_what w, int64_t cutoff_ms, int64_t now_ms, int limit,

@@ -6,6 +6,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "store/store_int.h"
+#include "store/store_ops.h"
 #include "store/store_tokens.h"
 
 cp_result cp_store_user_set_password(cp_store *s, const char *user_id, const char *password_hash, cp_error *err)
@@ -23,15 +24,15 @@ typedef struct {
     char *id;
 } session_new;
 
-/* Sessions that ended (revoked or expired) this long ago are dropped, their
- * tokens with them, when their user next signs in; until then an operator
- * can still see them after an incident. */
-#define ENDED_KEEP_MS (7LL * 24 * 3600 * 1000)
+/* Sessions that ended (revoked or expired) CP_SESSION_CP_SESSION_ENDED_KEEP_MS ago are
+ * dropped, their tokens with them, when their user next signs in, or by the
+ * retention sweep for users who never come back. */
 
 static cp_result tx_session_create(cp_dbconn *c, void *ctx, cp_error *err)
 {
     session_new *sn = ctx;
-    cp_param old[] = {CP_PTEXT(sn->user_id), CP_PINT(sn->now - ENDED_KEEP_MS), CP_PINT(sn->now - ENDED_KEEP_MS)};
+    cp_param old[] = {CP_PTEXT(sn->user_id), CP_PINT(sn->now - CP_SESSION_ENDED_KEEP_MS),
+                      CP_PINT(sn->now - CP_SESSION_ENDED_KEEP_MS)};
     cp_result pr = cp_db_exec(c, "DELETE FROM sessions WHERE user_id = ? AND (revoked_at < ? OR expires_at < ?)", old,
                               3, NULL, err);
     if (pr != CP_OK) return pr;

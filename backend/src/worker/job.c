@@ -25,8 +25,9 @@ static cp_result credentials(job *j, cp_strv *env, json_t *extra, cp_error *err)
     cp_account acc;
     cp_result r = cp_store_account_get(app->store, j->a, j->res.account_id, &acc, err);
     if (r != CP_OK) return r;
-    if (!acc.ciphertext[0])
-        return cp_error_set(err, CP_ECONFLICT, "account_removed", NULL, "the cloud account was removed");
+    if (acc.deleted) return cp_error_set(err, CP_ECONFLICT, "account_removed", NULL, "the cloud account was removed");
+    cp_worker__identity_setup(j, &acc, extra);
+    if (j->identity.cloud) return CP_OK; /* workload identity: no secret to open */
     char *plain = NULL;
     size_t len = 0;
     r = cp_vault_open(app->vault, acc.key_id, acc.nonce, acc.ciphertext, acc.id, acc.project_id, &plain, &len, err);
@@ -289,7 +290,8 @@ static cp_result prepare(job *j, const cp_run_params *params, cp_strv *env, json
                            .on_event = cp_worker__on_event,
                            .on_tick = cp_worker__events_tick,
                            .ctx = j,
-                           .destroy = j->run.operation == CP_OP_DESTROY};
+                           .destroy = j->run.operation == CP_OP_DESTROY,
+                           .identity = &j->identity};
     cp_runner_config rc = j->w->rc;
     rc.extra_env = extra_env(j->w, j->a, j->res.cloud);
     if ((r = cp_runner_open(&rc, &spec, runner, e)) != CP_OK) return r;
@@ -373,6 +375,8 @@ static void execute(job *j)
     json_decref(tfvars);
     json_decref(outputs);
     json_decref(extra);
+    json_decref(j->identity.fields);
+    j->identity.fields = NULL;
     free(found_text);
     cp_run_params_release(&params);
 }

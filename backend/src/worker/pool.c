@@ -130,6 +130,9 @@ static void runner_config(cp_workers *w)
         sc->s3_skip_checks = cfg->state_s3_skip_checks;
         sc->s3_access_key_id = cfg->state_s3_access_key_id;
         sc->s3_secret_access_key = cfg->state_s3_secret_access_key;
+        sc->s3_web_identity_role_arn = cfg->state_s3_web_identity_role_arn;
+        sc->s3_web_identity_audience = cfg->state_s3_web_identity_audience;
+        sc->s3_sts_endpoint = cfg->state_s3_sts_endpoint;
     } else {
         sc->kind = CP_STATE_LOCAL;
         sc->local_dir = w->state_dir;

@@ -74,8 +74,14 @@ static void free_lost_lock(cp_workers *w, cp_arena *a, const cp_lost_run *l)
         cp_log_warn("run %s: state lock left in place, its resource is unreadable: %s", l->run_id, e.message);
         return;
     }
-    cp_runner_spec spec = {
-        .run_id = l->run_id, .resource_id = l->resource_id, .module = cp_catalog_module(res.cloud, res.kind)};
+    /* A state backend that assumes its role with a run token needs one to unlock too. */
+    job stand_in = {.w = w, .res = res};
+    stand_in.run.id = (char *)l->run_id;
+    cp_runner_identity identity = {.mint = cp_worker__mint, .ctx = &stand_in};
+    cp_runner_spec spec = {.run_id = l->run_id,
+                           .resource_id = l->resource_id,
+                           .module = cp_catalog_module(res.cloud, res.kind),
+                           .identity = &identity};
     cp_result r;
     bool freed = false;
     if (l->lock_id && *l->lock_id) {

@@ -87,6 +87,21 @@ int64_t cp_worker__prune_run_dirs(cp_workers *w, int64_t cutoff)
     return removed;
 }
 
+/* What of w is older than the cutoff goes; -1: w is kept forever. */
+static int64_t prune_cutoff(const cp_config *cfg, cp_prune_what w, int64_t now_ms)
+{
+    switch (w) {
+    case CP_PRUNE_SESSIONS:
+        return now_ms - CP_SESSION_ENDED_KEEP_MS;
+    case CP_PRUNE_OIDC_LOGINS:
+        return now_ms;
+    case CP_PRUNE_AUDIT:
+        return cfg->retention_audit_seconds > 0 ? now_ms - cfg->retention_audit_seconds * 1000LL : -1;
+    default:
+        return cfg->retention_events_seconds > 0 ? now_ms - cfg->retention_events_seconds * 1000LL : -1;
+    }
+}
+
 void cp_worker__retention(cp_workers *w, int64_t now_ms)
 {
     const cp_config *cfg = w->app->cfg;
@@ -96,9 +111,9 @@ void cp_worker__retention(cp_workers *w, int64_t now_ms)
     int64_t any = 0;
     for (int i = 0; i < CP_PRUNE_COUNT; i++) {
         cp_prune_what what = (cp_prune_what)i;
-        long age = what == CP_PRUNE_AUDIT ? cfg->retention_audit_seconds : cfg->retention_events_seconds;
-        if (age <= 0) continue; /* kept forever */
-        int64_t n = prune(w, what, now_ms - (int64_t)age * 1000, now_ms);
+        int64_t cutoff = prune_cutoff(cfg, what, now_ms);
+        if (cutoff < 0) continue; /* kept forever */
+        int64_t n = prune(w, what, cutoff, now_ms);
         json_object_set_new(pruned, cp_prune_name(what), json_integer(n));
         any += n;
     }

@@ -84,6 +84,7 @@ struct job {
     job *next;
     struct cp_guardrails *rules; /* the project's guardrails (worker/guardrails.c); NULL: none */
     bool guarded;                /* rules, or a protected resource: the plan is checked before apply */
+    cp_runner_identity identity; /* run tokens (worker/identity.c); identity.fields owned, freed by execute */
 };
 
 /* scheduler.c: queues the runs that are due, once per scheduler interval
@@ -101,6 +102,14 @@ int64_t cp_worker__prune_run_dirs(cp_workers *w, int64_t cutoff);
 /* The scheduler's working-hours task (schedules.c): queues due stops and starts. */
 cp_result cp_worker__schedule_sweep(cp_store *s, cp_arena *a, int64_t now_ms, int limit, char ***ids, size_t *n,
                                     cp_error *err);
+
+/* identity.c: run tokens. Sets up j->identity for the run's account (a
+ * workload identity account's cloud, fields and audience, tfvars extras into
+ * extra); the mint is always set, for an s3 state backend that assumes a role
+ * with a run token. */
+void cp_worker__identity_setup(job *j, const cp_account *acc, json_t *extra);
+/* The mint of cp_runner_identity: a token of the run's phase (issuer.h). */
+char *cp_worker__mint(void *ctx, const char *phase, const char *audience, cp_error *err);
 
 /* job.c: claims run_id and, when it is ours, runs it to its end. */
 void cp_worker__process(cp_workers *w, const char *run_id);

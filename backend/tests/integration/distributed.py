@@ -148,12 +148,17 @@ class Cluster:
         self.table = os.environ["CP_TEST_DDB_TABLE"]
         self.prefix = "t-" + uuid.uuid4().hex[:12]
         self.tag = uuid.uuid4().hex[:6]  # keeps consumer names unique across tests on the shared stream
+        # One run-token issuer key set for every process, made the way an operator would.
+        self.issuer_keys = os.path.join(self.tmp, "issuer.jwks")
+        subprocess.run([BINARY, "admin", "rotate-issuer-key", "--data-dir", os.path.join(self.tmp, "keygen"),
+                        "--issuer-keys-file", self.issuer_keys], check=True, capture_output=True, timeout=60)
         self.env = {
             "CLOUDPLANE_DATABASE_URL": self.db_url,
             "CLOUDPLANE_REDIS_URL": self.redis_url,
             # Every process must share the signing key and the vault keys.
             "CLOUDPLANE_JWT_SECRET": base64.b64encode(os.urandom(33)).decode(),
             "CLOUDPLANE_VAULT_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+            "CLOUDPLANE_ISSUER_KEYS_FILE": self.issuer_keys,
             "CLOUDPLANE_LEASE_SECONDS": str(lease_seconds),
             "CLOUDPLANE_HEARTBEAT_SECONDS": str(heartbeat_seconds),
             "CLOUDPLANE_TF_BINARY": tofu_path(),

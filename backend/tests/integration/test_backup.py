@@ -6,6 +6,7 @@ passphrase, an altered or cut archive, a non-empty dir without --force, no
 passphrase at all; and that no key or passphrase is readable in the archive
 or the output."""
 import base64
+import json
 import os
 import secrets
 import stat
@@ -63,6 +64,10 @@ def key_texts(data_dir):
     for line in texts[1].splitlines():
         raw = base64.b64decode(line.split(":", 1)[1])
         texts += [line.split(":", 1)[1], raw.hex()]
+    # The run-token issuer's private keys: the whole file and each key's private exponent.
+    with open(os.path.join(data_dir, "keys", "issuer.jwks")) as f:
+        issuer = f.read().strip()
+    texts += [issuer] + [k["d"] for k in json.loads(issuer)["keys"]]
     return texts, raw
 
 
@@ -104,6 +109,7 @@ def test_backup_while_ten_runs_apply_then_restore(make_server, tmp_path):
     assert b.returncode == 0, b.stderr
     assert "SQLite snapshot" in b.stdout and "JWT key: in the archive" in b.stdout, b.stdout
     assert "vault keys: in the archive" in b.stdout and "not archived: runs" in b.stdout, b.stdout
+    assert "run-token issuer keys: in the archive" in b.stdout, b.stdout
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
     assert not [f for f in os.listdir(tmp_path) if f.startswith("backup.cpb.")], "temp files left behind"
     texts, raw = key_texts(s.data_dir)
@@ -119,7 +125,7 @@ def test_backup_while_ten_runs_apply_then_restore(make_server, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "restored" in r.stdout and "OpenTofu state: " in r.stdout, r.stdout
     assert PASSPHRASE not in r.stdout + r.stderr
-    for name in ("jwt.key", "vault.keys"):
+    for name in ("jwt.key", "vault.keys", "issuer.jwks"):
         assert stat.S_IMODE(os.stat(os.path.join(restored, "keys", name)).st_mode) == 0o600
     assert key_texts(restored)[0] == texts, "the keys came back as they were"
     assert not [f for f in os.listdir(restored) if f.startswith(".restore")], "the staging dir was removed"

@@ -191,6 +191,7 @@ TEST(restore_takes_only_its_own_names)
     CHECK(name_ok("cloudplane.db"));
     CHECK(name_ok("keys/jwt.key"));
     CHECK(name_ok("keys/vault.keys"));
+    CHECK(name_ok("keys/issuer.jwks"));
     CHECK(name_ok("state/01abc/terraform.tfstate"));
     CHECK(name_ok("state/x"));
     CHECK(!name_ok("state"));

@@ -2,6 +2,7 @@
  * a finished run's events go in bounded batches and the run then says when;
  * an unfinished run and a recently finished one keep theirs; audit rows go
  * by age in batches; a drift report goes only once a newer one replaced it;
+ * ended sessions and expired sign-ins go by their fixed rules;
  * sweeps racing on one database delete each row once. */
 #include <sodium.h>
 #include <stdlib.h>
@@ -188,6 +189,73 @@ TEST(the_newest_drift_report_stays)
     cp_arena_free(a);
 }
 
+/* Sessions ended before the cutoff go (by revoke or by expiry, whichever came
+ * first), live ones and recently ended ones stay; their refresh tokens go
+ * with them. Expired sign-ins through a provider go, pending ones stay. */
+TEST(ended_sessions_and_expired_sign_ins_go)
+{
+    cp_arena *a = cp_arena_new(4096);
+    tsu_fixture f;
+    fixture_new(a, &f);
+    cp_error e;
+    /* id, revoked_at (0: NULL), expires_at; cutoff 5000. */
+    static const struct {
+        const char *id;
+        int64_t revoked_at, expires_at;
+        bool gone;
+    } rows[] = {
+        {"live", 0, 9000000000000, false},
+        {"expired-long-ago", 0, 1000, true},
+        {"expired-lately", 0, 6000, false},
+        {"revoked-long-ago", 2000, 9000000000000, true},
+        {"revoked-lately", 7000, 9000000000000, false},
+        {"revoked-after-expiry", 8000, 1000, true},
+    };
+    cp_dbconn *c = cp_db_acquire(cp_store_db(st));
+    for (size_t i = 0; i < CP_ARRAY_LEN(rows); i++) {
+        const char *sid = cp_arena_printf(a, "%s-%s", rows[i].id, backend_name);
+        cp_param p[] = {CP_PTEXT(sid), CP_PTEXT(f.user_id), CP_PINT(rows[i].expires_at),
+                        rows[i].revoked_at ? CP_PINT(rows[i].revoked_at) : CP_PNULL};
+        CHECK_EQ(cp_db_exec(c,
+                            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at)"
+                            " VALUES (?, ?, 1, 1, ?, ?)",
+                            p, 4, NULL, &e),
+                 CP_OK);
+        cp_param t[] = {CP_PTEXT(cp_arena_printf(a, "h-%s", sid)), CP_PTEXT(sid)};
+        CHECK_EQ(cp_db_exec(c,
+                            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at)"
+                            " VALUES (?, ?, 1, 9000000000000)",
+                            t, 2, NULL, &e),
+                 CP_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        cp_param p[] = {CP_PTEXT(cp_arena_printf(a, "state-%d-%s", i, backend_name)),
+                        CP_PINT(i ? 9000000000000 : 1000)};
+        CHECK_EQ(cp_db_exec(c,
+                            "INSERT INTO oidc_logins (state_hash, provider_id, nonce, verifier, return_to, created_at,"
+                            " expires_at) VALUES (?, 'p', 'n', 'v', '/', 1, ?)",
+                            p, 2, NULL, &e),
+                 CP_OK);
+    }
+    cp_db_release(cp_store_db(st), c);
+    int64_t n;
+    bool more;
+    CHECK_EQ(cp_store_retention_prune(st, CP_PRUNE_SESSIONS, 5000, cp_now_ms(), 100, &n, &more, &e), CP_OK);
+    CHECK_EQ(n, 3);
+    CHECK(!more);
+    for (size_t i = 0; i < CP_ARRAY_LEN(rows); i++) {
+        const char *sid = cp_arena_printf(a, "%s-%s", rows[i].id, backend_name);
+        CHECK_EQ(count("SELECT COUNT(*) FROM sessions WHERE id = ?", sid), rows[i].gone ? 0 : 1);
+        CHECK_EQ(count("SELECT COUNT(*) FROM refresh_tokens WHERE session_id = ?", sid), rows[i].gone ? 0 : 1);
+    }
+    CHECK_EQ(cp_store_retention_prune(st, CP_PRUNE_OIDC_LOGINS, 5000, cp_now_ms(), 100, &n, &more, &e), CP_OK);
+    CHECK_EQ(n, 1);
+    CHECK_EQ(
+        count("SELECT COUNT(*) FROM oidc_logins WHERE state_hash = ?", cp_arena_printf(a, "state-1-%s", backend_name)),
+        1);
+    cp_arena_free(a);
+}
+
 /* ---- sweeps racing ---- */
 
 typedef struct {
@@ -237,6 +305,7 @@ int main(void)
         T_CASE(finished_runs_lose_their_events_in_batches),
         T_CASE(audit_rows_go_by_age),
         T_CASE(the_newest_drift_report_stays),
+        T_CASE(ended_sessions_and_expired_sign_ins_go),
         T_CASE(racing_sweeps_delete_each_event_once),
     };
     return tsu_main(&(tsu_suite){"store-retention", SWEEPERS + 2, &st, &backend_name, cases, CP_ARRAY_LEN(cases)});

@@ -10,6 +10,7 @@ import type {
   Catalog,
   ChangeResourceRequest,
   CloudId,
+  CreateAccountRequest,
   CreateResourceRequest,
   CreateWebhookRequest,
   CostSummary,
@@ -28,6 +29,7 @@ import type {
   NotificationList,
   Page,
   Project,
+  SsoProviders,
   ProjectDayTwoPatch,
   Resource,
   ResourceAndRun,
@@ -44,6 +46,7 @@ import type {
   WebhookCreated,
   WebhookDelivery,
   WebhookDeliveryPage,
+  WorkloadIdentityInfo,
 } from './types';
 
 const enc = encodeURIComponent;
@@ -55,6 +58,7 @@ export const api = {
   signupComplete: (body: { token: string; password: string; name: string }) =>
     post<AuthResponse>('/auth/signup/complete', body),
   login: (body: { email: string; password: string }) => post<AuthResponse>('/auth/login', body),
+  ssoProviders: () => get<SsoProviders>('/auth/oidc/providers'),
   me: () => get<User>('/auth/me'),
   logout: () => post<void>('/auth/logout'),
   streamTicket: (runId: string) => post<StreamTicket>(`/runs/${enc(runId)}/stream-ticket`),
@@ -86,10 +90,9 @@ export const api = {
     del<unknown>(`/projects/${enc(projectId)}/members/${enc(userId)}`),
 
   listAccounts: (projectId: string) => get<Page<Account>>(`/projects/${enc(projectId)}/accounts`),
-  createAccount: (
-    projectId: string,
-    body: { name: string; cloud: CloudId; credentials: Record<string, string> },
-  ) => post<Account>(`/projects/${enc(projectId)}/accounts`, body),
+  createAccount: (projectId: string, body: CreateAccountRequest) =>
+    post<Account>(`/projects/${enc(projectId)}/accounts`, body),
+  workloadIdentity: () => get<WorkloadIdentityInfo>('/workload-identity'),
   deleteAccount: (id: string) => del<unknown>(`/accounts/${enc(id)}`),
 
   catalog: () => get<Catalog>('/catalog'),

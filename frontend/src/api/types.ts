@@ -8,6 +8,8 @@ type S = components['schemas'];
 
 export type User = S['User'];
 export type AuthResponse = S['TokenReply'];
+export type SsoProviders = S['SsoProviders'];
+export type SsoProvider = SsoProviders['providers'][number];
 export type ApiErrorBody = S['Error'];
 export type Project = S['Project'];
 export type Member = S['Member'];
@@ -56,6 +58,11 @@ export type ApiTokenCreated = S['ApiTokenCreated'];
 export type ApiTokenPage = S['ApiTokenPage'];
 export type CreateTokenRequest = operations['createToken']['requestBody']['content']['application/json'];
 export type CreateProjectTokenRequest = operations['createProjectToken']['requestBody']['content']['application/json'];
+export type CreateAccountRequest = operations['createAccount']['requestBody']['content']['application/json'];
+export type AccountKind = Account['kind'];
+/** The run-token issuer, for setting up a cloud's trust (GET /workload-identity). */
+export type WorkloadIdentityInfo =
+  operations['getWorkloadIdentity']['responses'][200]['content']['application/json'];
 
 /** A list answer: the contract's Page with its items typed. */
 export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] };

@@ -3,12 +3,14 @@ import { useForm, useWatch, type Resolver } from 'react-hook-form';
 import { zodResolver } from '@hookform/resolvers/zod';
 import { z } from 'zod';
 import { api, loadCatalog } from '../api/endpoints';
-import { CLOUDS, type Account, type CloudId, type CredentialField } from '../api/types';
+import { CLOUDS, type Account, type AccountKind, type CloudId, type CredentialField } from '../api/types';
 import { applyApiError } from '../lib/formErrors';
 import { credentialSchema, pickCredentials, serviceAccountProblem } from '../lib/schemas';
 import { cloudLabel, cloudOptionLabel } from '../lib/format';
+import { accountKindFor, fillAudience } from '../lib/trustPolicy';
 import { useAsync } from '../lib/useAsync';
 import { ErrorAlert, Field } from './ui';
+import { WorkloadIdentityHelp } from './WorkloadIdentityHelp';
 
 // name, cloud, and the credential fields of the chosen cloud (from the catalog).
 type Values = Record<string, string>;
@@ -33,10 +35,22 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
   const [formError, setFormError] = useState('');
   const [keyFile, setKeyFile] = useState<{ name: string; email: string } | null>(null);
   const catalog = useAsync(loadCatalog, 'catalog');
+  const wi = useAsync(() => api.workloadIdentity(), 'workload-identity');
+  // Workload identity or stored credentials; null: the default (workload identity where the operator set the
+  // issuer's public URL and the cloud offers it).
+  const [kindChoice, setKindChoice] = useState<AccountKind | null>(null);
+  const publicUrlSet = !!wi.data?.public_url_set;
+  const kindOf = (c: string): AccountKind =>
+    accountKindFor(!!catalog.data?.clouds.find((x) => x.id === c)?.workload_identity, publicUrlSet, kindChoice);
+  // useForm reads its resolver on every render: a new one when the choice changes.
   const resolver = useMemo(() => {
     const clouds = catalog.data?.clouds ?? [];
-    return makeResolver((c) => clouds.find((x) => x.id === c)?.credentials ?? []);
-  }, [catalog.data]);
+    return makeResolver((c) => {
+      const e = clouds.find((x) => x.id === c);
+      const identity = accountKindFor(!!e?.workload_identity, publicUrlSet, kindChoice) === 'workload_identity';
+      return (identity ? e?.workload_identity?.fields : e?.credentials) ?? [];
+    });
+  }, [catalog.data, publicUrlSet, kindChoice]);
   const {
     register,
     handleSubmit,
@@ -49,7 +63,10 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
   } = useForm<Values>({ resolver, defaultValues: EMPTY });
   const cloud = useWatch({ control, name: 'cloud' }) ?? '';
   const entry = catalog.data?.clouds.find((x) => x.id === cloud);
-  const fields = entry?.credentials ?? [];
+  const kind = kindOf(cloud);
+  const identity = kind === 'workload_identity' ? entry?.workload_identity : undefined;
+  const fields = (identity ? identity.fields : entry?.credentials) ?? [];
+  const typed = useWatch({ control }) as Values;
 
   const onKeyFile = (f: CredentialField, e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
@@ -79,11 +96,13 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
     setFormError('');
     if (!v.cloud) return;
     try {
-      const account = await api.createAccount(projectId, {
-        name: (v.name ?? '').trim(),
-        cloud: v.cloud as CloudId,
-        credentials: pickCredentials(fields, v),
-      });
+      const name = (v.name ?? '').trim();
+      const account = await api.createAccount(
+        projectId,
+        identity
+          ? { name, cloud: v.cloud as CloudId, kind: 'workload_identity', identity: pickCredentials(fields, v) }
+          : { name, cloud: v.cloud as CloudId, credentials: pickCredentials(fields, v) },
+      );
       // Secrets do not stay in the page once sent.
       reset(EMPTY);
       setKeyFile(null);
@@ -123,11 +142,48 @@ export function AccountForm({ projectId, onCreated }: { projectId: string; onCre
         </p>
       )}
 
+      {entry?.workload_identity && (
+        <fieldset className="space-y-2" data-testid="account-kind">
+          <legend className="label">How runs authenticate</legend>
+          <label className="flex items-center gap-2 text-sm">
+            <input
+              type="radio"
+              name="account-kind"
+              checked={kind === 'workload_identity'}
+              onChange={() => setKindChoice('workload_identity')}
+            />
+            Workload identity (recommended): no stored secret, a short-lived token per run
+          </label>
+          <label className="flex items-center gap-2 text-sm">
+            <input
+              type="radio"
+              name="account-kind"
+              checked={kind === 'credentials'}
+              onChange={() => setKindChoice('credentials')}
+            />
+            Stored credentials (access keys, client secret or key file)
+          </label>
+        </fieldset>
+      )}
+
+      {identity && wi.data && (
+        <WorkloadIdentityHelp
+          cloud={cloud as CloudId}
+          info={wi.data}
+          projectId={projectId}
+          audience={fillAudience(identity.default_audience, typed)}
+        />
+      )}
+
       {fields.length > 0 && (
         <fieldset className="space-y-4 rounded-md border border-slate-200 p-3 sm:p-4">
-          <legend className="px-1 text-sm font-semibold text-slate-800">{cloudLabel(cloud)} credentials</legend>
+          <legend className="px-1 text-sm font-semibold text-slate-800">
+            {cloudLabel(cloud)} {identity ? 'identity to assume' : 'credentials'}
+          </legend>
           <p className="text-xs text-slate-600">
-            Stored encrypted. Never shown again: the list shows only a hint.
+            {identity
+              ? 'Not secret: shown on the account. Runs assume it with a token cloudplane signs.'
+              : 'Stored encrypted. Never shown again: the list shows only a hint.'}
           </p>
           {fields.map((f) => {
             const err = errors[f.name]?.message;

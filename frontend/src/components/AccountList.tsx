@@ -52,6 +52,14 @@ export function AccountList({ accounts, canDelete, onDeleted }: { accounts: Acco
                   <span className="inline-flex flex-wrap items-center gap-1.5">
                     {cloudLabel(a.cloud)}
                     {a.cloud === 'sandbox' && <SimulatedTag />}
+                    {a.kind === 'workload_identity' && (
+                      <span
+                        className="rounded bg-emerald-50 px-1.5 py-0.5 text-xs text-emerald-800"
+                        title={a.audience ? `Run tokens for audience ${a.audience}; no stored secret` : undefined}
+                      >
+                        workload identity
+                      </span>
+                    )}
                   </span>
                 </td>
                 <td className="font-mono text-xs text-slate-700">{a.hint ?? '—'}</td>

@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { zodResolver } from '@hookform/resolvers/zod';
-import { Link, useLocation } from 'react-router';
+import { Link, useLocation, useSearchParams } from 'react-router';
 import type { z } from 'zod';
 import { api } from '../api/endpoints';
 import { useAuth } from '../lib/authContext';
+import { useAsync } from '../lib/useAsync';
+import { ssoErrorMessage, ssoStartHref } from '../lib/sso';
 import { applyApiError } from '../lib/formErrors';
 import { loginSchema } from '../lib/schemas';
 import { ErrorAlert, Field, Notice } from '../components/ui';
@@ -15,7 +17,14 @@ type Values = z.infer<typeof loginSchema>;
 export function LoginPage() {
   const { acceptSession, notice } = useAuth();
   const location = useLocation();
-  const message = notice ?? (location.state as { message?: string } | null)?.message;
+  const state = location.state as { message?: string; from?: string } | null;
+  const message = notice ?? state?.message;
+  const [params] = useSearchParams();
+  const ssoError = ssoErrorMessage(params.get('sso_error'));
+  // Sign-in providers; without an answer the password form stays (the server still decides).
+  const sso = useAsync(() => api.ssoProviders(), 'sso-providers');
+  const providers = sso.data?.providers ?? [];
+  const passwords = sso.data?.local_passwords ?? true;
   const [formError, setFormError] = useState('');
   const {
     register,
@@ -40,12 +49,16 @@ export function LoginPage() {
     <AuthShell
       title="Log in"
       footer={
-        <>
-          New here?{' '}
-          <Link to="/signup" className="link">
-            Create an account
-          </Link>
-        </>
+        passwords ? (
+          <>
+            New here?{' '}
+            <Link to="/signup" className="link">
+              Create an account
+            </Link>
+          </>
+        ) : (
+          'Accounts come from single sign-on.'
+        )
       }
     >
       {message && !formError && (
@@ -53,6 +66,24 @@ export function LoginPage() {
           <Notice testId="login-message">{message}</Notice>
         </div>
       )}
+      {ssoError && (
+        <div className="mb-4">
+          <Notice tone="warn" testId="sso-error">
+            {ssoError}
+          </Notice>
+        </div>
+      )}
+      {providers.length > 0 && (
+        <div className="mb-4 space-y-2" data-testid="sso-providers">
+          {providers.map((p) => (
+            <a key={p.id} href={ssoStartHref(p.start_url, state?.from)} className="btn btn-secondary w-full" data-testid={`sso-${p.id}`}>
+              Sign in with {p.name}
+            </a>
+          ))}
+          {passwords && <p className="text-center text-xs text-slate-500">or with your email and password</p>}
+        </div>
+      )}
+      {passwords && (
       <form onSubmit={onSubmit} noValidate className="space-y-4">
         <Field label="Email" error={errors.email?.message}>
           {(p) => <input {...p} {...register('email')} type="email" autoComplete="email" className="input" />}
@@ -65,6 +96,7 @@ export function LoginPage() {
           {isSubmitting ? 'Logging in…' : 'Log in'}
         </button>
       </form>
+      )}
     </AuthShell>
   );
 }
