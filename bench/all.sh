@@ -24,6 +24,7 @@ benches=(
   "webhook_latency|bench/webhook_latency.sh|150"
   "cli_startup|bench/cli_startup.sh|90"
   "backup|bench/backup.sh|150"
+  "sso_login|bench/sso_login.sh|120"
 )
 failed=()
 start=$(date +%s)

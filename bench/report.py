@@ -48,6 +48,12 @@ GOALS = [
     ("backup_10k", "admin backup of a live SQLite data dir, 10,000 resources (200,000 events, 10,000 state files)",
      "-"),
     ("restore_10k", "admin restore of that archive into an empty dir", "-"),
+    ("sso_cold", "single sign-on callback (code exchange, ID token check, session) on a fresh server: JWKS fetched",
+     "-"),
+    ("sso_new", "single sign-on callback, first sign-in of each of 200 identities (a user made each)", "-"),
+    ("sso_returning", "single sign-on callback, the same identities again", "-"),
+    ("sso_rotated", "single sign-on callback, first after the provider rotated its key (JWKS fetched again)", "-"),
+    ("sso_parallel", "single sign-on, 8 browsers at once, whole flow (start, authorize at the IdP, callback)", "-"),
 ]
 
 
