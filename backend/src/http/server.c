@@ -48,19 +48,8 @@ const char *cp_req_param(cp_req *req, const char *name)
 
 const char *cp_req_query(cp_req *req, const char *name)
 {
-    /* By length, so a name holding a NUL byte ("kind%00x") is not "kind". */
-    const char *v;
-    size_t len;
-    if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &len) != MHD_YES)
-        return NULL;
-    if (!v || !memchr(v, '\0', len)) return v;
-    /* Handlers read C strings, which would see a value only up to its NUL
-     * (an over-long filter would pass its length check): each NUL becomes
-     * SUB (0x1a), so the value keeps its length and matches nothing. */
-    char *copy = cp_arena_alloc(req->arena, len + 1);
-    for (size_t i = 0; i < len; i++) copy[i] = v[i] ? v[i] : '\x1a';
-    copy[len] = '\0';
-    return copy;
+    /* No value holds a NUL (unescape turned each into SUB). */
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *cp_req_header(cp_req *req, const char *name)
@@ -71,6 +60,21 @@ const char *cp_req_header(cp_req *req, const char *name)
 const char *cp_req_cookie(cp_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+/* Decodes %HH in the path and in query names and values as libmicrohttpd
+ * does, then turns each NUL ("%00") into SUB (0x1a). Handlers read C
+ * strings, which would see only the part before a NUL: a path would lose
+ * its tail ("/projects/<id>%00x" read as the project) and an over-long
+ * filter would pass its length check. With SUB the text keeps its length,
+ * matches no route, id or name, and is refused as other bad input is. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    CP_UNUSED(cls);
+    CP_UNUSED(c);
+    size_t len = MHD_http_unescape(s);
+    for (char *p = memchr(s, '\0', len); p; p = memchr(p, '\0', len - (size_t)(p - s))) *p = '\x1a';
+    return len;
 }
 
 static void json_decref_cb(void *p)
@@ -681,7 +685,8 @@ cp_result cp_server_start(const cp_server_config *cfg, cp_server **out, cp_error
                             (unsigned)(cfg->threads > 0 ? cfg->threads : 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
                             s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+                            (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_UNESCAPE_CALLBACK,
+                            unescape, NULL, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
         cp_connguard_free(s->guard);

@@ -184,3 +184,20 @@ def test_nul_byte_in_a_query_parameter(server):
     # a name with a NUL is not the name before it: "limit%00x" is no limit
     assert server.get("/api/v1/resources?limit%00x=0", token).status_code == 200
     alive(server)
+
+
+def test_nul_byte_in_the_path(server):
+    """A path holding a NUL byte is not the path before it: the project's URL
+    with "%00x" after the id names no project, and a route with a NUL after
+    it is no route."""
+    token = server.signup()["access_token"]
+    r = server.post("/api/v1/projects", {"name": "nul-path"}, token)
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert server.get("/api/v1/projects/" + pid, token).status_code == 200
+    for path in ["/api/v1/projects/%s%%00x" % pid, "/api/v1/projects/%s%%00" % pid]:
+        r = server.get(path, token)
+        assert r.status_code in (404, 422), (path, r.status_code, r.text)
+        assert "error" in r.json()
+    assert_error(server.get("/api/v1/catalog%00", token), 404, "not_found")
+    alive(server)
