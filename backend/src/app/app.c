@@ -3,10 +3,13 @@
 #include "core/mail.h"
 #include "app/issuer_key.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,9 +110,39 @@ static cp_result init_limits(cp_app *app, const cp_config *cfg, cp_error *err)
     return CP_OK;
 }
 
+cp_result cp_app_lock_dir(const char *dir, bool exclusive, int *fd, cp_error *err)
+{
+    *fd = -1;
+    cp_result r = cp_mkdirs(dir, 0700, err);
+    if (r != CP_OK) return r;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/.lock", dir) >= (int)sizeof path)
+        return cp_error_set(err, CP_EINVAL, NULL, NULL, "data dir path too long");
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) return cp_error_set(err, CP_ERR, NULL, NULL, "cannot open %s: %s", path, strerror(errno));
+    int rc;
+    while ((rc = flock(f, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+        int e = errno;
+        close(f);
+        if (e != EWOULDBLOCK) return cp_error_set(err, CP_ERR, NULL, NULL, "cannot lock %s: %s", path, strerror(e));
+        return exclusive
+                   ? cp_error_set(err, CP_ECONFLICT, NULL, NULL,
+                                  "%s is in use by a running cloudplane (serve, worker or admin): stop it first", dir)
+                   : cp_error_set(err, CP_ECONFLICT, NULL, NULL,
+                                  "%s is being restored: start again once the "
+                                  "restore has finished",
+                                  dir);
+    }
+    *fd = f;
+    return CP_OK;
+}
+
 cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
 {
     memset(app, 0, sizeof *app);
+    app->dir_lock = -1;
     app->cfg = cfg;
     app->started_at_ms = cp_now_ms();
     if (sodium_init() < 0) return cp_error_set(err, CP_ERR, NULL, NULL, "libsodium failed to initialize");
@@ -120,7 +153,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     cp_log_set_level(lvl);
 
     char keydir[PATH_MAX];
-    cp_result r = cp_mkdirs(cfg->data_dir, 0700, err);
+    cp_result r = cp_app_lock_dir(cfg->data_dir, false, &app->dir_lock, err);
     if (r != CP_OK) return r;
     snprintf(keydir, sizeof keydir, "%s/keys", cfg->data_dir);
     if ((r = cp_mkdirs(keydir, 0700, err)) != CP_OK) return r;
@@ -169,4 +202,6 @@ void cp_app_close(cp_app *app)
     cp_gr_cache_free(app->guardrails);
     cp_throttle_free(app->sandbox_throttle);
     sodium_memzero(&app->jwt, sizeof app->jwt);
+    if (app->dir_lock >= 0) close(app->dir_lock);
+    app->dir_lock = -1;
 }

@@ -48,12 +48,19 @@ typedef struct cp_app {
      * address. serve writes it once, before it announces the port (so before
      * any request can read it). */
     char public_url[256];
+    int dir_lock; /* the data dir's lock, held shared while the app is open; -1: none */
 } cp_app;
 
 /* Creates the data dir, loads or generates keys, opens the store (migrating
  * when `migrate`). Returns a clear message in err on any failure. */
 cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err) CP_MUST_CHECK;
 void cp_app_close(cp_app *app);
+/* Locks dir (made if missing): shared for a process that uses it (serve,
+ * worker, migrate, admin), exclusive for one that replaces it (restore), so
+ * a restore never swaps the store under a running server. Never waits:
+ * CP_ECONFLICT when the other kind is held. Returns the lock's fd in *fd
+ * (the lock ends when it is closed, or with the process). */
+cp_result cp_app_lock_dir(const char *dir, bool exclusive, int *fd, cp_error *err) CP_MUST_CHECK;
 /* The database URL the config selects (PostgreSQL URL or SQLite path); static buffer. */
 const char *cp_app_database_url(const cp_config *cfg, char *buf, size_t cap);
 

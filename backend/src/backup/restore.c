@@ -36,7 +36,7 @@ static void rm_rf(const char *path)
     CP_IGNORE(nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS));
 }
 
-/* 1 empty, 0 not, -1 missing. */
+/* 1 empty (a lock file alone counts as empty), 0 not, -1 missing. */
 static int dir_state(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -44,7 +44,7 @@ static int dir_state(const char *dir)
     struct dirent *e;
     int empty = 1;
     while (empty && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, ".lock") != 0) empty = 0;
     closedir(d);
     return empty;
 }
@@ -247,6 +247,7 @@ cp_result cp_restore_run(const cp_config *cfg, const char *file, const char *pas
 {
     const char *dir = cfg->data_dir;
     char dbbuf[PATH_MAX], stage[PATH_MAX] = "";
+    int lock = -1;
     const char *db = cp_app_database_url(cfg, dbbuf, sizeof dbbuf);
     int was = dir_state(dir);
     if (was == 0 && !force)
@@ -266,7 +267,8 @@ cp_result cp_restore_run(const cp_config *cfg, const char *file, const char *pas
                           "without it");
         goto out;
     }
-    if ((rc = cp_mkdirs(dir, 0700, err)) != CP_OK) goto out;
+    /* Held to the end: no server may start on dir meanwhile. */
+    if ((rc = cp_app_lock_dir(dir, true, &lock, err)) != CP_OK) goto out;
     if (snprintf(stage, sizeof stage, "%s/.restore-XXXXXX", dir) >= (int)sizeof stage || !mkdtemp(stage)) {
         rc = cp_error_set(err, CP_ERR, "backup", NULL, "cannot make a staging dir in %s: %s", dir, strerror(errno));
         stage[0] = '\0';
@@ -307,7 +309,13 @@ cp_result cp_restore_run(const cp_config *cfg, const char *file, const char *pas
 out:
     if (stage[0]) rm_rf(stage);
     /* A dir made here for a restore that failed goes again. */
-    if (rc != CP_OK && was == -1) CP_IGNORE(rmdir(dir));
+    if (rc != CP_OK && was == -1 && lock >= 0) {
+        char lp[PATH_MAX + 8];
+        snprintf(lp, sizeof lp, "%s/.lock", dir);
+        CP_IGNORE(unlink(lp));
+        CP_IGNORE(rmdir(dir));
+    }
+    if (lock >= 0) close(lock);
     json_decref(m);
     cp_archive_close(r);
     return rc;

@@ -204,6 +204,14 @@ def test_restore_refusals(make_server, tmp_path):
         assert "damaged or was altered" in r.stderr or "wrong passphrase" in r.stderr, (name, r.stderr)
         assert not os.path.exists(target), name
 
+    # Never under a running server, even with --force: its store and keys stay as they were.
+    before = key_texts(s.data_dir)[0]
+    r = admin(["restore", archive, "--data-dir", s.data_dir, "--force"])
+    assert r.returncode != 0 and "in use by a running cloudplane" in r.stderr, r.stderr
+    assert key_texts(s.data_dir)[0] == before
+    assert [p["name"] for p in u.ok("GET", "/projects")["items"]] == ["small"]
+    assert not [f for f in os.listdir(s.data_dir) if f.startswith(".restore")]
+
     # A non-empty dir needs --force, and is then replaced (store, keys, state), the rest left alone.
     os.makedirs(os.path.join(target, "keys"))
     with open(os.path.join(target, "keys", "vault.keys"), "w") as f:
