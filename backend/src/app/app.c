@@ -17,6 +17,7 @@
 #include "engine/guardrails_cache.h"
 #include "core/secretfile.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 
 const char *cp_app_database_url(const cp_config *cfg, char *buf, size_t cap)
 {
@@ -110,6 +111,21 @@ static cp_result init_limits(cp_app *app, const cp_config *cfg, cp_error *err)
     return CP_OK;
 }
 
+/* The /metrics token from its file, when one is named: it replaces the
+ * setting's value for the life of the process. */
+static cp_result load_metrics_token(cp_config *cfg, cp_error *err)
+{
+    if (!cfg->metrics_token_file || !cfg->metrics_token_file[0]) return CP_OK;
+    char token[512];
+    cp_result r = cp_secret_read(cfg->metrics_token_file, token, sizeof token, err);
+    if (r != CP_OK) return r;
+    if (!token[0]) return cp_error_set(err, CP_EINVAL, NULL, NULL, "%s is empty", cfg->metrics_token_file);
+    free(cfg->metrics_token);
+    cfg->metrics_token = cp_xstrdup(token);
+    sodium_memzero(token, sizeof token);
+    return CP_OK;
+}
+
 cp_result cp_app_lock_dir(const char *dir, bool exclusive, int *fd, cp_error *err)
 {
     *fd = -1;
@@ -161,6 +177,7 @@ cp_result cp_app_init(cp_app *app, cp_config *cfg, bool migrate, cp_error *err)
     if ((r = load_vault(app, keydir, err)) != CP_OK) return r;
     if ((r = cp_app_issuer_load(cfg, keydir, &app->issuer, err)) != CP_OK) return r;
     if ((r = cp_mail_configure(cfg, err)) != CP_OK) return r;
+    if ((r = load_metrics_token(cfg, err)) != CP_OK) return r;
     if ((r = cp_oidc_configure(cfg, &app->oidc, err)) != CP_OK) return r;
 
     char dbbuf[PATH_MAX];

@@ -206,7 +206,10 @@ static const cfg_entry table[] = {
       "host:port of a second listener that serves only /metrics (serve and worker); when set, the main port no "
       "longer serves it (empty = off)"),
     SEC("metrics-token", "CLOUDPLANE_METRICS_TOKEN", metrics_token,
-        "when set, /metrics answers only requests with Authorization: Bearer <token> (401 otherwise)"),
+        "when set, /metrics answers only requests with Authorization: Bearer <token> (401 otherwise); prefer the "
+        "_FILE form"),
+    S("metrics-token-file", "CLOUDPLANE_METRICS_TOKEN_FILE", "", metrics_token_file,
+      "file holding the /metrics bearer token (instead of CLOUDPLANE_METRICS_TOKEN)"),
     AGE("retention-events", "CLOUDPLANE_RETENTION_EVENTS", "90d", retention_events_seconds,
         "finished runs' event logs (and read-or-not notifications, superseded drift reports) are pruned this long "
         "after the run ended (e.g. 90d, 12h, 45s; 0 or off = keep forever); the runs themselves stay"),

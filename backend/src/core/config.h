@@ -86,8 +86,9 @@ typedef struct {
     long webhook_timeout_seconds;
     char *smtp_url, *smtp_from, *smtp_user, *smtp_password, *smtp_password_file;
     /* Monitoring */
-    char *metrics_listen; /* a second listener for /metrics only; "" = off */
-    char *metrics_token;  /* Bearer token /metrics asks for; "" = none (secret) */
+    char *metrics_listen;     /* a second listener for /metrics only; "" = off */
+    char *metrics_token;      /* Bearer token /metrics asks for; "" = none (secret) */
+    char *metrics_token_file; /* read into metrics_token at start (app.c) */
     /* Retention (worker/retention.c): ages in seconds, 0 = keep forever */
     long retention_events_seconds, retention_audit_seconds, retention_workspaces_seconds;
     /* Single sign-on (auth/oidc.h) */

@@ -4,6 +4,7 @@ lists moving with the work they count, bounded labels, the separate listener
 and the token, and a worker process's own metrics in distributed mode."""
 import json
 import math
+import os
 import re
 import secrets
 import shutil
@@ -336,6 +337,23 @@ def test_token_on_the_main_port(make_server):
     r = subprocess.run([BINARY, "serve", "--help"], capture_output=True, text=True, timeout=30, env=s.env)
     assert "CLOUDPLANE_METRICS_TOKEN" in r.stdout + r.stderr and token not in r.stdout + r.stderr
     assert token not in s.logs()
+
+
+def test_token_from_a_file(make_server, tmp_path):
+    token = "mt-" + secrets.token_hex(20)
+    path = tmp_path / "metrics-token"
+    path.write_text(token + "\n")
+    os.chmod(path, 0o600)
+    s = make_server(env={"CLOUDPLANE_METRICS_TOKEN_FILE": str(path), "CLOUDPLANE_METRICS_TOKEN": "not-this-one"})
+    assert_error(s.get("/metrics"), 401, "unauthorized")
+    assert_error(s.get("/metrics", headers={"Authorization": "Bearer not-this-one"}), 401, "unauthorized")
+    scrape(s.url, token)
+    assert token not in s.logs()
+    # A missing file stops the start with a clear error.
+    r = subprocess.run([BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d2")],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(s.env, CLOUDPLANE_METRICS_TOKEN_FILE=str(tmp_path / "missing")))
+    assert r.returncode != 0 and "missing" in r.stderr, r.stderr
 
 
 def test_worker_process_reports_its_runs(cluster):
