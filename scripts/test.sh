@@ -81,7 +81,7 @@ ctest_in() { # build-dir timeout label
 pytest_with() { # binary label
   local out rc line
   out=$(mktemp)
-  env CP_BINARY="$1" python3 -m pytest -q -rs -p no:cacheprovider backend/tests/integration 2>&1 | tee "$out"
+  env CP_BINARY="$1" python3 -m pytest -q -rs --durations=15 -p no:cacheprovider backend/tests/integration 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   while IFS= read -r line; do # "<count> <where>: <reason>"
     skips+=("$2: ${line#* } (${line%% *} test(s))")
