@@ -30,6 +30,7 @@
 #include "worker/webhooks.h"
 #include "worker/worker.h"
 #include "store/store_webhooks.h"
+#include "store/store_sandbox.h"
 
 #define CP_VERSION "0.1.0"
 

@@ -13,6 +13,7 @@
 #include "core/timeutil.h"
 #include "engine/catalog.h"
 #include "engine/gcp_key.h"
+#include "store/store_sandbox.h"
 
 /* Checks obj (at body key `where`) against the catalog's fields fs: no
  * unknown key, required ones present, strings of the right length and form.

@@ -15,6 +15,8 @@
 #include "core/mail.h"
 #include "auth/password.h"
 #include "core/timeutil.h"
+#include "store/store_invitations.h"
+#include "store/store_sessions.h"
 
 #define BAD_LOGIN "invalid email or password"
 

@@ -8,6 +8,7 @@
 #include "api/common.h"
 #include "engine/catalog.h"
 #include "store/run_params.h"
+#include "store/store_drift.h"
 
 static cp_result load(cp_req *req, cp_resource *res, cp_role *role)
 {

@@ -8,6 +8,7 @@
 #include "api/expiry.h"
 #include "core/duration.h"
 #include "core/timeutil.h"
+#include "store/store_expiry.h"
 
 #define TTL_FORMAT "a count and a unit (m, h, d or w), e.g. 30m, 8h, 3d or 2w, of at most a year"
 

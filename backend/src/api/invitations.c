@@ -8,6 +8,7 @@
 #include "auth/onetime.h"
 #include "core/mail.h"
 #include "core/timeutil.h"
+#include "store/store_invitations.h"
 
 static json_t *invitation_json(const cp_invitation *x)
 {

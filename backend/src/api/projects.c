@@ -4,6 +4,7 @@
 #include "api/common.h"
 #include "api/expiry.h"
 #include "queue/events.h"
+#include "store/store_drift.h"
 
 static const cp_json_field project_fields[] = {
     {.name = "name", .type = CP_JF_STRING, .min_len = 1, .max_len = 100},

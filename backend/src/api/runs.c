@@ -16,6 +16,7 @@
 #include "http/sse.h"
 #include "queue/events.h"
 #include "store/db.h"
+#include "store/store_sessions.h"
 
 /* A run parked for approval whose status event this stream has not seen (it
  * resumed past it) ends after this long with nothing new. */

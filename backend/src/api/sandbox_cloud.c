@@ -17,6 +17,7 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "store/store_sandbox.h"
 
 #define KEY_PREFIX "sbx_"
 #define ID_HEX 16 /* hex digits after "i-" / "b-" */

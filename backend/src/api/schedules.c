@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 #include "core/workhours.h"
 #include "engine/catalog.h"
+#include "store/store_schedules.h"
 
 cp_result cp_api_schedule_check(cp_req *req, const char *cloud, const char *kind, json_t *schedule, const char *prefix,
                                 cp_api_schedule *out)

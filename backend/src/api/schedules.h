@@ -4,6 +4,7 @@
 #define CP_API_SCHEDULES_H
 
 #include "api/common.h"
+#include "store/store_schedules.h"
 
 /* A checked schedule, ready to store. */
 typedef struct {

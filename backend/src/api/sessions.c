@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "queue/events.h"
+#include "store/store_sessions.h"
 
 #define REFRESH_COOKIE "cp_refresh"
 #define REFRESH_BYTES 32

@@ -10,6 +10,7 @@
 #include "store/run_params.h"
 #include "store/store_rows.h"
 #include "store/store_webhooks.h"
+#include "store/store_drift.h"
 
 #define CHECK_CANCELED "canceled: a change of the resource was queued"
 

@@ -14,6 +14,7 @@
 #include "store/run_params.h"
 #include "store/store_rows.h"
 #include "store/store_webhooks.h"
+#include "store/store_expiry.h"
 
 #define HOUR_MS (3600LL * 1000)
 

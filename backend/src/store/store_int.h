@@ -4,6 +4,7 @@
 
 #include "core/ids.h"
 #include "store/store.h"
+#include "store/store_drift.h"
 
 struct cp_store {
     cp_db *db;

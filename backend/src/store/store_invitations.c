@@ -5,6 +5,7 @@
 
 #include "core/ids.h"
 #include "store/store_rows.h"
+#include "store/store_invitations.h"
 
 static const char *const inv_status_names[] = {"pending", "accepted", "declined", "revoked"};
 

@@ -11,6 +11,7 @@
 #include "core/timeutil.h"
 #include "store/store_rows.h"
 #include "store/store_webhooks.h"
+#include "store/store_expiry.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 

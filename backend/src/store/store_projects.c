@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/store_int.h"
+#include "store/store_expiry.h"
 
 static const char *const role_names[] = {"", "viewer", "member", "admin", "owner"};
 

@@ -12,6 +12,7 @@
 #include "store/store_rows.h"
 #include "store/store_guardrails.h"
 #include "store/store_webhooks.h"
+#include "store/store_drift.h"
 
 /* ---- runs: reads ---- */
 

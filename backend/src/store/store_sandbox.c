@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store/store_int.h"
+#include "store/store_sandbox.h"
 
 /* ---- keys ---- */
 

@@ -11,6 +11,7 @@
 #include "core/timeutil.h"
 #include "store/store_int.h"
 #include "store/store_rows.h"
+#include "store/store_schedules.h"
 
 static const char *const action_names[] = {[CP_SCHED_STOP] = "stop", [CP_SCHED_START] = "start"};
 

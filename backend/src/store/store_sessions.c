@@ -8,6 +8,7 @@
 #include "store/store_int.h"
 #include "store/store_ops.h"
 #include "store/store_tokens.h"
+#include "store/store_sessions.h"
 
 cp_result cp_store_user_set_password(cp_store *s, const char *user_id, const char *password_hash, cp_error *err)
 {

@@ -16,6 +16,8 @@
 #include "store/db.h"
 #include "store/run_params.h"
 #include "worker/worker_int.h"
+#include "store/store_drift.h"
+#include "store/store_expiry.h"
 
 /* Decrypts the account's credentials into "NAME=value" env strings. The
  * plaintext lives only here and in the tofu child's environment. */

@@ -15,6 +15,8 @@
 #include "queue/queue.h"
 #include "store/db.h"
 #include "worker/worker_int.h"
+#include "store/store_drift.h"
+#include "store/store_expiry.h"
 
 /* Rows one task claims per sweep: a backlog drains over several sweeps
  * instead of one long transaction. */

@@ -10,6 +10,7 @@
 #include "engine/catalog.h"
 #include "store/run_params.h"
 #include "worker/worker_int.h"
+#include "store/store_schedules.h"
 
 #define CATCH_UP_MAX 1000 /* changes skipped through when a sweep was late */
 

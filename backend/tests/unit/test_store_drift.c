@@ -9,6 +9,7 @@
 #include "store/store_int.h"
 #include "test.h"
 #include "test_store_util.h"
+#include "store/store_drift.h"
 
 static cp_store *st;
 static const char *backend_name;

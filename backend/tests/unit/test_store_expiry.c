@@ -10,6 +10,7 @@
 #include "store/store_int.h"
 #include "test.h"
 #include "test_store_util.h"
+#include "store/store_expiry.h"
 
 #define HOUR_MS (3600LL * 1000)
 

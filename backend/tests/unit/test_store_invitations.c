@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "test.h"
 #include "test_store_util.h"
+#include "store/store_invitations.h"
 
 static cp_store *st;
 static const int64_t NOW = 1800000000000;

@@ -13,6 +13,7 @@
 #include "test.h"
 #include "test_store_util.h"
 #include "store/store_ops.h"
+#include "store/store_drift.h"
 
 #define SWEEPERS 3
 #define OLD_EVENTS 2500

@@ -12,6 +12,7 @@
 #include "store/store_int.h"
 #include "test.h"
 #include "test_store_util.h"
+#include "store/store_schedules.h"
 
 #define THREADS 8
 #define DUE 30

@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "test.h"
 #include "test_store_util.h"
+#include "store/store_sessions.h"
 
 static cp_store *st;
 

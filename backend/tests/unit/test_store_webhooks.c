@@ -15,6 +15,7 @@
 #include "test.h"
 #include "test_store_util.h"
 #include "store/store_webhooks.h"
+#include "store/store_expiry.h"
 
 static cp_store *st;
 static const char *backend_name;

@@ -6,6 +6,7 @@
 
 #include "core/timeutil.h"
 #include "test.h"
+#include "store/store_schedules.h"
 
 static int64_t iso(const char *s)
 {
