@@ -202,7 +202,6 @@ static void *worker_main(void *arg)
 {
     cp_workers *w = arg;
     bool failing = false;
-    cp_metrics_inc(worker_slots);
     while (!atomic_load(&w->stopping)) {
         char run_id[CP_QUEUE_ID_MAX], token[CP_QUEUE_ID_MAX];
         cp_error e;
@@ -262,8 +261,14 @@ cp_result cp_workers_start(cp_app *app, int n, cp_workers **out, cp_error *err)
     w->threads = cp_xcalloc((size_t)(n > 0 ? n : 1), sizeof *w->threads);
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
+        /* Counted before the thread runs, so a scrape right after start
+         * sees every slot (the thread takes it off when it ends). */
+        cp_metrics_inc(worker_slots);
         ok = pthread_create(&w->threads[i], NULL, worker_main, w) == 0;
-        if (ok) w->n++;
+        if (ok)
+            w->n++;
+        else
+            cp_metrics_dec(worker_slots);
     }
     if (ok) {
         w->reconciler_started = pthread_create(&w->reconciler, NULL, cp_worker__reconciler_main, w) == 0;

@@ -361,8 +361,9 @@ def test_worker_process_reports_its_runs(cluster):
     port = free_port()
     w = cluster.worker(CLOUDPLANE_METRICS_LISTEN="127.0.0.1:%d" % port)
     wurl = "http://127.0.0.1:%d" % port
-    _, before = scrape(wurl)
-    assert value(before, "cloudplane_workers", state="idle") == 1
+    # The listener can answer before the worker thread has reported in (slow under ASan).
+    wait_for(lambda: value(scrape(wurl)[1], "cloudplane_workers", state="idle") == 1, 30,
+             "the worker thread idle in the worker's metrics")
     u = Api(api)
     p = u.project(name="dist-metrics")
     acct = u.sandbox_account(p["id"])
