@@ -137,8 +137,9 @@ if [c.get("id") for c in clouds] != ["aws", "azure", "gcp", "sandbox"]:
 date = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 for c in clouds:
     w = f"cloud {c.get('id')}"
-    keys(c, ["id", "name", "simulated", "credentials", "kinds"], w, p)
     sim = c.get("id") == "sandbox"
+    # Workload identity (no stored secret) is for the real clouds only.
+    keys(c, ["id", "name", "simulated", "credentials", "kinds"] + ([] if sim else ["workload_identity"]), w, p)
     if c.get("simulated") is not sim:
         p.append(f"{w}: simulated must be {sim}")
     if sim and c.get("name") != "Sandbox (simulated cloud)":
@@ -147,8 +148,7 @@ for c in clouds:
         p.append(f"{w}: the sandbox takes one credential, its api_key")
     if not sim and not c.get("credentials"):
         p.append(f"{w}: credentials is empty")
-    for f in c.get("credentials", []):
-        fw = f"{w} credential {f.get('name')}"
+    def field(f, fw, may_go_in_file=False):
         if not {"name", "label", "required", "secret", "min", "max", "input"} <= set(f):
             p.append(f"{fw}: needs name, label, required, secret, min, max, input")
         if set(f) - {"name", "label", "env", "tfvar", "required", "secret", "min", "max", "pattern", "rule",
@@ -162,8 +162,29 @@ for c in clouds:
             p.append(f"{fw}: pattern and rule come together")
         if "pattern" in f and ere_compile(f["pattern"]) is None:
             p.append(f"{fw}: regcomp(REG_EXTENDED) rejects the pattern")
-        if not f.get("env") and not f.get("tfvar"):
+        if not f.get("env") and not f.get("tfvar") and not may_go_in_file:
             p.append(f"{fw}: goes nowhere (no env, no tfvar)")
+    for f in c.get("credentials", []):
+        field(f, f"{w} credential {f.get('name')}")
+    wi = c.get("workload_identity")
+    if wi is not None:
+        ww = f"{w} workload_identity"
+        if not isinstance(wi, dict) or not {"default_audience", "fields"} <= set(wi) \
+                or set(wi) - {"default_audience", "fields", "token_file_env", "credentials_file", "env"}:
+            p.append(f"{ww}: needs default_audience and fields; may have token_file_env, credentials_file, env")
+            wi = {}
+        # The token reaches the provider by one way: an env naming the file, or a credentials file around it.
+        if ("token_file_env" in wi) == ("credentials_file" in wi):
+            p.append(f"{ww}: exactly one of token_file_env and credentials_file")
+        if not isinstance(wi.get("env", {}), dict):
+            p.append(f"{ww}: env must be an object")
+        if not wi.get("fields"):
+            p.append(f"{ww}: fields is empty")
+        for f in wi.get("fields", []):
+            fw = f"{ww} field {f.get('name')}"
+            field(f, fw, may_go_in_file="credentials_file" in wi)
+            if f.get("secret") is not False or f.get("input") == "password":
+                p.append(f"{fw}: workload identity stores no secret")
     kinds = c.get("kinds", [])
     if [k.get("id") for k in kinds] != ["vm", "storage"]:
         p.append(f"{w}: kinds must be vm, storage")
